@@ -1,0 +1,544 @@
+"""The agent's configuration: one YAML file plus POSTURE_* environment overrides, validated by
+pydantic. Every problem is reported as one line naming the key, the line and what is wrong."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from agent.errors import ConfigError, Problem
+from agent.yamlpos import YamlError, load_with_lines
+
+__all__ = [
+    "AwsAccount",
+    "AwsSource",
+    "Config",
+    "Schedule",
+    "Secret",
+    "default_database_url",
+    "json_schema",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]
+
+ENV_PREFIX = "POSTURE_"
+_ENV_RESERVED = {"POSTURE_DATA_DIR", "POSTURE_CONFIG", "POSTURE_DB", "POSTURE_TEST_DATABASE_URL"}
+FRAMEWORKS = ("soc2", "iso27001", "nist80053", "cis_aws", "hipaa")
+SOC2_CATEGORIES = ("security", "availability", "confidentiality", "processing_integrity", "privacy")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'30s', '15m', '1h', '7d', '2w' or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 1h or 7d")
+    if isinstance(value, int):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 15m, 1h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _format_duration(td: timedelta) -> str:
+    return f"{int(td.total_seconds())}s"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(_format_duration, return_type=str),
+    WithJsonSchema({"type": ["string", "integer"], "pattern": r"^\d+[smhdw]?$",
+                    "description": "Duration: 30s, 15m, 1h, 7d, or seconds"}),
+]
+
+
+class Secret:
+    """A reference to a secret (``env:NAME`` or ``file:/path``), resolved only when used.
+
+    It never holds the value: repr, logs and exports show the reference, never the secret."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+    def __repr__(self) -> str:
+        return f"Secret({self.ref!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.ref == self.ref
+
+    def __hash__(self) -> int:
+        return hash(self.ref)
+
+    def reveal(self) -> str:
+        kind, _, target = self.ref.partition(":")
+        if kind == "env":
+            value = os.environ.get(target)
+            if value is None:
+                raise ConfigError([Problem(key="", message=f"secret {self.ref}: environment variable "
+                                           f"{target} is not set")])
+            return value
+        try:
+            return Path(target).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError([Problem(key="", message=f"secret {self.ref}: cannot read file: "
+                                       f"{exc.strerror}")]) from None
+
+    def problem(self) -> str | None:
+        """Why this reference cannot be resolved now, or None."""
+        kind, _, target = self.ref.partition(":")
+        if kind == "env" and target not in os.environ:
+            return f"environment variable {target} is not set"
+        if kind == "file" and not Path(target).is_file():
+            return f"file {target} does not exist"
+        return None
+
+
+def _secret(value: Any) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a secret reference: env:NAME or file:/path")
+    if re.match(r"^env:[A-Za-z_][A-Za-z0-9_]*$", value) or re.match(r"^file:/.+", value):
+        return Secret(value)
+    raise ValueError("secrets are given by reference only: use env:NAME or file:/absolute/path, "
+                     "never the value itself")
+
+
+SecretRef = Annotated[
+    Secret,
+    BeforeValidator(_secret),
+    PlainSerializer(lambda s: s.ref, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$",
+                    "description": "Secret reference: env:NAME or file:/path"}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Schedule(_Model):
+    interval: Duration | None = None
+    cron: str | None = Field(default=None, description="Five-field cron expression, UTC")
+    jitter: Duration = Field(default=timedelta(seconds=0), description="Random delay added to each run")
+    misfire_grace: Duration = timedelta(minutes=5)
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, v: timedelta | None) -> timedelta | None:
+        if v is not None and v.total_seconds() < 10:
+            raise ValueError("interval must be at least 10s")
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {v!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> Schedule:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError("give exactly one of interval or cron")
+        return self
+
+    def nominal_interval(self) -> timedelta:
+        """The expected gap between runs (for cron, the gap between its next two fire times)."""
+        if self.interval is not None:
+            return self.interval
+        from datetime import UTC, datetime
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        trig = CronTrigger.from_crontab(self.cron or "", timezone="UTC")
+        now = datetime.now(UTC)
+        first = trig.get_next_fire_time(None, now)
+        second = trig.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+        if first is None or second is None:
+            return timedelta(hours=1)
+        return second - first
+
+
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+class AwsAccount(_Model):
+    id: str | None = Field(default=None, description="12-digit account id")
+    role_arn: str | None = None
+    role_name: str | None = None
+    external_id: SecretRef | str | None = None
+    session_name: str = "posture-agent"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d{12}", str(v)):
+            raise ValueError(f"account id must be 12 digits, got {v!r}")
+        return v
+
+    @field_validator("role_arn")
+    @classmethod
+    def _arn(cls, v: str | None) -> str | None:
+        if v is not None and not _ROLE_ARN.match(v):
+            raise ValueError(f"not an IAM role ARN: {v!r} (arn:aws:iam::123456789012:role/NAME)")
+        return v
+
+    @model_validator(mode="after")
+    def _target(self) -> AwsAccount:
+        if self.role_arn is None and (self.id is None or self.role_name is None) and not (
+            self.id is None and self.role_name is None
+        ):
+            raise ValueError("give role_arn, or both id and role_name, or neither (the default credentials)")
+        return self
+
+
+class _SourceBase(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    schedule: Schedule = Schedule(interval=timedelta(hours=1))
+    enabled: bool = True
+
+
+class AwsSource(_SourceBase):
+    provider: Literal["aws"]
+    regions: list[str] | None = Field(default=None, description="Regions to scan; default: every enabled region")
+    accounts: list[AwsAccount] = Field(default_factory=list)
+    organization: bool = Field(default=False, description="Discover every active member account")
+    role_name: str = Field(default="PostureAgentReadOnly", description="Role assumed in member accounts")
+    external_id: SecretRef | str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = Field(default=None, description="Override the AWS endpoint (emulators)")
+    max_workers: int = Field(default=8, ge=1, le=64)
+    services: list[str] | None = Field(default=None, description="Limit collection to these services")
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        bad = [r for r in v if not _REGION.match(r)]
+        if bad:
+            raise ValueError(f"not an AWS region name: {', '.join(map(repr, bad))}")
+        return v
+
+
+Source = Annotated[AwsSource, Field(discriminator="provider")]
+
+
+class SlackChannel(_Model):
+    name: str
+    type: Literal["slack"]
+    webhook_url: SecretRef
+
+
+class WebhookChannel(_Model):
+    name: str
+    type: Literal["webhook"]
+    url: SecretRef | str
+    secret: SecretRef | None = None
+
+
+Channel = Annotated[SlackChannel | WebhookChannel, Field(discriminator="type")]
+
+
+class AlertsConfig(_Model):
+    channels: list[Channel] = Field(default_factory=list)
+    routes: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class LogConfig(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "text"] = "auto"
+
+
+class Scope(_Model):
+    frameworks: list[Literal["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"]] = Field(
+        default_factory=lambda: ["soc2"])
+    soc2_categories: list[Literal["security", "availability", "confidentiality",
+                                  "processing_integrity", "privacy"]] = Field(
+        default_factory=lambda: ["security"])
+
+    @field_validator("soc2_categories")
+    @classmethod
+    def _security_always(cls, v: list[str]) -> list[str]:
+        return v if "security" in v else ["security", *v]
+
+
+class EvidenceConfig(_Model):
+    signing_key: SecretRef | None = None
+    retention_days: int = Field(default=400, ge=30)
+
+
+def default_database_url() -> str:
+    data_dir = os.environ.get("POSTURE_DATA_DIR") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "posture-agent")
+    return f"sqlite:///{os.path.join(data_dir, 'posture.db')}"
+
+
+class Config(_Model):
+    database: str = Field(default_factory=default_database_url,
+                          description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://...")
+    listen: str = Field(default="127.0.0.1:9464", description="HOST:PORT for /metrics, /healthz, /readyz")
+    workers: int = Field(default=2, ge=1, le=32, description="Sources collected at the same time")
+    log: LogConfig = LogConfig()
+    scope: Scope = Scope()
+    sources: list[Source] = Field(default_factory=list)
+    alerts: AlertsConfig = AlertsConfig()
+    checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-check parameters")
+    evidence: EvidenceConfig = EvidenceConfig()
+    external_url: str | None = Field(default=None, description="Link back to this agent in alerts")
+
+    @field_validator("database")
+    @classmethod
+    def _db(cls, v: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
+            raise ValueError(f"unsupported database URL {_redact_url(v)!r}: use sqlite:///PATH or "
+                             "postgresql+psycopg://USER@HOST/DB")
+        return v
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"listen must be HOST:PORT, got {v!r}")
+        host = host.strip("[]")
+        if host not in ("", "localhost"):
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                raise ValueError(f"listen host must be an IP address or localhost, got {host!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        seen: set[str] = set()
+        for s in self.sources:
+            if s.name in seen:
+                raise ValueError(f"source name {s.name!r} is used twice")
+            seen.add(s.name)
+        names = [c.name for c in self.alerts.channels]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"alert channel name {sorted(dup)[0]!r} is used twice")
+        return self
+
+    def source(self, name: str) -> AwsSource:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _redact_url(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@/]+@", r"://\1:***@", url)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "posture-agent configuration"
+    return schema
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+def _env_overrides(env: dict[str, str]) -> list[tuple[tuple[str | int, ...], Any, str]]:
+    out = []
+    for var, raw in sorted(env.items()):
+        if not var.startswith(ENV_PREFIX) or var in _ENV_RESERVED:
+            continue
+        parts = var[len(ENV_PREFIX):].lower().split("__")
+        path = tuple(int(p) if p.isdigit() else p for p in parts)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            value = raw
+        out.append((path, value, var))
+    return out
+
+
+def _set_path(data: Any, path: tuple[str | int, ...], value: Any) -> bool:
+    node = data
+    for i, key in enumerate(path[:-1]):
+        nxt = path[i + 1]
+        if isinstance(node, dict):
+            node = node.setdefault(key, [] if isinstance(nxt, int) else {})
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return False
+    last = path[-1]
+    if isinstance(node, dict):
+        node[last] = value
+        return True
+    if isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = value
+        return True
+    return False
+
+
+def _vocabulary() -> set[str]:
+    words: set[str] = set()
+    for model in (Config, Schedule, AwsAccount, AwsSource, SlackChannel, WebhookChannel,
+                  AlertsConfig, LogConfig, Scope, EvidenceConfig):
+        words.update(model.model_fields)
+    return words
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
+    """Drop pydantic's union tags from a location by following the real data."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part not in node and (
+            "[" in part or part in ("aws", "slack", "webhook") or "function-" in part
+        ):
+            continue
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _line_for(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int:
+    for n in range(len(path), -1, -1):
+        if path[:n] in lines:
+            return lines[path[:n]]
+    return 0
+
+
+def _message(err: dict[str, Any], path: tuple[str | int, ...]) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        key = str(path[-1]) if path else ""
+        close = difflib.get_close_matches(key, sorted(_vocabulary()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"unknown {ctx.get('discriminator', 'kind')} {ctx.get('tag')!r}; expected {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"missing {err.get('ctx', {}).get('discriminator', 'type')} key"
+    if kind == "literal_error":
+        return f"invalid value {err.get('input')!r}; expected {err.get('ctx', {}).get('expected')}"
+    msg = str(err.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def parse_config(text: str, *, filename: str = "<config>", env: dict[str, str] | None = None) -> Config:
+    """Validate config text; raise ConfigError listing every problem with its line."""
+    try:
+        data, lines = load_with_lines(text)
+    except YamlError as exc:
+        raise ConfigError([Problem(file=filename, line=exc.line, key="", message=exc.message)]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(file=filename, line=1, key="", message="the config must be a mapping "
+                                   "of keys (database, sources, ...)")])
+    env_keys: dict[tuple[str | int, ...], str] = {}
+    for path, value, var in _env_overrides(dict(os.environ) if env is None else env):
+        if _set_path(data, path, value):
+            env_keys[path] = var
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = _clean_loc(tuple(err["loc"]), data)
+            if err.get("type") == "union_tag_invalid":
+                path = path + (str(err.get("ctx", {}).get("discriminator", "")).strip("'"),)
+            var = next((v for p, v in env_keys.items() if path[: len(p)] == p), None)
+            problems.append(Problem(
+                file=filename if var is None else f"env {var}",
+                line=_line_for(path, lines) if var is None else 0,
+                key=_dotted(path),
+                message=_message(err, path),
+            ))
+        problems.sort(key=lambda p: (p.file, p.line))
+        raise ConfigError(problems) from None
+
+
+def load_config(path: str | os.PathLike[str], *, env: dict[str, str] | None = None) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(file=str(p), key="", message="config file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(file=str(p), key="", message=f"cannot read config file: {exc}")]) from None
+    return parse_config(text, filename=str(p), env=env)
+
+
+def secret_problems(cfg: Config) -> list[Problem]:
+    """Secret references that cannot be resolved right now (unset variable, missing file)."""
+    found: list[Problem] = []
+
+    def walk(obj: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(obj, Secret):
+            why = obj.problem()
+            if why:
+                found.append(Problem(key=_dotted(path), message=f"{obj.ref}: {why}"))
+        elif isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                walk(getattr(obj, name), path + (name,))
+        elif isinstance(obj, (list, tuple)):
+            for i, item in enumerate(obj):
+                walk(item, path + (i,))
+
+    walk(cfg, ())
+    return found

@@ -1,0 +1,275 @@
+"""The records that flow one way through the agent: collector -> snapshot -> checks -> findings.
+
+Every record is a frozen dataclass with a canonical JSON form (sorted keys, UTC timestamps ending
+in ``Z``) so it can be hashed, stored once and compared across cycles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+__all__ = [
+    "CollectionError",
+    "Finding",
+    "Resource",
+    "Result",
+    "Severity",
+    "Snapshot",
+    "Status",
+    "canonical_json",
+    "finding_uid",
+    "isoformat",
+    "sha256_hex",
+    "utcnow",
+]
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: critical=4 ... info=0."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat(ts: datetime) -> str:
+    """UTC ISO-8601 with a trailing Z; naive datetimes are taken as UTC."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return isoformat(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Stable bytes for hashing: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    ).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def finding_uid(check_id: str, resource_id: str) -> str:
+    """The same problem on the same resource keeps its id across runs."""
+    return sha256_hex(f"{check_id}\x00{resource_id}".encode())[:32]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resource:
+    """One cloud object or device as the collector saw it.
+
+    ``id`` is globally unique: the ARN for AWS, the full resource name for GCP, the ARM id for
+    Azure, a stable device id for endpoints. ``attributes`` holds the raw API shape (timestamps
+    as ISO strings). ``errors`` names the detail attributes that could not be read, so a check
+    that needs one reports ``error`` instead of guessing.
+    """
+
+    provider: str
+    account: str
+    region: str
+    type: str
+    id: str
+    name: str = ""
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "account": self.account,
+            "region": self.region,
+            "type": self.type,
+            "id": self.id,
+            "name": self.name,
+            "attributes": self.attributes,
+            "errors": self.errors,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Resource:
+        return cls(
+            provider=data["provider"],
+            account=data["account"],
+            region=data["region"],
+            type=data["type"],
+            id=data["id"],
+            name=data.get("name", ""),
+            attributes=data.get("attributes", {}),
+            errors=data.get("errors", {}),
+        )
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+    @cached_property
+    def content_hash(self) -> str:
+        return sha256_hex(self.canonical())
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectionError:
+    """An input the collector could not read. ``resource_type`` says which checks it starves."""
+
+    service: str
+    operation: str
+    region: str
+    code: str
+    message: str
+    resource_type: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "service": self.service,
+            "operation": self.operation,
+            "region": self.region,
+            "code": self.code,
+            "message": self.message,
+            "resource_type": self.resource_type,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CollectionError:
+        return cls(**{k: str(data.get(k, "")) for k in
+                      ("service", "operation", "region", "code", "message", "resource_type")})
+
+    def summary(self) -> str:
+        where = f" in {self.region}" if self.region else ""
+        return f"{self.service}:{self.operation}{where}: {self.code}: {self.message}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """What one collection of one account of one source saw."""
+
+    source: str
+    provider: str
+    account: str
+    started_at: datetime
+    finished_at: datetime
+    resources: tuple[Resource, ...] = ()
+    errors: tuple[CollectionError, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+    @property
+    def status(self) -> str:
+        return "complete" if self.complete else "partial"
+
+    @cached_property
+    def _by_type(self) -> dict[str, list[Resource]]:
+        index: dict[str, list[Resource]] = {}
+        for r in self.resources:
+            index.setdefault(r.type, []).append(r)
+        return index
+
+    @cached_property
+    def _by_id(self) -> dict[str, Resource]:
+        return {r.id: r for r in self.resources}
+
+    def of_type(self, resource_type: str, *, region: str | None = None) -> list[Resource]:
+        items = self._by_type.get(resource_type, [])
+        if region is None:
+            return list(items)
+        return [r for r in items if r.region == region]
+
+    def get(self, resource_id: str) -> Resource | None:
+        return self._by_id.get(resource_id)
+
+    def errors_for(self, resource_types: Iterable[str]) -> list[CollectionError]:
+        wanted = set(resource_types)
+        return [e for e in self.errors if e.resource_type in wanted]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Result:
+    """What a check says about one resource (or about a scope it could not see)."""
+
+    resource_id: str
+    status: Status
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """A Result with its context: which check, which resource, which controls it affects."""
+
+    uid: str
+    check_id: str
+    resource_id: str
+    resource_type: str
+    provider: str
+    account: str
+    region: str
+    status: Status
+    severity: Severity
+    message: str
+    controls: tuple[str, ...]
+    evaluated_at: datetime
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "check_id": self.check_id,
+            "resource_id": self.resource_id,
+            "resource_type": self.resource_type,
+            "provider": self.provider,
+            "account": self.account,
+            "region": self.region,
+            "status": self.status.value,
+            "severity": self.severity.value,
+            "message": self.message,
+            "controls": list(self.controls),
+            "evaluated_at": isoformat(self.evaluated_at),
+            "source": self.source,
+        }
