@@ -1,0 +1,406 @@
+"""The evidence store: SQLite (embedded default) or PostgreSQL, written one transaction per cycle."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from agent.errors import StoreError
+from agent.models import (
+    CollectionError,
+    Finding,
+    Resource,
+    Snapshot,
+    Status,
+    canonical_json,
+    sha256_hex,
+)
+from agent.store import schema as t
+from agent.store.blobs import Manifest, compress, decompress, manifest_delta, resolve_manifest
+from agent.store.chain import GENESIS, entry_hash
+
+__all__ = ["FindingChange", "RunRecord", "Store", "SnapshotWrite", "redact_url"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+GONE = "gone"
+
+
+def redact_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord:
+    id: str
+    source: str
+    provider: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindingChange:
+    """A finding whose state differs from the last cycle (previous_status None: first seen)."""
+
+    uid: str
+    check_id: str
+    resource_id: str
+    previous_status: str | None
+    status: str
+    finding: Finding | None  # None when the finding is gone (resource deleted)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotWrite:
+    snapshot_id: int
+    manifest_hash: str
+    results_hash: str
+    new_bodies: int
+    bytes_added: int
+    changes: tuple[FindingChange, ...]
+
+
+def _engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"invalid database URL {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use database {redact_url(url)}: {exc}") from None
+
+
+class Store:
+    """All reads and writes of the evidence store go through here."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        self.dialect = self.engine.dialect.name
+        self._write_lock = threading.Lock()
+        # last full manifest per (source, account): (hash, depth, mapping); saves re-reading it
+        self._manifests: dict[tuple[str, str], tuple[str, int, dict[str, str]]] = {}
+
+    def __repr__(self) -> str:
+        return f"Store({redact_url(self.url)})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def upgrade(self) -> str:
+        """Apply every pending migration; returns the head revision."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot reach database {redact_url(self.url)}: {exc.orig}") from None
+        return self.revision() or ""
+
+    def revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return None
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self._write_lock, self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(727376)"))  # one writer of the chain
+            yield conn
+
+    def _insert_ignore(self, table: Any) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def record_cycle(self, run: RunRecord,
+                     results: Sequence[tuple[Snapshot, Sequence[Finding]]]) -> list[SnapshotWrite]:
+        """Store one cycle of one source atomically: run, bodies, manifests, finding changes and
+        the evidence-chain entries. Nothing is written if anything fails."""
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(t.runs).values(
+                    id=run.id, source=run.source, provider=run.provider, started_at=run.started_at,
+                    finished_at=run.finished_at, status=run.status,
+                    resource_count=sum(len(s.resources) for s, _ in results),
+                    error_count=sum(len(s.errors) for s, _ in results),
+                    detail=canonical_json(run.detail).decode()))
+                writes = [self._write_snapshot(conn, run, snap, findings) for snap, findings in results]
+                self._append(conn, at=run.finished_at, kind="run", ref=run.id, content={
+                    "run": run.id, "source": run.source, "provider": run.provider,
+                    "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
+                    "snapshots": [w.snapshot_id for w in writes]})
+        except SQLAlchemyError as exc:
+            for snap, _ in results:  # the cache may now be ahead of the database
+                self._manifests.pop((snap.source, snap.account), None)
+            raise StoreError(f"could not store run {run.id}: {type(exc).__name__}: "
+                             f"{getattr(exc, 'orig', exc)}") from None
+        return writes
+
+    def _previous_manifest(self, conn: Connection, source: str, account: str
+                           ) -> tuple[str, int, dict[str, str]] | None:
+        cached = self._manifests.get((source, account))
+        if cached is not None:
+            return cached
+        row = conn.execute(
+            select(t.snapshots.c.manifest_hash).where(t.snapshots.c.source == source,
+                                                      t.snapshots.c.account == account)
+            .order_by(t.snapshots.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        body = self._blob(conn, row.manifest_hash)
+        depth = Manifest.decode(body).depth
+        return row.manifest_hash, depth, resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h))
+
+    def _blob(self, conn: Connection, hash_: str) -> bytes:
+        body = conn.execute(select(t.blobs.c.body).where(t.blobs.c.hash == hash_)).scalar()
+        if body is None:
+            raise StoreError(f"blob {hash_} is missing from the store")
+        return decompress(body)
+
+    def _put_blobs(self, conn: Connection, items: Iterable[tuple[str, str, bytes]]) -> tuple[int, int]:
+        """Insert (hash, kind, raw) bodies not yet stored; returns (count, compressed bytes)."""
+        rows = {h: (kind, raw) for h, kind, raw in items}
+        if not rows:
+            return 0, 0
+        known: set[str] = set()
+        hashes = list(rows)
+        for i in range(0, len(hashes), 500):
+            known.update(conn.execute(select(t.blobs.c.hash).where(
+                t.blobs.c.hash.in_(hashes[i:i + 500]))).scalars())
+        new = [{"hash": h, "kind": rows[h][0], "size": len(rows[h][1]), "body": compress(rows[h][1])}
+               for h in hashes if h not in known]
+        if new:
+            conn.execute(self._insert_ignore(t.blobs), new)
+        return len(new), sum(len(r["body"]) for r in new)
+
+    def _write_snapshot(self, conn: Connection, run: RunRecord, snap: Snapshot,
+                        findings: Sequence[Finding]) -> SnapshotWrite:
+        mapping = {r.id: r.content_hash for r in snap.resources}
+        prev = self._previous_manifest(conn, snap.source, snap.account)
+        count, nbytes = self._put_blobs(conn, ((r.content_hash, "resource", r.canonical())
+                                               for r in snap.resources))
+        if prev is not None and prev[2] == mapping:
+            manifest_hash, depth = prev[0], prev[1]
+        else:
+            manifest = manifest_delta(mapping, prev[2] if prev else None,
+                                      prev[0] if prev else None, prev[1] if prev else 0)
+            manifest_hash, depth = manifest.hash, manifest.depth
+            c2, b2 = self._put_blobs(conn, [(manifest_hash, "manifest", manifest.encode())])
+            count, nbytes = count + c2, nbytes + b2
+        results_hash = sha256_hex(canonical_json(sorted(
+            [f.uid, f.status.value, f.message] for f in findings)))
+        errors_json = canonical_json([e.to_dict() for e in snap.errors]).decode()
+        snapshot_id = conn.execute(insert(t.snapshots).values(
+            run_id=run.id, source=snap.source, provider=snap.provider, account=snap.account,
+            started_at=snap.started_at, finished_at=snap.finished_at, status=snap.status,
+            errors=errors_json, manifest_hash=manifest_hash, results_hash=results_hash,
+            resource_count=len(snap.resources)).returning(t.snapshots.c.id)).scalar_one()
+        changes = self._apply_findings(conn, snapshot_id, snap, findings)
+        self._append(conn, at=snap.finished_at, kind="collection", ref=f"snapshot:{snapshot_id}", content={
+            "run": run.id, "snapshot": snapshot_id, "source": snap.source, "provider": snap.provider,
+            "account": snap.account, "started_at": snap.started_at, "finished_at": snap.finished_at,
+            "status": snap.status, "errors": [e.to_dict() for e in snap.errors],
+            "manifest_hash": manifest_hash, "results_hash": results_hash,
+            "resource_count": len(snap.resources), "finding_count": len(findings)})
+        self._manifests[(snap.source, snap.account)] = (manifest_hash, depth, mapping)
+        return SnapshotWrite(snapshot_id=snapshot_id, manifest_hash=manifest_hash, results_hash=results_hash,
+                             new_bodies=count, bytes_added=nbytes, changes=tuple(changes))
+
+    def _apply_findings(self, conn: Connection, snapshot_id: int, snap: Snapshot,
+                        findings: Sequence[Finding]) -> list[FindingChange]:
+        current = {row.uid: row for row in conn.execute(select(t.finding_current).where(
+            t.finding_current.c.source == snap.source, t.finding_current.c.account == snap.account))}
+        at = snap.finished_at
+        events: list[dict[str, Any]] = []
+        upserts: list[dict[str, Any]] = []
+        changes: list[FindingChange] = []
+        seen: set[str] = set()
+        for f in findings:
+            seen.add(f.uid)
+            old = current.get(f.uid)
+            if old is not None and old.status == f.status.value and old.message == f.message:
+                continue
+            row = {"uid": f.uid, "source": snap.source, "check_id": f.check_id, "resource_id": f.resource_id,
+                   "resource_type": f.resource_type, "provider": f.provider, "account": f.account,
+                   "region": f.region, "status": f.status.value, "severity": f.severity.value,
+                   "message": f.message}
+            events.append({**row, "snapshot_id": snapshot_id, "at": at,
+                           "previous_status": old.status if old is not None else None})
+            status_changed = old is None or old.status != f.status.value
+            upserts.append({**row, "snapshot_id": snapshot_id,
+                            "first_seen": old.first_seen if old is not None else at,
+                            "since": at if status_changed else old.since})
+            if status_changed:
+                changes.append(FindingChange(uid=f.uid, check_id=f.check_id, resource_id=f.resource_id,
+                                             previous_status=old.status if old is not None else None,
+                                             status=f.status.value, finding=f))
+        starved = {(e.resource_type, e.region) for e in snap.errors}
+        gone: list[str] = []
+        for uid, old in current.items():
+            if uid in seen:
+                continue
+            if (old.resource_type, old.region) in starved or (old.resource_type, "") in starved:
+                # not seen because it could not be collected: unknown, never silently resolved
+                msg = "not collected this cycle; see the snapshot's collection errors"
+                if old.status != Status.ERROR.value:
+                    row = {c: getattr(old, c) for c in ("uid", "source", "check_id", "resource_id",
+                           "resource_type", "provider", "account", "region", "severity")}
+                    events.append({**row, "snapshot_id": snapshot_id, "at": at, "status": "error",
+                                   "previous_status": old.status, "message": msg})
+                    upserts.append({**row, "snapshot_id": snapshot_id, "status": "error", "message": msg,
+                                    "first_seen": old.first_seen, "since": at})
+                    changes.append(FindingChange(uid=uid, check_id=old.check_id, resource_id=old.resource_id,
+                                                 previous_status=old.status, status="error", finding=None))
+                continue
+            gone.append(uid)
+            events.append({c: getattr(old, c) for c in ("uid", "source", "check_id", "resource_id",
+                           "resource_type", "provider", "account", "region", "severity")}
+                          | {"snapshot_id": snapshot_id, "at": at, "status": GONE,
+                             "previous_status": old.status, "message": "resource no longer present"})
+            changes.append(FindingChange(uid=uid, check_id=old.check_id, resource_id=old.resource_id,
+                                         previous_status=old.status, status=GONE, finding=None))
+        if events:
+            conn.execute(insert(t.finding_events), events)
+        if gone:
+            for i in range(0, len(gone), 500):
+                conn.execute(t.finding_current.delete().where(t.finding_current.c.uid.in_(gone[i:i + 500])))
+        if upserts:
+            stmt = (postgresql.insert(t.finding_current) if self.dialect == "postgresql"
+                    else sqlite.insert(t.finding_current))
+            cols = ["status", "message", "severity", "since", "snapshot_id", "region", "resource_type"]
+            stmt = stmt.on_conflict_do_update(index_elements=["uid"],
+                                              set_={c: stmt.excluded[c] for c in cols})
+            conn.execute(stmt, upserts)
+        return changes
+
+    def _append(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
+        body = canonical_json(content)
+        head = conn.execute(select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash)
+                            .order_by(t.evidence_log.c.seq.desc()).limit(1)).first()
+        seq = (head.seq + 1) if head else 1
+        prev = head.entry_hash if head else GENESIS
+        chash = sha256_hex(body)
+        conn.execute(insert(t.evidence_log).values(
+            seq=seq, at=at, kind=kind, ref=ref, content=body.decode(), content_hash=chash, prev_hash=prev,
+            entry_hash=entry_hash(seq=seq, at=at, kind=kind, ref=ref, content_hash=chash, prev_hash=prev)))
+        return seq
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def current_findings(self, *, status: Iterable[str] = (), check: Iterable[str] = (),
+                         account: Iterable[str] = (), source: Iterable[str] = ()) -> list[dict[str, Any]]:
+        q = select(t.finding_current)
+        for col, values in ((t.finding_current.c.status, status), (t.finding_current.c.check_id, check),
+                            (t.finding_current.c.account, account), (t.finding_current.c.source, source)):
+            values = list(values)
+            if values:
+                q = q.where(col.in_(values))
+        q = q.order_by(t.finding_current.c.check_id, t.finding_current.c.resource_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def finding_counts(self) -> list[dict[str, Any]]:
+        """(source, check_id, severity, status, count) of the current state."""
+        c = t.finding_current.c
+        q = select(c.source, c.check_id, c.severity, c.status, func.count().label("count")).group_by(
+            c.source, c.check_id, c.severity, c.status)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def last_runs(self) -> dict[str, dict[str, Any]]:
+        """Per source: the latest run and the latest run that collected anything."""
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            latest = select(t.runs.c.source, func.max(t.runs.c.finished_at).label("at")).group_by(t.runs.c.source)
+            ok = (select(t.runs.c.source, func.max(t.runs.c.finished_at).label("at"))
+                  .where(t.runs.c.status != "failed").group_by(t.runs.c.source))
+            for row in conn.execute(latest):
+                out[row.source] = {"last_run": row.at, "last_success": None}
+            for row in conn.execute(ok):
+                out.setdefault(row.source, {"last_run": row.at})["last_success"] = row.at
+        return out
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            q = select(t.runs).order_by(t.runs.c.finished_at.desc()).limit(limit)
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def load_snapshot(self, snapshot_id: int) -> Snapshot:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.snapshots).where(t.snapshots.c.id == snapshot_id)).first()
+            if row is None:
+                raise StoreError(f"no snapshot {snapshot_id}")
+            mapping = resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h))
+            resources = tuple(Resource.from_dict(json.loads(self._blob(conn, h)))
+                              for _, h in sorted(mapping.items()))
+        errors = tuple(CollectionError.from_dict(e) for e in json.loads(row.errors))
+        return Snapshot(source=row.source, provider=row.provider, account=row.account,
+                        started_at=row.started_at, finished_at=row.finished_at,
+                        resources=resources, errors=errors)
+
+    def size_bytes(self) -> int:
+        """Approximate on-disk size of the store."""
+        if self.dialect == "sqlite":
+            db = make_url(self.url).database or ""
+            return sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)

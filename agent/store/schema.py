@@ -1,0 +1,147 @@
+"""Tables of the evidence store (SQLAlchemy Core). Alembic migrations create them; this module is
+what the code reads and writes through, and a test checks both agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["metadata", "runs", "snapshots", "blobs", "finding_events", "finding_current", "evidence_log",
+           "UTCDateTime"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as UTC everywhere; always read back timezone-aware (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source", String(128), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # complete | partial | failed
+    Column("resource_count", Integer, nullable=False, default=0),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("detail", Text, nullable=False, default="{}"),
+    Index("ix_runs_source_started", "source", "started_at"),
+)
+
+# Content-addressed bodies: resources and snapshot manifests, zstd-compressed canonical JSON.
+blobs = Table(
+    "blobs", metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id"), nullable=False),
+    Column("source", String(128), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("account", String(128), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("errors", Text, nullable=False, default="[]"),
+    Column("manifest_hash", String(64), ForeignKey("blobs.hash"), nullable=False),
+    Column("results_hash", String(64), nullable=False),
+    Column("resource_count", Integer, nullable=False),
+    Index("ix_snapshots_source_account", "source", "account", "id"),
+    Index("ix_snapshots_finished", "finished_at"),
+)
+
+# Append-only: one row per change of a finding's (status, message), and 'gone' when it disappears.
+finding_events = Table(
+    "finding_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id"), nullable=False),
+    Column("uid", String(32), nullable=False),
+    Column("source", String(128), nullable=False),
+    Column("check_id", String(128), nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("account", String(128), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pass | fail | error | not_applicable | gone
+    Column("previous_status", String(16), nullable=True),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_finding_events_uid", "uid", "id"),
+    Index("ix_finding_events_check", "check_id", "at"),
+    Index("ix_finding_events_at", "at"),
+)
+
+# Derived cache of the latest state of every finding (rebuildable from finding_events).
+finding_current = Table(
+    "finding_current", metadata,
+    Column("uid", String(32), primary_key=True),
+    Column("source", String(128), nullable=False),
+    Column("check_id", String(128), nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("account", String(128), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("snapshot_id", Integer, nullable=False),
+    Index("ix_finding_current_source_account", "source", "account"),
+    Index("ix_finding_current_check", "check_id", "status"),
+)
+
+# Hash chain over every evidence entry (collections now; evaluations, drift, alerts later).
+evidence_log = Table(
+    "evidence_log", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(128), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Index("ix_evidence_log_at", "at"),
+)
