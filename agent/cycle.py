@@ -1,0 +1,146 @@
+"""One cycle of one source: collect -> evaluate -> store -> metrics -> after-cycle hooks.
+
+The daemon, `scan` and `demo` all call Pipeline.run_cycle; nothing else runs the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from agent.config import AwsSource, Config
+from agent.errors import AgentError
+from agent.evaluate import evaluate
+from agent.mappings import Mappings, load_mappings
+from agent.metrics import AgentMetrics
+from agent.models import Finding, Snapshot, utcnow
+from agent.registry import load_checks, load_collectors
+from agent.store import RunRecord, SnapshotWrite, Store
+from checks.base import Check
+from collectors import Cancelled, CollectContext
+
+__all__ = ["CycleResult", "Pipeline"]
+
+log = logging.getLogger("agent.cycle")
+
+
+@dataclass
+class CycleResult:
+    run: RunRecord
+    snapshots: list[Snapshot]
+    findings: list[Finding]
+    writes: list[SnapshotWrite] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.run.status != "failed"
+
+
+AfterCycle = Callable[[CycleResult], None]
+
+
+class Pipeline:
+    """Everything a cycle needs, built once and shared by all sources."""
+
+    def __init__(self, config: Config, store: Store | None, *, metrics: AgentMetrics | None = None,
+                 checks: Mapping[str, Check] | None = None, mappings: Mappings | None = None,
+                 collectors: Mapping[str, Callable[..., list[Snapshot]]] | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.metrics = metrics or AgentMetrics()
+        self.checks = dict(checks) if checks is not None else load_checks()
+        self.mappings = mappings or load_mappings()
+        self.collectors = dict(collectors) if collectors is not None else load_collectors()
+        self.after_cycle: list[AfterCycle] = []
+        scope = config.scope
+        self._frameworks = tuple(scope.frameworks)
+        self._categories = tuple(scope.soc2_categories)
+        self.controls = {cid: self.mappings.tags_for(cid, self._frameworks, self._categories)
+                         for cid in self.checks}
+        for src in config.sources:
+            self.metrics.interval.labels(src.name).set(src.schedule.nominal_interval().total_seconds())
+        if store is not None:
+            self.metrics.set_posture(store.finding_counts())
+
+    def evaluate(self, snapshot: Snapshot) -> list[Finding]:
+        return evaluate(snapshot, self.checks.values(), controls=self.controls, params=self.config.checks)
+
+    def run_cycle(self, source: AwsSource, ctx: CollectContext | None = None) -> CycleResult:
+        """Collect, evaluate and store one source. Raises Cancelled if asked to stop mid-way
+        (nothing stored); any other failure is recorded as a failed run."""
+        ctx = ctx or CollectContext()
+        ctx.on_api_call = _chain(ctx.on_api_call, self.metrics.on_api_call(source.provider))
+        run_id = uuid.uuid4().hex
+        started = utcnow()
+        t0 = time.monotonic()
+        log.info("collection started", extra={"source": source.name, "run": run_id})
+        collector = self.collectors.get(source.provider)
+        snapshots: list[Snapshot] = []
+        error = ""
+        try:
+            if collector is None:
+                raise AgentError(f"no collector for provider {source.provider!r}")
+            snapshots = list(collector(source, ctx))
+        except Cancelled:
+            log.warning("collection cancelled", extra={"source": source.name, "run": run_id})
+            raise
+        except AgentError as exc:
+            error = str(exc)
+        except Exception as exc:  # a collector bug must not kill the daemon
+            log.exception("collector crashed", extra={"source": source.name})
+            error = f"collector failed: {type(exc).__name__}: {exc}"
+        ctx.check_cancelled()
+        findings_by_snap = [(s, self.evaluate(s)) for s in snapshots]
+        findings = [f for _, fs in findings_by_snap for f in fs]
+        if error:
+            status = "failed"
+        elif any(not s.complete for s in snapshots):
+            status = "partial"
+        else:
+            status = "complete"
+        run = RunRecord(id=run_id, source=source.name, provider=source.provider, started_at=started,
+                        finished_at=utcnow(), status=status,
+                        detail={"error": error, "accounts": [s.account for s in snapshots]})
+        result = CycleResult(run=run, snapshots=snapshots, findings=findings, error=error)
+        if self.store is not None:
+            result.writes = self.store.record_cycle(run, findings_by_snap)
+            self.metrics.set_posture(self.store.finding_counts())
+        self._observe(source, result, time.monotonic() - t0)
+        for hook in self.after_cycle:
+            try:
+                hook(result)
+            except Exception:
+                log.exception("after-cycle hook failed", extra={"source": source.name})
+        return result
+
+    def _observe(self, source: AwsSource, result: CycleResult, seconds: float) -> None:
+        m = self.metrics
+        run = result.run
+        m.collections.labels(source.name, run.status).inc()
+        m.collection_duration.labels(source.name).observe(seconds)
+        m.collection_errors.labels(source.name).set(sum(len(s.errors) for s in result.snapshots))
+        if result.ok:
+            m.last_success.labels(source.name).set(run.finished_at.timestamp())
+            m.resources.labels(source.name, source.provider).set(sum(len(s.resources) for s in result.snapshots))
+        m.evidence_bytes.labels(source.name).inc(sum(w.bytes_added for w in result.writes))
+        for w in result.writes:
+            for change in w.changes:
+                m.finding_changes.labels(change.check_id, change.status).inc()
+        level = logging.WARNING if run.status != "complete" else logging.INFO
+        log.log(level, "collection finished", extra={
+            "source": source.name, "run": run.id, "status": run.status, "seconds": round(seconds, 3),
+            "accounts": len(result.snapshots), "resources": sum(len(s.resources) for s in result.snapshots),
+            "collection_errors": sum(len(s.errors) for s in result.snapshots),
+            "failing": sum(1 for f in result.findings if f.status.value == "fail"),
+            "error": result.error or None})
+
+
+def _chain(*fns: Callable[[str, str, str | None], None]) -> Callable[[str, str, str | None], None]:
+    def call(service: str, operation: str, code: str | None) -> None:
+        for fn in fns:
+            fn(service, operation, code)
+    return call
+

@@ -1,0 +1,151 @@
+"""The long-running agent: one APScheduler job per source, the HTTP port, clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from agent.config import AwsSource, Config
+from agent.cycle import Pipeline
+from agent.http import AgentHTTPServer
+from agent.models import utcnow
+from collectors import Cancelled, CollectContext
+
+__all__ = ["Daemon"]
+
+log = logging.getLogger("agent.daemon")
+
+SHUTDOWN_GRACE_SECONDS = 8.0
+
+
+class Daemon:
+    """Schedules every enabled source, serves HTTP, and stops cleanly on request."""
+
+    def __init__(self, config: Config, pipeline: Pipeline, *, listen: tuple[str, int] | None = None) -> None:
+        self.config = config
+        self.pipeline = pipeline
+        self.started_at = utcnow()
+        self._stop = threading.Event()
+        self._cancel = threading.Event()
+        self._running: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(config.workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone="UTC",
+        )
+        self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        host, port = listen or config.listen_host_port
+        self.http = AgentHTTPServer(host, port, pipeline.metrics.registry, self.readiness)
+
+    # -- scheduling --------------------------------------------------------------------------
+
+    def _trigger(self, source: AwsSource) -> Any:
+        sched = source.schedule
+        jitter = int(sched.jitter.total_seconds()) or None
+        if sched.interval is not None:
+            return IntervalTrigger(seconds=int(sched.interval.total_seconds()), jitter=jitter, timezone="UTC")
+        return CronTrigger.from_crontab(sched.cron or "", timezone="UTC", jitter=jitter)
+
+    def _job(self, source: AwsSource) -> None:
+        if self._stop.is_set():
+            return
+        with self._lock:
+            self._running[source.name] = threading.current_thread()
+        try:
+            self.pipeline.run_cycle(source, CollectContext(cancel=self._cancel))
+        except Cancelled:
+            pass
+        except Exception:
+            log.exception("cycle failed", extra={"source": source.name})
+        finally:
+            with self._lock:
+                self._running.pop(source.name, None)
+
+    def _on_job_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("run missed its slot", extra={"job": event.job_id})
+
+    def start(self) -> None:
+        for source in self.config.sources:
+            if not source.enabled:
+                continue
+            self.scheduler.add_job(
+                self._job, self._trigger(source), args=[source], id=source.name, name=source.name,
+                next_run_time=utcnow(),  # collect at start, then on schedule
+                misfire_grace_time=int(source.schedule.misfire_grace.total_seconds()),
+            )
+        self.http.start()
+        self.scheduler.start()
+        host, port = self.http.address
+        log.info("agent started", extra={"listen": f"{host}:{port}",
+                                         "sources": [s.name for s in self.config.sources if s.enabled]})
+
+    # -- health ------------------------------------------------------------------------------
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        store_ok = self.pipeline.store.ping() if self.pipeline.store is not None else True
+        now = utcnow()
+        last = self.pipeline.store.last_runs() if (store_ok and self.pipeline.store is not None) else {}
+        sources: dict[str, Any] = {}
+        ready = store_ok
+        for src in self.config.sources:
+            if not src.enabled:
+                continue
+            limit = 2 * src.schedule.nominal_interval()
+            success = (last.get(src.name) or {}).get("last_success")
+            reference = max(success, self.started_at) if success else self.started_at
+            overdue = now - reference > limit
+            sources[src.name] = {"last_success": success.isoformat() if success else None,
+                                 "overdue": overdue, "limit_seconds": int(limit.total_seconds())}
+            ready = ready and not overdue
+        return ready, {"store": "ok" if store_ok else "unreachable", "sources": sources}
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> bool:
+        """Stop taking jobs, ask running cycles to abandon, wait up to ``grace`` seconds.
+
+        Returns True when every running cycle ended in time. A cycle that is storing its results
+        finishes its transaction; one still collecting is abandoned and stores nothing."""
+        self._stop.set()
+        self._cancel.set()
+        try:
+            self.scheduler.shutdown(wait=False)
+        except Exception:  # already stopped
+            pass
+        deadline = time.monotonic() + grace
+        with self._lock:
+            threads = list(self._running.values())
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        clean = not any(t.is_alive() for t in threads)
+        self.http.stop()
+        log.info("agent stopped", extra={"clean": clean})
+        return clean
+
+    def run_forever(self) -> int:
+        """Start, wait for SIGTERM/SIGINT, stop. Returns the process exit code."""
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            log.info("signal received, stopping", extra={"signal": signal.Signals(signum).name})
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        while not stop.wait(timeout=1.0):
+            pass
+        self.stop()
+        return 0
+

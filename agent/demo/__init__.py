@@ -1,0 +1,1 @@
+"""The demo cloud: moto in-process, a seeded organisation, drift applied over time."""
