@@ -1,0 +1,37 @@
+# Two entry points: `make demo` (set up + run the demo) and `make test` (set up + run every test).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup lint bench clean prometheus
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev,demo]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Prometheus is a Debian package; tests that need it install it when missing (root, apt).
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+	  { (apt-get update -qq && apt-get install -y -qq prometheus >/dev/null) || \
+	    echo "warning: could not install prometheus (Debian package); its tests will fail"; }
+
+demo: $(STAMP)
+	$(BIN)/posture-agent demo
+
+test: $(STAMP) prometheus
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check agent checks collectors tests bench
+	$(BIN)/mypy agent checks
+
+bench: $(STAMP)
+	$(BIN)/python bench/daemon_cycle.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
