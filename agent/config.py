@@ -470,7 +470,8 @@ def _message(err: dict[str, Any], path: tuple[str | int, ...]) -> str:
         return "required key is missing"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
-        return f"unknown {ctx.get('discriminator', 'kind')} {ctx.get('tag')!r}; expected {ctx.get('expected_tags')}"
+        disc = str(ctx.get("discriminator", "kind")).strip("'")
+        return f"unknown {disc} {ctx.get('tag')!r}; expected {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return f"missing {err.get('ctx', {}).get('discriminator', 'type')} key"
     if kind == "literal_error":
