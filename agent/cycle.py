@@ -18,6 +18,7 @@ from agent.metrics import AgentMetrics
 from agent.models import Finding, Snapshot, utcnow
 from agent.registry import load_checks, load_collectors
 from agent.store import RunRecord, SnapshotWrite, Store
+from agent.store.db import InTransaction
 from checks.base import Check
 from collectors import Cancelled, CollectContext
 
@@ -54,7 +55,8 @@ class Pipeline:
         self.checks = dict(checks) if checks is not None else load_checks()
         self.mappings = mappings or load_mappings()
         self.collectors = dict(collectors) if collectors is not None else load_collectors()
-        self.after_cycle: list[AfterCycle] = []
+        self.after_cycle: list[AfterCycle] = []  # after commit: notify, dispatch
+        self.in_transaction: list[InTransaction] = []  # inside the cycle's transaction: drift, outbox
         scope = config.scope
         self._frameworks = tuple(scope.frameworks)
         self._categories = tuple(scope.soc2_categories)
@@ -106,7 +108,7 @@ class Pipeline:
                         detail={"error": error, "accounts": [s.account for s in snapshots]})
         result = CycleResult(run=run, snapshots=snapshots, findings=findings, error=error)
         if self.store is not None:
-            result.writes = self.store.record_cycle(run, findings_by_snap)
+            result.writes = self.store.record_cycle(run, findings_by_snap, within=self.in_transaction)
             self.metrics.set_posture(self.store.finding_counts())
         self._observe(source, result, time.monotonic() - t0)
         for hook in self.after_cycle:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,10 +31,13 @@ from agent.store import schema as t
 from agent.store.blobs import Manifest, compress, decompress, manifest_delta, resolve_manifest
 from agent.store.chain import GENESIS, entry_hash
 
-__all__ = ["FindingChange", "RunRecord", "Store", "SnapshotWrite", "redact_url"]
+__all__ = ["FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrite", "redact_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 GONE = "gone"
+
+
+InTransaction = Callable[["Store", Connection, "RunRecord", "list[SnapshotWrite]"], None]
 
 
 def redact_url(url: str) -> str:
@@ -171,10 +174,11 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def record_cycle(self, run: RunRecord,
-                     results: Sequence[tuple[Snapshot, Sequence[Finding]]]) -> list[SnapshotWrite]:
+    def record_cycle(self, run: RunRecord, results: Sequence[tuple[Snapshot, Sequence[Finding]]],
+                     *, within: Sequence[InTransaction] = ()) -> list[SnapshotWrite]:
         """Store one cycle of one source atomically: run, bodies, manifests, finding changes and
-        the evidence-chain entries. Nothing is written if anything fails."""
+        the evidence-chain entries. ``within`` callbacks write in the same transaction (drift
+        events, alert outbox rows). Nothing is written if anything fails."""
         try:
             with self._tx() as conn:
                 conn.execute(insert(t.runs).values(
@@ -184,6 +188,8 @@ class Store:
                     error_count=sum(len(s.errors) for s, _ in results),
                     detail=canonical_json(run.detail).decode()))
                 writes = [self._write_snapshot(conn, run, snap, findings) for snap, findings in results]
+                for fn in within:
+                    fn(self, conn, run, writes)
                 self._append(conn, at=run.finished_at, kind="run", ref=run.id, content={
                     "run": run.id, "source": run.source, "provider": run.provider,
                     "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
@@ -331,6 +337,10 @@ class Store:
                                               set_={c: stmt.excluded[c] for c in cols})
             conn.execute(stmt, upserts)
         return changes
+
+    def append_evidence(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
+        """Append an entry to the hash chain inside the caller's transaction; returns its seq."""
+        return self._append(conn, at=at, kind=kind, ref=ref, content=content)
 
     def _append(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
         body = canonical_json(content)
