@@ -87,7 +87,9 @@ def root_access_keys_absent(account: Resource, ctx: Context) -> Verdict:
     except MissingInput:
         row = need(account, "RootCredentials")
         if row is None:
-            raise MissingInput("neither the account summary nor a root credential-report row is available")
+            raise MissingInput(
+                "neither the account summary nor a root credential-report row is available"
+            ) from None
         present = sum(cred_bool(row, f"access_key_{n}_active") for n in (1, 2))
     if present:
         return failed(f"root user of account {account.account} has {present} access key(s)")
