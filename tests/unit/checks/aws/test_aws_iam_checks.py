@@ -1,0 +1,202 @@
+"""IAM user checks and account-level root / password policy checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_check_fixtures import ACCT, ERROR, FAIL, NA, PASS, Case, ago, assert_covered, case, check_case, res
+
+import checks.aws.account as account
+import checks.aws.iam as iam
+from checks.aws import _util
+
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+STAR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+READ = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
+
+
+def cred(**over: str) -> dict[str, str]:
+    row = {
+        "user": "alice", "arn": f"arn:aws:iam::{ACCT}:user/alice", "user_creation_time": ago(400),
+        "password_enabled": "false", "password_last_used": "N/A", "password_last_changed": "N/A",
+        "mfa_active": "false",
+    }
+    for n in (1, 2):
+        row |= {f"access_key_{n}_active": "false", f"access_key_{n}_last_rotated": "N/A",
+                f"access_key_{n}_last_used_date": "N/A"}
+    return row | over
+
+
+def user(row: dict[str, str] | None = None, errors: dict[str, str] | None = None, **attrs: Any):
+    base: dict[str, Any] = {"UserName": "alice", "UserPolicyList": [], "AttachedManagedPolicies": [],
+                            "GroupList": []}
+    if row is not None:
+        base["Credentials"] = row
+    return res("aws.iam.user", f"arn:aws:iam::{ACCT}:user/alice", region="global", errors=errors,
+               **(base | attrs))
+
+
+def acct(errors: dict[str, str] | None = None, **attrs: Any):
+    return res("aws.account", f"arn:aws:iam::{ACCT}:root", region="global", errors=errors, **attrs)
+
+
+def policy(name: str, doc: dict[str, Any]):
+    arn = f"arn:aws:iam::{ACCT}:policy/{name}"
+    return res("aws.iam.policy", arn, region="global", PolicyName=name, Arn=arn, DefaultVersionId="v2",
+               PolicyVersionList=[{"VersionId": "v1", "IsDefaultVersion": False, "Document": READ},
+                                  {"VersionId": "v2", "IsDefaultVersion": True, "Document": doc}])
+
+
+def group(name: str, **attrs: Any):
+    base = {"GroupName": name, "GroupPolicyList": [], "AttachedManagedPolicies": []}
+    return res("aws.iam.group", f"arn:aws:iam::{ACCT}:group/{name}", region="global", **(base | attrs))
+
+
+STRONG = {"MinimumPasswordLength": 16, "PasswordReusePrevention": 24, "RequireSymbols": True,
+          "RequireNumbers": True, "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True}
+CONSOLE = {"password_enabled": "true", "password_last_changed": ago(10)}
+KEY1 = {"access_key_1_active": "true", "access_key_1_last_rotated": ago(10), "access_key_1_last_used_date": ago(1)}
+
+CASES = [
+    # root MFA
+    case(account.root_mfa_enabled, acct(AccountSummary={"AccountMFAEnabled": 1}), PASS, "has MFA", id="pass"),
+    case(account.root_mfa_enabled, acct(AccountSummary={"AccountMFAEnabled": 0}), FAIL, "no MFA", id="fail"),
+    case(account.root_mfa_enabled, acct(errors={"AccountSummary": "AccessDenied"}), ERROR, "AccessDenied",
+         id="error"),
+    # root keys
+    case(account.root_access_keys_absent, acct(AccountSummary={"AccountAccessKeysPresent": 0}), PASS,
+         "no access keys", id="pass"),
+    case(account.root_access_keys_absent, acct(AccountSummary={"AccountAccessKeysPresent": 1}), FAIL,
+         "1 access key", id="fail"),
+    case(account.root_access_keys_absent,
+         acct(errors={"AccountSummary": "AccessDenied"},
+              RootCredentials=cred(access_key_1_active="true", access_key_2_active="false")),
+         FAIL, "1 access key", id="fallback-report"),
+    case(account.root_access_keys_absent,
+         acct(errors={"AccountSummary": "AccessDenied"}, RootCredentials=None), ERROR, "neither", id="error"),
+    # password policy
+    case(account.password_policy_strong, acct(PasswordPolicy=STRONG), PASS, "length >= 16", id="pass"),
+    case(account.password_policy_strong, acct(PasswordPolicy=None), FAIL, "no IAM password policy",
+         id="absent"),
+    case(account.password_policy_strong,
+         acct(PasswordPolicy=STRONG | {"MinimumPasswordLength": 8, "RequireSymbols": False}), FAIL,
+         "minimum length 8 < 14; symbols not required", id="weak"),
+    case(account.password_policy_strong, acct(PasswordPolicy=STRONG | {"MinimumPasswordLength": 16}), FAIL,
+         "< 20", params={"min_length": 20}, id="param"),
+    case(account.password_policy_strong, acct(errors={"PasswordPolicy": "AccessDenied"}), ERROR,
+         "PasswordPolicy", id="error"),
+    # console MFA
+    case(iam.console_user_mfa, user(cred(**CONSOLE, mfa_active="true")), PASS, "and an MFA device", id="pass"),
+    case(iam.console_user_mfa, user(cred(**CONSOLE)), FAIL, "user alice has console access and no MFA device",
+         id="fail"),
+    case(iam.console_user_mfa, user(cred()), NA, "no console password", id="no-console"),
+    case(iam.console_user_mfa, user(None, errors={"Credentials": "ReportNotPresent"}), ERROR,
+         "ReportNotPresent", id="error"),
+    case(iam.console_user_mfa, user(cred(password_enabled="maybe")), ERROR, "not true/false", id="garbage"),
+    # unused credentials
+    case(iam.user_unused_credentials_45d, user(cred(**CONSOLE, password_last_used=ago(3)) | KEY1), PASS,
+         "no password or active key unused", id="pass"),
+    case(iam.user_unused_credentials_45d, user(cred(**CONSOLE)), PASS, id="fresh-never-used"),
+    case(iam.user_unused_credentials_45d,
+         user(cred(password_enabled="true", password_last_used=ago(50))), FAIL, "password last used 50 days",
+         id="old-password"),
+    case(iam.user_unused_credentials_45d,
+         user(cred(access_key_1_active="true", access_key_1_last_rotated=ago(100))), FAIL,
+         "access key 1 never used", id="never-used-key"),
+    case(iam.user_unused_credentials_45d,
+         user(cred(password_enabled="true", password_last_used="no_information",
+                   password_last_changed=ago(60))), FAIL, "password never used", id="no-information"),
+    case(iam.user_unused_credentials_45d, user(cred(**CONSOLE, password_last_used=ago(20))), FAIL,
+         "last used 20 days", params={"days": 15}, id="param"),
+    case(iam.user_unused_credentials_45d, user(cred(password_enabled="true", password_last_used="yesterday")),
+         ERROR, "not a date", id="bad-date"),
+    case(iam.user_unused_credentials_45d, user(None, errors={"Credentials": "AccessDenied"}), ERROR,
+         id="error"),
+    # inactive 90d
+    case(iam.user_inactive_90d, user(cred(**KEY1)), PASS, "last active 1 days ago", id="pass"),
+    case(iam.user_inactive_90d, user(cred()), PASS, "no console password and no active access key",
+         id="no-creds"),
+    case(iam.user_inactive_90d, user(cred(user_creation_time=ago(5), **CONSOLE)), PASS, "was created",
+         id="new-user"),
+    case(iam.user_inactive_90d, user(cred(password_enabled="true", password_last_used=ago(120))), FAIL,
+         "last active 120 days ago", id="stale"),
+    case(iam.user_inactive_90d, user(cred(access_key_2_active="true", access_key_2_last_rotated=ago(200))),
+         FAIL, "no recorded activity", id="never"),
+    case(iam.user_inactive_90d, user(None, errors={"Credentials": "AccessDenied"}), ERROR, id="error"),
+    # key rotation
+    case(iam.access_key_rotated_90d, user(cred(**KEY1)), PASS, "rotated within 90", id="pass"),
+    case(iam.access_key_rotated_90d, user(cred(**KEY1 | {"access_key_1_last_rotated": ago(91)})), FAIL,
+         "key 1 last rotated 91 days", id="fail"),
+    case(iam.access_key_rotated_90d, user(cred()), NA, "no active access key", id="na"),
+    case(iam.access_key_rotated_90d, user(cred(access_key_1_active="true")), ERROR, "no rotation date",
+         id="no-date"),
+    case(iam.access_key_rotated_90d, user(None, errors={"Credentials": "AccessDenied"}), ERROR, id="error"),
+    # single key
+    case(iam.single_active_access_key, user(cred(**KEY1)), PASS, "1 active", id="pass"),
+    case(iam.single_active_access_key, user(cred(access_key_1_active="true", access_key_2_active="true")),
+         FAIL, "2 active access keys", id="fail"),
+    case(iam.single_active_access_key, user(None, errors={"Credentials": "AccessDenied"}), ERROR, id="error"),
+    # admin policy
+    case(iam.user_no_admin_policy, [user(cred(), AttachedManagedPolicies=[{"PolicyArn": f"arn:aws:iam::{ACCT}:policy/ro"}]),
+                                    policy("ro", READ)], PASS, "no policy allowing", id="pass"),
+    case(iam.user_no_admin_policy, user(cred(), AttachedManagedPolicies=[{"PolicyArn": ADMIN}]), FAIL,
+         "AdministratorAccess", id="aws-admin"),
+    case(iam.user_no_admin_policy, user(cred(), UserPolicyList=[{"PolicyName": "god", "PolicyDocument": STAR}]),
+         FAIL, "inline policy god", id="inline"),
+    case(iam.user_no_admin_policy,
+         user(cred(), UserPolicyList=[{"PolicyName": "god", "PolicyDocument":
+              "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%5B%22*%22%5D%2C"
+              "%22Resource%22%3A%22*%22%7D%5D%7D"}]),
+         FAIL, "inline policy god", id="inline-urlencoded"),
+    case(iam.user_no_admin_policy,
+         [user(cred(), AttachedManagedPolicies=[{"PolicyArn": f"arn:aws:iam::{ACCT}:policy/everything"}]),
+          policy("everything", STAR)], FAIL, "managed policy everything", id="customer-managed"),
+    case(iam.user_no_admin_policy,
+         [user(cred(), GroupList=["admins"]), group("admins", AttachedManagedPolicies=[{"PolicyArn": ADMIN}])],
+         FAIL, "via group admins", id="group"),
+    case(iam.user_no_admin_policy,
+         [user(cred(), GroupList=["ops"]),
+          group("ops", GroupPolicyList=[{"PolicyName": "x", "PolicyDocument": STAR}])],
+         FAIL, "via group ops", id="group-inline"),
+    case(iam.user_no_admin_policy, user(cred(), GroupList=["ghost"]), ERROR, "group ghost is not in this snapshot",
+         id="missing-group"),
+    case(iam.user_no_admin_policy,
+         user(cred(), AttachedManagedPolicies=[{"PolicyArn": f"arn:aws:iam::{ACCT}:policy/gone"}]), ERROR,
+         "not in this snapshot", id="missing-policy"),
+    case(iam.user_no_admin_policy, user(cred(), errors={"AuthorizationDetails": "AccessDenied"}), ERROR,
+         "authorization details", id="error"),
+    # direct policies
+    case(iam.user_no_direct_policies, user(cred(), GroupList=["devs"]), PASS, "no policies attached", id="pass"),
+    case(iam.user_no_direct_policies,
+         user(cred(), AttachedManagedPolicies=[{"PolicyName": "ReadOnlyAccess", "PolicyArn": "x"}]), FAIL,
+         "attached ReadOnlyAccess", id="fail"),
+    case(iam.user_no_direct_policies, user(cred(), errors={"AuthorizationDetails": "Throttled"}), ERROR,
+         "Throttled", id="error"),
+]
+
+
+@pytest.mark.parametrize("c", CASES)
+def test_case(c: Case) -> None:
+    check_case(c)
+
+
+def test_every_check_covered() -> None:
+    assert_covered(CASES, iam)
+    assert_covered(CASES, account)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("N/A", None), ("no_information", None), ("not_supported", None), ("", None), (None, None)],
+)
+def test_parse_time_placeholders(value: Any, expected: Any) -> None:
+    assert _util.parse_time(value) is expected
+
+
+def test_parse_time_formats() -> None:
+    a = _util.parse_time("2025-05-01T10:00:00+00:00")
+    b = _util.parse_time("2025-05-01T10:00:00Z")
+    assert a == b and a is not None and a.tzinfo is not None
+    with pytest.raises(ValueError):
+        _util.parse_time("last tuesday")
