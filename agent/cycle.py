@@ -34,6 +34,7 @@ class CycleResult:
     findings: list[Finding]
     writes: list[SnapshotWrite] = field(default_factory=list)
     error: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
     def ok(self) -> bool:
@@ -95,7 +96,9 @@ class Pipeline:
             log.exception("collector crashed", extra={"source": source.name})
             error = f"collector failed: {type(exc).__name__}: {exc}"
         ctx.check_cancelled()
+        t_collected = time.monotonic()
         findings_by_snap = [(s, self.evaluate(s)) for s in snapshots]
+        t_evaluated = time.monotonic()
         findings = [f for _, fs in findings_by_snap for f in fs]
         if error:
             status = "failed"
@@ -110,12 +113,16 @@ class Pipeline:
         if self.store is not None:
             result.writes = self.store.record_cycle(run, findings_by_snap, within=self.in_transaction)
             self.metrics.set_posture(self.store.finding_counts())
+        t_stored = time.monotonic()
+        result.timings = {"collect": t_collected - t0, "evaluate": t_evaluated - t_collected,
+                          "store": t_stored - t_evaluated}
         self._observe(source, result, time.monotonic() - t0)
         for hook in self.after_cycle:
             try:
                 hook(result)
             except Exception:
                 log.exception("after-cycle hook failed", extra={"source": source.name})
+        result.timings["total"] = time.monotonic() - t0
         return result
 
     def _observe(self, source: AwsSource, result: CycleResult, seconds: float) -> None:
@@ -137,6 +144,7 @@ class Pipeline:
             "accounts": len(result.snapshots), "resources": sum(len(s.resources) for s in result.snapshots),
             "collection_errors": sum(len(s.errors) for s in result.snapshots),
             "failing": sum(1 for f in result.findings if f.status.value == "fail"),
+            "timings": {k: round(v, 4) for k, v in result.timings.items()},
             "error": result.error or None})
 
 
