@@ -182,8 +182,8 @@ def bucket_not_public(trail: Resource, ctx: Context) -> Verdict:
     name = need(trail, "S3BucketName")
     bucket = ctx.snapshot.get(f"arn:aws:s3:::{name}")
     if bucket is None:
-        raise MissingInput(f"bucket {name} of trail {_trail_name(trail)} is not in this snapshot "
-                           "(another account or not collected)")
+        raise MissingInput(f"bucket not in this snapshot: {name}, the log bucket of trail "
+                           f"{_trail_name(trail)} (another account, or not collected)")
     exposures: list[str] = []
     if public_statements(need(bucket, "Policy")) and not effective_pab(bucket, ctx.snapshot, "RestrictPublicBuckets"):
         exposures.append("bucket policy allows everyone")
