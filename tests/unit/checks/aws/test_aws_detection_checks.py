@@ -1,0 +1,62 @@
+"""Per-region detection services: Access Analyzer, AWS Config, GuardDuty, Security Hub."""
+
+from __future__ import annotations
+
+import pytest
+from aws_check_fixtures import ERROR, FAIL, PASS, Case, assert_covered, case, check_case, listing_error, settings
+
+import checks.aws.accessanalyzer as accessanalyzer
+import checks.aws.config as config
+import checks.aws.guardduty as guardduty
+import checks.aws.securityhub as securityhub
+
+AA, CFG, GD, SH = (f"aws.{s}.settings" for s in ("accessanalyzer", "config", "guardduty", "securityhub"))
+REC = {"name": "default", "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}}
+
+CASES = [
+    case(accessanalyzer.accessanalyzer_enabled,
+         settings(AA, Analyzers=[{"name": "acct", "type": "ACCOUNT", "status": "ACTIVE"}]), PASS,
+         "active analyzer acct", id="pass"),
+    case(accessanalyzer.accessanalyzer_enabled, settings(AA, Analyzers=[]), FAIL, "no IAM Access Analyzer",
+         id="none"),
+    case(accessanalyzer.accessanalyzer_enabled,
+         settings(AA, Analyzers=[{"name": "a", "status": "FAILED"}]), FAIL, "none is ACTIVE", id="failed"),
+    case(accessanalyzer.accessanalyzer_enabled, settings(AA, errors={"Analyzers": "AccessDenied"}), ERROR,
+         id="error"),
+    case(accessanalyzer.accessanalyzer_enabled, [], ERROR, "could not list", errors=[listing_error(AA)],
+         id="listing-error"),
+    case(config.recorder_enabled,
+         settings(CFG, Recorders=[REC], RecorderStatus=[{"name": "default", "recording": True}]), PASS,
+         "records all supported", id="pass"),
+    case(config.recorder_enabled, settings(CFG, Recorders=[], RecorderStatus=[]), FAIL, "no AWS Config recorder",
+         id="none"),
+    case(config.recorder_enabled,
+         settings(CFG, Recorders=[REC], RecorderStatus=[{"name": "default", "recording": False}]), FAIL,
+         "not recording", id="stopped"),
+    case(config.recorder_enabled,
+         settings(CFG, Recorders=[REC | {"recordingGroup": {"allSupported": False}}],
+                  RecorderStatus=[{"name": "default", "recording": True}]), FAIL,
+         "does not record all supported", id="partial"),
+    case(config.recorder_enabled, settings(CFG, Recorders=[REC], errors={"RecorderStatus": "AccessDenied"}),
+         ERROR, "RecorderStatus", id="error"),
+    case(guardduty.guardduty_enabled, settings(GD, Detectors=[{"DetectorId": "d1", "Status": "ENABLED"}]), PASS,
+         "d1", id="pass"),
+    case(guardduty.guardduty_enabled, settings(GD, Detectors=[]), FAIL, "no detector", id="none"),
+    case(guardduty.guardduty_enabled, settings(GD, Detectors=[{"DetectorId": "d1", "Status": "DISABLED"}]),
+         FAIL, "suspended", id="suspended"),
+    case(guardduty.guardduty_enabled, settings(GD, errors={"Detectors": "AccessDenied"}), ERROR, id="error"),
+    case(securityhub.securityhub_enabled, settings(SH, Hub={"HubArn": "arn:aws:securityhub:us-east-1:1:hub/default"}),
+         PASS, "enabled", id="pass"),
+    case(securityhub.securityhub_enabled, settings(SH, Hub=None), FAIL, "not enabled in us-east-1", id="fail"),
+    case(securityhub.securityhub_enabled, settings(SH, errors={"Hub": "AccessDenied"}), ERROR, id="error"),
+]
+
+
+@pytest.mark.parametrize("c", CASES)
+def test_case(c: Case) -> None:
+    check_case(c)
+
+
+def test_every_check_covered() -> None:
+    for module in (accessanalyzer, config, guardduty, securityhub):
+        assert_covered(CASES, module)
