@@ -1,0 +1,85 @@
+"""Sessions, clients and the hooks every client carries (read-only guard, API-call observer)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from agent.config import AwsSource, Secret
+from collectors.aws.allowlist import install_guard
+
+__all__ = ["AccountSession", "ClientFactory", "reveal"]
+
+Observer = Callable[[str, str, "str | None"], None]
+
+
+def reveal(value: Secret | str | None) -> str | None:
+    """A config value that may be a secret reference, resolved only now."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    return value
+
+
+@dataclass
+class ClientFactory:
+    """Builds clients with the shared botocore Config and our two hooks on every one."""
+
+    source: AwsSource
+    observer: Observer
+
+    def config(self, service: str) -> Config:
+        # Emulators (moto) answer s3control on one host: botocore's "{AccountId}." host prefix
+        # would make that an unresolvable name, so drop it when an endpoint override is active.
+        override = bool(self.source.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+        return Config(
+            retries={"mode": "adaptive", "max_attempts": 8},
+            max_pool_connections=self.source.max_workers * 2,
+            user_agent_extra="posture-agent",
+            inject_host_prefix=not (override and service == "s3control"),
+        )
+
+    def client(self, session: boto3.Session, service: str, region: str) -> Any:
+        kwargs: dict[str, Any] = {"region_name": region, "config": self.config(service)}
+        if self.source.endpoint_url:
+            kwargs["endpoint_url"] = self.source.endpoint_url
+        client = session.client(service, **kwargs)
+        install_guard(client)
+        self._observe(client)
+        return client
+
+    def _observe(self, client: Any) -> None:
+        service = client.meta.service_model.service_name
+        observer = self.observer
+
+        def after_call(http_response: Any, parsed: Any, model: Any, **_: Any) -> None:
+            code = None
+            if http_response is not None and http_response.status_code >= 300:
+                code = (parsed or {}).get("Error", {}).get("Code") or str(http_response.status_code)
+            observer(service, model.name, code)
+
+        def after_call_error(exception: BaseException, event_name: str, **_: Any) -> None:
+            observer(service, event_name.rsplit(".", 1)[-1], type(exception).__name__)
+
+        client.meta.events.register("after-call", after_call)
+        client.meta.events.register("after-call-error", after_call_error)
+
+
+@dataclass
+class AccountSession:
+    """One boto3 Session per account; client creation is serialised (Session is not thread-safe)."""
+
+    account_id: str
+    partition: str
+    session: boto3.Session
+    factory: ClientFactory
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, service: str, region: str) -> Any:
+        with self._lock:
+            return self.factory.client(self.session, service, region)
