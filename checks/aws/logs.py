@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.models import Resource
-from checks.base import Context, Remediation, Severity, Verdict, check, failed, passed
+from checks.base import Context, Remediation, Severity, Verdict, check, failed, need, passed
 
 
 @check(
@@ -27,7 +27,7 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
     params={"min_days": 365},
 )
 def log_group_retention(group: Resource, ctx: Context) -> Verdict:
-    name = group.attributes.get("logGroupName") or group.id.rsplit(":", 1)[-1]
+    name = need(group, "logGroupName")  # proves the item was read, so a missing retention means "never"
     minimum = int(ctx.params.get("min_days", 365))
     days = group.attributes.get("retentionInDays")
     if days is None:  # the API omits the key for groups that never expire
