@@ -333,8 +333,8 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
                 continue
             for j, chk in enumerate(c.get("checks", [])):
                 if known_checks is not None and chk not in known_checks:
-                    problems.append(Problem(file=str(cfile), line=lines.get(("controls", i, "checks", j), line),
-                                            key=f"controls[{i}].checks[{j}]",
+                    where = lines.get(("controls", i, "checks", j), line)
+                    problems.append(Problem(file=str(cfile), line=where, key=f"controls[{i}].checks[{j}]",
                                             message=f"control {c['id']}: unknown check id {chk!r}"))
             control_lines[c["id"]] = line
             m.controls[c["id"]] = Control(
@@ -361,7 +361,8 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
                                     message=f"framework {fid!r} must be in a file named {fid}.yaml"))
         if fid in m.frameworks:
             problems.append(Problem(file=str(f), line=lines.get(("framework", "id"), 0), key="framework.id",
-                                    message=f"duplicate framework id {fid!r} (also in {m.frameworks[fid].file})"))
+                                    message=f"duplicate framework id {fid!r} (also in "
+                                    f"{m.frameworks[fid].file})"))
             continue
         reqs: list[Requirement] = []
         seen: dict[str, int] = {}
@@ -375,8 +376,8 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
             seen[r["id"]] = line
             for j, cid in enumerate(r["controls"]):
                 if controls_ok and cid not in m.controls:
-                    problems.append(Problem(file=str(f), line=lines.get(("requirements", i, "controls", j), line),
-                                            key=f"requirements[{i}].controls[{j}]",
+                    where = lines.get(("requirements", i, "controls", j), line)
+                    problems.append(Problem(file=str(f), line=where, key=f"requirements[{i}].controls[{j}]",
                                             message=f"requirement {r['id']}: unknown control id {cid!r}"))
                 used.add(cid)
             reqs.append(Requirement(framework=fid, prefix=meta["prefix"], id=r["id"], title=r["title"],
