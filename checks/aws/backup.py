@@ -47,7 +47,7 @@ def _selection_patterns(settings: Resource, plan_ids: set[str]) -> list[str]:
 
 def _plans_with_selection(settings: Resource) -> list[str]:
     plans = need(settings, "Plans") or []
-    selections: Mapping[str, Any] = settings.attributes.get("Selections") or {}
+    selections: Mapping[str, Any] = need(settings, "Selections") or {}
     return [str(p.get("BackupPlanId")) for p in plans if selections.get(str(p.get("BackupPlanId")))]
 
 

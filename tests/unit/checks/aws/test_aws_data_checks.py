@@ -134,6 +134,10 @@ CASES = [
          "no RDS, DynamoDB, EFS or EBS", id="nothing-here"),
     case(backup.plan_covers_region, [bsettings(errors={"ProtectedResources": "AccessDenied"}), table()], ERROR,
          "ProtectedResources", id="error"),
+    case(backup.plan_covers_region, [bsettings(errors={"Selections": "AccessDenied"}), table()], ERROR,
+         "Selections", id="selections-error"),
+    case(backup.plan_covers_region, [bsettings(errors={"Plans": "AccessDenied"}), table()], ERROR,
+         "Plans", id="plans-error"),
     case(backup.plan_covers_region, [bsettings(ProtectedResources=prot(T_ARN)), table()], ERROR,
          "input missing", errors=[listing_error("aws.rds.instance")], id="requires-error"),
     # DynamoDB
