@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "agent.cli.core",
     "agent.cli.mappings_cmd",
+    "agent.cli.evidence_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -33,8 +33,8 @@ from agent.errors import StoreError, UsageError
 from agent.store.blobs import compress, decompress
 from agent.store.schema import UTCDateTime, metadata
 
-__all__ = ["EvidenceRecord", "MAX_BYTES", "attach", "has_table", "latest_by_control", "list_evidence",
-           "manual_evidence", "read_content"]
+__all__ = ["EvidenceRecord", "MAX_BYTES", "Prepared", "attach", "has_table", "latest_by_control",
+           "list_evidence", "manual_evidence", "prepare", "read_content", "store_prepared"]
 
 MAX_BYTES = 100 * 1024 * 1024
 
@@ -117,10 +117,20 @@ def _read_file(path: Path) -> bytes:
     return data
 
 
-def attach(store: Any, *, control_id: str, path: str | Path, owner: str, review_every: timedelta,
-           controls: Mapping[str, Any], now: datetime | None = None) -> EvidenceRecord:
-    """Validate everything first (control, file, owner, interval), then store the document and its
-    evidence-chain entry in one transaction. Raises UsageError with nothing stored."""
+@dataclass(frozen=True)
+class Prepared:
+    """An attachment checked and read, not yet stored."""
+
+    control_id: str
+    filename: str
+    owner: str
+    review_every_days: int
+    data: bytes
+
+
+def prepare(*, control_id: str, path: str | Path, owner: str, review_every: timedelta,
+            controls: Mapping[str, Any]) -> Prepared:
+    """Check the control, owner and interval and read the file; raises UsageError on any problem."""
     _check_control(control_id, controls)
     owner = owner.strip()
     if not owner:
@@ -131,12 +141,18 @@ def attach(store: Any, *, control_id: str, path: str | Path, owner: str, review_
         raise UsageError("--review-every must be a whole number of days, e.g. 90d or 365d")
     p = Path(path).expanduser()
     data = _read_file(p)
-    filename = p.name[:255]
+    return Prepared(control_id=control_id, filename=p.name[:255], owner=owner,
+                    review_every_days=review_every.days, data=data)
+
+
+def store_prepared(store: Any, prepared: Prepared, now: datetime | None = None) -> EvidenceRecord:
+    """Store the document and its evidence-chain entry in one transaction."""
     at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    days = review_every.days
-    row = {"control_id": control_id, "filename": filename, "sha256": hashlib.sha256(data).hexdigest(),
-           "size": len(data), "owner": owner, "attached_at": at, "review_every_days": days,
-           "next_review": at + timedelta(days=days)}
+    data = prepared.data
+    row = {"control_id": prepared.control_id, "filename": prepared.filename,
+           "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "owner": prepared.owner,
+           "attached_at": at, "review_every_days": prepared.review_every_days,
+           "next_review": at + timedelta(days=prepared.review_every_days)}
     try:
         with store._tx() as conn:
             new_id = conn.execute(insert(manual_evidence).values(**row, content=compress(data))
@@ -147,6 +163,15 @@ def attach(store: Any, *, control_id: str, path: str | Path, owner: str, review_
         raise StoreError(f"could not store evidence: {type(exc).__name__}: "
                          f"{getattr(exc, 'orig', exc)}") from None
     return EvidenceRecord(id=new_id, **row)
+
+
+def attach(store: Any, *, control_id: str, path: str | Path, owner: str, review_every: timedelta,
+           controls: Mapping[str, Any], now: datetime | None = None) -> EvidenceRecord:
+    """Validate everything first (control, file, owner, interval), then store the document and its
+    evidence-chain entry in one transaction. Raises UsageError with nothing stored."""
+    prepared = prepare(control_id=control_id, path=path, owner=owner, review_every=review_every,
+                       controls=controls)
+    return store_prepared(store, prepared, now)
 
 
 def list_evidence(store: Any, *, control_ids: Iterable[str] = ()) -> list[EvidenceRecord]:
