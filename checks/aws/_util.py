@@ -24,6 +24,7 @@ __all__ = [
     "cred_bool",
     "cred_time",
     "days_since",
+    "described",
     "effective_pab",
     "is_running",
     "matches_product",
@@ -125,6 +126,16 @@ def attr_or_detail(resource: Resource, key: str) -> Mapping[str, Any]:
             raise MissingInput(f"{key} is not an object: {type(value).__name__}")
         return value
     return resource.attributes
+
+
+def described(resource: Resource, key: str) -> None:
+    """Raise when the describe call that fills the attributes (DescribeKey, DescribeCluster...) failed.
+
+    The collector then keeps only the listing item and records the failure under ``key``; saying so
+    is clearer than reporting each attribute the check reads next as "not collected".
+    """
+    if key in resource.errors:
+        raise MissingInput(f"{key} could not be read: {resource.errors[key]}")
 
 
 def auth_detail(user: Resource, key: str) -> Any:

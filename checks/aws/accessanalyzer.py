@@ -21,7 +21,8 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "2. Switch to the region to cover.\n"
             "3. Choose Create analyzer, pick the account or organization as zone of trust, and create it."
         ),
-        cli="aws accessanalyzer create-analyzer --analyzer-name <analyzer-name> --type ACCOUNT --region <region>",
+        cli="aws accessanalyzer create-analyzer --analyzer-name <analyzer-name> --type ACCOUNT --region "
+            "<region>",
         docs="https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-getting-started.html",
     ),
 )

@@ -54,7 +54,8 @@ def _plans_with_selection(settings: Resource) -> list[str]:
 def _in_scope(settings: Resource, ctx: Context) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for rtype in BACKED_UP_TYPES:
-        arns = [r.id for r in ctx.snapshot.of_type(rtype, region=settings.region) if r.account == settings.account]
+        items = ctx.snapshot.of_type(rtype, region=settings.region)
+        arns = [r.id for r in items if r.account == settings.account]
         if arns:
             found[rtype] = arns
     return found
@@ -89,7 +90,8 @@ def _in_scope(settings: Resource, ctx: Context) -> dict[str, list[str]]:
 def plan_covers_region(settings: Resource, ctx: Context) -> Verdict:
     in_scope = _in_scope(settings, ctx)
     if not in_scope:
-        return not_applicable(f"region {settings.region} has no RDS, DynamoDB, EFS or EBS resources to back up")
+        return not_applicable(
+            f"region {settings.region} has no RDS, DynamoDB, EFS or EBS resources to back up")
     total = sum(len(v) for v in in_scope.values())
     plan_ids = _plans_with_selection(settings)
     if not plan_ids:

@@ -95,10 +95,12 @@ def multi_region_enabled(account: Resource, ctx: Context) -> Verdict:
             unreadable.append(f"{_trail_name(trail)} ({exc})")
             continue
         if not gaps:
-            return passed(f"trail {_trail_name(trail)} is multi-region, logging and records management events")
+            return passed(f"trail {_trail_name(trail)} is multi-region, logging and records management "
+                          "events")
         notes.append(f"{_trail_name(trail)}: {', '.join(gaps)}")
     if unreadable:
-        raise MissingInput("no qualifying trail found and some trails could not be read: " + "; ".join(unreadable))
+        detail = "; ".join(unreadable)
+        raise MissingInput(f"no qualifying trail found and some trails could not be read: {detail}")
     if not trails:
         return failed(f"account {account.account} has no CloudTrail trail")
     return failed("no multi-region trail logging management events; " + "; ".join(notes))
@@ -185,7 +187,8 @@ def bucket_not_public(trail: Resource, ctx: Context) -> Verdict:
         raise MissingInput(f"bucket not in this snapshot: {name}, the log bucket of trail "
                            f"{_trail_name(trail)} (another account, or not collected)")
     exposures: list[str] = []
-    if public_statements(need(bucket, "Policy")) and not effective_pab(bucket, ctx.snapshot, "RestrictPublicBuckets"):
+    policy_open = public_statements(need(bucket, "Policy"))
+    if policy_open and not effective_pab(bucket, ctx.snapshot, "RestrictPublicBuckets"):
         exposures.append("bucket policy allows everyone")
     grants = public_acl_grants(need(bucket, "Acl"))
     if grants and not effective_pab(bucket, ctx.snapshot, "IgnorePublicAcls"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.models import Resource
+from checks.aws._util import described
 from checks.base import Context, Remediation, Severity, Verdict, check, failed, need, passed
 
 
@@ -27,6 +28,7 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
     ),
 )
 def pitr_enabled(table: Resource, ctx: Context) -> Verdict:
+    described(table, "Table")
     name = table.attributes.get("TableName") or table.id.rsplit("/", 1)[-1]
     backups = need(table, "ContinuousBackups") or {}
     status = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")

@@ -66,7 +66,8 @@ def instance_imdsv2(instance: Resource, ctx: Context) -> Verdict:
         return passed(f"instance {_short(instance)} has the metadata service disabled")
     if options.get("HttpTokens") == "required":
         return passed(f"instance {_short(instance)} requires IMDSv2 tokens")
-    return failed(f"instance {_short(instance)} allows IMDSv1 (HttpTokens {options.get('HttpTokens', 'unset')})")
+    return failed(f"instance {_short(instance)} allows IMDSv1 (HttpTokens "
+                  f"{options.get('HttpTokens', 'unset')})")
 
 
 @check(
@@ -136,7 +137,8 @@ _SG_DOCS = "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rule
     ),
     remediation=Remediation(
         console=_SG_CONSOLE,
-        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 22 --cidr 0.0.0.0/0",
+        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 22 --cidr "
+            "0.0.0.0/0",
         docs=_SG_DOCS,
     ),
 )
@@ -155,7 +157,8 @@ def sg_no_open_ssh(sg: Resource, ctx: Context) -> Verdict:
     ),
     remediation=Remediation(
         console=_SG_CONSOLE,
-        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 3389 --cidr 0.0.0.0/0",
+        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 3389 --cidr "
+            "0.0.0.0/0",
         docs=_SG_DOCS,
     ),
 )
@@ -177,7 +180,8 @@ DB_PORTS = [1433, 1521, 3306, 5432, 6379, 9200, 11211, 27017, 5439, 9042]
     ),
     remediation=Remediation(
         console=_SG_CONSOLE,
-        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port <port> --cidr 0.0.0.0/0",
+        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port <port> --cidr "
+            "0.0.0.0/0",
         docs=_SG_DOCS,
     ),
     params={"ports": DB_PORTS},
@@ -289,7 +293,8 @@ def volume_encrypted(volume: Resource, ctx: Context) -> Verdict:
             "2. Choose Actions > Snapshot settings > Modify permissions.\n"
             "3. Select Private and save; consider enabling Block public access for snapshots."
         ),
-        cli="aws ec2 modify-snapshot-attribute --snapshot-id <snapshot-id> --attribute createVolumePermission "
+        cli="aws ec2 modify-snapshot-attribute --snapshot-id <snapshot-id> --attribute "
+            "createVolumePermission "
             "--operation-type remove --group-names all",
         docs="https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html",
     ),
@@ -318,7 +323,8 @@ def snapshot_not_public(snapshot: Resource, ctx: Context) -> Verdict:
             "2. Choose Actions > Edit AMI permissions.\n"
             "3. Select Private and save; consider Block public access for AMIs."
         ),
-        cli="aws ec2 modify-image-attribute --image-id <image-id> --launch-permission \"Remove=[{Group=all}]\"",
+        cli="aws ec2 modify-image-attribute --image-id <image-id> --launch-permission "
+            "\"Remove=[{Group=all}]\"",
         docs=EC2_DOCS + "sharingamis-intro.html",
     ),
 )
@@ -406,7 +412,8 @@ def _managed(instance: Resource, ctx: Context) -> Resource | None:
         cli=(
             "aws ssm create-association --name AWS-GatherSoftwareInventory --targets "
             "Key=InstanceIds,Values=<instance-id> && aws ssm send-command --document-name "
-            "AWS-ConfigureAWSPackage --instance-ids <instance-id> --parameters action=Install,name=<package-name>"
+            "AWS-ConfigureAWSPackage --instance-ids <instance-id> --parameters "
+            "action=Install,name=<package-name>"
         ),
         docs="https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-inventory.html",
     ),

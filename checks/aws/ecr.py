@@ -17,7 +17,8 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
     ),
     remediation=Remediation(
         console=(
-            "1. Open the ECR console and choose Private registry > Scanning (or the repository's Edit page).\n"
+            "1. Open the ECR console and choose Private registry > Scanning (or the repository's Edit "
+            "page).\n"
             "2. Enable Scan on push for the repository, or a registry rule covering it.\n"
             "3. Save; consider enhanced scanning with Amazon Inspector."
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.models import Resource
+from checks.aws._util import described
 from checks.base import Context, Remediation, Severity, Verdict, check, failed, need, passed
 
 _ANYWHERE = {"0.0.0.0/0", "::/0"}
@@ -29,6 +30,7 @@ _ANYWHERE = {"0.0.0.0/0", "::/0"}
     ),
 )
 def endpoint_not_public(cluster: Resource, ctx: Context) -> Verdict:
+    described(cluster, "cluster")
     name = cluster.attributes.get("name") or cluster.id.rsplit("/", 1)[-1]
     vpc = need(cluster, "resourcesVpcConfig") or {}
     if vpc.get("endpointPublicAccess") is not True:

@@ -112,7 +112,8 @@ OLD_TLS_POLICIES = [
             "2. On Listeners select the HTTPS/TLS listener and choose Edit.\n"
             "3. Under Security policy pick a TLS 1.2+ policy such as ELBSecurityPolicy-TLS13-1-2-2021-06."
         ),
-        cli="aws elbv2 modify-listener --listener-arn <listener-arn> --ssl-policy ELBSecurityPolicy-TLS13-1-2-2021-06",
+        cli="aws elbv2 modify-listener --listener-arn <listener-arn> --ssl-policy "
+            "ELBSecurityPolicy-TLS13-1-2-2021-06",
         docs=ALB_DOCS + "describe-ssl-policies.html",
     ),
     params={"old_policies": OLD_TLS_POLICIES},

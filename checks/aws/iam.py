@@ -164,7 +164,8 @@ def _last_activity(row: Mapping[str, Any]) -> datetime | None:
             "3. Disable console access and deactivate access keys, then delete the user."
         ),
         cli="aws iam delete-login-profile --user-name <user-name> && "
-            "aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status Inactive",
+            "aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status "
+            "Inactive",
         docs=IAM_DOCS + "id_credentials_finding-unused.html",
     ),
     params={"days": 90},
@@ -242,7 +243,8 @@ def access_key_rotated_90d(user: Resource, ctx: Context) -> Verdict:
             "2. Find which key is still in use (Last used column).\n"
             "3. Deactivate the other key and delete it once nothing breaks."
         ),
-        cli="aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status Inactive",
+        cli="aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status "
+            "Inactive",
         docs=IAM_DOCS + "id_credentials_access-keys.html",
     ),
 )
@@ -344,7 +346,8 @@ def user_no_admin_policy(user: Resource, ctx: Context) -> Verdict:
     findings = _holder_admin(attrs, "UserPolicyList", ctx, f"user {name}")
     for group_name in _group_names(auth_detail(user, "GroupList") or []):
         group = _group(ctx, user.account, group_name)
-        findings += _holder_admin(group.attributes, "GroupPolicyList", ctx, f"via group {group_name}, user {name}")
+        findings += _holder_admin(group.attributes, "GroupPolicyList", ctx, f"via group {group_name}, user "
+                                                                            f"{name}")
     if findings:
         return failed("; ".join(findings))
     return passed(f"user {name} has no policy allowing every action on every resource")
@@ -374,7 +377,8 @@ def user_no_admin_policy(user: Resource, ctx: Context) -> Verdict:
 )
 def user_no_direct_policies(user: Resource, ctx: Context) -> Verdict:
     inline = [p.get("PolicyName", "?") for p in auth_detail(user, "UserPolicyList") or []]
-    attached = [p.get("PolicyName") or p.get("PolicyArn", "?") for p in auth_detail(user, "AttachedManagedPolicies") or []]
+    attached = [p.get("PolicyName") or p.get("PolicyArn", "?")
+                for p in auth_detail(user, "AttachedManagedPolicies") or []]
     if inline or attached:
         parts = []
         if inline:

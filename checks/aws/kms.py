@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.models import Resource
+from checks.aws._util import described
 from checks.base import (
     Context,
     Remediation,
@@ -36,6 +37,7 @@ from checks.base import (
     ),
 )
 def key_rotation(key: Resource, ctx: Context) -> Verdict:
+    described(key, "KeyMetadata")
     a = key.attributes
     kid = a.get("KeyId") or key.id.rsplit("/", 1)[-1]
     spec = a.get("KeySpec") or a.get("CustomerMasterKeySpec")
@@ -46,7 +48,8 @@ def key_rotation(key: Resource, ctx: Context) -> Verdict:
     if spec != "SYMMETRIC_DEFAULT" or a.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT":
         return not_applicable(f"key {kid} is {spec}/{a.get('KeyUsage')}; automatic rotation does not apply")
     if a.get("Origin", "AWS_KMS") != "AWS_KMS":
-        return not_applicable(f"key {kid} has origin {a.get('Origin')}; its material cannot rotate automatically")
+        return not_applicable(f"key {kid} has origin {a.get('Origin')}; its material cannot rotate "
+                              "automatically")
     if need(key, "KeyRotationEnabled") is True:
         return passed(f"key {kid} rotates automatically")
     return failed(f"key {kid} has automatic rotation off")

@@ -94,7 +94,8 @@ def instance_not_public(db: Resource, ctx: Context) -> Verdict:
             "2. Under Backup set Backup retention period to 7 days or more.\n"
             "3. Apply the change."
         ),
-        cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --backup-retention-period 7 "
+        cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --backup-retention-period "
+            "7 "
             "--apply-immediately",
         docs=RDS_DOCS + "USER_WorkingWithAutomatedBackups.html",
     ),
@@ -124,7 +125,8 @@ def backup_retention_7d(db: Resource, ctx: Context) -> Verdict:
             "2. Under Availability & durability choose Create a standby instance.\n"
             "3. Apply the change (expect a performance impact while the standby is created)."
         ),
-        cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --multi-az --apply-immediately",
+        cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --multi-az "
+            "--apply-immediately",
         docs=RDS_DOCS + "Concepts.MultiAZ.html",
     ),
 )

@@ -83,7 +83,8 @@ def account_public_access_block(account: Resource, ctx: Context) -> Verdict:
             "2. On Permissions, under Block public access, choose Edit.\n"
             "3. Select Block all public access and save (or enable it for the whole account)."
         ),
-        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration {PAB_CLI}",
+        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration "
+            f"{PAB_CLI}",
         docs=S3_DOCS + "configuring-block-public-access-bucket.html",
     ),
 )
@@ -93,7 +94,8 @@ def bucket_public_access_block(bucket: Resource, ctx: Context) -> Verdict:
     if off:
         return failed(f"bucket {_bucket(bucket)} has public access block off for: {', '.join(off)}")
     levels = sorted(set(filter(None, where.values())))
-    return passed(f"bucket {_bucket(bucket)} has all public access block settings on ({'/'.join(levels)} level)")
+    return passed(f"bucket {_bucket(bucket)} has all public access block settings on ({'/'.join(levels)} "
+                  "level)")
 
 
 @check(
@@ -146,7 +148,8 @@ def bucket_default_encryption(bucket: Resource, ctx: Context) -> Verdict:
             "2. On Properties, under Bucket Versioning, choose Edit.\n"
             "3. Select Enable and save."
         ),
-        cli="aws s3api put-bucket-versioning --bucket <bucket-name> --versioning-configuration Status=Enabled",
+        cli="aws s3api put-bucket-versioning --bucket <bucket-name> --versioning-configuration "
+            "Status=Enabled",
         docs=S3_DOCS + "manage-versioning-examples.html",
     ),
 )
@@ -268,7 +271,8 @@ def _neutralised(bucket: Resource, ctx: Context, flags: list[str]) -> str | None
             "aws:SourceVpce or named principals).\n"
             "3. Turn on Block public access for the bucket or account."
         ),
-        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration {PAB_CLI}",
+        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration "
+            f"{PAB_CLI}",
         docs=S3_DOCS + "access-control-block-public-access.html",
     ),
     # BlockPublicPolicy only rejects new public policies; an existing one keeps working, so by

@@ -43,7 +43,8 @@ def test_check_is_documented(chk: Check) -> None:
     meta = chk.meta
     assert meta.title.strip() and meta.rationale.strip()
     assert meta.remediation.console.strip(), "console remediation steps are required"
-    assert meta.remediation.cli.strip().startswith(("aws ", "#")), "cli remediation must be an AWS CLI command"
+    cli = meta.remediation.cli.strip()
+    assert cli.startswith(("aws ", "#")), "cli remediation must be an AWS CLI command"
     assert "aws " in meta.remediation.cli
     assert meta.remediation.docs.startswith("https://docs.aws.amazon.com/")
     assert len(re.findall(r"[.!?](\s|$)", meta.rationale)) <= 3, "rationale is 1-3 sentences"

@@ -1,4 +1,5 @@
 """Application edge and compute: ELBv2, Lambda, ACM, EKS, ECR."""
+# ruff: noqa: E501 -- case tables read best with one case per line
 
 from __future__ import annotations
 
@@ -118,6 +119,8 @@ CASES = [
     case(eks.endpoint_not_public, cluster({"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}),
          FAIL, "public to 0.0.0.0/0", id="fail"),
     case(eks.endpoint_not_public, cluster(None), ERROR, "resourcesVpcConfig", id="error"),
+    case(eks.endpoint_not_public, res("aws.eks.cluster", name="prod", errors={"cluster": "AccessDenied"}), ERROR,
+         "cluster could not be read", id="describe-error"),
     # ECR
     case(ecr.scan_on_push, repo({"scanOnPush": True}), PASS, id="pass"),
     case(ecr.scan_on_push, repo({"scanOnPush": False}), FAIL, "does not scan", id="fail"),

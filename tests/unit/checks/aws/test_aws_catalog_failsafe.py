@@ -18,7 +18,8 @@ def test_catalog_is_complete() -> None:
 
 @pytest.mark.parametrize("chk", ALL, ids=lambda c: c.id)
 def test_own_listing_error_is_a_scope_error(chk: Check) -> None:
-    region = "global" if chk.meta.resource_type in ("aws.account", "aws.iam.user", "aws.s3.account") else REGION
+    global_types = ("aws.account", "aws.iam.user", "aws.s3.account")
+    region = "global" if chk.meta.resource_type in global_types else REGION
     finding = Case(chk, [], ERROR, errors=[listing_error(chk.meta.resource_type, region)]).run()
     assert finding.status == ERROR
     assert finding.resource_id.startswith("scope:aws/")

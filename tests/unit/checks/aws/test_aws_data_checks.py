@@ -1,4 +1,5 @@
 """Data stores and their protection: RDS, KMS, Backup, DynamoDB, EFS, SNS, SQS, Secrets Manager, Logs."""
+# ruff: noqa: E501 -- case tables read best with one case per line
 
 from __future__ import annotations
 
@@ -114,6 +115,8 @@ CASES = [
     case(kms.key_rotation, key(Origin="EXTERNAL", KeyRotationEnabled=None), NA, "EXTERNAL", id="imported"),
     case(kms.key_rotation, key(errors={"KeyRotationEnabled": "AccessDenied"}), ERROR, "AccessDenied",
          id="error"),
+    case(kms.key_rotation, res("aws.kms.key", KeyId="k1", errors={"KeyMetadata": "AccessDenied"}), ERROR,
+         "KeyMetadata could not be read", id="describe-error"),
     # Backup
     case(backup.plan_covers_region, [bsettings(ProtectedResources=prot(T_ARN, V_ARN)), table(), volume()],
          PASS, "all 2 resource(s)", id="pass"),
@@ -145,6 +148,8 @@ CASES = [
     case(dynamodb.pitr_enabled, table(pitr="DISABLED"), FAIL, "recovery disabled", id="fail"),
     case(dynamodb.pitr_enabled, table(pitr=None, errors={"ContinuousBackups": "AccessDenied"}), ERROR,
          id="error"),
+    case(dynamodb.pitr_enabled, table(errors={"Table": "AccessDenied"}), ERROR, "Table could not be read",
+         id="describe-error"),
     # EFS
     case(efs.efs_encrypted, res("aws.efs.file_system", FileSystemId="fs-1", Encrypted=True), PASS, id="pass"),
     case(efs.efs_encrypted, res("aws.efs.file_system", FileSystemId="fs-1", Encrypted=False), FAIL,

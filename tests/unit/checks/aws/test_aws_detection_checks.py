@@ -1,9 +1,20 @@
 """Per-region detection services: Access Analyzer, AWS Config, GuardDuty, Security Hub."""
+# ruff: noqa: E501 -- case tables read best with one case per line
 
 from __future__ import annotations
 
 import pytest
-from aws_check_fixtures import ERROR, FAIL, PASS, Case, assert_covered, case, check_case, listing_error, settings
+from aws_check_fixtures import (
+    ERROR,
+    FAIL,
+    PASS,
+    Case,
+    assert_covered,
+    case,
+    check_case,
+    listing_error,
+    settings,
+)
 
 import checks.aws.accessanalyzer as accessanalyzer
 import checks.aws.config as config

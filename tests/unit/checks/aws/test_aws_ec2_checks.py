@@ -1,4 +1,5 @@
 """EC2 instance, security group, EBS, snapshot, image, VPC and antivirus checks."""
+# ruff: noqa: E501 -- case tables read best with one case per line
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """IAM user checks and account-level root / password policy checks."""
+# ruff: noqa: E501 -- case tables read best with one case per line
 
 from __future__ import annotations
 

@@ -1,11 +1,23 @@
 """S3 bucket/account checks and CloudTrail checks (which read the trail's bucket)."""
+# ruff: noqa: E501 -- case tables read best with one case per line
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from aws_check_fixtures import ACCT, ERROR, FAIL, PASS, Case, assert_covered, case, check_case, listing_error, res
+from aws_check_fixtures import (
+    ACCT,
+    ERROR,
+    FAIL,
+    PASS,
+    Case,
+    assert_covered,
+    case,
+    check_case,
+    listing_error,
+    res,
+)
 
 import checks.aws.cloudtrail as ct
 import checks.aws.s3 as s3
