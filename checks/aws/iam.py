@@ -22,7 +22,6 @@ from checks.base import (
 )
 
 IAM_DOCS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
-ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def _row(user: Resource) -> Mapping[str, Any]:
@@ -276,10 +275,12 @@ def _default_document(policy: Resource) -> Any:
 
 
 def _managed_admin(arn: str, ctx: Context, holder: str) -> str | None:
-    if arn == ADMIN_POLICY_ARN:
-        return f"{holder} has AdministratorAccess attached"
-    if arn.startswith("arn:aws:iam::aws:"):
-        return None  # other AWS managed policies are not collected; only AdministratorAccess matters here
+    # AWS managed policies live in account "aws" of every partition (aws, aws-us-gov, aws-cn).
+    partition, _, rest = arn.partition(":iam::aws:")
+    if rest and partition.startswith("arn:aws"):
+        if rest == "policy/AdministratorAccess":
+            return f"{holder} has AdministratorAccess attached"
+        return None  # other AWS managed policies are not collected; only AdministratorAccess matters
     policy = ctx.snapshot.get(arn)
     if policy is None:
         raise MissingInput(f"customer managed policy {arn} is not in this snapshot")
