@@ -198,7 +198,12 @@ def _schema_errors(doc: Any, sch: dict[str, Any]) -> list[tuple[YamlPath, str]]:
     for err in validator.iter_errors(doc):
         # report the most specific reason of a failed if/then/else or anyOf
         leaf = min(err.context, key=lambda e: -len(e.absolute_path)) if err.context else err
-        out.append((tuple(leaf.absolute_path), _schema_message(leaf)))
+        path = tuple(leaf.absolute_path)
+        if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+            known = leaf.schema.get("properties", {})
+            extra = [k for k in leaf.instance if k not in known]
+            path += tuple(extra[:1])  # point at the unexpected key itself
+        out.append((path, _schema_message(leaf)))
     return sorted(out, key=lambda e: [str(p) for p in e[0]])
 
 
@@ -265,7 +270,7 @@ def _mini_validate(doc: Any, sch: Any, path: YamlPath) -> Iterator[tuple[YamlPat
         if sch.get("additionalProperties") is False:
             extra = [k for k in doc if k not in props]
             if extra:
-                yield path, f"unknown key ({', '.join(map(repr, extra))} was unexpected)"
+                yield path + (extra[0],), f"unknown key ({', '.join(map(repr, extra))} was unexpected)"
         for key, sub in props.items():
             if key in doc:
                 yield from _mini_validate(doc[key], sub, path + (key,))
