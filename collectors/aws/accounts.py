@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import boto3
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from agent.config import AwsSource
@@ -50,7 +51,7 @@ def _identify(session: boto3.Session, factory: ClientFactory) -> tuple[str, str]
 def base_account(source: AwsSource, factory: ClientFactory) -> AccountSession:
     """The caller's own account through the standard credential chain (profile respected)."""
     try:
-        session = boto3.Session(profile_name=source.profile) if source.profile else boto3.Session()
+        session = boto3.Session(botocore_session=botocore.session.Session(profile=source.profile))
         account_id, partition = _identify(session, factory)
     except ProfileNotFound as exc:
         raise AgentError(f"source {source.name}: AWS profile {source.profile!r} not found") from exc
@@ -113,10 +114,14 @@ def reach(target: Target, base: AccountSession, factory: ClientFactory) -> Accou
         if target.external_id:
             params["ExternalId"] = target.external_id
         creds = base.client("sts", _region(base.session)).assume_role(**params)["Credentials"]
+        # Share the base session's model loader: loading service models again for every
+        # account costs ~0.3 s per service and client creation is serialised per session.
+        core = botocore.session.Session()
+        core.register_component("data_loader", base.loader)
         session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
                                 aws_secret_access_key=creds["SecretAccessKey"],
                                 aws_session_token=creds["SessionToken"],
-                                region_name=_region(base.session))
+                                region_name=_region(base.session), botocore_session=core)
         operation = "GetCallerIdentity"
         account_id, partition = _identify(session, factory)
     except (ClientError, BotoCoreError) as exc:

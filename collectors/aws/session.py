@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,14 +35,10 @@ class ClientFactory:
     observer: Observer
 
     def config(self, service: str) -> Config:
-        # Emulators (moto) answer s3control on one host: botocore's "{AccountId}." host prefix
-        # would make that an unresolvable name, so drop it when an endpoint override is active.
-        override = bool(self.source.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
         return Config(
             retries={"mode": "adaptive", "max_attempts": 8},
             max_pool_connections=self.source.max_workers * 2,
             user_agent_extra="posture-agent",
-            inject_host_prefix=not (override and service == "s3control"),
         )
 
     def client(self, session: boto3.Session, service: str, region: str) -> Any:
@@ -51,7 +48,12 @@ class ClientFactory:
         client = session.client(service, **kwargs)
         install_guard(client)
         self._observe(client)
+        if service == "s3control" and self._override():
+            client.meta.events.register("before-send", _strip_account_host)
         return client
+
+    def _override(self) -> bool:
+        return bool(self.source.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
 
     def _observe(self, client: Any) -> None:
         service = client.meta.service_model.service_name
@@ -70,6 +72,16 @@ class ClientFactory:
         client.meta.events.register("after-call-error", after_call_error)
 
 
+_ACCOUNT_HOST = re.compile(r"^(https?://)\d{12}\.")
+
+
+def _strip_account_host(request: Any, **_: Any) -> None:
+    """Emulators (moto) serve s3control on their one host: the endpoint rules' "{AccountId}."
+    host prefix would be an unresolvable name, so it is dropped when an endpoint override is set
+    (the account still travels in the x-amz-account-id header)."""
+    request.url = _ACCOUNT_HOST.sub(r"\1", request.url)
+
+
 @dataclass
 class AccountSession:
     """One boto3 Session per account; client creation is serialised (Session is not thread-safe)."""
@@ -79,6 +91,11 @@ class AccountSession:
     session: boto3.Session
     factory: ClientFactory
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def loader(self) -> Any:
+        """botocore's service-model loader of this session (shared with assumed-role sessions)."""
+        return self.session._session.get_component("data_loader")
 
     def client(self, service: str, region: str) -> Any:
         with self._lock:

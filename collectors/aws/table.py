@@ -77,7 +77,7 @@ TABLE: tuple[ResourceType, ...] = (
       global_=True,
       details=(Detail("PublicAccessBlock", "GetPublicAccessBlock",
                       lambda _: {}, "PublicAccessBlockConfiguration",
-                      frozenset({"NoSuchPublicAccessBlockConfiguration"})),)),
+                      frozenset({"NoSuchPublicAccessBlockConfiguration"}), account_param="AccountId"),)),
     R("aws.s3.bucket", "s3", lambda b, u: f"arn:{u.account.partition}:s3:::{b['Name']}",
       "ListBuckets", "Buckets", name="Name", global_=True,
       region_of=Detail("Region", "GetBucketLocation", lambda b: {"Bucket": b["Name"]},

@@ -48,6 +48,7 @@ class Detail:
     token: str | None = None  # response key of the next-page token (operations without a paginator)
     token_param: str | None = None  # its request parameter, when named differently
     service: str | None = None  # another client than the row's
+    account_param: str | None = None  # pass the account id under this name (s3control)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,8 @@ class Unit:
         if d.applies is not None and not d.applies(item):
             return True, None
         params = d.params(item)
+        if d.account_param:
+            params[d.account_param] = self.account.account_id
         try:
             if d.token:
                 value: Any = []
