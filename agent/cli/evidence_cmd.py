@@ -46,6 +46,7 @@ def attach(
                               controls=mappings.controls)
     scope = resolve_scope(config, db)
     store = open_store(scope.database, create=True)
+    assert store is not None  # create=True always opens
     try:
         store.upgrade()
         rec = manual.store_prepared(store, prepared)

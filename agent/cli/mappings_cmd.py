@@ -56,7 +56,7 @@ def resolve_scope(config: Path | None, db: str | None, categories: list[str] | N
         raise UsageError(f"unknown framework {framework!r}; choose from {', '.join(FRAMEWORKS)}")
     if config is not None:
         cfg = load_config(config)
-        fws = tuple(cfg.scope.frameworks)
+        fws: tuple[str, ...] = tuple(cfg.scope.frameworks)
         if framework is not None and framework not in fws:
             raise UsageError(f"framework {framework} is not in scope in {config} (scope.frameworks: "
                              f"{', '.join(fws)})")

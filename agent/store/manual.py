@@ -149,10 +149,11 @@ def store_prepared(store: Any, prepared: Prepared, now: datetime | None = None) 
     """Store the document and its evidence-chain entry in one transaction."""
     at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     data = prepared.data
-    row = {"control_id": prepared.control_id, "filename": prepared.filename,
-           "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "owner": prepared.owner,
-           "attached_at": at, "review_every_days": prepared.review_every_days,
-           "next_review": at + timedelta(days=prepared.review_every_days)}
+    row: dict[str, Any] = {
+        "control_id": prepared.control_id, "filename": prepared.filename,
+        "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "owner": prepared.owner,
+        "attached_at": at, "review_every_days": prepared.review_every_days,
+        "next_review": at + timedelta(days=prepared.review_every_days)}
     try:
         with store._tx() as conn:
             new_id = conn.execute(insert(manual_evidence).values(**row, content=compress(data))

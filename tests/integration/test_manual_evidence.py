@@ -69,8 +69,9 @@ def test_attach_list_and_status(store: Any, db_url: str, policy: Path, monkeypat
     assert control(before["CC5.3"], "POL-INFOSEC")["status"] == "fail"
     assert "no evidence attached" in control(before["CC5.3"], "POL-INFOSEC")["reason"]
 
-    code, out, err = run_cli(["evidence", "attach", "--control", "POL-INFOSEC", "--file", str(policy),
-                              "--owner", "Jane Doe", "--review-every", "365d", "--db", db_url], monkeypatch, capsys)
+    args = ["evidence", "attach", "--control", "POL-INFOSEC", "--file", str(policy), "--owner", "Jane Doe",
+            "--review-every", "365d", "--db", db_url]
+    code, out, err = run_cli(args, monkeypatch, capsys)
     assert code == 0, err
     digest = hashlib.sha256(policy.read_bytes()).hexdigest()
     assert f"attached infosec-policy.md to POL-INFOSEC: sha256 {digest}" in out
@@ -103,8 +104,8 @@ def test_overdue_evidence_fails_the_control(store: Any, db_url: str, policy: Pat
                                             capsys: pytest.CaptureFixture[str]) -> None:
     controls = load_mappings().controls
     long_ago = datetime.now(UTC) - timedelta(days=120)
-    manual.attach(store, control_id="ACCESS-REVIEW", path=policy, owner="Sam", review_every=timedelta(days=90),
-                  controls=controls, now=long_ago)
+    manual.attach(store, control_id="ACCESS-REVIEW", path=policy, owner="Sam",
+                  review_every=timedelta(days=90), controls=controls, now=long_ago)
     reqs = soc2(db_url, monkeypatch, capsys)
     ctrl = control(reqs["CC6.2"], "ACCESS-REVIEW")
     assert ctrl["status"] == "fail"
@@ -120,8 +121,8 @@ def test_overdue_evidence_fails_the_control(store: Any, db_url: str, policy: Pat
     assert [r["state"] for r in json.loads(out)] == ["overdue"]
 
     # a new attachment adds a row; the latest is in force
-    manual.attach(store, control_id="ACCESS-REVIEW", path=policy, owner="Sam", review_every=timedelta(days=90),
-                  controls=controls)
+    manual.attach(store, control_id="ACCESS-REVIEW", path=policy, owner="Sam",
+                  review_every=timedelta(days=90), controls=controls)
     assert counts(store)[0] == 2
     assert control(soc2(db_url, monkeypatch, capsys)["CC6.2"], "ACCESS-REVIEW")["status"] == "pass"
     code, out, _ = run_cli(["evidence", "list", "--db", db_url, "--format", "json"], monkeypatch, capsys)
@@ -152,8 +153,9 @@ def test_bad_input_exits_2_with_one_line_and_stores_nothing(
 def test_bad_input_does_not_create_a_database(tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "fresh" / "posture.db"
-    code, _, err = run_cli(["evidence", "attach", "--control", "POL-NOPE", "--file", str(policy), "--owner", "J",
-                            "--db", f"sqlite:///{db}"], monkeypatch, capsys)
+    args = ["evidence", "attach", "--control", "POL-NOPE", "--file", str(policy), "--owner", "J",
+            "--db", f"sqlite:///{db}"]
+    code, _, err = run_cli(args, monkeypatch, capsys)
     assert code == 2 and "unknown control id" in err
     assert not db.exists()
     code, out, _ = run_cli(["evidence", "list", "--db", f"sqlite:///{db}"], monkeypatch, capsys)

@@ -17,25 +17,67 @@ from agent.mappings import _mini_validate, load_mappings, mappings_dir, schema
 from agent.posture import control_states, coverage, evaluate_posture
 
 # The AWS checks the mappings must cover (a constant, so these tests do not depend on checks/aws).
-AWS_CHECK_IDS = frozenset("""
-aws.iam.root_mfa_enabled aws.iam.root_access_keys_absent aws.iam.password_policy_strong
-aws.iam.console_user_mfa aws.iam.user_unused_credentials_45d aws.iam.user_inactive_90d
-aws.iam.access_key_rotated_90d aws.iam.single_active_access_key aws.iam.user_no_admin_policy
-aws.iam.user_no_direct_policies aws.accessanalyzer.enabled aws.cloudtrail.multi_region_enabled
-aws.cloudtrail.log_file_validation aws.cloudtrail.kms_encryption aws.cloudtrail.bucket_not_public
-aws.cloudtrail.cloudwatch_logs aws.config.recorder_enabled aws.guardduty.enabled aws.securityhub.enabled
-aws.s3.account_public_access_block aws.s3.bucket_public_access_block aws.s3.bucket_default_encryption
-aws.s3.bucket_versioning aws.s3.bucket_tls_only aws.s3.bucket_access_logging aws.s3.bucket_no_public_policy
-aws.s3.bucket_no_public_acl aws.ec2.instance_imdsv2 aws.ec2.instance_no_public_ip aws.ec2.sg_no_open_ssh
-aws.ec2.sg_no_open_rdp aws.ec2.sg_no_open_db_ports aws.ec2.ebs_default_encryption aws.ec2.volume_encrypted
-aws.ec2.snapshot_not_public aws.ec2.ami_not_public aws.ec2.vpc_flow_logs aws.ec2.default_sg_restricts_all
-aws.ec2.instance_antivirus aws.rds.instance_encrypted aws.rds.instance_not_public aws.rds.backup_retention_7d
-aws.rds.multi_az aws.rds.deletion_protection aws.kms.key_rotation aws.elbv2.listener_tls
-aws.elbv2.tls_policy_current aws.logs.log_group_retention aws.backup.plan_covers_region
-aws.lambda.function_url_auth aws.lambda.runtime_supported aws.secretsmanager.rotation_enabled
-aws.acm.certificate_not_expiring aws.dynamodb.pitr_enabled aws.efs.encrypted aws.sns.topic_encrypted
-aws.sqs.queue_encrypted aws.eks.endpoint_not_public aws.ecr.scan_on_push
-""".split())
+AWS_CHECK_IDS = frozenset((
+    "aws.iam.root_mfa_enabled",
+    "aws.iam.root_access_keys_absent",
+    "aws.iam.password_policy_strong",
+    "aws.iam.console_user_mfa",
+    "aws.iam.user_unused_credentials_45d",
+    "aws.iam.user_inactive_90d",
+    "aws.iam.access_key_rotated_90d",
+    "aws.iam.single_active_access_key",
+    "aws.iam.user_no_admin_policy",
+    "aws.iam.user_no_direct_policies",
+    "aws.accessanalyzer.enabled",
+    "aws.cloudtrail.multi_region_enabled",
+    "aws.cloudtrail.log_file_validation",
+    "aws.cloudtrail.kms_encryption",
+    "aws.cloudtrail.bucket_not_public",
+    "aws.cloudtrail.cloudwatch_logs",
+    "aws.config.recorder_enabled",
+    "aws.guardduty.enabled",
+    "aws.securityhub.enabled",
+    "aws.s3.account_public_access_block",
+    "aws.s3.bucket_public_access_block",
+    "aws.s3.bucket_default_encryption",
+    "aws.s3.bucket_versioning",
+    "aws.s3.bucket_tls_only",
+    "aws.s3.bucket_access_logging",
+    "aws.s3.bucket_no_public_policy",
+    "aws.s3.bucket_no_public_acl",
+    "aws.ec2.instance_imdsv2",
+    "aws.ec2.instance_no_public_ip",
+    "aws.ec2.sg_no_open_ssh",
+    "aws.ec2.sg_no_open_rdp",
+    "aws.ec2.sg_no_open_db_ports",
+    "aws.ec2.ebs_default_encryption",
+    "aws.ec2.volume_encrypted",
+    "aws.ec2.snapshot_not_public",
+    "aws.ec2.ami_not_public",
+    "aws.ec2.vpc_flow_logs",
+    "aws.ec2.default_sg_restricts_all",
+    "aws.ec2.instance_antivirus",
+    "aws.rds.instance_encrypted",
+    "aws.rds.instance_not_public",
+    "aws.rds.backup_retention_7d",
+    "aws.rds.multi_az",
+    "aws.rds.deletion_protection",
+    "aws.kms.key_rotation",
+    "aws.elbv2.listener_tls",
+    "aws.elbv2.tls_policy_current",
+    "aws.logs.log_group_retention",
+    "aws.backup.plan_covers_region",
+    "aws.lambda.function_url_auth",
+    "aws.lambda.runtime_supported",
+    "aws.secretsmanager.rotation_enabled",
+    "aws.acm.certificate_not_expiring",
+    "aws.dynamodb.pitr_enabled",
+    "aws.efs.encrypted",
+    "aws.sns.topic_encrypted",
+    "aws.sqs.queue_encrypted",
+    "aws.eks.endpoint_not_public",
+    "aws.ecr.scan_on_push",
+))
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -63,14 +105,15 @@ def test_schemas_are_valid_json_schema_and_real_files_conform() -> None:
 
 def test_builtin_fallback_validator_agrees_on_real_files() -> None:
     base = mappings_dir()
-    assert list(_mini_validate(yaml.safe_load((base / "controls.yaml").read_text()), schema("controls"), ())) == []
+    controls = yaml.safe_load((base / "controls.yaml").read_text())
+    assert list(_mini_validate(controls, schema("controls"), ())) == []
     for f in sorted((base / "frameworks").glob("*.yaml")):
         assert list(_mini_validate(yaml.safe_load(f.read_text()), schema("framework"), ())) == []
 
 
 def test_every_known_check_maps_to_a_control_and_a_soc2_criterion() -> None:
     m = load_mappings(known_checks=AWS_CHECK_IDS)
-    assert AWS_CHECK_IDS <= m.checks()
+    assert m.checks() >= AWS_CHECK_IDS
     assert m.unmapped_checks(AWS_CHECK_IDS, "soc2") == []
     for chk in AWS_CHECK_IDS:  # also in the default scope (security only)
         assert any(t.startswith("SOC2:") for t in m.tags_for(chk, ("soc2",), ("security",))), chk
@@ -153,8 +196,8 @@ def test_automated_control_without_checks_is_rejected(tmp_path: Path) -> None:
 
 
 def test_manual_control_with_checks_is_rejected(tmp_path: Path) -> None:
-    bad = CONTROLS.replace("    evidence: Information security policy\n",
-                           "    evidence: Information security policy\n    checks: [aws.iam.console_user_mfa]\n")
+    line = "    evidence: Information security policy\n"
+    bad = CONTROLS.replace(line, line + "    checks: [aws.iam.console_user_mfa]\n")
     out = problems(write(tmp_path, bad))
     assert any("controls[2].checks" in p and "empty" in p for p in out), out
 
@@ -167,8 +210,8 @@ def test_bad_values_are_schema_errors(tmp_path: Path) -> None:
 
 
 def test_soc2_requirement_needs_a_category(tmp_path: Path) -> None:
-    out = problems(write(tmp_path, soc2=SOC2.replace("category: security, title: Policies", "title: Policies"),
-                         iso27001=ISO))
+    soc2 = SOC2.replace("category: security, title: Policies", "title: Policies")
+    out = problems(write(tmp_path, soc2=soc2, iso27001=ISO))
     assert any("soc2.yaml:4: requirements[1]" in p and "category" in p for p in out), out
 
 
@@ -256,7 +299,8 @@ def test_tags_for_respects_frameworks_and_categories(tmp_path: Path) -> None:
 
 def test_coverage_counts(tmp_path: Path) -> None:
     m = load_mappings(write(tmp_path), known_checks=KNOWN)
-    assert coverage(m, "soc2", ("security",)) == {"requirements": 3, "automated": 1, "manual": 1, "unsupported": 1}
+    assert coverage(m, "soc2", ("security",)) == {"requirements": 3, "automated": 1, "manual": 1,
+                                                  "unsupported": 1}
     assert coverage(m, "soc2", ("security", "availability"))["automated"] == 2
     assert coverage(m, "iso27001", ())["automated"] == 1
 
@@ -267,7 +311,8 @@ def f(check: str, status: str, resource: str = "r1", message: str = "") -> dict[
     return {"check_id": check, "status": status, "resource_id": resource, "message": message}
 
 
-def ev(control: str, attached: datetime, days: int = 365, id_: int = 1, name: str = "policy.pdf") -> dict[str, Any]:
+def ev(control: str, attached: datetime, days: int = 365, id_: int = 1,
+       name: str = "policy.pdf") -> dict[str, Any]:
     return {"id": id_, "control_id": control, "filename": name, "sha256": "0" * 64, "owner": "Jane",
             "attached_at": attached, "next_review": attached + timedelta(days=days)}
 
@@ -277,7 +322,8 @@ def m(tmp_path: Path):  # type: ignore[no-untyped-def]
     return load_mappings(write(tmp_path), known_checks=KNOWN)
 
 
-MFA, ROT, ONE = "aws.iam.console_user_mfa", "aws.iam.access_key_rotated_90d", "aws.iam.single_active_access_key"
+MFA, ROT = "aws.iam.console_user_mfa", "aws.iam.access_key_rotated_90d"
+ONE = "aws.iam.single_active_access_key"
 
 
 def states(m: Any, findings: list[dict[str, Any]], evidence: list[dict[str, Any]] | None = None,
@@ -292,7 +338,8 @@ def test_control_status_rules(m: Any) -> None:
     assert cs["AC-KEYS"].status == "no_data"
     cs = control_states(m, [f(ROT, "pass"), f(ONE, "error", "r2", "denied")], [], NOW)
     assert cs["AC-KEYS"].status == "error" and "denied" in cs["AC-KEYS"].reason
-    cs = control_states(m, [f(ROT, "fail"), f(ONE, "error", "r2"), f(ONE, "fail", "r1"), f(ROT, "fail", "r3")], [], NOW)
+    rows = [f(ROT, "fail"), f(ONE, "error", "r2"), f(ONE, "fail", "r1"), f(ROT, "fail", "r3")]
+    cs = control_states(m, rows, [], NOW)
     assert cs["AC-KEYS"].status == "fail"
     assert cs["AC-KEYS"].failing_resources == {"r1", "r3"}
     assert cs["AC-KEYS"].reason.startswith("2 failing resources")
@@ -301,7 +348,7 @@ def test_control_status_rules(m: Any) -> None:
 def test_requirement_passes_when_every_control_passes(m: Any) -> None:
     rs = states(m, [f(MFA, "pass"), f(ROT, "pass"), f(ONE, "pass")])["CC6.1"]
     assert (rs.status, rs.kind, rs.failing_resources) == ("pass", "automated", 0)
-    assert rs.checks == (ONE, ROT, MFA) or set(rs.checks) == {MFA, ROT, ONE}
+    assert set(rs.checks) == {MFA, ROT, ONE}
 
 
 def test_requirement_fails_when_any_control_fails(m: Any) -> None:
@@ -334,7 +381,8 @@ def test_manual_requirement_missing_current_overdue_and_latest(m: Any) -> None:
     assert overdue.status == "fail"
     assert "was due for review on 2025-04-27" in overdue.reasons[0]
     # the latest attachment is in force, whatever the order
-    both = [ev("POL-SEC", NOW - timedelta(days=5), id_=2, name="new.pdf"), ev("POL-SEC", NOW - timedelta(days=400))]
+    both = [ev("POL-SEC", NOW - timedelta(days=5), id_=2, name="new.pdf"),
+            ev("POL-SEC", NOW - timedelta(days=400))]
     assert states(m, [], both)["CC5.3"].status == "pass"
 
 
