@@ -274,9 +274,37 @@ class WebhookChannel(_Model):
 Channel = Annotated[SlackChannel | WebhookChannel, Field(discriminator="type")]
 
 
+SeverityName = Literal["critical", "high", "medium", "low", "info"]
+
+
+class AlertRoute(_Model):
+    """Send matching alerts to ``channel``. Every filter given must match; a list matches any of
+    its items; an empty list matches everything."""
+
+    channel: str
+    min_severity: SeverityName = "medium"
+    frameworks: list[str] = Field(default_factory=list, description="e.g. soc2, iso27001")
+    providers: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=list)
+
+
 class AlertsConfig(_Model):
     channels: list[Channel] = Field(default_factory=list)
-    routes: list[dict[str, Any]] = Field(default_factory=list)
+    routes: list[AlertRoute] = Field(
+        default_factory=list, description="No routes: every channel gets alerts at min_severity and above")
+    min_severity: SeverityName = "medium"
+    digest_threshold: int = Field(default=50, ge=1, description="More alerts than this in one cycle "
+                                  "for one channel become one digest")
+    max_attempts: int = Field(default=10, ge=1, description="Deliveries tried before a message is parked")
+    max_age: Duration = Field(default=timedelta(hours=24), description="Undelivered this long: parked")
+
+    @model_validator(mode="after")
+    def _routes_known(self) -> AlertsConfig:
+        names = {c.name for c in self.channels}
+        for r in self.routes:
+            if r.channel not in names:
+                raise ValueError(f"route names channel {r.channel!r}, which is not in alerts.channels")
+        return self
 
 
 class LogConfig(_Model):
@@ -419,7 +447,7 @@ def _set_path(data: Any, path: tuple[str | int, ...], value: Any) -> bool:
 def _vocabulary() -> set[str]:
     words: set[str] = set()
     for model in (Config, Schedule, AwsAccount, AwsSource, SlackChannel, WebhookChannel,
-                  AlertsConfig, LogConfig, Scope, EvidenceConfig):
+                  AlertsConfig, AlertRoute, LogConfig, Scope, EvidenceConfig):
         words.update(model.model_fields)
     return words
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from agent.config import AwsSource, Config
 from agent.errors import AgentError
 from agent.evaluate import evaluate
@@ -58,6 +59,8 @@ class Pipeline:
         self.collectors = dict(collectors) if collectors is not None else load_collectors()
         self.after_cycle: list[AfterCycle] = []  # after commit: notify, dispatch
         self.in_transaction: list[InTransaction] = []  # inside the cycle's transaction: drift, outbox
+        self.finding_filters: list[Callable[[Snapshot, list[Finding]], list[Finding]]] = []  # exceptions
+        self.watch: Any = None  # agent.watch.Watch when there is a store
         scope = config.scope
         self._frameworks = tuple(scope.frameworks)
         self._categories = tuple(scope.soc2_categories)
@@ -67,9 +70,15 @@ class Pipeline:
             self.metrics.interval.labels(src.name).set(src.schedule.nominal_interval().total_seconds())
         if store is not None:
             self.metrics.set_posture(store.finding_counts())
+            from agent.watch import attach  # drift events, exceptions, alert outbox
+
+            attach(self)
 
     def evaluate(self, snapshot: Snapshot) -> list[Finding]:
-        return evaluate(snapshot, self.checks.values(), controls=self.controls, params=self.config.checks)
+        findings = evaluate(snapshot, self.checks.values(), controls=self.controls, params=self.config.checks)
+        for fn in self.finding_filters:
+            findings = fn(snapshot, findings)
+        return findings
 
     def run_cycle(self, source: AwsSource, ctx: CollectContext | None = None) -> CycleResult:
         """Collect, evaluate and store one source. Raises Cancelled if asked to stop mid-way

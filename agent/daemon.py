@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent.alerts.dispatcher import Dispatcher
 from agent.config import AwsSource, Config
 from agent.cycle import Pipeline
 from agent.http import AgentHTTPServer
@@ -47,6 +48,7 @@ class Daemon:
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         host, port = listen or config.listen_host_port
         self.http = AgentHTTPServer(host, port, pipeline.metrics.registry, self.readiness)
+        self.dispatcher = Dispatcher.for_pipeline(pipeline)  # None without a store or alert channels
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -86,6 +88,8 @@ class Daemon:
                 misfire_grace_time=int(source.schedule.misfire_grace.total_seconds()),
             )
         self.http.start()
+        if self.dispatcher is not None:
+            self.dispatcher.start()
         self.scheduler.start()
         host, port = self.http.address
         log.info("agent started", extra={"listen": f"{host}:{port}",
@@ -136,6 +140,8 @@ class Daemon:
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
         clean = not any(t.is_alive() for t in threads)
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         self.http.stop()
         log.info("agent stopped", extra={"clean": clean})
         return clean

@@ -85,6 +85,17 @@ class AgentMetrics:
         self.finding_changes = Counter("posture_finding_transitions",
                                        "Findings whose status changed, by check and new status.",
                                        ["check", "status"], registry=r)
+        # drift and alerting (agent/watch.py, agent/alerts/dispatcher.py)
+        self.drift_events = Counter("posture_drift_events", "Drift events by kind (regressed, resolved, "
+                                    "new_failing, error, gone, excepted, added, removed, modified) and check "
+                                    "(empty for resource changes).", ["kind", "check"], registry=r)
+        self.resource_changes = Counter("posture_resource_changes", "Resources added, removed or modified "
+                                        "between snapshots.", ["provider", "resource_type", "change"], registry=r)
+        self.alerts_sent = Counter("posture_alerts_sent", "Alert messages delivered, per channel.",
+                                   ["channel"], registry=r)
+        self.alerts_failed = Counter("posture_alerts_failed", "Failed alert delivery attempts, per channel "
+                                     "and reason (http_4xx, http_429, http_5xx, network).",
+                                     ["channel", "reason"], registry=r)
         r.register(_PostureCollector(self))
 
     def set_posture(self, rows: Iterable[Mapping[str, Any]]) -> None:

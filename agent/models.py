@@ -37,6 +37,7 @@ class Status(enum.StrEnum):
     FAIL = "fail"
     ERROR = "error"
     NOT_APPLICABLE = "not_applicable"
+    EXCEPTED = "excepted"  # a failure covered by a risk-acceptance exception
 
 
 class Severity(enum.StrEnum):
