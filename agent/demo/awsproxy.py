@@ -18,7 +18,9 @@ source's ``endpoint_url``) at this proxy. It
 Service and region come from the SigV4 credential scope (``.../REGION/SERVICE/aws4_request``), so
 a rule's ``service`` is the signing name (``ec2``, ``s3`` (also s3control), ``access-analyzer``,
 ``elasticloadbalancing``, ``elasticfilesystem``...). The operation comes from ``X-Amz-Target``, the
-``Action`` query/form parameter, or, for the REST operations the proxy knows, from the path.
+``Action`` query/form parameter, or, for the REST operations the proxy knows, from the path (S3
+bucket reads by sub-resource; s3control's account public access block is
+``GetAccountPublicAccessBlock``, the IAM action name, to tell it from the bucket one).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ _REST: list[tuple[str, str, re.Pattern[str], str]] = [
     ("backup", "GET", re.compile(r"^/resources/?$"), "ListProtectedResources"),
     ("lambda", "GET", re.compile(r"^/2021-10-31/functions/[^/]+/urls/?$"), "ListFunctionUrlConfigs"),
 ]
+# S3 bucket reads recognised by their sub-resource query key (path-style requests).
+_S3_GET = {"encryption": "GetBucketEncryption", "policy": "GetBucketPolicy",
+           "versioning": "GetBucketVersioning", "acl": "GetBucketAcl", "logging": "GetBucketLogging",
+           "location": "GetBucketLocation", "publicAccessBlock": "GetPublicAccessBlock"}
 # Answers for operations moto lacks and the fixture does not cover: (service, operation) -> body.
 _EMPTY: dict[tuple[str, str], dict[str, Any]] = {
     ("access-analyzer", "ListAnalyzers"): {"analyzers": []},
@@ -166,11 +172,18 @@ def _understand(method: str, path: str, headers: Mapping[str, str], body: bytes)
     if target:
         return RequestInfo(service, region, target.rsplit(".", 1)[-1], "json")
     url = urlsplit(path)
-    params = parse_qs(url.query)
+    params = parse_qs(url.query, keep_blank_values=True)
     if "x-www-form-urlencoded" in headers.get("content-type", ""):
         params.update(parse_qs(body.decode("utf-8", "replace")))
     if "Action" in params:
         return RequestInfo(service, region, params["Action"][0], "ec2" if service == "ec2" else "query")
+    if service == "s3" and method == "GET":
+        if url.path in ("", "/"):
+            return RequestInfo(service, region, "ListBuckets", "rest-xml")
+        if url.path.startswith("/v20180820/configuration/publicAccessBlock"):
+            return RequestInfo(service, region, "GetAccountPublicAccessBlock", "rest-xml")
+        sub = next((_S3_GET[k] for k in params if k in _S3_GET), "")
+        return RequestInfo(service, region, sub, "rest-xml")
     for svc, verb, pattern, operation in _REST:
         if svc == service and verb == method and pattern.match(url.path):
             return RequestInfo(service, region, operation, "rest-json")
