@@ -14,8 +14,7 @@ file and line as a ConfigError.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
@@ -188,11 +187,7 @@ def _line(path: YamlPath, lines: dict[YamlPath, int]) -> int:
 
 
 def _schema_errors(doc: Any, sch: dict[str, Any]) -> list[tuple[YamlPath, str]]:
-    """(path, message) of each schema violation; jsonschema when installed, else a built-in subset."""
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema is a dev dependency
-        return sorted(_mini_validate(doc, sch, ()), key=lambda e: [str(p) for p in e[0]])
+    """(path, message) of each schema violation."""
     validator = jsonschema.Draft202012Validator(sch)
     out = []
     for err in validator.iter_errors(doc):
@@ -224,60 +219,6 @@ def _schema_message(err: Any) -> str:
     if v is None:  # a `false` subschema
         return "is not allowed here"
     return str(err.message)
-
-
-_TYPES: dict[str, type | tuple[type, ...]] = {
-    "object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool,
-}
-
-
-def _mini_validate(doc: Any, sch: Any, path: YamlPath) -> Iterator[tuple[YamlPath, str]]:
-    """The subset of JSON Schema used by mappings/schema (fallback when jsonschema is absent)."""
-    if sch is False:
-        yield path, "is not allowed here"
-        return
-    if not isinstance(sch, dict):
-        return
-    t = sch.get("type")
-    if t and not (isinstance(doc, _TYPES[t]) and not (t in ("integer", "number") and isinstance(doc, bool))):
-        yield path, f"{doc!r} is not of type {t!r}"
-        return
-    if "const" in sch and doc != sch["const"]:
-        yield path, f"{sch['const']!r} was expected"
-    if "enum" in sch and doc not in sch["enum"]:
-        yield path, f"{doc!r} is not one of {', '.join(map(str, sch['enum']))}"
-    if isinstance(doc, str):
-        if "pattern" in sch and not re.search(sch["pattern"], doc):
-            yield path, f"{doc!r} does not have the expected form ({sch['pattern']})"
-        if len(doc) < sch.get("minLength", 0):
-            yield path, f"{doc!r} is too short"
-        if "maxLength" in sch and len(doc) > sch["maxLength"]:
-            yield path, f"{doc!r} is too long"
-    if isinstance(doc, list):
-        if len(doc) < sch.get("minItems", 0):
-            yield path, "must list at least one entry" if sch["minItems"] == 1 else "has too few items"
-        if "maxItems" in sch and len(doc) > sch["maxItems"]:
-            yield path, "must be empty here" if sch["maxItems"] == 0 else "has too many items"
-        if sch.get("uniqueItems") and len({json.dumps(x, sort_keys=True) for x in doc}) != len(doc):
-            yield path, "has non-unique elements"
-        for i, item in enumerate(doc):
-            yield from _mini_validate(item, sch.get("items"), path + (i,))
-    if isinstance(doc, dict):
-        props = sch.get("properties", {})
-        for key in sch.get("required", []):
-            if key not in doc:
-                yield path, f"{key!r} is required"
-        if sch.get("additionalProperties") is False:
-            extra = [k for k in doc if k not in props]
-            if extra:
-                yield path + (extra[0],), f"unknown key ({', '.join(map(repr, extra))} was unexpected)"
-        for key, sub in props.items():
-            if key in doc:
-                yield from _mini_validate(doc[key], sub, path + (key,))
-    if "if" in sch:
-        branch = sch.get("then") if not list(_mini_validate(doc, sch["if"], path)) else sch.get("else")
-        if branch is not None:
-            yield from _mini_validate(doc, branch, path)
 
 
 def _read(file: Path, problems: list[Problem]) -> tuple[Any, dict[YamlPath, int]] | None:

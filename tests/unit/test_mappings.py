@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from agent.errors import ConfigError
-from agent.mappings import _mini_validate, load_mappings, mappings_dir, schema
+from agent.mappings import load_mappings, mappings_dir, schema
 from agent.posture import control_states, coverage, evaluate_posture
 
 # The AWS checks the mappings must cover (a constant, so these tests do not depend on checks/aws).
@@ -101,14 +101,6 @@ def test_schemas_are_valid_json_schema_and_real_files_conform() -> None:
     jsonschema.validate(yaml.safe_load((base / "controls.yaml").read_text()), schema("controls"))
     for f in sorted((base / "frameworks").glob("*.yaml")):
         jsonschema.validate(yaml.safe_load(f.read_text()), schema("framework"))
-
-
-def test_builtin_fallback_validator_agrees_on_real_files() -> None:
-    base = mappings_dir()
-    controls = yaml.safe_load((base / "controls.yaml").read_text())
-    assert list(_mini_validate(controls, schema("controls"), ())) == []
-    for f in sorted((base / "frameworks").glob("*.yaml")):
-        assert list(_mini_validate(yaml.safe_load(f.read_text()), schema("framework"), ())) == []
 
 
 def test_every_known_check_maps_to_a_control_and_a_soc2_criterion() -> None:
@@ -272,18 +264,6 @@ def test_file_name_must_match_framework_id(tmp_path: Path) -> None:
     out = problems(write(tmp_path, soc2=SOC2, hipaa=ISO))
     assert any("hipaa.yaml:1: framework.id" in p and "iso27001.yaml" in p for p in out), out
 
-
-def test_fallback_validator_reports_the_same_kinds_of_errors() -> None:
-    doc = yaml.safe_load(CONTROLS.replace("kind: manual", "kind: sometimes"))
-    doc["controls"][0].pop("checks")
-    doc["controls"][1]["extra"] = 1
-    errors = dict(_mini_validate(doc, schema("controls"), ()))
-    assert "'checks' is required" in errors[("controls", 0)]
-    assert "unknown key" in errors[("controls", 1, "extra")]
-    assert "sometimes" in errors[("controls", 2, "kind")]
-
-
-# -- tags and scope ------------------------------------------------------------------------------
 
 def test_tags_for_respects_frameworks_and_categories(tmp_path: Path) -> None:
     m = load_mappings(write(tmp_path), known_checks=KNOWN)
