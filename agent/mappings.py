@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from agent.errors import ConfigError, Problem
 from agent.yamlpos import YamlError, load_with_lines
 
