@@ -50,8 +50,9 @@ def _bucket(key: str, operation: str, result: str | None, missing: str = "",
 
 
 def _symmetric(key: dict[str, Any]) -> bool:
+    # KeyUsage defaults to ENCRYPT_DECRYPT when a key is created without it (moto omits it).
     return key.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT" and \
-        key.get("KeyUsage") == "ENCRYPT_DECRYPT"
+        key.get("KeyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
 
 
 def _queue_arn(item: dict[str, Any], unit: Unit) -> str:
