@@ -26,6 +26,9 @@ COMMAND_MODULES = (
     "agent.cli.core",
     "agent.cli.mappings_cmd",
     "agent.cli.evidence_cmd",
+    "agent.cli.drift_cmd",
+    "agent.cli.alerts_cmd",
+    "agent.cli.exceptions_cmd",
 )
 
 for _name in COMMAND_MODULES:
