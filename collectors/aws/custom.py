@@ -44,8 +44,8 @@ def _memo(unit: Unit, key: str, fn: Callable[[Unit], Any]) -> tuple[Any, BaseExc
             unit.cache[key] = (fn(unit), None)
         except (*_BOTO, ReportNotReady) as exc:
             unit.cache[key] = (None, exc)
-    value, exc = unit.cache[key]
-    return value, exc
+    value, error = unit.cache[key]
+    return value, error
 
 
 # -- IAM -------------------------------------------------------------------------------------

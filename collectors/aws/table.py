@@ -39,8 +39,9 @@ _OWN_IDS = _own_ids
 
 
 def _bucket_region(location: dict[str, Any]) -> str:
-    constraint = location.get("LocationConstraint")
-    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+    # A null LocationConstraint means us-east-1; "EU" is the legacy name of eu-west-1.
+    constraint = location.get("LocationConstraint") or "us-east-1"
+    return "eu-west-1" if constraint == "EU" else str(constraint)
 
 
 def _bucket(key: str, operation: str, result: str | None, missing: str = "",
@@ -51,7 +52,7 @@ def _bucket(key: str, operation: str, result: str | None, missing: str = "",
 
 def _symmetric(key: dict[str, Any]) -> bool:
     # KeyUsage defaults to ENCRYPT_DECRYPT when a key is created without it (moto omits it).
-    return key.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT" and \
+    return bool(key.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT") and \
         key.get("KeyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
 
 

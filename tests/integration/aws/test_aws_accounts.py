@@ -10,6 +10,7 @@ from awstest_helpers import Calls, context, make_source, member_session, seeder
 from agent.config import AwsAccount
 from agent.demo.awsproxy import AwsProxy, Fault
 from agent.errors import AgentError
+from collectors import CollectContext
 from collectors.aws import collect
 
 MGMT = "123456789012"
@@ -101,3 +102,26 @@ def test_no_credentials_at_all_is_an_agent_error(aws: str, monkeypatch: pytest.M
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(AgentError, match="no AWS credentials"):
         collect(make_source(), context())
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+
+    def add_total(self, n: int) -> None:
+        self.total += n
+
+    def advance(self, n: int = 1, description: str = "") -> None:
+        self.done += n
+
+
+def test_source_endpoint_url_and_progress(proxy: AwsProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without AWS_ENDPOINT_URL, the source's endpoint_url reaches every client (STS included)."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    progress = _Progress()
+    ctx = CollectContext(progress=progress)
+    (snap,) = collect(make_source(services=["sqs", "s3"], endpoint_url=proxy.url), ctx)
+    assert snap.errors == () and snap.get(f"arn:aws:s3::{MGMT}:account") is not None
+    assert progress.total == progress.done == 4  # s3 + s3control (global), sqs x 2 regions
+    assert {i.service for i in proxy.seen} >= {"sts", "s3", "sqs"}
