@@ -15,7 +15,8 @@ from agent.store import Store
 
 __all__ = ["console", "err_console", "open_store", "resolve_config", "write_output"]
 
-console = Console()
+# Piped output is read by tools and people with wide screens: don't fold ids at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True)
 
 
