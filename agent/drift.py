@@ -89,8 +89,11 @@ class ResourceChange:
     truncated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"changes": [c.to_dict() for c in self.changes], "summary": [str(c) for c in self.changes],
-                "truncated": self.truncated}
+        return {
+            "changes": [c.to_dict() for c in self.changes],
+            "summary": [str(c) for c in self.changes],
+            "truncated": self.truncated,
+        }
 
 
 def _join(path: str, key: str) -> str:
@@ -111,7 +114,9 @@ def _walk(old: Any, new: Any, path: str, out: list[AttributeChange]) -> None:
         out.append(AttributeChange(path or "(root)", old, new))
 
 
-def diff_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[tuple[AttributeChange, ...], bool]:
+def diff_attributes(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[tuple[AttributeChange, ...], bool]:
     """Leaf-level differences of two attribute trees; (changes, truncated)."""
     out: list[AttributeChange] = []
     _walk(old, new, "", out)
@@ -137,19 +142,30 @@ def diff_manifests(prev: Mapping[str, str], cur: Mapping[str, str]) -> tuple[lis
     return sorted(added), sorted(removed), sorted(modified)
 
 
-def _change(kind: str, r: Resource, changes: tuple[AttributeChange, ...] = (), truncated: bool = False
-            ) -> ResourceChange:
-    return ResourceChange(kind=kind, resource_id=r.id, resource_type=r.type, provider=r.provider,
-                          account=r.account, region=r.region, changes=changes, truncated=truncated)
+def _change(
+    kind: str, r: Resource, changes: tuple[AttributeChange, ...] = (), truncated: bool = False
+) -> ResourceChange:
+    return ResourceChange(
+        kind=kind,
+        resource_id=r.id,
+        resource_type=r.type,
+        provider=r.provider,
+        account=r.account,
+        region=r.region,
+        changes=changes,
+        truncated=truncated,
+    )
 
 
-def diff_resources(prev: Mapping[str, Resource] | Iterable[Resource],
-                   cur: Mapping[str, Resource] | Iterable[Resource]) -> list[ResourceChange]:
+def diff_resources(
+    prev: Mapping[str, Resource] | Iterable[Resource], cur: Mapping[str, Resource] | Iterable[Resource]
+) -> list[ResourceChange]:
     """Resource changes between two snapshots (by id; unchanged bodies skipped by content hash)."""
     p = prev if isinstance(prev, Mapping) else {r.id: r for r in prev}
     c = cur if isinstance(cur, Mapping) else {r.id: r for r in cur}
-    added, removed, modified = diff_manifests({k: v.content_hash for k, v in p.items()},
-                                              {k: v.content_hash for k, v in c.items()})
+    added, removed, modified = diff_manifests(
+        {k: v.content_hash for k, v in p.items()}, {k: v.content_hash for k, v in c.items()}
+    )
     out = [_change("added", c[rid]) for rid in added]
     out += [_change("removed", p[rid]) for rid in removed]
     for rid in modified:

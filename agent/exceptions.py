@@ -21,8 +21,14 @@ from agent.models import Finding, Status, isoformat, utcnow
 from agent.store import Store
 from agent.store.alerting import exceptions as t
 
-__all__ = ["WARN_BEFORE", "ExceptionRule", "add_exception", "apply_exceptions", "list_exceptions",
-           "load_rules"]
+__all__ = [
+    "WARN_BEFORE",
+    "ExceptionRule",
+    "add_exception",
+    "apply_exceptions",
+    "list_exceptions",
+    "load_rules",
+]
 
 WARN_BEFORE = timedelta(days=7)
 
@@ -52,15 +58,30 @@ class ExceptionRule:
         return "expiring" if self.expires_at - now <= WARN_BEFORE else "active"
 
     def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
-        return {"id": self.id, "check_id": self.check_id, "resource_pattern": self.resource_pattern,
-                "reason": self.reason, "owner": self.owner, "created_at": isoformat(self.created_at),
-                "expires_at": isoformat(self.expires_at), "state": self.state(now or utcnow())}
+        return {
+            "id": self.id,
+            "check_id": self.check_id,
+            "resource_pattern": self.resource_pattern,
+            "reason": self.reason,
+            "owner": self.owner,
+            "created_at": isoformat(self.created_at),
+            "expires_at": isoformat(self.expires_at),
+            "state": self.state(now or utcnow()),
+        }
 
 
 def _rule(r: Any) -> ExceptionRule:
-    return ExceptionRule(id=r.id, check_id=r.check_id, resource_pattern=r.resource_pattern, reason=r.reason,
-                         owner=r.owner, created_at=r.created_at, expires_at=r.expires_at,
-                         warned_at=r.warned_at, expired_at=r.expired_at)
+    return ExceptionRule(
+        id=r.id,
+        check_id=r.check_id,
+        resource_pattern=r.resource_pattern,
+        reason=r.reason,
+        owner=r.owner,
+        created_at=r.created_at,
+        expires_at=r.expires_at,
+        warned_at=r.warned_at,
+        expired_at=r.expired_at,
+    )
 
 
 def load_rules(conn: Connection) -> list[ExceptionRule]:
@@ -72,7 +93,9 @@ def list_exceptions(store: Store) -> list[ExceptionRule]:
         return load_rules(conn)
 
 
-def apply_exceptions(findings: Sequence[Finding], rules: Iterable[ExceptionRule], now: datetime) -> list[Finding]:
+def apply_exceptions(
+    findings: Sequence[Finding], rules: Iterable[ExceptionRule], now: datetime
+) -> list[Finding]:
     """Failing findings covered by an active rule become ``excepted`` (original status kept in the
     message); everything else is returned unchanged."""
     active = [r for r in rules if r.active(now)]
@@ -84,14 +107,29 @@ def apply_exceptions(findings: Sequence[Finding], rules: Iterable[ExceptionRule]
         if rule is None:
             out.append(f)
             continue
-        out.append(dataclasses.replace(f, status=Status.EXCEPTED, message=(
-            f"excepted (was {f.status.value}) by exception #{rule.id} of {rule.owner} until "
-            f"{isoformat(rule.expires_at)}: {f.message}")))
+        out.append(
+            dataclasses.replace(
+                f,
+                status=Status.EXCEPTED,
+                message=(
+                    f"excepted (was {f.status.value}) by exception #{rule.id} of {rule.owner} until "
+                    f"{isoformat(rule.expires_at)}: {f.message}"
+                ),
+            )
+        )
     return out
 
 
-def add_exception(store: Store, *, check_id: str, resource_pattern: str, reason: str, owner: str,
-                  expires_at: datetime, now: datetime | None = None) -> int:
+def add_exception(
+    store: Store,
+    *,
+    check_id: str,
+    resource_pattern: str,
+    reason: str,
+    owner: str,
+    expires_at: datetime,
+    now: datetime | None = None,
+) -> int:
     """Record an exception (and an ``exception`` entry in the evidence chain); returns its id."""
     now = now or utcnow()
     if expires_at <= now:
@@ -101,10 +139,33 @@ def add_exception(store: Store, *, check_id: str, resource_pattern: str, reason:
             raise UsageError(f"{name} must not be empty")
     # the store's own transaction: serialises with cycles and, on PostgreSQL, with other chain writers
     with store._tx() as conn:
-        new_id = int(conn.execute(insert(t).values(
-            check_id=check_id, resource_pattern=resource_pattern, reason=reason, owner=owner,
-            created_at=now, expires_at=expires_at).returning(t.c.id)).scalar_one())
-        store.append_evidence(conn, at=now, kind="exception", ref=f"exception:{new_id}", content={
-            "id": new_id, "check_id": check_id, "resource_pattern": resource_pattern, "reason": reason,
-            "owner": owner, "created_at": now, "expires_at": expires_at})
+        new_id = int(
+            conn.execute(
+                insert(t)
+                .values(
+                    check_id=check_id,
+                    resource_pattern=resource_pattern,
+                    reason=reason,
+                    owner=owner,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+                .returning(t.c.id)
+            ).scalar_one()
+        )
+        store.append_evidence(
+            conn,
+            at=now,
+            kind="exception",
+            ref=f"exception:{new_id}",
+            content={
+                "id": new_id,
+                "check_id": check_id,
+                "resource_pattern": resource_pattern,
+                "reason": reason,
+                "owner": owner,
+                "created_at": now,
+                "expires_at": expires_at,
+            },
+        )
     return new_id

@@ -25,7 +25,14 @@ from sqlalchemy import Connection, insert, select, update
 from agent.alerts import outbox
 from agent.alerts.model import SEVERITY_RANK, Alert
 from agent.alerts.routing import channels_for
-from agent.drift import FAILURE_KINDS, RESOLUTION_KINDS, ResourceChange, classify, diff_manifests, diff_resources
+from agent.drift import (
+    FAILURE_KINDS,
+    RESOLUTION_KINDS,
+    ResourceChange,
+    classify,
+    diff_manifests,
+    diff_resources,
+)
 from agent.exceptions import WARN_BEFORE, ExceptionRule, apply_exceptions, load_rules
 from agent.models import Finding, Resource, Snapshot, isoformat, utcnow
 from agent.store import RunRecord, SnapshotWrite, Store
@@ -62,11 +69,23 @@ class DriftEvent:
     uid: str = ""
 
     def row(self, run_id: str, snapshot_id: int, at: datetime) -> dict[str, Any]:
-        return {"run_id": run_id, "snapshot_id": snapshot_id, "source": self.source, "provider": self.provider,
-                "account": self.account, "region": self.region, "kind": self.kind, "check_id": self.check_id,
-                "resource_id": self.resource_id, "resource_type": self.resource_type,
-                "severity": self.severity, "previous_status": self.previous_status, "status": self.status,
-                "detail": json.dumps(self.detail, sort_keys=True, default=str), "at": at}
+        return {
+            "run_id": run_id,
+            "snapshot_id": snapshot_id,
+            "source": self.source,
+            "provider": self.provider,
+            "account": self.account,
+            "region": self.region,
+            "kind": self.kind,
+            "check_id": self.check_id,
+            "resource_id": self.resource_id,
+            "resource_type": self.resource_type,
+            "severity": self.severity,
+            "previous_status": self.previous_status,
+            "status": self.status,
+            "detail": json.dumps(self.detail, sort_keys=True, default=str),
+            "at": at,
+        }
 
 
 def _blob(conn: Connection, hash_: str) -> bytes:
@@ -115,8 +134,11 @@ class Watch:
             self._exception_states = states
 
     def _families(self) -> Iterator[GaugeMetricFamily]:
-        fam = GaugeMetricFamily("posture_exceptions", "Risk-acceptance exceptions by state "
-                                "(active, expiring within a week, expired).", labels=["state"])
+        fam = GaugeMetricFamily(
+            "posture_exceptions",
+            "Risk-acceptance exceptions by state (active, expiring within a week, expired).",
+            labels=["state"],
+        )
         with self._lock:
             states = dict(self._exception_states)
         for state, n in sorted(states.items()):
@@ -125,7 +147,9 @@ class Watch:
 
     # -- drift + outbox (inside the cycle's transaction) -----------------------------------------
 
-    def in_transaction(self, store: Store, conn: Connection, run: RunRecord, writes: list[SnapshotWrite]) -> None:
+    def in_transaction(
+        self, store: Store, conn: Connection, run: RunRecord, writes: list[SnapshotWrite]
+    ) -> None:
         now = run.finished_at
         all_events: list[DriftEvent] = []
         alerts: list[tuple[str, Alert]] = []  # (dedup base, alert)
@@ -145,25 +169,43 @@ class Watch:
                 if alert is not None:
                     alerts.append((f"{run.id}:{w.snapshot_id}:{ch.uid}:{kind}", alert))
             if events:
-                conn.execute(insert(drift_events), [e.row(run.id, w.snapshot_id, snap.finished_at) for e in events])
-                store.append_evidence(conn, at=snap.finished_at, kind="drift", ref=f"drift:{w.snapshot_id}",
-                                      content={"run": run.id, "snapshot": w.snapshot_id, "source": snap.source,
-                                               "account": snap.account,
-                                               "events": [e.row(run.id, w.snapshot_id, snap.finished_at)
-                                                          for e in events]})
+                conn.execute(
+                    insert(drift_events), [e.row(run.id, w.snapshot_id, snap.finished_at) for e in events]
+                )
+                store.append_evidence(
+                    conn,
+                    at=snap.finished_at,
+                    kind="drift",
+                    ref=f"drift:{w.snapshot_id}",
+                    content={
+                        "run": run.id,
+                        "snapshot": w.snapshot_id,
+                        "source": snap.source,
+                        "account": snap.account,
+                        "events": [e.row(run.id, w.snapshot_id, snap.finished_at) for e in events],
+                    },
+                )
             all_events.extend(events)
         alerts.extend(self._exception_notices(conn, now))
         self._enqueue(conn, run, alerts, now)
         with self._lock:
             self._pending_metrics[run.id] = all_events
 
-    def _resource_drift(self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite) -> list[ResourceChange]:
+    def _resource_drift(
+        self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite
+    ) -> list[ResourceChange]:
         key = (snap.source, snap.account)
         cur_map = self._current_manifest(store, conn, snap, w)
         prev_row = conn.execute(
             select(st.snapshots.c.id, st.snapshots.c.manifest_hash)
-            .where(st.snapshots.c.source == snap.source, st.snapshots.c.account == snap.account,
-                   st.snapshots.c.id < snap.id).order_by(st.snapshots.c.id.desc()).limit(1)).first()
+            .where(
+                st.snapshots.c.source == snap.source,
+                st.snapshots.c.account == snap.account,
+                st.snapshots.c.id < snap.id,
+            )
+            .order_by(st.snapshots.c.id.desc())
+            .limit(1)
+        ).first()
         with self._lock:
             cached = self._manifests.get(key)
             self._manifests[key] = (snap.id, cur_map)
@@ -183,12 +225,17 @@ class Watch:
             return Resource.from_dict(json.loads(_blob(conn, h)))
 
         prev = {rid: load(prev_map[rid]) for rid in (*removed, *modified)}
-        prev = {rid: r for rid, r in prev.items() if rid in cur_map or not (
-            (r.type, r.region) in starved or (r.type, "") in starved)}
+        prev = {
+            rid: r
+            for rid, r in prev.items()
+            if rid in cur_map or not ((r.type, r.region) in starved or (r.type, "") in starved)
+        }
         cur = {rid: load(cur_map[rid]) for rid in (*added, *modified)}
         return diff_resources(prev, cur)
 
-    def _current_manifest(self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite) -> dict[str, str]:
+    def _current_manifest(
+        self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite
+    ) -> dict[str, str]:
         # the store has just resolved this manifest for its own delta; reuse it rather than re-read
         cached = store._manifests.get((snap.source, snap.account))
         if cached is not None and cached[0] == w.manifest_hash:
@@ -197,9 +244,16 @@ class Watch:
 
     @staticmethod
     def _resource_event(snap: Any, c: ResourceChange) -> DriftEvent:
-        return DriftEvent(kind=c.kind, source=snap.source, provider=c.provider or snap.provider,
-                          account=c.account or snap.account, region=c.region, resource_id=c.resource_id,
-                          resource_type=c.resource_type, detail=c.to_dict() if c.kind == "modified" else {})
+        return DriftEvent(
+            kind=c.kind,
+            source=snap.source,
+            provider=c.provider or snap.provider,
+            account=c.account or snap.account,
+            region=c.region,
+            resource_id=c.resource_id,
+            resource_type=c.resource_type,
+            detail=c.to_dict() if c.kind == "modified" else {},
+        )
 
     def _finding_event(self, snap: Any, ch: FindingChange, kind: str, regions: dict[str, str]) -> DriftEvent:
         f = ch.finding
@@ -207,10 +261,21 @@ class Watch:
         severity = f.severity.value if f else (chk.meta.severity.value if chk else "info")
         rtype = f.resource_type if f else (chk.meta.resource_type if chk else "")
         region = f.region if f else regions.get(ch.resource_id, "")
-        return DriftEvent(kind=kind, source=snap.source, provider=snap.provider, account=snap.account,
-                          region=region, resource_id=ch.resource_id, resource_type=rtype, check_id=ch.check_id,
-                          severity=severity, previous_status=ch.previous_status, status=ch.status,
-                          detail={"message": f.message if f else ""}, uid=ch.uid)
+        return DriftEvent(
+            kind=kind,
+            source=snap.source,
+            provider=snap.provider,
+            account=snap.account,
+            region=region,
+            resource_id=ch.resource_id,
+            resource_type=rtype,
+            check_id=ch.check_id,
+            severity=severity,
+            previous_status=ch.previous_status,
+            status=ch.status,
+            detail={"message": f.message if f else ""},
+            uid=ch.uid,
+        )
 
     def _link(self, **query: str) -> str:
         base = self.config.external_url
@@ -218,8 +283,9 @@ class Watch:
 
     def _controls(self, check_id: str, finding: Finding | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         controls = finding.controls if finding else self.pipeline.controls.get(check_id, ())
-        frameworks = sorted({self._prefix_to_framework.get(c.split(":", 1)[0], c.split(":", 1)[0].lower())
-                             for c in controls})
+        frameworks = sorted(
+            {self._prefix_to_framework.get(c.split(":", 1)[0], c.split(":", 1)[0].lower()) for c in controls}
+        )
         return tuple(controls), tuple(frameworks)
 
     def _finding_alert(self, ev: DriftEvent, ch: FindingChange, changes: list[str]) -> Alert | None:
@@ -234,20 +300,41 @@ class Watch:
         remediation = ""
         if chk is not None:
             rem = chk.meta.remediation
-            remediation = "\n".join(x for x in (rem.console, f"CLI: {rem.cli}" if rem.cli else "",
-                                                 rem.docs) if x)
+            remediation = "\n".join(
+                x for x in (rem.console, f"CLI: {rem.cli}" if rem.cli else "", rem.docs) if x
+            )
         controls, frameworks = self._controls(ev.check_id, ch.finding)
-        verb = {"regressed": "Regressed", "new_failing": "New failing resource", "resolved": "Resolved",
-                "gone": "Resolved (resource removed)"}[ev.kind]
-        return Alert(kind=kind, title=f"{verb}: {title_of}", severity=ev.severity, transition=ev.kind,
-                     source=ev.source, provider=ev.provider, account=ev.account, region=ev.region,
-                     check_id=ev.check_id, check_title=title_of, resource_id=ev.resource_id,
-                     resource_type=ev.resource_type, previous_status=ev.previous_status or "",
-                     status=ev.status or "", message=str(ev.detail.get("message") or
-                                                         ("resource no longer present" if ev.kind == "gone" else "")),
-                     controls=controls, frameworks=frameworks, remediation=remediation, changes=tuple(changes),
-                     link=self._link(check=ev.check_id, resource=ev.resource_id),
-                     at=isoformat(utcnow()))
+        verb = {
+            "regressed": "Regressed",
+            "new_failing": "New failing resource",
+            "resolved": "Resolved",
+            "gone": "Resolved (resource removed)",
+        }[ev.kind]
+        return Alert(
+            kind=kind,
+            title=f"{verb}: {title_of}",
+            severity=ev.severity,
+            transition=ev.kind,
+            source=ev.source,
+            provider=ev.provider,
+            account=ev.account,
+            region=ev.region,
+            check_id=ev.check_id,
+            check_title=title_of,
+            resource_id=ev.resource_id,
+            resource_type=ev.resource_type,
+            previous_status=ev.previous_status or "",
+            status=ev.status or "",
+            message=str(
+                ev.detail.get("message") or ("resource no longer present" if ev.kind == "gone" else "")
+            ),
+            controls=controls,
+            frameworks=frameworks,
+            remediation=remediation,
+            changes=tuple(changes),
+            link=self._link(check=ev.check_id, resource=ev.resource_id),
+            at=isoformat(utcnow()),
+        )
 
     def _exception_notices(self, conn: Connection, now: datetime) -> list[tuple[str, Alert]]:
         out: list[tuple[str, Alert]] = []
@@ -261,18 +348,36 @@ class Watch:
             conn.execute(update(exc_table).where(exc_table.c.id == rule.id).values({col: now}))
             chk = self.pipeline.checks.get(rule.check_id)
             controls, frameworks = self._controls(rule.check_id, None)
-            out.append((f"exception:{rule.id}:{kind}", Alert(
-                kind=kind, title=f"Exception #{rule.id} {what} {isoformat(rule.expires_at)[:10]}",
-                severity=chk.meta.severity.value if chk else "high", check_id=rule.check_id,
-                resource_id=rule.resource_pattern, controls=controls, frameworks=frameworks,
-                message=(f"Risk acceptance of {rule.owner} for {rule.check_id} on {rule.resource_pattern} "
-                         f"{what} {isoformat(rule.expires_at)}; reason: {rule.reason}. "
-                         + ("Renew it or fix the resources before then." if kind == "exception_expiring"
-                            else "Matching findings count as failing again.")),
-                link=self._link(check=rule.check_id), at=isoformat(now))))
+            out.append(
+                (
+                    f"exception:{rule.id}:{kind}",
+                    Alert(
+                        kind=kind,
+                        title=f"Exception #{rule.id} {what} {isoformat(rule.expires_at)[:10]}",
+                        severity=chk.meta.severity.value if chk else "high",
+                        check_id=rule.check_id,
+                        resource_id=rule.resource_pattern,
+                        controls=controls,
+                        frameworks=frameworks,
+                        message=(
+                            f"Risk acceptance of {rule.owner} for {rule.check_id} on {rule.resource_pattern} "
+                            f"{what} {isoformat(rule.expires_at)}; reason: {rule.reason}. "
+                            + (
+                                "Renew it or fix the resources before then."
+                                if kind == "exception_expiring"
+                                else "Matching findings count as failing again."
+                            )
+                        ),
+                        link=self._link(check=rule.check_id),
+                        at=isoformat(now),
+                    ),
+                )
+            )
         return out
 
-    def _enqueue(self, conn: Connection, run: RunRecord, alerts: Sequence[tuple[str, Alert]], now: datetime) -> None:
+    def _enqueue(
+        self, conn: Connection, run: RunRecord, alerts: Sequence[tuple[str, Alert]], now: datetime
+    ) -> None:
         cfg = self.config.alerts
         if not cfg.channels:
             return
@@ -285,7 +390,9 @@ class Watch:
         for name, groups in per_channel.items():
             for group, items in groups.items():
                 if group != "notice" and len(items) > cfg.digest_threshold:
-                    rows.append((name, f"{name}:{run.id}:digest:{group}", _digest(group, run, [a for _, a in items])))
+                    rows.append(
+                        (name, f"{name}:{run.id}:digest:{group}", _digest(group, run, [a for _, a in items]))
+                    )
                 else:
                     rows.extend((name, f"{name}:{key}", alert) for key, alert in items)
         outbox.enqueue(conn, rows, now)
@@ -313,16 +420,35 @@ def _digest(group: str, run: RunRecord, alerts: list[Alert]) -> Alert:
         by_sev[a.severity] = by_sev.get(a.severity, 0) + 1
     worst = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0))
     accounts = sorted({a.account for a in alerts})
-    items = tuple({"severity": a.severity, "check_id": a.check_id, "resource_id": a.resource_id,
-                   "account": a.account, "region": a.region, "transition": a.transition}
-                  for a in sorted(alerts, key=lambda a: -a.rank)[:DIGEST_ITEMS])
+    items = tuple(
+        {
+            "severity": a.severity,
+            "check_id": a.check_id,
+            "resource_id": a.resource_id,
+            "account": a.account,
+            "region": a.region,
+            "transition": a.transition,
+        }
+        for a in sorted(alerts, key=lambda a: -a.rank)[:DIGEST_ITEMS]
+    )
     frameworks = tuple(sorted({f for a in alerts for f in a.frameworks}))
     what = "new failures" if group == "failure" else "resolutions"
-    return Alert(kind="digest", title=f"{len(alerts)} {what} in {run.source}", severity=worst,
-                 transition=group, source=run.source, provider=run.provider,
-                 account=accounts[0] if len(accounts) == 1 else "", total=len(alerts), by_check=by_check,
-                 by_severity=by_sev, items=items, frameworks=frameworks, link=alerts[0].link.split("?")[0],
-                 at=isoformat(utcnow()))
+    return Alert(
+        kind="digest",
+        title=f"{len(alerts)} {what} in {run.source}",
+        severity=worst,
+        transition=group,
+        source=run.source,
+        provider=run.provider,
+        account=accounts[0] if len(accounts) == 1 else "",
+        total=len(alerts),
+        by_check=by_check,
+        by_severity=by_sev,
+        items=items,
+        frameworks=frameworks,
+        link=alerts[0].link.split("?")[0],
+        at=isoformat(utcnow()),
+    )
 
 
 def attach(pipeline: Pipeline) -> Watch:

@@ -32,21 +32,39 @@ from agent.store import FindingChange, RunRecord, Store  # noqa: E402
 from checks.base import Context, Remediation, Severity, Verdict, check  # noqa: E402
 
 
-@check(id="aws.s3.bench_private", title="Bench: public ACLs blocked", severity=Severity.HIGH,
-       resource_type="aws.s3.bucket", rationale="bench", remediation=Remediation(console="bench"))
+@check(
+    id="aws.s3.bench_private",
+    title="Bench: public ACLs blocked",
+    severity=Severity.HIGH,
+    resource_type="aws.s3.bucket",
+    rationale="bench",
+    remediation=Remediation(console="bench"),
+)
 def _private(bucket: Resource, ctx: Context) -> Verdict:
     on = bucket.attributes["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
     return Verdict(Status.PASS if on else Status.FAIL, "ok" if on else "public ACLs allowed")
 
 
 def bucket(i: int, public: bool) -> Resource:
-    return Resource(provider="aws", account="111111111111", region="us-east-1", type="aws.s3.bucket",
-                    id=f"arn:aws:s3:::bucket-{i:05}", name=f"bucket-{i:05}", attributes={
-                        "PublicAccessBlockConfiguration": {"BlockPublicAcls": not public, "IgnorePublicAcls": True,
-                                                           "BlockPublicPolicy": True,
-                                                           "RestrictPublicBuckets": True},
-                        "Versioning": {"Status": "Enabled"}, "Encryption": {"Rules": [{"SSEAlgorithm": "aws:kms"}]},
-                        "Tags": [{"Key": "team", "Value": f"t{i % 17}"}, {"Key": "env", "Value": "prod"}]})
+    return Resource(
+        provider="aws",
+        account="111111111111",
+        region="us-east-1",
+        type="aws.s3.bucket",
+        id=f"arn:aws:s3:::bucket-{i:05}",
+        name=f"bucket-{i:05}",
+        attributes={
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": not public,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+            "Versioning": {"Status": "Enabled"},
+            "Encryption": {"Rules": [{"SSEAlgorithm": "aws:kms"}]},
+            "Tags": [{"Key": "team", "Value": f"t{i % 17}"}, {"Key": "env", "Value": "prod"}],
+        },
+    )
 
 
 def snapshots(n: int, changed: float) -> tuple[list[Resource], list[Resource]]:
@@ -61,9 +79,18 @@ def bench_pure(n: int, changed: float, rounds: int = 5) -> dict[str, float]:
     for r in (*prev, *cur):
         _ = r.content_hash  # the store computes these for every cycle anyway
     prev_map, cur_map = {r.id: r for r in prev}, {r.id: r for r in cur}
-    changes = [FindingChange(uid=finding_uid(_private.id, r.id), check_id=_private.id, resource_id=r.id,
-                             previous_status="pass", status="fail", finding=None)
-               for r in cur if not r.attributes["PublicAccessBlockConfiguration"]["BlockPublicAcls"]]
+    changes = [
+        FindingChange(
+            uid=finding_uid(_private.id, r.id),
+            check_id=_private.id,
+            resource_id=r.id,
+            previous_status="pass",
+            status="fail",
+            finding=None,
+        )
+        for r in cur
+        if not r.attributes["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
+    ]
     times = []
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -76,18 +103,31 @@ def bench_pure(n: int, changed: float, rounds: int = 5) -> dict[str, float]:
 
 def _cycle(pipeline: Pipeline, resources: list[Resource]) -> None:
     now = utcnow()
-    snap = Snapshot(source="bench", provider="aws", account="111111111111", started_at=now, finished_at=now,
-                    resources=tuple(resources))
-    run = RunRecord(id=uuid.uuid4().hex, source="bench", provider="aws", started_at=now, finished_at=now,
-                    status="complete")
+    snap = Snapshot(
+        source="bench",
+        provider="aws",
+        account="111111111111",
+        started_at=now,
+        finished_at=now,
+        resources=tuple(resources),
+    )
+    run = RunRecord(
+        id=uuid.uuid4().hex,
+        source="bench",
+        provider="aws",
+        started_at=now,
+        finished_at=now,
+        status="complete",
+    )
     assert pipeline.store is not None
     pipeline.store.record_cycle(run, [(snap, pipeline.evaluate(snap))], within=pipeline.in_transaction)
 
 
 def bench_in_store(n: int, changed: float, workdir: Path) -> dict[str, float]:
     """The same work inside a real cycle: manifests, changed bodies read back, drift rows, outbox."""
-    cfg = parse_config("alerts:\n  channels:\n    - {name: hook, type: webhook, url: 'http://127.0.0.1:9'}\n",
-                       env={})
+    cfg = parse_config(
+        "alerts:\n  channels:\n    - {name: hook, type: webhook, url: 'http://127.0.0.1:9'}\n", env={}
+    )
     store = Store(f"sqlite:///{workdir / 'drift.db'}")
     store.upgrade()
     pipeline = Pipeline(cfg, store, checks={_private.id: _private})
@@ -111,17 +151,23 @@ def bench_in_store(n: int, changed: float, workdir: Path) -> dict[str, float]:
 
 def bench_scrape(workdir: Path, scrapes: int = 50) -> dict[str, float]:
     checks = load_checks()
-    cfg = parse_config("alerts:\n  channels:\n    - {name: slack, type: slack, webhook_url: 'env:X'}\n"
-                       "    - {name: hook, type: webhook, url: 'http://127.0.0.1:9'}\n"
-                       "sources:\n  - {name: prod, provider: aws}\n  - {name: staging, provider: aws}\n", env={})
+    cfg = parse_config(
+        "alerts:\n  channels:\n    - {name: slack, type: slack, webhook_url: 'env:X'}\n"
+        "    - {name: hook, type: webhook, url: 'http://127.0.0.1:9'}\n"
+        "sources:\n  - {name: prod, provider: aws}\n  - {name: staging, provider: aws}\n",
+        env={},
+    )
     store = Store(f"sqlite:///{workdir / 'scrape.db'}")
     store.upgrade()
     pipeline = Pipeline(cfg, store)
     from agent.alerts.dispatcher import Dispatcher
 
     Dispatcher.for_pipeline(pipeline)  # its outbox gauges are part of the scrape
-    rows = [{"source": "prod", "check_id": cid, "severity": c.meta.severity.value, "status": st, "count": 7}
-            for cid, c in checks.items() for st in ("pass", "fail", "error", "not_applicable", "excepted")]
+    rows = [
+        {"source": "prod", "check_id": cid, "severity": c.meta.severity.value, "status": st, "count": 7}
+        for cid, c in checks.items()
+        for st in ("pass", "fail", "error", "not_applicable", "excepted")
+    ]
     m = pipeline.metrics
     m.set_posture(rows)
     for cid in checks:
@@ -142,8 +188,13 @@ def bench_scrape(workdir: Path, scrapes: int = 50) -> dict[str, float]:
     server.stop()
     store.close()
     series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
-    return {"median_ms": statistics.median(times) * 1000, "p95_ms": sorted(times)[int(0.95 * len(times))] * 1000,
-            "bytes": size, "series": series, "checks": len(checks)}
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "p95_ms": sorted(times)[int(0.95 * len(times))] * 1000,
+        "bytes": size,
+        "series": series,
+        "checks": len(checks),
+    }
 
 
 def main() -> int:
@@ -156,12 +207,24 @@ def main() -> int:
         hook = bench_in_store(args.resources, args.changed, Path(tmp))
         scrape = bench_scrape(Path(tmp))
     rows = [
-        ("diff + transitions (pure), per cycle", f"{pure['median_ms']:.1f} ms", "< 200 ms",
-         f"{args.resources} resources, {pure['modified']} modified"),
-        ("drift hook in a stored cycle", f"{hook['drift_hook_ms']:.1f} ms", "< 200 ms",
-         "manifests, changed bodies, drift rows, outbox"),
-        ("/metrics scrape (median)", f"{scrape['median_ms']:.1f} ms", "< 50 ms",
-         f"{scrape['checks']} checks x 5 statuses populated"),
+        (
+            "diff + transitions (pure), per cycle",
+            f"{pure['median_ms']:.1f} ms",
+            "< 200 ms",
+            f"{args.resources} resources, {pure['modified']} modified",
+        ),
+        (
+            "drift hook in a stored cycle",
+            f"{hook['drift_hook_ms']:.1f} ms",
+            "< 200 ms",
+            "manifests, changed bodies, drift rows, outbox",
+        ),
+        (
+            "/metrics scrape (median)",
+            f"{scrape['median_ms']:.1f} ms",
+            "< 50 ms",
+            f"{scrape['checks']} checks x 5 statuses populated",
+        ),
         ("/metrics scrape (p95)", f"{scrape['p95_ms']:.1f} ms", "", ""),
         ("exposition size", f"{scrape['bytes'] / 1024:.0f} KiB", "", f"{scrape['series']} series"),
     ]

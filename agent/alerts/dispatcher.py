@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from prometheus_client.core import GaugeMetricFamily
@@ -27,6 +28,9 @@ from agent.config import AlertsConfig, Secret, SlackChannel, WebhookChannel
 from agent.metrics import AgentMetrics
 from agent.models import utcnow
 from agent.store import Store
+
+if TYPE_CHECKING:
+    from agent.cycle import Pipeline
 
 __all__ = ["Delivery", "Dispatcher", "deliver"]
 
@@ -74,15 +78,20 @@ def _reveal(value: Secret | str) -> str:
     return value.reveal() if isinstance(value, Secret) else value
 
 
-def deliver(client: httpx.Client, channel: SlackChannel | WebhookChannel, alert: Alert, delivery_id: str) -> Delivery:
+def deliver(
+    client: httpx.Client, channel: SlackChannel | WebhookChannel, alert: Alert, delivery_id: str
+) -> Delivery:
     """POST one alert to one channel."""
     try:
         if isinstance(channel, SlackChannel):
             resp = client.post(channel.webhook_url.reveal(), json=slack.render(alert))
         else:
             body = webhook.render(alert, delivery_id)
-            headers = {"Content-Type": "application/json", "User-Agent": "posture-agent",
-                       "X-Posture-Delivery": delivery_id}
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "posture-agent",
+                "X-Posture-Delivery": delivery_id,
+            }
             if channel.secret is not None:
                 headers.update(webhook.sign(channel.secret.reveal(), body))
             resp = client.post(_reveal(channel.url), content=body, headers=headers)
@@ -94,16 +103,30 @@ def deliver(client: httpx.Client, channel: SlackChannel | WebhookChannel, alert:
     if 200 <= resp.status_code < 300:
         return Delivery(True, resp.status_code)
     detail = resp.text[:200].strip()
-    return Delivery(False, resp.status_code, f"HTTP {resp.status_code}: {detail}",
-                    _retry_after(resp.headers.get("Retry-After")) if resp.status_code in (429, 503) else None)
+    return Delivery(
+        False,
+        resp.status_code,
+        f"HTTP {resp.status_code}: {detail}",
+        _retry_after(resp.headers.get("Retry-After")) if resp.status_code in (429, 503) else None,
+    )
 
 
 class Dispatcher:
     """Drains the outbox in a background thread; ``run_once`` does one pass (tests, CLI)."""
 
-    def __init__(self, store: Store, config: AlertsConfig, metrics: AgentMetrics, *,
-                 wake: threading.Event | None = None, poll_interval: float = 5.0, base_delay: float = 5.0,
-                 max_delay: float = 900.0, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: AlertsConfig,
+        metrics: AgentMetrics,
+        *,
+        wake: threading.Event | None = None,
+        poll_interval: float = 5.0,
+        base_delay: float = 5.0,
+        max_delay: float = 900.0,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+    ) -> None:
         self.store = store
         self.config = config
         self.metrics = metrics
@@ -112,8 +135,9 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self._client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                                              follow_redirects=False)
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held: dict[str, datetime] = {}  # channel -> not before (after a failure)
@@ -192,11 +216,23 @@ class Dispatcher:
         at = utcnow()
         with self.store._tx() as conn:  # the store's lock: one writer of the evidence chain at a time
             outbox.mark_sent(conn, row.id, at)
-            self.store.append_evidence(conn, at=at, kind="alert", ref=f"alert:{row.id}", content={
-                "outbox_id": row.id, "channel": row.channel, "kind": row.kind, "dedup_key": row.dedup_key,
-                "check_id": row.alert.check_id, "resource_id": row.alert.resource_id,
-                "transition": row.alert.transition, "attempts": row.attempts + 1,
-                "payload_sha256": hashlib.sha256(row.alert.to_json().encode()).hexdigest()})
+            self.store.append_evidence(
+                conn,
+                at=at,
+                kind="alert",
+                ref=f"alert:{row.id}",
+                content={
+                    "outbox_id": row.id,
+                    "channel": row.channel,
+                    "kind": row.kind,
+                    "dedup_key": row.dedup_key,
+                    "check_id": row.alert.check_id,
+                    "resource_id": row.alert.resource_id,
+                    "transition": row.alert.transition,
+                    "attempts": row.attempts + 1,
+                    "payload_sha256": hashlib.sha256(row.alert.to_json().encode()).hexdigest(),
+                },
+            )
         self.metrics.alerts_sent.labels(row.channel).inc()
         log.info("alert sent", extra={"channel": row.channel, "outbox_id": row.id, "kind": row.kind})
 
@@ -205,9 +241,16 @@ class Dispatcher:
         now = utcnow()
         # rate limiting is the channel pacing us, not the message failing: no attempt is spent
         attempts = row.attempts if result.status == 429 else row.attempts + 1
-        log.warning("alert delivery failed", extra={"channel": row.channel, "outbox_id": row.id,
-                                                    "status": result.status, "error": result.error,
-                                                    "attempts": attempts})
+        log.warning(
+            "alert delivery failed",
+            extra={
+                "channel": row.channel,
+                "outbox_id": row.id,
+                "status": result.status,
+                "error": result.error,
+                "attempts": attempts,
+            },
+        )
         too_old = now - row.created_at >= self.config.max_age
         if result.permanent or attempts >= self.config.max_attempts or too_old:
             self._park(row, attempts, result.error)
@@ -221,8 +264,12 @@ class Dispatcher:
         nxt = now + timedelta(seconds=delay)
         with self.store._tx() as conn:
             outbox.mark_failed(conn, row.id, attempts=attempts, next_attempt_at=nxt, error=result.error)
-            outbox.park_stale(conn, row.channel, now - self.config.max_age,
-                              f"undelivered for over {self.config.max_age}; last error: {result.error}")
+            outbox.park_stale(
+                conn,
+                row.channel,
+                now - self.config.max_age,
+                f"undelivered for over {self.config.max_age}; last error: {result.error}",
+            )
         with self._lock:
             self._held[row.channel] = nxt
 
@@ -240,9 +287,11 @@ class Dispatcher:
             self._gauge = counts
 
     def _families(self) -> Iterator[GaugeMetricFamily]:
-        fam = GaugeMetricFamily("posture_alerts_outbox_messages",
-                                "Alert messages waiting (pending) or given up on (parked), per channel.",
-                                labels=["channel", "state"])
+        fam = GaugeMetricFamily(
+            "posture_alerts_outbox_messages",
+            "Alert messages waiting (pending) or given up on (parked), per channel.",
+            labels=["channel", "state"],
+        )
         with self._lock:
             counts = dict(self._gauge)
         for name in sorted(set(self.channels) | {c for c, _ in counts}):
@@ -251,12 +300,9 @@ class Dispatcher:
         yield fam
 
     @classmethod
-    def for_pipeline(cls, pipeline: object, **kw: float) -> Dispatcher | None:
+    def for_pipeline(cls, pipeline: Pipeline, **kw: Any) -> Dispatcher | None:
         """The dispatcher of a Pipeline that has a store and alert channels, else None."""
-        store = getattr(pipeline, "store", None)
-        watch = getattr(pipeline, "watch", None)
-        config = getattr(pipeline, "config", None)
-        if store is None or watch is None or config is None or not config.alerts.channels:
+        store, watch, config = pipeline.store, pipeline.watch, pipeline.config
+        if store is None or watch is None or not config.alerts.channels:
             return None
-        return cls(store, config.alerts, getattr(pipeline, "metrics"), wake=watch.wake, **kw)
-
+        return cls(store, config.alerts, pipeline.metrics, wake=watch.wake, **kw)

@@ -17,8 +17,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agent.alerts.model import Alert
 from agent.store.alerting import alerts_outbox as t
 
-__all__ = ["OutboxRow", "counts", "due", "enqueue", "list_rows", "mark_failed", "mark_sent", "park",
-           "park_stale"]
+__all__ = [
+    "OutboxRow",
+    "counts",
+    "due",
+    "enqueue",
+    "list_rows",
+    "mark_failed",
+    "mark_sent",
+    "park",
+    "park_stale",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,62 +46,99 @@ class OutboxRow:
 
 
 def _row(r: Any) -> OutboxRow:
-    return OutboxRow(id=r.id, dedup_key=r.dedup_key, channel=r.channel, kind=r.kind,
-                     alert=Alert.from_json(r.payload), state=r.state, attempts=r.attempts,
-                     created_at=r.created_at, next_attempt_at=r.next_attempt_at, sent_at=r.sent_at,
-                     last_error=r.last_error)
+    return OutboxRow(
+        id=r.id,
+        dedup_key=r.dedup_key,
+        channel=r.channel,
+        kind=r.kind,
+        alert=Alert.from_json(r.payload),
+        state=r.state,
+        attempts=r.attempts,
+        created_at=r.created_at,
+        next_attempt_at=r.next_attempt_at,
+        sent_at=r.sent_at,
+        last_error=r.last_error,
+    )
 
 
 def enqueue(conn: Connection, items: Iterable[tuple[str, str, Alert]], now: datetime) -> None:
     """Insert (channel, dedup_key, alert) rows; a key already present is skipped."""
-    rows = [{"dedup_key": key[:200], "channel": channel, "kind": alert.kind, "payload": alert.to_json(),
-             "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
-             "sent_at": None, "last_error": ""} for channel, key, alert in items]
+    rows = [
+        {
+            "dedup_key": key[:200],
+            "channel": channel,
+            "kind": alert.kind,
+            "payload": alert.to_json(),
+            "state": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+            "sent_at": None,
+            "last_error": "",
+        }
+        for channel, key, alert in items
+    ]
     if not rows:
         return
     dialect = conn.dialect.name
     stmt = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing(
-        index_elements=["dedup_key"])
+        index_elements=["dedup_key"]
+    )
     conn.execute(stmt, rows)
 
 
 def due(conn: Connection, now: datetime, *, limit: int = 200) -> list[OutboxRow]:
     """Pending rows, oldest first (per-channel order is delivery order)."""
-    q = (select(t).where(t.c.state == "pending", t.c.next_attempt_at <= now)
-         .order_by(t.c.id).limit(limit))
+    q = select(t).where(t.c.state == "pending", t.c.next_attempt_at <= now).order_by(t.c.id).limit(limit)
     return [_row(r) for r in conn.execute(q)]
 
 
 def mark_sent(conn: Connection, row_id: int, now: datetime) -> None:
-    conn.execute(update(t).where(t.c.id == row_id).values(
-        state="sent", sent_at=now, attempts=t.c.attempts + 1, last_error=""))
+    conn.execute(
+        update(t)
+        .where(t.c.id == row_id)
+        .values(state="sent", sent_at=now, attempts=t.c.attempts + 1, last_error="")
+    )
 
 
-def mark_failed(conn: Connection, row_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:
-    conn.execute(update(t).where(t.c.id == row_id).values(
-        attempts=attempts, next_attempt_at=next_attempt_at, last_error=error[:500]))
+def mark_failed(
+    conn: Connection, row_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+) -> None:
+    conn.execute(
+        update(t)
+        .where(t.c.id == row_id)
+        .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=error[:500])
+    )
 
 
 def park(conn: Connection, row_id: int, *, attempts: int, error: str) -> None:
-    conn.execute(update(t).where(t.c.id == row_id).values(state="parked", attempts=attempts,
-                                                          last_error=error[:500]))
+    conn.execute(
+        update(t).where(t.c.id == row_id).values(state="parked", attempts=attempts, last_error=error[:500])
+    )
 
 
 def park_stale(conn: Connection, channel: str, created_before: datetime, error: str) -> int:
     """Park every pending message of ``channel`` created before the cut-off (channel down too long)."""
-    res = conn.execute(update(t).where(t.c.channel == channel, t.c.state == "pending",
-                                       t.c.created_at < created_before)
-                       .values(state="parked", last_error=error[:500]))
+    res = conn.execute(
+        update(t)
+        .where(t.c.channel == channel, t.c.state == "pending", t.c.created_at < created_before)
+        .values(state="parked", last_error=error[:500])
+    )
     return int(res.rowcount or 0)
 
 
 def counts(conn: Connection) -> dict[tuple[str, str], int]:
     """(channel, state) -> rows, for pending and parked."""
-    q = (select(t.c.channel, t.c.state, func.count().label("n")).where(t.c.state.in_(("pending", "parked")))
-         .group_by(t.c.channel, t.c.state))
+    q = (
+        select(t.c.channel, t.c.state, func.count().label("n"))
+        .where(t.c.state.in_(("pending", "parked")))
+        .group_by(t.c.channel, t.c.state)
+    )
     return {(r.channel, r.state): int(r.n) for r in conn.execute(q)}
 
 
-def list_rows(conn: Connection, states: Sequence[str] = ("pending", "parked"), limit: int = 500) -> list[OutboxRow]:
+def list_rows(
+    conn: Connection, states: Sequence[str] = ("pending", "parked"), limit: int = 500
+) -> list[OutboxRow]:
     q = select(t).where(t.c.state.in_(list(states))).order_by(t.c.id).limit(limit)
     return [_row(r) for r in conn.execute(q)]

@@ -15,8 +15,13 @@ from agent.alerts.model import Alert
 __all__ = ["escape", "render"]
 
 _BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
-_SEV_EMOJI = {"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:",
-              "low": ":large_blue_circle:", "info": ":white_circle:"}
+_SEV_EMOJI = {
+    "critical": ":red_circle:",
+    "high": ":large_orange_circle:",
+    "medium": ":large_yellow_circle:",
+    "low": ":large_blue_circle:",
+    "info": ":white_circle:",
+}
 _SECTION_MAX = 2900  # Slack rejects section text over 3000 characters
 
 
@@ -86,12 +91,19 @@ def _digest_blocks(alert: Alert) -> list[dict[str, Any]]:
     sev = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(alert.by_severity.items()))
     top = sorted(alert.by_check.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     checks = "\n".join(f"• {_code(k)}: {v}" for k, v in top)
-    items = "\n".join(f"• {escape(i.get('severity', ''))} {_code(i.get('check_id', ''))} on "
-                      f"{_code(i.get('resource_id', ''))}" for i in alert.items[:10])
-    blocks = [_header(alert.title),
-              _section(f"*{alert.total} alerts in one cycle* (source {escape(alert.source) or '-'}, "
-                       f"account {escape(alert.account) or 'several'})\n*By severity*: {sev or '-'}"),
-              _section(f"*Top checks*\n{checks or '-'}")]
+    items = "\n".join(
+        f"• {escape(i.get('severity', ''))} {_code(i.get('check_id', ''))} on "
+        f"{_code(i.get('resource_id', ''))}"
+        for i in alert.items[:10]
+    )
+    blocks = [
+        _header(alert.title),
+        _section(
+            f"*{alert.total} alerts in one cycle* (source {escape(alert.source) or '-'}, "
+            f"account {escape(alert.account) or 'several'})\n*By severity*: {sev or '-'}"
+        ),
+        _section(f"*Top checks*\n{checks or '-'}"),
+    ]
     if items:
         blocks.append(_section(f"*First items*\n{items}"))
     return blocks + _link(alert)

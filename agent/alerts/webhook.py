@@ -40,8 +40,15 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, st
     return {"X-Posture-Timestamp": ts, "X-Posture-Signature": f"v1={_mac(secret, ts, body)}"}
 
 
-def verify_signature(secret: str, body: bytes, timestamp: str | None, signature: str | None, *,
-                     tolerance: int = REPLAY_WINDOW_SECONDS, now: float | None = None) -> bool:
+def verify_signature(
+    secret: str,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    *,
+    tolerance: int = REPLAY_WINDOW_SECONDS,
+    now: float | None = None,
+) -> bool:
     """True when ``signature`` (the X-Posture-Signature header) is a valid v1 signature of
     ``body`` at ``timestamp`` (X-Posture-Timestamp) within ``tolerance`` seconds of now."""
     if not timestamp or not signature or not timestamp.isdigit():

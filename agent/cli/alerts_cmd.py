@@ -39,27 +39,51 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         if fmt == "json":
-            write_output([{"id": r.id, "channel": r.channel, "state": r.state, "kind": r.kind,
-                           "attempts": r.attempts, "created_at": isoformat(r.created_at),
-                           "next_attempt_at": isoformat(r.next_attempt_at), "last_error": r.last_error,
-                           "title": r.alert.title, "resource_id": r.alert.resource_id} for r in rows], None)
+            write_output(
+                [
+                    {
+                        "id": r.id,
+                        "channel": r.channel,
+                        "state": r.state,
+                        "kind": r.kind,
+                        "attempts": r.attempts,
+                        "created_at": isoformat(r.created_at),
+                        "next_attempt_at": isoformat(r.next_attempt_at),
+                        "last_error": r.last_error,
+                        "title": r.alert.title,
+                        "resource_id": r.alert.resource_id,
+                    }
+                    for r in rows
+                ],
+                None,
+            )
             return
         table = Table(title="Alert outbox")
         for col in ("id", "channel", "state", "attempts", "created", "next attempt", "alert", "last error"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(str(r.id), r.channel, r.state, str(r.attempts), isoformat(r.created_at),
-                          isoformat(r.next_attempt_at) if r.state == "pending" else "-",
-                          f"{r.alert.title} {r.alert.resource_id}".strip(), r.last_error)
+            table.add_row(
+                str(r.id),
+                r.channel,
+                r.state,
+                str(r.attempts),
+                isoformat(r.created_at),
+                isoformat(r.next_attempt_at) if r.state == "pending" else "-",
+                f"{r.alert.title} {r.alert.resource_id}".strip(),
+                r.last_error,
+            )
         console.print(table)
-        console.print(f"{sum(r.state == 'pending' for r in rows)} pending, "
-                      f"{sum(r.state == 'parked' for r in rows)} parked")
+        console.print(
+            f"{sum(r.state == 'pending' for r in rows)} pending, "
+            f"{sum(r.state == 'parked' for r in rows)} parked"
+        )
 
     @alerts_app.command("test")
     def test(
         channel: Annotated[str, typer.Argument(help="Channel name from alerts.channels.")],
-        config: Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).",
-                                             envvar="POSTURE_CONFIG")],
+        config: Annotated[
+            Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="POSTURE_CONFIG")
+        ],
     ) -> None:
         """Send a test message to one channel now (not through the outbox)."""
         cfg = load_config(config)
@@ -67,9 +91,14 @@ def register(app: typer.Typer) -> None:
         if chan is None:
             names = ", ".join(c.name for c in cfg.alerts.channels) or "none configured"
             raise UsageError(f"no alert channel {channel!r} in {config} ({names})")
-        alert = Alert(kind="test", title="posture-agent test message", severity="info",
-                      message=f"Channel {channel} is set up: alerts from posture-agent will arrive here.",
-                      link=cfg.external_url or "", at=isoformat(utcnow()))
+        alert = Alert(
+            kind="test",
+            title="posture-agent test message",
+            severity="info",
+            message=f"Channel {channel} is set up: alerts from posture-agent will arrive here.",
+            link=cfg.external_url or "",
+            at=isoformat(utcnow()),
+        )
         with httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
             result = deliver(client, chan, alert, f"test:{utcnow().timestamp():.0f}")
         if result.ok:

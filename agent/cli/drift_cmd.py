@@ -35,8 +35,13 @@ def register(app: typer.Typer) -> None:
     def drift(
         since: Annotated[str, typer.Option("--since", help="How far back: 30m, 24h, 7d.")] = "24h",
         source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
-        kind: Annotated[list[str] | None, typer.Option("--kind", help="added, removed, modified, regressed, "
-                                                       "resolved, new_failing, error, gone, excepted")] = None,
+        kind: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--kind",
+                help="added, removed, modified, regressed, resolved, new_failing, error, gone, excepted",
+            ),
+        ] = None,
         config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (YAML).")] = None,
         db: Annotated[str | None, typer.Option("--db", help="Store URL.")] = None,
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
@@ -60,14 +65,30 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         if fmt == "json":
-            write_output([{**{k: v for k, v in r.items() if k != "detail"}, "at": isoformat(r["at"]),
-                           "detail": json.loads(r["detail"] or "{}")} for r in rows], None)
+            write_output(
+                [
+                    {
+                        **{k: v for k, v in r.items() if k != "detail"},
+                        "at": isoformat(r["at"]),
+                        "detail": json.loads(r["detail"] or "{}"),
+                    }
+                    for r in rows
+                ],
+                None,
+            )
             return
         table = Table(title=f"Drift since {isoformat(cutoff)}")
         for col in ("at", "source", "account", "kind", "check", "resource", "what changed"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(isoformat(r["at"]), r["source"], r["account"], r["kind"], r["check_id"] or "-",
-                          r["resource_id"], _summary(r))
+            table.add_row(
+                isoformat(r["at"]),
+                r["source"],
+                r["account"],
+                r["kind"],
+                r["check_id"] or "-",
+                r["resource_id"],
+                _summary(r),
+            )
         console.print(table)
         console.print(f"{len(rows)} events")

@@ -36,8 +36,9 @@ def register(app: typer.Typer) -> None:
     @exc_app.command("add")
     def add(
         check: Annotated[str, typer.Option("--check", help="Check id, e.g. aws.s3.bucket_versioning")],
-        resource: Annotated[str, typer.Option("--resource", help="Resource id or fnmatch pattern "
-                                              "(arn:aws:s3:::public-*)")],
+        resource: Annotated[
+            str, typer.Option("--resource", help="Resource id or fnmatch pattern (arn:aws:s3:::public-*)")
+        ],
         reason: Annotated[str, typer.Option("--reason", help="Why the risk is accepted")],
         owner: Annotated[str, typer.Option("--owner", help="Who accepted it")],
         expires: Annotated[str, typer.Option("--expires", help="YYYY-MM-DD (valid through that day, UTC)")],
@@ -52,12 +53,19 @@ def register(app: typer.Typer) -> None:
         expires_at = parse_expiry(expires)
         store = open_store(db, resolve_config(config) if config else None)
         try:
-            new_id = add_exception(store, check_id=check, resource_pattern=resource, reason=reason,
-                                   owner=owner, expires_at=expires_at)
+            new_id = add_exception(
+                store,
+                check_id=check,
+                resource_pattern=resource,
+                reason=reason,
+                owner=owner,
+                expires_at=expires_at,
+            )
         finally:
             store.close()
-        typer.echo(f"exception #{new_id}: {check} on {resource} accepted by {owner} until "
-                   f"{isoformat(expires_at)}")
+        typer.echo(
+            f"exception #{new_id}: {check} on {resource} accepted by {owner} until {isoformat(expires_at)}"
+        )
 
     @exc_app.command("list")
     def list_(
@@ -79,6 +87,13 @@ def register(app: typer.Typer) -> None:
         for col in ("id", "check", "resources", "owner", "expires", "state", "reason"):
             table.add_column(col, overflow="fold")
         for r in rules:
-            table.add_row(str(r.id), r.check_id, r.resource_pattern, r.owner, isoformat(r.expires_at),
-                          r.state(now), r.reason)
+            table.add_row(
+                str(r.id),
+                r.check_id,
+                r.resource_pattern,
+                r.owner,
+                isoformat(r.expires_at),
+                r.state(now),
+                r.reason,
+            )
         console.print(table)

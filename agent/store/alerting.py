@@ -10,7 +10,8 @@ __all__ = ["alerts_outbox", "drift_events", "exceptions"]
 
 # Append-only: what changed between two snapshots of one (source, account), per resource or finding.
 drift_events = Table(
-    "drift_events", metadata,
+    "drift_events",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(32), nullable=False),
     Column("snapshot_id", Integer, nullable=False),
@@ -35,7 +36,8 @@ drift_events = Table(
 # Transactional outbox: written in the cycle's transaction, delivered by the dispatcher thread.
 # The payload is the channel-neutral message; channel URLs and secrets are never stored.
 alerts_outbox = Table(
-    "alerts_outbox", metadata,
+    "alerts_outbox",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dedup_key", String(200), nullable=False),
     Column("channel", String(128), nullable=False),
@@ -53,7 +55,8 @@ alerts_outbox = Table(
 
 # Risk acceptance: matching findings are recorded as `excepted` until `expires_at`.
 exceptions = Table(
-    "exceptions", metadata,
+    "exceptions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("check_id", String(128), nullable=False),
     Column("resource_pattern", Text, nullable=False),  # fnmatch pattern over the resource id

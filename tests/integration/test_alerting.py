@@ -29,18 +29,29 @@ from checks.base import Context, Remediation, Severity, Verdict, check
 ACCOUNT = "111111111111"
 
 
-@check(id="aws.s3.test_private", title="Test buckets block public ACLs", severity=Severity.HIGH,
-       resource_type="aws.s3.bucket", rationale="test",
-       remediation=Remediation(console="Turn on Block Public Access.", cli="aws s3api put-public-access-block"))
+@check(
+    id="aws.s3.test_private",
+    title="Test buckets block public ACLs",
+    severity=Severity.HIGH,
+    resource_type="aws.s3.bucket",
+    rationale="test",
+    remediation=Remediation(console="Turn on Block Public Access.", cli="aws s3api put-public-access-block"),
+)
 def _private(bucket: Resource, ctx: Context) -> Verdict:
     on = bucket.attributes["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
     return Verdict(Status.PASS if on else Status.FAIL, "public ACLs blocked" if on else "public ACLs allowed")
 
 
 def bucket(name: str, public: bool = False, account: str = ACCOUNT) -> Resource:
-    return Resource(provider="aws", account=account, region="us-east-1", type="aws.s3.bucket",
-                    id=f"arn:aws:s3:::{name}", name=name,
-                    attributes={"PublicAccessBlockConfiguration": {"BlockPublicAcls": not public}})
+    return Resource(
+        provider="aws",
+        account=account,
+        region="us-east-1",
+        type="aws.s3.bucket",
+        id=f"arn:aws:s3:::{name}",
+        name=name,
+        attributes={"PublicAccessBlockConfiguration": {"BlockPublicAcls": not public}},
+    )
 
 
 def record(pipeline: Pipeline, resources: list[Resource], source: str = "t") -> CycleResult:
@@ -49,10 +60,21 @@ def record(pipeline: Pipeline, resources: list[Resource], source: str = "t") -> 
     by_account: dict[str, list[Resource]] = {}
     for r in resources:
         by_account.setdefault(r.account, []).append(r)
-    snaps = [Snapshot(source=source, provider="aws", account=a, started_at=now, finished_at=now,
-                      resources=tuple(rs)) for a, rs in sorted(by_account.items())]
-    run = RunRecord(id=uuid.uuid4().hex, source=source, provider="aws", started_at=now, finished_at=now,
-                    status="complete", detail={})
+    snaps = [
+        Snapshot(
+            source=source, provider="aws", account=a, started_at=now, finished_at=now, resources=tuple(rs)
+        )
+        for a, rs in sorted(by_account.items())
+    ]
+    run = RunRecord(
+        id=uuid.uuid4().hex,
+        source=source,
+        provider="aws",
+        started_at=now,
+        finished_at=now,
+        status="complete",
+        detail={},
+    )
     results = [(s, pipeline.evaluate(s)) for s in snaps]
     assert pipeline.store is not None
     writes = pipeline.store.record_cycle(run, results, within=pipeline.in_transaction)
@@ -62,8 +84,9 @@ def record(pipeline: Pipeline, resources: list[Resource], source: str = "t") -> 
     return res
 
 
-def make(store: Store, urls: dict[str, str], extra: str = "", monkeypatch: pytest.MonkeyPatch | None = None
-         ) -> tuple[Pipeline, Dispatcher]:
+def make(
+    store: Store, urls: dict[str, str], extra: str = "", monkeypatch: pytest.MonkeyPatch | None = None
+) -> tuple[Pipeline, Dispatcher]:
     channels = []
     for name, url in urls.items():
         var = f"HOOK_{name.upper()}"
@@ -73,7 +96,9 @@ def make(store: Store, urls: dict[str, str], extra: str = "", monkeypatch: pytes
             channels.append(f"    - {{name: {name}, type: slack, webhook_url: 'env:{var}'}}")
         else:
             monkeypatch.setenv("HOOK_SECRET", "s3cret")
-            channels.append(f"    - {{name: {name}, type: webhook, url: 'env:{var}', secret: 'env:HOOK_SECRET'}}")
+            channels.append(
+                f"    - {{name: {name}, type: webhook, url: 'env:{var}', secret: 'env:HOOK_SECRET'}}"
+            )
     text = "alerts:\n  channels:\n" + "\n".join(channels) + "\n" + extra
     cfg = parse_config(text + "external_url: https://posture.example.com\n", env={})
     pipeline = Pipeline(cfg, store, checks={_private.id: _private})
@@ -102,12 +127,15 @@ def slack_sink() -> Iterator[tuple[SlackSink, str]]:
 def kinds(sink: SlackSink | WebhookSink) -> list[str]:
     out = []
     for doc in sink.received:
-        out.append(doc["alert"]["transition"] if "alert" in doc else doc["blocks"][0]["text"]["text"].split(":")[0])
+        out.append(
+            doc["alert"]["transition"] if "alert" in doc else doc["blocks"][0]["text"]["text"].split(":")[0]
+        )
     return out
 
 
-def test_one_regression_then_one_resolution(store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
-                                            ) -> None:
+def test_one_regression_then_one_resolution(
+    store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sink, url = slack_sink
     pipeline, disp = make(store, {"slack": url}, monkeypatch=monkeypatch)
     try:
@@ -142,19 +170,25 @@ def test_one_regression_then_one_resolution(store: Store, slack_sink: Any, monke
     m = pipeline.metrics.registry
     assert m.get_sample_value("posture_alerts_sent_total", {"channel": "slack"}) == 2
     assert m.get_sample_value("posture_drift_events_total", {"kind": "regressed", "check": _private.id}) == 1
-    assert m.get_sample_value("posture_resource_changes_total", {"provider": "aws", "resource_type": "aws.s3.bucket",
-                                                                 "change": "modified"}) == 2
+    assert (
+        m.get_sample_value(
+            "posture_resource_changes_total",
+            {"provider": "aws", "resource_type": "aws.s3.bucket", "change": "modified"},
+        )
+        == 2
+    )
 
 
 def test_channel_down_for_many_cycles_gets_each_message_once(
-        store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sink, url = slack_sink
     pipeline, disp = make(store, {"slack": url}, monkeypatch=monkeypatch)
     record(pipeline, [bucket(n) for n in "abcde"])
     sink.down = True
     disp.start()
     try:
-        for i, n in enumerate("abcde"):  # one regression per cycle while the channel is down
+        for i in range(5):  # one regression per cycle while the channel is down
             record(pipeline, [bucket(x, public=x in "abcde"[: i + 1]) for x in "abcde"])
             time.sleep(0.15)
         assert sink.received == [] and sink.attempts >= 3
@@ -168,8 +202,12 @@ def test_channel_down_for_many_cycles_gets_each_message_once(
     resources = [d["blocks"][1]["fields"][0]["text"] for d in sink.received]
     assert len(resources) == 5 and len(set(resources)) == 5
     assert [r.split("`")[1] for r in resources] == [f"arn:aws:s3:::{n}" for n in "abcde"]  # in order
-    assert pipeline.metrics.registry.get_sample_value(
-        "posture_alerts_failed_total", {"channel": "slack", "reason": "http_5xx"}) >= 1
+    assert (
+        pipeline.metrics.registry.get_sample_value(
+            "posture_alerts_failed_total", {"channel": "slack", "reason": "http_5xx"}
+        )
+        >= 1
+    )
 
 
 def test_retry_after_and_parking(store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,8 +237,12 @@ def test_retry_after_and_parking(store: Store, slack_sink: Any, monkeypatch: pyt
         with store.engine.connect() as conn:
             parked = outbox.list_rows(conn, ("parked",))
         assert parked[-1].attempts == 3 and "500" in parked[-1].last_error
-        assert pipeline.metrics.registry.get_sample_value(
-            "posture_alerts_outbox_messages", {"channel": "slack", "state": "parked"}) == 2
+        assert (
+            pipeline.metrics.registry.get_sample_value(
+                "posture_alerts_outbox_messages", {"channel": "slack", "state": "parked"}
+            )
+            == 2
+        )
     finally:
         disp.stop()
     assert url not in str([r.last_error for r in parked])
@@ -211,8 +253,10 @@ def test_storm_becomes_one_digest(store: Store, slack_sink: Any, monkeypatch: py
     pipeline, disp = make(store, {"slack": url}, monkeypatch=monkeypatch)
     try:
         record(pipeline, [bucket("seed")])
-        record(pipeline, [bucket("seed")] + [bucket(f"b{i:03}", public=True, account="222222222222")
-                                             for i in range(500)])
+        record(
+            pipeline,
+            [bucket("seed")] + [bucket(f"b{i:03}", public=True, account="222222222222") for i in range(500)],
+        )
         drain(disp, lambda: len(sink.received) >= 1)
         disp.run_once()
     finally:
@@ -226,9 +270,11 @@ def test_signed_webhook_and_routing(store: Store, slack_sink: Any, monkeypatch: 
     sink, url = slack_sink
     hook = WebhookSink("s3cret")
     with hook.serve() as hook_url:
-        routes = ("  routes:\n"
-                  "    - {channel: hook, min_severity: high, accounts: ['111111111111']}\n"
-                  "    - {channel: slack, min_severity: critical}\n")
+        routes = (
+            "  routes:\n"
+            "    - {channel: hook, min_severity: high, accounts: ['111111111111']}\n"
+            "    - {channel: slack, min_severity: critical}\n"
+        )
         pipeline, disp = make(store, {"slack": url, "hook": hook_url}, extra=routes, monkeypatch=monkeypatch)
         try:
             record(pipeline, [bucket("a"), bucket("z", account="333333333333")])
@@ -244,14 +290,21 @@ def test_signed_webhook_and_routing(store: Store, slack_sink: Any, monkeypatch: 
     assert doc["_headers"]["x-posture-delivery"] == doc["delivery"]
 
 
-def test_exception_excepts_and_expiry_alerts(store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:
+def test_exception_excepts_and_expiry_alerts(
+    store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sink, url = slack_sink
     pipeline, disp = make(store, {"slack": url}, monkeypatch=monkeypatch)
     try:
         record(pipeline, [bucket("a"), bucket("pub-1")])
-        eid = add_exception(store, check_id=_private.id, resource_pattern="arn:aws:s3:::pub-*",
-                            reason="static website", owner="alice", expires_at=utcnow() + timedelta(days=3))
+        eid = add_exception(
+            store,
+            check_id=_private.id,
+            resource_pattern="arn:aws:s3:::pub-*",
+            reason="static website",
+            owner="alice",
+            expires_at=utcnow() + timedelta(days=3),
+        )
         res = record(pipeline, [bucket("a"), bucket("pub-1", public=True)])
         drain(disp, lambda: len(sink.received) == 1)
         disp.run_once()

@@ -17,17 +17,24 @@ from agent.store import Store
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli.main", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_alerts_test_sends_to_slack_and_signed_webhook(tmp_path: Path) -> None:
     slack, hook = SlackSink(), WebhookSink("k3y")
     with slack.serve() as s_url, hook.serve() as h_url:
         cfg = tmp_path / "c.yaml"
-        cfg.write_text("alerts:\n  channels:\n"
-                       "    - {name: team, type: slack, webhook_url: 'env:SLACK_URL'}\n"
-                       "    - {name: siem, type: webhook, url: 'env:HOOK_URL', secret: 'env:HOOK_KEY'}\n")
+        cfg.write_text(
+            "alerts:\n  channels:\n"
+            "    - {name: team, type: slack, webhook_url: 'env:SLACK_URL'}\n"
+            "    - {name: siem, type: webhook, url: 'env:HOOK_URL', secret: 'env:HOOK_KEY'}\n"
+        )
         env = {"SLACK_URL": s_url, "HOOK_URL": h_url, "HOOK_KEY": "k3y"}
         r1 = cli("alerts", "test", "team", "--config", str(cfg), env=env)
         r2 = cli("alerts", "test", "siem", "--config", str(cfg), env=env)
@@ -44,15 +51,57 @@ def test_alerts_test_sends_to_slack_and_signed_webhook(tmp_path: Path) -> None:
 
 def test_exceptions_drift_and_pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
-    r = cli("exceptions", "add", "--check", "aws.s3.bucket_versioning", "--resource", "arn:aws:s3:::logs-*",
-            "--reason", "log buckets are write-once", "--owner", "alice", "--expires", "2999-01-31", "--db", url)
+    r = cli(
+        "exceptions",
+        "add",
+        "--check",
+        "aws.s3.bucket_versioning",
+        "--resource",
+        "arn:aws:s3:::logs-*",
+        "--reason",
+        "log buckets are write-once",
+        "--owner",
+        "alice",
+        "--expires",
+        "2999-01-31",
+        "--db",
+        url,
+    )
     assert r.returncode == 0, r.stderr
     assert "exception #1" in r.stdout
-    bad = cli("exceptions", "add", "--check", "aws.s3.nope", "--resource", "*", "--reason", "x", "--owner", "a",
-              "--expires", "2999-01-01", "--db", url)
+    bad = cli(
+        "exceptions",
+        "add",
+        "--check",
+        "aws.s3.nope",
+        "--resource",
+        "*",
+        "--reason",
+        "x",
+        "--owner",
+        "a",
+        "--expires",
+        "2999-01-01",
+        "--db",
+        url,
+    )
     assert bad.returncode == 2 and "no check" in bad.stderr
-    past = cli("exceptions", "add", "--check", "aws.s3.bucket_versioning", "--resource", "*", "--reason", "x",
-               "--owner", "a", "--expires", "2000-01-01", "--db", url)
+    past = cli(
+        "exceptions",
+        "add",
+        "--check",
+        "aws.s3.bucket_versioning",
+        "--resource",
+        "*",
+        "--reason",
+        "x",
+        "--owner",
+        "a",
+        "--expires",
+        "2000-01-01",
+        "--db",
+        url,
+    )
     assert past.returncode == 2 and "in the past" in past.stderr
     listed = json.loads(cli("exceptions", "list", "--db", url, "--format", "json").stdout)
     assert [(e["id"], e["owner"], e["state"]) for e in listed] == [(1, "alice", "active")]
@@ -74,6 +123,8 @@ def test_exceptions_drift_and_pending(tmp_path: Path, monkeypatch: pytest.Monkey
     assert modified["detail"]["summary"] == ["PublicAccessBlockConfiguration.BlockPublicAcls: true -> false"]
     table = cli("drift", "--since", "1h", "--db", url, env={"COLUMNS": "300"})
     assert "BlockPublicAcls" in table.stdout and "2 events" in table.stdout
-    pending: list[dict[str, Any]] = json.loads(cli("alerts", "pending", "--db", url, "--format", "json").stdout)
+    pending: list[dict[str, Any]] = json.loads(
+        cli("alerts", "pending", "--db", url, "--format", "json").stdout
+    )
     assert len(pending) == 1 and pending[0]["state"] == "pending" and pending[0]["attempts"] == 1
     assert "HTTP 500" in pending[0]["last_error"]

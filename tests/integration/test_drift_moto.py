@@ -19,8 +19,11 @@ PAB = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPubl
 
 
 def _titles(sink: SlackSink, prefix: str) -> list[str]:
-    return [d["blocks"][0]["text"]["text"] for d in sink.received
-            if d["blocks"][0]["text"]["text"].startswith(prefix)]
+    return [
+        d["blocks"][0]["text"]["text"]
+        for d in sink.received
+        if d["blocks"][0]["text"]["text"].startswith(prefix)
+    ]
 
 
 def _settle(disp: Dispatcher, sink: SlackSink) -> None:
@@ -32,17 +35,20 @@ def _settle(disp: Dispatcher, sink: SlackSink) -> None:
     disp.run_once()
 
 
-def test_bucket_made_public_alerts_once_then_resolves(aws: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-                                                      ) -> None:
+def test_bucket_made_public_alerts_once_then_resolves(
+    aws: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="e2e-data")
-    s3.put_public_access_block(Bucket="e2e-data",
-                               PublicAccessBlockConfiguration=dict.fromkeys(PAB, True))
+    s3.put_public_access_block(Bucket="e2e-data", PublicAccessBlockConfiguration=dict.fromkeys(PAB, True))
     sink = SlackSink()
     with sink.serve() as url:
         monkeypatch.setenv("E2E_SLACK", url)
-        cfg = parse_config("alerts:\n  digest_threshold: 1000\n  channels:\n"
-                           "    - {name: slack, type: slack, webhook_url: 'env:E2E_SLACK'}\n", env={})
+        cfg = parse_config(
+            "alerts:\n  digest_threshold: 1000\n  channels:\n"
+            "    - {name: slack, type: slack, webhook_url: 'env:E2E_SLACK'}\n",
+            env={},
+        )
         store = Store(f"sqlite:///{tmp_path / 'e2e.db'}")
         store.upgrade()
         pipeline = Pipeline(cfg, store)
@@ -56,8 +62,10 @@ def test_bucket_made_public_alerts_once_then_resolves(aws: str, tmp_path: Any, m
             baseline = len(sink.received)
             assert not _titles(sink, "Regressed")
 
-            s3.put_public_access_block(Bucket="e2e-data", PublicAccessBlockConfiguration={
-                **dict.fromkeys(PAB, True), "BlockPublicAcls": False})
+            s3.put_public_access_block(
+                Bucket="e2e-data",
+                PublicAccessBlockConfiguration={**dict.fromkeys(PAB, True), "BlockPublicAcls": False},
+            )
             pipeline.run_cycle(source)
             _settle(disp, sink)
             regressed = _titles(sink, "Regressed")
@@ -70,8 +78,9 @@ def test_bucket_made_public_alerts_once_then_resolves(aws: str, tmp_path: Any, m
             _settle(disp, sink)
             assert len(_titles(sink, "Regressed")) == 1
 
-            s3.put_public_access_block(Bucket="e2e-data",
-                                       PublicAccessBlockConfiguration=dict.fromkeys(PAB, True))
+            s3.put_public_access_block(
+                Bucket="e2e-data", PublicAccessBlockConfiguration=dict.fromkeys(PAB, True)
+            )
             pipeline.run_cycle(source)
             _settle(disp, sink)
             assert len(_titles(sink, "Resolved")) == 1

@@ -18,8 +18,10 @@ from agent.http import AgentHTTPServer
 from agent.store import Store
 
 PROMETHEUS = shutil.which("prometheus")
-pytestmark = [pytest.mark.prometheus,
-              pytest.mark.skipif(PROMETHEUS is None, reason="LOUD SKIP: prometheus is not installed")]
+pytestmark = [
+    pytest.mark.prometheus,
+    pytest.mark.skipif(PROMETHEUS is None, reason="LOUD SKIP: prometheus is not installed"),
+]
 
 
 def _free_port() -> int:
@@ -53,20 +55,31 @@ def test_prometheus_scrapes_agent(agent_http: tuple[str, int], tmp_path: Path) -
     host, port = agent_http
     prom_port = _free_port()
     cfg = tmp_path / "prometheus.yml"
-    cfg.write_text("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                   "scrape_configs:\n  - job_name: posture\n"
-                   f"    static_configs: [{{targets: ['{host}:{port}']}}]\n")
+    cfg.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n  - job_name: posture\n"
+        f"    static_configs: [{{targets: ['{host}:{port}']}}]\n"
+    )
     assert PROMETHEUS is not None
-    proc = subprocess.Popen([PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'data'}",
-                             f"--web.listen-address=127.0.0.1:{prom_port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            PROMETHEUS,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         query = 'posture_drift_events_total{kind="regressed"}'
         deadline = time.monotonic() + 60
         result: list[dict[str, object]] = []
         while time.monotonic() < deadline and not result:
             try:
-                r = httpx.get(f"http://127.0.0.1:{prom_port}/api/v1/query", params={"query": query}, timeout=5)
+                r = httpx.get(
+                    f"http://127.0.0.1:{prom_port}/api/v1/query", params={"query": query}, timeout=5
+                )
                 if r.status_code == 200:
                     result = r.json()["data"]["result"]
             except httpx.HTTPError:
@@ -75,8 +88,10 @@ def test_prometheus_scrapes_agent(agent_http: tuple[str, int], tmp_path: Path) -
                 time.sleep(0.5)
         assert result, "Prometheus never saw posture_drift_events_total"
         assert result[0]["value"][1] == "1"  # type: ignore[index]
-        up = httpx.get(f"http://127.0.0.1:{prom_port}/api/v1/query",
-                       params={"query": 'posture_failing_resources{severity="high"}'}).json()["data"]["result"]
+        up = httpx.get(
+            f"http://127.0.0.1:{prom_port}/api/v1/query",
+            params={"query": 'posture_failing_resources{severity="high"}'},
+        ).json()["data"]["result"]
         assert up and up[0]["value"][1] == "1"
     finally:
         proc.terminate()

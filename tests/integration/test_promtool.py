@@ -24,8 +24,10 @@ from agent.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMTOOL = shutil.which("promtool")
-pytestmark = [pytest.mark.prometheus,
-              pytest.mark.skipif(PROMTOOL is None, reason="LOUD SKIP: promtool is not installed")]
+pytestmark = [
+    pytest.mark.prometheus,
+    pytest.mark.skipif(PROMTOOL is None, reason="LOUD SKIP: promtool is not installed"),
+]
 NAME = re.compile(r"\bposture_[a-z0-9_]+")
 
 
@@ -37,8 +39,11 @@ def scrape(aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     sink.script = [Reply(500, "internal_error")]  # one failed delivery, then the rest go through
     with sink.serve() as url:
         monkeypatch.setenv("SCRAPE_SLACK", url)
-        cfg = parse_config("alerts:\n  channels:\n    - {name: slack, type: slack, webhook_url: 'env:SCRAPE_SLACK'}\n"
-                           "sources:\n  - {name: t, provider: aws, regions: [us-east-1]}\n", env={})
+        cfg = parse_config(
+            "alerts:\n  channels:\n    - {name: slack, type: slack, webhook_url: 'env:SCRAPE_SLACK'}\n"
+            "sources:\n  - {name: t, provider: aws, regions: [us-east-1]}\n",
+            env={},
+        )
         store = Store(f"sqlite:///{tmp_path / 's.db'}")
         store.upgrade()
         pipeline = Pipeline(cfg, store)
@@ -74,7 +79,7 @@ def _used_names() -> dict[str, set[str]]:
         doc: Any = json.loads(dash.read_text())
         names: set[str] = set()
 
-        def walk(node: Any) -> None:
+        def walk(node: Any, names: set[str] = names) -> None:
             if isinstance(node, dict):
                 if isinstance(node.get("expr"), str):
                     names.update(NAME.findall(node["expr"]))
@@ -91,7 +96,9 @@ def _used_names() -> dict[str, set[str]]:
 
 def test_real_scrape_is_clean_and_covers_dashboards_and_rules(scrape: str) -> None:
     assert PROMTOOL is not None
-    res = subprocess.run([PROMTOOL, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 0 and not (res.stdout + res.stderr).strip(), res.stdout + res.stderr
     samples = {s.name for fam in text_string_to_metric_families(scrape) for s in fam.samples}
     missing = {f: sorted(n - samples) for f, n in _used_names().items() if n - samples}
@@ -102,9 +109,19 @@ def test_real_scrape_is_clean_and_covers_dashboards_and_rules(scrape: str) -> No
 
 def test_alert_rules_unit_tests() -> None:
     assert PROMTOOL is not None
-    res = subprocess.run([PROMTOOL, "test", "rules", "tests.yml"], cwd=ROOT / "deploy/prometheus",
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [PROMTOOL, "test", "rules", "tests.yml"],
+        cwd=ROOT / "deploy/prometheus",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
-    check = subprocess.run([PROMTOOL, "check", "rules", "alerts.yml"], cwd=ROOT / "deploy/prometheus",
-                           capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [PROMTOOL, "check", "rules", "alerts.yml"],
+        cwd=ROOT / "deploy/prometheus",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert check.returncode == 0, check.stdout + check.stderr

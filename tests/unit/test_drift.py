@@ -8,15 +8,27 @@ from agent.store.db import FindingChange
 
 
 def _bucket(name: str, **attrs: object) -> Resource:
-    return Resource(provider="aws", account="111111111111", region="us-east-1", type="aws.s3.bucket",
-                    id=f"arn:aws:s3:::{name}", name=name, attributes=attrs)
+    return Resource(
+        provider="aws",
+        account="111111111111",
+        region="us-east-1",
+        type="aws.s3.bucket",
+        id=f"arn:aws:s3:::{name}",
+        name=name,
+        attributes=attrs,
+    )
 
 
 def test_attribute_paths_and_values() -> None:
-    old = {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "IgnorePublicAcls": True},
-           "Tags": [{"Key": "env", "Value": "prod"}]}
-    new = {"PublicAccessBlockConfiguration": {"BlockPublicAcls": False, "IgnorePublicAcls": True},
-           "Tags": [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "x"}], "Versioning": "Enabled"}
+    old = {
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "IgnorePublicAcls": True},
+        "Tags": [{"Key": "env", "Value": "prod"}],
+    }
+    new = {
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": False, "IgnorePublicAcls": True},
+        "Tags": [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "x"}],
+        "Versioning": "Enabled",
+    }
     changes, truncated = diff_attributes(old, new)
     assert not truncated
     text = [str(c) for c in changes]
@@ -41,15 +53,19 @@ def test_resources_added_removed_modified() -> None:
     prev = [_bucket("a", V=1), _bucket("b", V=1), _bucket("c", V=1)]
     cur = [_bucket("a", V=1), _bucket("b", V=2), _bucket("d", V=1)]
     out = {(c.kind, c.resource_id): c for c in diff_resources(prev, cur)}
-    assert set(out) == {("added", "arn:aws:s3:::d"), ("removed", "arn:aws:s3:::c"),
-                        ("modified", "arn:aws:s3:::b")}
+    assert set(out) == {
+        ("added", "arn:aws:s3:::d"),
+        ("removed", "arn:aws:s3:::c"),
+        ("modified", "arn:aws:s3:::b"),
+    }
     assert [str(x) for x in out[("modified", "arn:aws:s3:::b")].changes] == ["V: 1 -> 2"]
     assert diff_manifests({"x": "1"}, {"x": "1"}) == ([], [], [])
 
 
 def _ch(prev: str | None, now: str) -> FindingChange:
-    return FindingChange(uid="u", check_id="aws.s3.x", resource_id="r", previous_status=prev, status=now,
-                         finding=None)
+    return FindingChange(
+        uid="u", check_id="aws.s3.x", resource_id="r", previous_status=prev, status=now, finding=None
+    )
 
 
 def test_classify_transitions() -> None:
