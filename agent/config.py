@@ -28,8 +28,12 @@ from agent.errors import ConfigError, Problem
 from agent.yamlpos import YamlError, load_with_lines
 
 __all__ = [
+    "AnySource",
     "AwsAccount",
     "AwsSource",
+    "AzureSource",
+    "EndpointSource",
+    "GcpSource",
     "Config",
     "Schedule",
     "Secret",
@@ -71,8 +75,13 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(_format_duration, return_type=str),
-    WithJsonSchema({"type": ["string", "integer"], "pattern": r"^\d+[smhdw]?$",
-                    "description": "Duration: 30s, 15m, 1h, 7d, or seconds"}),
+    WithJsonSchema(
+        {
+            "type": ["string", "integer"],
+            "pattern": r"^\d+[smhdw]?$",
+            "description": "Duration: 30s, 15m, 1h, 7d, or seconds",
+        }
+    ),
 ]
 
 
@@ -100,14 +109,16 @@ class Secret:
         if kind == "env":
             value = os.environ.get(target)
             if value is None:
-                raise ConfigError([Problem(key="", message=f"secret {self.ref}: environment variable "
-                                           f"{target} is not set")])
+                raise ConfigError(
+                    [Problem(key="", message=f"secret {self.ref}: environment variable {target} is not set")]
+                )
             return value
         try:
             return Path(target).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError([Problem(key="", message=f"secret {self.ref}: cannot read file: "
-                                       f"{exc.strerror}")]) from None
+            raise ConfigError(
+                [Problem(key="", message=f"secret {self.ref}: cannot read file: {exc.strerror}")]
+            ) from None
 
     def problem(self) -> str | None:
         """Why this reference cannot be resolved now, or None."""
@@ -126,16 +137,22 @@ def _secret(value: Any) -> Secret:
         raise ValueError("expected a secret reference: env:NAME or file:/path")
     if re.match(r"^env:[A-Za-z_][A-Za-z0-9_]*$", value) or re.match(r"^file:/.+", value):
         return Secret(value)
-    raise ValueError("secrets are given by reference only: use env:NAME or file:/absolute/path, "
-                     "never the value itself")
+    raise ValueError(
+        "secrets are given by reference only: use env:NAME or file:/absolute/path, never the value itself"
+    )
 
 
 SecretRef = Annotated[
     Secret,
     BeforeValidator(_secret),
     PlainSerializer(lambda s: s.ref, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$",
-                    "description": "Secret reference: env:NAME or file:/path"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$",
+            "description": "Secret reference: env:NAME or file:/path",
+        }
+    ),
 ]
 
 
@@ -219,8 +236,10 @@ class AwsAccount(_Model):
 
     @model_validator(mode="after")
     def _target(self) -> AwsAccount:
-        if self.role_arn is None and (self.id is None or self.role_name is None) and not (
-            self.id is None and self.role_name is None
+        if (
+            self.role_arn is None
+            and (self.id is None or self.role_name is None)
+            and not (self.id is None and self.role_name is None)
         ):
             raise ValueError("give role_arn, or both id and role_name, or neither (the default credentials)")
         return self
@@ -234,7 +253,9 @@ class _SourceBase(_Model):
 
 class AwsSource(_SourceBase):
     provider: Literal["aws"]
-    regions: list[str] | None = Field(default=None, description="Regions to scan; default: every enabled region")
+    regions: list[str] | None = Field(
+        default=None, description="Regions to scan; default: every enabled region"
+    )
     accounts: list[AwsAccount] = Field(default_factory=list)
     organization: bool = Field(default=False, description="Discover every active member account")
     role_name: str = Field(default="PostureAgentReadOnly", description="Role assumed in member accounts")
@@ -255,7 +276,36 @@ class AwsSource(_SourceBase):
         return v
 
 
-Source = Annotated[AwsSource, Field(discriminator="provider")]
+class GcpSource(_SourceBase):
+    """Google Cloud through Cloud Asset Inventory (fields owned by collectors/gcp)."""
+
+    provider: Literal["gcp"]
+    scope: str = Field(
+        pattern=r"^(organizations|folders|projects)/[A-Za-z0-9_.:-]+$",
+        description="organizations/ID, folders/ID or projects/ID",
+    )
+    credentials: SecretRef | None = Field(
+        default=None, description="Service-account key (file:/path); default: Application Default Credentials"
+    )
+    endpoint: str | None = Field(default=None, description="Override the Cloud Asset API endpoint (tests)")
+
+
+class AzureSource(_SourceBase):
+    """Microsoft Entra ID (Graph) and Azure Resource Manager (fields owned by collectors/azure)."""
+
+    provider: Literal["azure"]
+    tenant_id: str
+
+
+class EndpointSource(_SourceBase):
+    """Laptops and servers: Intune, Fleet, SSM inventory or the push endpoint (collectors/endpoints)."""
+
+    provider: Literal["endpoints"]
+    kind: Literal["intune", "fleet", "ssm", "push"]
+
+
+AnySource = AwsSource | GcpSource | AzureSource | EndpointSource
+Source = Annotated[AnySource, Field(discriminator="provider")]
 
 
 class SlackChannel(_Model):
@@ -291,10 +341,12 @@ class AlertRoute(_Model):
 class AlertsConfig(_Model):
     channels: list[Channel] = Field(default_factory=list)
     routes: list[AlertRoute] = Field(
-        default_factory=list, description="No routes: every channel gets alerts at min_severity and above")
+        default_factory=list, description="No routes: every channel gets alerts at min_severity and above"
+    )
     min_severity: SeverityName = "medium"
-    digest_threshold: int = Field(default=50, ge=1, description="More alerts than this in one cycle "
-                                  "for one channel become one digest")
+    digest_threshold: int = Field(
+        default=50, ge=1, description="More alerts than this in one cycle for one channel become one digest"
+    )
     max_attempts: int = Field(default=10, ge=1, description="Deliveries tried before a message is parked")
     max_age: Duration = Field(default=timedelta(hours=24), description="Undelivered this long: parked")
 
@@ -314,10 +366,11 @@ class LogConfig(_Model):
 
 class Scope(_Model):
     frameworks: list[Literal["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"]] = Field(
-        default_factory=lambda: ["soc2"])
-    soc2_categories: list[Literal["security", "availability", "confidentiality",
-                                  "processing_integrity", "privacy"]] = Field(
-        default_factory=lambda: ["security"])
+        default_factory=lambda: ["soc2"]
+    )
+    soc2_categories: list[
+        Literal["security", "availability", "confidentiality", "processing_integrity", "privacy"]
+    ] = Field(default_factory=lambda: ["security"])
 
     @field_validator("soc2_categories")
     @classmethod
@@ -332,13 +385,16 @@ class EvidenceConfig(_Model):
 
 def default_database_url() -> str:
     data_dir = os.environ.get("POSTURE_DATA_DIR") or os.path.join(
-        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "posture-agent")
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "posture-agent"
+    )
     return f"sqlite:///{os.path.join(data_dir, 'posture.db')}"
 
 
 class Config(_Model):
-    database: str = Field(default_factory=default_database_url,
-                          description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://...")
+    database: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://...",
+    )
     listen: str = Field(default="127.0.0.1:9464", description="HOST:PORT for /metrics, /healthz, /readyz")
     workers: int = Field(default=2, ge=1, le=32, description="Sources collected at the same time")
     log: LogConfig = LogConfig()
@@ -353,8 +409,10 @@ class Config(_Model):
     @classmethod
     def _db(cls, v: str) -> str:
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
-            raise ValueError(f"unsupported database URL {_redact_url(v)!r}: use sqlite:///PATH or "
-                             "postgresql+psycopg://USER@HOST/DB")
+            raise ValueError(
+                f"unsupported database URL {_redact_url(v)!r}: use sqlite:///PATH or "
+                "postgresql+psycopg://USER@HOST/DB"
+            )
         return v
 
     @field_validator("listen")
@@ -384,7 +442,7 @@ class Config(_Model):
             raise ValueError(f"alert channel name {sorted(dup)[0]!r} is used twice")
         return self
 
-    def source(self, name: str) -> AwsSource:
+    def source(self, name: str) -> AnySource:
         for s in self.sources:
             if s.name == name:
                 return s
@@ -409,12 +467,13 @@ def json_schema() -> dict[str, Any]:
 
 # -- loading -------------------------------------------------------------------------------------
 
+
 def _env_overrides(env: dict[str, str]) -> list[tuple[tuple[str | int, ...], Any, str]]:
     out = []
     for var, raw in sorted(env.items()):
         if not var.startswith(ENV_PREFIX) or var in _ENV_RESERVED:
             continue
-        parts = var[len(ENV_PREFIX):].lower().split("__")
+        parts = var[len(ENV_PREFIX) :].lower().split("__")
         path = tuple(int(p) if p.isdigit() else p for p in parts)
         try:
             value = yaml.safe_load(raw) if raw.strip() else raw
@@ -446,8 +505,22 @@ def _set_path(data: Any, path: tuple[str | int, ...], value: Any) -> bool:
 
 def _vocabulary() -> set[str]:
     words: set[str] = set()
-    for model in (Config, Schedule, AwsAccount, AwsSource, SlackChannel, WebhookChannel,
-                  AlertsConfig, AlertRoute, LogConfig, Scope, EvidenceConfig):
+    for model in (
+        Config,
+        Schedule,
+        AwsAccount,
+        AwsSource,
+        GcpSource,
+        AzureSource,
+        EndpointSource,
+        SlackChannel,
+        WebhookChannel,
+        AlertsConfig,
+        AlertRoute,
+        LogConfig,
+        Scope,
+        EvidenceConfig,
+    ):
         words.update(model.model_fields)
     return words
 
@@ -463,8 +536,15 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and part not in node and (
-            "[" in part or part in ("aws", "slack", "webhook") or "function-" in part
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and part not in node
+            and (
+                "[" in part
+                or part in ("aws", "gcp", "azure", "endpoints", "slack", "webhook")
+                or "function-" in part
+            )
         ):
             continue
         else:
@@ -517,8 +597,16 @@ def parse_config(text: str, *, filename: str = "<config>", env: dict[str, str] |
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([Problem(file=filename, line=1, key="", message="the config must be a mapping "
-                                   "of keys (database, sources, ...)")])
+        raise ConfigError(
+            [
+                Problem(
+                    file=filename,
+                    line=1,
+                    key="",
+                    message="the config must be a mapping of keys (database, sources, ...)",
+                )
+            ]
+        )
     env_keys: dict[tuple[str | int, ...], str] = {}
     for path, value, var in _env_overrides(dict(os.environ) if env is None else env):
         if _set_path(data, path, value):
@@ -532,12 +620,14 @@ def parse_config(text: str, *, filename: str = "<config>", env: dict[str, str] |
             if err.get("type") == "union_tag_invalid":
                 path = path + (str(err.get("ctx", {}).get("discriminator", "")).strip("'"),)
             var = next((v for p, v in env_keys.items() if path[: len(p)] == p), None)
-            problems.append(Problem(
-                file=filename if var is None else f"env {var}",
-                line=_line_for(path, lines) if var is None else 0,
-                key=_dotted(path),
-                message=_message(err, path),
-            ))
+            problems.append(
+                Problem(
+                    file=filename if var is None else f"env {var}",
+                    line=_line_for(path, lines) if var is None else 0,
+                    key=_dotted(path),
+                    message=_message(err, path),
+                )
+            )
         problems.sort(key=lambda p: (p.file, p.line))
         raise ConfigError(problems) from None
 

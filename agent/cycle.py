@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from agent.config import AwsSource, Config
+from agent.config import AnySource, Config
 from agent.errors import AgentError
 from agent.evaluate import evaluate
 from agent.mappings import Mappings, load_mappings
@@ -80,7 +80,7 @@ class Pipeline:
             findings = fn(snapshot, findings)
         return findings
 
-    def run_cycle(self, source: AwsSource, ctx: CollectContext | None = None) -> CycleResult:
+    def run_cycle(self, source: AnySource, ctx: CollectContext | None = None) -> CycleResult:
         """Collect, evaluate and store one source. Raises Cancelled if asked to stop mid-way
         (nothing stored); any other failure is recorded as a failed run."""
         ctx = ctx or CollectContext()
@@ -134,7 +134,7 @@ class Pipeline:
         result.timings["total"] = time.monotonic() - t0
         return result
 
-    def _observe(self, source: AwsSource, result: CycleResult, seconds: float) -> None:
+    def _observe(self, source: AnySource, result: CycleResult, seconds: float) -> None:
         m = self.metrics
         run = result.run
         m.collections.labels(source.name, run.status).inc()

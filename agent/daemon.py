@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.alerts.dispatcher import Dispatcher
-from agent.config import AwsSource, Config
+from agent.config import AnySource, Config
 from agent.cycle import Pipeline
 from agent.http import AgentHTTPServer
 from agent.models import utcnow
@@ -52,14 +52,14 @@ class Daemon:
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def _trigger(self, source: AwsSource) -> Any:
+    def _trigger(self, source: AnySource) -> Any:
         sched = source.schedule
         jitter = int(sched.jitter.total_seconds()) or None
         if sched.interval is not None:
             return IntervalTrigger(seconds=int(sched.interval.total_seconds()), jitter=jitter, timezone="UTC")
         return CronTrigger.from_crontab(sched.cron or "", timezone="UTC", jitter=jitter)
 
-    def _job(self, source: AwsSource) -> None:
+    def _job(self, source: AnySource) -> None:
         if self._stop.is_set():
             return
         with self._lock:
