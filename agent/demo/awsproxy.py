@@ -26,6 +26,7 @@ bucket reads by sub-resource; s3control's account public access block is
 from __future__ import annotations
 
 import json
+from collections import deque
 import re
 import threading
 import time
@@ -108,7 +109,7 @@ class AwsProxy:
     faults: list[Fault] = field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 0
-    seen: list[RequestInfo] = field(default_factory=list)  # every request, in order
+    seen: deque[RequestInfo] = field(default_factory=lambda: deque(maxlen=10_000))  # latest requests
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -60,6 +60,10 @@ def base_account(source: AwsSource, factory: ClientFactory) -> AccountSession:
             f"source {source.name}: no AWS credentials found (environment, shared config/credentials "
             "files, SSO, container or instance role); configure one or set `profile`"
         ) from exc
+    except (ClientError, BotoCoreError) as exc:  # unreachable endpoint, invalid keys, expired token
+        code, message = error_text(exc)
+        raise AgentError(f"source {source.name}: cannot identify the AWS account (sts:GetCallerIdentity): "
+                         f"{code}: {message}") from exc
     return AccountSession(account_id, partition, session, factory)
 
 

@@ -8,6 +8,8 @@ resource's ``errors``; "not configured" answers are ``None``.
 
 from __future__ import annotations
 
+import re
+
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -83,12 +85,22 @@ class ResourceType:
         return ops
 
 
+_MAX_MESSAGE = 300
+
+
+def _one_line(text: str) -> str:
+    """Error bodies can be whole HTML pages: keep one readable line."""
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
 def error_text(exc: BaseException) -> tuple[str, str]:
-    """(code, message) of a botocore exception."""
+    """(code, message) of a botocore exception, the message on one short line."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        return str(err.get("Code") or "ClientError"), str(err.get("Message") or exc)
-    return type(exc).__name__, str(exc)
+        return str(err.get("Code") or "ClientError"), _one_line(str(err.get("Message") or exc))
+    return type(exc).__name__, _one_line(str(exc))
 
 
 class Unit:

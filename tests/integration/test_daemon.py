@@ -154,7 +154,7 @@ def test_sigterm_mid_collection_leaves_the_store_consistent(proxy: AwsProxy, tmp
     try:
         agent.wait_for(lambda: len(runs(agent.db)) >= 1, "a first complete run", timeout=45)
         proxy.add_fault(Fault(service="s3", status=None, delay=20.0))  # the next collection hangs in S3
-        agent.wait_for(lambda: any(i.service == "s3" for i in proxy.seen[-50:]) and
+        agent.wait_for(lambda: any(i.service == "s3" for i in list(proxy.seen)[-50:]) and
                        sum(1 for e in agent.events() if e.get("event") == "collection started") >= 2,
                        "the second collection to be under way", timeout=30)
         time.sleep(1.0)

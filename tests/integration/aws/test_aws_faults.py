@@ -100,3 +100,22 @@ def test_cancellation_stops_the_run(proxy: AwsProxy) -> None:
     ctx.cancel.set()
     with pytest.raises(Cancelled):
         collect(make_source(services=["ec2"]), ctx)
+
+
+def test_unreachable_endpoint_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No account can be identified: the run fails with a message naming the call, not a traceback."""
+    import socket
+
+    from agent.config import AwsSource
+    from agent.errors import AgentError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(AgentError, match=r"cannot identify the AWS account \(sts:GetCallerIdentity\): "
+                                         r"EndpointConnectionError"):
+        collect(AwsSource(name="dead", provider="aws", regions=["us-east-1"], endpoint_url=dead),
+                CollectContext())
