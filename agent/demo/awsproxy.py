@@ -26,11 +26,11 @@ bucket reads by sub-resource; s3control's account public access block is
 from __future__ import annotations
 
 import json
-from collections import deque
 import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

@@ -8,9 +8,8 @@ resource's ``errors``; "not configured" answers are ``None``.
 
 from __future__ import annotations
 
-import re
-
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
