@@ -27,6 +27,7 @@ from agent.models import (
     canonical_json,
     sha256_hex,
 )
+from agent.store import evidence_tables as _evidence_tables  # noqa: F401  (on the shared metadata)
 from agent.store import schema as t
 from agent.store.blobs import Manifest, compress, decompress, manifest_delta, resolve_manifest
 from agent.store.chain import GENESIS, entry_hash
