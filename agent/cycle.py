@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
 from agent.config import AnySource, Config
 from agent.errors import AgentError
 from agent.evaluate import evaluate
@@ -69,7 +70,7 @@ class Pipeline:
         for src in config.sources:
             self.metrics.interval.labels(src.name).set(src.schedule.nominal_interval().total_seconds())
         if store is not None:
-            self.metrics.set_posture(store.finding_counts())
+            self.refresh_posture()
             from agent.watch import attach  # drift events, exceptions, alert outbox
 
             attach(self)
@@ -121,7 +122,7 @@ class Pipeline:
         result = CycleResult(run=run, snapshots=snapshots, findings=findings, error=error)
         if self.store is not None:
             result.writes = self.store.record_cycle(run, findings_by_snap, within=self.in_transaction)
-            self.metrics.set_posture(self.store.finding_counts())
+            self.refresh_posture()
         t_stored = time.monotonic()
         result.timings = {"collect": t_collected - t0, "evaluate": t_evaluated - t_collected,
                           "store": t_stored - t_evaluated}
@@ -133,6 +134,19 @@ class Pipeline:
                 log.exception("after-cycle hook failed", extra={"source": source.name})
         result.timings["total"] = time.monotonic() - t0
         return result
+
+    def refresh_posture(self) -> None:
+        """Recompute the exported posture (check counts, requirement states) from the store."""
+        if self.store is None:
+            return
+        from agent.posture import evaluate_posture
+        from agent.store import manual
+
+        self.metrics.set_posture(self.store.finding_counts())
+        posture = evaluate_posture(self.mappings, self.store.current_findings(), manual.list_evidence(self.store),
+                                   frameworks=self._frameworks, categories=self._categories, now=utcnow())
+        self.metrics.set_requirements((fid, rs.requirement.id, rs.status)
+                                      for fid, states in posture.requirements.items() for rs in states)
 
     def _observe(self, source: AnySource, result: CycleResult, seconds: float) -> None:
         m = self.metrics

@@ -46,6 +46,21 @@ class _PostureCollector(Collector):
         for sev, n in per_sev.items():
             failing.add_metric([sev], n)
         yield failing
+        requirements = self._m.requirement_state()
+        status = GaugeMetricFamily(
+            "posture_requirement_status",
+            "1 for each framework requirement in scope, labelled with its current status.",
+            labels=["framework", "requirement", "status"])
+        totals: dict[tuple[str, str], int] = {}
+        for framework, requirement, state in requirements:
+            status.add_metric([framework, requirement, state], 1)
+            totals[(framework, state)] = totals.get((framework, state), 0) + 1
+        yield status
+        per_fw = GaugeMetricFamily("posture_requirements", "In-scope requirements per framework and status.",
+                                   labels=["framework", "status"])
+        for (framework, state), n in sorted(totals.items()):
+            per_fw.add_metric([framework, state], n)
+        yield per_fw
         yield from self._m.extra_families()
 
 
@@ -59,6 +74,7 @@ class AgentMetrics:
         self._counts: dict[tuple[str, str], int] = {}
         self._meta: dict[str, tuple[str, str]] = {}
         self._extra: list[Any] = []
+        self._requirements: list[tuple[str, str, str]] = []
         Info("posture_build", "Build information.", registry=r).info({"version": __version__})
         self.collections = Counter("posture_collections", "Collection runs by source and outcome.",
                                    ["source", "status"], registry=r)
@@ -108,6 +124,16 @@ class AgentMetrics:
             meta[row["check_id"]] = (row["check_id"].split(".", 1)[0], row["severity"])
         with self._lock:
             self._counts, self._meta = counts, meta
+
+    def set_requirements(self, states: Iterable[tuple[str, str, str]]) -> None:
+        """Replace the (framework, requirement, status) triples exported at scrape time."""
+        items = sorted(states)
+        with self._lock:
+            self._requirements = items
+
+    def requirement_state(self) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return list(self._requirements)
 
     def snapshot_state(self) -> tuple[dict[tuple[str, str], int], dict[str, tuple[str, str]]]:
         with self._lock:
