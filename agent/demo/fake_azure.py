@@ -1,0 +1,404 @@
+"""A fake Azure tenant on loopback: Entra ID login, Microsoft Graph and ARM over TLS (CA by trustme).
+
+Used by the demo and by the integration tests. It speaks the wire protocols the agent uses
+(OpenID discovery + OAuth2 client-credentials token endpoint, Graph ``@odata.nextLink`` paging,
+ARM ``nextLink`` paging) and can inject faults: 429 with Retry-After, 403 on a path. Tokens are
+per API (a Graph token is refused by ARM and the other way round), as in Azure.
+
+    fake = FakeAzure(demo_tenant()); fake.start()
+    azure_source, intune_source = fake.sources()
+    ...
+    fake.stop()
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import ssl
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+__all__ = ["DEMO_CLIENT_ID", "DEMO_SUBSCRIPTION", "DEMO_TENANT", "FakeAzure", "FakeTenant", "demo_tenant"]
+
+DEMO_TENANT = "7e1f0c1a-1b2c-4d3e-8f90-a1b2c3d4e5f6"
+DEMO_SUBSCRIPTION = "5a8e7c2d-3f41-4b6a-9c0d-112233445566"
+DEMO_CLIENT_ID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+SECURITY_READER = "5d6b6bb7-de71-4623-b4af-96380a352509"
+
+
+@dataclass
+class FakeTenant:
+    """What the fake serves. ``graph`` and ``arm`` map a path to a list (paged) or an object."""
+
+    tenant_id: str = DEMO_TENANT
+    client_id: str = DEMO_CLIENT_ID
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    graph: dict[str, Any] = field(default_factory=dict)
+    arm: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Fault:
+    api: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int  # -1: always
+    headers: Mapping[str, str]
+    query: str = ""
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        fake = self.server.fake
+        path = urlsplit(self.path).path
+        fake.record("POST", "login", path, 0)
+        if path != f"/{fake.tenant.tenant_id}/oauth2/v2.0/token":
+            self._send(405, {"error": "invalid_request", "error_description": "method not allowed here"})
+            return
+        self._send(*fake.token(form))
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._send(*self.server.fake.get(self.path, self.headers.get("Authorization", "")))
+
+    def _refuse(self) -> None:
+        self.server.fake.record(self.command, "other", urlsplit(self.path).path, 405)
+        self._send(405, {"error": {"code": "MethodNotAllowed", "message": "read-only fake"}})
+
+    do_PUT = do_PATCH = do_DELETE = _refuse
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeAzure
+
+
+class FakeAzure:
+    """Login + Graph + ARM on one TLS port: /{tenant}/..., /graph/..., /arm/..."""
+
+    def __init__(self, tenant: FakeTenant | None = None, *, page_size: int = 2) -> None:
+        self.tenant = tenant or demo_tenant()
+        self.page_size = page_size
+        self.requests: list[tuple[str, str, str, int]] = []
+        self.token_requests = 0
+        self._faults: list[_Fault] = []
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._dir: Path | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.ca_path = ""
+        self.base = ""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> FakeAzure:
+        import trustme
+
+        self._dir = Path(tempfile.mkdtemp(prefix="fake-azure-"))
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_path = str(self._dir / "ca.pem")
+        ca.cert_pem.write_to_path(self.ca_path)
+        secret_file = self._dir / "client-secret"
+        secret_file.write_text(self.tenant.client_secret, encoding="utf-8")
+        secret_file.chmod(0o600)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.base = f"https://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-azure", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> FakeAzure:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- configuration for the agent -------------------------------------------------------------
+
+    @property
+    def secret_ref(self) -> str:
+        assert self._dir is not None, "start() first"
+        return f"file:{self._dir / 'client-secret'}"
+
+    def credentials(self) -> dict[str, Any]:
+        """The AzureCredentials fields (as config data) that reach this fake."""
+        return {"tenant_id": self.tenant.tenant_id, "auth": "client_secret", "client_id": self.tenant.client_id,
+                "client_secret": self.secret_ref, "authority": self.base, "graph_url": f"{self.base}/graph",
+                "arm_url": f"{self.base}/arm", "ca_bundle": self.ca_path}
+
+    def source_config(self, name: str = "demo-azure", **extra: Any) -> dict[str, Any]:
+        return {"name": name, "provider": "azure", **self.credentials(), **extra}
+
+    def intune_config(self, name: str = "demo-intune", **extra: Any) -> dict[str, Any]:
+        return {"name": name, "provider": "endpoints", "kind": "intune", "azure": self.credentials(), **extra}
+
+    def sources(self) -> tuple[Any, Any]:
+        """(AzureSource, EndpointSource kind intune) for this fake tenant."""
+        from agent.config import AzureSource, EndpointSource
+
+        return (AzureSource.model_validate(self.source_config()),
+                EndpointSource.model_validate(self.intune_config()))
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def fail(self, api: str, path_regex: str, status: int, *, times: int = 1, retry_after: str | None = None,
+             query: str = "") -> None:
+        """Answer ``status`` to the next ``times`` GETs (-1: all) of matching paths (query substring)."""
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        with self._lock:
+            self._faults.append(_Fault(api, re.compile(path_regex, re.IGNORECASE), status, times, headers, query))
+
+    def record(self, method: str, api: str, path: str, status: int) -> None:
+        with self._lock:
+            self.requests.append((method, api, path, status))
+
+    def calls(self, api: str | None = None, path_regex: str = "") -> list[tuple[str, str, str, int]]:
+        with self._lock:
+            found = list(self.requests)
+        pat = re.compile(path_regex, re.IGNORECASE)
+        return [r for r in found if (api is None or r[1] == api) and pat.search(r[2])]
+
+    # -- protocol --------------------------------------------------------------------------------
+
+    def token(self, form: Mapping[str, str]) -> tuple[int, Any]:
+        t = self.tenant
+        self.token_requests += 1
+        ok_secret = form.get("client_secret") == t.client_secret
+        ok_assertion = form.get("client_assertion_type", "").endswith("jwt-bearer") and form.get("client_assertion")
+        if form.get("client_id") != t.client_id or not (ok_secret or ok_assertion):
+            return 401, {"error": "invalid_client",
+                         "error_description": "AADSTS7000215: Invalid client secret provided."}
+        scope = form.get("scope", "")
+        api = "graph" if "/graph/" in scope else "arm" if "/arm/" in scope else ""
+        if not api:
+            return 400, {"error": "invalid_scope", "error_description": f"AADSTS70011: unknown scope {scope}"}
+        token = f"fake-{api}-{secrets.token_hex(8)}"
+        with self._lock:
+            self._tokens[token] = api
+        return 200, {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}
+
+    def _discovery(self, path: str) -> tuple[int, Any]:
+        t = f"{self.base}/{self.tenant.tenant_id}"
+        if path != f"/{self.tenant.tenant_id}/v2.0/.well-known/openid-configuration":
+            return 404, {"error": "invalid_tenant", "error_description": "AADSTS90002: tenant not found"}
+        return 200, {"token_endpoint": f"{t}/oauth2/v2.0/token", "issuer": f"{t}/v2.0",
+                     "authorization_endpoint": f"{t}/oauth2/v2.0/authorize",
+                     "device_authorization_endpoint": f"{t}/oauth2/v2.0/devicecode",
+                     "jwks_uri": f"{t}/discovery/v2.0/keys",
+                     "response_types_supported": ["code", "id_token", "token"]}
+
+    def get(self, raw: str, auth: str) -> tuple[int, Any, Mapping[str, str]]:
+        url = urlsplit(raw)
+        path = url.path
+        if not path.startswith(("/graph/", "/arm/")):
+            status, body = self._discovery(path)
+            self.record("GET", "login", path, status)
+            return status, body, {}
+        api, _, rel = path[1:].partition("/")
+        rel = "/" + rel
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        status, body, headers = self._answer(api, rel, query, url.query, auth)
+        self.record("GET", api, rel, status)
+        return status, body, headers
+
+    def _answer(self, api: str, rel: str, query: dict[str, str], raw_query: str,
+                auth: str) -> tuple[int, Any, Mapping[str, str]]:
+        token = auth.removeprefix("Bearer ").strip()
+        with self._lock:
+            token_api = self._tokens.get(token)
+        if token_api != api:
+            return 401, {"error": {"code": "InvalidAuthenticationToken",
+                                  "message": "Access token is missing or is for another audience."}}, {}
+        with self._lock:
+            for f in self._faults:
+                if f.api == api and f.pattern.search(rel) and f.query in raw_query and f.times != 0:
+                    f.times -= 1 if f.times > 0 else 0
+                    code = "TooManyRequests" if f.status == 429 else (
+                        "Authorization_RequestDenied" if api == "graph" else "AuthorizationFailed")
+                    return f.status, {"error": {"code": code, "message": f"fake fault {f.status}"}}, f.headers
+        store = self.tenant.graph if api == "graph" else self.tenant.arm
+        item = next((v for k, v in store.items() if k.lower() == rel.lower()), None)
+        if item is None:
+            code = "Request_ResourceNotFound" if api == "graph" else "ResourceNotFound"
+            return 404, {"error": {"code": code, "message": f"{rel} not found"}}, {}
+        if not isinstance(item, list):
+            return 200, item, {}
+        skip_key = "$skiptoken" if api == "graph" else "$skipToken"
+        start = int(query.pop(skip_key, "0") or 0)
+        page = item[start:start + self.page_size]
+        body: dict[str, Any] = {"value": page}
+        if start + self.page_size < len(item):
+            nxt = f"{self.base}/{api}{rel}?" + urlencode({**query, skip_key: str(start + self.page_size)})
+            body["@odata.nextLink" if api == "graph" else "nextLink"] = nxt
+        return 200, body, {}
+
+
+# -- the demo tenant -------------------------------------------------------------------------------
+
+def _user(oid: str, upn: str, name: str, *, guest: bool = False, enabled: bool = True, last: datetime | None,
+          created: datetime) -> dict[str, Any]:
+    return {"id": oid, "displayName": name, "userPrincipalName": upn, "userType": "Guest" if guest else "Member",
+            "accountEnabled": enabled, "createdDateTime": _iso(created),
+            "signInActivity": {"lastSignInDateTime": _iso(last) if last else None,
+                               "lastNonInteractiveSignInDateTime": None}}
+
+
+def _reg(oid: str, upn: str, mfa: bool, admin: bool = False) -> dict[str, Any]:
+    return {"id": oid, "userPrincipalName": upn, "isMfaRegistered": mfa, "isMfaCapable": mfa,
+            "methodsRegistered": ["microsoftAuthenticatorPush"] if mfa else [], "isAdmin": admin}
+
+
+def demo_tenant(now: datetime | None = None) -> FakeTenant:
+    """A small tenant with typical gaps: users without MFA, a global admin without MFA, a guest,
+    an unused account, public blob access, RDP open to the internet, an unprotected laptop."""
+    now = now or datetime.now(UTC)
+    t, s = DEMO_TENANT, DEMO_SUBSCRIPTION
+    people = [
+        ("u-alice", "alice@contoso.example", "Alice Admin", False, True, 1, True),
+        ("u-bob", "bob@contoso.example", "Bob Builder", False, True, 2, False),
+        ("u-carol", "carol@contoso.example", "Carol Global", False, True, 3, False),
+        ("u-dave", "dave@contoso.example", "Dave Departed", False, True, 200, True),
+        ("u-erin", "erin@contoso.example", "Erin Engineer", False, True, 5, True),
+        ("u-guest", "gus_partner.example#EXT#@contoso.example", "Gus Guest", True, True, 20, False),
+    ]
+    users = [_user(oid, upn, name, guest=g, enabled=e, last=now - timedelta(days=d),
+                   created=now - timedelta(days=400)) for oid, upn, name, g, e, d, _ in people]
+    registration = [_reg(oid, upn, mfa, oid in ("u-alice", "u-carol")) for oid, upn, _, g, _, _, mfa in people if not g]
+    rg = f"/subscriptions/{s}/resourceGroups/prod"
+    sql = f"{rg}/providers/Microsoft.Sql/servers/contoso-sql"
+    graph: dict[str, Any] = {
+        "/v1.0/users": users,
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails": registration,
+        "/v1.0/roleManagement/directory/roleDefinitions": [
+            {"id": GLOBAL_ADMIN, "templateId": GLOBAL_ADMIN, "displayName": "Global Administrator"},
+            {"id": SECURITY_READER, "templateId": SECURITY_READER, "displayName": "Security Reader"},
+        ],
+        "/v1.0/roleManagement/directory/roleAssignments": [
+            {"id": "ra-1", "principalId": "u-alice", "roleDefinitionId": GLOBAL_ADMIN, "directoryScopeId": "/"},
+            {"id": "ra-2", "principalId": "u-carol", "roleDefinitionId": GLOBAL_ADMIN, "directoryScopeId": "/"},
+            {"id": "ra-3", "principalId": "u-erin", "roleDefinitionId": SECURITY_READER, "directoryScopeId": "/"},
+        ],
+        "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy": {
+            "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults", "isEnabled": False},
+        "/v1.0/identity/conditionalAccess/policies": [
+            {"id": "ca-1", "displayName": "Require MFA for admins", "state": "enabled",
+             "conditions": {"users": {"includeUsers": [], "includeRoles": [GLOBAL_ADMIN], "excludeUsers": []},
+                            "applications": {"includeApplications": ["All"]}},
+             "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}},
+        ],
+        "/v1.0/deviceManagement/managedDevices": [
+            {"id": "dev-1", "deviceName": "LAPTOP-ALICE", "operatingSystem": "Windows", "osVersion": "10.0.22631.3880",
+             "serialNumber": "SN-A1", "userPrincipalName": "alice@contoso.example",
+             "lastSyncDateTime": _iso(now - timedelta(hours=3)), "isEncrypted": True, "complianceState": "compliant",
+             "managedDeviceOwnerType": "company"},
+            {"id": "dev-2", "deviceName": "LAPTOP-BOB", "operatingSystem": "Windows", "osVersion": "10.0.19045.4529",
+             "serialNumber": "SN-B2", "userPrincipalName": "bob@contoso.example",
+             "lastSyncDateTime": _iso(now - timedelta(days=2)), "isEncrypted": False,
+             "complianceState": "noncompliant", "managedDeviceOwnerType": "company"},
+        ],
+        "/beta/deviceManagement/managedDevices/dev-1/windowsProtectionState": {
+            "malwareProtectionEnabled": True, "realTimeProtectionEnabled": True, "signatureUpdateOverdue": False,
+            "antiMalwareVersion": "4.18.24050.7", "signatureVersion": "1.413.120.0",
+            "lastReportedDateTime": _iso(now - timedelta(hours=3)), "tamperProtectionEnabled": True},
+        "/beta/deviceManagement/managedDevices/dev-2/windowsProtectionState": {
+            "malwareProtectionEnabled": False, "realTimeProtectionEnabled": False, "signatureUpdateOverdue": True,
+            "antiMalwareVersion": "4.18.23110.3", "signatureVersion": "1.401.2.0",
+            "lastReportedDateTime": _iso(now - timedelta(days=2)), "tamperProtectionEnabled": False},
+    }
+    sub_base = f"/subscriptions/{s}/providers"
+    arm: dict[str, Any] = {
+        "/subscriptions": [{"id": f"/subscriptions/{s}", "subscriptionId": s, "displayName": "contoso-prod",
+                            "state": "Enabled", "tenantId": t}],
+        f"{sub_base}/Microsoft.Insights/diagnosticSettings": [],
+        f"{sub_base}/Microsoft.Insights/logprofiles": [],
+        f"{sub_base}/Microsoft.Storage/storageAccounts": [
+            {"id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosopublic", "name": "contosopublic",
+             "location": "westeurope", "type": "Microsoft.Storage/storageAccounts",
+             "properties": {"allowBlobPublicAccess": True, "supportsHttpsTrafficOnly": True,
+                            "minimumTlsVersion": "TLS1_0"}},
+            {"id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosologs", "name": "contosologs",
+             "location": "westeurope", "type": "Microsoft.Storage/storageAccounts",
+             "properties": {"allowBlobPublicAccess": False, "supportsHttpsTrafficOnly": True,
+                            "minimumTlsVersion": "TLS1_2"}},
+        ],
+        f"{sub_base}/Microsoft.KeyVault/vaults": [
+            {"id": f"{rg}/providers/Microsoft.KeyVault/vaults/contoso-kv", "name": "contoso-kv",
+             "location": "westeurope", "properties": {"enableSoftDelete": True, "softDeleteRetentionInDays": 90}},
+        ],
+        f"{sub_base}/Microsoft.Sql/servers": [
+            {"id": sql, "name": "contoso-sql", "location": "westeurope",
+             "properties": {"publicNetworkAccess": "Enabled", "minimalTlsVersion": "1.2"}},
+        ],
+        f"{sql}/auditingSettings/default": {"id": f"{sql}/auditingSettings/default",
+                                            "properties": {"state": "Disabled", "retentionDays": 0}},
+        f"{sql}/firewallRules": [
+            {"id": f"{sql}/firewallRules/office", "name": "office",
+             "properties": {"startIpAddress": "203.0.113.10", "endIpAddress": "203.0.113.10"}},
+        ],
+        f"{sub_base}/Microsoft.Network/networkSecurityGroups": [
+            {"id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/jump-nsg", "name": "jump-nsg",
+             "location": "westeurope", "properties": {"securityRules": [
+                 {"name": "allow-rdp", "properties": {"direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                                                      "sourceAddressPrefix": "Internet",
+                                                      "destinationPortRange": "3389", "priority": 100}}]}},
+            {"id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/web-nsg", "name": "web-nsg",
+             "location": "westeurope", "properties": {"securityRules": [
+                 {"name": "allow-https", "properties": {"direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                                                        "sourceAddressPrefix": "*", "destinationPortRange": "443",
+                                                        "priority": 100}}]}},
+        ],
+        f"{sub_base}/Microsoft.Security/pricings": [
+            {"id": f"{sub_base}/Microsoft.Security/pricings/{plan}", "name": plan,
+             "properties": {"pricingTier": tier}}
+            for plan, tier in (("VirtualMachines", "Standard"), ("SqlServers", "Free"),
+                               ("StorageAccounts", "Free"), ("KeyVaults", "Standard"), ("Arm", "Free"))
+        ],
+    }
+    return FakeTenant(tenant_id=t, graph=graph, arm=arm)

@@ -1,0 +1,225 @@
+"""One read-only HTTP client for Microsoft Graph and Azure Resource Manager.
+
+Tokens come from the azure-identity credential for the right scope; list calls follow
+``@odata.nextLink`` (Graph) and ``nextLink`` (ARM); 429/503 honour ``Retry-After`` (bounded). Every
+request passes a guard first: GET only, only to the configured Graph/ARM hosts, only on the paths of
+the allowlist below. Anything else raises ReadOnlyViolation before it leaves the process (the token
+POST is made by azure-identity's own pipeline to the login authority, never by this client).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import AzureError
+
+from agent.config import AzureCredentials
+from agent.errors import AgentError
+from collectors import CollectContext
+
+__all__ = ["ALLOWED", "Api", "ApiError", "AuthError", "AzureHttp", "ReadOnlyViolation", "allowed"]
+
+log = logging.getLogger(__name__)
+
+Api = Literal["graph", "arm"]
+
+_SUB = r"/subscriptions/[^/]+"
+_ARM_PROVIDERS = (
+    "Microsoft.Storage/storageAccounts|Microsoft.KeyVault/vaults|Microsoft.Sql/servers|"
+    "Microsoft.Network/networkSecurityGroups|Microsoft.Security/pricings|"
+    "Microsoft.Insights/diagnosticSettings|Microsoft.Insights/logprofiles"
+)
+#: (method, api, path pattern relative to the API's base URL). Nothing else is ever sent.
+ALLOWED: frozenset[tuple[str, str, str]] = frozenset({
+    ("GET", "graph", r"/v1\.0/users"),
+    ("GET", "graph", r"/v1\.0/reports/authenticationMethods/userRegistrationDetails"),
+    ("GET", "graph", r"/v1\.0/roleManagement/directory/roleAssignments"),
+    ("GET", "graph", r"/v1\.0/roleManagement/directory/roleDefinitions"),
+    ("GET", "graph", r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy"),
+    ("GET", "graph", r"/v1\.0/identity/conditionalAccess/policies"),
+    ("GET", "graph", r"/v1\.0/deviceManagement/managedDevices"),
+    ("GET", "graph", r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/windowsProtectionState"),
+    ("GET", "arm", r"/subscriptions"),
+    ("GET", "arm", _SUB + r"/providers/(" + _ARM_PROVIDERS + ")"),
+    ("GET", "arm", _SUB + r"/resourceGroups/[^/]+/providers/Microsoft\.Sql/servers/[^/]+"
+                          r"/(auditingSettings/default|firewallRules)"),
+})
+_COMPILED = [(m, a, re.compile(p, re.IGNORECASE)) for m, a, p in ALLOWED]
+_RETRY_STATUS = {429, 502, 503, 504}
+
+
+class ReadOnlyViolation(Exception):
+    """A request outside the read-only allowlist; raised before anything is sent."""
+
+
+class AuthError(AgentError):
+    """No token could be obtained: the run stops with this one line (no secret in it)."""
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+def allowed(method: str, api: str, path: str) -> bool:
+    return any(m == method.upper() and a == api and p.fullmatch(path) for m, a, p in _COMPILED)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+        err = body.get("error") if isinstance(body, dict) else None
+        if isinstance(err, dict):
+            return str(err.get("code") or f"HTTP{response.status_code}"), str(err.get("message") or "")[:300]
+    except ValueError:
+        pass
+    return f"HTTP{response.status_code}", response.reason_phrase or "request failed"
+
+
+class AzureHttp:
+    """A shared httpx.Client with tokens, paging, bounded retries and the read-only guard."""
+
+    def __init__(self, credential: TokenCredential, creds: AzureCredentials, ctx: CollectContext, *,
+                 max_retries: int = 4, max_wait: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.credential, self.ctx, self.tenant = credential, ctx, creds.tenant_id
+        self.bases: dict[str, str] = {"graph": creds.graph_url.rstrip("/"), "arm": creds.arm_url.rstrip("/")}
+        self.max_retries, self.max_wait, self._sleep = max_retries, max_wait, sleep
+        self._tokens: dict[str, AccessToken] = {}
+        seconds = creds.timeout.total_seconds()
+        self.client = httpx.Client(
+            verify=creds.ca_bundle or True,
+            timeout=httpx.Timeout(seconds, connect=min(10.0, seconds)),
+            follow_redirects=False,
+            headers={"User-Agent": "posture-agent", "Accept": "application/json"},
+            event_hooks={"request": [self._guard]},
+        )
+
+    def __enter__(self) -> AzureHttp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- guard and tokens --------------------------------------------------------------------------
+
+    def _api_of(self, url: httpx.URL) -> tuple[str, str] | None:
+        text = str(url.copy_with(query=None, fragment=None))
+        for api, base in self.bases.items():
+            if text == base or text.startswith(base + "/"):
+                return api, text[len(base):] or "/"
+        return None
+
+    def _guard(self, request: httpx.Request) -> None:
+        where = self._api_of(request.url)
+        if where is None:
+            raise ReadOnlyViolation(f"refused {request.method} to {request.url.host}: not a configured API host")
+        api, path = where
+        if not allowed(request.method, api, path):
+            raise ReadOnlyViolation(f"refused {request.method} {api} {path}: not in the read-only allowlist")
+
+    def _scope(self, api: str) -> str:
+        return self.bases[api] + "/.default"
+
+    def _token(self, api: str, *, fresh: bool = False) -> str:
+        tok = self._tokens.get(api)
+        if fresh or tok is None or tok.expires_on - 120 < time.time():
+            try:
+                tok = self.credential.get_token(self._scope(api), tenant_id=self.tenant)
+            except AzureError as exc:
+                first = str(getattr(exc, "message", "") or exc).strip().splitlines()
+                raise AuthError(f"azure tenant {self.tenant}: could not get a token for {api}: "
+                                f"{first[0] if first else type(exc).__name__}") from None
+            self._tokens[api] = tok
+        return tok.token
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    def _send(self, api: Api, url: str, params: Mapping[str, str] | None, operation: str) -> Any:
+        attempt, refreshed = 0, False
+        while True:
+            self.ctx.check_cancelled()
+            headers = {"Authorization": f"Bearer {self._token(api, fresh=refreshed and attempt == 0)}"}
+            try:
+                response = self.client.get(url, params=params, headers=headers)
+            except httpx.TransportError as exc:
+                self.ctx.on_api_call(api, operation, "ConnectionError")
+                if attempt >= self.max_retries:
+                    raise ApiError(0, "ConnectionError", f"{type(exc).__name__}: {exc}") from None
+                attempt += 1
+                self._sleep(min(self.max_wait, 2.0 ** attempt / 2))
+                continue
+            status = response.status_code
+            if status < 400:
+                self.ctx.on_api_call(api, operation, None)
+                try:
+                    return response.json()
+                except ValueError:
+                    raise ApiError(status, "InvalidResponse", "the response is not JSON") from None
+            code, message = _error_of(response)
+            self.ctx.on_api_call(api, operation, code)
+            if status == 401 and not refreshed:
+                refreshed, attempt = True, 0
+                self._tokens.pop(api, None)
+                continue
+            if status in _RETRY_STATUS and attempt < self.max_retries:
+                attempt += 1
+                wait = _retry_after(response)
+                delay = min(self.max_wait, wait if wait is not None else 2.0 ** attempt / 2)
+                log.info("azure %s %s: HTTP %s, retrying in %.1fs", api, operation, status, delay)
+                self._sleep(delay)
+                continue
+            raise ApiError(status, code, message)
+
+    def get(self, api: Api, path: str, params: Mapping[str, str] | None = None, *, operation: str) -> Any:
+        """One GET of ``path`` under the API's base URL; the JSON body."""
+        return self._send(api, self.bases[api] + path, params, operation)
+
+    def pages(self, api: Api, path: str, params: Mapping[str, str] | None = None, *,
+              operation: str) -> Iterator[list[dict[str, Any]]]:
+        """Each page's ``value`` list, following @odata.nextLink / nextLink to the end."""
+        url: str | None = self.bases[api] + path
+        seen: set[str] = set()
+        while url:
+            body = self._send(api, url, params, operation)
+            if not isinstance(body, dict):
+                raise ApiError(200, "InvalidResponse", "expected a JSON object with a value list")
+            yield [v for v in body.get("value", []) if isinstance(v, dict)]
+            nxt = body.get("@odata.nextLink") or body.get("nextLink")
+            if nxt and nxt in seen:
+                raise ApiError(200, "PagingLoop", "the service returned the same next link twice")
+            url, params = (str(nxt), None) if nxt else (None, None)
+            if nxt:
+                seen.add(str(nxt))
+
+    def list(self, api: Api, path: str, params: Mapping[str, str] | None = None, *,
+             operation: str) -> list[dict[str, Any]]:
+        return [item for page in self.pages(api, path, params, operation=operation) for item in page]
+
+    def host_of(self, api: Api) -> str:
+        return urlsplit(self.bases[api]).netloc
