@@ -34,7 +34,10 @@ __all__ = [
     "AzureCredentials",
     "AzureSource",
     "EndpointSource",
+    "FleetOptions",
     "GcpSource",
+    "PushOptions",
+    "SsmOptions",
     "Config",
     "Schedule",
     "Secret",
@@ -278,7 +281,7 @@ class AwsSource(_SourceBase):
 
 
 class GcpSource(_SourceBase):
-    """Google Cloud through Cloud Asset Inventory (fields owned by collectors/gcp)."""
+    """Google Cloud through Cloud Asset Inventory (collectors/gcp)."""
 
     provider: Literal["gcp"]
     scope: str = Field(
@@ -289,6 +292,11 @@ class GcpSource(_SourceBase):
         default=None, description="Service-account key (file:/path); default: Application Default Credentials"
     )
     endpoint: str | None = Field(default=None, description="Override the Cloud Asset API endpoint (tests)")
+    asset_types: list[str] | None = Field(
+        default=None, description="Limit collection to these Cloud Asset types; default: every type checked"
+    )
+    page_size: int = Field(default=500, ge=1, le=1000, description="Items asked for per API page")
+    timeout: Duration = Field(default=timedelta(seconds=60), description="Per-request timeout")
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -384,12 +392,81 @@ class AzureSource(_SourceBase, AzureCredentials):
         return AzureCredentials(**{k: getattr(self, k) for k in AzureCredentials.model_fields})
 
 
+class FleetOptions(_Model):
+    """Fleet (fleetdm.com) REST API: hosts, host details and policy results."""
+
+    url: str = Field(pattern=r"^https?://", description="Fleet server base URL, e.g. https://fleet.example.com")
+    token: SecretRef = Field(description="API-only user token (env:NAME or file:/path)")
+    ca_bundle: str | None = Field(default=None, description="PEM file to verify the server with")
+    per_page: int = Field(default=100, ge=1, le=500)
+    timeout: Duration = Field(default=timedelta(seconds=30))
+    max_retries: int = Field(default=5, ge=0, le=20, description="Retries after 429/5xx (Retry-After honoured)")
+
+
+class SsmOptions(_Model):
+    """AWS Systems Manager inventory for servers; reaches accounts like an AWS source does."""
+
+    regions: list[str] = Field(min_length=1, description="Regions whose managed instances are read")
+    accounts: list[AwsAccount] = Field(default_factory=list)
+    organization: bool = False
+    role_name: str = "PostureAgentReadOnly"
+    external_id: SecretRef | str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_workers: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        bad = [r for r in v if not _REGION.match(r)]
+        if bad:
+            raise ValueError(f"not an AWS region name: {', '.join(map(repr, bad))}")
+        return v
+
+
+class PushOptions(_Model):
+    """Devices report themselves to POST /v1/devices on the agent's HTTP port (HMAC-signed)."""
+
+    realm: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        description="Account name the devices are filed under; default: the source name",
+    )
+    device_keys: SecretRef | None = Field(
+        default=None, description="JSON file (or variable) mapping device id -> that device's own key"
+    )
+    shared_key: SecretRef | None = Field(default=None, description="One HMAC key every device signs with")
+    max_report_bytes: int = Field(default=65536, ge=1024, le=1048576)
+    replay_window: Duration = Field(default=timedelta(minutes=5), description="Allowed clock skew")
+    forget_after: Duration = Field(
+        default=timedelta(days=90), description="Devices silent for longer drop out of the snapshot"
+    )
+
+    @model_validator(mode="after")
+    def _a_key(self) -> PushOptions:
+        if self.device_keys is None and self.shared_key is None:
+            raise ValueError("give device_keys (one key per device) or shared_key")
+        return self
+
+
 class EndpointSource(_SourceBase):
     """Laptops and servers: Intune, Fleet, SSM inventory or the push endpoint (collectors/endpoints)."""
 
     provider: Literal["endpoints"]
     kind: Literal["intune", "fleet", "ssm", "push"]
     azure: AzureCredentials | None = None
+    fleet: FleetOptions | None = None
+    ssm: SsmOptions | None = None
+    push: PushOptions | None = None
+
+    @model_validator(mode="after")
+    def _options_for_kind(self) -> EndpointSource:
+        for kind in ("fleet", "ssm", "push"):
+            given = getattr(self, kind) is not None
+            if kind == self.kind and not given:
+                raise ValueError(f"kind {kind} needs a {kind}: section")
+            if kind != self.kind and given:
+                raise ValueError(f"{kind}: options given but kind is {self.kind}")
+        return self
 
 
 AnySource = AwsSource | GcpSource | AzureSource | EndpointSource
@@ -601,6 +678,9 @@ def _vocabulary() -> set[str]:
         GcpSource,
         AzureSource,
         EndpointSource,
+        FleetOptions,
+        SsmOptions,
+        PushOptions,
         SlackChannel,
         WebhookChannel,
         AlertsConfig,

@@ -45,6 +45,9 @@ __all__ = [
     "passed",
 ]
 
+# Resource-type prefixes whose snapshots carry another provider name.
+_PROVIDER_OF_PREFIX = {"endpoint": "endpoints"}
+
 _ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+){2,}$")
 
 
@@ -100,7 +103,9 @@ class CheckMeta:
 
     @property
     def provider(self) -> str:
-        return self.resource_type.split(".", 1)[0]
+        """The snapshot provider this check runs on (``endpoint.device`` -> ``endpoints``)."""
+        prefix = self.resource_type.split(".", 1)[0]
+        return _PROVIDER_OF_PREFIX.get(prefix, prefix)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,242 @@
+"""Workstation and server hygiene: antivirus/EDR, disk encryption, OS support and patches, screen
+lock, firewall and regular check-in (SOC 2 CC6.8, CC6.1, CC7.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.models import Resource, Status
+from checks.base import Context, Remediation, Severity, Verdict, check, failed, passed
+from checks.endpoints._util import STALE_AFTER_DAYS, age_days, fresh, host, known
+
+DOCS = "https://github.com/posture-agent/posture-agent/blob/main/docs/endpoints.md"
+STALE = {"stale_after_days": STALE_AFTER_DAYS}
+_SCRIPT = "# re-run deploy/endpoint/posture-report.sh (or .ps1) on the device after fixing"
+
+
+def _products(device: Resource) -> list[dict[str, Any]]:
+    return [p for p in known(device, "antivirus", "antivirus/EDR state") if isinstance(p, dict)]
+
+
+@check(
+    id="endpoint.device.antivirus_running",
+    title="Devices run an antivirus or EDR product with protection on",
+    severity=Severity.HIGH,
+    resource_type="endpoint.device",
+    rationale=(
+        "Malware protection on every workstation and server is what SOC 2 CC6.8 asks for. An "
+        "installed product whose real-time protection is off protects nothing."
+    ),
+    remediation=Remediation(
+        console=(
+            "1. Install the company's antivirus/EDR (Microsoft Defender, CrowdStrike, SentinelOne...).\n"
+            "2. Make sure real-time protection is on and cannot be switched off by the user (MDM policy)."
+        ),
+        cli="powershell Set-MpPreference -DisableRealtimeMonitoring $false",
+        docs=DOCS + "#antivirus",
+    ),
+    params=STALE,
+)
+def antivirus_running(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    products = _products(device)
+    if not products:
+        return failed(f"device {host(device)} has no antivirus or EDR product")
+    on = [str(p.get("product")) for p in products if p.get("enabled") is True]
+    if on:
+        return passed(f"device {host(device)} is protected by {', '.join(on)}")
+    if all(p.get("enabled") is None for p in products):
+        return Verdict(Status.ERROR, f"device {host(device)}: protection state of "
+                       f"{', '.join(str(p.get('product')) for p in products)} is unknown")
+    return failed(f"device {host(device)}: {', '.join(str(p.get('product')) for p in products)} "
+                  "installed but protection is off")
+
+
+@check(
+    id="endpoint.device.antivirus_up_to_date",
+    title="Antivirus definitions (or EDR sensors) are up to date",
+    severity=Severity.MEDIUM,
+    resource_type="endpoint.device",
+    rationale=(
+        "Signature-based protection with old definitions misses recent malware. Definitions older "
+        "than a few days mean updates are failing."
+    ),
+    remediation=Remediation(
+        console="1. Check that the device can reach its update source and trigger a definition update.",
+        cli="powershell Update-MpSignature",
+        docs=DOCS + "#antivirus",
+    ),
+    params={**STALE, "max_definition_age_days": 7},
+)
+def antivirus_up_to_date(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    products = [p for p in _products(device) if p.get("enabled") is not False]
+    if not products:
+        return failed(f"device {host(device)} has no active antivirus product to keep up to date")
+    limit = float(ctx.params.get("max_definition_age_days", 7))
+    current, unknown = [], []
+    for p in products:
+        name = str(p.get("product"))
+        stamp = p.get("definitions_updated")
+        if stamp:
+            if age_days(stamp, ctx.now) <= limit:
+                current.append(name)
+            continue
+        if p.get("up_to_date") is True:
+            current.append(name)
+        elif p.get("up_to_date") is None:
+            unknown.append(name)
+    if current:
+        return passed(f"device {host(device)}: {', '.join(current)} up to date")
+    if unknown and len(unknown) == len(products):
+        return Verdict(Status.ERROR, f"device {host(device)}: definition state of {', '.join(unknown)} unknown")
+    return failed(f"device {host(device)}: antivirus definitions are out of date (limit {limit:g} days)")
+
+
+@check(
+    id="endpoint.device.disk_encryption",
+    title="Device disks are encrypted",
+    severity=Severity.HIGH,
+    resource_type="endpoint.device",
+    rationale=(
+        "A lost or stolen laptop without full-disk encryption (FileVault, BitLocker, LUKS) hands "
+        "its data and cached credentials to whoever finds it."
+    ),
+    remediation=Remediation(
+        console="1. Turn on FileVault (macOS), BitLocker (Windows) or LUKS (Linux) and escrow the key.",
+        cli="sudo fdesetup enable   # macOS; Windows: manage-bde -on C:",
+        docs=DOCS + "#disk-encryption",
+    ),
+    params=STALE,
+)
+def disk_encryption(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    if known(device, "disk_encryption", "disk encryption") is True:
+        return passed(f"device {host(device)} has disk encryption on")
+    return failed(f"device {host(device)} has an unencrypted system disk")
+
+
+@check(
+    id="endpoint.device.os_supported",
+    title="Devices run an operating system version that still gets security updates",
+    severity=Severity.HIGH,
+    resource_type="endpoint.device",
+    rationale=(
+        "An operating system past its vendor's end of support gets no more security fixes, so "
+        "every new vulnerability stays open for good."
+    ),
+    remediation=Remediation(
+        console="1. Upgrade the device to a supported OS release, or replace it.",
+        cli="softwareupdate --list   # macOS; Windows: winver",
+        docs=DOCS + "#os-updates",
+    ),
+    params=STALE,
+)
+def os_supported(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    version = device.attributes.get("os_version") or "unknown version"
+    if known(device, "os_supported", "whether the OS is supported") is True:
+        return passed(f"device {host(device)} runs supported {version}")
+    return failed(f"device {host(device)} runs {version}, which no longer gets security updates")
+
+
+@check(
+    id="endpoint.device.os_patched",
+    title="Devices installed OS security updates recently",
+    severity=Severity.MEDIUM,
+    resource_type="endpoint.device",
+    rationale=(
+        "Most compromises use known, already-patched vulnerabilities. A device that has not "
+        "installed updates for over a month is exposed to them."
+    ),
+    remediation=Remediation(
+        console="1. Install pending OS updates and enforce automatic updates with your MDM.",
+        cli="sudo softwareupdate -ia   # macOS; Debian/Ubuntu: sudo apt-get update && sudo apt-get upgrade",
+        docs=DOCS + "#os-updates",
+    ),
+    params={**STALE, "max_days": 30},
+)
+def os_patched(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    stamp = known(device, "os_updated_at", "when updates were last installed")
+    age = age_days(stamp, ctx.now)
+    limit = float(ctx.params.get("max_days", 30))
+    if age > limit:
+        return failed(f"device {host(device)} last installed OS updates {age:.0f} days ago (limit {limit:g})")
+    return passed(f"device {host(device)} installed OS updates {age:.0f} days ago")
+
+
+@check(
+    id="endpoint.device.screen_lock",
+    title="Device screens lock after at most 15 minutes idle",
+    severity=Severity.MEDIUM,
+    resource_type="endpoint.device",
+    rationale=(
+        "An unattended unlocked screen gives anyone nearby the user's sessions. A lock after a short "
+        "idle time is a standard workstation control."
+    ),
+    remediation=Remediation(
+        console="1. Set the idle screen lock to 15 minutes or less, enforced by MDM policy.",
+        cli="gsettings set org.gnome.desktop.session idle-delay 600   # GNOME",
+        docs=DOCS + "#screen-lock",
+    ),
+    params={**STALE, "max_seconds": 900},
+)
+def screen_lock(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    headless = (device.attributes.get("extra") or {}).get("headless") is True
+    if headless and device.attributes.get("screen_lock_seconds") is None:
+        return Verdict(Status.NOT_APPLICABLE, f"device {host(device)} is a server with no interactive screen")
+    seconds = int(known(device, "screen_lock_seconds", "the screen lock timeout"))
+    limit = int(ctx.params.get("max_seconds", 900))
+    if seconds <= 0:
+        return failed(f"device {host(device)} never locks its screen")
+    if seconds > limit:
+        return failed(f"device {host(device)} locks its screen after {seconds // 60} min (limit {limit // 60})")
+    return passed(f"device {host(device)} locks its screen after {seconds // 60} min")
+
+
+@check(
+    id="endpoint.device.firewall",
+    title="The host firewall is on",
+    severity=Severity.MEDIUM,
+    resource_type="endpoint.device",
+    rationale=(
+        "The host firewall keeps services on a laptop from being reached on hostile networks such as "
+        "cafés and hotels."
+    ),
+    remediation=Remediation(
+        console="1. Turn on the OS firewall (macOS: System Settings > Network > Firewall; Windows: "
+                "Windows Security > Firewall) and enforce it by MDM.",
+        cli="sudo ufw enable   # Ubuntu; Windows: Set-NetFirewallProfile -All -Enabled True",
+        docs=DOCS + "#firewall",
+    ),
+    params=STALE,
+)
+def firewall(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    if known(device, "firewall", "the firewall state") is True:
+        return passed(f"device {host(device)} has its firewall on")
+    return failed(f"device {host(device)} has its firewall off")
+
+
+@check(
+    id="endpoint.device.checked_in",
+    title="Devices checked in within the last 7 days",
+    severity=Severity.MEDIUM,
+    resource_type="endpoint.device",
+    rationale=(
+        "A device that stops reporting can no longer be shown to be compliant. It is reported as an "
+        "error, never as a pass, until it checks in again or is retired from the inventory."
+    ),
+    remediation=Remediation(
+        console="1. Find the device's owner; reconnect it, or retire it in the inventory if it is gone.",
+        cli=_SCRIPT,
+        docs=DOCS + "#check-in",
+    ),
+    params=STALE,
+)
+def checked_in(device: Resource, ctx: Context) -> Verdict:
+    fresh(device, ctx)
+    age = age_days(device.attributes["last_seen"], ctx.now)
+    return passed(f"device {host(device)} checked in {age:.1f} days ago")
