@@ -15,7 +15,7 @@ __all__ = ["RegistryError", "load_checks", "load_collectors", "checks_in"]
 
 CHECK_GROUP = "posture_agent.checks"
 COLLECTOR_GROUP = "posture_agent.collectors"
-_BUILTIN_CHECK_PACKAGES = ("checks.aws", "checks.gcp", "checks.endpoints")
+_BUILTIN_CHECK_PACKAGES = ("checks.aws", "checks.gcp", "checks.endpoints", "checks.azure")
 
 
 class RegistryError(Exception):
