@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "agent.cli.drift_cmd",
     "agent.cli.alerts_cmd",
     "agent.cli.exceptions_cmd",
+    "agent.cli.evidence_export_cmd",
 )
 
 for _name in COMMAND_MODULES:

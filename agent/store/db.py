@@ -261,19 +261,21 @@ class Store:
             started_at=snap.started_at, finished_at=snap.finished_at, status=snap.status,
             errors=errors_json, manifest_hash=manifest_hash, results_hash=results_hash,
             resource_count=len(snap.resources)).returning(t.snapshots.c.id)).scalar_one()
-        changes = self._apply_findings(conn, snapshot_id, snap, findings)
+        changes, events = self._apply_findings(conn, snapshot_id, snap, findings)
         self._append(conn, at=snap.finished_at, kind="collection", ref=f"snapshot:{snapshot_id}", content={
             "run": run.id, "snapshot": snapshot_id, "source": snap.source, "provider": snap.provider,
             "account": snap.account, "started_at": snap.started_at, "finished_at": snap.finished_at,
             "status": snap.status, "errors": [e.to_dict() for e in snap.errors],
             "manifest_hash": manifest_hash, "results_hash": results_hash,
-            "resource_count": len(snap.resources), "finding_count": len(findings)})
+            "resource_count": len(snap.resources), "finding_count": len(findings),
+            # commits to the finding_events rows of this snapshot, in insertion order
+            "event_count": len(events), "events_hash": sha256_hex(canonical_json(events))})
         self._manifests[(snap.source, snap.account)] = (manifest_hash, depth, mapping)
         return SnapshotWrite(snapshot_id=snapshot_id, manifest_hash=manifest_hash, results_hash=results_hash,
                              new_bodies=count, bytes_added=nbytes, changes=tuple(changes))
 
     def _apply_findings(self, conn: Connection, snapshot_id: int, snap: Snapshot,
-                        findings: Sequence[Finding]) -> list[FindingChange]:
+                        findings: Sequence[Finding]) -> tuple[list[FindingChange], list[dict[str, Any]]]:
         current = {row.uid: row for row in conn.execute(select(t.finding_current).where(
             t.finding_current.c.source == snap.source, t.finding_current.c.account == snap.account))}
         at = snap.finished_at
@@ -337,7 +339,7 @@ class Store:
             stmt = stmt.on_conflict_do_update(index_elements=["uid"],
                                               set_={c: stmt.excluded[c] for c in cols})
             conn.execute(stmt, upserts)
-        return changes
+        return changes, events
 
     def append_evidence(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
         """Append an entry to the hash chain inside the caller's transaction; returns its seq."""

@@ -1,0 +1,433 @@
+"""Verify evidence without trusting the database: recompute every entry hash and the chain links,
+recompute each entry's content from the rows it describes, replay finding events into result sets
+and compare them with the recorded results hashes, walk every manifest, rehash every blob, check
+checkpoints and their signatures, and name every record that does not add up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from agent.evidence import checkpoints as cps
+from agent.evidence.records import STARVED_MESSAGE, Records
+from agent.models import canonical_json, sha256_hex
+from agent.store.blobs import Manifest, decompress
+from agent.store.chain import GENESIS
+
+__all__ = ["Issue", "VerifyReport", "entry_hash_of", "results_hash", "verify_records"]
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Issue:
+    record: str  # which record: "evidence_log seq 12", "snapshots id 5", "file chain/entries.jsonl"
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.problem}"
+
+
+@dataclass
+class VerifyReport:
+    issues: list[Issue] = field(default_factory=list)
+    entries: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    checkpoints: int = 0
+    signatures_checked: int = 0
+    signatures_unchecked: int = 0
+    blobs: int = 0
+    snapshots: int = 0
+    pruned_through: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def add(self, record: str, problem: str) -> None:
+        self.issues.append(Issue(record, problem))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "first_seq": self.first_seq, "last_seq": self.last_seq,
+                "checkpoints": self.checkpoints, "signatures_checked": self.signatures_checked,
+                "signatures_unchecked": self.signatures_unchecked, "blobs": self.blobs,
+                "snapshots": self.snapshots, "pruned_through": self.pruned_through,
+                "issues": [{"record": i.record, "problem": i.problem} for i in self.issues]}
+
+
+def entry_hash_of(e: dict[str, Any]) -> str:
+    """agent.store.chain.entry_hash over a normalised row (``at`` already the canonical string)."""
+    return sha256_hex(canonical_json({"seq": int(e["seq"]), "at": e["at"], "kind": e["kind"], "ref": e["ref"],
+                                      "content_hash": e["content_hash"], "prev_hash": e["prev_hash"]}))
+
+
+def results_hash(state: dict[str, list[str]]) -> str:
+    """sha256 of the sorted (uid, status, message) result set, as the store records it."""
+    return sha256_hex(canonical_json(sorted([uid, s, m] for uid, (s, m) in state.items())))
+
+
+def _diff(expected: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
+    """Fields whose recomputed value differs from the chain entry's."""
+    exp = json.loads(canonical_json(expected))
+    out = []
+    for k, v in exp.items():
+        if recorded.get(k) != v:
+            out.append(f"{k} is {v!r} but the chain entry says {recorded.get(k)!r}")
+    return out
+
+
+def _strip_id(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "id"} for r in rows]
+
+
+class _Verifier:
+    def __init__(self, rec: Records, report: VerifyReport, keys: list[Ed25519PublicKey],
+                 require_signed: bool, progress: Progress | None) -> None:
+        self.rec, self.r, self.keys, self.require_signed = rec, report, keys, require_signed
+        self.progress = progress or (lambda _stage, _n: None)
+        self.seen_runs: set[str] = set()
+        self.seen_snapshots: set[int] = set()
+        self.seen_drift: set[int] = set()
+        self.seen_manual: set[int] = set()
+        self.seen_exceptions: set[int] = set()
+        self.state: dict[tuple[str, str], dict[str, list[str]]] = {
+            k: {u: list(v) for u, v in st.items()} for k, st in rec.baseline.items()}
+        self.last_results: dict[tuple[str, str], str] = dict(rec.baseline_results)
+        for key, expected in rec.baseline_results.items():
+            st = self.state.get(key, {})
+            if results_hash({u: v for u, v in st.items() if v[1] != STARVED_MESSAGE}) != expected:
+                report.add(f"baseline of {key[0]}/{key[1]}", "does not hash to the results_hash of the "
+                           "snapshot before the period (baseline altered)")
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoints(self) -> tuple[int, str]:
+        """Check every checkpoint; returns (pruned_through, pruned_hash) to anchor the chain."""
+        prev: dict[str, Any] | None = None
+        pruned, pruned_hash = 0, GENESIS
+        by_id = {cps.key_id(k): k for k in self.keys}
+        for c in self.rec.checkpoints:
+            name = f"evidence_checkpoints seq {c['seq']}"
+            self.r.checkpoints += 1
+            data = cps.body(c)
+            if sha256_hex(data) != c["checkpoint_hash"]:
+                self.r.add(name, "checkpoint_hash does not match its content (checkpoint altered)")
+            if prev is not None and int(c["seq"]) == int(prev["seq"]) + 1 and c["prev_hash"] != prev["checkpoint_hash"]:
+                self.r.add(name, "prev_hash does not match the previous checkpoint (checkpoints altered or reordered)")
+            if prev is not None and int(c["seq"]) != int(prev["seq"]) + 1:
+                self.r.add(name, f"checkpoints {int(prev['seq']) + 1}..{int(c['seq']) - 1} are missing")
+            if c.get("signature"):
+                key = by_id.get(str(c.get("key_id"))) or (self.keys[0] if len(self.keys) == 1 else None)
+                if key is None:
+                    if self.require_signed:
+                        self.r.add(name, f"signed by key {c.get('key_id')}, not by the public key given")
+                    else:
+                        self.r.signatures_unchecked += 1
+                elif cps.verify_signature(c, key):
+                    self.r.signatures_checked += 1
+                else:
+                    self.r.add(name, "Ed25519 signature does not verify (checkpoint forged or altered)")
+            elif self.require_signed:
+                self.r.add(name, "not signed, but a public key was given to verify signatures")
+            if int(c["pruned_through"]) > pruned:
+                pruned, pruned_hash = int(c["pruned_through"]), c["pruned_hash"]
+            prev = c
+        self.r.pruned_through = pruned
+        return pruned, pruned_hash
+
+    def checkpoint_heads(self, by_seq: dict[int, dict[str, Any]], first: int | None, last: int | None) -> None:
+        for c in self.rec.checkpoints:
+            head = int(c["head_seq"])
+            name = f"evidence_checkpoints seq {c['seq']}"
+            e = by_seq.get(head)
+            if e is not None:
+                if e["entry_hash"] != c["head_hash"]:
+                    self.r.add(name, f"commits to entry seq {head} with hash {c['head_hash'][:16]}..., but the "
+                               f"chain has {e['entry_hash'][:16]}... (chain rewritten)")
+            elif last is not None and head > last and self.rec.complete:
+                self.r.add(name, f"commits to entry seq {head}, but the chain ends at seq {last} "
+                           "(tail of the chain removed)")
+            elif last is None and head > int(c["pruned_through"]) and self.rec.complete:
+                self.r.add(name, f"commits to entry seq {head}, but the chain is empty (entries removed)")
+
+    # -- the chain -----------------------------------------------------------------------------
+
+    def chain(self, anchor_seq: int, anchor_prev: str) -> None:
+        expected, prev = anchor_seq, anchor_prev
+        by_seq: dict[int, dict[str, Any]] = {}
+        for n, e in enumerate(self.rec.entries):
+            seq = int(e["seq"])
+            name = f"evidence_log seq {seq} ({e['kind']} {e['ref']})"
+            by_seq[seq] = e
+            if seq > expected:
+                self.r.add(f"evidence_log seq {expected}" + (f"..{seq - 1}" if seq - 1 > expected else ""),
+                           "missing from the chain (entries removed)")
+            elif seq < expected:
+                self.r.add(name, "out of order or duplicated")
+            if e["prev_hash"] != prev:
+                self.r.add(name, "prev_hash does not match the entry before it (entries removed, inserted "
+                           "or reordered)")
+            if sha256_hex(e["content"].encode()) != e["content_hash"]:
+                self.r.add(name, "content does not match content_hash (entry content altered)")
+            if entry_hash_of(e) != e["entry_hash"]:
+                self.r.add(name, "entry_hash does not match seq/at/kind/ref/content_hash/prev_hash (entry altered)")
+            try:
+                content = json.loads(e["content"])
+            except ValueError:
+                self.r.add(name, "content is not JSON")
+                content = {}
+            self.record(name, e, content)
+            expected, prev = seq + 1, e["entry_hash"]
+            if n % 5000 == 0:
+                self.progress("chain", n)
+        self.r.entries = len(self.rec.entries)
+        if self.rec.entries:
+            self.r.first_seq, self.r.last_seq = int(self.rec.entries[0]["seq"]), int(self.rec.entries[-1]["seq"])
+        self.checkpoint_heads(by_seq, self.r.first_seq, self.r.last_seq)
+
+    def record(self, name: str, e: dict[str, Any], content: dict[str, Any]) -> None:
+        kind, ref = e["kind"], e["ref"]
+        _, _, rid = ref.partition(":")
+        if kind == "run":
+            self.run(name, ref, content)
+        elif kind == "collection":
+            self.collection(name, int(rid), content)
+        elif kind == "drift":
+            self.drift(name, int(rid), content)
+        elif kind == "manual_evidence":
+            self.manual(name, int(rid), content)
+        elif kind == "exception":
+            self.exception(name, int(rid), content)
+        elif kind == "alert":
+            self.alert(name, int(rid), content)
+
+    def run(self, name: str, run_id: str, content: dict[str, Any]) -> None:
+        row = self.rec.runs.get(run_id)
+        if row is None:
+            self.r.add(name, f"runs row {run_id} is missing (removed)")
+            return
+        self.seen_runs.add(run_id)
+        snaps = sorted(i for i, s in self.rec.snapshots.items() if s["run_id"] == run_id)
+        expected = {"run": row["id"], "source": row["source"], "provider": row["provider"],
+                    "started_at": row["started_at"], "finished_at": row["finished_at"], "status": row["status"]}
+        expected["snapshots"] = snaps
+        for d in _diff(expected, content):
+            self.r.add(f"runs id {run_id}", f"{d} (row altered)")
+
+    def collection(self, name: str, sid: int, content: dict[str, Any]) -> None:
+        row = self.rec.snapshots.get(sid)
+        if row is None:
+            self.r.add(name, f"snapshots row {sid} is missing (removed)")
+            return
+        self.seen_snapshots.add(sid)
+        expected = {"run": row["run_id"], "snapshot": row["id"], "source": row["source"],
+                    "provider": row["provider"], "account": row["account"], "started_at": row["started_at"],
+                    "finished_at": row["finished_at"], "status": row["status"], "errors": json.loads(row["errors"]),
+                    "manifest_hash": row["manifest_hash"], "results_hash": row["results_hash"],
+                    "resource_count": row["resource_count"]}
+        for d in _diff(expected, content):
+            self.r.add(f"snapshots id {sid}", f"{d} (row altered)")
+        events = _strip_id(self.rec.events.get(sid, []))
+        if "events_hash" in content:
+            if len(events) != content.get("event_count"):
+                self.r.add(f"finding_events of snapshot {sid}",
+                           f"{len(events)} rows but the chain entry records {content.get('event_count')} "
+                           "(rows removed or inserted)")
+            elif sha256_hex(canonical_json(events)) != content["events_hash"]:
+                self.r.add(f"finding_events of snapshot {sid}",
+                           "rows do not match the chain entry's events_hash (rows altered or reordered)")
+        key = (str(content.get("source", row["source"])), str(content.get("account", row["account"])))
+        state = self.state.get(key)
+        if state is None:
+            if not self.rec.complete or self.r.pruned_through:
+                return  # no baseline before this point (pruned or outside the bundle): events only
+            state = self.state.setdefault(key, {})
+        for ev in events:
+            if ev["status"] == "gone":
+                state.pop(ev["uid"], None)
+            else:
+                state[ev["uid"]] = [ev["status"], ev["message"]]
+        if events or key not in self.last_results:
+            evaluated = {u: v for u, v in state.items() if v[1] != STARVED_MESSAGE}
+            self.last_results[key] = results_hash(evaluated)
+            count: int | None = len(evaluated)
+        else:
+            count = None
+        if self.last_results[key] != content.get("results_hash"):
+            self.r.add(f"finding_events up to snapshot {sid}",
+                       "the result set replayed from the finding events does not match the recorded "
+                       "results_hash (evaluation results altered, removed or inserted)")
+        elif count is not None and "finding_count" in content and count != content["finding_count"]:
+            self.r.add(f"snapshots id {sid}", f"{count} findings replayed, the chain entry records "
+                       f"{content['finding_count']}")
+
+    def drift(self, name: str, sid: int, content: dict[str, Any]) -> None:
+        rows = _strip_id(self.rec.drift.get(sid, []))
+        self.seen_drift.add(sid)
+        recorded = content.get("events", [])
+        if len(rows) != len(recorded):
+            self.r.add(f"drift_events of snapshot {sid}", f"{len(rows)} rows but the chain entry records "
+                       f"{len(recorded)} (rows removed or inserted)")
+            return
+        for i, (row, rec) in enumerate(zip(rows, recorded, strict=True)):
+            diffs = _diff(row, rec)
+            if diffs:
+                rid = self.rec.drift[sid][i].get("id")
+                self.r.add(f"drift_events id {rid}", "; ".join(diffs) + " (row altered or reordered)")
+
+    def manual(self, name: str, mid: int, content: dict[str, Any]) -> None:
+        row = self.rec.manual.get(mid)
+        if row is None:
+            self.r.add(name, f"manual_evidence row {mid} is missing (removed)")
+            return
+        self.seen_manual.add(mid)
+        expected = {k: row[k] for k in ("id", "control_id", "filename", "sha256", "size", "owner", "attached_at",
+                                         "review_every_days", "next_review")}
+        for d in _diff(expected, content):
+            self.r.add(f"manual_evidence id {mid}", f"{d} (row altered)")
+        if row.get("content_sha256") != content.get("sha256"):
+            self.r.add(f"manual_evidence id {mid}", "the stored document does not match its SHA-256 "
+                       "(document altered)")
+
+    def exception(self, name: str, xid: int, content: dict[str, Any]) -> None:
+        row = self.rec.exceptions.get(xid)
+        if row is None:
+            self.r.add(name, f"exceptions row {xid} is missing (removed)")
+            return
+        self.seen_exceptions.add(xid)
+        expected = {k: row[k] for k in ("id", "check_id", "resource_pattern", "reason", "owner", "created_at",
+                                         "expires_at")}
+        for d in _diff(expected, content):
+            self.r.add(f"exceptions id {xid}", f"{d} (row altered)")
+
+    def alert(self, name: str, oid: int, content: dict[str, Any]) -> None:
+        row = self.rec.outbox.get(oid)
+        if row is None:
+            self.r.add(name, f"alerts_outbox row {oid} is missing (removed)")
+            return
+        expected = {"outbox_id": row["id"], "channel": row["channel"], "kind": row["kind"],
+                    "dedup_key": row["dedup_key"]}
+        for d in _diff(expected, content):
+            self.r.add(f"alerts_outbox id {oid}", f"{d} (row altered)")
+
+    # -- rows nothing in the chain vouches for --------------------------------------------------
+
+    def unchained(self) -> None:
+        for rid in sorted(set(self.rec.runs) - self.seen_runs):
+            self.r.add(f"runs id {rid}", "not in the evidence chain (inserted, or its entry removed)")
+        for sid in sorted(set(self.rec.snapshots) - self.seen_snapshots):
+            self.r.add(f"snapshots id {sid}", "not in the evidence chain (inserted, or its entry removed)")
+        for sid in sorted(set(self.rec.events) - set(self.rec.snapshots)):
+            self.r.add(f"finding_events of snapshot {sid}", "refer to a snapshot that does not exist")
+        for sid in sorted(set(self.rec.drift) - self.seen_drift):
+            self.r.add(f"drift_events of snapshot {sid}", "not in the evidence chain (inserted, or its entry removed)")
+        for mid in sorted(set(self.rec.manual) - self.seen_manual):
+            self.r.add(f"manual_evidence id {mid}", "not in the evidence chain (inserted, or its entry removed)")
+        for xid in sorted(set(self.rec.exceptions) - self.seen_exceptions):
+            self.r.add(f"exceptions id {xid}", "not in the evidence chain (inserted, or its entry removed)")
+
+    # -- blobs and manifests --------------------------------------------------------------------
+
+    def blobs(self) -> None:
+        known: set[str] = set()
+        for n, (h, _kind, size, body) in enumerate(self.rec.blob_rows()):
+            known.add(h)
+            try:
+                raw = decompress(body)
+            except Exception:
+                self.r.add(f"blobs {h}", "body is not valid zstd (altered)")
+                continue
+            if sha256_hex(raw) != h:
+                self.r.add(f"blobs {h}", "body does not hash to its address (altered)")
+            elif len(raw) != size:
+                self.r.add(f"blobs {h}", f"size says {size}, body has {len(raw)} bytes (altered)")
+            if n % 5000 == 0:
+                self.progress("blobs", n)
+        self.r.blobs = len(known)
+        self.manifests(known)
+
+    def manifests(self, known: set[str]) -> None:
+        current: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+        decoded: dict[str, Manifest] = {}
+
+        def load(h: str) -> Manifest | None:
+            m = decoded.get(h)
+            if m is None:
+                body = self.rec.blob(h) if h in known else None
+                if body is None:
+                    return None
+                m = Manifest.decode(decompress(body))
+                if len(decoded) > 256:
+                    decoded.clear()
+                decoded[h] = m
+            return m
+
+        def resolve(h: str, depth: int = 0) -> dict[str, str] | None:
+            m = load(h)
+            if m is None or depth > 70:
+                return None
+            base: dict[str, str] = {}
+            if m.base is not None:
+                b = resolve(m.base, depth + 1)
+                if b is None:
+                    return None
+                base = b
+            for rid in m.removed:
+                base.pop(rid, None)
+            base.update(m.items)
+            return base
+
+        for sid in sorted(self.seen_snapshots):
+            row = self.rec.snapshots[sid]
+            key, h = (row["source"], row["account"]), row["manifest_hash"]
+            cur = current.get(key)
+            if cur is not None and cur[0] == h:
+                mapping = cur[1]
+            else:
+                m = load(h)
+                if m is None:
+                    self.r.add(f"snapshots id {sid}", f"manifest {h} is missing from the blobs")
+                    continue
+                if cur is not None and m.base == cur[0]:
+                    mapping = cur[1]  # the usual delta on the previous manifest: applied in place
+                    for rid in m.removed:
+                        mapping.pop(rid, None)
+                    mapping.update(m.items)
+                    new_items: Iterable[str] = m.items.values()
+                else:
+                    resolved = resolve(h)
+                    if resolved is None:
+                        self.r.add(f"snapshots id {sid}", f"manifest {h} or one of its bases is missing")
+                        continue
+                    mapping = resolved
+                    new_items = mapping.values()
+                missing = [x for x in new_items if x not in known]
+                if missing:
+                    self.r.add(f"snapshots id {sid}", f"{len(missing)} resource bodies of its manifest are "
+                               f"missing, e.g. blob {missing[0]}")
+                current[key] = (h, mapping)
+            if len(mapping) != int(row["resource_count"]):
+                self.r.add(f"snapshots id {sid}", f"manifest lists {len(mapping)} resources, resource_count "
+                           f"says {row['resource_count']}")
+            self.r.snapshots += 1
+
+
+def verify_records(rec: Records, *, public_keys: Iterable[Ed25519PublicKey] = (), require_signed: bool = False,
+                   progress: Progress | None = None) -> VerifyReport:
+    report = VerifyReport()
+    v = _Verifier(rec, report, list(public_keys), require_signed, progress)
+    pruned, pruned_hash = v.checkpoints()
+    if rec.anchor_seq is not None:
+        anchor_seq, anchor_prev = rec.anchor_seq, rec.anchor_prev or GENESIS
+    else:
+        anchor_seq, anchor_prev = pruned + 1, pruned_hash
+    v.chain(anchor_seq, anchor_prev)
+    if rec.complete:
+        v.unchained()
+    v.blobs()
+    return report

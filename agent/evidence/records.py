@@ -1,0 +1,53 @@
+"""Evidence records in one neutral, JSON-shaped form, whether read from the store or from a bundle.
+
+Verification runs on this form only, so the store and an exported bundle are checked by the same
+code. Rows are normalised through canonical JSON: timestamps become ``...Z`` strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.models import canonical_json
+
+__all__ = ["Records", "STARVED_MESSAGE", "norm"]
+
+# the message the store gives a finding it could not re-collect (db._apply_findings); such a row is
+# in the replayed state but was not in the evaluated result set of that cycle
+STARVED_MESSAGE = "not collected this cycle; see the snapshot's collection errors"
+
+
+def norm(row: Any) -> dict[str, Any]:
+    """A database row (or mapping) as the JSON a bundle stores."""
+    data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    out: dict[str, Any] = json.loads(canonical_json(data))
+    return out
+
+
+@dataclass
+class Records:
+    """Everything verification needs. ``complete`` is True for the store (every row must be
+    chained), False for a bundle's period (only the rows the segment refers to are present)."""
+
+    entries: list[dict[str, Any]]
+    checkpoints: list[dict[str, Any]]
+    runs: dict[str, dict[str, Any]]
+    snapshots: dict[int, dict[str, Any]]
+    events: dict[int, list[dict[str, Any]]]  # snapshot id -> finding_events rows in id order
+    drift: dict[int, list[dict[str, Any]]]  # snapshot id -> drift_events rows in id order
+    manual: dict[int, dict[str, Any]]  # with "content_sha256": SHA-256 of the stored document
+    exceptions: dict[int, dict[str, Any]]
+    outbox: dict[int, dict[str, Any]]
+    blob: Callable[[str], bytes | None]  # hash -> compressed body, None when missing
+    blob_rows: Callable[[], Iterator[tuple[str, str, int, bytes]]]  # (hash, kind, size, compressed)
+    baseline: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
+    # (source, account) -> {uid: [status, message]} before the first snapshot present
+    baseline_results: dict[tuple[str, str], str] = field(default_factory=dict)  # ... and its results_hash
+    complete: bool = True
+    where: str = "store"
+    # a bundle's segment starts mid-chain: the seq and prev_hash its first entry must have
+    anchor_seq: int | None = None
+    anchor_prev: str | None = None
