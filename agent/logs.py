@@ -23,10 +23,10 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
-                event[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+                event[key] = value
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
-        return json.dumps(event, ensure_ascii=False)
+        return json.dumps(event, ensure_ascii=False, default=str)
 
 
 class TextFormatter(logging.Formatter):
