@@ -401,6 +401,9 @@ class FleetOptions(_Model):
     per_page: int = Field(default=100, ge=1, le=500)
     timeout: Duration = Field(default=timedelta(seconds=30))
     max_retries: int = Field(default=5, ge=0, le=20, description="Retries after 429/5xx (Retry-After honoured)")
+    policies: dict[Literal["antivirus", "firewall", "disk_encryption", "os_supported"], str] = Field(
+        default_factory=dict, description="Fleet policy name whose result answers each device attribute"
+    )
 
 
 class SsmOptions(_Model):

@@ -86,6 +86,8 @@ class Pipeline:
         (nothing stored); any other failure is recorded as a failed run."""
         ctx = ctx or CollectContext()
         ctx.on_api_call = _chain(ctx.on_api_call, self.metrics.on_api_call(source.provider))
+        if ctx.store is None:
+            ctx.store = self.store  # read-only use by collectors of agent-fed sources (device push)
         run_id = uuid.uuid4().hex
         started = utcnow()
         t0 = time.monotonic()

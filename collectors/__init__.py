@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Cancelled", "CollectContext", "Progress", "NullProgress"]
 
@@ -42,6 +42,7 @@ class CollectContext:
     progress: Progress = field(default_factory=NullProgress)
     cancel: threading.Event = field(default_factory=threading.Event)
     on_api_call: Callable[[str, str, str | None], None] = _ignore_call
+    store: Any = None  # the agent's Store (set by Pipeline), for sources fed by the agent itself (push)
 
     def check_cancelled(self) -> None:
         if self.cancel.is_set():

@@ -1,0 +1,207 @@
+"""Fleet (fleetdm.com) REST API -> ``endpoint.device`` resources, one snapshot per Fleet server.
+
+    GET /api/v1/fleet/hosts?page=N&per_page=M    every page (0-based) until a short or last page
+    GET /api/v1/fleet/hosts/{id}                 disk encryption, OS, last seen, policy results
+
+Fleet policies are the organisation's own osquery checks; ``fleet.policies`` in the config names
+the policy that answers each device attribute (antivirus, firewall, disk_encryption, os_supported).
+A 429 or 5xx is retried after ``Retry-After`` (or an exponential backoff), up to ``max_retries``.
+The API token is sent only in the Authorization header and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from agent.config import EndpointSource, FleetOptions
+from agent.errors import AgentError
+from agent.models import CollectionError, Resource, Snapshot, utcnow
+from collectors import CollectContext
+from collectors.endpoints.device import DEVICE_TYPE, Antivirus, device_resource
+
+__all__ = ["FleetClient", "collect_fleet", "host_to_resource", "platform_of"]
+
+log = logging.getLogger(__name__)
+
+_PLATFORMS = {"darwin": "macos", "windows": "windows", "ios": "ios", "ipados": "ios", "android": "android"}
+_LINUX = {"ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "arch", "linux", "sles", "opensuse",
+          "gentoo", "manjaro", "pop", "nixos", "rocky", "almalinux", "oracle"}
+MAX_WAIT = 120.0
+
+
+def platform_of(value: str) -> str:
+    v = (value or "").lower()
+    return _PLATFORMS.get(v) or ("linux" if v in _LINUX else "other")
+
+
+class FleetError(Exception):
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.operation, self.code, self.message = operation, code, message
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> float:
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return min(float(value), MAX_WAIT)
+    if value:
+        try:
+            return max(0.0, min((parsedate_to_datetime(value) - parsedate_to_datetime(
+                response.headers.get("Date") or value)).total_seconds(), MAX_WAIT))
+        except (TypeError, ValueError):
+            pass
+    return min(0.5 * 2 ** attempt, MAX_WAIT)
+
+
+class FleetClient:
+    """A thin httpx client: bearer token, retries on 429/5xx honouring Retry-After."""
+
+    def __init__(self, opts: FleetOptions, ctx: CollectContext,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.opts = opts
+        self.ctx = ctx
+        self.sleep = sleep
+        verify: Any = opts.ca_bundle or True
+        self.http = httpx.Client(base_url=opts.url.rstrip("/"), timeout=opts.timeout.total_seconds(),
+                                 verify=verify, headers={"Authorization": f"Bearer {opts.token.reveal()}",
+                                                         "Accept": "application/json",
+                                                         "User-Agent": "posture-agent"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, operation: str, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        for attempt in range(self.opts.max_retries + 1):
+            self.ctx.check_cancelled()
+            try:
+                response = self.http.get(path, params=params)
+            except httpx.HTTPError as exc:
+                self.ctx.on_api_call("fleet", operation, type(exc).__name__)
+                if attempt == self.opts.max_retries:
+                    raise FleetError(operation, type(exc).__name__, str(exc)[:300]) from None
+                self.sleep(min(0.5 * 2 ** attempt, MAX_WAIT))
+                continue
+            status = response.status_code
+            self.ctx.on_api_call("fleet", operation, None if status < 300 else str(status))
+            if status == 429 or status >= 500:
+                if attempt == self.opts.max_retries:
+                    raise FleetError(operation, str(status), f"gave up after {attempt + 1} attempts")
+                wait = _retry_after(response, attempt)
+                log.info("fleet asked us to wait", extra={"operation": operation, "status": status,
+                                                          "seconds": wait})
+                self.sleep(wait)
+                continue
+            if status >= 400:
+                message = response.text[:300]
+                raise FleetError(operation, str(status), message)
+            try:
+                data = response.json()
+            except ValueError:
+                raise FleetError(operation, "BadResponse", "answer is not JSON") from None
+            if not isinstance(data, dict):
+                raise FleetError(operation, "BadResponse", "answer is not a JSON object")
+            return data
+        raise FleetError(operation, "Retries", "no attempts made")  # pragma: no cover
+
+    def hosts(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        page = 0
+        while True:
+            data = self.get("ListHosts", "/api/v1/fleet/hosts",
+                            {"page": page, "per_page": self.opts.per_page, "order_key": "id"})
+            batch = [h for h in data.get("hosts") or [] if isinstance(h, dict)]
+            out.extend(batch)
+            more = (data.get("meta") or {}).get("has_next_results")
+            if more is False or (more is None and len(batch) < self.opts.per_page) or not batch:
+                return out
+            page += 1
+
+    def host(self, host_id: Any) -> dict[str, Any]:
+        data = self.get("GetHost", f"/api/v1/fleet/hosts/{int(host_id)}")
+        host = data.get("host")
+        if not isinstance(host, dict):
+            raise FleetError("GetHost", "BadResponse", "answer has no host object")
+        return host
+
+
+def _policy_results(host: dict[str, Any]) -> dict[str, str]:
+    return {str(p.get("name")): str(p.get("response") or "") for p in host.get("policies") or []
+            if isinstance(p, dict)}
+
+
+def _by_policy(results: dict[str, str], name: str | None) -> bool | None:
+    if not name or name not in results or results[name] not in ("pass", "fail"):
+        return None
+    return results[name] == "pass"
+
+
+def host_to_resource(account: str, summary: dict[str, Any], detail: dict[str, Any] | None,
+                     policies: dict[str, str], detail_error: str | None = None) -> Resource:
+    host = {**summary, **(detail or {})}
+    results = _policy_results(host)
+    av_policy = policies.get("antivirus")
+    antivirus = None
+    av_ok = _by_policy(results, av_policy)
+    if av_ok is not None:
+        antivirus = [Antivirus(product=f"Fleet policy: {av_policy}", enabled=av_ok, up_to_date=av_ok)] \
+            if av_ok else []
+    disk = host.get("disk_encryption_enabled")
+    by_policy_disk = _by_policy(results, policies.get("disk_encryption"))
+    errors: dict[str, str] = {}
+    if detail is None and detail_error:
+        for key in ("disk_encryption", "antivirus", "firewall", "os_supported"):
+            errors[key] = detail_error
+    return device_resource(
+        source_kind="fleet", account=account, device_id=str(host.get("id")),
+        hostname=str(host.get("display_name") or host.get("computer_name") or host.get("hostname") or ""),
+        platform=platform_of(str(host.get("platform") or "")), owner=None,
+        os_version=host.get("os_version"), os_build=host.get("build") or None,
+        serial=host.get("hardware_serial") or None, last_seen=host.get("seen_time"),
+        antivirus=antivirus,
+        disk_encryption=disk if isinstance(disk, bool) else by_policy_disk,
+        firewall=_by_policy(results, policies.get("firewall")),
+        os_supported=_by_policy(results, policies.get("os_supported")),
+        extra={"fleet_status": host.get("status"), "policies": results,
+               "team": host.get("team_name"), "uuid": host.get("uuid")},
+        errors=errors,
+    )
+
+
+def collect_fleet(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]:
+    opts = source.fleet
+    assert opts is not None
+    started = utcnow()
+    account = urlsplit(opts.url).netloc or source.name
+    try:
+        client = FleetClient(opts, ctx)
+    except (OSError, ValueError) as exc:
+        raise AgentError(f"source {source.name}: cannot set up the Fleet client: {exc}") from None
+    resources: list[Resource] = []
+    errors: list[CollectionError] = []
+    try:
+        hosts = client.hosts()
+        ctx.progress.add_total(len(hosts))
+        policies = dict(opts.policies)
+        for h in hosts:
+            detail, why = None, None
+            try:
+                detail = client.host(h.get("id"))
+            except FleetError as exc:
+                why = f"{exc.operation}: {exc.code}: {exc.message[:120]}"
+            resources.append(host_to_resource(account, h, detail, policies, why))
+            ctx.progress.advance(1, f"{account} host {h.get('id')}")
+    except FleetError as exc:
+        errors.append(CollectionError(service="fleet", operation=exc.operation, region="global",
+                                      code=exc.code, message=exc.message, resource_type=DEVICE_TYPE))
+    finally:
+        client.close()
+    return [Snapshot(source=source.name, provider="endpoints", account=account, started_at=started,
+                     finished_at=utcnow(), resources=tuple(sorted(resources, key=lambda r: r.id)),
+                     errors=tuple(errors))]

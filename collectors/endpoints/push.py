@@ -1,0 +1,62 @@
+"""The push source: the latest report of each device, read from the store, as one snapshot.
+
+Reports arrive through ``POST /v1/devices`` (agent/push.py) and are kept in ``device_reports``;
+this collector only reads them (``ctx.store``, set by the Pipeline). Devices silent for longer than
+``push.forget_after`` drop out; ones silent for a week stay in and their checks report ``error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.config import EndpointSource
+from agent.errors import AgentError
+from agent.models import CollectionError, Resource, Snapshot, isoformat, utcnow
+from collectors import CollectContext
+from collectors.endpoints.device import DEVICE_TYPE, Antivirus, device_resource
+
+__all__ = ["collect_push", "report_to_resource"]
+
+
+def report_to_resource(account: str, body: dict[str, Any], reported_at: str) -> Resource:
+    """One validated report (agent/device-report.schema.json) as an ``endpoint.device``."""
+    os_info = body.get("os") or {}
+    av = body.get("antivirus")
+    antivirus = None if av is None else [
+        Antivirus(product=str(a["product"]), enabled=a.get("enabled"), up_to_date=a.get("up_to_date"),
+                  definitions_updated=a.get("definitions_updated")) for a in av]
+    return device_resource(
+        source_kind="push", account=account, device_id=str(body["device_id"]), hostname=str(body["hostname"]),
+        platform=str(body["platform"]), owner=body.get("owner"), os_version=os_info.get("version"),
+        os_build=os_info.get("build"), serial=body.get("serial"), last_seen=reported_at, antivirus=antivirus,
+        disk_encryption=body.get("disk_encryption"), firewall=body.get("firewall"),
+        screen_lock_seconds=body.get("screen_lock_seconds"), os_updated_at=os_info.get("last_update"),
+        os_supported=os_info.get("supported"),
+        extra={"os_name": os_info.get("name"), "collected_at": body.get("collected_at"),
+               "reporter": body.get("agent")},
+    )
+
+
+def collect_push(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]:
+    from agent.store.devices import has_table, latest_reports
+
+    opts = source.push
+    assert opts is not None
+    if ctx.store is None:
+        raise AgentError(f"source {source.name}: push sources need the agent's store (database)")
+    started = utcnow()
+    account = opts.realm or source.name
+    errors: list[CollectionError] = []
+    resources: list[Resource] = []
+    if not has_table(ctx.store):
+        errors.append(CollectionError(service="push", operation="ReadReports", region="global",
+                                      code="NoTable", message="device_reports table missing: run "
+                                      "`posture-agent db upgrade`", resource_type=DEVICE_TYPE))
+    else:
+        for report in latest_reports(ctx.store, source.name, started - opts.forget_after):
+            resources.append(report_to_resource(account, report.body, isoformat(report.reported_at)))
+    ctx.progress.add_total(1)
+    ctx.progress.advance(1, f"{source.name}: {len(resources)} devices")
+    return [Snapshot(source=source.name, provider="endpoints", account=account, started_at=started,
+                     finished_at=utcnow(), resources=tuple(sorted(resources, key=lambda r: r.id)),
+                     errors=tuple(errors))]
