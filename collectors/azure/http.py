@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
@@ -110,7 +111,7 @@ class AzureHttp:
         self._tokens: dict[str, AccessToken] = {}
         seconds = creds.timeout.total_seconds()
         self.client = httpx.Client(
-            verify=creds.ca_bundle or True,
+            verify=ssl.create_default_context(cafile=creds.ca_bundle) if creds.ca_bundle else True,
             timeout=httpx.Timeout(seconds, connect=min(10.0, seconds)),
             follow_redirects=False,
             headers={"User-Agent": "posture-agent", "Accept": "application/json"},
@@ -135,13 +136,17 @@ class AzureHttp:
                 return api, text[len(base):] or "/"
         return None
 
-    def _guard(self, request: httpx.Request) -> None:
-        where = self._api_of(request.url)
+    def _check(self, method: str, url: httpx.URL) -> None:
+        where = self._api_of(url)
         if where is None:
-            raise ReadOnlyViolation(f"refused {request.method} to {request.url.host}: not a configured API host")
+            raise ReadOnlyViolation(f"refused {method} to {url.host}: not a configured API host")
         api, path = where
-        if not allowed(request.method, api, path):
-            raise ReadOnlyViolation(f"refused {request.method} {api} {path}: not in the read-only allowlist")
+        if not allowed(method, api, path):
+            raise ReadOnlyViolation(f"refused {method} {api} {path}: not in the read-only allowlist")
+
+    def _guard(self, request: httpx.Request) -> None:
+        """Event hook: the last gate before any byte is sent."""
+        self._check(request.method, request.url)
 
     def _scope(self, api: str) -> str:
         return self.bases[api] + "/.default"
@@ -161,6 +166,7 @@ class AzureHttp:
     # -- requests ----------------------------------------------------------------------------------
 
     def _send(self, api: Api, url: str, params: Mapping[str, str] | None, operation: str) -> Any:
+        self._check("GET", httpx.URL(url))  # before a token is even requested
         attempt, refreshed = 0, False
         while True:
             self.ctx.check_cancelled()
