@@ -12,6 +12,7 @@ from google.api_core.exceptions import (
     InternalServerError,
     ResourceExhausted,
     ServiceUnavailable,
+    TooManyRequests,
 )
 
 from agent.config import GcpSource
@@ -56,7 +57,7 @@ def build_client(source: GcpSource) -> Any:
 def list_retry(timeout: float) -> retries.Retry:
     """Retry quota (429) and transient errors with exponential backoff within ``timeout`` seconds."""
     return retries.Retry(
-        predicate=retries.if_exception_type(ResourceExhausted, ServiceUnavailable, DeadlineExceeded,
-                                            InternalServerError),
+        predicate=retries.if_exception_type(TooManyRequests, ResourceExhausted, ServiceUnavailable,
+                                            DeadlineExceeded, InternalServerError),
         initial=0.5, maximum=30.0, multiplier=2.0, timeout=timeout,
     )
