@@ -1,0 +1,187 @@
+"""POST /v1/devices over HTTP: good, forged, replayed, oversized and malformed reports; then the
+push source's cycle turns the latest report per device into findings."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from agent.config import parse_config
+from agent.cycle import Pipeline
+from agent.demo.fake_devices import push_report
+from agent.http import AgentHTTPServer
+from agent.models import Status
+from agent.push import register_push, sign
+from agent.store.devices import device_reports, latest_reports
+
+KEY = "shared-secret-for-tests"
+CONFIG = """
+sources:
+  - name: laptops
+    provider: endpoints
+    kind: push
+    push:
+      shared_key: env:TEST_PUSH_KEY
+      max_report_bytes: 4096
+"""
+
+
+def now_iso(days: float = 0) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report(device: str = "mac-001", **kw: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema_version": 1, "device_id": device, "hostname": f"{device}.local", "platform": "macos",
+        "owner": "alice@example.com", "collected_at": now_iso(),
+        "os": {"name": "macOS", "version": "14.5", "build": "23F79", "supported": True, "last_update": now_iso(5)},
+        "antivirus": [{"product": "XProtect", "enabled": True, "up_to_date": True,
+                       "definitions_updated": now_iso(1)}],
+        "disk_encryption": True, "firewall": True, "screen_lock_seconds": 300}
+    doc.update(kw)
+    return doc
+
+
+@pytest.fixture
+def agent(store) -> Iterator[tuple[str, Any, Any]]:  # type: ignore[no-untyped-def]
+    os.environ["TEST_PUSH_KEY"] = KEY
+    config = parse_config(CONFIG, env={})
+    http = AgentHTTPServer("127.0.0.1", 0, CollectorRegistry(), lambda: (True, {}))
+    assert register_push(http, config, store) is not None
+    http.start()
+    host, port = http.address
+    yield f"http://{host}:{port}", store, config
+    http.stop()
+
+
+def count(store: Any) -> int:
+    with store.engine.connect() as conn:
+        return len(list(conn.execute(device_reports.select())))
+
+
+def test_good_report_is_accepted_and_stored(agent: tuple[str, Any, Any]) -> None:
+    url, store, _ = agent
+    r = push_report(url, KEY, report())
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "accepted"
+    [saved] = latest_reports(store, "laptops", datetime.now(UTC) - timedelta(days=1))
+    assert saved.device_id == "mac-001" and saved.body["hostname"] == "mac-001.local"
+
+
+@pytest.mark.parametrize(("mutate", "status", "reason"), [
+    ("wrong-key", 401, "signature"),
+    ("tampered-body", 401, "signature"),
+    ("missing-headers", 401, "headers"),
+    ("old-timestamp", 401, "window"),
+    ("oversized", 413, "limit"),
+    ("not-json", 400, "not valid JSON"),
+    ("bad-schema", 422, "schema"),
+    ("unknown-field", 422, "schema"),
+    ("device-mismatch", 422, "differs"),
+    ("wrong-content-type", 415, "application/json"),
+])
+def test_refused_reports_store_nothing(agent: tuple[str, Any, Any], mutate: str, status: int,
+                                      reason: str) -> None:
+    url, store, _ = agent
+    doc = report()
+    ts = str(int(time.time()))
+    nonce = "n" * 32
+    body = json.dumps(doc).encode()
+    key = KEY
+    headers = {"Content-Type": "application/json", "X-Posture-Device": "mac-001", "X-Posture-Timestamp": ts,
+               "X-Posture-Nonce": nonce}
+    if mutate == "wrong-key":
+        key = "guessed"
+    elif mutate == "old-timestamp":
+        ts = str(int(time.time()) - 3600)
+        headers["X-Posture-Timestamp"] = ts
+    elif mutate == "oversized":
+        body = json.dumps(report(owner="x" * 200, hostname="h" * 250, antivirus=[
+            {"product": "p" * 120} for _ in range(16)])).encode() + b" " * 4096
+    elif mutate == "not-json":
+        body = b"{not json"
+    elif mutate == "bad-schema":
+        body = json.dumps(report(platform="amiga")).encode()
+    elif mutate == "unknown-field":
+        body = json.dumps(report(password="hunter2")).encode()
+    elif mutate == "device-mismatch":
+        body = json.dumps(report(device="other-device")).encode()
+    elif mutate == "wrong-content-type":
+        headers["Content-Type"] = "text/plain"
+    headers["X-Posture-Signature"] = sign(key, ts, nonce, "mac-001", body)
+    if mutate == "tampered-body":
+        body = body.replace(b'"firewall": true', b'"firewall": false')
+    if mutate == "missing-headers":
+        del headers["X-Posture-Signature"]
+    r = httpx.post(url + "/v1/devices", content=body, headers=headers, timeout=10)
+    assert r.status_code == status, r.text
+    assert reason.lower() in r.json()["error"].lower()
+    assert KEY not in r.text
+    assert count(store) == 0
+
+
+def test_replayed_report_is_refused(agent: tuple[str, Any, Any]) -> None:
+    url, store, _ = agent
+    ts, nonce = int(time.time()), "replayed-nonce-0123456789"
+    assert push_report(url, KEY, report(), timestamp=ts, nonce=nonce).status_code == 202
+    again = push_report(url, KEY, report(), timestamp=ts, nonce=nonce)
+    assert again.status_code == 409, again.text
+    older = push_report(url, KEY, report(), timestamp=ts - 10)
+    assert older.status_code == 409
+    assert count(store) == 1
+
+
+def test_per_device_keys(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"win-007": "key-of-win-007"}))
+    config = parse_config(f"""
+sources:
+  - name: fleet-a
+    provider: endpoints
+    kind: push
+    push: {{device_keys: "file:{keys}"}}
+  - name: fleet-b
+    provider: endpoints
+    kind: push
+    push: {{shared_key: env:TEST_PUSH_KEY}}
+""", env={})
+    os.environ["TEST_PUSH_KEY"] = KEY
+    http = AgentHTTPServer("127.0.0.1", 0, CollectorRegistry(), lambda: (True, {}))
+    register_push(http, config, store)
+    http.start()
+    try:
+        url = "http://{}:{}".format(*http.address)
+        doc = report("win-007", platform="windows")
+        assert push_report(url, "key-of-win-007", doc, source="fleet-a").status_code == 202
+        assert push_report(url, KEY, doc, source="fleet-a").status_code == 401  # another device's key
+        assert push_report(url, "key-of-win-007", report("mac-2"), source="fleet-a").status_code == 401
+        no_source = push_report(url, KEY, doc)
+        assert no_source.status_code == 400 and "X-Posture-Source" in no_source.json()["error"]
+    finally:
+        http.stop()
+
+
+def test_push_cycle_turns_latest_reports_into_findings(agent: tuple[str, Any, Any]) -> None:
+    url, store, config = agent
+    assert push_report(url, KEY, report("mac-001", antivirus=[])).status_code == 202
+    time.sleep(1.1)  # reports must be strictly newer (whole-second timestamps)
+    assert push_report(url, KEY, report("mac-001")).status_code == 202
+    assert push_report(url, KEY, report("linux-9", platform="linux", antivirus=[], disk_encryption=False)
+                       ).status_code == 202
+    pipeline = Pipeline(config, store)
+    result = pipeline.run_cycle(config.sources[0])
+    assert result.ok, result.error
+    [snap] = result.snapshots
+    assert {r.name for r in snap.resources} == {"mac-001.local", "linux-9.local"}
+    by = {(f.resource_id.rsplit(":", 1)[-1], f.check_id): f.status for f in result.findings}
+    assert by[("mac-001", "endpoint.device.antivirus_running")] == Status.PASS  # the latest report counts
+    assert by[("linux-9", "endpoint.device.antivirus_running")] == Status.FAIL
+    assert by[("linux-9", "endpoint.device.disk_encryption")] == Status.FAIL
