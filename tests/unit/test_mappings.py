@@ -88,8 +88,15 @@ def test_fixture_lists_all_59_checks() -> None:
 
 # -- the real files ------------------------------------------------------------------------------
 
+def _live_check_ids() -> frozenset[str]:
+    """Every check the registry finds (AWS plus the other providers' catalogs)."""
+    from agent.registry import load_checks
+
+    return AWS_CHECK_IDS | frozenset(load_checks())
+
+
 def test_real_mappings_load_against_the_known_check_ids() -> None:
-    m = load_mappings(known_checks=AWS_CHECK_IDS)
+    m = load_mappings(known_checks=_live_check_ids())
     assert set(m.frameworks) == {"soc2", "iso27001", "nist80053", "cis_aws", "hipaa"}
     assert 50 <= len(m.controls) <= 85
 
@@ -104,11 +111,18 @@ def test_schemas_are_valid_json_schema_and_real_files_conform() -> None:
 
 
 def test_every_known_check_maps_to_a_control_and_a_soc2_criterion() -> None:
-    m = load_mappings(known_checks=AWS_CHECK_IDS)
+    m = load_mappings(known_checks=_live_check_ids())
     assert m.checks() >= AWS_CHECK_IDS
     assert m.unmapped_checks(AWS_CHECK_IDS, "soc2") == []
     for chk in AWS_CHECK_IDS:  # also in the default scope (security only)
         assert any(t.startswith("SOC2:") for t in m.tags_for(chk, ("soc2",), ("security",))), chk
+
+
+def test_every_azure_check_maps_to_a_soc2_criterion() -> None:
+    azure = frozenset(c for c in _live_check_ids() if c.startswith("azure."))
+    assert len(azure) >= 15
+    m = load_mappings(known_checks=_live_check_ids())
+    assert m.unmapped_checks(azure, "soc2") == []
 
 
 # -- synthetic mapping directories ---------------------------------------------------------------
