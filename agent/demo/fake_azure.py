@@ -170,9 +170,16 @@ class FakeAzure:
 
     def credentials(self) -> dict[str, Any]:
         """The AzureCredentials fields (as config data) that reach this fake."""
-        return {"tenant_id": self.tenant.tenant_id, "auth": "client_secret", "client_id": self.tenant.client_id,
-                "client_secret": self.secret_ref, "authority": self.base, "graph_url": f"{self.base}/graph",
-                "arm_url": f"{self.base}/arm", "ca_bundle": self.ca_path}
+        return {
+            "tenant_id": self.tenant.tenant_id,
+            "auth": "client_secret",
+            "client_id": self.tenant.client_id,
+            "client_secret": self.secret_ref,
+            "authority": self.base,
+            "graph_url": f"{self.base}/graph",
+            "arm_url": f"{self.base}/arm",
+            "ca_bundle": self.ca_path,
+        }
 
     def source_config(self, name: str = "demo-azure", **extra: Any) -> dict[str, Any]:
         return {"name": name, "provider": "azure", **self.credentials(), **extra}
@@ -184,17 +191,29 @@ class FakeAzure:
         """(AzureSource, EndpointSource kind intune) for this fake tenant."""
         from agent.config import AzureSource, EndpointSource
 
-        return (AzureSource.model_validate(self.source_config()),
-                EndpointSource.model_validate(self.intune_config()))
+        return (
+            AzureSource.model_validate(self.source_config()),
+            EndpointSource.model_validate(self.intune_config()),
+        )
 
     # -- faults ----------------------------------------------------------------------------------
 
-    def fail(self, api: str, path_regex: str, status: int, *, times: int = 1, retry_after: str | None = None,
-             query: str = "") -> None:
+    def fail(
+        self,
+        api: str,
+        path_regex: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+        query: str = "",
+    ) -> None:
         """Answer ``status`` to the next ``times`` GETs (-1: all) of matching paths (query substring)."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         with self._lock:
-            self._faults.append(_Fault(api, re.compile(path_regex, re.IGNORECASE), status, times, headers, query))
+            self._faults.append(
+                _Fault(api, re.compile(path_regex, re.IGNORECASE), status, times, headers, query)
+            )
 
     def record(self, method: str, api: str, path: str, status: int) -> None:
         with self._lock:
@@ -212,10 +231,14 @@ class FakeAzure:
         t = self.tenant
         self.token_requests += 1
         ok_secret = form.get("client_secret") == t.client_secret
-        ok_assertion = form.get("client_assertion_type", "").endswith("jwt-bearer") and form.get("client_assertion")
+        ok_assertion = form.get("client_assertion_type", "").endswith("jwt-bearer") and form.get(
+            "client_assertion"
+        )
         if form.get("client_id") != t.client_id or not (ok_secret or ok_assertion):
-            return 401, {"error": "invalid_client",
-                         "error_description": "AADSTS7000215: Invalid client secret provided."}
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided.",
+            }
         scope = form.get("scope", "")
         api = "graph" if "/graph/" in scope else "arm" if "/arm/" in scope else ""
         if not api:
@@ -223,17 +246,25 @@ class FakeAzure:
         token = f"fake-{api}-{secrets.token_hex(8)}"
         with self._lock:
             self._tokens[token] = api
-        return 200, {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "ext_expires_in": 3600,
+            "access_token": token,
+        }
 
     def _discovery(self, path: str) -> tuple[int, Any]:
         t = f"{self.base}/{self.tenant.tenant_id}"
         if path != f"/{self.tenant.tenant_id}/v2.0/.well-known/openid-configuration":
             return 404, {"error": "invalid_tenant", "error_description": "AADSTS90002: tenant not found"}
-        return 200, {"token_endpoint": f"{t}/oauth2/v2.0/token", "issuer": f"{t}/v2.0",
-                     "authorization_endpoint": f"{t}/oauth2/v2.0/authorize",
-                     "device_authorization_endpoint": f"{t}/oauth2/v2.0/devicecode",
-                     "jwks_uri": f"{t}/discovery/v2.0/keys",
-                     "response_types_supported": ["code", "id_token", "token"]}
+        return 200, {
+            "token_endpoint": f"{t}/oauth2/v2.0/token",
+            "issuer": f"{t}/v2.0",
+            "authorization_endpoint": f"{t}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{t}/oauth2/v2.0/devicecode",
+            "jwks_uri": f"{t}/discovery/v2.0/keys",
+            "response_types_supported": ["code", "id_token", "token"],
+        }
 
     def get(self, raw: str, auth: str) -> tuple[int, Any, Mapping[str, str]]:
         url = urlsplit(raw)
@@ -249,20 +280,32 @@ class FakeAzure:
         self.record("GET", api, rel, status)
         return status, body, headers
 
-    def _answer(self, api: str, rel: str, query: dict[str, str], raw_query: str,
-                auth: str) -> tuple[int, Any, Mapping[str, str]]:
+    def _answer(
+        self, api: str, rel: str, query: dict[str, str], raw_query: str, auth: str
+    ) -> tuple[int, Any, Mapping[str, str]]:
         token = auth.removeprefix("Bearer ").strip()
         with self._lock:
             token_api = self._tokens.get(token)
         if token_api != api:
-            return 401, {"error": {"code": "InvalidAuthenticationToken",
-                                  "message": "Access token is missing or is for another audience."}}, {}
+            return (
+                401,
+                {
+                    "error": {
+                        "code": "InvalidAuthenticationToken",
+                        "message": "Access token is missing or is for another audience.",
+                    }
+                },
+                {},
+            )
         with self._lock:
             for f in self._faults:
                 if f.api == api and f.pattern.search(rel) and f.query in raw_query and f.times != 0:
                     f.times -= 1 if f.times > 0 else 0
-                    code = "TooManyRequests" if f.status == 429 else (
-                        "Authorization_RequestDenied" if api == "graph" else "AuthorizationFailed")
+                    code = (
+                        "TooManyRequests"
+                        if f.status == 429
+                        else ("Authorization_RequestDenied" if api == "graph" else "AuthorizationFailed")
+                    )
                     return f.status, {"error": {"code": code, "message": f"fake fault {f.status}"}}, f.headers
         store = self.tenant.graph if api == "graph" else self.tenant.arm
         item = next((v for k, v in store.items() if k.lower() == rel.lower()), None)
@@ -273,7 +316,7 @@ class FakeAzure:
             return 200, item, {}
         skip_key = "$skiptoken" if api == "graph" else "$skipToken"
         start = int(query.pop(skip_key, "0") or 0)
-        page = item[start:start + self.page_size]
+        page = item[start : start + self.page_size]
         body: dict[str, Any] = {"value": page}
         if start + self.page_size < len(item):
             nxt = f"{self.base}/{api}{rel}?" + urlencode({**query, skip_key: str(start + self.page_size)})
@@ -283,17 +326,40 @@ class FakeAzure:
 
 # -- the demo tenant -------------------------------------------------------------------------------
 
-def _user(oid: str, upn: str, name: str, *, guest: bool = False, enabled: bool = True, last: datetime | None,
-          created: datetime) -> dict[str, Any]:
-    return {"id": oid, "displayName": name, "userPrincipalName": upn, "userType": "Guest" if guest else "Member",
-            "accountEnabled": enabled, "createdDateTime": _iso(created),
-            "signInActivity": {"lastSignInDateTime": _iso(last) if last else None,
-                               "lastNonInteractiveSignInDateTime": None}}
+
+def _user(
+    oid: str,
+    upn: str,
+    name: str,
+    *,
+    guest: bool = False,
+    enabled: bool = True,
+    last: datetime | None,
+    created: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": oid,
+        "displayName": name,
+        "userPrincipalName": upn,
+        "userType": "Guest" if guest else "Member",
+        "accountEnabled": enabled,
+        "createdDateTime": _iso(created),
+        "signInActivity": {
+            "lastSignInDateTime": _iso(last) if last else None,
+            "lastNonInteractiveSignInDateTime": None,
+        },
+    }
 
 
 def _reg(oid: str, upn: str, mfa: bool, admin: bool = False) -> dict[str, Any]:
-    return {"id": oid, "userPrincipalName": upn, "isMfaRegistered": mfa, "isMfaCapable": mfa,
-            "methodsRegistered": ["microsoftAuthenticatorPush"] if mfa else [], "isAdmin": admin}
+    return {
+        "id": oid,
+        "userPrincipalName": upn,
+        "isMfaRegistered": mfa,
+        "isMfaCapable": mfa,
+        "methodsRegistered": ["microsoftAuthenticatorPush"] if mfa else [],
+        "isAdmin": admin,
+    }
 
 
 def demo_tenant(now: datetime | None = None) -> FakeTenant:
@@ -309,9 +375,21 @@ def demo_tenant(now: datetime | None = None) -> FakeTenant:
         ("u-erin", "erin@contoso.example", "Erin Engineer", False, True, 5, True),
         ("u-guest", "gus_partner.example#EXT#@contoso.example", "Gus Guest", True, True, 20, False),
     ]
-    users = [_user(oid, upn, name, guest=g, enabled=e, last=now - timedelta(days=d),
-                   created=now - timedelta(days=400)) for oid, upn, name, g, e, d, _ in people]
-    registration = [_reg(oid, upn, mfa, oid in ("u-alice", "u-carol")) for oid, upn, _, g, _, _, mfa in people if not g]
+    users = [
+        _user(
+            oid,
+            upn,
+            name,
+            guest=g,
+            enabled=e,
+            last=now - timedelta(days=d),
+            created=now - timedelta(days=400),
+        )
+        for oid, upn, name, g, e, d, _ in people
+    ]
+    registration = [
+        _reg(oid, upn, mfa, oid in ("u-alice", "u-carol")) for oid, upn, _, g, _, _, mfa in people if not g
+    ]
     rg = f"/subscriptions/{s}/resourceGroups/prod"
     sql = f"{rg}/providers/Microsoft.Sql/servers/contoso-sql"
     graph: dict[str, Any] = {
@@ -322,84 +400,206 @@ def demo_tenant(now: datetime | None = None) -> FakeTenant:
             {"id": SECURITY_READER, "templateId": SECURITY_READER, "displayName": "Security Reader"},
         ],
         "/v1.0/roleManagement/directory/roleAssignments": [
-            {"id": "ra-1", "principalId": "u-alice", "roleDefinitionId": GLOBAL_ADMIN, "directoryScopeId": "/"},
-            {"id": "ra-2", "principalId": "u-carol", "roleDefinitionId": GLOBAL_ADMIN, "directoryScopeId": "/"},
-            {"id": "ra-3", "principalId": "u-erin", "roleDefinitionId": SECURITY_READER, "directoryScopeId": "/"},
+            {
+                "id": "ra-1",
+                "principalId": "u-alice",
+                "roleDefinitionId": GLOBAL_ADMIN,
+                "directoryScopeId": "/",
+            },
+            {
+                "id": "ra-2",
+                "principalId": "u-carol",
+                "roleDefinitionId": GLOBAL_ADMIN,
+                "directoryScopeId": "/",
+            },
+            {
+                "id": "ra-3",
+                "principalId": "u-erin",
+                "roleDefinitionId": SECURITY_READER,
+                "directoryScopeId": "/",
+            },
         ],
         "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy": {
-            "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults", "isEnabled": False},
+            "id": "00000000-0000-0000-0000-000000000005",
+            "displayName": "Security Defaults",
+            "isEnabled": False,
+        },
         "/v1.0/identity/conditionalAccess/policies": [
-            {"id": "ca-1", "displayName": "Require MFA for admins", "state": "enabled",
-             "conditions": {"users": {"includeUsers": [], "includeRoles": [GLOBAL_ADMIN], "excludeUsers": []},
-                            "applications": {"includeApplications": ["All"]}},
-             "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}},
+            {
+                "id": "ca-1",
+                "displayName": "Require MFA for admins",
+                "state": "enabled",
+                "conditions": {
+                    "users": {"includeUsers": [], "includeRoles": [GLOBAL_ADMIN], "excludeUsers": []},
+                    "applications": {"includeApplications": ["All"]},
+                },
+                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+            },
         ],
         "/v1.0/deviceManagement/managedDevices": [
-            {"id": "dev-1", "deviceName": "LAPTOP-ALICE", "operatingSystem": "Windows", "osVersion": "10.0.22631.3880",
-             "serialNumber": "SN-A1", "userPrincipalName": "alice@contoso.example",
-             "lastSyncDateTime": _iso(now - timedelta(hours=3)), "isEncrypted": True, "complianceState": "compliant",
-             "managedDeviceOwnerType": "company"},
-            {"id": "dev-2", "deviceName": "LAPTOP-BOB", "operatingSystem": "Windows", "osVersion": "10.0.19045.4529",
-             "serialNumber": "SN-B2", "userPrincipalName": "bob@contoso.example",
-             "lastSyncDateTime": _iso(now - timedelta(days=2)), "isEncrypted": False,
-             "complianceState": "noncompliant", "managedDeviceOwnerType": "company"},
+            {
+                "id": "dev-1",
+                "deviceName": "LAPTOP-ALICE",
+                "operatingSystem": "Windows",
+                "osVersion": "10.0.22631.3880",
+                "serialNumber": "SN-A1",
+                "userPrincipalName": "alice@contoso.example",
+                "lastSyncDateTime": _iso(now - timedelta(hours=3)),
+                "isEncrypted": True,
+                "complianceState": "compliant",
+                "managedDeviceOwnerType": "company",
+            },
+            {
+                "id": "dev-2",
+                "deviceName": "LAPTOP-BOB",
+                "operatingSystem": "Windows",
+                "osVersion": "10.0.19045.4529",
+                "serialNumber": "SN-B2",
+                "userPrincipalName": "bob@contoso.example",
+                "lastSyncDateTime": _iso(now - timedelta(days=2)),
+                "isEncrypted": False,
+                "complianceState": "noncompliant",
+                "managedDeviceOwnerType": "company",
+            },
         ],
         "/beta/deviceManagement/managedDevices/dev-1/windowsProtectionState": {
-            "malwareProtectionEnabled": True, "realTimeProtectionEnabled": True, "signatureUpdateOverdue": False,
-            "antiMalwareVersion": "4.18.24050.7", "signatureVersion": "1.413.120.0",
-            "lastReportedDateTime": _iso(now - timedelta(hours=3)), "tamperProtectionEnabled": True},
+            "malwareProtectionEnabled": True,
+            "realTimeProtectionEnabled": True,
+            "signatureUpdateOverdue": False,
+            "antiMalwareVersion": "4.18.24050.7",
+            "signatureVersion": "1.413.120.0",
+            "lastReportedDateTime": _iso(now - timedelta(hours=3)),
+            "tamperProtectionEnabled": True,
+        },
         "/beta/deviceManagement/managedDevices/dev-2/windowsProtectionState": {
-            "malwareProtectionEnabled": False, "realTimeProtectionEnabled": False, "signatureUpdateOverdue": True,
-            "antiMalwareVersion": "4.18.23110.3", "signatureVersion": "1.401.2.0",
-            "lastReportedDateTime": _iso(now - timedelta(days=2)), "tamperProtectionEnabled": False},
+            "malwareProtectionEnabled": False,
+            "realTimeProtectionEnabled": False,
+            "signatureUpdateOverdue": True,
+            "antiMalwareVersion": "4.18.23110.3",
+            "signatureVersion": "1.401.2.0",
+            "lastReportedDateTime": _iso(now - timedelta(days=2)),
+            "tamperProtectionEnabled": False,
+        },
     }
     sub_base = f"/subscriptions/{s}/providers"
     arm: dict[str, Any] = {
-        "/subscriptions": [{"id": f"/subscriptions/{s}", "subscriptionId": s, "displayName": "contoso-prod",
-                            "state": "Enabled", "tenantId": t}],
+        "/subscriptions": [
+            {
+                "id": f"/subscriptions/{s}",
+                "subscriptionId": s,
+                "displayName": "contoso-prod",
+                "state": "Enabled",
+                "tenantId": t,
+            }
+        ],
         f"{sub_base}/Microsoft.Insights/diagnosticSettings": [],
         f"{sub_base}/Microsoft.Insights/logprofiles": [],
         f"{sub_base}/Microsoft.Storage/storageAccounts": [
-            {"id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosopublic", "name": "contosopublic",
-             "location": "westeurope", "type": "Microsoft.Storage/storageAccounts",
-             "properties": {"allowBlobPublicAccess": True, "supportsHttpsTrafficOnly": True,
-                            "minimumTlsVersion": "TLS1_0"}},
-            {"id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosologs", "name": "contosologs",
-             "location": "westeurope", "type": "Microsoft.Storage/storageAccounts",
-             "properties": {"allowBlobPublicAccess": False, "supportsHttpsTrafficOnly": True,
-                            "minimumTlsVersion": "TLS1_2"}},
+            {
+                "id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosopublic",
+                "name": "contosopublic",
+                "location": "westeurope",
+                "type": "Microsoft.Storage/storageAccounts",
+                "properties": {
+                    "allowBlobPublicAccess": True,
+                    "supportsHttpsTrafficOnly": True,
+                    "minimumTlsVersion": "TLS1_0",
+                },
+            },
+            {
+                "id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosologs",
+                "name": "contosologs",
+                "location": "westeurope",
+                "type": "Microsoft.Storage/storageAccounts",
+                "properties": {
+                    "allowBlobPublicAccess": False,
+                    "supportsHttpsTrafficOnly": True,
+                    "minimumTlsVersion": "TLS1_2",
+                },
+            },
         ],
         f"{sub_base}/Microsoft.KeyVault/vaults": [
-            {"id": f"{rg}/providers/Microsoft.KeyVault/vaults/contoso-kv", "name": "contoso-kv",
-             "location": "westeurope", "properties": {"enableSoftDelete": True, "softDeleteRetentionInDays": 90}},
+            {
+                "id": f"{rg}/providers/Microsoft.KeyVault/vaults/contoso-kv",
+                "name": "contoso-kv",
+                "location": "westeurope",
+                "properties": {"enableSoftDelete": True, "softDeleteRetentionInDays": 90},
+            },
         ],
         f"{sub_base}/Microsoft.Sql/servers": [
-            {"id": sql, "name": "contoso-sql", "location": "westeurope",
-             "properties": {"publicNetworkAccess": "Enabled", "minimalTlsVersion": "1.2"}},
+            {
+                "id": sql,
+                "name": "contoso-sql",
+                "location": "westeurope",
+                "properties": {"publicNetworkAccess": "Enabled", "minimalTlsVersion": "1.2"},
+            },
         ],
-        f"{sql}/auditingSettings/default": {"id": f"{sql}/auditingSettings/default",
-                                            "properties": {"state": "Disabled", "retentionDays": 0}},
+        f"{sql}/auditingSettings/default": {
+            "id": f"{sql}/auditingSettings/default",
+            "properties": {"state": "Disabled", "retentionDays": 0},
+        },
         f"{sql}/firewallRules": [
-            {"id": f"{sql}/firewallRules/office", "name": "office",
-             "properties": {"startIpAddress": "203.0.113.10", "endIpAddress": "203.0.113.10"}},
+            {
+                "id": f"{sql}/firewallRules/office",
+                "name": "office",
+                "properties": {"startIpAddress": "203.0.113.10", "endIpAddress": "203.0.113.10"},
+            },
         ],
         f"{sub_base}/Microsoft.Network/networkSecurityGroups": [
-            {"id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/jump-nsg", "name": "jump-nsg",
-             "location": "westeurope", "properties": {"securityRules": [
-                 {"name": "allow-rdp", "properties": {"direction": "Inbound", "access": "Allow", "protocol": "Tcp",
-                                                      "sourceAddressPrefix": "Internet",
-                                                      "destinationPortRange": "3389", "priority": 100}}]}},
-            {"id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/web-nsg", "name": "web-nsg",
-             "location": "westeurope", "properties": {"securityRules": [
-                 {"name": "allow-https", "properties": {"direction": "Inbound", "access": "Allow", "protocol": "Tcp",
-                                                        "sourceAddressPrefix": "*", "destinationPortRange": "443",
-                                                        "priority": 100}}]}},
+            {
+                "id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/jump-nsg",
+                "name": "jump-nsg",
+                "location": "westeurope",
+                "properties": {
+                    "securityRules": [
+                        {
+                            "name": "allow-rdp",
+                            "properties": {
+                                "direction": "Inbound",
+                                "access": "Allow",
+                                "protocol": "Tcp",
+                                "sourceAddressPrefix": "Internet",
+                                "destinationPortRange": "3389",
+                                "priority": 100,
+                            },
+                        }
+                    ]
+                },
+            },
+            {
+                "id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/web-nsg",
+                "name": "web-nsg",
+                "location": "westeurope",
+                "properties": {
+                    "securityRules": [
+                        {
+                            "name": "allow-https",
+                            "properties": {
+                                "direction": "Inbound",
+                                "access": "Allow",
+                                "protocol": "Tcp",
+                                "sourceAddressPrefix": "*",
+                                "destinationPortRange": "443",
+                                "priority": 100,
+                            },
+                        }
+                    ]
+                },
+            },
         ],
         f"{sub_base}/Microsoft.Security/pricings": [
-            {"id": f"{sub_base}/Microsoft.Security/pricings/{plan}", "name": plan,
-             "properties": {"pricingTier": tier}}
-            for plan, tier in (("VirtualMachines", "Standard"), ("SqlServers", "Free"),
-                               ("StorageAccounts", "Free"), ("KeyVaults", "Standard"), ("Arm", "Free"))
+            {
+                "id": f"{sub_base}/Microsoft.Security/pricings/{plan}",
+                "name": plan,
+                "properties": {"pricingTier": tier},
+            }
+            for plan, tier in (
+                ("VirtualMachines", "Standard"),
+                ("SqlServers", "Free"),
+                ("StorageAccounts", "Free"),
+                ("KeyVaults", "Standard"),
+                ("Arm", "Free"),
+            )
         ],
     }
     return FakeTenant(tenant_id=t, graph=graph, arm=arm)

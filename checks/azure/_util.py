@@ -12,8 +12,19 @@ from typing import Any
 from agent.models import Resource
 from checks.base import MissingInput, need
 
-__all__ = ["INTERNET", "PRIVILEGED_ROLE_NAMES", "PRIVILEGED_ROLE_TEMPLATES", "days_since", "is_enabled_member",
-           "open_ports", "parse_time", "port_ranges", "privileged_roles", "props", "user_label"]
+__all__ = [
+    "INTERNET",
+    "PRIVILEGED_ROLE_NAMES",
+    "PRIVILEGED_ROLE_TEMPLATES",
+    "days_since",
+    "is_enabled_member",
+    "open_ports",
+    "parse_time",
+    "port_ranges",
+    "privileged_roles",
+    "props",
+    "user_label",
+]
 
 # Directory roles that can take over the tenant or its security settings (template ids are global).
 PRIVILEGED_ROLE_TEMPLATES = {
@@ -51,7 +62,7 @@ def parse_time(value: Any) -> datetime | None:
     if "." in text:
         head, _, rest = text.partition(".")
         digits = "".join(c for c in rest if c.isdigit())
-        tz = rest[len(digits):]
+        tz = rest[len(digits) :]
         text = f"{head}.{digits[:6]}{tz}" if digits else head + tz
     ts = datetime.fromisoformat(text)
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
@@ -76,7 +87,10 @@ def user_label(user: Resource) -> str:
 
 
 def is_enabled_member(user: Resource) -> bool:
-    return bool(user.attributes.get("accountEnabled")) and str(user.attributes.get("userType") or "Member") != "Guest"
+    return (
+        bool(user.attributes.get("accountEnabled"))
+        and str(user.attributes.get("userType") or "Member") != "Guest"
+    )
 
 
 def privileged_roles(roles: Iterable[Mapping[str, Any]], extra_names: Iterable[str] = ()) -> list[str]:

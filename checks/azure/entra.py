@@ -26,7 +26,9 @@ DOCS = "https://learn.microsoft.com/entra/identity/"
 def _registration(user: Resource) -> Mapping[str, Any]:
     reg = need(user, "Registration")
     if not isinstance(reg, Mapping):
-        raise MissingInput(f"user {user_label(user)} has no row in the authentication-methods registration report")
+        raise MissingInput(
+            f"user {user_label(user)} has no row in the authentication-methods registration report"
+        )
     return reg
 
 
@@ -55,13 +57,17 @@ def _mfa_registered(user: Resource) -> bool:
             "3. Require MFA with security defaults or a Conditional Access policy."
         ),
         cli="az rest --method GET --url https://graph.microsoft.com/v1.0/reports/authenticationMethods/"
-            "userRegistrationDetails --query \"value[?!isMfaRegistered].userPrincipalName\"",
+        'userRegistrationDetails --query "value[?!isMfaRegistered].userPrincipalName"',
         docs=DOCS + "authentication/howto-registration-mfa-sspr-combined",
     ),
 )
 def user_mfa_registered(user: Resource, ctx: Context) -> Verdict:
     if not is_enabled_member(user):
-        kind = "disabled" if not user.attributes.get("accountEnabled") else "a guest (MFA is their home tenant's)"
+        kind = (
+            "disabled"
+            if not user.attributes.get("accountEnabled")
+            else "a guest (MFA is their home tenant's)"
+        )
         return not_applicable(f"user {user_label(user)} is {kind}")
     if _mfa_registered(user):
         return passed(f"user {user_label(user)} has an MFA method registered")
@@ -79,14 +85,15 @@ def user_mfa_registered(user: Resource, ctx: Context) -> Verdict:
     ),
     remediation=Remediation(
         console=(
-            "1. In the Entra admin center open Roles & admins and select the role (e.g. Global Administrator).\n"
+            "1. In the Entra admin center open Roles & admins and select the role "
+            "(e.g. Global Administrator).\n"
             "2. For each holder without MFA, have them register a method at https://aka.ms/mysecurityinfo "
             "before their next sign-in, or remove the role.\n"
             "3. Add a Conditional Access policy that requires MFA (ideally phishing-resistant) for "
             "directory roles."
         ),
-        cli="az rest --method GET --url \"https://graph.microsoft.com/v1.0/roleManagement/directory/"
-            "roleAssignments?$expand=principal\"",
+        cli='az rest --method GET --url "https://graph.microsoft.com/v1.0/roleManagement/directory/'
+        'roleAssignments?$expand=principal"',
         docs=DOCS + "role-based-access-control/security-planning",
     ),
     params={"extra_roles": []},
@@ -119,7 +126,7 @@ def privileged_user_mfa(user: Resource, ctx: Context) -> Verdict:
             "3. If the person needs admin rights, give them a member account in this tenant."
         ),
         cli="az rest --method DELETE --url https://graph.microsoft.com/v1.0/roleManagement/directory/"
-            "roleAssignments/<assignment-id>",
+        "roleAssignments/<assignment-id>",
         docs=DOCS + "users/users-restrict-guest-permissions",
     ),
 )
@@ -180,11 +187,14 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
     except ValueError:
         created = None
     if created is not None and days_since(created, ctx.now) < days:
-        return passed(f"user {user_label(user)} was created {days_since(created, ctx.now)} days ago, not used yet")
+        return passed(
+            f"user {user_label(user)} was created {days_since(created, ctx.now)} days ago, not used yet"
+        )
     return failed(f"user {user_label(user)} is enabled and has no sign-in recorded in {days}+ days")
 
 
 # -- tenant ------------------------------------------------------------------------------------------
+
 
 def _requires_mfa_for_all(policy: Mapping[str, Any]) -> bool:
     if str(policy.get("state") or "") != "enabled":
@@ -197,8 +207,11 @@ def _requires_mfa_for_all(policy: Mapping[str, Any]) -> bool:
     all_apps = "All" in (apps.get("includeApplications") or [])
     controls = [str(c).lower() for c in grant.get("builtInControls") or []]
     mfa = "mfa" in controls or bool(grant.get("authenticationStrength"))
-    if str(grant.get("operator") or "OR").upper() == "OR" and len(controls) > 1 and not grant.get(
-            "authenticationStrength"):
+    if (
+        str(grant.get("operator") or "OR").upper() == "OR"
+        and len(controls) > 1
+        and not grant.get("authenticationStrength")
+    ):
         mfa = False  # "MFA or compliant device" does not require MFA
     return all_users and all_apps and mfa
 
@@ -221,7 +234,7 @@ def _requires_mfa_for_all(policy: Mapping[str, Any]) -> bool:
             "and set it to On."
         ),
         cli="az rest --method PATCH --url https://graph.microsoft.com/v1.0/policies/"
-            "identitySecurityDefaultsEnforcementPolicy --body '{\"isEnabled\": true}'",
+        "identitySecurityDefaultsEnforcementPolicy --body '{\"isEnabled\": true}'",
         docs=DOCS + "conditional-access/policy-all-users-mfa-strength",
     ),
 )
@@ -243,5 +256,7 @@ def tenant_mfa_enforced(tenant: Resource, ctx: Context) -> Verdict:
         return passed(f"Conditional Access policy {names[0]!r} requires MFA for all users and apps")
     if problems:
         raise MissingInput("; ".join(problems) + "; no Conditional Access policy requires MFA for all users")
-    return failed("security defaults are off and no enabled Conditional Access policy requires MFA for all users "
-                  f"and all apps ({len(policies)} policies read)")
+    return failed(
+        "security defaults are off and no enabled Conditional Access policy requires MFA for all users "
+        f"and all apps ({len(policies)} policies read)"
+    )

@@ -51,4 +51,6 @@ def soft_delete_enabled(vault: Resource, ctx: Context) -> Verdict:
 def purge_protection_enabled(vault: Resource, ctx: Context) -> Verdict:
     if props(vault).get("enablePurgeProtection") is True:
         return passed(f"key vault {vault.name} has purge protection enabled")
-    return failed(f"key vault {vault.name} does not have purge protection: deleted keys can be purged at once")
+    return failed(
+        f"key vault {vault.name} does not have purge protection: deleted keys can be purged at once"
+    )

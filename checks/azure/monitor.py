@@ -13,9 +13,13 @@ def _exports_admin(setting: Mapping[str, Any]) -> bool:
     p = setting.get("properties") or {}
     target = p.get("workspaceId") or p.get("storageAccountId") or p.get("eventHubAuthorizationRuleId")
     logs = p.get("logs") or []
-    admin = any(str(entry.get("category") or "").lower() == "administrative" and entry.get("enabled")
-                or str(entry.get("categoryGroup") or "").lower() == "alllogs" and entry.get("enabled")
-                for entry in logs)
+    admin = any(
+        str(entry.get("category") or "").lower() == "administrative"
+        and entry.get("enabled")
+        or str(entry.get("categoryGroup") or "").lower() == "alllogs"
+        and entry.get("enabled")
+        for entry in logs
+    )
     return bool(target) and admin
 
 
@@ -35,7 +39,7 @@ def _exports_admin(setting: Mapping[str, Any]) -> bool:
             "sent to a Log Analytics workspace or storage account with 365+ days retention."
         ),
         cli="az monitor diagnostic-settings subscription create --name activity-export --location <region> "
-            "--workspace <workspace-resource-id> --logs '[{\"category\":\"Administrative\",\"enabled\":true}]'",
+        '--workspace <workspace-resource-id> --logs \'[{"category":"Administrative","enabled":true}]\'',
         docs="https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log",
     ),
     params={"days": 365},
@@ -47,7 +51,9 @@ def activity_log_retained(sub: Resource, ctx: Context) -> Verdict:
         settings = need(sub, "ActivityLogDiagnosticSettings") or []
         exported = [str(s.get("name")) for s in settings if _exports_admin(s)]
         if exported:
-            return passed(f"subscription {sub.name} exports its activity log via diagnostic setting {exported[0]}")
+            return passed(
+                f"subscription {sub.name} exports its activity log via diagnostic setting {exported[0]}"
+            )
     except MissingInput as exc:
         problems.append(str(exc))
     try:
@@ -58,10 +64,15 @@ def activity_log_retained(sub: Resource, ctx: Context) -> Verdict:
     for prof in profiles:
         ret = (prof.get("properties") or {}).get("retentionPolicy") or {}
         kept = int(ret.get("days") or 0)
-        if (prof.get("properties") or {}).get("storageAccountId") and (not ret.get("enabled") or kept >= days
-                                                                     or kept == 0):
-            return passed(f"subscription {sub.name} keeps its activity log with log profile {prof.get('name')}")
+        if (prof.get("properties") or {}).get("storageAccountId") and (
+            not ret.get("enabled") or kept >= days or kept == 0
+        ):
+            return passed(
+                f"subscription {sub.name} keeps its activity log with log profile {prof.get('name')}"
+            )
     if problems:
         raise MissingInput("; ".join(problems) + "; no log profile keeps the activity log")
-    return failed(f"subscription {sub.name} neither exports its activity log nor keeps it {days}+ days "
-                  "(Azure alone keeps 90 days)")
+    return failed(
+        f"subscription {sub.name} neither exports its activity log nor keeps it {days}+ days "
+        "(Azure alone keeps 90 days)"
+    )

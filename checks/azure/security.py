@@ -34,8 +34,17 @@ from checks.base import (
         cli="az security pricing create --name <plan> --tier Standard",
         docs="https://learn.microsoft.com/azure/defender-for-cloud/enable-enhanced-security",
     ),
-    params={"plans": ["VirtualMachines", "SqlServers", "StorageAccounts", "KeyVaults", "Arm", "Containers",
-                      "AppServices"]},
+    params={
+        "plans": [
+            "VirtualMachines",
+            "SqlServers",
+            "StorageAccounts",
+            "KeyVaults",
+            "Arm",
+            "Containers",
+            "AppServices",
+        ]
+    },
 )
 def defender_plan_enabled(pricing: Resource, ctx: Context) -> Verdict:
     wanted = {str(p).lower() for p in ctx.params.get("plans", [])}

@@ -28,7 +28,7 @@ DOCS = "https://learn.microsoft.com/azure/azure-sql/database/"
             "with at least 90 days retention, and Save."
         ),
         cli="az sql server audit-policy update --name <server> --resource-group <group> --state Enabled "
-            "--lats Enabled --lawri <workspace-resource-id>",
+        "--lats Enabled --lawri <workspace-resource-id>",
         docs=DOCS + "auditing-overview",
     ),
 )
@@ -53,7 +53,8 @@ def server_auditing_enabled(server: Resource, ctx: Context) -> Verdict:
     ),
     remediation=Remediation(
         console=(
-            "1. Create a private endpoint for the server (SQL server > Security > Networking > Private access).\n"
+            "1. Create a private endpoint for the server "
+            "(SQL server > Security > Networking > Private access).\n"
             "2. On Public access set 'Public network access' to Disable and Save."
         ),
         cli="az sql server update --name <server> --resource-group <group> --enable-public-network false",
@@ -84,18 +85,25 @@ def _open_to_all(rule: Mapping[str, Any]) -> bool:
         "prompt. Rules should name the few addresses that need access."
     ),
     remediation=Remediation(
-        console="SQL server > Security > Networking > Firewall rules: delete the 0.0.0.0 - 255.255.255.255 rule.",
+        console=(
+            "SQL server > Security > Networking > Firewall rules: "
+            "delete the 0.0.0.0 - 255.255.255.255 rule."
+        ),
         cli="az sql server firewall-rule delete --server <server> --resource-group <group> --name <rule>",
         docs=DOCS + "firewall-configure",
     ),
 )
 def server_no_open_firewall(server: Resource, ctx: Context) -> Verdict:
     if str(props(server).get("publicNetworkAccess") or "").lower() == "disabled":
-        return passed(f"SQL server {server.name} has public network access disabled; firewall rules do not apply")
+        return passed(
+            f"SQL server {server.name} has public network access disabled; firewall rules do not apply"
+        )
     rules = need(server, "FirewallRules") or []
     open_rules = [str(r.get("name")) for r in rules if _open_to_all(r)]
     if open_rules:
-        return failed(f"SQL server {server.name} firewall rule(s) {', '.join(open_rules)} allow every address")
+        return failed(
+            f"SQL server {server.name} firewall rule(s) {', '.join(open_rules)} allow every address"
+        )
     return passed(f"SQL server {server.name} has {len(rules)} firewall rule(s), none open to every address")
 
 
@@ -121,7 +129,9 @@ def server_minimum_tls_12(server: Resource, ctx: Context) -> Verdict:
     try:
         ok = float(str(value)) >= 1.2
     except ValueError as exc:
-        raise MissingInput(f"SQL server {server.name} reports an unknown minimalTlsVersion {value!r}") from exc
+        raise MissingInput(
+            f"SQL server {server.name} reports an unknown minimalTlsVersion {value!r}"
+        ) from exc
     if ok:
         return passed(f"SQL server {server.name} requires TLS {value} or later")
     return failed(f"SQL server {server.name} accepts TLS {value}, below 1.2")

@@ -24,7 +24,10 @@ DOCS = "https://learn.microsoft.com/azure/storage/"
             "2. Set 'Allow Blob anonymous access' to Disabled and Save.\n"
             "3. Enforce it with the built-in policy 'Storage account public access should be disallowed'."
         ),
-        cli="az storage account update --name <account> --resource-group <group> --allow-blob-public-access false",
+        cli=(
+            "az storage account update --name <account> --resource-group <group> "
+            "--allow-blob-public-access false"
+        ),
         docs=DOCS + "blobs/anonymous-read-access-prevent",
     ),
 )

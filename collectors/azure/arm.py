@@ -38,24 +38,39 @@ class ArmType:
 TABLE: tuple[ArmType, ...] = (
     ArmType("azure.storage.account", "/providers/Microsoft.Storage/storageAccounts", "2023-01-01"),
     ArmType("azure.keyvault.vault", "/providers/Microsoft.KeyVault/vaults", "2023-07-01"),
-    ArmType("azure.sql.server", "/providers/Microsoft.Sql/servers", "2021-11-01", details=(
-        Detail("AuditingSettings", "/auditingSettings/default", "2021-11-01"),
-        Detail("FirewallRules", "/firewallRules", "2021-11-01", is_list=True),
-    )),
+    ArmType(
+        "azure.sql.server",
+        "/providers/Microsoft.Sql/servers",
+        "2021-11-01",
+        details=(
+            Detail("AuditingSettings", "/auditingSettings/default", "2021-11-01"),
+            Detail("FirewallRules", "/firewallRules", "2021-11-01", is_list=True),
+        ),
+    ),
     ArmType("azure.network.nsg", "/providers/Microsoft.Network/networkSecurityGroups", "2023-09-01"),
     ArmType("azure.security.pricing", "/providers/Microsoft.Security/pricings", "2024-01-01", global_=True),
 )
 # Subscription-level settings stored on the azure.subscription resource (activity log export).
 SUBSCRIPTION_DETAILS: tuple[Detail, ...] = (
-    Detail("ActivityLogDiagnosticSettings", "/providers/Microsoft.Insights/diagnosticSettings", "2021-05-01-preview",
-           is_list=True),
+    Detail(
+        "ActivityLogDiagnosticSettings",
+        "/providers/Microsoft.Insights/diagnosticSettings",
+        "2021-05-01-preview",
+        is_list=True,
+    ),
     Detail("LogProfiles", "/providers/Microsoft.Insights/logprofiles", "2016-03-01", is_list=True),
 )
 
 
 def _error(op: str, exc: ApiError, rtype: str, region: str = "") -> CollectionError:
-    return CollectionError(service="arm", operation=op, region=region, code=exc.code,
-                           message=exc.message or f"HTTP {exc.status}", resource_type=rtype)
+    return CollectionError(
+        service="arm",
+        operation=op,
+        region=region,
+        code=exc.code,
+        message=exc.message or f"HTTP {exc.status}",
+        resource_type=rtype,
+    )
 
 
 def _op(path: str) -> str:
@@ -64,7 +79,9 @@ def _op(path: str) -> str:
 
 def list_subscriptions(http: AzureHttp) -> list[dict[str, Any]]:
     """Every subscription the agent can read (raises ApiError if the list itself fails)."""
-    return http.list("arm", "/subscriptions", {"api-version": SUBSCRIPTIONS_API}, operation="ListSubscriptions")
+    return http.list(
+        "arm", "/subscriptions", {"api-version": SUBSCRIPTIONS_API}, operation="ListSubscriptions"
+    )
 
 
 def _detail(http: AzureHttp, base: str, d: Detail) -> Any:
@@ -73,7 +90,9 @@ def _detail(http: AzureHttp, base: str, d: Detail) -> Any:
     return http.get("arm", base + d.path, {"api-version": d.api_version}, operation=_op(base + d.path))
 
 
-def _with_details(http: AzureHttp, base: str, details: tuple[Detail, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+def _with_details(
+    http: AzureHttp, base: str, details: tuple[Detail, ...]
+) -> tuple[dict[str, Any], dict[str, str]]:
     attrs: dict[str, Any] = {}
     errs: dict[str, str] = {}
     for d in details:
@@ -84,20 +103,33 @@ def _with_details(http: AzureHttp, base: str, details: tuple[Detail, ...]) -> tu
     return attrs, errs
 
 
-def collect_subscription(http: AzureHttp, sub: dict[str, Any],
-                         table: tuple[ArmType, ...] = TABLE) -> tuple[list[Resource], list[CollectionError]]:
+def collect_subscription(
+    http: AzureHttp, sub: dict[str, Any], table: tuple[ArmType, ...] = TABLE
+) -> tuple[list[Resource], list[CollectionError]]:
     sid = str(sub.get("subscriptionId"))
     base = f"/subscriptions/{sid}"
     resources: list[Resource] = []
     errors: list[CollectionError] = []
     extra, errs = _with_details(http, base, SUBSCRIPTION_DETAILS)
     attrs = {k: sub.get(k) for k in ("subscriptionId", "displayName", "state", "tenantId")} | extra
-    resources.append(Resource(provider="azure", account=sid, region="global", type=SUBSCRIPTION_TYPE, id=base,
-                              name=str(sub.get("displayName") or sid), attributes=attrs, errors=errs))
+    resources.append(
+        Resource(
+            provider="azure",
+            account=sid,
+            region="global",
+            type=SUBSCRIPTION_TYPE,
+            id=base,
+            name=str(sub.get("displayName") or sid),
+            attributes=attrs,
+            errors=errs,
+        )
+    )
     for row in table:
         http.ctx.check_cancelled()
         try:
-            items = http.list("arm", base + row.path, {"api-version": row.api_version}, operation=_op(row.path))
+            items = http.list(
+                "arm", base + row.path, {"api-version": row.api_version}, operation=_op(row.path)
+            )
         except ApiError as exc:
             errors.append(_error(_op(row.path), exc, row.type))
             continue
@@ -107,7 +139,16 @@ def collect_subscription(http: AzureHttp, sub: dict[str, Any],
                 continue
             detail_attrs, detail_errs = _with_details(http, rid, row.details)
             region = "global" if row.global_ else str(item.get("location") or "global").lower()
-            resources.append(Resource(provider="azure", account=sid, region=region, type=row.type, id=rid,
-                                      name=str(item.get("name") or rid.rsplit("/", 1)[-1]),
-                                      attributes=dict(item) | detail_attrs, errors=detail_errs))
+            resources.append(
+                Resource(
+                    provider="azure",
+                    account=sid,
+                    region=region,
+                    type=row.type,
+                    id=rid,
+                    name=str(item.get("name") or rid.rsplit("/", 1)[-1]),
+                    attributes=dict(item) | detail_attrs,
+                    errors=detail_errs,
+                )
+            )
     return resources, errors

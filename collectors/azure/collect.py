@@ -25,10 +25,22 @@ def _wanted(sub: dict[str, object], filters: list[str] | None) -> bool:
     return any(f.lower() in keys for f in filters)
 
 
-def _snapshot(source: AzureSource, account: str, started: datetime, resources: list[Resource],
-              errors: list[CollectionError]) -> Snapshot:
-    return Snapshot(source=source.name, provider="azure", account=account, started_at=started,
-                    finished_at=utcnow(), resources=tuple(resources), errors=tuple(errors))
+def _snapshot(
+    source: AzureSource,
+    account: str,
+    started: datetime,
+    resources: list[Resource],
+    errors: list[CollectionError],
+) -> Snapshot:
+    return Snapshot(
+        source=source.name,
+        provider="azure",
+        account=account,
+        started_at=started,
+        finished_at=utcnow(),
+        resources=tuple(resources),
+        errors=tuple(errors),
+    )
 
 
 def collect(source: AzureSource, ctx: CollectContext) -> list[Snapshot]:
@@ -48,13 +60,23 @@ def collect(source: AzureSource, ctx: CollectContext) -> list[Snapshot]:
             try:
                 subs = [s for s in list_subscriptions(http) if _wanted(s, source.subscriptions)]
             except ApiError as exc:
-                err = CollectionError(service="arm", operation="ListSubscriptions", region="", code=exc.code,
-                                      message=exc.message, resource_type=SUBSCRIPTION_TYPE)
+                err = CollectionError(
+                    service="arm",
+                    operation="ListSubscriptions",
+                    region="",
+                    code=exc.code,
+                    message=exc.message,
+                    resource_type=SUBSCRIPTION_TYPE,
+                )
                 snapshots.append(_snapshot(source, creds.tenant_id, started, [], [err]))
                 subs = []
             found = {str(s.get("subscriptionId", "")).lower() for s in subs}
-            missing = [f for f in source.subscriptions or [] if f.lower() not in found
-                       and not any(f.lower() == str(s.get("displayName", "")).lower() for s in subs)]
+            missing = [
+                f
+                for f in source.subscriptions or []
+                if f.lower() not in found
+                and not any(f.lower() == str(s.get("displayName", "")).lower() for s in subs)
+            ]
             if missing:
                 log.warning("azure subscriptions not visible to the agent: %s", ", ".join(missing))
             ctx.progress.add_total(len(subs))
@@ -62,6 +84,8 @@ def collect(source: AzureSource, ctx: CollectContext) -> list[Snapshot]:
                 ctx.check_cancelled()
                 started = utcnow()
                 resources, errors = collect_subscription(http, sub)
-                snapshots.append(_snapshot(source, str(sub.get("subscriptionId")), started, resources, errors))
+                snapshots.append(
+                    _snapshot(source, str(sub.get("subscriptionId")), started, resources, errors)
+                )
                 ctx.progress.advance(1, f"subscription {sub.get('displayName') or sub.get('subscriptionId')}")
     return snapshots

@@ -44,18 +44,34 @@ def make_credential(creds: AzureCredentials) -> TokenCredential:
     if creds.auth == "certificate":
         assert creds.client_id and creds.certificate_path
         if not os.path.isfile(creds.certificate_path):
-            raise ConfigError([Problem(key="certificate_path",
-                                       message=f"certificate file {creds.certificate_path} does not exist")])
+            raise ConfigError(
+                [
+                    Problem(
+                        key="certificate_path",
+                        message=f"certificate file {creds.certificate_path} does not exist",
+                    )
+                ]
+            )
         password = creds.certificate_password.reveal() if creds.certificate_password else None
-        return CertificateCredential(creds.tenant_id, creds.client_id,
-                                     certificate_path=creds.certificate_path, password=password, **kw)
+        return CertificateCredential(
+            creds.tenant_id, creds.client_id, certificate_path=creds.certificate_path, password=password, **kw
+        )
     if creds.auth == "workload_identity":
         token_file = creds.federated_token_file or os.environ.get("AZURE_FEDERATED_TOKEN_FILE")
         if not token_file:
-            raise ConfigError([Problem(key="federated_token_file", message=(
-                "auth: workload_identity needs federated_token_file or AZURE_FEDERATED_TOKEN_FILE"))])
-        return WorkloadIdentityCredential(tenant_id=creds.tenant_id, client_id=creds.client_id,
-                                          token_file_path=token_file, **kw)
+            raise ConfigError(
+                [
+                    Problem(
+                        key="federated_token_file",
+                        message=(
+                            "auth: workload_identity needs federated_token_file or AZURE_FEDERATED_TOKEN_FILE"
+                        ),
+                    )
+                ]
+            )
+        return WorkloadIdentityCredential(
+            tenant_id=creds.tenant_id, client_id=creds.client_id, token_file_path=token_file, **kw
+        )
     if creds.auth == "managed_identity":
         mi: dict[str, Any] = {"client_id": creds.client_id} if creds.client_id else {}
         if creds.ca_bundle:

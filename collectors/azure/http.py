@@ -39,20 +39,26 @@ _ARM_PROVIDERS = (
     "Microsoft.Insights/diagnosticSettings|Microsoft.Insights/logprofiles"
 )
 #: (method, api, path pattern relative to the API's base URL). Nothing else is ever sent.
-ALLOWED: frozenset[tuple[str, str, str]] = frozenset({
-    ("GET", "graph", r"/v1\.0/users"),
-    ("GET", "graph", r"/v1\.0/reports/authenticationMethods/userRegistrationDetails"),
-    ("GET", "graph", r"/v1\.0/roleManagement/directory/roleAssignments"),
-    ("GET", "graph", r"/v1\.0/roleManagement/directory/roleDefinitions"),
-    ("GET", "graph", r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy"),
-    ("GET", "graph", r"/v1\.0/identity/conditionalAccess/policies"),
-    ("GET", "graph", r"/v1\.0/deviceManagement/managedDevices"),
-    ("GET", "graph", r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/windowsProtectionState"),
-    ("GET", "arm", r"/subscriptions"),
-    ("GET", "arm", _SUB + r"/providers/(" + _ARM_PROVIDERS + ")"),
-    ("GET", "arm", _SUB + r"/resourceGroups/[^/]+/providers/Microsoft\.Sql/servers/[^/]+"
-                          r"/(auditingSettings/default|firewallRules)"),
-})
+ALLOWED: frozenset[tuple[str, str, str]] = frozenset(
+    {
+        ("GET", "graph", r"/v1\.0/users"),
+        ("GET", "graph", r"/v1\.0/reports/authenticationMethods/userRegistrationDetails"),
+        ("GET", "graph", r"/v1\.0/roleManagement/directory/roleAssignments"),
+        ("GET", "graph", r"/v1\.0/roleManagement/directory/roleDefinitions"),
+        ("GET", "graph", r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy"),
+        ("GET", "graph", r"/v1\.0/identity/conditionalAccess/policies"),
+        ("GET", "graph", r"/v1\.0/deviceManagement/managedDevices"),
+        ("GET", "graph", r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/windowsProtectionState"),
+        ("GET", "arm", r"/subscriptions"),
+        ("GET", "arm", _SUB + r"/providers/(" + _ARM_PROVIDERS + ")"),
+        (
+            "GET",
+            "arm",
+            _SUB + r"/resourceGroups/[^/]+/providers/Microsoft\.Sql/servers/[^/]+"
+            r"/(auditingSettings/default|firewallRules)",
+        ),
+    }
+)
 _COMPILED = [(m, a, re.compile(p, re.IGNORECASE)) for m, a, p in ALLOWED]
 _RETRY_STATUS = {429, 502, 503, 504}
 
@@ -102,9 +108,16 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
 class AzureHttp:
     """A shared httpx.Client with tokens, paging, bounded retries and the read-only guard."""
 
-    def __init__(self, credential: TokenCredential, creds: AzureCredentials, ctx: CollectContext, *,
-                 max_retries: int = 4, max_wait: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        credential: TokenCredential,
+        creds: AzureCredentials,
+        ctx: CollectContext,
+        *,
+        max_retries: int = 4,
+        max_wait: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.credential, self.ctx, self.tenant = credential, ctx, creds.tenant_id
         self.bases: dict[str, str] = {"graph": creds.graph_url.rstrip("/"), "arm": creds.arm_url.rstrip("/")}
         self.max_retries, self.max_wait, self._sleep = max_retries, max_wait, sleep
@@ -133,7 +146,7 @@ class AzureHttp:
         text = str(url.copy_with(query=None, fragment=None))
         for api, base in self.bases.items():
             if text == base or text.startswith(base + "/"):
-                return api, text[len(base):] or "/"
+                return api, text[len(base) :] or "/"
         return None
 
     def _check(self, method: str, url: httpx.URL) -> None:
@@ -158,8 +171,10 @@ class AzureHttp:
                 tok = self.credential.get_token(self._scope(api), tenant_id=self.tenant)
             except AzureError as exc:
                 first = str(getattr(exc, "message", "") or exc).strip().splitlines()
-                raise AuthError(f"azure tenant {self.tenant}: could not get a token for {api}: "
-                                f"{first[0] if first else type(exc).__name__}") from None
+                raise AuthError(
+                    f"azure tenant {self.tenant}: could not get a token for {api}: "
+                    f"{first[0] if first else type(exc).__name__}"
+                ) from None
             self._tokens[api] = tok
         return tok.token
 
@@ -178,7 +193,7 @@ class AzureHttp:
                 if attempt >= self.max_retries:
                     raise ApiError(0, "ConnectionError", f"{type(exc).__name__}: {exc}") from None
                 attempt += 1
-                self._sleep(min(self.max_wait, 2.0 ** attempt / 2))
+                self._sleep(min(self.max_wait, 2.0**attempt / 2))
                 continue
             status = response.status_code
             if status < 400:
@@ -196,7 +211,7 @@ class AzureHttp:
             if status in _RETRY_STATUS and attempt < self.max_retries:
                 attempt += 1
                 wait = _retry_after(response)
-                delay = min(self.max_wait, wait if wait is not None else 2.0 ** attempt / 2)
+                delay = min(self.max_wait, wait if wait is not None else 2.0**attempt / 2)
                 log.info("azure %s %s: HTTP %s, retrying in %.1fs", api, operation, status, delay)
                 self._sleep(delay)
                 continue
@@ -206,8 +221,9 @@ class AzureHttp:
         """One GET of ``path`` under the API's base URL; the JSON body."""
         return self._send(api, self.bases[api] + path, params, operation)
 
-    def pages(self, api: Api, path: str, params: Mapping[str, str] | None = None, *,
-              operation: str) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self, api: Api, path: str, params: Mapping[str, str] | None = None, *, operation: str
+    ) -> Iterator[list[dict[str, Any]]]:
         """Each page's ``value`` list, following @odata.nextLink / nextLink to the end."""
         url: str | None = self.bases[api] + path
         seen: set[str] = set()
@@ -223,8 +239,9 @@ class AzureHttp:
             if nxt:
                 seen.add(str(nxt))
 
-    def list(self, api: Api, path: str, params: Mapping[str, str] | None = None, *,
-             operation: str) -> list[dict[str, Any]]:
+    def list(
+        self, api: Api, path: str, params: Mapping[str, str] | None = None, *, operation: str
+    ) -> list[dict[str, Any]]:
         return [item for page in self.pages(api, path, params, operation=operation) for item in page]
 
     def host_of(self, api: Api) -> str:

@@ -30,7 +30,9 @@ class Calls:
 
 def run(fake: FakeAzure, **extra: Any) -> tuple[list[Snapshot], Calls]:
     calls = Calls()
-    snaps = collect(AzureSource.model_validate(fake.source_config(**extra)), CollectContext(on_api_call=calls))
+    snaps = collect(
+        AzureSource.model_validate(fake.source_config(**extra)), CollectContext(on_api_call=calls)
+    )
     return snaps, calls
 
 
@@ -57,12 +59,18 @@ def test_one_snapshot_per_tenant_and_subscription(fake: FakeAzure) -> None:
     assert ("graph", "ListUsers", None) in calls.seen and ("arm", "ListSubscriptions", None) in calls.seen
 
 
-@pytest.mark.parametrize("api,path", [
-    ("graph", "/v1.0/users"), ("graph", "/v1.0/reports/authenticationMethods/userRegistrationDetails"),
-    ("graph", "/v1.0/roleManagement/directory/roleAssignments"), ("graph", "/v1.0/identity/conditionalAccess/policies"),
-    ("arm", "/Microsoft.Storage/storageAccounts"), ("arm", "/Microsoft.Network/networkSecurityGroups"),
-    ("arm", "/Microsoft.Security/pricings"),
-])
+@pytest.mark.parametrize(
+    "api,path",
+    [
+        ("graph", "/v1.0/users"),
+        ("graph", "/v1.0/reports/authenticationMethods/userRegistrationDetails"),
+        ("graph", "/v1.0/roleManagement/directory/roleAssignments"),
+        ("graph", "/v1.0/identity/conditionalAccess/policies"),
+        ("arm", "/Microsoft.Storage/storageAccounts"),
+        ("arm", "/Microsoft.Network/networkSecurityGroups"),
+        ("arm", "/Microsoft.Security/pricings"),
+    ],
+)
 def test_every_list_call_follows_paging_past_the_first_page(fake: FakeAzure, api: str, path: str) -> None:
     fake.page_size = 1
     tenant = fake.tenant.graph if api == "graph" else fake.tenant.arm
@@ -110,7 +118,11 @@ def test_403_becomes_errors_and_error_results(fake: FakeAzure) -> None:
     snaps, _ = run(fake)
     checks = [c for c in load_checks().values() if c.id.startswith("azure.")]
     findings = [f for s in snaps for f in evaluate(s, checks)]
-    mfa = [f for f in findings if f.check_id == "azure.entra.user_mfa_registered" and f.status != Status.NOT_APPLICABLE]
+    mfa = [
+        f
+        for f in findings
+        if f.check_id == "azure.entra.user_mfa_registered" and f.status != Status.NOT_APPLICABLE
+    ]
     assert mfa and all(f.status == Status.ERROR and "Authorization_RequestDenied" in f.message for f in mfa)
     audit = [f for f in findings if f.check_id == "azure.sql.server_auditing_enabled"]
     assert [f.status for f in audit] == [Status.ERROR]
@@ -166,16 +178,26 @@ def test_read_only_guard_refuses_before_sending(fake: FakeAzure) -> None:
 
 def test_a_next_link_to_another_host_is_refused(fake: FakeAzure) -> None:
     fake.tenant.arm[f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.KeyVault/vaults"] = {
-        "value": [], "nextLink": "https://attacker.example/subscriptions"}
+        "value": [],
+        "nextLink": "https://attacker.example/subscriptions",
+    }
     with pytest.raises(ReadOnlyViolation):
         run(fake)
 
 
 def test_allowlist_is_get_only() -> None:
     assert {m for m, _, _ in ALLOWED} == {"GET"}
-    assert allowed("GET", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts")
-    assert not allowed("PUT", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts")
-    assert not allowed("GET", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts/a/listKeys")
+    assert allowed(
+        "GET", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts"
+    )
+    assert not allowed(
+        "PUT", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts"
+    )
+    assert not allowed(
+        "GET",
+        "arm",
+        f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts/a/listKeys",
+    )
 
 
 def test_untrusted_ca_is_refused(fake: FakeAzure) -> None:
@@ -183,8 +205,12 @@ def test_untrusted_ca_is_refused(fake: FakeAzure) -> None:
     cfg.pop("ca_bundle")
     src = AzureSource.model_validate(cfg)
     creds = src.credentials()
-    with AzureHttp(make_credential(AzureCredentials.model_validate({**fake.credentials()})), creds,
-                   CollectContext()) as http, pytest.raises(httpx.ConnectError):
+    with (
+        AzureHttp(
+            make_credential(AzureCredentials.model_validate({**fake.credentials()})), creds, CollectContext()
+        ) as http,
+        pytest.raises(httpx.ConnectError),
+    ):
         http.client.get(creds.graph_url + "/v1.0/users")
 
 
@@ -197,19 +223,30 @@ def test_intune_devices(fake: FakeAzure) -> None:
     assert set(devices) == {"LAPTOP-ALICE", "LAPTOP-BOB"}
     assert devices["LAPTOP-ALICE"].attributes["antivirus"][0]["enabled"] is True
     bob = devices["LAPTOP-BOB"].attributes
-    assert bob["antivirus"][0] == {"product": "Microsoft Defender Antivirus", "enabled": False,
-                                   "up_to_date": False, "definitions_updated": None}
-    assert bob["platform"] == "windows" and bob["disk_encryption"] is False and bob["owner"] == "bob@contoso.example"
+    assert bob["antivirus"][0] == {
+        "product": "Microsoft Defender Antivirus",
+        "enabled": False,
+        "up_to_date": False,
+        "definitions_updated": None,
+    }
+    assert (
+        bob["platform"] == "windows"
+        and bob["disk_encryption"] is False
+        and bob["owner"] == "bob@contoso.example"
+    )
     assert len([r for r in fake.calls("graph", r"managedDevices$") if r[3] == 200]) == 2
 
 
 def test_intune_protection_state_path_is_configurable_and_errors_are_kept(fake: FakeAzure) -> None:
     for dev in ("dev-1", "dev-2"):
-        fake.tenant.graph[f"/v1.0/deviceManagement/managedDevices/{dev}/windowsProtectionState"] = \
+        fake.tenant.graph[f"/v1.0/deviceManagement/managedDevices/{dev}/windowsProtectionState"] = (
             fake.tenant.graph.pop(f"/beta/deviceManagement/managedDevices/{dev}/windowsProtectionState")
+        )
     fake.fail("graph", r"dev-2/windowsProtectionState", 403, times=-1)
     cfg = fake.intune_config()
-    cfg["azure"]["protection_state_path"] = "/v1.0/deviceManagement/managedDevices/{id}/windowsProtectionState"
+    cfg["azure"]["protection_state_path"] = (
+        "/v1.0/deviceManagement/managedDevices/{id}/windowsProtectionState"
+    )
     [snap] = collect_intune(EndpointSource.model_validate(cfg), CollectContext())
     devices = {r.name: r for r in snap.of_type("endpoint.device")}
     assert devices["LAPTOP-ALICE"].attributes["antivirus"][0]["enabled"] is True

@@ -26,26 +26,55 @@ def ago(days: float) -> str:
     return (NOW - timedelta(days=days)).isoformat().replace("+00:00", "Z")
 
 
-def arm(rtype: str, provider_path: str, name: str, *, properties: Mapping[str, Any] | None = None,
-        errors: Mapping[str, str] | None = None, region: str = "westeurope", **attrs: Any) -> Resource:
+def arm(
+    rtype: str,
+    provider_path: str,
+    name: str,
+    *,
+    properties: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    region: str = "westeurope",
+    **attrs: Any,
+) -> Resource:
     rid = f"{RG}/providers/{provider_path}/{name}"
     body: dict[str, Any] = {"id": rid, "name": name, "location": region, **attrs}
     if properties is not None:
         body["properties"] = dict(properties)
-    return Resource(provider="azure", account=SUB, region=region, type=rtype, id=rid, name=name,
-                    attributes=body, errors=dict(errors or {}))
+    return Resource(
+        provider="azure",
+        account=SUB,
+        region=region,
+        type=rtype,
+        id=rid,
+        name=name,
+        attributes=body,
+        errors=dict(errors or {}),
+    )
 
 
 def listing_error(rtype: str) -> CollectionError:
-    return CollectionError(service="arm", operation="List", region="", code="AuthorizationFailed",
-                           message="not authorized", resource_type=rtype)
+    return CollectionError(
+        service="arm",
+        operation="List",
+        region="",
+        code="AuthorizationFailed",
+        message="not authorized",
+        resource_type=rtype,
+    )
 
 
 def snapshot(resources: Iterable[Resource], errors: Iterable[CollectionError] = ()) -> Snapshot:
     items = tuple(resources)
     account = items[0].account if items else SUB
-    return Snapshot(source="test", provider="azure", account=account, started_at=NOW - timedelta(minutes=5),
-                    finished_at=NOW, resources=items, errors=tuple(errors))
+    return Snapshot(
+        source="test",
+        provider="azure",
+        account=account,
+        started_at=NOW - timedelta(minutes=5),
+        finished_at=NOW,
+        resources=items,
+        errors=tuple(errors),
+    )
 
 
 @dataclass
@@ -58,8 +87,9 @@ class Case:
     errors: list[CollectionError] = field(default_factory=list)
 
     def run(self) -> Finding:
-        findings = evaluate(snapshot(self.resources, self.errors), [self.check],
-                            params={self.check.id: dict(self.params)})
+        findings = evaluate(
+            snapshot(self.resources, self.errors), [self.check], params={self.check.id: dict(self.params)}
+        )
         own = [r for r in self.resources if r.type == self.check.meta.resource_type]
         target = own[0].id if own else findings[0].resource_id
         found = [f for f in findings if f.resource_id == target]
@@ -74,8 +104,15 @@ def check_case(case: Case) -> None:
     assert finding.message.strip()
 
 
-def case(check: Check, resources: Resource | list[Resource], expect: Status, reason: str = "", *,
-         id: str, **kw: Any) -> Any:
+def case(
+    check: Check,
+    resources: Resource | list[Resource],
+    expect: Status,
+    reason: str = "",
+    *,
+    id: str,
+    **kw: Any,
+) -> Any:
     items = resources if isinstance(resources, list) else [resources]
     return pytest.param(Case(check, items, expect, reason, **kw), id=f"{check.id}:{id}")
 

@@ -6,7 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure_check_fixtures import ERROR, FAIL, NA, PASS, RG, SUB, Case, arm, assert_covered, case, check_case, listing_error
+from azure_check_fixtures import (
+    ERROR,
+    FAIL,
+    NA,
+    PASS,
+    RG,
+    SUB,
+    Case,
+    arm,
+    assert_covered,
+    case,
+    check_case,
+    listing_error,
+)
 
 import checks.azure.keyvault as kv
 import checks.azure.monitor as monitor
