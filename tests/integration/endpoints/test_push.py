@@ -185,3 +185,26 @@ def test_push_cycle_turns_latest_reports_into_findings(agent: tuple[str, Any, An
     assert by[("mac-001", "endpoint.device.antivirus_running")] == Status.PASS  # the latest report counts
     assert by[("linux-9", "endpoint.device.antivirus_running")] == Status.FAIL
     assert by[("linux-9", "endpoint.device.disk_encryption")] == Status.FAIL
+
+
+def test_published_schema_is_the_one_enforced() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    assert (root / "docs" / "device-report.schema.json").read_bytes() == \
+        (root / "agent" / "device-report.schema.json").read_bytes()
+
+
+@pytest.mark.skipif(not all(__import__("shutil").which(t) for t in ("curl", "openssl")), reason="needs curl, openssl")
+def test_the_shell_reporting_script_signs_and_is_accepted(agent: tuple[str, Any, Any]) -> None:
+    import subprocess
+    from pathlib import Path
+
+    url, store, _ = agent
+    script = Path(__file__).resolve().parents[3] / "deploy" / "endpoint" / "posture-report.sh"
+    env = {**os.environ, "POSTURE_URL": url, "POSTURE_DEVICE_ID": "script-host", "POSTURE_DEVICE_KEY": KEY}
+    out = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert '"accepted"' in out.stdout
+    assert [r.device_id for r in latest_reports(store, "laptops", datetime.now(UTC) - timedelta(days=1))] == \
+        ["script-host"]
