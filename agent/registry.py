@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
@@ -60,13 +60,29 @@ def load_checks(packages: Iterable[str] | None = None) -> dict[str, Check]:
     return result
 
 
-def load_collectors() -> dict[str, Callable[..., Any]]:
-    """provider name -> collect function."""
-    found: dict[str, Callable[..., Any]] = {}
-    for ep in entry_points(group=COLLECTOR_GROUP):
-        found[ep.name] = ep.load()
-    if "aws" not in found:
-        from collectors.aws import collect
+class _Collectors(Mapping[str, Callable[..., Any]]):
+    """provider -> collect function, imported on first use: a daemon that scans only AWS never
+    loads the GCP or Azure SDKs (tens of MB of resident memory)."""
 
-        found["aws"] = collect
-    return found
+    def __init__(self, targets: dict[str, str]) -> None:
+        self._targets = targets
+        self._loaded: dict[str, Callable[..., Any]] = {}
+
+    def __getitem__(self, provider: str) -> Callable[..., Any]:
+        if provider not in self._loaded:
+            module, _, attr = self._targets[provider].partition(":")
+            self._loaded[provider] = getattr(importlib.import_module(module), attr)
+        return self._loaded[provider]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+
+def load_collectors() -> Mapping[str, Callable[..., Any]]:
+    """provider name -> collect function (entry points; the built-in AWS one when not installed)."""
+    targets = {ep.name: ep.value for ep in entry_points(group=COLLECTOR_GROUP)}
+    targets.setdefault("aws", "collectors.aws:collect")
+    return _Collectors(targets)

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from agent.config import AwsSource
 from agent.errors import AgentError
 from agent.models import CollectionError
-from collectors.aws.session import AccountSession, ClientFactory, reveal
+from collectors.aws.session import AccountSession, ClientFactory, reveal, shared_loader
 from collectors.aws.unit import GLOBAL, error_text
 
 __all__ = ["Target", "Unreachable", "base_account", "reach", "targets"]
@@ -51,7 +51,9 @@ def _identify(session: boto3.Session, factory: ClientFactory) -> tuple[str, str]
 def base_account(source: AwsSource, factory: ClientFactory) -> AccountSession:
     """The caller's own account through the standard credential chain (profile respected)."""
     try:
-        session = boto3.Session(botocore_session=botocore.session.Session(profile=source.profile))
+        core = botocore.session.Session(profile=source.profile)
+        core.register_component("data_loader", shared_loader())
+        session = boto3.Session(botocore_session=core)
         account_id, partition = _identify(session, factory)
     except ProfileNotFound as exc:
         raise AgentError(f"source {source.name}: AWS profile {source.profile!r} not found") from exc

@@ -10,14 +10,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.loaders
 from botocore.config import Config
 
 from agent.config import AwsSource, Secret
 from collectors.aws.allowlist import install_guard
 
-__all__ = ["AccountSession", "ClientFactory", "reveal"]
+__all__ = ["AccountSession", "ClientFactory", "reveal", "shared_loader"]
 
 Observer = Callable[[str, str, "str | None"], None]
+
+
+_loader: Any = None
+_loader_lock = threading.Lock()
+
+
+def shared_loader() -> Any:
+    """One botocore data loader for the whole process. Service models (tens of MB parsed) then load
+    once, not once per cycle and account: the daemon's memory stays flat across cycles."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = botocore.loaders.create_loader()
+        return _loader
 
 
 def reveal(value: Secret | str | None) -> str | None:
