@@ -271,6 +271,8 @@ def demo_org() -> list[dict[str, Any]]:
                "networkInterfaces": [{"network": "prod", "networkIP": "10.0.0.2"}],
                "serviceAccounts": [{"email": "web@shop-prod.iam.gserviceaccount.com",
                                     "scopes": ["https://www.googleapis.com/auth/logging.write"]}],
+               "shieldedInstanceConfig": {"enableSecureBoot": True, "enableVtpm": True,
+                                          "enableIntegrityMonitoring": True},
                "metadata": {"items": []}},
               project=prod, location="us-central1-a"),
         asset("compute.googleapis.com/Instance", f"{compute}/shop-sandbox/zones/us-central1-a/instances/test-vm",

@@ -7,10 +7,11 @@ import shutil
 import signal
 import socket
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.config import AwsSource, Config, Schedule, Scope, parse_duration
+from agent.config import Config, parse_duration
 from agent.cycle import Pipeline
 from agent.daemon import Daemon
 from agent.logs import configure_logging
@@ -26,7 +27,9 @@ def _free_port() -> int:
 
 
 class DemoCloud:
-    """moto on a loopback port, a proxy in front for what moto lacks, and the seeded organisation."""
+    """Every provider on loopback: moto (with a proxy for what moto lacks) and a seeded AWS
+    organisation, a fake GCP organisation (Cloud Asset API), a fake Azure tenant (Entra ID login,
+    Graph and ARM over TLS) with Intune devices, and a fake Fleet server with laptops."""
 
     def __init__(self) -> None:
         # Process-local dummy credentials: the demo must never reach a real cloud account.
@@ -38,41 +41,54 @@ class DemoCloud:
 
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
         self._proxy: Any = None
+        self._azure: Any = None
         self.endpoint = ""
         self.org: Any = None
+        self.other_sources: list[dict[str, Any]] = []  # GCP, Azure, endpoint sources as config data
 
     def start(self) -> None:
+        from agent.demo import fake_azure, fake_devices, fake_gcp
+        from agent.demo.awsproxy import AwsProxy
         from agent.demo.seed import seed_organisation
 
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         moto_url = f"http://{host}:{port}"
-        self.endpoint = moto_url
         self.org = seed_organisation(moto_url)
-        try:
-            from agent.demo.awsproxy import AwsProxy
-        except ImportError:  # without the proxy, SSM inventory is simply unavailable
-            return
         self._proxy = AwsProxy(moto_url, inventory=self.org.inventory)
         self._proxy.start()
         self.endpoint = self._proxy.url
+        self._azure = fake_azure.FakeAzure(fake_azure.demo_tenant()).start()
+        self.other_sources = [fake_gcp.source_config(fake_gcp.start()), self._azure.source_config(),
+                              self._azure.intune_config(), *fake_devices.source_configs(fake_devices.start())]
 
     def stop(self) -> None:
+        from agent.demo import fake_devices, fake_gcp
+
+        fake_gcp.stop()
+        fake_devices.stop()
+        if self._azure is not None:
+            self._azure.stop()
         if self._proxy is not None:
             self._proxy.stop()
         self._moto.stop()
 
 
-def demo_config(endpoint: str, db_url: str, listen: str, interval: str) -> Config:
-    return Config(
-        database=db_url,
-        listen=listen,
-        scope=Scope(frameworks=["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"],
-                    soc2_categories=["security", "availability", "confidentiality"]),
-        sources=[AwsSource(name="demo-org", provider="aws", organization=True,
-                           role_name="OrganizationAccountAccessRole", regions=["us-east-1", "eu-west-1"],
-                           endpoint_url=endpoint, schedule=Schedule(interval=parse_duration(interval)))],
-    )
+def demo_config(endpoint: str, db_url: str, listen: str, interval: str,
+                other_sources: Sequence[dict[str, Any]] = ()) -> Config:
+    """The demo's configuration: every source collected every ``interval``."""
+    schedule = {"interval": interval}
+    aws = {"name": "demo-org", "provider": "aws", "organization": True,
+           "role_name": "OrganizationAccountAccessRole", "regions": ["us-east-1", "eu-west-1"],
+           "endpoint_url": endpoint, "schedule": schedule}
+    return Config.model_validate({
+        "database": db_url,
+        "listen": listen,
+        "workers": 3,
+        "scope": {"frameworks": ["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"],
+                  "soc2_categories": ["security", "availability", "confidentiality"]},
+        "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
+    })
 
 
 def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | None) -> int:
@@ -87,7 +103,7 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     print("posture-agent demo: starting a fake AWS organisation (moto) on loopback...", flush=True)
     cloud = DemoCloud()
     cloud.start()
-    cfg = demo_config(cloud.endpoint, db_url, listen, interval)
+    cfg = demo_config(cloud.endpoint, db_url, listen, interval, cloud.other_sources)
     store = Store(db_url)
     store.upgrade()
     daemon = Daemon(cfg, Pipeline(cfg, store))
@@ -95,10 +111,12 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     host, port = daemon.http.address
     print(f"""
   fake AWS endpoint : {cloud.endpoint}  (management {cloud.org.management}, members {', '.join(cloud.org.members.values())})
+  other sources     : {', '.join(s.name for s in cfg.sources[1:])}  (fake GCP, Azure/Entra ID, Intune, Fleet)
   metrics           : http://{host}:{port}/metrics
   health            : http://{host}:{port}/healthz  http://{host}:{port}/readyz
   evidence store    : {demo_dir / 'posture.db'}
   try               : posture-agent findings --status fail --db {db_url}
+                      posture-agent controls --framework soc2 --db {db_url}
   collection every {interval}; a drift (bucket made public, MFA removed, then fixed) every {drift_every}.
   Stop with Ctrl-C.
 """, flush=True)

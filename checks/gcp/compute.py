@@ -142,6 +142,39 @@ def instance_no_external_ip(instance: Resource, ctx: Context) -> Verdict:
 
 
 @check(
+    id="gcp.compute.instance_shielded_vm",
+    title="VM instances boot as Shielded VMs with Secure Boot and integrity monitoring",
+    severity=Severity.MEDIUM,
+    resource_type="gcp.compute.instance",
+    rationale=(
+        "Secure Boot refuses boot components that are not signed, and integrity monitoring compares each "
+        "boot with a known-good baseline, so a rootkit or bootkit cannot quietly persist on the VM."
+    ),
+    remediation=Remediation(
+        console=(
+            "1. Stop the instance, then Edit (the boot disk image must support Shielded VM).\n"
+            "2. Under Shielded VM, turn on Secure Boot, vTPM and Integrity monitoring.\n"
+            "3. Save and start the instance."
+        ),
+        cli="gcloud compute instances update <instance> --zone=<zone> --shielded-secure-boot "
+            "--shielded-vtpm --shielded-integrity-monitoring",
+        docs=CE_DOCS + "shielded-vm/modifying-shielded-vm",
+    ),
+)
+def instance_shielded_vm(instance: Resource, ctx: Context) -> Verdict:
+    if "shieldedInstanceConfig" in instance.errors:
+        need(instance, "shieldedInstanceConfig")  # raises: unknown, never pass
+    config = instance.attributes.get("shieldedInstanceConfig")
+    if not config:  # the API omits the block for images without Shielded VM support
+        return failed(f"instance {label(instance)} is not a Shielded VM")
+    off = [name for key, name in (("enableSecureBoot", "Secure Boot"), ("enableVtpm", "vTPM"),
+                                  ("enableIntegrityMonitoring", "integrity monitoring")) if not config.get(key)]
+    if off:
+        return failed(f"instance {label(instance)} has {', '.join(off)} turned off")
+    return passed(f"instance {label(instance)} boots with Secure Boot, vTPM and integrity monitoring")
+
+
+@check(
     id="gcp.compute.instance_default_sa_full_scope",
     title="VM instances do not run as the default service account with full API access",
     severity=Severity.HIGH,
