@@ -642,6 +642,8 @@ def _env_overrides(env: dict[str, str]) -> list[tuple[tuple[str | int, ...], Any
         if not var.startswith(ENV_PREFIX) or var in _ENV_RESERVED:
             continue
         parts = var[len(ENV_PREFIX) :].lower().split("__")
+        if parts[0] not in Config.model_fields:
+            continue  # e.g. POSTURE_FLEET_TOKEN holding a secret: only top-level keys are overrides
         path = tuple(int(p) if p.isdigit() else p for p in parts)
         try:
             value = yaml.safe_load(raw) if raw.strip() else raw
@@ -701,10 +703,7 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
         elif (

@@ -84,6 +84,8 @@ def test_env_override_and_its_errors_name_the_variable() -> None:
     assert cfg.log.level == "debug" and cfg.workers == 4
     found = problems(GOOD, env={"POSTURE_WORKERS": "lots"})
     assert found[0].startswith("env POSTURE_WORKERS: workers:"), found
+    # variables that name no config key (e.g. a secret referenced as env:POSTURE_FLEET_TOKEN) are left alone
+    assert parse_config(GOOD, env={"POSTURE_FLEET_TOKEN": "s3cret"}).workers == 2
 
 
 def test_secret_reference_resolves_lazily(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
