@@ -9,8 +9,10 @@ source's ``endpoint_url``) at this proxy. It
   asked with the caller's credentials, so accounts and regions stay apart) and
   ``AmazonSSM.ListInventoryEntries`` (``AWS:Application`` entries from the fixture, keyed by
   instance id) in the real AWS JSON 1.1 protocol, with MaxResults/NextToken paging;
+- answers Lambda ``ListFunctionUrlConfigs`` from moto's own ``GetFunctionUrlConfig`` (asked with
+  the caller's credentials), so a function URL seeded in moto is seen;
 - answers the other missing read operations (Access Analyzer ListAnalyzers, Backup
-  ListBackupSelections/ListProtectedResources, Lambda ListFunctionUrlConfigs) with empty lists;
+  ListBackupSelections/ListProtectedResources) with empty lists;
 - injects faults by rule (service/operation/region -> HTTP status and AWS error code, a delay, or
   a dropped connection), written in the error shape of the service's protocol;
 - forwards everything else to moto byte for byte.
@@ -62,7 +64,6 @@ _EMPTY: dict[tuple[str, str], dict[str, Any]] = {
     ("access-analyzer", "ListAnalyzers"): {"analyzers": []},
     ("backup", "ListBackupSelections"): {"BackupSelectionsList": []},
     ("backup", "ListProtectedResources"): {"Results": []},
-    ("lambda", "ListFunctionUrlConfigs"): {"FunctionUrlConfigs": []},
 }
 
 
@@ -261,10 +262,26 @@ class _Handler(BaseHTTPRequestHandler):
                 if request.get("TypeName") == "AWS:Application" else []
             return {"TypeName": request.get("TypeName"), "InstanceId": instance, "SchemaVersion": "1.1",
                     "CaptureTime": _now(), **_page(list(entries), request, "Entries")}
+        if info.service == "lambda" and info.operation == "ListFunctionUrlConfigs":
+            return self._function_urls(headers)
         if info.service == "ssm" and info.operation == "DescribeInstanceInformation":
             request = json.loads(body or b"{}")
             return _page(self._managed_instances(info, headers), request, "InstanceInformationList")
         return _EMPTY.get((info.service, info.operation))
+
+    def _function_urls(self, headers: Mapping[str, str]) -> dict[str, Any]:
+        """moto has GetFunctionUrlConfig but no List: a function has at most one URL (no aliases
+        are seeded), so the list is that one config or nothing."""
+        path = urlsplit(self.path).path.rstrip("/").removesuffix("/urls") + "/url"
+        forward = {k: v for k, v in headers.items() if k in ("authorization", "x-amz-security-token",
+                                                             "x-amz-date")}
+        answer = self.proxy._http.get(path, headers=forward)
+        if answer.status_code >= 300:
+            return {"FunctionUrlConfigs": []}
+        config = answer.json()
+        keep = ("FunctionUrl", "FunctionArn", "AuthType", "Cors", "CreationTime", "LastModifiedTime",
+                "InvokeMode")
+        return {"FunctionUrlConfigs": [{k: config[k] for k in keep if k in config}]}
 
     def _managed_instances(self, info: RequestInfo, headers: Mapping[str, str]) -> list[dict[str, Any]]:
         """The caller's EC2 instances (asked of moto with the caller's own credentials) that the
