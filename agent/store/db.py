@@ -36,6 +36,12 @@ __all__ = ["FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrit
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 GONE = "gone"
+# the message of a finding that could not be re-collected (agent.evidence.records.STARVED_MESSAGE)
+STARVED = "not collected this cycle; see the snapshot's collection errors"
+_EVENT_BASE = ("uid", "source", "check_id", "resource_id", "resource_type", "provider", "account", "region",
+               "severity")
+_EVENT_COLUMNS = ("snapshot_id", *_EVENT_BASE, "status", "previous_status", "message", "at")
+_CURRENT_COLUMNS = (*_EVENT_BASE, "status", "message", "first_seen", "since")
 
 
 InTransaction = Callable[["Store", Connection, "RunRecord", "list[SnapshotWrite]"], None]
@@ -81,6 +87,17 @@ class SnapshotWrite:
     changes: tuple[FindingChange, ...]
 
 
+@dataclass
+class _KeyState:
+    """In memory per (source, account): the last snapshot written, its full manifest
+    (hash, depth, mapping), its results hash and the finding_current rows."""
+
+    snapshot_id: int | None
+    manifest: tuple[str, int, dict[str, str]] | None = None
+    results_hash: str | None = None
+    current: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 def _engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -122,6 +139,8 @@ class Store:
         self._write_lock = threading.Lock()
         # last full manifest per (source, account): (hash, depth, mapping); saves re-reading it
         self._manifests: dict[tuple[str, str], tuple[str, int, dict[str, str]]] = {}
+        # per (source, account): what the last cycle left (manifest, results hash, current findings)
+        self._states: dict[tuple[str, str], _KeyState] = {}
 
     def __repr__(self) -> str:
         return f"Store({redact_url(self.url)})"
@@ -180,6 +199,7 @@ class Store:
         """Store one cycle of one source atomically: run, bodies, manifests, finding changes and
         the evidence-chain entries. ``within`` callbacks write in the same transaction (drift
         events, alert outbox rows). Nothing is written if anything fails."""
+        committed = False
         try:
             with self._tx() as conn:
                 conn.execute(insert(t.runs).values(
@@ -195,27 +215,46 @@ class Store:
                     "run": run.id, "source": run.source, "provider": run.provider,
                     "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
                     "snapshots": [w.snapshot_id for w in writes]})
+            committed = True
         except SQLAlchemyError as exc:
-            for snap, _ in results:  # the cache may now be ahead of the database
-                self._manifests.pop((snap.source, snap.account), None)
             raise StoreError(f"could not store run {run.id}: {type(exc).__name__}: "
                              f"{getattr(exc, 'orig', exc)}") from None
+        finally:
+            if not committed:  # rolled back: the in-memory state may be ahead of the database
+                for snap, _ in results:
+                    self._forget(snap.source, snap.account)
         return writes
 
-    def _previous_manifest(self, conn: Connection, source: str, account: str
-                           ) -> tuple[str, int, dict[str, str]] | None:
-        cached = self._manifests.get((source, account))
-        if cached is not None:
+    def _state(self, conn: Connection, source: str, account: str) -> _KeyState:
+        """What the last committed cycle of (source, account) left: reused from memory while the
+        last snapshot in the database is still the one it was built from (one indexed lookup),
+        reloaded otherwise (first cycle, another writer, or a failed transaction)."""
+        key = (source, account)
+        last = conn.execute(select(func.max(t.snapshots.c.id)).where(
+            t.snapshots.c.source == source, t.snapshots.c.account == account)).scalar()
+        cached = self._states.get(key)
+        if cached is not None and cached.snapshot_id == last:
             return cached
-        row = conn.execute(
-            select(t.snapshots.c.manifest_hash).where(t.snapshots.c.source == source,
-                                                      t.snapshots.c.account == account)
-            .order_by(t.snapshots.c.id.desc()).limit(1)).first()
-        if row is None:
-            return None
-        body = self._blob(conn, row.manifest_hash)
-        depth = Manifest.decode(body).depth
-        return row.manifest_hash, depth, resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h))
+        state = _KeyState(snapshot_id=None)
+        if last is not None:
+            row = conn.execute(select(t.snapshots.c.manifest_hash, t.snapshots.c.results_hash)
+                               .where(t.snapshots.c.id == last)).one()
+            man = self._manifests.get(key)
+            if man is None or man[0] != row.manifest_hash:
+                depth = Manifest.decode(self._blob(conn, row.manifest_hash)).depth
+                man = (row.manifest_hash, depth,
+                       resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h)))
+            state = _KeyState(snapshot_id=int(last), manifest=man, results_hash=row.results_hash)
+        fc = t.finding_current.c
+        for r in conn.execute(select(*[fc[c] for c in _CURRENT_COLUMNS])
+                              .where(fc.source == source, fc.account == account)):
+            state.current[r.uid] = dict(r._mapping)
+        self._states[key] = state
+        return state
+
+    def _forget(self, source: str, account: str) -> None:
+        self._states.pop((source, account), None)
+        self._manifests.pop((source, account), None)
 
     def _blob(self, conn: Connection, hash_: str) -> bytes:
         body = conn.execute(select(t.blobs.c.body).where(t.blobs.c.hash == hash_)).scalar()
@@ -223,8 +262,10 @@ class Store:
             raise StoreError(f"blob {hash_} is missing from the store")
         return decompress(body)
 
-    def _put_blobs(self, conn: Connection, items: Iterable[tuple[str, str, bytes]]) -> tuple[int, int]:
-        """Insert (hash, kind, raw) bodies not yet stored; returns (count, compressed bytes)."""
+    def _put_blobs(self, conn: Connection, items: Iterable[tuple[str, str, Callable[[], bytes]]]
+                   ) -> tuple[int, int]:
+        """Insert (hash, kind, body producer) bodies not yet stored; returns (count, compressed bytes).
+        Bodies are serialised only when they are really new."""
         rows = {h: (kind, raw) for h, kind, raw in items}
         if not rows:
             return 0, 0
@@ -233,35 +274,50 @@ class Store:
         for i in range(0, len(hashes), 500):
             known.update(conn.execute(select(t.blobs.c.hash).where(
                 t.blobs.c.hash.in_(hashes[i:i + 500]))).scalars())
-        new = [{"hash": h, "kind": rows[h][0], "size": len(rows[h][1]), "body": compress(rows[h][1])}
-               for h in hashes if h not in known]
+        new = []
+        for h in hashes:
+            if h not in known:
+                raw = rows[h][1]()
+                new.append({"hash": h, "kind": rows[h][0], "size": len(raw), "body": compress(raw)})
         if new:
             conn.execute(self._insert_ignore(t.blobs), new)
         return len(new), sum(len(r["body"]) for r in new)
 
     def _write_snapshot(self, conn: Connection, run: RunRecord, snap: Snapshot,
                         findings: Sequence[Finding]) -> SnapshotWrite:
-        mapping = {r.id: r.content_hash for r in snap.resources}
-        prev = self._previous_manifest(conn, snap.source, snap.account)
-        count, nbytes = self._put_blobs(conn, ((r.content_hash, "resource", r.canonical())
-                                               for r in snap.resources))
-        if prev is not None and prev[2] == mapping:
-            manifest_hash, depth = prev[0], prev[1]
+        state = self._state(conn, snap.source, snap.account)
+        prev = state.manifest
+        prev_map: dict[str, str] = prev[2] if prev is not None else {}
+        mapping: dict[str, str] = {}
+        fresh: list[Resource] = []  # bodies the previous manifest does not already vouch for
+        for r in snap.resources:
+            h = r.content_hash
+            mapping[r.id] = h
+            if prev_map.get(r.id) != h:
+                fresh.append(r)
+        count, nbytes = self._put_blobs(conn, ((r.content_hash, "resource", r.canonical) for r in fresh))
+        if prev is not None and not fresh and len(prev_map) == len(mapping):
+            manifest_hash, depth = prev[0], prev[1]  # unchanged estate: no new manifest
         else:
             manifest = manifest_delta(mapping, prev[2] if prev else None,
                                       prev[0] if prev else None, prev[1] if prev else 0)
             manifest_hash, depth = manifest.hash, manifest.depth
-            c2, b2 = self._put_blobs(conn, [(manifest_hash, "manifest", manifest.encode())])
+            c2, b2 = self._put_blobs(conn, [(manifest_hash, "manifest", manifest.encode)])
             count, nbytes = count + c2, nbytes + b2
-        results_hash = sha256_hex(canonical_json(sorted(
-            [f.uid, f.status.value, f.message] for f in findings)))
         errors_json = canonical_json([e.to_dict() for e in snap.errors]).decode()
+        # the id is needed by the finding rows; the results hash is known only after the diff
+        changes, events, upserts, gone = self._diff_findings(state, snap, findings)
+        if events or state.results_hash is None:
+            results_hash = sha256_hex(canonical_json(sorted(
+                [f.uid, f.status.value, f.message] for f in findings)))
+        else:
+            results_hash = state.results_hash  # no finding changed: the same result set
         snapshot_id = conn.execute(insert(t.snapshots).values(
             run_id=run.id, source=snap.source, provider=snap.provider, account=snap.account,
             started_at=snap.started_at, finished_at=snap.finished_at, status=snap.status,
             errors=errors_json, manifest_hash=manifest_hash, results_hash=results_hash,
             resource_count=len(snap.resources)).returning(t.snapshots.c.id)).scalar_one()
-        changes, events = self._apply_findings(conn, snapshot_id, snap, findings)
+        self._write_findings(conn, state, snapshot_id, events, upserts, gone)
         self._append(conn, at=snap.finished_at, kind="collection", ref=f"snapshot:{snapshot_id}", content={
             "run": run.id, "snapshot": snapshot_id, "source": snap.source, "provider": snap.provider,
             "account": snap.account, "started_at": snap.started_at, "finished_at": snap.finished_at,
@@ -270,63 +326,81 @@ class Store:
             "resource_count": len(snap.resources), "finding_count": len(findings),
             # commits to the finding_events rows of this snapshot, in insertion order
             "event_count": len(events), "events_hash": sha256_hex(canonical_json(events))})
-        self._manifests[(snap.source, snap.account)] = (manifest_hash, depth, mapping)
+        state.snapshot_id, state.results_hash = snapshot_id, results_hash
+        state.manifest = (manifest_hash, depth, mapping)
+        self._manifests[(snap.source, snap.account)] = state.manifest
         return SnapshotWrite(snapshot_id=snapshot_id, manifest_hash=manifest_hash, results_hash=results_hash,
                              new_bodies=count, bytes_added=nbytes, changes=tuple(changes))
 
-    def _apply_findings(self, conn: Connection, snapshot_id: int, snap: Snapshot,
-                        findings: Sequence[Finding]) -> tuple[list[FindingChange], list[dict[str, Any]]]:
-        current = {row.uid: row for row in conn.execute(select(t.finding_current).where(
-            t.finding_current.c.source == snap.source, t.finding_current.c.account == snap.account))}
+    def _diff_findings(self, state: _KeyState, snap: Snapshot, findings: Sequence[Finding]
+                       ) -> tuple[list[FindingChange], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+        """Compare with the in-memory current state: (changes, event rows, upserts, gone uids), the
+        rows still without their snapshot id. Work beyond one dict lookup per finding is per change."""
+        current = state.current
         at = snap.finished_at
         events: list[dict[str, Any]] = []
         upserts: list[dict[str, Any]] = []
         changes: list[FindingChange] = []
         seen: set[str] = set()
+        new_uids = 0
         for f in findings:
             seen.add(f.uid)
             old = current.get(f.uid)
-            if old is not None and old.status == f.status.value and old.message == f.message:
+            status = f.status.value
+            if old is not None and old["status"] == status and old["message"] == f.message:
                 continue
+            if old is None:
+                new_uids += 1
             row = {"uid": f.uid, "source": snap.source, "check_id": f.check_id, "resource_id": f.resource_id,
                    "resource_type": f.resource_type, "provider": f.provider, "account": f.account,
-                   "region": f.region, "status": f.status.value, "severity": f.severity.value,
+                   "region": f.region, "status": status, "severity": f.severity.value,
                    "message": f.message}
-            events.append({**row, "snapshot_id": snapshot_id, "at": at,
-                           "previous_status": old.status if old is not None else None})
-            status_changed = old is None or old.status != f.status.value
-            upserts.append({**row, "snapshot_id": snapshot_id,
-                            "first_seen": old.first_seen if old is not None else at,
-                            "since": at if status_changed else old.since})
+            events.append({**row, "at": at, "previous_status": old["status"] if old is not None else None})
+            status_changed = old is None or old["status"] != status
+            upserts.append({**row, "first_seen": old["first_seen"] if old is not None else at,
+                            "since": at if status_changed else old["since"]})
             if status_changed:
                 changes.append(FindingChange(uid=f.uid, check_id=f.check_id, resource_id=f.resource_id,
-                                             previous_status=old.status if old is not None else None,
-                                             status=f.status.value, finding=f))
-        starved = {(e.resource_type, e.region) for e in snap.errors}
+                                             previous_status=old["status"] if old is not None else None,
+                                             status=status, finding=f))
         gone: list[str] = []
-        for uid, old in current.items():
-            if uid in seen:
-                continue
-            if (old.resource_type, old.region) in starved or (old.resource_type, "") in starved:
-                # not seen because it could not be collected: unknown, never silently resolved
-                msg = "not collected this cycle; see the snapshot's collection errors"
-                if old.status != Status.ERROR.value:
-                    row = {c: getattr(old, c) for c in ("uid", "source", "check_id", "resource_id",
-                           "resource_type", "provider", "account", "region", "severity")}
-                    events.append({**row, "snapshot_id": snapshot_id, "at": at, "status": "error",
-                                   "previous_status": old.status, "message": msg})
-                    upserts.append({**row, "snapshot_id": snapshot_id, "status": "error", "message": msg,
-                                    "first_seen": old.first_seen, "since": at})
-                    changes.append(FindingChange(uid=uid, check_id=old.check_id, resource_id=old.resource_id,
-                                                 previous_status=old.status, status="error", finding=None))
-                continue
-            gone.append(uid)
-            events.append({c: getattr(old, c) for c in ("uid", "source", "check_id", "resource_id",
-                           "resource_type", "provider", "account", "region", "severity")}
-                          | {"snapshot_id": snapshot_id, "at": at, "status": GONE,
-                             "previous_status": old.status, "message": "resource no longer present"})
-            changes.append(FindingChange(uid=uid, check_id=old.check_id, resource_id=old.resource_id,
-                                         previous_status=old.status, status=GONE, finding=None))
+        if len(seen) - new_uids != len(current):  # some current finding was not seen this cycle
+            starved = {(e.resource_type, e.region) for e in snap.errors}
+            for uid, old in current.items():
+                if uid in seen:
+                    continue
+                base = {c: old[c] for c in _EVENT_BASE}
+                if (old["resource_type"], old["region"]) in starved or (old["resource_type"], "") in starved:
+                    # not seen because it could not be collected: unknown, never silently resolved
+                    if old["status"] != Status.ERROR.value or old["message"] != STARVED:
+                        events.append({**base, "at": at, "status": "error",
+                                       "previous_status": old["status"], "message": STARVED})
+                        upserts.append({**base, "status": "error", "message": STARVED,
+                                        "first_seen": old["first_seen"],
+                                        "since": at if old["status"] != Status.ERROR.value else old["since"]})
+                        if old["status"] != Status.ERROR.value:
+                            changes.append(FindingChange(uid=uid, check_id=old["check_id"],
+                                                         resource_id=old["resource_id"],
+                                                         previous_status=old["status"], status="error",
+                                                         finding=None))
+                    continue
+                gone.append(uid)
+                events.append(base | {"at": at, "status": GONE, "previous_status": old["status"],
+                                      "message": "resource no longer present"})
+                changes.append(FindingChange(uid=uid, check_id=old["check_id"], resource_id=old["resource_id"],
+                                             previous_status=old["status"], status=GONE, finding=None))
+        return changes, events, upserts, gone
+
+    def _write_findings(self, conn: Connection, state: _KeyState, snapshot_id: int,
+                        events: list[dict[str, Any]], upserts: list[dict[str, Any]], gone: list[str]) -> None:
+        """Insert the events, update finding_current, and the in-memory state with it (dropped
+        by record_cycle if the transaction fails)."""
+        for e in events:
+            e["snapshot_id"] = snapshot_id
+        for u in upserts:
+            u["snapshot_id"] = snapshot_id
+        # events as the chain entry commits to them: the columns in a fixed insertion order
+        events[:] = [{c: e[c] for c in _EVENT_COLUMNS} for e in events]
         if events:
             conn.execute(insert(t.finding_events), events)
         if gone:
@@ -339,7 +413,16 @@ class Store:
             stmt = stmt.on_conflict_do_update(index_elements=["uid"],
                                               set_={c: stmt.excluded[c] for c in cols})
             conn.execute(stmt, upserts)
-        return changes, events
+        current = state.current
+        for uid in gone:
+            current.pop(uid, None)
+        for u in upserts:
+            old = current.get(u["uid"])
+            if old is None:
+                current[u["uid"]] = {c: u[c] for c in _CURRENT_COLUMNS}
+            else:
+                old.update({c: u[c] for c in ("status", "message", "severity", "since", "region",
+                                              "resource_type")})
 
     def append_evidence(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
         """Append an entry to the hash chain inside the caller's transaction; returns its seq."""
