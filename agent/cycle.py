@@ -58,6 +58,7 @@ class Pipeline:
         self.checks = dict(checks) if checks is not None else load_checks()
         self.mappings = mappings or load_mappings()
         self.collectors = dict(collectors) if collectors is not None else load_collectors()
+        self._posture_at = float("-inf")
         self.after_cycle: list[AfterCycle] = []  # after commit: notify, dispatch
         self.in_transaction: list[InTransaction] = []  # inside the cycle's transaction: drift, outbox
         self.finding_filters: list[Callable[[Snapshot, list[Finding]], list[Finding]]] = []  # exceptions
@@ -124,7 +125,7 @@ class Pipeline:
         result = CycleResult(run=run, snapshots=snapshots, findings=findings, error=error)
         if self.store is not None:
             result.writes = self.store.record_cycle(run, findings_by_snap, within=self.in_transaction)
-            self.refresh_posture()
+            self._refresh_posture_if_needed(result)
         t_stored = time.monotonic()
         result.timings = {"collect": t_collected - t0, "evaluate": t_evaluated - t_collected,
                           "store": t_stored - t_evaluated}
@@ -137,6 +138,15 @@ class Pipeline:
         result.timings["total"] = time.monotonic() - t0
         return result
 
+    POSTURE_REFRESH_SECONDS = 300.0
+
+    def _refresh_posture_if_needed(self, result: CycleResult) -> None:
+        """After a change, or every few minutes for time-driven states (evidence due for review):
+        an unchanged cycle then costs no posture recomputation."""
+        changed = any(w.changes for w in result.writes)
+        if changed or time.monotonic() - self._posture_at >= self.POSTURE_REFRESH_SECONDS:
+            self.refresh_posture()
+
     def refresh_posture(self) -> None:
         """Recompute the exported posture (check counts, requirement states) from the store."""
         if self.store is None:
@@ -144,6 +154,7 @@ class Pipeline:
         from agent.posture import evaluate_posture
         from agent.store import manual
 
+        self._posture_at = time.monotonic()
         self.metrics.set_posture(self.store.finding_counts())
         posture = evaluate_posture(self.mappings, self.store.current_findings(), manual.list_evidence(self.store),
                                    frameworks=self._frameworks, categories=self._categories, now=utcnow())

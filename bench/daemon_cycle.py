@@ -82,6 +82,9 @@ def daemon_rss(endpoint: str, soak: float, workdir: Path) -> dict[str, float]:
 
 
 def main() -> None:
+    import logging
+
+    logging.disable(logging.WARNING)  # the emulator's access log is not the measurement
     ap = argparse.ArgumentParser()
     ap.add_argument("--cycles", type=int, default=8)
     ap.add_argument("--soak", type=float, default=90.0)
