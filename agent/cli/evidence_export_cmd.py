@@ -1,4 +1,4 @@
-"""`posture-agent evidence export | verify | at | coverage | checkpoint`: audit evidence for a period.
+"""`posture-agent evidence export | verify | at | coverage | checkpoint | prune`: audit evidence for a period.
 
 Added to the shared ``evidence_app`` (agent/cli/evidence_cmd.py)."""
 
@@ -220,6 +220,31 @@ def checkpoint(config: ConfigOpt = None, db: DbOpt = None) -> None:
         store.close()
     typer.echo("nothing new since the last checkpoint" if row is None else
                f"checkpoint {row['seq']} at seq {row['head_seq']} {'signed ' + row['key_id'] if row['key_id'] else ''}")
+
+
+@evidence_app.command("prune")
+def prune_cmd(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted")] = False,
+    retention_days: Annotated[int | None, typer.Option(
+        "--retention-days", help="Override evidence.retention_days (default 400)", min=30)] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Delete evidence older than evidence.retention_days through the audited pruning path; a
+    checkpoint anchors what remains so `evidence verify` still passes."""
+    from agent.evidence.retention import describe, prune
+
+    days = retention_days
+    if days is None and config is not None:
+        from agent.config import load_config
+
+        days = load_config(config).evidence.retention_days
+    store = _store(config, db)
+    try:
+        res = prune(store, datetime.now(UTC), days or 400, signer=_signer(config), dry_run=dry_run)
+    finally:
+        store.close()
+    typer.echo(describe(res))
 
 
 def register(app: typer.Typer) -> None:

@@ -205,6 +205,8 @@ class _Verifier:
             self.exception(name, int(rid), content)
         elif kind == "alert":
             self.alert(name, int(rid), content)
+        elif kind == "prune":
+            self.prune(name, content)
 
     def run(self, name: str, run_id: str, content: dict[str, Any]) -> None:
         row = self.rec.runs.get(run_id)
@@ -314,6 +316,27 @@ class _Verifier:
                     "dedup_key": row["dedup_key"]}
         for d in _diff(expected, content):
             self.r.add(f"alerts_outbox id {oid}", f"{d} (row altered)")
+
+    def prune(self, name: str, content: dict[str, Any]) -> None:
+        """A retention prune: the manual documents and exceptions it keeps are vouched for again."""
+        from agent.evidence.retention import kept_row_hash
+
+        tables = {"manual_evidence": (self.rec.manual, self.seen_manual),
+                  "exceptions": (self.rec.exceptions, self.seen_exceptions)}
+        for table, kept in (content.get("kept") or {}).items():
+            rows, seen = tables.get(table, ({}, set()))
+            for rid, expected in kept.items():
+                row = rows.get(int(rid))
+                if row is None:
+                    if self.rec.complete:
+                        self.r.add(name, f"{table} row {rid} is missing (removed)")
+                    continue
+                seen.add(int(rid))
+                if kept_row_hash(row, table) != expected:
+                    self.r.add(f"{table} id {rid}", "does not match the hash the prune entry keeps (row altered)")
+                elif table == "manual_evidence" and row.get("content_sha256") != row.get("sha256"):
+                    self.r.add(f"{table} id {rid}", "the stored document does not match its SHA-256 "
+                               "(document altered)")
 
     # -- rows nothing in the chain vouches for --------------------------------------------------
 

@@ -78,6 +78,7 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
     states: dict[str, dict[str, list[str]]] = {}
     hashes: dict[str, str] = {}
     fe = t.finding_events.c
+    pruned = bool(conn.execute(select(func.max(cp.c.pruned_through))).scalar())
     for src, acct in sorted(keys):
         sid = first_sid[(src, acct)]
         state: dict[str, list[str]] = {}
@@ -88,12 +89,13 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
             else:
                 state[e.uid] = [e.status, e.message]
         name = f"{src}\t{acct}"
-        states[name] = state
         prev = conn.execute(select(t.snapshots.c.results_hash).where(
             t.snapshots.c.source == src, t.snapshots.c.account == acct, t.snapshots.c.id < sid)
             .order_by(t.snapshots.c.id.desc()).limit(1)).scalar()
         if prev is not None:
             hashes[name] = prev
+        if prev is not None or not pruned:  # after retention pruning the state before is unknown
+            states[name] = state
     return states, hashes
 
 
@@ -148,8 +150,11 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             events = _rows_in(conn, t.finding_events, t.finding_events.c.snapshot_id, sids)
             drift_sids = sorted({int(x) for x in refs.get("drift", [])})
             drift = _rows_in(conn, drift_events, drift_events.c.snapshot_id, drift_sids)
-            manual_ids = sorted({int(x) for x in refs.get("manual_evidence", [])})
-            exc_ids = sorted({int(x) for x in refs.get("exception", [])})
+            kept = [json.loads(e["content"]).get("kept") or {} for e in entries if e["kind"] == "prune"]
+            manual_ids = sorted({int(x) for x in refs.get("manual_evidence", [])}
+                                | {int(x) for k in kept for x in k.get("manual_evidence", {})})
+            exc_ids = sorted({int(x) for x in refs.get("exception", [])}
+                             | {int(x) for k in kept for x in k.get("exceptions", {})})
             out_ids = sorted({int(x) for x in refs.get("alert", [])})
             excs = _rows_in(conn, exceptions, exceptions.c.id, exc_ids)
             outbox = [{k: v for k, v in r.items() if k != "last_error"}
