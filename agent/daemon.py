@@ -89,6 +89,9 @@ class Daemon:
                 next_run_time=utcnow(),  # collect at start, then on schedule
                 misfire_grace_time=int(source.schedule.misfire_grace.total_seconds()),
             )
+        from agent.evidence.housekeeping import schedule as schedule_evidence
+
+        schedule_evidence(self.scheduler, self.pipeline.store, self.config.evidence)  # hourly checkpoint, daily prune
         self.http.start()
         if self.dispatcher is not None:
             self.dispatcher.start()
