@@ -23,6 +23,7 @@ COPY deploy/config.example.yaml /etc/posture-agent/config.yaml
 ENV PATH=/opt/posture-agent/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     POSTURE_DATA_DIR=/var/lib/posture-agent \
     POSTURE_CONFIG=/etc/posture-agent/config.yaml \
     HOME=/var/lib/posture-agent
