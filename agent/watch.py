@@ -104,6 +104,9 @@ class Watch:
         self._lock = threading.Lock()
         self._manifests: dict[tuple[str, str], tuple[int, dict[str, str]]] = {}
         self._pending_metrics: dict[str, list[DriftEvent]] = {}
+        # requirement ref -> (status, framework, title), as of the last committed cycle
+        self._requirements: dict[str, tuple[str, str, str]] | None = None
+        self._pending_requirements: dict[str, dict[str, tuple[str, str, str]]] = {}
         self._exception_states: dict[str, int] = {"active": 0, "expiring": 0, "expired": 0}
         prefixes: dict[str, str] = {}
         for fid, fw in pipeline.mappings.frameworks.items():
@@ -153,10 +156,13 @@ class Watch:
         now = run.finished_at
         all_events: list[DriftEvent] = []
         alerts: list[tuple[str, Alert]] = []  # (dedup base, alert)
+        requirement_events = self._requirement_events(conn, run, writes)
         for w in writes:
             snap = conn.execute(select(st.snapshots).where(st.snapshots.c.id == w.snapshot_id)).one()
             resource_changes = self._resource_drift(store, conn, snap, w)
             events = [self._resource_event(snap, c) for c in resource_changes]
+            if w is writes[-1]:
+                events.extend(requirement_events)  # chained with the run's last snapshot
             attr_changes = {c.resource_id: [str(a) for a in c.changes] for c in resource_changes}
             regions = {c.resource_id: c.region for c in resource_changes}
             for ch in w.changes:
@@ -190,6 +196,41 @@ class Watch:
         self._enqueue(conn, run, alerts, now)
         with self._lock:
             self._pending_metrics[run.id] = all_events
+
+    def _requirement_events(self, conn: Connection, run: RunRecord, writes: list[SnapshotWrite]
+                            ) -> list[DriftEvent]:
+        """Framework requirements whose state changed with this cycle (e.g. SOC2:CC6.1 pass -> fail).
+
+        Read through the cycle's own connection, so the findings just written count. The first
+        cycle of a process only records the baseline."""
+        if not writes or (self._requirements is not None and not any(w.changes for w in writes)):
+            return []
+        from agent.posture import evaluate_posture
+        from agent.store import manual
+
+        findings = [dict(r._mapping) for r in conn.execute(select(st.finding_current))]
+        evidence = [manual._record(r) for r in conn.execute(select(*manual._COLUMNS))]
+        p = self.pipeline
+        posture = evaluate_posture(p.mappings, findings, evidence, frameworks=p._frameworks,
+                                   categories=p._categories, now=run.finished_at)
+        states = {f"{rs.requirement.ref}": (rs.status, fid, rs.requirement.title)
+                  for fid, reqs in posture.requirements.items() for rs in reqs}
+        with self._lock:
+            self._pending_requirements[run.id] = states
+        previous = self._requirements
+        if previous is None:
+            return []
+        events = []
+        for ref, (status, framework, title) in sorted(states.items()):
+            before = previous.get(ref, (None,))[0]
+            if before is None or before == status:
+                continue
+            kind = ("requirement_regressed" if (before, status) == ("pass", "fail") else
+                    "requirement_resolved" if (before, status) == ("fail", "pass") else "requirement_changed")
+            events.append(DriftEvent(kind=kind, source=run.source, provider="", account="", region="",
+                                     resource_id=ref, resource_type="requirement", previous_status=before,
+                                     status=status, detail={"framework": framework, "title": title}))
+        return events
 
     def _resource_drift(
         self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite
@@ -402,12 +443,15 @@ class Watch:
     def after_cycle(self, result: CycleResult) -> None:
         with self._lock:
             events = self._pending_metrics.pop(result.run.id, [])
+            requirements = self._pending_requirements.pop(result.run.id, None)
         if not result.writes:
             return  # nothing committed (no store, or the transaction failed)
+        if requirements is not None:
+            self._requirements = requirements
         m = self.metrics
         for e in events:
             m.drift_events.labels(e.kind, e.check_id).inc()
-            if not e.check_id:
+            if not e.check_id and e.resource_type != "requirement":
                 m.resource_changes.labels(e.provider, e.resource_type, e.kind).inc()
         self.wake.set()
 
