@@ -241,7 +241,8 @@ def demo_org() -> list[dict[str, Any]]:
               {"name": "shop-prod-invoices", "iamConfiguration": {
                   "uniformBucketLevelAccess": {"enabled": True}, "publicAccessPrevention": "enforced"}},
               project=prod, location="us", iam={"bindings": [
-                  {"role": "roles/storage.objectViewer", "members": ["serviceAccount:app@shop-prod.iam.gserviceaccount.com"]}]}),
+                  {"role": "roles/storage.objectViewer",
+                   "members": ["serviceAccount:app@shop-prod.iam.gserviceaccount.com"]}]}),
         asset("storage.googleapis.com/Bucket", "//storage.googleapis.com/projects/_/buckets/shop-sandbox-assets",
               {"name": "shop-sandbox-assets", "iamConfiguration": {
                   "uniformBucketLevelAccess": {"enabled": False}, "publicAccessPrevention": "inherited"}},

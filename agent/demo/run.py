@@ -109,8 +109,9 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     daemon = Daemon(cfg, Pipeline(cfg, store))
     daemon.start()
     host, port = daemon.http.address
+    members = ", ".join(cloud.org.members.values())
     print(f"""
-  fake AWS endpoint : {cloud.endpoint}  (management {cloud.org.management}, members {', '.join(cloud.org.members.values())})
+  fake AWS endpoint : {cloud.endpoint}  (management {cloud.org.management}, members {members})
   other sources     : {', '.join(s.name for s in cfg.sources[1:])}  (fake GCP, Azure/Entra ID, Intune, Fleet)
   metrics           : http://{host}:{port}/metrics
   health            : http://{host}:{port}/healthz  http://{host}:{port}/readyz

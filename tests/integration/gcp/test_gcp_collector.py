@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from agent.config import GcpSource
-from agent.demo.fake_gcp import ORG, Fault, FakeCloudAsset, demo_org
+from agent.demo.fake_gcp import ORG, FakeCloudAsset, Fault, demo_org
 from agent.evaluate import evaluate
 from agent.models import Status
 from agent.registry import checks_in

@@ -31,7 +31,7 @@ def res(rtype: str, name: str = "x", *, errors: dict[str, str] | None = None, **
 def policy(*bindings: tuple[str, list[str]], errors: dict[str, str] | None = None) -> Resource:
     attrs = {} if errors else {"bindings": [{"role": r, "members": m} for r, m in bindings]}
     return Resource(provider="gcp", account=PROJECT, region="global", type="gcp.iam.policy",
-                    id=f"//cloudresourcemanager.googleapis.com/projects/1#iamPolicy", attributes=attrs,
+                    id="//cloudresourcemanager.googleapis.com/projects/1#iamPolicy", attributes=attrs,
                     errors=errors or {})
 
 
