@@ -51,6 +51,8 @@ __all__ = [
 ENV_PREFIX = "POSTURE_"
 _ENV_RESERVED = {"POSTURE_DATA_DIR", "POSTURE_CONFIG", "POSTURE_DB", "POSTURE_TEST_DATABASE_URL"}
 FRAMEWORKS = ("soc2", "iso27001", "nist80053", "cis_aws", "hipaa")
+FrameworkId = Literal["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"]
+Soc2Category = Literal["security", "availability", "confidentiality", "processing_integrity", "privacy"]
 SOC2_CATEGORIES = ("security", "availability", "confidentiality", "processing_integrity", "privacy")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
@@ -533,12 +535,8 @@ class LogConfig(_Model):
 
 
 class Scope(_Model):
-    frameworks: list[Literal["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"]] = Field(
-        default_factory=lambda: ["soc2"]
-    )
-    soc2_categories: list[
-        Literal["security", "availability", "confidentiality", "processing_integrity", "privacy"]
-    ] = Field(default_factory=lambda: ["security"])
+    frameworks: list[FrameworkId] = Field(default_factory=lambda: list[FrameworkId](["soc2"]))
+    soc2_categories: list[Soc2Category] = Field(default_factory=lambda: list[Soc2Category](["security"]))
 
     @field_validator("soc2_categories")
     @classmethod
@@ -790,13 +788,13 @@ def parse_config(text: str, *, filename: str = "<config>", env: dict[str, str] |
             path = _clean_loc(tuple(err["loc"]), data)
             if err.get("type") == "union_tag_invalid":
                 path = path + (str(err.get("ctx", {}).get("discriminator", "")).strip("'"),)
-            var = next((v for p, v in env_keys.items() if path[: len(p)] == p), None)
+            env_var = next((v for p, v in env_keys.items() if path[: len(p)] == p), None)
             problems.append(
                 Problem(
-                    file=filename if var is None else f"env {var}",
-                    line=_line_for(path, lines) if var is None else 0,
+                    file=filename if env_var is None else f"env {env_var}",
+                    line=_line_for(path, lines) if env_var is None else 0,
                     key=_dotted(path),
-                    message=_message(err, path),
+                    message=_message(dict(err), path),
                 )
             )
         problems.sort(key=lambda p: (p.file, p.line))

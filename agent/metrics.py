@@ -47,15 +47,15 @@ class _PostureCollector(Collector):
             failing.add_metric([sev], n)
         yield failing
         requirements = self._m.requirement_state()
-        status = GaugeMetricFamily(
+        req_status = GaugeMetricFamily(
             "posture_requirement_status",
             "1 for each framework requirement in scope, labelled with its current status.",
             labels=["framework", "requirement", "status"])
         totals: dict[tuple[str, str], int] = {}
         for framework, requirement, state in requirements:
-            status.add_metric([framework, requirement, state], 1)
+            req_status.add_metric([framework, requirement, state], 1)
             totals[(framework, state)] = totals.get((framework, state), 0) + 1
-        yield status
+        yield req_status
         per_fw = GaugeMetricFamily("posture_requirements", "In-scope requirements per framework and status.",
                                    labels=["framework", "status"])
         for (framework, state), n in sorted(totals.items()):

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agent.cli.common import console, err_console, open_store, resolve_config, write_output
-from agent.config import AwsSource, Config, json_schema, load_config, secret_problems
+from agent.config import AnySource, AwsSource, Config, json_schema, load_config, secret_problems
 from agent.cycle import CycleResult, Pipeline
 from agent.errors import ConfigError, UsageError
 from agent.logs import configure_logging
@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 src = AwsSource(name="aws", provider="aws", regions=region or None, profile=profile)
             except Exception as exc:
                 raise UsageError(f"--region: {str(exc).splitlines()[-1].strip()}") from None
-            sources = [src]
+            sources: list[AnySource] = [src]
         else:
             sources = [s for s in cfg.sources if (not source or s.name in source)
                        and (provider is None or s.provider == provider)]
@@ -175,9 +175,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         show = sys.stderr.isatty()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, disable=not show, transient=True) as progress:
-            for src in sources:
-                ctx = CollectContext(progress=_RichProgress(progress, f"collecting {src.name}"))
-                results.append(pipeline.run_cycle(src, ctx))
+            for each in sources:
+                ctx = CollectContext(progress=_RichProgress(progress, f"collecting {each.name}"))
+                results.append(pipeline.run_cycle(each, ctx))
         doc = scan_document(uuid.uuid4().hex, started, utcnow(), results)
         if fmt == OutputFormat.json or output is not None:
             write_output(doc, output)
