@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -135,10 +136,8 @@ class Daemon:
         finishes its transaction; one still collecting is abandoned and stores nothing."""
         self._stop.set()
         self._cancel.set()
-        try:
+        with contextlib.suppress(Exception):  # already stopped
             self.scheduler.shutdown(wait=False)
-        except Exception:  # already stopped
-            pass
         deadline = time.monotonic() + grace
         with self._lock:
             threads = list(self._running.values())

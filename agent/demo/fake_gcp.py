@@ -145,7 +145,7 @@ class FakeCloudAsset:
             items, key = self.list_assets(path[4:-len("/assets")], content, types), "assets"
         else:
             return 404, {"error": {"code": 404, "message": f"no such path {path}", "status": "NOT_FOUND"}}, {}
-        size = min(int((q.get("pageSize") or [self.max_page])[0]) or self.max_page, self.max_page)
+        size = min(int((q.get("pageSize") or [str(self.max_page)])[0]) or self.max_page, self.max_page)
         start = int((q.get("pageToken") or ["0"])[0] or 0)
         page: dict[str, Any] = {key: items[start:start + size]}
         if start + size < len(items):

@@ -40,7 +40,7 @@ def state_at(store: Store, mappings: Mappings, at: datetime, control: str) -> di
                                 "message": e.message, "since": isoformat(e.at), "snapshot_id": e.snapshot_id}
         sids = {v["snapshot_id"] for v in state.values()}
         snaps: dict[int, dict[str, Any]] = {}
-        latest = {}
+        latest: dict[Any, Any] = {}
         for s in conn.execute(select(t.snapshots).where(t.snapshots.c.finished_at <= at)
                               .order_by(t.snapshots.c.id.desc()).limit(200)):
             latest.setdefault((s.source, s.account), s)

@@ -176,9 +176,10 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
         res.blobs = len(unused)
         _allow_delete(store, conn, cutoff, False)
         kept: dict[str, dict[str, str]] = {"manual_evidence": {}, "exceptions": {}}
-        for table, name, ids in ((manual_evidence, "manual_evidence", kept_manual),
-                                 (exceptions, "exceptions", kept_exc)):
-            for chunk in _chunks(sorted(ids)):
+        kept_sets: tuple[tuple[Any, str, set[int]], ...] = (
+            (manual_evidence, "manual_evidence", kept_manual), (exceptions, "exceptions", kept_exc))
+        for table, name, kept_ids in kept_sets:
+            for chunk in _chunks(sorted(kept_ids)):
                 cols = [table.c[c] for c in KEPT_COLUMNS[name]]
                 for r in conn.execute(select(*cols).where(table.c.id.in_(chunk))):
                     kept[name][str(r.id)] = kept_row_hash(dict(r._mapping), name)

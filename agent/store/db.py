@@ -274,7 +274,7 @@ class Store:
         for i in range(0, len(hashes), 500):
             known.update(conn.execute(select(t.blobs.c.hash).where(
                 t.blobs.c.hash.in_(hashes[i:i + 500]))).scalars())
-        new = []
+        new: list[dict[str, Any]] = []
         for h in hashes:
             if h not in known:
                 raw = rows[h][1]()
@@ -357,8 +357,8 @@ class Store:
                    "message": f.message}
             events.append({**row, "at": at, "previous_status": old["status"] if old is not None else None})
             status_changed = old is None or old["status"] != status
-            upserts.append({**row, "first_seen": old["first_seen"] if old is not None else at,
-                            "since": at if status_changed else old["since"]})
+            since = old["since"] if old is not None and not status_changed else at
+            upserts.append({**row, "first_seen": old["first_seen"] if old is not None else at, "since": since})
             if status_changed:
                 changes.append(FindingChange(uid=f.uid, check_id=f.check_id, resource_id=f.resource_id,
                                              previous_status=old["status"] if old is not None else None,

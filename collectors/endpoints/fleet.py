@@ -188,7 +188,7 @@ def collect_fleet(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]
     try:
         hosts = client.hosts()
         ctx.progress.add_total(len(hosts))
-        policies = dict(opts.policies)
+        policies: dict[str, str] = {str(k): v for k, v in opts.policies.items()}
         for h in hosts:
             detail, why = None, None
             try:

@@ -111,7 +111,8 @@ def collect_ssm(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]:
         acct = reach(target, base, factory)
         errs = list(discovery_errors) if target.account_id == base.account_id else []
         if isinstance(acct, Unreachable):
-            resources, more = [], [acct.error]
+            resources: list[Resource] = []
+            more = [acct.error]
         else:
             resources, more = _collect_account(acct, list(aws.regions or []), ctx)
         out.append(Snapshot(source=source.name, provider="endpoints", account=target.account_id,
