@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from agent.config import Config, parse_duration
 from agent.cycle import Pipeline
 from agent.daemon import Daemon
@@ -54,6 +56,8 @@ class DemoCloud:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         moto_url = f"http://{host}:{port}"
+        # moto's state is per process: start from an empty cloud even if moto ran here before
+        httpx.post(f"{moto_url}/moto-api/reset", timeout=30).raise_for_status()
         self.org = seed_organisation(moto_url)
         self._proxy = AwsProxy(moto_url, inventory=self.org.inventory)
         self._proxy.start()
