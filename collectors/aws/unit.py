@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +119,10 @@ class Unit:
         self.cache: dict[str, Any] = {}  # per-unit memo for rows that share a call
         self.last_operation = ""
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        # per-item detail calls of one row run on up to this many threads (botocore clients are
+        # thread-safe; the connection pool is sized for it)
+        self.fanout = max(1, min(8, account.factory.source.max_workers))
 
     # -- plumbing ----------------------------------------------------------------------------
     @property
@@ -127,9 +133,10 @@ class Unit:
 
     def client(self, service: str | None = None) -> Any:
         service = service or self.service
-        if service not in self._clients:
-            self._clients[service] = self.account.client(service, self.client_region)
-        return self._clients[service]
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self.account.client(service, self.client_region)
+            return self._clients[service]
 
     def call(self, operation: str, service: str | None = None, **params: Any) -> dict[str, Any]:
         self.ctx.check_cancelled()
@@ -220,35 +227,45 @@ class Unit:
 
 
 def walk(unit: Unit, rt: ResourceType) -> list[Resource]:
-    """The generic loop over one table row."""
+    """The generic loop over one table row. Items with per-item detail calls are fanned out over a
+    small pool: a global service such as S3 is one unit, and its buckets' detail calls one after
+    another would be the critical path of the whole collection."""
     items = list(unit.pages(rt.operation, rt.result, rt.params, rt.page_size)) if rt.operation else [{}]
-    out: list[Resource] = []
-    for raw in items:
-        unit.ctx.check_cancelled()
-        attrs: Item = {rt.wrap: raw} if rt.wrap else dict(raw)
-        errors: dict[str, str] = {}
-        if rt.describe is not None:
-            ok, value = unit.detail(rt.describe, attrs)
-            if ok and isinstance(value, dict):
-                attrs = value
-            elif not ok:
-                errors[rt.describe.key] = value
-        if rt.keep is not None and not errors and not rt.keep(attrs):
-            continue
-        for d in rt.details:
-            ok, value = unit.detail(d, attrs)
-            if ok:
-                attrs[d.key] = value
-            else:
-                errors[d.key] = value
-        region = None
-        if rt.region_of is not None:
-            ok, value = unit.detail(rt.region_of, attrs)
-            if ok:
-                region = value
-            else:
-                errors[rt.region_of.key] = value
-        name = str(jmespath.search(rt.name, attrs) or "") if rt.name else ""
-        out.append(unit.resource(rt.type, rt.id(attrs, unit), attrs, name=name, errors=errors,
-                                 region=region))
-    return out
+    has_details = bool(rt.details or rt.describe or rt.region_of)
+    fanout = min(unit.fanout, len(items)) if has_details else 1
+    if fanout > 1:
+        with ThreadPoolExecutor(max_workers=fanout, thread_name_prefix="aws-detail") as pool:
+            built = list(pool.map(lambda raw: _build(unit, rt, raw), items))
+    else:
+        built = [_build(unit, rt, raw) for raw in items]
+    return [r for r in built if r is not None]
+
+
+def _build(unit: Unit, rt: ResourceType, raw: Any) -> Resource | None:
+    """One item of a row: its detail calls, then the Resource (None when ``keep`` drops it)."""
+    unit.ctx.check_cancelled()
+    attrs: Item = {rt.wrap: raw} if rt.wrap else dict(raw)
+    errors: dict[str, str] = {}
+    if rt.describe is not None:
+        ok, value = unit.detail(rt.describe, attrs)
+        if ok and isinstance(value, dict):
+            attrs = value
+        elif not ok:
+            errors[rt.describe.key] = value
+    if rt.keep is not None and not errors and not rt.keep(attrs):
+        return None
+    for d in rt.details:
+        ok, value = unit.detail(d, attrs)
+        if ok:
+            attrs[d.key] = value
+        else:
+            errors[d.key] = value
+    region = None
+    if rt.region_of is not None:
+        ok, value = unit.detail(rt.region_of, attrs)
+        if ok:
+            region = value
+        else:
+            errors[rt.region_of.key] = value
+    name = str(jmespath.search(rt.name, attrs) or "") if rt.name else ""
+    return unit.resource(rt.type, rt.id(attrs, unit), attrs, name=name, errors=errors, region=region)
