@@ -95,6 +95,10 @@ class _Verifier:
         self.seen_drift: set[int] = set()
         self.seen_manual: set[int] = set()
         self.seen_exceptions: set[int] = set()
+        # run id -> its snapshot ids, built once: a year holds tens of thousands of each
+        self.snapshots_of_run: dict[str, list[int]] = {}
+        for sid, snap in rec.snapshots.items():
+            self.snapshots_of_run.setdefault(snap["run_id"], []).append(sid)
         self.state: dict[tuple[str, str], dict[str, list[str]]] = {
             k: {u: list(v) for u, v in st.items()} for k, st in rec.baseline.items()}
         self.last_results: dict[tuple[str, str], str] = dict(rec.baseline_results)
@@ -214,7 +218,7 @@ class _Verifier:
             self.r.add(name, f"runs row {run_id} is missing (removed)")
             return
         self.seen_runs.add(run_id)
-        snaps = sorted(i for i, s in self.rec.snapshots.items() if s["run_id"] == run_id)
+        snaps = sorted(self.snapshots_of_run.get(run_id, ()))
         expected = {"run": row["id"], "source": row["source"], "provider": row["provider"],
                     "started_at": row["started_at"], "finished_at": row["finished_at"], "status": row["status"]}
         expected["snapshots"] = snaps
