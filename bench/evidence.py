@@ -80,10 +80,18 @@ def main() -> None:
     ap.add_argument("--cycles", type=int, default=35_040)
     ap.add_argument("--change-per-day", type=float, default=0.01)
     ap.add_argument("--unchanged-sample", type=int, default=100)
+    ap.add_argument("--measure-only", action="store_true",
+                    help="skip writing: export and verify what --db already holds")
     args = ap.parse_args()
     rng = random.Random(7)
     store = Store(args.db)
     store.upgrade()
+    if args.measure_only:
+        with store.engine.connect() as conn:
+            last = conn.execute(text("SELECT max(finished_at) FROM snapshots")).scalar()
+        measure_period(store, datetime.fromisoformat(str(last)).replace(tzinfo=UTC) + STEP)
+        store.close()
+        return
     versions = [0] * args.resources
     oks = [True] * args.resources
     resources = [resource(i, 0, True) for i in range(args.resources)]  # reused while unchanged
@@ -122,25 +130,26 @@ def main() -> None:
         if k % 4 == 3:
             checkpoint_now(store, t)
     per_unchanged = (payload_bytes(store) - before) / args.unchanged_sample
+    print(f"db={store.dialect} resources={args.resources} cycles={args.cycles} write={write_s:.0f}s "
+          f"({write_s / args.cycles * 1000:.0f} ms/cycle)", flush=True)
+    print(f"store size={size / 1e6:.1f} MB; bytes per unchanged cycle={per_unchanged:.0f}", flush=True)
+    measure_period(store, at + args.unchanged_sample * STEP)
+    store.close()
+
+
+def measure_period(store: Store, end: datetime) -> None:
+    """Export, bundle verify and store verify of everything written; each line printed when done."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bundle.zip"
         t = time.perf_counter()
-        export_bundle(store, load_mappings(), framework="soc2", start=T0, end=at + args.unchanged_sample * STEP,
-                      out=out)
-        export_s = time.perf_counter() - t
-        bundle_size = out.stat().st_size
+        export_bundle(store, load_mappings(), framework="soc2", start=T0, end=end, out=out)
+        print(f"export={time.perf_counter() - t:.1f}s bundle={out.stat().st_size / 1e6:.1f} MB", flush=True)
         t = time.perf_counter()
         breport = verify_bundle(out)
-        verify_bundle_s = time.perf_counter() - t
+        print(f"verify bundle={time.perf_counter() - t:.1f}s ok={breport.ok}", flush=True)
     t = time.perf_counter()
     sreport = verify_records(load_store_records(store))
-    verify_store_s = time.perf_counter() - t
-    print(f"db={store.dialect} resources={args.resources} cycles={args.cycles} write={write_s:.0f}s "
-          f"({write_s / args.cycles * 1000:.0f} ms/cycle)")
-    print(f"store size={size / 1e6:.1f} MB; bytes per unchanged cycle={per_unchanged:.0f}")
-    print(f"export={export_s:.1f}s bundle={bundle_size / 1e6:.1f} MB; verify bundle={verify_bundle_s:.1f}s "
-          f"ok={breport.ok}; verify store={verify_store_s:.1f}s ok={sreport.ok}")
-    store.close()
+    print(f"verify store={time.perf_counter() - t:.1f}s ok={sreport.ok}", flush=True)
 
 
 if __name__ == "__main__":
