@@ -138,7 +138,7 @@ def add_exception(
         if not value.strip():
             raise UsageError(f"{name} must not be empty")
     # the store's own transaction: serialises with cycles and, on PostgreSQL, with other chain writers
-    with store._tx() as conn:
+    with store.transaction() as conn:
         new_id = int(
             conn.execute(
                 insert(t)

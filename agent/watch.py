@@ -209,7 +209,7 @@ class Watch:
         from agent.store import manual
 
         findings = [dict(r._mapping) for r in conn.execute(select(st.finding_current))]
-        evidence = [manual._record(r) for r in conn.execute(select(*manual._COLUMNS))]
+        evidence = manual.records_in(conn)
         p = self.pipeline
         posture = evaluate_posture(p.mappings, findings, evidence, frameworks=p._frameworks,
                                    categories=p._categories, now=run.finished_at)
@@ -278,9 +278,9 @@ class Watch:
         self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite
     ) -> dict[str, str]:
         # the store has just resolved this manifest for its own delta; reuse it rather than re-read
-        cached = store._manifests.get((snap.source, snap.account))
-        if cached is not None and cached[0] == w.manifest_hash:
-            return cached[2]
+        cached = store.resolved_manifest(snap.source, snap.account, w.manifest_hash)
+        if cached is not None:
+            return cached
         return resolve_manifest(w.manifest_hash, lambda h: _blob(conn, h))
 
     @staticmethod

@@ -214,7 +214,7 @@ class Dispatcher:
 
     def _sent(self, row: outbox.OutboxRow) -> None:
         at = utcnow()
-        with self.store._tx() as conn:  # the store's lock: one writer of the evidence chain at a time
+        with self.store.transaction() as conn:  # the store's lock: one writer of the evidence chain at a time
             outbox.mark_sent(conn, row.id, at)
             self.store.append_evidence(
                 conn,
@@ -262,7 +262,7 @@ class Dispatcher:
             cap = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
             delay = cap / 2 + random.uniform(0, cap / 2)
         nxt = now + timedelta(seconds=delay)
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             outbox.mark_failed(conn, row.id, attempts=attempts, next_attempt_at=nxt, error=result.error)
             outbox.park_stale(
                 conn,
@@ -274,7 +274,7 @@ class Dispatcher:
             self._held[row.channel] = nxt
 
     def _park(self, row: outbox.OutboxRow, attempts: int, error: str) -> None:
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             outbox.park(conn, row.id, attempts=attempts, error=error)
         log.error("alert parked", extra={"channel": row.channel, "outbox_id": row.id, "error": error})
 

@@ -119,7 +119,7 @@ def write_checkpoint(store: Store, conn: Connection, at: datetime, signer: Signe
 
 def checkpoint_now(store: Store, at: datetime, signer: Signer | None = None) -> dict[str, Any] | None:
     """A checkpoint in its own transaction, unless nothing was appended since the last one."""
-    with store._tx() as conn:
+    with store.transaction() as conn:
         head = conn.execute(select(t.evidence_log.c.seq).order_by(t.evidence_log.c.seq.desc()).limit(1)).scalar()
         last = conn.execute(select(cp.c.head_seq).order_by(cp.c.seq.desc()).limit(1)).scalar()
         if head is None or head == last:

@@ -134,7 +134,7 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
     """Delete evidence older than ``now - retention_days`` in one transaction; with ``dry_run``
     only count what would go."""
     cutoff = now - timedelta(days=retention_days)
-    with store._tx() as conn:
+    with store.transaction() as conn:
         bound = _boundary(conn, cutoff)
         if bound is None:
             return PruneResult(cutoff=cutoff, pruned_through=0, dry_run=dry_run)

@@ -137,8 +137,6 @@ class Store:
         self.engine = _engine(url)
         self.dialect = self.engine.dialect.name
         self._write_lock = threading.Lock()
-        # last full manifest per (source, account): (hash, depth, mapping); saves re-reading it
-        self._manifests: dict[tuple[str, str], tuple[str, int, dict[str, str]]] = {}
         # per (source, account): what the last cycle left (manifest, results hash, current findings)
         self._states: dict[tuple[str, str], _KeyState] = {}
 
@@ -181,7 +179,9 @@ class Store:
             return False
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        """The one write transaction: serialised in this process and, on PostgreSQL, across
+        processes, because every write may append to the evidence chain."""
         with self._write_lock, self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(727376)"))  # one writer of the chain
@@ -201,7 +201,7 @@ class Store:
         events, alert outbox rows). Nothing is written if anything fails."""
         committed = False
         try:
-            with self._tx() as conn:
+            with self.transaction() as conn:
                 conn.execute(insert(t.runs).values(
                     id=run.id, source=run.source, provider=run.provider, started_at=run.started_at,
                     finished_at=run.finished_at, status=run.status,
@@ -211,7 +211,7 @@ class Store:
                 writes = [self._write_snapshot(conn, run, snap, findings) for snap, findings in results]
                 for fn in within:
                     fn(self, conn, run, writes)
-                self._append(conn, at=run.finished_at, kind="run", ref=run.id, content={
+                self.append_evidence(conn, at=run.finished_at, kind="run", ref=run.id, content={
                     "run": run.id, "source": run.source, "provider": run.provider,
                     "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
                     "snapshots": [w.snapshot_id for w in writes]})
@@ -239,7 +239,7 @@ class Store:
         if last is not None:
             row = conn.execute(select(t.snapshots.c.manifest_hash, t.snapshots.c.results_hash)
                                .where(t.snapshots.c.id == last)).one()
-            man = self._manifests.get(key)
+            man = cached.manifest if cached is not None else None
             if man is None or man[0] != row.manifest_hash:
                 depth = Manifest.decode(self._blob(conn, row.manifest_hash)).depth
                 man = (row.manifest_hash, depth,
@@ -254,7 +254,6 @@ class Store:
 
     def _forget(self, source: str, account: str) -> None:
         self._states.pop((source, account), None)
-        self._manifests.pop((source, account), None)
 
     def _blob(self, conn: Connection, hash_: str) -> bytes:
         body = conn.execute(select(t.blobs.c.body).where(t.blobs.c.hash == hash_)).scalar()
@@ -318,7 +317,7 @@ class Store:
             errors=errors_json, manifest_hash=manifest_hash, results_hash=results_hash,
             resource_count=len(snap.resources)).returning(t.snapshots.c.id)).scalar_one()
         self._write_findings(conn, state, snapshot_id, events, upserts, gone)
-        self._append(conn, at=snap.finished_at, kind="collection", ref=f"snapshot:{snapshot_id}", content={
+        self.append_evidence(conn, at=snap.finished_at, kind="collection", ref=f"snapshot:{snapshot_id}", content={
             "run": run.id, "snapshot": snapshot_id, "source": snap.source, "provider": snap.provider,
             "account": snap.account, "started_at": snap.started_at, "finished_at": snap.finished_at,
             "status": snap.status, "errors": [e.to_dict() for e in snap.errors],
@@ -328,7 +327,6 @@ class Store:
             "event_count": len(events), "events_hash": sha256_hex(canonical_json(events))})
         state.snapshot_id, state.results_hash = snapshot_id, results_hash
         state.manifest = (manifest_hash, depth, mapping)
-        self._manifests[(snap.source, snap.account)] = state.manifest
         return SnapshotWrite(snapshot_id=snapshot_id, manifest_hash=manifest_hash, results_hash=results_hash,
                              new_bodies=count, bytes_added=nbytes, changes=tuple(changes))
 
@@ -424,11 +422,16 @@ class Store:
                 old.update({c: u[c] for c in ("status", "message", "severity", "since", "region",
                                               "resource_type")})
 
+    def resolved_manifest(self, source: str, account: str, manifest_hash: str) -> dict[str, str] | None:
+        """The full {resource id: body hash} of the manifest just written for (source, account),
+        when it is the one named: spares a caller resolving the delta chain again."""
+        state = self._states.get((source, account))
+        if state is not None and state.manifest is not None and state.manifest[0] == manifest_hash:
+            return state.manifest[2]
+        return None
+
     def append_evidence(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
         """Append an entry to the hash chain inside the caller's transaction; returns its seq."""
-        return self._append(conn, at=at, kind=kind, ref=ref, content=content)
-
-    def _append(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
         body = canonical_json(content)
         head = conn.execute(select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash)
                             .order_by(t.evidence_log.c.seq.desc()).limit(1)).first()

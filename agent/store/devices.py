@@ -79,10 +79,10 @@ def save_report(store: Any, *, source: str, device_id: str, nonce: str, reported
     row = {"source": source, "device_id": device_id, "nonce": nonce, "reported_at": reported_at,
            "received_at": received_at, "sha256": digest}
     try:
-        with store._tx() as conn:
+        with store.transaction() as conn:
             new_id = int(conn.execute(insert(device_reports).values(**row, body=text)
                                       .returning(device_reports.c.id)).scalar_one())
-            store._append(conn, at=received_at, kind="device_report", ref=f"device_report:{new_id}",
+            store.append_evidence(conn, at=received_at, kind="device_report", ref=f"device_report:{new_id}",
                           content={**row, "id": new_id})
     except IntegrityError:
         raise DuplicateNonce(f"report {nonce} of {device_id} was already received") from None

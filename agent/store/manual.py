@@ -155,10 +155,10 @@ def store_prepared(store: Any, prepared: Prepared, now: datetime | None = None) 
         "attached_at": at, "review_every_days": prepared.review_every_days,
         "next_review": at + timedelta(days=prepared.review_every_days)}
     try:
-        with store._tx() as conn:
+        with store.transaction() as conn:
             new_id = conn.execute(insert(manual_evidence).values(**row, content=compress(data))
                                   .returning(manual_evidence.c.id)).scalar_one()
-            store._append(conn, at=at, kind="manual_evidence", ref=f"manual_evidence:{new_id}",
+            store.append_evidence(conn, at=at, kind="manual_evidence", ref=f"manual_evidence:{new_id}",
                           content={**row, "id": new_id})
     except SQLAlchemyError as exc:
         raise StoreError(f"could not store evidence: {type(exc).__name__}: "
@@ -186,6 +186,11 @@ def list_evidence(store: Any, *, control_ids: Iterable[str] = ()) -> list[Eviden
     q = q.order_by(manual_evidence.c.control_id, manual_evidence.c.attached_at, manual_evidence.c.id)
     with store.engine.connect() as conn:
         return [_record(r) for r in conn.execute(q)]
+
+
+def records_in(conn: Any) -> list[EvidenceRecord]:
+    """Every attachment, read through the caller's connection (e.g. inside a cycle's transaction)."""
+    return [_record(r) for r in conn.execute(select(*_COLUMNS))]
 
 
 def latest_by_control(records: Iterable[EvidenceRecord]) -> dict[str, EvidenceRecord]:

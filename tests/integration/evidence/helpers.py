@@ -48,7 +48,7 @@ def drift(store: Store, at: datetime, snapshot_id: int, resource_id: str) -> Non
            "resource_id": resource_id, "resource_type": "aws.s3.bucket", "severity": "",
            "previous_status": None, "status": None, "detail": canonical_json({"changes": ["Encrypted"]}).decode(),
            "at": at}
-    with store._tx() as conn:
+    with store.transaction() as conn:
         conn.execute(insert(drift_events), [row])
         store.append_evidence(conn, at=at, kind="drift", ref=f"drift:{snapshot_id}",
                               content={"run": "r", "snapshot": snapshot_id, "source": "prod",
