@@ -1,7 +1,11 @@
 """Verify evidence without trusting the database: recompute every entry hash and the chain links,
 recompute each entry's content from the rows it describes, replay finding events into result sets
 and compare them with the recorded results hashes, walk every manifest, rehash every blob, check
-checkpoints and their signatures, and name every record that does not add up."""
+checkpoints and their signatures, and name every record that does not add up.
+
+Stores written before cycle entries existed hold a ``run`` entry and a ``collection`` entry per
+snapshot with the row fields spelled out, and results hashes of the first definition; both are
+still verified."""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from agent.evidence import checkpoints as cps
 from agent.evidence.records import STARVED_MESSAGE, Records
 from agent.models import canonical_json, sha256_hex
 from agent.store.blobs import Manifest, decompress
-from agent.store.chain import GENESIS
+from agent.store.chain import GENESIS, LOCATOR, CycleCommitment, run_fields, snapshot_fields
+from agent.store.resultset import ResultSetHash, legacy_results_hash
 
 __all__ = ["Issue", "VerifyReport", "entry_hash_of", "results_hash", "verify_records"]
 
@@ -67,8 +72,21 @@ def entry_hash_of(e: dict[str, Any]) -> str:
 
 
 def results_hash(state: dict[str, list[str]]) -> str:
-    """sha256 of the sorted (uid, status, message) result set, as the store records it."""
-    return sha256_hex(canonical_json(sorted([uid, s, m] for uid, (s, m) in state.items())))
+    """The results hash of a {uid: [status, message]} result set, as the store records it."""
+    return ResultSetHash((uid, s, m) for uid, (s, m) in state.items()).hexdigest()
+
+
+def _evaluated(state: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {u: v for u, v in state.items() if v[1] != STARVED_MESSAGE}
+
+
+def _matches_results(state: dict[str, list[str]], recorded: str | None, fast: str) -> bool:
+    """Whether the recorded results hash is the one of ``state`` (``fast``: its incremental hash),
+    by either definition: the legacy one is only computed when the current one does not match."""
+    if recorded == fast:
+        return True
+    items = [(u, s, m) for u, (s, m) in _evaluated(state).items()]
+    return recorded == legacy_results_hash(items)
 
 
 def _diff(expected: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
@@ -101,10 +119,14 @@ class _Verifier:
             self.snapshots_of_run.setdefault(snap["run_id"], []).append(sid)
         self.state: dict[tuple[str, str], dict[str, list[str]]] = {
             k: {u: list(v) for u, v in st.items()} for k, st in rec.baseline.items()}
+        # per (source, account): the running hash of the evaluated result set, updated per event
+        self.results: dict[tuple[str, str], ResultSetHash] = {
+            k: ResultSetHash((u, s, m) for u, (s, m) in _evaluated(st).items()) for k, st in self.state.items()}
         self.last_results: dict[tuple[str, str], str] = dict(rec.baseline_results)
         for key, expected in rec.baseline_results.items():
             st = self.state.get(key, {})
-            if results_hash({u: v for u, v in st.items() if v[1] != STARVED_MESSAGE}) != expected:
+            fast = self.results[key].hexdigest() if key in self.results else results_hash({})
+            if not _matches_results(st, expected, fast):
                 report.add(f"baseline of {key[0]}/{key[1]}", "does not hash to the results_hash of the "
                            "snapshot before the period (baseline altered)")
 
@@ -176,7 +198,8 @@ class _Verifier:
             if e["prev_hash"] != prev:
                 self.r.add(name, "prev_hash does not match the entry before it (entries removed, inserted "
                            "or reordered)")
-            if sha256_hex(e["content"].encode()) != e["content_hash"]:
+            # a cycle entry's content hash also covers its rows: checked in cycle()
+            if e["kind"] != "cycle" and sha256_hex(e["content"].encode()) != e["content_hash"]:
                 self.r.add(name, "content does not match content_hash (entry content altered)")
             if entry_hash_of(e) != e["entry_hash"]:
                 self.r.add(name, "entry_hash does not match seq/at/kind/ref/content_hash/prev_hash (entry altered)")
@@ -197,7 +220,9 @@ class _Verifier:
     def record(self, name: str, e: dict[str, Any], content: dict[str, Any]) -> None:
         kind, ref = e["kind"], e["ref"]
         _, _, rid = ref.partition(":")
-        if kind == "run":
+        if kind == "cycle":
+            self.cycle(name, e, ref, content)
+        elif kind == "run":
             self.run(name, ref, content)
         elif kind == "collection":
             self.collection(name, int(rid), content)
@@ -225,7 +250,60 @@ class _Verifier:
         for d in _diff(expected, content):
             self.r.add(f"runs id {run_id}", f"{d} (row altered)")
 
+    def cycle(self, name: str, e: dict[str, Any], run_id: str, content: dict[str, Any]) -> None:
+        """One cycle entry: recompute the digests of its run, snapshots and finding events from the
+        rows, name each row whose locator differs, check the content hash over all of them, then
+        replay each snapshot's events into its result set."""
+        listed = [(int(x[0]), str(x[1]), x[2], str(x[3])) for x in content.get("snapshots", [])
+                  if isinstance(x, list) and len(x) == 4]
+        run = self.rec.runs.get(run_id)
+        if run is None:
+            self.r.add(name, f"runs row {run_id} is missing (removed)")
+        else:
+            self.seen_runs.add(run_id)
+        rows = []
+        for sid, *_ in listed:
+            snap = self.rec.snapshots.get(sid)
+            if snap is None:
+                self.r.add(name, f"snapshots row {sid} is missing (removed)")
+                continue
+            self.seen_snapshots.add(sid)
+            rows.append((sid, snapshot_fields(snap), _strip_id(self.rec.events.get(sid, []))))
+        if run is None or len(rows) != len(listed):
+            return
+        listed_ids = {sid for sid, *_ in listed}
+        for sid in self.snapshots_of_run.get(run_id, ()):
+            if sid not in listed_ids:
+                self.r.add(f"snapshots id {sid}", f"belongs to run {run_id} but {name} does not list it "
+                           "(inserted)")
+        commitment = CycleCommitment(run_fields(run), rows)
+        named = False
+        if commitment.run_digest[:LOCATOR] != content.get("run"):
+            self.r.add(f"runs id {run_id}", f"does not match what {name} committed to (row altered, or the "
+                       "entry)")
+            named = True
+        for sid, loc, count, events_loc in listed:
+            digest, n, events_digest = commitment.snapshot_digests[sid]
+            if digest[:LOCATOR] != loc:
+                self.r.add(f"snapshots id {sid}", f"does not match what {name} committed to (row altered, or "
+                           "the entry)")
+                named = True
+            if n != count:
+                self.r.add(f"finding_events of snapshot {sid}", f"{n} rows but the chain entry records {count} "
+                           "(rows removed or inserted)")
+                named = True
+            elif events_digest[:LOCATOR] != events_loc:
+                self.r.add(f"finding_events of snapshot {sid}", "rows do not match the chain entry (rows "
+                           "altered or reordered)")
+                named = True
+        if commitment.content_hash(e["content"].encode()) != e["content_hash"] and not named:
+            self.r.add(name, "content_hash does not match the entry's content and the rows it commits to "
+                       "(entry content altered)")
+        for sid, row, events in rows:
+            self.replay(sid, self.rec.snapshots[sid], events, row["results_hash"])
+
     def collection(self, name: str, sid: int, content: dict[str, Any]) -> None:
+        """A legacy collection entry: the snapshot's fields and its events' hash spelled out."""
         row = self.rec.snapshots.get(sid)
         if row is None:
             self.r.add(name, f"snapshots row {sid} is missing (removed)")
@@ -247,30 +325,45 @@ class _Verifier:
             elif sha256_hex(canonical_json(events)) != content["events_hash"]:
                 self.r.add(f"finding_events of snapshot {sid}",
                            "rows do not match the chain entry's events_hash (rows altered or reordered)")
-        key = (str(content.get("source", row["source"])), str(content.get("account", row["account"])))
+        self.replay(sid, row, events, content.get("results_hash"), content.get("finding_count"))
+
+    def replay(self, sid: int, row: dict[str, Any], events: list[dict[str, Any]], recorded: str | None,
+               finding_count: int | None = None) -> None:
+        """Apply a snapshot's finding events to the replayed state of its source/account and compare
+        the result set with the results hash recorded for the snapshot."""
+        key = (str(row["source"]), str(row["account"]))
         state = self.state.get(key)
         if state is None:
             if not self.rec.complete or self.r.pruned_through:
                 return  # no baseline before this point (pruned or outside the bundle): events only
             state = self.state.setdefault(key, {})
+        results = self.results.setdefault(key, ResultSetHash())
         for ev in events:
+            uid = ev["uid"]
+            old = state.get(uid)
+            if old is not None and old[1] != STARVED_MESSAGE:
+                results.remove(uid, old[0], old[1])
             if ev["status"] == "gone":
-                state.pop(ev["uid"], None)
+                state.pop(uid, None)
             else:
-                state[ev["uid"]] = [ev["status"], ev["message"]]
+                state[uid] = [ev["status"], ev["message"]]
+                if ev["message"] != STARVED_MESSAGE:
+                    results.add(uid, ev["status"], ev["message"])
         if events or key not in self.last_results:
-            evaluated = {u: v for u, v in state.items() if v[1] != STARVED_MESSAGE}
-            self.last_results[key] = results_hash(evaluated)
-            count: int | None = len(evaluated)
+            fast = results.hexdigest()
+            ok = _matches_results(state, recorded, fast)
+            self.last_results[key] = recorded if ok and recorded is not None else fast
         else:
-            count = None
-        if self.last_results[key] != content.get("results_hash"):
+            ok = self.last_results[key] == recorded
+        if not ok:
             self.r.add(f"finding_events up to snapshot {sid}",
                        "the result set replayed from the finding events does not match the recorded "
                        "results_hash (evaluation results altered, removed or inserted)")
-        elif count is not None and "finding_count" in content and count != content["finding_count"]:
-            self.r.add(f"snapshots id {sid}", f"{count} findings replayed, the chain entry records "
-                       f"{content['finding_count']}")
+        elif finding_count is not None and events:
+            count = len(_evaluated(state))
+            if count != finding_count:
+                self.r.add(f"snapshots id {sid}", f"{count} findings replayed, the chain entry records "
+                           f"{finding_count}")
 
     def drift(self, name: str, sid: int, content: dict[str, Any]) -> None:
         rows = _strip_id(self.rec.drift.get(sid, []))

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, select
 
 from agent.evidence.checkpoints import Signer, public_pem
 from agent.evidence.coverage import Coverage, compute_coverage
-from agent.evidence.records import norm
+from agent.evidence.records import cycle_snapshot_ids, norm
 from agent.mappings import Mappings
 from agent.models import canonical_json, isoformat, utcnow
 from agent.store import Store
@@ -135,10 +135,11 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             progress("chain", 1, 10)
             refs: dict[str, list[str]] = {}
             for e in entries:
-                # run entries are referenced by the bare run id, the others as "kind:id"
-                refs.setdefault(e["kind"], []).append(e["ref"] if e["kind"] == "run" else e["ref"].partition(":")[2])
-            run_ids = set(refs.get("run", []))
-            sids = sorted({int(x) for x in refs.get("collection", [])})
+                # cycle (and legacy run) entries are referenced by the bare run id, the others as "kind:id"
+                refs.setdefault(e["kind"], []).append(
+                    e["ref"] if e["kind"] in ("cycle", "run") else e["ref"].partition(":")[2])
+            run_ids = set(refs.get("run", [])) | set(refs.get("cycle", []))
+            sids = sorted({int(x) for x in refs.get("collection", [])} | cycle_snapshot_ids(entries))
             checkpoints = []
             if seg:
                 checkpoints = [norm(r) for r in conn.execute(select(cp).where(cp.c.head_seq >= seg[0])

@@ -49,11 +49,13 @@ def state_at(store: Store, mappings: Mappings, at: datetime, control: str) -> di
                            "finished_at": isoformat(s.finished_at), "manifest_hash": s.manifest_hash,
                            "results_hash": s.results_hash, "status": s.status}
         entry = {}
-        for sid in snaps:
-            row = conn.execute(select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash)
-                               .where(t.evidence_log.c.ref == f"snapshot:{sid}")).first()
+        el = t.evidence_log.c
+        for s in latest.values():
+            # the cycle entry of the snapshot's run (a legacy store: the snapshot's own entry)
+            row = conn.execute(select(el.seq, el.entry_hash).where(
+                ((el.kind == "cycle") & (el.ref == s.run_id)) | (el.ref == f"snapshot:{s.id}"))).first()
             if row:
-                entry[sid] = {"seq": row.seq, "entry_hash": row.entry_hash}
+                entry[s.id] = {"seq": row.seq, "entry_hash": row.entry_hash}
     findings = sorted(state.values(), key=lambda v: (v["check_id"], v["resource_id"]))
     status = ("fail" if any(f["status"] == "fail" for f in findings) else
               "error" if any(f["status"] == "error" for f in findings) else "pass" if findings else "no_data")

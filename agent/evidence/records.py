@@ -7,13 +7,13 @@ code. Rows are normalised through canonical JSON: timestamps become ``...Z`` str
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.models import canonical_json
 
-__all__ = ["Records", "STARVED_MESSAGE", "norm"]
+__all__ = ["Records", "STARVED_MESSAGE", "cycle_snapshot_ids", "norm"]
 
 # the message the store gives a finding it could not re-collect (db._apply_findings); such a row is
 # in the replayed state but was not in the evaluated result set of that cycle
@@ -24,6 +24,19 @@ def norm(row: Any) -> dict[str, Any]:
     """A database row (or mapping) as the JSON a bundle stores."""
     data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
     out: dict[str, Any] = json.loads(canonical_json(data))
+    return out
+
+
+def cycle_snapshot_ids(entries: Iterable[Any]) -> set[int]:
+    """The snapshot ids the cycle entries among ``entries`` (rows or dicts with kind and content) list."""
+    out: set[int] = set()
+    for e in entries:
+        kind, content = (e["kind"], e["content"]) if isinstance(e, dict) else (e.kind, e.content)
+        if kind == "cycle":
+            try:
+                out.update(int(x[0]) for x in json.loads(content).get("snapshots", []))
+            except (ValueError, TypeError, AttributeError, IndexError):
+                continue  # an altered entry: verification names it
     return out
 
 

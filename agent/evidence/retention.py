@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from agent.evidence.checkpoints import Signer, write_checkpoint
-from agent.evidence.records import norm
+from agent.evidence.records import cycle_snapshot_ids, norm
 from agent.models import canonical_json, isoformat, sha256_hex
 from agent.store import Store
 from agent.store import schema as t
@@ -83,8 +83,9 @@ def _boundary(conn: Connection, cutoff: datetime) -> tuple[int, str] | None:
 
 
 def _whole_cycles(conn: Connection, through: int, through_hash: str) -> tuple[int, str]:
-    """Move the cut back so it never separates a snapshot's entry from its run's entry (the run
-    entry comes last in a cycle): a run and its snapshots are pruned together or kept together."""
+    """Move the cut back so it never separates a legacy snapshot entry from its run's entry (the run
+    entry came last in a cycle): a run and its snapshots are pruned together or kept together. A
+    cycle entry holds both, so stores written since need no adjustment."""
     el, sn = t.evidence_log.c, t.snapshots.c
     while through > 0:
         tail = conn.execute(select(el.seq, el.kind, el.ref).where(el.seq <= through, el.seq > through - 64)
@@ -142,9 +143,10 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
         if not through:
             return PruneResult(cutoff=cutoff, pruned_through=0, dry_run=dry_run)
         el = t.evidence_log.c
-        refs = conn.execute(select(el.kind, el.ref).where(el.seq <= through)).all()
-        run_ids = sorted({r.ref for r in refs if r.kind == "run"})
-        sids = sorted({int(r.ref.partition(":")[2]) for r in refs if r.kind in ("collection",)})
+        refs = conn.execute(select(el.kind, el.ref, el.content).where(el.seq <= through)).all()
+        run_ids = sorted({r.ref for r in refs if r.kind in ("cycle", "run")})
+        sids = sorted({int(r.ref.partition(":")[2]) for r in refs if r.kind == "collection"}
+                      | cycle_snapshot_ids(refs))
         drift_sids = sorted({int(r.ref.partition(":")[2]) for r in refs if r.kind == "drift"})
         kept_manual = {int(r.ref.partition(":")[2]) for r in refs if r.kind == "manual_evidence"}
         kept_exc = {int(r.ref.partition(":")[2]) for r in refs if r.kind == "exception"}

@@ -30,7 +30,8 @@ from agent.models import (
 from agent.store import evidence_tables as _evidence_tables  # noqa: F401  (on the shared metadata)
 from agent.store import schema as t
 from agent.store.blobs import Manifest, compress, decompress, manifest_delta, resolve_manifest
-from agent.store.chain import GENESIS, entry_hash
+from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
+from agent.store.resultset import ResultSetHash
 
 __all__ = ["FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrite", "redact_url"]
 
@@ -90,12 +91,14 @@ class SnapshotWrite:
 @dataclass
 class _KeyState:
     """In memory per (source, account): the last snapshot written, its full manifest
-    (hash, depth, mapping), its results hash and the finding_current rows."""
+    (hash, depth, mapping), its results hash and the finding_current rows with their running
+    result-set hash."""
 
     snapshot_id: int | None
     manifest: tuple[str, int, dict[str, str]] | None = None
     results_hash: str | None = None
     current: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: ResultSetHash = field(default_factory=ResultSetHash)  # of ``current`` minus starved rows
 
 
 def _engine(url: str) -> Engine:
@@ -202,19 +205,21 @@ class Store:
         committed = False
         try:
             with self.transaction() as conn:
-                conn.execute(insert(t.runs).values(
-                    id=run.id, source=run.source, provider=run.provider, started_at=run.started_at,
-                    finished_at=run.finished_at, status=run.status,
-                    resource_count=sum(len(s.resources) for s, _ in results),
-                    error_count=sum(len(s.errors) for s, _ in results),
-                    detail=canonical_json(run.detail).decode()))
-                writes = [self._write_snapshot(conn, run, snap, findings) for snap, findings in results]
+                run_row = {"id": run.id, "source": run.source, "provider": run.provider,
+                           "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
+                           "resource_count": sum(len(s.resources) for s, _ in results),
+                           "error_count": sum(len(s.errors) for s, _ in results),
+                           "detail": canonical_json(run.detail).decode()}
+                conn.execute(insert(t.runs).values(**run_row))
+                committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
+                writes = [self._write_snapshot(conn, run, snap, findings, committed_rows)
+                          for snap, findings in results]
+                # one chain entry for the whole cycle: the run, its snapshots and their finding events
+                commitment = CycleCommitment(run_fields(run_row), committed_rows)
+                self.append_evidence(conn, at=run.finished_at, kind="cycle", ref=run.id,
+                                     content=commitment.content(), content_hash=commitment.content_hash)
                 for fn in within:
                     fn(self, conn, run, writes)
-                self.append_evidence(conn, at=run.finished_at, kind="run", ref=run.id, content={
-                    "run": run.id, "source": run.source, "provider": run.provider,
-                    "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
-                    "snapshots": [w.snapshot_id for w in writes]})
             committed = True
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store run {run.id}: {type(exc).__name__}: "
@@ -249,6 +254,8 @@ class Store:
         for r in conn.execute(select(*[fc[c] for c in _CURRENT_COLUMNS])
                               .where(fc.source == source, fc.account == account)):
             state.current[r.uid] = dict(r._mapping)
+            if r.message != STARVED:
+                state.results.add(r.uid, r.status, r.message)
         self._states[key] = state
         return state
 
@@ -282,8 +289,8 @@ class Store:
             conn.execute(self._insert_ignore(t.blobs), new)
         return len(new), sum(len(r["body"]) for r in new)
 
-    def _write_snapshot(self, conn: Connection, run: RunRecord, snap: Snapshot,
-                        findings: Sequence[Finding]) -> SnapshotWrite:
+    def _write_snapshot(self, conn: Connection, run: RunRecord, snap: Snapshot, findings: Sequence[Finding],
+                        committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]]) -> SnapshotWrite:
         state = self._state(conn, snap.source, snap.account)
         prev = state.manifest
         prev_map: dict[str, str] = prev[2] if prev is not None else {}
@@ -306,25 +313,17 @@ class Store:
         errors_json = canonical_json([e.to_dict() for e in snap.errors]).decode()
         # the id is needed by the finding rows; the results hash is known only after the diff
         changes, events, upserts, gone = self._diff_findings(state, snap, findings)
-        if events or state.results_hash is None:
-            results_hash = sha256_hex(canonical_json(sorted(
-                [f.uid, f.status.value, f.message] for f in findings)))
-        else:
-            results_hash = state.results_hash  # no finding changed: the same result set
-        snapshot_id = conn.execute(insert(t.snapshots).values(
-            run_id=run.id, source=snap.source, provider=snap.provider, account=snap.account,
-            started_at=snap.started_at, finished_at=snap.finished_at, status=snap.status,
-            errors=errors_json, manifest_hash=manifest_hash, results_hash=results_hash,
-            resource_count=len(snap.resources)).returning(t.snapshots.c.id)).scalar_one()
-        self._write_findings(conn, state, snapshot_id, events, upserts, gone)
-        self.append_evidence(conn, at=snap.finished_at, kind="collection", ref=f"snapshot:{snapshot_id}", content={
-            "run": run.id, "snapshot": snapshot_id, "source": snap.source, "provider": snap.provider,
-            "account": snap.account, "started_at": snap.started_at, "finished_at": snap.finished_at,
-            "status": snap.status, "errors": [e.to_dict() for e in snap.errors],
-            "manifest_hash": manifest_hash, "results_hash": results_hash,
-            "resource_count": len(snap.resources), "finding_count": len(findings),
-            # commits to the finding_events rows of this snapshot, in insertion order
-            "event_count": len(events), "events_hash": sha256_hex(canonical_json(events))})
+        self._apply_findings(state, upserts, gone)
+        # no finding changed: the same result set, whose hash is known
+        results_hash = state.results.hexdigest() if events or state.results_hash is None else state.results_hash
+        row = {"run_id": run.id, "source": snap.source, "provider": snap.provider, "account": snap.account,
+               "started_at": snap.started_at, "finished_at": snap.finished_at, "status": snap.status,
+               "errors": errors_json, "manifest_hash": manifest_hash, "results_hash": results_hash,
+               "resource_count": len(snap.resources)}
+        snapshot_id = conn.execute(insert(t.snapshots).values(**row).returning(t.snapshots.c.id)).scalar_one()
+        self._write_findings(conn, snapshot_id, events, upserts, gone)
+        # the chain entry commits to the finding_events rows of this snapshot, in insertion order
+        committed_rows.append((snapshot_id, snapshot_fields({"id": snapshot_id, **row}), events))
         state.snapshot_id, state.results_hash = snapshot_id, results_hash
         state.manifest = (manifest_hash, depth, mapping)
         return SnapshotWrite(snapshot_id=snapshot_id, manifest_hash=manifest_hash, results_hash=results_hash,
@@ -389,10 +388,31 @@ class Store:
                                              previous_status=old["status"], status=GONE, finding=None))
         return changes, events, upserts, gone
 
-    def _write_findings(self, conn: Connection, state: _KeyState, snapshot_id: int,
-                        events: list[dict[str, Any]], upserts: list[dict[str, Any]], gone: list[str]) -> None:
-        """Insert the events, update finding_current, and the in-memory state with it (dropped
-        by record_cycle if the transaction fails)."""
+    @staticmethod
+    def _apply_findings(state: _KeyState, upserts: list[dict[str, Any]], gone: list[str]) -> None:
+        """The in-memory current findings and their result-set hash after this cycle (dropped by
+        record_cycle if the transaction fails). Starved rows are kept but are not in the result set."""
+        current, results = state.current, state.results
+        for uid in gone:
+            old = current.pop(uid, None)
+            if old is not None and old["message"] != STARVED:
+                results.remove(uid, old["status"], old["message"])
+        for u in upserts:
+            uid = u["uid"]
+            old = current.get(uid)
+            if old is None:
+                current[uid] = {c: u[c] for c in _CURRENT_COLUMNS}
+            else:
+                if old["message"] != STARVED:
+                    results.remove(uid, old["status"], old["message"])
+                old.update({c: u[c] for c in ("status", "message", "severity", "since", "region",
+                                              "resource_type")})
+            if u["message"] != STARVED:
+                results.add(uid, u["status"], u["message"])
+
+    def _write_findings(self, conn: Connection, snapshot_id: int, events: list[dict[str, Any]],
+                        upserts: list[dict[str, Any]], gone: list[str]) -> None:
+        """Insert the events and bring finding_current up to date."""
         for e in events:
             e["snapshot_id"] = snapshot_id
         for u in upserts:
@@ -411,16 +431,6 @@ class Store:
             stmt = stmt.on_conflict_do_update(index_elements=["uid"],
                                               set_={c: stmt.excluded[c] for c in cols})
             conn.execute(stmt, upserts)
-        current = state.current
-        for uid in gone:
-            current.pop(uid, None)
-        for u in upserts:
-            old = current.get(u["uid"])
-            if old is None:
-                current[u["uid"]] = {c: u[c] for c in _CURRENT_COLUMNS}
-            else:
-                old.update({c: u[c] for c in ("status", "message", "severity", "since", "region",
-                                              "resource_type")})
 
     def resolved_manifest(self, source: str, account: str, manifest_hash: str) -> dict[str, str] | None:
         """The full {resource id: body hash} of the manifest just written for (source, account),
@@ -430,14 +440,17 @@ class Store:
             return state.manifest[2]
         return None
 
-    def append_evidence(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any) -> int:
-        """Append an entry to the hash chain inside the caller's transaction; returns its seq."""
+    def append_evidence(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any,
+                        content_hash: Callable[[bytes], str] = sha256_hex) -> int:
+        """Append an entry to the hash chain inside the caller's transaction; returns its seq.
+        ``content_hash`` maps the canonical content to the hash the entry commits to (a cycle
+        entry's also covers the rows it describes)."""
         body = canonical_json(content)
         head = conn.execute(select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash)
                             .order_by(t.evidence_log.c.seq.desc()).limit(1)).first()
         seq = (head.seq + 1) if head else 1
         prev = head.entry_hash if head else GENESIS
-        chash = sha256_hex(body)
+        chash = content_hash(body)
         conn.execute(insert(t.evidence_log).values(
             seq=seq, at=at, kind=kind, ref=ref, content=body.decode(), content_hash=chash, prev_hash=prev,
             entry_hash=entry_hash(seq=seq, at=at, kind=kind, ref=ref, content_hash=chash, prev_hash=prev)))

@@ -112,4 +112,4 @@ def test_evidence_chain_links(store: Store) -> None:
         assert row.entry_hash == entry_hash(seq=row.seq, at=at, kind=row.kind, ref=row.ref,
                                             content_hash=row.content_hash, prev_hash=row.prev_hash)
         prev = row.entry_hash
-    assert [r.kind for r in rows] == ["collection", "run"] * 3
+    assert [r.kind for r in rows] == ["cycle"] * 3  # one entry per cycle: run, snapshot and finding events
