@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from agent.errors import AgentError
 from agent.evaluate import evaluate
 from agent.mappings import Mappings, load_mappings
 from agent.metrics import AgentMetrics
-from agent.models import Finding, Snapshot, utcnow
+from agent.models import Finding, Snapshot, new_run_id, utcnow
 from agent.registry import load_checks, load_collectors
 from agent.store import RunRecord, SnapshotWrite, Store
 from agent.store.db import InTransaction
@@ -89,7 +88,7 @@ class Pipeline:
         ctx.on_api_call = _chain(ctx.on_api_call, self.metrics.on_api_call(source.provider))
         if ctx.store is None:
             ctx.store = self.store  # read-only use by collectors of agent-fed sources (device push)
-        run_id = uuid.uuid4().hex
+        run_id = new_run_id()
         started = utcnow()
         t0 = time.monotonic()
         log.info("collection started", extra={"source": source.name, "run": run_id})

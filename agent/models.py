@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +97,13 @@ def canonical_json(obj: Any) -> bytes:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """32 hex characters that sort by time (48-bit milliseconds, then 80 random bits, as UUIDv7
+    lays them out): run ids then append to the end of their index instead of landing at random."""
+    ms = int((now or datetime.now(UTC)).timestamp() * 1000)
+    return f"{ms:012x}{secrets.token_hex(10)}"
 
 
 def finding_uid(check_id: str, resource_id: str) -> str:

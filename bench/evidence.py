@@ -13,7 +13,6 @@ import argparse
 import random
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from agent.evidence.checkpoints import checkpoint_now
 from agent.evidence.export import export_bundle
 from agent.evidence.store_records import load_store_records
 from agent.mappings import load_mappings
-from agent.models import Finding, Resource, Severity, Snapshot, Status, finding_uid
+from agent.models import Finding, Resource, Severity, Snapshot, Status, finding_uid, new_run_id
 from agent.store import RunRecord, Store
 
 CHECK = "aws.s3.bucket_default_encryption"
@@ -109,7 +108,7 @@ def main() -> None:
             findings[i] = finding(resources[i], at)
         snap = Snapshot(source="prod", provider="aws", account="111122223333", started_at=at, finished_at=at,
                         resources=tuple(resources), errors=())
-        run = RunRecord(id=uuid.uuid4().hex, source="prod", provider="aws", started_at=at, finished_at=at,
+        run = RunRecord(id=new_run_id(at), source="prod", provider="aws", started_at=at, finished_at=at,
                         status="complete")
         store.record_cycle(run, [(snap, findings)])
         if c % 4 == 3:
@@ -125,7 +124,7 @@ def main() -> None:
         t = at + k * STEP
         snap = Snapshot(source="prod", provider="aws", account="111122223333", started_at=t, finished_at=t,
                         resources=tuple(resources), errors=())
-        store.record_cycle(RunRecord(id=uuid.uuid4().hex, source="prod", provider="aws", started_at=t,
+        store.record_cycle(RunRecord(id=new_run_id(t), source="prod", provider="aws", started_at=t,
                                      finished_at=t, status="complete"), [(snap, findings)])
         if k % 4 == 3:
             checkpoint_now(store, t)

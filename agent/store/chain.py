@@ -42,8 +42,9 @@ class CycleCommitment:
                                                    self.snapshot_digests.items()]}))
 
     def content(self) -> dict[str, Any]:
+        # with no finding events the events locator says nothing: left empty
         return {"run": self.run_digest[:LOCATOR],
-                "snapshots": [[sid, d[:LOCATOR], n, e[:LOCATOR]] for sid, (d, n, e) in
+                "snapshots": [[sid, d[:LOCATOR], n, e[:LOCATOR] if n else ""] for sid, (d, n, e) in
                               self.snapshot_digests.items()]}
 
     def content_hash(self, content: bytes) -> str:

@@ -58,7 +58,6 @@ runs = Table(
     Column("resource_count", Integer, nullable=False, default=0),
     Column("error_count", Integer, nullable=False, default=0),
     Column("detail", Text, nullable=False, default="{}"),
-    Index("ix_runs_source_started", "source", "started_at"),
 )
 
 # Content-addressed bodies: resources and snapshot manifests, zstd-compressed canonical JSON.
@@ -85,7 +84,6 @@ snapshots = Table(
     Column("results_hash", String(64), nullable=False),
     Column("resource_count", Integer, nullable=False),
     Index("ix_snapshots_source_account", "source", "account", "id"),
-    Index("ix_snapshots_finished", "finished_at"),
 )
 
 # Append-only: one row per change of a finding's (status, message), and 'gone' when it disappears.
@@ -143,5 +141,4 @@ evidence_log = Table(
     Column("content_hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
-    Index("ix_evidence_log_at", "at"),
 )
