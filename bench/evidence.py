@@ -61,15 +61,18 @@ def logical_size(store: Store) -> int:
         return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)
 
 
-def payload_bytes(store: Store) -> int:
-    """Bytes of row data (tables and indexes) held by the store: SQLite's dbstat payload, or the sum
-    of PostgreSQL relation sizes (page-granular, so sample enough cycles)."""
+def payload_by_relation(store: Store) -> dict[str, int]:
+    """Bytes of row data per table and index: SQLite's dbstat payload, or PostgreSQL relation sizes
+    (page-granular, so sample enough cycles)."""
     with store.engine.connect() as conn:
         if store.dialect == "sqlite":
-            return int(conn.execute(text("SELECT SUM(payload) FROM dbstat")).scalar() or 0)
-        return int(conn.execute(text(
-            "SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-            "c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'")).scalar() or 0)
+            rows = conn.execute(text("SELECT name, SUM(payload) FROM dbstat GROUP BY name"))
+        else:
+            rows = conn.execute(text(
+                "SELECT c.relname, pg_relation_size(c.oid) + COALESCE(pg_total_relation_size(c.reltoastrelid), 0) "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i')"))
+        return {str(name): int(size or 0) for name, size in rows}
 
 
 def main() -> None:
@@ -119,7 +122,7 @@ def main() -> None:
     size = logical_size(store)
     # bytes added per unchanged cycle: the same estate again
     at = T0 + args.cycles * STEP
-    before = payload_bytes(store)
+    before = payload_by_relation(store)
     for k in range(args.unchanged_sample):
         t = at + k * STEP
         snap = Snapshot(source="prod", provider="aws", account="111122223333", started_at=t, finished_at=t,
@@ -128,10 +131,14 @@ def main() -> None:
                                      finished_at=t, status="complete"), [(snap, findings)])
         if k % 4 == 3:
             checkpoint_now(store, t)
-    per_unchanged = (payload_bytes(store) - before) / args.unchanged_sample
+    after = payload_by_relation(store)
+    grown = {k: (v - before.get(k, 0)) / args.unchanged_sample for k, v in after.items() if v != before.get(k, 0)}
+    per_unchanged = sum(grown.values())
     print(f"db={store.dialect} resources={args.resources} cycles={args.cycles} write={write_s:.0f}s "
           f"({write_s / args.cycles * 1000:.0f} ms/cycle)", flush=True)
     print(f"store size={size / 1e6:.1f} MB; bytes per unchanged cycle={per_unchanged:.0f}", flush=True)
+    print("  by table/index: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(grown.items(), key=lambda x: -x[1])),
+          flush=True)
     measure_period(store, at + args.unchanged_sample * STEP)
     store.close()
 
