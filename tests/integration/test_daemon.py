@@ -20,6 +20,8 @@ import sqlalchemy as sa
 import yaml
 
 from agent.demo.awsproxy import AwsProxy, Fault
+from agent.evidence.chain import verify_records
+from agent.evidence.store_records import load_store_records
 from agent.store import Store
 from agent.store.chain import GENESIS, entry_hash
 from tests.conftest import free_port
@@ -116,7 +118,9 @@ def assert_consistent(db: str) -> None:
         assert row.entry_hash == entry_hash(seq=row.seq, at=at, kind=row.kind, ref=row.ref,
                                             content_hash=row.content_hash, prev_hash=row.prev_hash)
         prev = row.entry_hash
-    assert sum(1 for r in chain if r.kind == "run") == len(run_ids)
+    assert sum(1 for r in chain if r.kind == "cycle") == len(run_ids)  # one chain entry per run
+    report = verify_records(load_store_records(store))
+    assert report.ok, report.issues
     store.close()
 
 
