@@ -26,6 +26,7 @@ from agent.store.resultset import ResultSetHash, legacy_results_hash
 __all__ = ["Issue", "VerifyReport", "entry_hash_of", "results_hash", "verify_records"]
 
 Progress = Callable[[str, int], None]
+_KEEP_MANIFEST_BYTES = 16_384
 
 
 @dataclass(frozen=True)
@@ -455,8 +456,13 @@ class _Verifier:
 
     def blobs(self) -> None:
         known: set[str] = set()
-        for n, (h, _kind, size, body) in enumerate(self.rec.blob_rows()):
+        # small manifests (the per-cycle deltas) kept from this one pass, so walking the manifests
+        # does not fetch each of them again (35,000 lookups a year); large full ones are re-read
+        small_manifests: dict[str, bytes] = {}
+        for n, (h, kind, size, body) in enumerate(self.rec.blob_rows()):
             known.add(h)
+            if kind == "manifest" and len(body) <= _KEEP_MANIFEST_BYTES:
+                small_manifests[h] = body
             try:
                 raw = decompress(body)
             except Exception:
@@ -469,16 +475,16 @@ class _Verifier:
             if n % 5000 == 0:
                 self.progress("blobs", n)
         self.r.blobs = len(known)
-        self.manifests(known)
+        self.manifests(known, small_manifests)
 
-    def manifests(self, known: set[str]) -> None:
+    def manifests(self, known: set[str], small: dict[str, bytes]) -> None:
         current: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
         decoded: dict[str, Manifest] = {}
 
         def load(h: str) -> Manifest | None:
             m = decoded.get(h)
             if m is None:
-                body = self.rec.blob(h) if h in known else None
+                body = small.get(h) or (self.rec.blob(h) if h in known else None)
                 if body is None:
                     return None
                 m = Manifest.decode(decompress(body))
