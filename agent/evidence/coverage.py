@@ -178,13 +178,16 @@ def compute_coverage(store: Store, mappings: Mappings, framework: str, start: da
     failures: dict[str, list[Failure]] = {}
     srcs_of: dict[str, set[str]] = {}
 
+    # per check: how many of its findings are in each status, so its state is O(1) per event
+    counts: dict[str, dict[str, int]] = {}
+
     def check_state(chk: str) -> str:
-        st = state.get(chk, {}).values()
-        if any(s in FAILING for s in st):
+        c = counts.get(chk, {})
+        if any(c.get(s) for s in FAILING):
             return "fail"
-        if any(s == "error" for s in st):
+        if c.get("error"):
             return "error"
-        return "pass" if st else "no_data"
+        return "pass" if state.get(chk) else "no_data"
 
     for e in ev_rows:
         if e.check_id not in check_ids:
@@ -192,10 +195,15 @@ def compute_coverage(store: Store, mappings: Mappings, framework: str, start: da
         srcs_of.setdefault(e.check_id, set()).add(e.source)
         before = check_state(e.check_id)
         st = state.setdefault(e.check_id, {})
+        c = counts.setdefault(e.check_id, {})
+        old = st.get(e.uid)
+        if old is not None:
+            c[old] -= 1
         if e.status == "gone":
             st.pop(e.uid, None)
         else:
             st[e.uid] = e.status
+            c[e.status] = c.get(e.status, 0) + 1
         if e.status in FAILING and e.uid not in open_fail:
             open_fail[e.uid] = Failure(e.check_id, e.resource_id, e.at, None, e.message)
         elif e.status not in FAILING and e.status != "error" and e.uid in open_fail:

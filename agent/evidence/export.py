@@ -101,22 +101,33 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
 
 def _reachable_blobs(conn: Connection, snapshots: list[dict[str, Any]]) -> set[str]:
     """Every manifest and resource body the snapshots refer to (bases before the period included)."""
+    fetched: dict[str, bytes] = {}  # compressed manifests of the batch of snapshots being walked
+
     def load(h: str) -> Manifest:
-        return Manifest.decode(decompress(conn.execute(select(t.blobs.c.body).where(t.blobs.c.hash == h)).scalar_one()))
+        body = fetched.pop(h, None)
+        if body is None:
+            body = conn.execute(select(t.blobs.c.body).where(t.blobs.c.hash == h)).scalar_one()
+        return Manifest.decode(decompress(body))
 
     out: set[str] = set()
     last: dict[tuple[str, str], str] = {}
-    for s in snapshots:
-        key, h = (s["source"], s["account"]), s["manifest_hash"]
-        if last.get(key) == h:
-            continue
-        current: str | None = h
-        while current is not None and current not in out:
-            m = load(current)
-            out.add(current)
-            out.update(m.items.values())
-            current = m.base
-        last[key] = h
+    for i in range(0, len(snapshots), 500):
+        batch = snapshots[i:i + 500]
+        wanted = sorted({s["manifest_hash"] for s in batch} - out)
+        fetched.clear()  # one query per batch instead of one per manifest (a year: 35,000)
+        fetched.update((r.hash, r.body) for r in conn.execute(
+            select(t.blobs.c.hash, t.blobs.c.body).where(t.blobs.c.hash.in_(wanted))))
+        for s in batch:
+            key, h = (s["source"], s["account"]), s["manifest_hash"]
+            if last.get(key) == h:
+                continue
+            current: str | None = h
+            while current is not None and current not in out:
+                m = load(current)
+                out.add(current)
+                out.update(m.items.values())
+                current = m.base
+            last[key] = h
     return out
 
 
