@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -123,12 +124,15 @@ def main() -> None:
     # bytes added per unchanged cycle: the same estate again
     at = T0 + args.cycles * STEP
     before = payload_by_relation(store)
+    unchanged_ms: list[float] = []
     for k in range(args.unchanged_sample):
         t = at + k * STEP
         snap = Snapshot(source="prod", provider="aws", account="111122223333", started_at=t, finished_at=t,
                         resources=tuple(resources), errors=())
+        t0 = time.perf_counter()
         store.record_cycle(RunRecord(id=new_run_id(t), source="prod", provider="aws", started_at=t,
                                      finished_at=t, status="complete"), [(snap, findings)])
+        unchanged_ms.append((time.perf_counter() - t0) * 1000)
         if k % 4 == 3:
             checkpoint_now(store, t)
     after = payload_by_relation(store)
@@ -136,7 +140,8 @@ def main() -> None:
     per_unchanged = sum(grown.values())
     print(f"db={store.dialect} resources={args.resources} cycles={args.cycles} write={write_s:.0f}s "
           f"({write_s / args.cycles * 1000:.0f} ms/cycle)", flush=True)
-    print(f"store size={size / 1e6:.1f} MB; bytes per unchanged cycle={per_unchanged:.0f}", flush=True)
+    print(f"store size={size / 1e6:.1f} MB; bytes per unchanged cycle={per_unchanged:.0f}; unchanged cycle write "
+          f"median={statistics.median(unchanged_ms):.1f} ms", flush=True)
     print("  by table/index: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(grown.items(), key=lambda x: -x[1])),
           flush=True)
     measure_period(store, at + args.unchanged_sample * STEP)
