@@ -209,6 +209,9 @@ class _Verifier:
             except ValueError:
                 self.r.add(name, "content is not JSON")
                 content = {}
+            if not isinstance(content, dict):
+                self.r.add(name, "content is not a JSON object")
+                content = {}
             self.record(name, e, content)
             expected, prev = seq + 1, e["entry_hash"]
             if n % 5000 == 0:
@@ -255,8 +258,12 @@ class _Verifier:
         """One cycle entry: recompute the digests of its run, snapshots and finding events from the
         rows, name each row whose locator differs, check the content hash over all of them, then
         replay each snapshot's events into its result set."""
-        listed = [(int(x[0]), str(x[1]), x[2], str(x[3])) for x in content.get("snapshots", [])
-                  if isinstance(x, list) and len(x) == 4]
+        try:
+            listed = [(int(x[0]), str(x[1]), int(x[2]), str(x[3])) for x in content.get("snapshots", [])]
+        except (TypeError, ValueError, IndexError, KeyError):
+            self.r.add(name, "content does not list its snapshots as [id, locator, event count, locator] "
+                       "(entry content altered)")
+            return
         run = self.rec.runs.get(run_id)
         if run is None:
             self.r.add(name, f"runs row {run_id} is missing (removed)")
