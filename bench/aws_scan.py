@@ -239,14 +239,18 @@ def run_floor(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]
         with contextlib.suppress(ClientError):
             control.get_public_access_block(AccountId=boto3.client("sts", endpoint_url=endpoint)
                                             .get_caller_identity()["Account"])
-        for b in c.list_buckets()["Buckets"]:
-            items["bucket"] += 1
-            name = b["Name"]
+        def details(name: str) -> None:
             for method in ("get_bucket_location", "get_public_access_block", "get_bucket_encryption",
                            "get_bucket_versioning", "get_bucket_policy", "get_bucket_acl",
                            "get_bucket_logging"):
                 with contextlib.suppress(ClientError):
                     getattr(c, method)(Bucket=name)
+
+        names = [b["Name"] for b in c.list_buckets()["Buckets"]]
+        items["bucket"] += len(names)
+        # the same per-item fan-out as the agent (up to 8 items of a unit at once)
+        with ThreadPoolExecutor(max_workers=8) as per_bucket:
+            list(per_bucket.map(details, names))
 
     def ec2(region: str) -> None:
         c = client("ec2", region)
@@ -388,6 +392,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--linearity", default="0.25,0.5", help="extra posture-agent scales ('' = none)")
     ap.add_argument("--no-prowler", action="store_true")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of the agent and the floor, alternated; "
+                    "the fastest of each is reported")
     ap.add_argument("--prowler-timeout", type=float, default=900.0)
     ap.add_argument("--contender", choices=["agent", "floor"], help=argparse.SUPPRESS)
     ap.add_argument("--endpoint", help=argparse.SUPPRESS)
@@ -416,15 +422,22 @@ def main() -> None:
             n = seed(moto, scale)
             seeded_s = time.perf_counter() - t
             print(f"scale {scale}: seeded {n} in {seeded_s:.0f} s", flush=True)
-            agent = measure("posture-agent", contender("agent", proxy.url, REGIONS, args.workers),
-                            env, seen)
-            print(f"  posture-agent {agent.wall_s:.1f} s, {agent.api_calls} calls, {agent.detail}",
-                  flush=True)
+            # the first contender also pays moto's lazy start of each service backend: alternate the
+            # two and keep each one's fastest run of --repeat
+            agent = floor = None
+            for _ in range(args.repeat):
+                a = measure("posture-agent", contender("agent", proxy.url, REGIONS, args.workers), env, seen)
+                print(f"  posture-agent {a.wall_s:.1f} s, {a.api_calls} calls, {a.detail}", flush=True)
+                agent = a if agent is None or a.wall_s < agent.wall_s else agent
+                if scale != args.scale:
+                    break
+                f = measure("floor (boto3)", contender("floor", proxy.url, REGIONS, args.workers), env, seen)
+                print(f"  floor {f.wall_s:.1f} s, {f.api_calls} calls, {f.detail}", flush=True)
+                floor = f if floor is None or f.wall_s < floor.wall_s else floor
+            assert agent is not None
             agent_runs[scale] = (n, seeded_s, agent)
-            if scale != args.scale:
+            if floor is None:
                 continue
-            floor = measure("floor (boto3)", contender("floor", proxy.url, REGIONS, args.workers), env, seen)
-            print(f"  floor {floor.wall_s:.1f} s, {floor.api_calls} calls, {floor.detail}", flush=True)
             results = [floor, agent]
             if args.no_prowler:
                 results.append(Result("prowler", ok=False, note="skipped (--no-prowler)"))
