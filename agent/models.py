@@ -21,12 +21,13 @@ __all__ = [
     "CollectionError",
     "Finding",
     "Resource",
-    "Result",
+    "SEVERITY_RANK",
     "Severity",
     "Snapshot",
     "Status",
     "canonical_json",
     "finding_uid",
+    "new_run_id",
     "isoformat",
     "sha256_hex",
     "utcnow",
@@ -51,10 +52,10 @@ class Severity(enum.StrEnum):
     @property
     def rank(self) -> int:
         """Higher is worse: critical=4 ... info=0."""
-        return _SEVERITY_RANK[self]
+        return SEVERITY_RANK[self]
 
 
-_SEVERITY_RANK = {
+SEVERITY_RANK: dict[str, int] = {  # keyed by Severity, which is a str: plain names work too
     Severity.CRITICAL: 4,
     Severity.HIGH: 3,
     Severity.MEDIUM: 2,
@@ -240,17 +241,9 @@ class Snapshot:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Result:
-    """What a check says about one resource (or about a scope it could not see)."""
-
-    resource_id: str
-    status: Status
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class Finding:
-    """A Result with its context: which check, which resource, which controls it affects."""
+    """What a check says about one resource, with its context: which check, which resource, which
+    controls it affects."""
 
     uid: str
     check_id: str

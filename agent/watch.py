@@ -175,9 +175,8 @@ class Watch:
                 if alert is not None:
                     alerts.append((f"{run.id}:{w.snapshot_id}:{ch.uid}:{kind}", alert))
             if events:
-                conn.execute(
-                    insert(drift_events), [e.row(run.id, w.snapshot_id, snap.finished_at) for e in events]
-                )
+                rows = [e.row(run.id, w.snapshot_id, snap.finished_at) for e in events]
+                conn.execute(insert(drift_events), rows)
                 store.append_evidence(
                     conn,
                     at=snap.finished_at,
@@ -188,7 +187,7 @@ class Watch:
                         "snapshot": w.snapshot_id,
                         "source": snap.source,
                         "account": snap.account,
-                        "events": [e.row(run.id, w.snapshot_id, snap.finished_at) for e in events],
+                        "events": rows,
                     },
                 )
             all_events.extend(events)

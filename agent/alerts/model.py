@@ -6,9 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["Alert", "SEVERITY_RANK"]
+from agent.models import SEVERITY_RANK  # one severity order: keys are str-valued Severity members
 
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+__all__ = ["Alert", "SEVERITY_RANK"]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,13 +17,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agent.evidence import checkpoints as cps
-from agent.evidence.records import STARVED_MESSAGE, Records
+from agent.evidence.records import AUDITED_COLUMNS, STARVED_MESSAGE, Records, kept_row_hash
 from agent.models import canonical_json, sha256_hex
-from agent.store.blobs import Manifest, decompress
-from agent.store.chain import GENESIS, LOCATOR, CycleCommitment, run_fields, snapshot_fields
+from agent.store.blobs import Manifest, decompress, resolve_manifest
+from agent.store.chain import GENESIS, LOCATOR, CycleCommitment, entry_hash, run_fields, snapshot_fields
 from agent.store.resultset import ResultSetHash, legacy_results_hash
 
-__all__ = ["Issue", "VerifyReport", "entry_hash_of", "results_hash", "verify_records"]
+__all__ = ["Issue", "VerifyReport", "entry_hash_of", "verify_records"]
 
 Progress = Callable[[str, int], None]
 _KEEP_MANIFEST_BYTES = 16_384
@@ -68,13 +68,8 @@ class VerifyReport:
 
 def entry_hash_of(e: dict[str, Any]) -> str:
     """agent.store.chain.entry_hash over a normalised row (``at`` already the canonical string)."""
-    return sha256_hex(canonical_json({"seq": int(e["seq"]), "at": e["at"], "kind": e["kind"], "ref": e["ref"],
-                                      "content_hash": e["content_hash"], "prev_hash": e["prev_hash"]}))
-
-
-def results_hash(state: dict[str, list[str]]) -> str:
-    """The results hash of a {uid: [status, message]} result set, as the store records it."""
-    return ResultSetHash((uid, s, m) for uid, (s, m) in state.items()).hexdigest()
+    return entry_hash(seq=int(e["seq"]), at=e["at"], kind=e["kind"], ref=e["ref"], content_hash=e["content_hash"],
+                      prev_hash=e["prev_hash"])
 
 
 def _evaluated(state: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -126,7 +121,7 @@ class _Verifier:
         self.last_results: dict[tuple[str, str], str] = dict(rec.baseline_results)
         for key, expected in rec.baseline_results.items():
             st = self.state.get(key, {})
-            fast = self.results[key].hexdigest() if key in self.results else results_hash({})
+            fast = self.results.get(key, ResultSetHash()).hexdigest()
             if not _matches_results(st, expected, fast):
                 report.add(f"baseline of {key[0]}/{key[1]}", "does not hash to the results_hash of the "
                            "snapshot before the period (baseline altered)")
@@ -167,7 +162,7 @@ class _Verifier:
         self.r.pruned_through = pruned
         return pruned, pruned_hash
 
-    def checkpoint_heads(self, by_seq: dict[int, dict[str, Any]], first: int | None, last: int | None) -> None:
+    def checkpoint_heads(self, by_seq: dict[int, dict[str, Any]], last: int | None) -> None:
         for c in self.rec.checkpoints:
             head = int(c["head_seq"])
             name = f"evidence_checkpoints seq {c['seq']}"
@@ -219,7 +214,7 @@ class _Verifier:
         self.r.entries = len(self.rec.entries)
         if self.rec.entries:
             self.r.first_seq, self.r.last_seq = int(self.rec.entries[0]["seq"]), int(self.rec.entries[-1]["seq"])
-        self.checkpoint_heads(by_seq, self.r.first_seq, self.r.last_seq)
+        self.checkpoint_heads(by_seq, self.r.last_seq)
 
     def record(self, name: str, e: dict[str, Any], content: dict[str, Any]) -> None:
         kind, ref = e["kind"], e["ref"]
@@ -393,8 +388,7 @@ class _Verifier:
             self.r.add(name, f"manual_evidence row {mid} is missing (removed)")
             return
         self.seen_manual.add(mid)
-        expected = {k: row[k] for k in ("id", "control_id", "filename", "sha256", "size", "owner", "attached_at",
-                                         "review_every_days", "next_review")}
+        expected = {k: row[k] for k in AUDITED_COLUMNS["manual_evidence"]}
         for d in _diff(expected, content):
             self.r.add(f"manual_evidence id {mid}", f"{d} (row altered)")
         if row.get("content_sha256") != content.get("sha256"):
@@ -407,8 +401,7 @@ class _Verifier:
             self.r.add(name, f"exceptions row {xid} is missing (removed)")
             return
         self.seen_exceptions.add(xid)
-        expected = {k: row[k] for k in ("id", "check_id", "resource_pattern", "reason", "owner", "created_at",
-                                         "expires_at")}
+        expected = {k: row[k] for k in AUDITED_COLUMNS["exceptions"]}
         for d in _diff(expected, content):
             self.r.add(f"exceptions id {xid}", f"{d} (row altered)")
 
@@ -424,8 +417,6 @@ class _Verifier:
 
     def prune(self, name: str, content: dict[str, Any]) -> None:
         """A retention prune: the manual documents and exceptions it keeps are vouched for again."""
-        from agent.evidence.retention import kept_row_hash
-
         tables = {"manual_evidence": (self.rec.manual, self.seen_manual),
                   "exceptions": (self.rec.exceptions, self.seen_exceptions)}
         for table, kept in (content.get("kept") or {}).items():
@@ -500,20 +491,17 @@ class _Verifier:
                 decoded[h] = m
             return m
 
-        def resolve(h: str, depth: int = 0) -> dict[str, str] | None:
-            m = load(h)
-            if m is None or depth > 70:
+        def raw(h: str) -> bytes:
+            body = small.get(h) or (self.rec.blob(h) if h in known else None)
+            if body is None:
+                raise KeyError(h)
+            return decompress(body)
+
+        def resolve(h: str) -> dict[str, str] | None:
+            try:
+                return resolve_manifest(h, raw)
+            except (KeyError, ValueError):  # a base missing, or a chain longer than any we write
                 return None
-            base: dict[str, str] = {}
-            if m.base is not None:
-                b = resolve(m.base, depth + 1)
-                if b is None:
-                    return None
-                base = b
-            for rid in m.removed:
-                base.pop(rid, None)
-            base.update(m.items)
-            return base
 
         for sid in sorted(self.seen_snapshots):
             row = self.rec.snapshots[sid]

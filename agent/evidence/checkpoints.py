@@ -27,7 +27,6 @@ from agent.store.evidence_tables import evidence_checkpoints as cp
 
 __all__ = ["Signer", "body", "key_id", "load_public_key", "public_pem", "verify_signature", "write_checkpoint"]
 
-EVERY_ENTRIES = 1000  # the daemon also writes one at least hourly
 
 
 def key_id(public: Ed25519PublicKey) -> str:

@@ -28,7 +28,8 @@ from agent.models import canonical_json, isoformat, utcnow
 from agent.store import Store
 from agent.store import schema as t
 from agent.store.alerting import alerts_outbox, drift_events, exceptions
-from agent.store.blobs import Manifest, decompress
+from agent.store.blobs import decompress
+from agent.store.db import reachable_blobs
 from agent.store.evidence_tables import evidence_checkpoints as cp
 from agent.store.manual import manual_evidence
 
@@ -99,38 +100,6 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
     return states, hashes
 
 
-def _reachable_blobs(conn: Connection, snapshots: list[dict[str, Any]]) -> set[str]:
-    """Every manifest and resource body the snapshots refer to (bases before the period included)."""
-    fetched: dict[str, bytes] = {}  # compressed manifests of the batch of snapshots being walked
-
-    def load(h: str) -> Manifest:
-        body = fetched.pop(h, None)
-        if body is None:
-            body = conn.execute(select(t.blobs.c.body).where(t.blobs.c.hash == h)).scalar_one()
-        return Manifest.decode(decompress(body))
-
-    out: set[str] = set()
-    last: dict[tuple[str, str], str] = {}
-    for i in range(0, len(snapshots), 500):
-        batch = snapshots[i:i + 500]
-        wanted = sorted({s["manifest_hash"] for s in batch} - out)
-        fetched.clear()  # one query per batch instead of one per manifest (a year: 35,000)
-        fetched.update((r.hash, r.body) for r in conn.execute(
-            select(t.blobs.c.hash, t.blobs.c.body).where(t.blobs.c.hash.in_(wanted))))
-        for s in batch:
-            key, h = (s["source"], s["account"]), s["manifest_hash"]
-            if last.get(key) == h:
-                continue
-            current: str | None = h
-            while current is not None and current not in out:
-                m = load(current)
-                out.add(current)
-                out.update(m.items.values())
-                current = m.base
-            last[key] = h
-    return out
-
-
 def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: datetime, end: datetime,
                   out: Path, signer: Signer | None = None, categories: tuple[str, ...] = (),
                   progress: Progress | None = None) -> dict[str, Any]:
@@ -199,7 +168,7 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                 manual_rows.append(row)
             z.add("records/manual_evidence.jsonl", _jsonl(manual_rows))
             progress("blobs", 4, 10)
-            wanted = sorted(_reachable_blobs(conn, snaps))
+            wanted = sorted(reachable_blobs(conn, (s["manifest_hash"] for s in snaps)))
             blob_index = []
             for i in range(0, len(wanted), 500):
                 for b in conn.execute(select(t.blobs).where(t.blobs.c.hash.in_(wanted[i:i + 500]))):

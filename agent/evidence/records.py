@@ -11,13 +11,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.models import canonical_json
+from agent.models import canonical_json, sha256_hex
+from agent.store.db import STARVED
 
-__all__ = ["Records", "STARVED_MESSAGE", "cycle_snapshot_ids", "norm"]
+__all__ = ["AUDITED_COLUMNS", "Records", "STARVED_MESSAGE", "cycle_snapshot_ids", "kept_row_hash", "norm"]
 
-# the message the store gives a finding it could not re-collect (db._apply_findings); such a row is
-# in the replayed state but was not in the evaluated result set of that cycle
-STARVED_MESSAGE = "not collected this cycle; see the snapshot's collection errors"
+# the message the store gives a finding it could not re-collect: such a row is in the replayed state
+# but was not in the evaluated result set of that cycle
+STARVED_MESSAGE = STARVED
+
+# the columns of a manual_evidence or exceptions row that its chain entry (and a prune entry that
+# keeps the row) vouches for
+AUDITED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "manual_evidence": ("id", "control_id", "filename", "sha256", "size", "owner", "attached_at",
+                        "review_every_days", "next_review"),
+    "exceptions": ("id", "check_id", "resource_pattern", "reason", "owner", "created_at", "expires_at"),
+}
 
 
 def norm(row: Any) -> dict[str, Any]:
@@ -38,6 +47,11 @@ def cycle_snapshot_ids(entries: Iterable[Any]) -> set[int]:
             except (ValueError, TypeError, AttributeError, IndexError):
                 continue  # an altered entry: verification names it
     return out
+
+
+def kept_row_hash(row: dict[str, Any], table: str) -> str:
+    """SHA-256 of a kept row's audited columns, as normalised JSON (store row or bundle record)."""
+    return sha256_hex(canonical_json({c: norm({c: row[c]})[c] for c in AUDITED_COLUMNS[table]}))
 
 
 @dataclass

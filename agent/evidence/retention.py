@@ -19,23 +19,17 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from agent.evidence.checkpoints import Signer, write_checkpoint
-from agent.evidence.records import cycle_snapshot_ids, norm
-from agent.models import canonical_json, isoformat, sha256_hex
+from agent.evidence.records import AUDITED_COLUMNS, cycle_snapshot_ids, kept_row_hash
+from agent.models import isoformat
 from agent.store import Store
 from agent.store import schema as t
 from agent.store.alerting import drift_events, exceptions
-from agent.store.blobs import Manifest, decompress
+from agent.store.db import reachable_blobs
 from agent.store.evidence_tables import evidence_prune_guard
 from agent.store.manual import manual_evidence
 
-__all__ = ["KEPT_COLUMNS", "PruneResult", "kept_row_hash", "prune"]
+__all__ = ["PruneResult", "prune"]
 
-# rows that outlive the chain entries that introduced them, and the columns the prune entry hashes
-KEPT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "manual_evidence": ("id", "control_id", "filename", "sha256", "size", "owner", "attached_at",
-                        "review_every_days", "next_review"),
-    "exceptions": ("id", "check_id", "resource_pattern", "reason", "owner", "created_at", "expires_at"),
-}
 _BATCH = 500
 
 
@@ -55,11 +49,6 @@ class PruneResult:
         d = asdict(self)
         d["cutoff"] = isoformat(self.cutoff)
         return d
-
-
-def kept_row_hash(row: dict[str, Any], table: str) -> str:
-    """SHA-256 of a kept row's audited columns, as normalised JSON (store row or bundle record)."""
-    return sha256_hex(canonical_json({c: norm({c: row[c]})[c] for c in KEPT_COLUMNS[table]}))
 
 
 def _chunks(ids: list[Any]) -> Iterable[list[Any]]:
@@ -103,23 +92,6 @@ def _whole_cycles(conn: Connection, through: int, through_hash: str) -> tuple[in
         return 0, ""
     row = conn.execute(select(el.entry_hash).where(el.seq == through)).scalar()
     return (through, row) if row is not None else (0, "")
-
-
-def _reachable(conn: Connection) -> set[str]:
-    """Every manifest and resource body a remaining snapshot refers to (delta bases included)."""
-    out: set[str] = set()
-    heads = conn.execute(select(t.snapshots.c.manifest_hash).distinct()).scalars().all()
-    for h in heads:
-        current: str | None = h
-        while current is not None and current not in out:
-            body = conn.execute(select(t.blobs.c.body).where(t.blobs.c.hash == current)).scalar()
-            if body is None:
-                break
-            m = Manifest.decode(decompress(body))
-            out.add(current)
-            out.update(m.items.values())
-            current = m.base
-    return out
 
 
 def _allow_delete(store: Store, conn: Connection, cutoff: datetime, on: bool) -> None:
@@ -171,7 +143,7 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
             # a run's snapshots all went with it (same cycle, same entry range)
             conn.execute(t.runs.delete().where(t.runs.c.id.in_(ids)))
         conn.execute(t.evidence_log.delete().where(el.seq <= through))
-        keep = _reachable(conn)
+        keep = reachable_blobs(conn, conn.execute(select(t.snapshots.c.manifest_hash).distinct()).scalars().all())
         unused = [h for h in conn.execute(select(t.blobs.c.hash)).scalars() if h not in keep]
         for ids in _chunks(unused):
             conn.execute(t.blobs.delete().where(t.blobs.c.hash.in_(ids)))
@@ -182,7 +154,7 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
             (manual_evidence, "manual_evidence", kept_manual), (exceptions, "exceptions", kept_exc))
         for table, name, kept_ids in kept_sets:
             for chunk in _chunks(sorted(kept_ids)):
-                cols = [table.c[c] for c in KEPT_COLUMNS[name]]
+                cols = [table.c[c] for c in AUDITED_COLUMNS[name]]
                 for r in conn.execute(select(*cols).where(table.c.id.in_(chunk))):
                     kept[name][str(r.id)] = kept_row_hash(dict(r._mapping), name)
         store.append_evidence(conn, at=now, kind="prune", ref=f"prune:{through}", content={

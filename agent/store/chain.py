@@ -20,9 +20,10 @@ GENESIS = "0" * 64
 LOCATOR = 16  # hex characters of a row digest kept in the entry, to name what changed
 
 
-def entry_hash(*, seq: int, at: datetime, kind: str, ref: str, content_hash: str, prev_hash: str) -> str:
+def entry_hash(*, seq: int, at: datetime | str, kind: str, ref: str, content_hash: str, prev_hash: str) -> str:
+    """``at``: a datetime, or already its canonical string (a normalised row, a bundle)."""
     return sha256_hex(canonical_json(
-        {"seq": seq, "at": isoformat(at), "kind": kind, "ref": ref,
+        {"seq": seq, "at": isoformat(at) if isinstance(at, datetime) else at, "kind": kind, "ref": ref,
          "content_hash": content_hash, "prev_hash": prev_hash}))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -33,11 +32,11 @@ from agent.store.blobs import Manifest, compress, decompress, manifest_delta, re
 from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
 from agent.store.resultset import ResultSetHash
 
-__all__ = ["FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrite", "redact_url"]
+__all__ = ["FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrite", "reachable_blobs", "redact_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 GONE = "gone"
-# the message of a finding that could not be re-collected (agent.evidence.records.STARVED_MESSAGE)
+# the message of a finding that could not be re-collected: kept as error, left out of the result set
 STARVED = "not collected this cycle; see the snapshot's collection errors"
 _EVENT_BASE = ("uid", "source", "check_id", "resource_id", "resource_type", "provider", "account", "region",
                "severity")
@@ -132,6 +131,35 @@ def _engine(url: str) -> Engine:
         raise StoreError(f"cannot use database {redact_url(url)}: {exc}") from None
 
 
+def reachable_blobs(conn: Connection, manifest_hashes: Iterable[str]) -> set[str]:
+    """Every manifest and resource body the given manifests refer to, delta bases included. Bodies
+    are fetched 500 at a time (a year has ~35,000 manifests); a missing one ends its walk."""
+    heads = list(dict.fromkeys(manifest_hashes))
+    out: set[str] = set()
+    fetched: dict[str, bytes] = {}
+
+    def fetch(hashes: list[str]) -> None:
+        fetched.update((r.hash, r.body) for r in conn.execute(
+            select(t.blobs.c.hash, t.blobs.c.body).where(t.blobs.c.hash.in_(hashes))))
+
+    for i in range(0, len(heads), 500):
+        fetched.clear()
+        fetch([h for h in heads[i:i + 500] if h not in out])
+        for current in heads[i:i + 500]:
+            walking: str | None = current
+            while walking is not None and walking not in out:
+                if walking not in fetched:
+                    fetch([walking])  # a base outside this batch
+                body = fetched.pop(walking, None)
+                if body is None:
+                    break
+                m = Manifest.decode(decompress(body))
+                out.add(walking)
+                out.update(m.items.values())
+                walking = m.base
+    return out
+
+
 class Store:
     """All reads and writes of the evidence store go through here."""
 
@@ -172,6 +200,13 @@ class Store:
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except SQLAlchemyError:
             return None
+
+    def has_table(self, name: str) -> bool:
+        """Whether the table exists (an optional feature's table, before its migration ran)."""
+        try:
+            return bool(inspect(self.engine).has_table(name))
+        except SQLAlchemyError:
+            return False
 
     def ping(self) -> bool:
         try:
@@ -508,11 +543,3 @@ class Store:
         return Snapshot(source=row.source, provider=row.provider, account=row.account,
                         started_at=row.started_at, finished_at=row.finished_at,
                         resources=resources, errors=errors)
-
-    def size_bytes(self) -> int:
-        """Approximate on-disk size of the store."""
-        if self.dialect == "sqlite":
-            db = make_url(self.url).database or ""
-            return sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
-        with self.engine.connect() as conn:
-            return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)

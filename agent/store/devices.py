@@ -25,7 +25,6 @@ from sqlalchemy import (
     and_,
     func,
     insert,
-    inspect,
     select,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -33,7 +32,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from agent.errors import StoreError
 from agent.store.schema import UTCDateTime, metadata
 
-__all__ = ["DeviceReport", "DuplicateNonce", "device_reports", "has_table", "last_reported_at",
+__all__ = ["DeviceReport", "DuplicateNonce", "device_reports", "last_reported_at",
            "latest_reports", "save_report"]
 
 device_reports = Table(
@@ -62,13 +61,6 @@ class DeviceReport:
     reported_at: datetime
     received_at: datetime
     body: dict[str, Any]
-
-
-def has_table(store: Any) -> bool:
-    try:
-        return bool(inspect(store.engine).has_table("device_reports"))
-    except SQLAlchemyError:
-        return False
 
 
 def save_report(store: Any, *, source: str, device_id: str, nonce: str, reported_at: datetime,

@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     insert,
-    inspect,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +32,7 @@ from agent.errors import StoreError, UsageError
 from agent.store.blobs import compress, decompress
 from agent.store.schema import UTCDateTime, metadata
 
-__all__ = ["EvidenceRecord", "MAX_BYTES", "Prepared", "attach", "has_table", "latest_by_control",
+__all__ = ["EvidenceRecord", "MAX_BYTES", "Prepared", "attach", "latest_by_control",
            "list_evidence", "manual_evidence", "prepare", "read_content", "store_prepared"]
 
 MAX_BYTES = 100 * 1024 * 1024
@@ -80,13 +79,6 @@ class EvidenceRecord:
 
 def _record(row: Any) -> EvidenceRecord:
     return EvidenceRecord(**{c.name: getattr(row, c.name) for c in _COLUMNS})
-
-
-def has_table(store: Any) -> bool:
-    try:
-        return bool(inspect(store.engine).has_table("manual_evidence"))
-    except SQLAlchemyError:
-        return False
 
 
 def _check_control(control_id: str, controls: Mapping[str, Any]) -> None:
@@ -177,7 +169,7 @@ def attach(store: Any, *, control_id: str, path: str | Path, owner: str, review_
 
 def list_evidence(store: Any, *, control_ids: Iterable[str] = ()) -> list[EvidenceRecord]:
     """Every attachment (without the document bytes), by control then time."""
-    if not has_table(store):
+    if not store.has_table("manual_evidence"):
         return []
     q = select(*_COLUMNS)
     ids = list(control_ids)

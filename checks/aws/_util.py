@@ -31,7 +31,6 @@ __all__ = [
     "open_ingress",
     "parse_policy",
     "parse_time",
-    "plural",
     "public_acl_grants",
     "public_statements",
     "statements",
@@ -103,10 +102,6 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         return list(value)
     return [value]
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def is_running(instance: Resource) -> bool:

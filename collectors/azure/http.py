@@ -16,7 +16,6 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 from azure.core.credentials import AccessToken, TokenCredential
@@ -243,6 +242,3 @@ class AzureHttp:
         self, api: Api, path: str, params: Mapping[str, str] | None = None, *, operation: str
     ) -> list[dict[str, Any]]:
         return [item for page in self.pages(api, path, params, operation=operation) for item in page]
-
-    def host_of(self, api: Api) -> str:
-        return urlsplit(self.bases[api]).netloc

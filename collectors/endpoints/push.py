@@ -38,7 +38,7 @@ def report_to_resource(account: str, body: dict[str, Any], reported_at: str) -> 
 
 
 def collect_push(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]:
-    from agent.store.devices import has_table, latest_reports
+    from agent.store.devices import latest_reports
 
     opts = source.push
     assert opts is not None
@@ -48,7 +48,7 @@ def collect_push(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]:
     account = opts.realm or source.name
     errors: list[CollectionError] = []
     resources: list[Resource] = []
-    if not has_table(ctx.store):
+    if not ctx.store.has_table("device_reports"):
         errors.append(CollectionError(service="push", operation="ReadReports", region="global",
                                       code="NoTable", message="device_reports table missing: run "
                                       "`posture-agent db upgrade`", resource_type=DEVICE_TYPE))

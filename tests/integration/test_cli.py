@@ -41,6 +41,8 @@ def test_findings_filters(scanned: str) -> None:
     assert len(cc61) < len(every)
     other = json.loads(cli("findings", "--db", scanned, "--account", "999999999999", "--format", "json").stdout)
     assert other == []
+    mine = json.loads(cli("findings", "--db", scanned, "--account", every[0]["account"], "--format", "json").stdout)
+    assert len(mine) == len([r for r in every if r["account"] == every[0]["account"]]) > 0
     table = cli("findings", "--db", scanned, "--status", "fail")
     assert table.returncode == 0 and "aws.s3.bucket_versioning" in table.stdout
 
