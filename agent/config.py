@@ -50,8 +50,8 @@ __all__ = [
 
 ENV_PREFIX = "POSTURE_"
 _ENV_RESERVED = {"POSTURE_DATA_DIR", "POSTURE_CONFIG", "POSTURE_DB", "POSTURE_TEST_DATABASE_URL"}
-FRAMEWORKS = ("soc2", "iso27001", "nist80053", "cis_aws", "hipaa")
-FrameworkId = Literal["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"]
+FRAMEWORKS = ("soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa")
+FrameworkId = Literal["soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa"]
 Soc2Category = Literal["security", "availability", "confidentiality", "processing_integrity", "privacy"]
 SOC2_CATEGORIES = ("security", "availability", "confidentiality", "processing_integrity", "privacy")
 

@@ -28,6 +28,7 @@ from agent.yamlpos import YamlError, load_with_lines
 
 __all__ = [
     "FRAMEWORK_ORDER",
+    "check_provider",
     "Control",
     "Framework",
     "Mappings",
@@ -37,10 +38,16 @@ __all__ = [
     "schema",
 ]
 
-FRAMEWORK_ORDER = ("soc2", "iso27001", "nist80053", "cis_aws", "hipaa")
+FRAMEWORK_ORDER = ("soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa")
 ALWAYS_IN_SCOPE = "security"
 
 YamlPath = tuple[str | int, ...]
+
+
+def check_provider(check_id: str) -> str:
+    """The provider a check id belongs to (``endpoint.device.x`` -> ``endpoints``)."""
+    prefix = check_id.split(".", 1)[0]
+    return "endpoints" if prefix == "endpoint" else prefix
 
 
 def mappings_dir() -> Path:
@@ -96,6 +103,12 @@ class Framework:
     version: str
     requirements: tuple[Requirement, ...]
     file: str = ""
+    # A provider-specific benchmark (CIS AWS) counts only its provider's checks: an Azure MFA
+    # finding says nothing about CIS AWS 1.10 although both test the common control IAM-USER-MFA.
+    providers: tuple[str, ...] = ()
+
+    def admits(self, check_id: str) -> bool:
+        return not self.providers or check_provider(check_id) in self.providers
 
     def in_scope(self, categories: Iterable[str] = (ALWAYS_IN_SCOPE,)) -> list[Requirement]:
         """The requirements in scope: for SOC 2 only those of the chosen categories (security always)."""
@@ -139,6 +152,12 @@ class Mappings:
             raise ConfigError([Problem(key="framework", message=f"unknown framework {framework_id!r}; "
                                        f"known: {known}")]) from None
 
+    def requirement_checks(self, req: Requirement) -> tuple[str, ...]:
+        """The checks whose findings decide ``req``: its controls' checks that its framework admits."""
+        fw = self.frameworks.get(req.framework)
+        return tuple(sorted({c for cid in req.controls if cid in self.controls for c in self.controls[cid].checks
+                             if fw is None or fw.admits(c)}))
+
     def requirements_for_control(self, control_id: str) -> list[Requirement]:
         return [r for fw in self.frameworks.values() for r in fw.requirements if control_id in r.controls]
 
@@ -156,7 +175,7 @@ class Mappings:
         if controls:
             for fid in fws:
                 fw = self.frameworks.get(fid)
-                if fw is None:
+                if fw is None or not fw.admits(check_id):
                     continue
                 tags.update(r.ref for r in fw.in_scope(cats) if controls.intersection(r.controls))
         result = tuple(sorted(tags))
@@ -167,8 +186,7 @@ class Mappings:
         """Check ids that support no requirement of ``framework`` (all categories)."""
         fw = self.frameworks.get(framework)
         reqs = fw.requirements if fw else ()
-        covered = {chk for r in reqs for cid in r.controls
-                   for chk in (self.controls[cid].checks if cid in self.controls else ())}
+        covered = {chk for r in reqs for chk in self.requirement_checks(r)}
         return sorted(set(check_ids) - covered)
 
 
@@ -333,7 +351,8 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
                                     category=r.get("category"), implementation=r.get("implementation"),
                                     line=line))
         m.frameworks[fid] = Framework(id=fid, prefix=meta["prefix"], name=meta["name"],
-                                      version=str(meta["version"]), requirements=tuple(reqs), file=str(f))
+                                      version=str(meta["version"]), requirements=tuple(reqs), file=str(f),
+                                      providers=tuple(meta.get("providers", ())))
 
     if controls_ok and frameworks_ok:
         for cid, c in m.controls.items():

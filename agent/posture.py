@@ -14,7 +14,7 @@ all manual, unsupported if no control supports it):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,10 +41,11 @@ class ControlState:
     failing_resources: frozenset[str] = frozenset()
     counts: Mapping[str, int] = field(default_factory=dict)
     evidence: Mapping[str, Any] | None = None
+    checks: tuple[str, ...] = ()  # the control's checks that decided this state
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.control.id, "title": self.control.title, "kind": self.control.kind,
-                "status": self.status, "reason": self.reason, "checks": list(self.control.checks),
+                "status": self.status, "reason": self.reason, "checks": list(self.checks),
                 "failing_resources": len(self.failing_resources), "findings": dict(self.counts),
                 "evidence": dict(self.evidence) if self.evidence else None}
 
@@ -58,7 +59,7 @@ class RequirementState:
 
     @property
     def checks(self) -> tuple[str, ...]:
-        return tuple(sorted({c for cs in self.controls for c in cs.control.checks}))
+        return tuple(sorted({c for cs in self.controls for c in cs.checks}))
 
     @property
     def failing_resources(self) -> int:
@@ -93,7 +94,7 @@ class Posture:
         return out
 
 
-def _automated_state(control: Control, rows: Sequence[Any]) -> ControlState:
+def _automated_state(control: Control, checks: tuple[str, ...], rows: Sequence[Any]) -> ControlState:
     counts: dict[str, int] = {}
     failing: set[str] = set()
     error_reason = ""
@@ -108,17 +109,19 @@ def _automated_state(control: Control, rows: Sequence[Any]) -> ControlState:
     if failing:
         checks = sorted({str(_get(r, "check_id")) for r in rows if _get(r, "status") == FAIL})
         noun = "resource" if len(failing) == 1 else "resources"
-        return ControlState(control, FAIL, f"{len(failing)} failing {noun} ({', '.join(checks)})",
-                            frozenset(failing), counts)
+        failing_checks = sorted({str(_get(r, "check_id")) for r in rows if _get(r, "status") == FAIL})
+        noun = "resource" if len(failing) == 1 else "resources"
+        return ControlState(control, FAIL, f"{len(failing)} failing {noun} ({', '.join(failing_checks)})",
+                            frozenset(failing), counts, checks=checks)
     if counts.get(ERROR):
         return ControlState(control, ERROR, f"{counts[ERROR]} could not be evaluated; first: {error_reason}",
-                            frozenset(), counts)
+                            frozenset(), counts, checks=checks)
     if rows:
         n = len(rows)
         return ControlState(control, PASS, f"{n} finding{'s' if n != 1 else ''}, none failing",
-                            frozenset(), counts)
-    return ControlState(control, NO_DATA, "no findings yet for " + ", ".join(control.checks),
-                        frozenset(), counts)
+                            frozenset(), counts, checks=checks)
+    why = ("no findings yet for " + ", ".join(checks)) if checks else "no check of this framework's providers"
+    return ControlState(control, NO_DATA, why, frozenset(), counts, checks=checks)
 
 
 def _manual_state(control: Control, evidence: Any | None, now: datetime) -> ControlState:
@@ -147,7 +150,9 @@ def _latest(evidence: Iterable[Any]) -> dict[str, Any]:
 
 
 def control_states(mappings: Mappings, findings: Iterable[Any], evidence: Iterable[Any],
-                   now: datetime) -> dict[str, ControlState]:
+                   now: datetime, admits: Callable[[str], bool] | None = None) -> dict[str, ControlState]:
+    """Each control's state; ``admits`` limits automated controls to some checks (a framework's
+    providers)."""
     by_check: dict[str, list[Any]] = {}
     for row in findings:
         by_check.setdefault(str(_get(row, "check_id")), []).append(row)
@@ -155,8 +160,9 @@ def control_states(mappings: Mappings, findings: Iterable[Any], evidence: Iterab
     out: dict[str, ControlState] = {}
     for cid, control in mappings.controls.items():
         if control.automated:
-            rows = [r for chk in control.checks for r in by_check.get(chk, ())]
-            out[cid] = _automated_state(control, rows)
+            checks = tuple(c for c in control.checks if admits is None or admits(c))
+            rows = [r for chk in checks for r in by_check.get(chk, ())]
+            out[cid] = _automated_state(control, checks, rows)
         else:
             out[cid] = _manual_state(control, latest.get(cid), now)
     return out
@@ -184,12 +190,19 @@ def evaluate_posture(mappings: Mappings, findings: Iterable[Any], evidence: Iter
     """Status of every in-scope requirement of ``frameworks`` (SOC 2 limited to ``categories``,
     security always in). ``findings``: current finding rows (check_id, status, resource_id, message);
     ``evidence``: manual evidence rows (control_id, attached_at, next_review, filename, owner...)."""
+    findings, evidence = list(findings), list(evidence)
     states = control_states(mappings, findings, evidence, now)
+    narrowed: dict[tuple[str, ...], dict[str, ControlState]] = {}
     cats = tuple(categories)
     reqs: dict[str, tuple[RequirementState, ...]] = {}
     for fid in frameworks:
         fw = mappings.framework(fid)
-        reqs[fid] = tuple(_requirement_state(r, states) for r in fw.in_scope(cats))
+        own = states
+        if fw.providers:
+            if fw.providers not in narrowed:
+                narrowed[fw.providers] = control_states(mappings, findings, evidence, now, fw.admits)
+            own = narrowed[fw.providers]
+        reqs[fid] = tuple(_requirement_state(r, own) for r in fw.in_scope(cats))
     return Posture(at=now, controls=states, requirements=reqs)
 
 

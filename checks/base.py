@@ -100,6 +100,10 @@ class CheckMeta:
     requires: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    # What the check reads, as "API call: fields" lines, and the permission or licence it needs:
+    # the catalog in docs/checks.md is generated from these.
+    reads: tuple[str, ...] = ()
+    needs: str = ""
 
     @property
     def provider(self) -> str:
@@ -123,6 +127,8 @@ class CheckMeta:
             },
             "references": list(self.references),
             "params": dict(self.params),
+            "reads": list(self.reads),
+            "needs": self.needs,
         }
 
 
@@ -163,6 +169,8 @@ def check(
     requires: tuple[str, ...] = (),
     references: tuple[str, ...] = (),
     params: Mapping[str, Any] | None = None,
+    reads: tuple[str, ...] = (),
+    needs: str = "",
 ) -> Callable[[CheckFn], Check]:
     """Declare a check; the module attribute becomes a ``Check`` the registry discovers."""
     if not _ID.match(id):
@@ -179,6 +187,8 @@ def check(
         requires=tuple(requires),
         references=tuple(references),
         params=dict(params or {}),
+        reads=tuple(reads),
+        needs=needs,
     )
 
     def wrap(fn: CheckFn) -> Check:

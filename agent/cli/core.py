@@ -32,6 +32,12 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class CatalogFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
 class FailOn(StrEnum):
     critical = "critical"
     high = "high"
@@ -193,7 +199,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @checks_app.command("list")
     def checks_list(
         provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
-        fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+        fmt: Annotated[CatalogFormat, typer.Option("--format", "-f",
+                                                   help="markdown: the catalog as in docs/checks.md")] = CatalogFormat.table,
     ) -> None:
         """List every check with its severity, resource type and the controls it maps to."""
         from agent.mappings import load_mappings
@@ -201,8 +208,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
 
         checks = [c for c in load_checks().values() if provider is None or c.meta.provider == provider]
         mappings = load_mappings()
+        if fmt == CatalogFormat.markdown:
+            from agent.catalog_doc import catalog_markdown
+
+            sys.stdout.write(catalog_markdown(checks, mappings))
+            return
         rows = [{**c.meta.to_dict(), "controls": list(mappings.tags_for(c.id))} for c in checks]
-        if fmt == OutputFormat.json:
+        if fmt == CatalogFormat.json:
             write_output(rows, None)
             return
         table = Table(title=f"{len(rows)} checks")

@@ -22,19 +22,15 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-__all__ = ["DEMO_CLIENT_ID", "DEMO_SUBSCRIPTION", "DEMO_TENANT", "FakeAzure", "FakeTenant", "demo_tenant"]
+from agent.demo.azure_ids import DEMO_CLIENT_ID, DEMO_SUBSCRIPTION, DEMO_TENANT
 
-DEMO_TENANT = "7e1f0c1a-1b2c-4d3e-8f90-a1b2c3d4e5f6"
-DEMO_SUBSCRIPTION = "5a8e7c2d-3f41-4b6a-9c0d-112233445566"
-DEMO_CLIENT_ID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
-GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
-SECURITY_READER = "5d6b6bb7-de71-4623-b4af-96380a352509"
+__all__ = ["DEMO_CLIENT_ID", "DEMO_SUBSCRIPTION", "DEMO_TENANT", "FakeAzure", "FakeTenant", "demo_tenant"]
 
 
 @dataclass
@@ -56,10 +52,6 @@ class _Fault:
     times: int  # -1: always
     headers: Mapping[str, str]
     query: str = ""
-
-
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -327,279 +319,13 @@ class FakeAzure:
 # -- the demo tenant -------------------------------------------------------------------------------
 
 
-def _user(
-    oid: str,
-    upn: str,
-    name: str,
-    *,
-    guest: bool = False,
-    enabled: bool = True,
-    last: datetime | None,
-    created: datetime,
-) -> dict[str, Any]:
-    return {
-        "id": oid,
-        "displayName": name,
-        "userPrincipalName": upn,
-        "userType": "Guest" if guest else "Member",
-        "accountEnabled": enabled,
-        "createdDateTime": _iso(created),
-        "signInActivity": {
-            "lastSignInDateTime": _iso(last) if last else None,
-            "lastNonInteractiveSignInDateTime": None,
-        },
-    }
-
-
-def _reg(oid: str, upn: str, mfa: bool, admin: bool = False) -> dict[str, Any]:
-    return {
-        "id": oid,
-        "userPrincipalName": upn,
-        "isMfaRegistered": mfa,
-        "isMfaCapable": mfa,
-        "methodsRegistered": ["microsoftAuthenticatorPush"] if mfa else [],
-        "isAdmin": admin,
-    }
-
-
 def demo_tenant(now: datetime | None = None) -> FakeTenant:
     """A small tenant with typical gaps: users without MFA, a global admin without MFA, a guest,
-    an unused account, public blob access, RDP open to the internet, an unprotected laptop."""
+    an unused account, public blob access, RDP open to the internet, an unprotected laptop.
+    The data lives in azure_entra_data, azure_intune_data and azure_arm_data."""
+    from agent.demo.azure_arm_data import arm_paths
+    from agent.demo.azure_entra_data import entra_graph
+    from agent.demo.azure_intune_data import intune_graph
+
     now = now or datetime.now(UTC)
-    t, s = DEMO_TENANT, DEMO_SUBSCRIPTION
-    people = [
-        ("u-alice", "alice@contoso.example", "Alice Admin", False, True, 1, True),
-        ("u-bob", "bob@contoso.example", "Bob Builder", False, True, 2, False),
-        ("u-carol", "carol@contoso.example", "Carol Global", False, True, 3, False),
-        ("u-dave", "dave@contoso.example", "Dave Departed", False, True, 200, True),
-        ("u-erin", "erin@contoso.example", "Erin Engineer", False, True, 5, True),
-        ("u-guest", "gus_partner.example#EXT#@contoso.example", "Gus Guest", True, True, 20, False),
-    ]
-    users = [
-        _user(
-            oid,
-            upn,
-            name,
-            guest=g,
-            enabled=e,
-            last=now - timedelta(days=d),
-            created=now - timedelta(days=400),
-        )
-        for oid, upn, name, g, e, d, _ in people
-    ]
-    registration = [
-        _reg(oid, upn, mfa, oid in ("u-alice", "u-carol")) for oid, upn, _, g, _, _, mfa in people if not g
-    ]
-    rg = f"/subscriptions/{s}/resourceGroups/prod"
-    sql = f"{rg}/providers/Microsoft.Sql/servers/contoso-sql"
-    graph: dict[str, Any] = {
-        "/v1.0/users": users,
-        "/v1.0/reports/authenticationMethods/userRegistrationDetails": registration,
-        "/v1.0/roleManagement/directory/roleDefinitions": [
-            {"id": GLOBAL_ADMIN, "templateId": GLOBAL_ADMIN, "displayName": "Global Administrator"},
-            {"id": SECURITY_READER, "templateId": SECURITY_READER, "displayName": "Security Reader"},
-        ],
-        "/v1.0/roleManagement/directory/roleAssignments": [
-            {
-                "id": "ra-1",
-                "principalId": "u-alice",
-                "roleDefinitionId": GLOBAL_ADMIN,
-                "directoryScopeId": "/",
-            },
-            {
-                "id": "ra-2",
-                "principalId": "u-carol",
-                "roleDefinitionId": GLOBAL_ADMIN,
-                "directoryScopeId": "/",
-            },
-            {
-                "id": "ra-3",
-                "principalId": "u-erin",
-                "roleDefinitionId": SECURITY_READER,
-                "directoryScopeId": "/",
-            },
-        ],
-        "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy": {
-            "id": "00000000-0000-0000-0000-000000000005",
-            "displayName": "Security Defaults",
-            "isEnabled": False,
-        },
-        "/v1.0/identity/conditionalAccess/policies": [
-            {
-                "id": "ca-1",
-                "displayName": "Require MFA for admins",
-                "state": "enabled",
-                "conditions": {
-                    "users": {"includeUsers": [], "includeRoles": [GLOBAL_ADMIN], "excludeUsers": []},
-                    "applications": {"includeApplications": ["All"]},
-                },
-                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
-            },
-        ],
-        "/v1.0/deviceManagement/managedDevices": [
-            {
-                "id": "dev-1",
-                "deviceName": "LAPTOP-ALICE",
-                "operatingSystem": "Windows",
-                "osVersion": "10.0.22631.3880",
-                "serialNumber": "SN-A1",
-                "userPrincipalName": "alice@contoso.example",
-                "lastSyncDateTime": _iso(now - timedelta(hours=3)),
-                "isEncrypted": True,
-                "complianceState": "compliant",
-                "managedDeviceOwnerType": "company",
-            },
-            {
-                "id": "dev-2",
-                "deviceName": "LAPTOP-BOB",
-                "operatingSystem": "Windows",
-                "osVersion": "10.0.19045.4529",
-                "serialNumber": "SN-B2",
-                "userPrincipalName": "bob@contoso.example",
-                "lastSyncDateTime": _iso(now - timedelta(days=2)),
-                "isEncrypted": False,
-                "complianceState": "noncompliant",
-                "managedDeviceOwnerType": "company",
-            },
-        ],
-        "/beta/deviceManagement/managedDevices/dev-1/windowsProtectionState": {
-            "malwareProtectionEnabled": True,
-            "realTimeProtectionEnabled": True,
-            "signatureUpdateOverdue": False,
-            "antiMalwareVersion": "4.18.24050.7",
-            "signatureVersion": "1.413.120.0",
-            "lastReportedDateTime": _iso(now - timedelta(hours=3)),
-            "tamperProtectionEnabled": True,
-        },
-        "/beta/deviceManagement/managedDevices/dev-2/windowsProtectionState": {
-            "malwareProtectionEnabled": False,
-            "realTimeProtectionEnabled": False,
-            "signatureUpdateOverdue": True,
-            "antiMalwareVersion": "4.18.23110.3",
-            "signatureVersion": "1.401.2.0",
-            "lastReportedDateTime": _iso(now - timedelta(days=2)),
-            "tamperProtectionEnabled": False,
-        },
-    }
-    sub_base = f"/subscriptions/{s}/providers"
-    arm: dict[str, Any] = {
-        "/subscriptions": [
-            {
-                "id": f"/subscriptions/{s}",
-                "subscriptionId": s,
-                "displayName": "contoso-prod",
-                "state": "Enabled",
-                "tenantId": t,
-            }
-        ],
-        f"{sub_base}/Microsoft.Insights/diagnosticSettings": [],
-        f"{sub_base}/Microsoft.Insights/logprofiles": [],
-        f"{sub_base}/Microsoft.Storage/storageAccounts": [
-            {
-                "id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosopublic",
-                "name": "contosopublic",
-                "location": "westeurope",
-                "type": "Microsoft.Storage/storageAccounts",
-                "properties": {
-                    "allowBlobPublicAccess": True,
-                    "supportsHttpsTrafficOnly": True,
-                    "minimumTlsVersion": "TLS1_0",
-                },
-            },
-            {
-                "id": f"{rg}/providers/Microsoft.Storage/storageAccounts/contosologs",
-                "name": "contosologs",
-                "location": "westeurope",
-                "type": "Microsoft.Storage/storageAccounts",
-                "properties": {
-                    "allowBlobPublicAccess": False,
-                    "supportsHttpsTrafficOnly": True,
-                    "minimumTlsVersion": "TLS1_2",
-                },
-            },
-        ],
-        f"{sub_base}/Microsoft.KeyVault/vaults": [
-            {
-                "id": f"{rg}/providers/Microsoft.KeyVault/vaults/contoso-kv",
-                "name": "contoso-kv",
-                "location": "westeurope",
-                "properties": {"enableSoftDelete": True, "softDeleteRetentionInDays": 90},
-            },
-        ],
-        f"{sub_base}/Microsoft.Sql/servers": [
-            {
-                "id": sql,
-                "name": "contoso-sql",
-                "location": "westeurope",
-                "properties": {"publicNetworkAccess": "Enabled", "minimalTlsVersion": "1.2"},
-            },
-        ],
-        f"{sql}/auditingSettings/default": {
-            "id": f"{sql}/auditingSettings/default",
-            "properties": {"state": "Disabled", "retentionDays": 0},
-        },
-        f"{sql}/firewallRules": [
-            {
-                "id": f"{sql}/firewallRules/office",
-                "name": "office",
-                "properties": {"startIpAddress": "203.0.113.10", "endIpAddress": "203.0.113.10"},
-            },
-        ],
-        f"{sub_base}/Microsoft.Network/networkSecurityGroups": [
-            {
-                "id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/jump-nsg",
-                "name": "jump-nsg",
-                "location": "westeurope",
-                "properties": {
-                    "securityRules": [
-                        {
-                            "name": "allow-rdp",
-                            "properties": {
-                                "direction": "Inbound",
-                                "access": "Allow",
-                                "protocol": "Tcp",
-                                "sourceAddressPrefix": "Internet",
-                                "destinationPortRange": "3389",
-                                "priority": 100,
-                            },
-                        }
-                    ]
-                },
-            },
-            {
-                "id": f"{rg}/providers/Microsoft.Network/networkSecurityGroups/web-nsg",
-                "name": "web-nsg",
-                "location": "westeurope",
-                "properties": {
-                    "securityRules": [
-                        {
-                            "name": "allow-https",
-                            "properties": {
-                                "direction": "Inbound",
-                                "access": "Allow",
-                                "protocol": "Tcp",
-                                "sourceAddressPrefix": "*",
-                                "destinationPortRange": "443",
-                                "priority": 100,
-                            },
-                        }
-                    ]
-                },
-            },
-        ],
-        f"{sub_base}/Microsoft.Security/pricings": [
-            {
-                "id": f"{sub_base}/Microsoft.Security/pricings/{plan}",
-                "name": plan,
-                "properties": {"pricingTier": tier},
-            }
-            for plan, tier in (
-                ("VirtualMachines", "Standard"),
-                ("SqlServers", "Free"),
-                ("StorageAccounts", "Free"),
-                ("KeyVaults", "Standard"),
-                ("Arm", "Free"),
-            )
-        ],
-    }
-    return FakeTenant(tenant_id=t, graph=graph, arm=arm)
+    return FakeTenant(tenant_id=DEMO_TENANT, graph={**entra_graph(now), **intune_graph(now)}, arm=arm_paths(now))

@@ -170,8 +170,7 @@ def compute_coverage(store: Store, mappings: Mappings, framework: str, start: da
                                       len(ok), len(in_period) - len(ok), _gaps(src, ok, start, end_eff, interval))
 
     # per check: replay finding events into per-check state changes and failure episodes
-    check_ids = {c for r in reqs for cid in r.controls if cid in mappings.controls
-                 for c in mappings.controls[cid].checks}
+    check_ids = {c for r in reqs for c in mappings.requirement_checks(r)}
     state: dict[str, dict[str, str]] = {}  # check -> uid -> status
     changes: dict[str, list[tuple[datetime, str]]] = {}
     open_fail: dict[str, Failure] = {}
@@ -266,7 +265,7 @@ def _tally(timeline: list[tuple[datetime, str]], gaps: list[Gap], start: datetim
 def _requirement(req: Any, mappings: Mappings, checks: dict[str, CheckCoverage],
                  sources: dict[str, SourceCoverage], span: timedelta) -> dict[str, Any]:
     ctrls = [mappings.controls[c] for c in req.controls if c in mappings.controls]
-    chks = [checks[c] for ctl in ctrls for c in ctl.checks if c in checks]
+    chks = [checks[c] for c in mappings.requirement_checks(req) if c in checks]
     srcs = sorted({s for c in chks for s in c.sources})
     fails = [f for c in chks for f in c.failures]
     ttrs = [f.time_to_remediate.total_seconds() / 3600 for f in fails if f.time_to_remediate is not None]

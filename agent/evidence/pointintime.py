@@ -20,6 +20,7 @@ def state_at(store: Store, mappings: Mappings, at: datetime, control: str) -> di
     """``control``: a control id (IAM-USER-MFA) or a requirement ref (SOC2:CC6.1)."""
     if control in mappings.controls:
         controls = [control]
+        checks = sorted(mappings.controls[control].checks)
     else:
         prefix, _, rid = control.partition(":")
         reqs = [r for fw in mappings.frameworks.values() for r in fw.requirements
@@ -28,7 +29,7 @@ def state_at(store: Store, mappings: Mappings, at: datetime, control: str) -> di
             from agent.errors import UsageError
             raise UsageError(f"unknown control or requirement {control!r} (e.g. SOC2:CC6.1 or IAM-USER-MFA)")
         controls = [c for r in reqs for c in r.controls if c in mappings.controls]
-    checks = sorted({c for cid in controls for c in mappings.controls[cid].checks})
+        checks = sorted({c for r in reqs for c in mappings.requirement_checks(r)})
     fe = t.finding_events.c
     state: dict[str, dict[str, Any]] = {}
     with store.engine.connect() as conn:

@@ -37,8 +37,8 @@ _ARM_PROVIDERS = (
     "Microsoft.Network/networkSecurityGroups|Microsoft.Security/pricings|"
     "Microsoft.Insights/diagnosticSettings|Microsoft.Insights/logprofiles"
 )
-#: (method, api, path pattern relative to the API's base URL). Nothing else is ever sent.
-ALLOWED: frozenset[tuple[str, str, str]] = frozenset(
+# (method, api, path pattern relative to the API's base URL), one block per collector.
+_GRAPH_ENTRA: frozenset[tuple[str, str, str]] = frozenset(
     {
         ("GET", "graph", r"/v1\.0/users"),
         ("GET", "graph", r"/v1\.0/reports/authenticationMethods/userRegistrationDetails"),
@@ -46,8 +46,16 @@ ALLOWED: frozenset[tuple[str, str, str]] = frozenset(
         ("GET", "graph", r"/v1\.0/roleManagement/directory/roleDefinitions"),
         ("GET", "graph", r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy"),
         ("GET", "graph", r"/v1\.0/identity/conditionalAccess/policies"),
+    }
+)
+_GRAPH_INTUNE: frozenset[tuple[str, str, str]] = frozenset(
+    {
         ("GET", "graph", r"/v1\.0/deviceManagement/managedDevices"),
         ("GET", "graph", r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/windowsProtectionState"),
+    }
+)
+_ARM: frozenset[tuple[str, str, str]] = frozenset(
+    {
         ("GET", "arm", r"/subscriptions"),
         ("GET", "arm", _SUB + r"/providers/(" + _ARM_PROVIDERS + ")"),
         (
@@ -58,6 +66,8 @@ ALLOWED: frozenset[tuple[str, str, str]] = frozenset(
         ),
     }
 )
+#: Every request the Azure and Intune collectors may send. Nothing else ever leaves the process.
+ALLOWED: frozenset[tuple[str, str, str]] = _GRAPH_ENTRA | _GRAPH_INTUNE | _ARM
 _COMPILED = [(m, a, re.compile(p, re.IGNORECASE)) for m, a, p in ALLOWED]
 _RETRY_STATUS = {429, 502, 503, 504}
 

@@ -400,3 +400,20 @@ def test_posture_serialises_to_json(m: Any) -> None:
     cc61 = next(d for d in doc if d["id"] == "CC6.1")
     assert cc61["ref"] == "SOC2:CC6.1" and cc61["failing_resources"] == 1
     assert p.summary("soc2")["total"] == 3
+
+
+def test_a_cloud_specific_benchmark_counts_only_its_providers_checks() -> None:
+    """IAM-USER-MFA is tested by AWS and Azure checks; an Azure failure must not fail CIS AWS 1.10."""
+    real = load_mappings()
+    azure_mfa, aws_mfa = "azure.entra.user_mfa_registered", "aws.iam.console_user_mfa"
+    assert real.frameworks["cis_aws"].providers == ("aws",)
+    assert not any(t.startswith("CIS-AWS:") for t in real.tags_for(azure_mfa, ("soc2", "cis_aws")))
+    assert "CIS-AWS:1.10" in real.tags_for(aws_mfa, ("soc2", "cis_aws"))
+    p = evaluate_posture(real, [f(azure_mfa, "fail"), f(aws_mfa, "pass", "r2")], [],
+                         frameworks=("soc2", "cis_aws"), categories=("security",), now=NOW)
+    cis = {rs.requirement.id: rs for rs in p.requirements["cis_aws"]}["1.10"]
+    soc2 = {rs.requirement.id: rs for rs in p.requirements["soc2"]}["CC6.1"]
+    assert cis.status == "pass" and azure_mfa not in cis.checks and aws_mfa in cis.checks
+    assert soc2.status == "fail" and azure_mfa in soc2.checks
+    req = next(r for r in real.frameworks["cis_aws"].requirements if r.id == "1.10")
+    assert azure_mfa not in real.requirement_checks(req)
