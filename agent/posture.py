@@ -107,8 +107,6 @@ def _automated_state(control: Control, checks: tuple[str, ...], rows: Sequence[A
             error_reason = (f"{_get(row, 'check_id')} on {_get(row, 'resource_id')}: "
                             f"{_get(row, 'message', '')}")
     if failing:
-        checks = sorted({str(_get(r, "check_id")) for r in rows if _get(r, "status") == FAIL})
-        noun = "resource" if len(failing) == 1 else "resources"
         failing_checks = sorted({str(_get(r, "check_id")) for r in rows if _get(r, "status") == FAIL})
         noun = "resource" if len(failing) == 1 else "resources"
         return ControlState(control, FAIL, f"{len(failing)} failing {noun} ({', '.join(failing_checks)})",

@@ -169,21 +169,38 @@ def _is_everyone(principal: Any) -> bool:
     return False
 
 
-# Condition keys whose positive match pins a statement to known callers or networks.
-_RESTRICTING_KEYS = {
-    "aws:sourcearn",
-    "aws:sourceaccount",
-    "aws:sourceowner",
-    "aws:sourcevpce",
-    "aws:sourcevpc",
-    "aws:principalorgid",
-    "aws:principalaccount",
-    "aws:principalarn",
-    "aws:sourceip",
-    "aws:userid",
-    "aws:principalorgpaths",
-}
+def _grants_everyone(stmt: Mapping[str, Any]) -> bool:
+    """Principal * (or {"AWS": "*"}), or NotPrincipal: Allow + NotPrincipal grants every principal
+    except the ones named, which the IAM docs warn is everyone else on the internet."""
+    return _is_everyone(stmt.get("Principal")) or "NotPrincipal" in stmt
+
+
+# Condition keys whose positive match pins a statement to known callers or networks, by the kind
+# of value they hold (a wildcard in the part that names the account lets strangers match).
+_ACCOUNT_KEYS = {"aws:sourceaccount", "aws:sourceowner", "aws:principalaccount", "aws:principalorgid",
+                 "aws:sourcevpce", "aws:sourcevpc"}
+_ARN_KEYS = {"aws:sourcearn", "aws:principalarn"}
+_RESTRICTING_KEYS = _ACCOUNT_KEYS | _ARN_KEYS | {"aws:userid", "aws:principalorgpaths", "aws:sourceip"}
 _EVERYWHERE = {"*", "0.0.0.0/0", "::/0"}
+_WILDCARDS = ("*", "?")
+
+
+def _pins(key: str, value: str) -> bool:
+    """Whether one condition value limits ``key`` to callers the owner knows."""
+    if value in _EVERYWHERE or not value:
+        return False
+    if key in _ACCOUNT_KEYS:
+        return not any(w in value for w in _WILDCARDS)
+    if key in _ARN_KEYS:
+        parts = value.split(":", 5)
+        if len(parts) == 6 and parts[4]:  # arn:partition:service:region:ACCOUNT:resource
+            return not any(w in parts[4] for w in _WILDCARDS)
+        return not any(w in value for w in _WILDCARDS)  # no account field (S3): the whole ARN
+    if key == "aws:userid":  # "AROA...:*": a role's sessions; a fixed head is a real limit
+        return not value.startswith(_WILDCARDS)
+    if key == "aws:principalorgpaths":  # "o-abc/r-ab12/*": the organization must be named
+        return not any(w in value.split("/", 1)[0] for w in _WILDCARDS)
+    return True  # aws:SourceIp: a range narrower than the whole internet
 
 
 def _has_restricting_condition(stmt: Mapping[str, Any]) -> bool:
@@ -192,12 +209,15 @@ def _has_restricting_condition(stmt: Mapping[str, Any]) -> bool:
         return False
     for operator, pairs in condition.items():
         op = str(operator).lower()
-        # Negated operators and ...IfExists let callers without the key through: not a restriction.
-        if "not" in op or op.endswith("ifexists") or not isinstance(pairs, Mapping):
+        # Negated operators and ...IfExists let callers without the key through, and so does
+        # ForAllValues (true when the key is absent from the request): not a restriction.
+        if ("not" in op or op.endswith("ifexists") or op.startswith("forallvalues:")
+                or not isinstance(pairs, Mapping)):
             continue
         for key, values in pairs.items():
-            vals = {str(v) for v in as_list(values)}
-            if str(key).lower() in _RESTRICTING_KEYS and vals and not vals & _EVERYWHERE:
+            name = str(key).lower()
+            vals = [str(v) for v in as_list(values)]
+            if name in _RESTRICTING_KEYS and vals and all(_pins(name, v) for v in vals):
                 return True
     return False
 
@@ -206,7 +226,7 @@ def public_statements(document: Any) -> list[Mapping[str, Any]]:
     """Allow statements open to any principal with no condition that narrows who can use them."""
     return [
         s for s in statements(document)
-        if s.get("Effect") == "Allow" and _is_everyone(s.get("Principal"))
+        if s.get("Effect") == "Allow" and _grants_everyone(s)
         and not _has_restricting_condition(s)
     ]
 

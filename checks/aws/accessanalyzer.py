@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from agent.models import Resource
-from checks.base import Context, Remediation, Severity, Verdict, check, failed, need, passed
+from checks.base import Context, MissingInput, Remediation, Severity, Verdict, check, failed, need, passed
+
+EXTERNAL_ACCESS_TYPES = {"ACCOUNT", "ORGANIZATION"}
 
 
 @check(
@@ -25,12 +27,25 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "<region>",
         docs="https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-getting-started.html",
     ),
+    reads=(
+        "accessanalyzer:ListAnalyzers: analyzers[].name, type, status",
+    ),
+    needs="access-analyzer:ListAnalyzers",
 )
 def accessanalyzer_enabled(settings: Resource, ctx: Context) -> Verdict:
     analyzers = need(settings, "Analyzers") or []
-    active = [a.get("name", "?") for a in analyzers if str(a.get("status", "")).upper() == "ACTIVE"]
+    active = [a for a in analyzers if str(a.get("status", "")).upper() == "ACTIVE"]
+    # Only the external access analyzers (zone of trust ACCOUNT or ORGANIZATION) report sharing
+    # outside the account; unused-access and internal-access analyzers look elsewhere.
+    external = [a.get("name", "?") for a in active if str(a.get("type", "")).upper() in EXTERNAL_ACCESS_TYPES]
+    if external:
+        return passed(f"region {settings.region} has active analyzer {', '.join(external)}")
+    if any("type" not in a for a in active):
+        raise MissingInput(f"an active analyzer in region {settings.region} has no type")
     if active:
-        return passed(f"region {settings.region} has active analyzer {', '.join(active)}")
+        kinds = ", ".join(sorted({str(a["type"]) for a in active}))
+        return failed(f"region {settings.region} has active analyzers of type {kinds} only, none for "
+                      "external access")
     if analyzers:
         return failed(f"region {settings.region} has {len(analyzers)} analyzer(s) and none is ACTIVE")
     return failed(f"region {settings.region} has no IAM Access Analyzer")

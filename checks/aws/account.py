@@ -51,6 +51,10 @@ def _summary_value(account: Resource, key: str) -> Any:
         ),
         docs=IAM_DOCS + "enable-mfa-for-root.html",
     ),
+    reads=(
+        "iam:GetAccountSummary: SummaryMap.AccountMFAEnabled",
+    ),
+    needs="iam:GetAccountSummary",
 )
 def root_mfa_enabled(account: Resource, ctx: Context) -> Verdict:
     if int(_summary_value(account, "AccountMFAEnabled")) >= 1:
@@ -79,6 +83,14 @@ def root_mfa_enabled(account: Resource, ctx: Context) -> Verdict:
         ),
         docs=IAM_DOCS + "id_root-user_manage_delete-key.html",
     ),
+    reads=(
+        "iam:GetAccountSummary: SummaryMap.AccountAccessKeysPresent",
+        (
+            "iam:GenerateCredentialReport/GetCredentialReport (when the summary is missing): <root_account> row "
+            "access_key_1_active, access_key_2_active"
+        ),
+    ),
+    needs="iam:GetAccountSummary; iam:GenerateCredentialReport, iam:GetCredentialReport as a fallback",
 )
 def root_access_keys_absent(account: Resource, ctx: Context) -> Verdict:
     # The account summary counts root keys directly; the credential report row is a fallback.
@@ -136,6 +148,14 @@ _CLASSES = {
         docs=IAM_DOCS + "id_credentials_passwords_account-policy.html",
     ),
     params=_PASSWORD_DEFAULTS,
+    reads=(
+        (
+            "iam:GetAccountPasswordPolicy: PasswordPolicy.MinimumPasswordLength, PasswordReusePrevention, "
+            "RequireSymbols, RequireNumbers, RequireUppercaseCharacters, RequireLowercaseCharacters (NoSuchEntity ="
+            " none)"
+        ),
+    ),
+    needs="iam:GetAccountPasswordPolicy",
 )
 def password_policy_strong(account: Resource, ctx: Context) -> Verdict:
     policy = need(account, "PasswordPolicy")

@@ -38,6 +38,11 @@ from checks.base import (
         docs="https://docs.aws.amazon.com/acm/latest/userguide/managed-renewal.html",
     ),
     params={"days": 30},
+    reads=(
+        "acm:ListCertificates (all key types): CertificateArn",
+        "acm:DescribeCertificate: Certificate.DomainName, Status, NotAfter",
+    ),
+    needs="acm:ListCertificates, acm:DescribeCertificate",
 )
 def certificate_not_expiring(cert: Resource, ctx: Context) -> Verdict:
     body = attr_or_detail(cert, "Certificate")
@@ -45,6 +50,10 @@ def certificate_not_expiring(cert: Resource, ctx: Context) -> Verdict:
     status = body.get("Status")
     if status is None:
         raise MissingInput("certificate status was not collected")
+    if status == "EXPIRED":
+        # ACM marks an expired certificate EXPIRED instead of ISSUED: the worst case, not a skip.
+        when = f" (NotAfter {body['NotAfter']})" if body.get("NotAfter") else ""
+        return failed(f"certificate {name} has expired{when}")
     if status != "ISSUED":
         return not_applicable(f"certificate {name} is {status}")
     if "NotAfter" not in body:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
 from agent.models import Resource
+from checks.aws._util import days_since, parse_time
 from checks.base import (
     Context,
+    MissingInput,
     Remediation,
     Severity,
     Verdict,
@@ -28,21 +31,47 @@ BACKED_UP_TYPES = {
 }
 
 
-def _selection_patterns(settings: Resource, plan_ids: set[str]) -> list[str]:
-    """ARN patterns ("*" or ARNs, possibly with wildcards) named by the selections of the plans.
+def _narrowed(body: Mapping[str, Any]) -> bool:
+    """A selection whose Resources are cut down by tags or conditions: which resources it takes
+    depends on their tags, so its ARN patterns alone do not show that a resource is covered."""
+    conditions = body.get("Conditions") or {}
+    return bool(body.get("ListOfTags")) or any(conditions.get(op) for op in conditions)
+
+
+def _selection_covers(settings: Resource, plan_ids: set[str], arn: str) -> bool:
+    """Whether a selection of the plans names ``arn`` by its Resources ("*" or ARN patterns).
 
     ListBackupSelections items do not carry Resources; only a collector that also stored
     GetBackupSelection output provides them. Without them coverage rests on ProtectedResources.
     """
     selections: Mapping[str, Any] = settings.attributes.get("Selections") or {}
-    patterns: list[str] = []
     for plan_id, items in selections.items():
         if plan_id not in plan_ids:
             continue
         for sel in items or []:
             body = sel.get("BackupSelection", sel)
-            patterns.extend(str(p) for p in body.get("Resources") or [])
-    return patterns
+            if _narrowed(body) or any(fnmatchcase(arn, str(p)) for p in body.get("NotResources") or []):
+                continue
+            if any(fnmatchcase(arn, str(p)) for p in body.get("Resources") or []):
+                return True
+    return False
+
+
+def _last_backups(settings: Resource) -> dict[str, Any]:
+    """ARN -> LastBackupTime of the resources ListProtectedResources names."""
+    return {str(p.get("ResourceArn")): p.get("LastBackupTime") for p in need(settings, "ProtectedResources") or []}
+
+
+def _backed_up_since(arn: str, last_backup: Any, now: datetime, days: int) -> bool:
+    """A protected resource counts only with a recent backup: ListProtectedResources keeps listing a
+    resource while old recovery points exist, long after every plan stopped selecting it."""
+    try:
+        last = parse_time(last_backup)
+    except ValueError as exc:
+        raise MissingInput(f"protected resource {arn} has an unreadable LastBackupTime") from exc
+    if last is None:
+        raise MissingInput(f"protected resource {arn} has no LastBackupTime")
+    return days_since(last, now) <= days
 
 
 def _plans_with_selection(settings: Resource) -> list[str]:
@@ -86,6 +115,24 @@ def _in_scope(settings: Resource, ctx: Context) -> dict[str, list[str]]:
         ),
         docs="https://docs.aws.amazon.com/aws-backup/latest/devguide/creating-a-backup-plan.html",
     ),
+    params={"max_backup_age_days": 35},
+    reads=(
+        "backup:ListBackupPlans: BackupPlansList[].BackupPlanId",
+        (
+            "backup:ListBackupSelections: BackupSelectionsList (Resources, NotResources, Conditions, ListOfTags "
+            "where stored)"
+        ),
+        "backup:ListProtectedResources: Results[].ResourceArn, LastBackupTime",
+        "rds:DescribeDBInstances: DBInstanceArn",
+        "dynamodb:ListTables/DescribeTable: TableArn",
+        "efs:DescribeFileSystems: FileSystemArn",
+        "ec2:DescribeVolumes: VolumeId",
+    ),
+    needs=(
+            "backup:ListBackupPlans, backup:ListBackupSelections, backup:ListProtectedResources, "
+            "rds:DescribeDBInstances, dynamodb:ListTables, dynamodb:DescribeTable, "
+            "elasticfilesystem:DescribeFileSystems, ec2:DescribeVolumes"
+    ),
 )
 def plan_covers_region(settings: Resource, ctx: Context) -> Verdict:
     in_scope = _in_scope(settings, ctx)
@@ -97,15 +144,20 @@ def plan_covers_region(settings: Resource, ctx: Context) -> Verdict:
     if not plan_ids:
         return failed(f"region {settings.region} has {total} resource(s) to back up and no backup plan "
                       "with a resource selection")
-    protected = {str(p.get("ResourceArn")) for p in need(settings, "ProtectedResources") or []}
-    patterns = _selection_patterns(settings, set(plan_ids))
+    days = int(ctx.params.get("max_backup_age_days", 35))
+    protected = _last_backups(settings)
     missing: dict[str, int] = {}
+    stale = 0
     for rtype, arns in in_scope.items():
         for arn in arns:
-            if arn in protected or any(fnmatchcase(arn, pat) for pat in patterns):
+            if arn in protected and _backed_up_since(arn, protected[arn], ctx.now, days):
                 continue
+            if _selection_covers(settings, set(plan_ids), arn):
+                continue
+            stale += int(arn in protected)
             missing[BACKED_UP_TYPES[rtype]] = missing.get(BACKED_UP_TYPES[rtype], 0) + 1
     if missing:
         counts = ", ".join(f"{n} {label}(s)" for label, n in sorted(missing.items()))
-        return failed(f"region {settings.region}: unprotected {counts} of {total} resource(s)")
+        old = f" ({stale} last backed up more than {days} days ago)" if stale else ""
+        return failed(f"region {settings.region}: unprotected {counts} of {total} resource(s){old}")
     return passed(f"region {settings.region}: all {total} resource(s) are covered by a backup plan")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.models import Resource
-from checks.aws._util import as_list, effective_pab, public_acl_grants, public_statements
+from checks.aws._util import as_list, effective_pab, parse_time, public_acl_grants, public_statements
 from checks.base import (
     Context,
     MissingInput,
@@ -83,6 +83,15 @@ def _trail_gaps(trail: Resource) -> list[str]:
         ),
         docs=CT_DOCS + "cloudtrail-create-and-update-a-trail.html",
     ),
+    reads=(
+        "cloudtrail:DescribeTrails: Name, IsMultiRegionTrail",
+        "cloudtrail:GetTrailStatus: IsLogging",
+        (
+            "cloudtrail:GetEventSelectors: EventSelectors[].IncludeManagementEvents, ReadWriteType; "
+            "AdvancedEventSelectors[].FieldSelectors (eventCategory, readOnly)"
+        ),
+    ),
+    needs="cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus, cloudtrail:GetEventSelectors",
 )
 def multi_region_enabled(account: Resource, ctx: Context) -> Verdict:
     trails = [t for t in ctx.snapshot.of_type("aws.cloudtrail.trail") if t.account == account.account]
@@ -124,6 +133,10 @@ def multi_region_enabled(account: Resource, ctx: Context) -> Verdict:
         cli="aws cloudtrail update-trail --name <trail-name> --enable-log-file-validation",
         docs=CT_DOCS + "cloudtrail-log-file-validation-enabling.html",
     ),
+    reads=(
+        "cloudtrail:DescribeTrails: LogFileValidationEnabled",
+    ),
+    needs="cloudtrail:DescribeTrails",
 )
 def log_file_validation(trail: Resource, ctx: Context) -> Verdict:
     if need(trail, "LogFileValidationEnabled") is True:
@@ -149,6 +162,10 @@ def log_file_validation(trail: Resource, ctx: Context) -> Verdict:
         cli="aws cloudtrail update-trail --name <trail-name> --kms-key-id <kms-key-arn>",
         docs=CT_DOCS + "encrypting-cloudtrail-log-files-with-aws-kms.html",
     ),
+    reads=(
+        "cloudtrail:DescribeTrails: KmsKeyId",
+    ),
+    needs="cloudtrail:DescribeTrails",
 )
 def kms_encryption(trail: Resource, ctx: Context) -> Verdict:
     key = trail.attributes.get("KmsKeyId")
@@ -178,6 +195,20 @@ def kms_encryption(trail: Resource, ctx: Context) -> Verdict:
             "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"
         ),
         docs=CT_DOCS + "create-s3-bucket-policy-for-cloudtrail.html",
+    ),
+    reads=(
+        "cloudtrail:DescribeTrails: S3BucketName",
+        "s3:GetBucketPolicy: Policy.Statement[].Effect, Principal, NotPrincipal, Condition",
+        "s3:GetBucketAcl: Grants[].Grantee.URI, Grants[].Permission",
+        "s3:GetPublicAccessBlock (bucket): PublicAccessBlockConfiguration.RestrictPublicBuckets, IgnorePublicAcls",
+        (
+            "s3control:GetPublicAccessBlock (account): PublicAccessBlockConfiguration.RestrictPublicBuckets, "
+            "IgnorePublicAcls"
+        ),
+    ),
+    needs=(
+            "cloudtrail:DescribeTrails, s3:ListAllMyBuckets, s3:GetBucketPolicy, s3:GetBucketAcl, "
+            "s3:GetBucketPublicAccessBlock, s3:GetAccountPublicAccessBlock"
     ),
 )
 def bucket_not_public(trail: Resource, ctx: Context) -> Verdict:
@@ -219,9 +250,29 @@ def bucket_not_public(trail: Resource, ctx: Context) -> Verdict:
         ),
         docs=CT_DOCS + "send-cloudtrail-events-to-cloudwatch-logs.html",
     ),
+    params={"max_delivery_age_hours": 24},
+    reads=(
+        "cloudtrail:DescribeTrails: CloudWatchLogsLogGroupArn",
+        "cloudtrail:GetTrailStatus: LatestCloudWatchLogsDeliveryError, LatestCloudWatchLogsDeliveryTime",
+    ),
+    needs="cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus",
 )
 def cloudwatch_logs(trail: Resource, ctx: Context) -> Verdict:
     group = trail.attributes.get("CloudWatchLogsLogGroupArn")
-    if group:
-        return passed(f"trail {_trail_name(trail)} delivers to {group}")
-    return failed(f"trail {_trail_name(trail)} is not integrated with CloudWatch Logs")
+    if not group:
+        return failed(f"trail {_trail_name(trail)} is not integrated with CloudWatch Logs")
+    # A configured log group proves nothing when CloudTrail cannot write to it (a broken role):
+    # GetTrailStatus then reports a delivery error and the last delivery time stops moving.
+    status = need(trail, "Status") or {}
+    error = status.get("LatestCloudWatchLogsDeliveryError")
+    if error:
+        return failed(f"trail {_trail_name(trail)} fails to deliver to {group}: {error}")
+    try:
+        last = parse_time(status.get("LatestCloudWatchLogsDeliveryTime"))
+    except ValueError as exc:
+        raise MissingInput(f"trail {_trail_name(trail)} has an unreadable CloudWatch Logs delivery time") from exc
+    hours = int(ctx.params.get("max_delivery_age_hours", 24))
+    if last is not None and (ctx.now - last).total_seconds() > hours * 3600:
+        return failed(f"trail {_trail_name(trail)} last delivered to {group} on {last.isoformat()}, "
+                      f"more than {hours} hours ago")
+    return passed(f"trail {_trail_name(trail)} delivers to {group}")

@@ -30,22 +30,36 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
         ),
         docs="https://docs.aws.amazon.com/config/latest/developerguide/stop-start-recorder.html",
     ),
+    reads=(
+        "config:DescribeConfigurationRecorders: ConfigurationRecorders[].name, recordingGroup.allSupported",
+        (
+            "config:DescribeConfigurationRecorderStatus: ConfigurationRecordersStatus[].name, recording, "
+            "lastStatus, lastErrorCode"
+        ),
+    ),
+    needs="config:DescribeConfigurationRecorders, config:DescribeConfigurationRecorderStatus",
 )
 def recorder_enabled(settings: Resource, ctx: Context) -> Verdict:
     recorders = need(settings, "Recorders") or []
     if not recorders:
         return failed(f"region {settings.region} has no AWS Config recorder")
-    recording = {
-        s.get("name") for s in need(settings, "RecorderStatus") or [] if s.get("recording") is True
-    }
+    status = {s.get("name"): s for s in need(settings, "RecorderStatus") or []}
     problems: list[str] = []
     for rec in recorders:
         name = rec.get("name", "?")
+        state = status.get(name) or {}
         all_supported = (rec.get("recordingGroup") or {}).get("allSupported") is True
-        if all_supported and name in recording:
+        # recording stays true while every recording event fails (lastStatus Failure, e.g. the
+        # service role lost its permissions): then nothing is recorded.
+        failing = str(state.get("lastStatus", "")).lower() == "failure"
+        recording = state.get("recording") is True
+        if all_supported and recording and not failing:
             return passed(f"recorder {name} in {settings.region} records all supported resources")
         if not all_supported:
             problems.append(f"recorder {name} does not record all supported resource types")
-        if name not in recording:
+        if not recording:
             problems.append(f"recorder {name} is not recording")
+        elif failing:
+            problems.append(f"recorder {name} is recording but its last recording failed "
+                            f"({state.get('lastErrorCode') or 'no error code'})")
     return failed(f"AWS Config in {settings.region}: " + "; ".join(problems))

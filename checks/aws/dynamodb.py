@@ -26,6 +26,14 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
         docs="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery.html",
     ),
+    reads=(
+        "dynamodb:ListTables/DescribeTable: TableName",
+        (
+            "dynamodb:DescribeContinuousBackups: "
+            "ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus"
+        ),
+    ),
+    needs="dynamodb:ListTables, dynamodb:DescribeTable, dynamodb:DescribeContinuousBackups",
 )
 def pitr_enabled(table: Resource, ctx: Context) -> Verdict:
     described(table, "Table")

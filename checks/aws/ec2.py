@@ -57,6 +57,10 @@ def _gone(instance: Resource) -> bool:
             "--http-endpoint enabled",
         docs=EC2_DOCS + "configuring-IMDS-existing-instances.html",
     ),
+    reads=(
+        "ec2:DescribeInstances: State.Name, MetadataOptions.HttpTokens, MetadataOptions.HttpEndpoint",
+    ),
+    needs="ec2:DescribeInstances",
 )
 def instance_imdsv2(instance: Resource, ctx: Context) -> Verdict:
     if _gone(instance):
@@ -91,14 +95,35 @@ def instance_imdsv2(instance: Resource, ctx: Context) -> Verdict:
             "aws ec2 modify-subnet-attribute --subnet-id <subnet-id> --no-map-public-ip-on-launch",
         docs=EC2_DOCS + "using-instance-addressing.html",
     ),
+    reads=(
+        (
+            "ec2:DescribeInstances: State.Name, PublicIpAddress, NetworkInterfaces[].Association.PublicIp, "
+            "NetworkInterfaces[].PrivateIpAddresses[].Association.PublicIp"
+        ),
+    ),
+    needs="ec2:DescribeInstances",
 )
 def instance_no_public_ip(instance: Resource, ctx: Context) -> Verdict:
     if _gone(instance):
         return not_applicable(f"instance {_short(instance)} is {_state(instance)}")
-    address = instance.attributes.get("PublicIpAddress")
-    if address:
-        return failed(f"instance {_short(instance)} has public IP {address}")
+    addresses = _public_ips(instance)
+    if addresses:
+        return failed(f"instance {_short(instance)} has public IP {', '.join(addresses)}")
     return passed(f"instance {_short(instance)} has no public IP address")
+
+
+def _public_ips(instance: Resource) -> list[str]:
+    """PublicIpAddress covers only the primary interface: an Elastic IP on a secondary interface
+    (or on a secondary private address) shows up only in NetworkInterfaces[].Association."""
+    found = [str(instance.attributes["PublicIpAddress"])] if instance.attributes.get("PublicIpAddress") else []
+    for eni in instance.attributes.get("NetworkInterfaces") or []:
+        associations = [eni.get("Association")]
+        associations += [p.get("Association") for p in eni.get("PrivateIpAddresses") or []]
+        for assoc in associations:
+            ip = (assoc or {}).get("PublicIp")
+            if ip and str(ip) not in found:
+                found.append(str(ip))
+    return found
 
 
 # -- security groups ---------------------------------------------------------------------------
@@ -124,6 +149,10 @@ _SG_CONSOLE = (
     "them to known address ranges; prefer Session Manager or a VPN for administration."
 )
 _SG_DOCS = "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html"
+_SG_READS = (
+    "ec2:DescribeSecurityGroups: IpPermissions[].IpProtocol, FromPort, ToPort, IpRanges[].CidrIp, "
+    "Ipv6Ranges[].CidrIpv6",
+)
 
 
 @check(
@@ -141,6 +170,8 @@ _SG_DOCS = "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rule
             "0.0.0.0/0",
         docs=_SG_DOCS,
     ),
+    reads=_SG_READS,
+    needs="ec2:DescribeSecurityGroups",
 )
 def sg_no_open_ssh(sg: Resource, ctx: Context) -> Verdict:
     return _open_ports_verdict(sg, [22], "SSH")
@@ -161,6 +192,8 @@ def sg_no_open_ssh(sg: Resource, ctx: Context) -> Verdict:
             "0.0.0.0/0",
         docs=_SG_DOCS,
     ),
+    reads=_SG_READS,
+    needs="ec2:DescribeSecurityGroups",
 )
 def sg_no_open_rdp(sg: Resource, ctx: Context) -> Verdict:
     return _open_ports_verdict(sg, [3389], "RDP")
@@ -185,6 +218,8 @@ DB_PORTS = [1433, 1521, 3306, 5432, 6379, 9200, 11211, 27017, 5439, 9042]
         docs=_SG_DOCS,
     ),
     params={"ports": DB_PORTS},
+    reads=_SG_READS,
+    needs="ec2:DescribeSecurityGroups",
 )
 def sg_no_open_db_ports(sg: Resource, ctx: Context) -> Verdict:
     return _open_ports_verdict(sg, [int(p) for p in ctx.params.get("ports", DB_PORTS)], "database ports")
@@ -212,6 +247,10 @@ def sg_no_open_db_ports(sg: Resource, ctx: Context) -> Verdict:
         ),
         docs=VPC_DOCS + "default-security-group.html",
     ),
+    reads=(
+        "ec2:DescribeSecurityGroups: GroupName, IpPermissions, IpPermissionsEgress",
+    ),
+    needs="ec2:DescribeSecurityGroups",
 )
 def default_sg_restricts_all(sg: Resource, ctx: Context) -> Verdict:
     if need(sg, "GroupName") != "default":
@@ -245,6 +284,10 @@ def default_sg_restricts_all(sg: Resource, ctx: Context) -> Verdict:
         cli="aws ec2 enable-ebs-encryption-by-default --region <region>",
         docs="https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html",
     ),
+    reads=(
+        "ec2:GetEbsEncryptionByDefault: EbsEncryptionByDefault",
+    ),
+    needs="ec2:GetEbsEncryptionByDefault",
 )
 def ebs_default_encryption(settings: Resource, ctx: Context) -> Verdict:
     if need(settings, "EbsEncryptionByDefault") is True:
@@ -271,6 +314,10 @@ def ebs_default_encryption(settings: Resource, ctx: Context) -> Verdict:
             "--kms-key-id <kms-key-arn>",
         docs="https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html",
     ),
+    reads=(
+        "ec2:DescribeVolumes: Encrypted",
+    ),
+    needs="ec2:DescribeVolumes",
 )
 def volume_encrypted(volume: Resource, ctx: Context) -> Verdict:
     if need(volume, "Encrypted") is True:
@@ -298,6 +345,11 @@ def volume_encrypted(volume: Resource, ctx: Context) -> Verdict:
             "--operation-type remove --group-names all",
         docs="https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html",
     ),
+    reads=(
+        "ec2:DescribeSnapshots (OwnerIds self): SnapshotId",
+        "ec2:DescribeSnapshotAttribute (createVolumePermission): CreateVolumePermissions[].Group, UserId",
+    ),
+    needs="ec2:DescribeSnapshots, ec2:DescribeSnapshotAttribute",
 )
 def snapshot_not_public(snapshot: Resource, ctx: Context) -> Verdict:
     perms = need(snapshot, "CreateVolumePermissions") or []
@@ -327,6 +379,10 @@ def snapshot_not_public(snapshot: Resource, ctx: Context) -> Verdict:
             "\"Remove=[{Group=all}]\"",
         docs=EC2_DOCS + "sharingamis-intro.html",
     ),
+    reads=(
+        "ec2:DescribeImages (Owners self): Public",
+    ),
+    needs="ec2:DescribeImages",
 )
 def ami_not_public(image: Resource, ctx: Context) -> Verdict:
     if need(image, "Public") is True:
@@ -355,12 +411,24 @@ def ami_not_public(image: Resource, ctx: Context) -> Verdict:
             "--log-destination-type s3 --log-destination arn:aws:s3:::<bucket-name>",
         docs=VPC_DOCS + "working-with-flow-logs.html",
     ),
+    reads=(
+        "ec2:DescribeVpcs: VpcId",
+        "ec2:DescribeFlowLogs: ResourceId, FlowLogId, FlowLogStatus, DeliverLogsStatus, DeliverLogsErrorMessage",
+    ),
+    needs="ec2:DescribeVpcs, ec2:DescribeFlowLogs",
 )
 def vpc_flow_logs(vpc: Resource, ctx: Context) -> Verdict:
     logs = need(vpc, "FlowLogs") or []
-    active = [f.get("FlowLogId", "?") for f in logs if f.get("FlowLogStatus") == "ACTIVE"]
+    active = [f for f in logs if f.get("FlowLogStatus") == "ACTIVE"]
+    # An ACTIVE flow log whose delivery FAILED (no permission on the log group or bucket) records
+    # nothing: DeliverLogsStatus says so, with DeliverLogsErrorMessage.
+    delivering = [f.get("FlowLogId", "?") for f in active if str(f.get("DeliverLogsStatus", "")).upper() != "FAILED"]
+    if delivering:
+        return passed(f"VPC {_short(vpc)} has active flow log {', '.join(delivering)}")
     if active:
-        return passed(f"VPC {_short(vpc)} has active flow log {', '.join(active)}")
+        errors = "; ".join(f"{f.get('FlowLogId', '?')}: {f.get('DeliverLogsErrorMessage') or 'delivery failed'}"
+                           for f in active)
+        return failed(f"VPC {_short(vpc)} has active flow logs that fail to deliver ({errors})")
     if logs:
         return failed(f"VPC {_short(vpc)} has {len(logs)} flow log(s) and none is ACTIVE")
     return failed(f"VPC {_short(vpc)} has no flow logs")
@@ -418,6 +486,12 @@ def _managed(instance: Resource, ctx: Context) -> Resource | None:
         docs="https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-inventory.html",
     ),
     params={"products": AV_PRODUCTS},
+    reads=(
+        "ec2:DescribeInstances: InstanceId, State.Name",
+        "ssm:DescribeInstanceInformation: InstanceId",
+        "ssm:ListInventoryEntries (TypeName AWS:Application): Entries[].Name",
+    ),
+    needs="ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListInventoryEntries",
 )
 def instance_antivirus(instance: Resource, ctx: Context) -> Verdict:
     name = _short(instance)

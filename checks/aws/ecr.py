@@ -26,6 +26,10 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "--image-scanning-configuration scanOnPush=true",
         docs="https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html",
     ),
+    reads=(
+        "ecr:DescribeRepositories: imageScanningConfiguration.scanOnPush",
+    ),
+    needs="ecr:DescribeRepositories",
 )
 def scan_on_push(repo: Resource, ctx: Context) -> Verdict:
     name = repo.attributes.get("repositoryName") or repo.id.rsplit("/", 1)[-1]

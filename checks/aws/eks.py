@@ -28,6 +28,10 @@ _ANYWHERE = {"0.0.0.0/0", "::/0"}
             "endpointPublicAccess=true,publicAccessCidrs=<cidr>,endpointPrivateAccess=true",
         docs="https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html",
     ),
+    reads=(
+        "eks:ListClusters/DescribeCluster: cluster.resourcesVpcConfig.endpointPublicAccess, publicAccessCidrs",
+    ),
+    needs="eks:ListClusters, eks:DescribeCluster",
 )
 def endpoint_not_public(cluster: Resource, ctx: Context) -> Verdict:
     described(cluster, "cluster")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from agent.models import Resource
 from checks.base import (
     Context,
+    MissingInput,
     Remediation,
     Severity,
     Verdict,
@@ -68,6 +70,14 @@ def _plain_listeners(lb_type: str, listeners: list[Mapping[str, Any]]) -> list[s
         ),
         docs=ALB_DOCS + "create-https-listener.html",
     ),
+    reads=(
+        "elbv2:DescribeLoadBalancers: Type, Scheme",
+        (
+            "elbv2:DescribeListeners: Listeners[].Protocol, Port, DefaultActions[].Type, "
+            "DefaultActions[].RedirectConfig.Protocol"
+        ),
+    ),
+    needs="elasticloadbalancing:DescribeLoadBalancers, elasticloadbalancing:DescribeListeners",
 )
 def listener_tls(lb: Resource, ctx: Context) -> Verdict:
     lb_type = str(need(lb, "Type"))
@@ -85,6 +95,7 @@ def listener_tls(lb: Resource, ctx: Context) -> Verdict:
     return passed(f"every listener of {lb_type} load balancer {_lb(lb)} is encrypted or redirects to HTTPS")
 
 
+# Policies whose names do not say their lowest TLS version; the others are recognised by name.
 OLD_TLS_POLICIES = [
     "ELBSecurityPolicy-2016-08",
     "ELBSecurityPolicy-2015-05",
@@ -95,6 +106,9 @@ OLD_TLS_POLICIES = [
     "ELBSecurityPolicy-TLS13-1-0-2021-06",
     "ELBSecurityPolicy-TLS13-1-1-2021-06",
 ]
+# Names that state a lowest version of TLS 1.0 or 1.1, in every family (FIPS, post-quantum...):
+# ELBSecurityPolicy-TLS13-1-0-FIPS-2023-04, ELBSecurityPolicy-TLS-1-1-2017-01, ...-FS-1-1-2019-08.
+_OLD_TLS_NAME = re.compile(r"-(?:TLS13|TLS|FS)-1-[01]-")
 
 
 @check(
@@ -117,14 +131,22 @@ OLD_TLS_POLICIES = [
         docs=ALB_DOCS + "describe-ssl-policies.html",
     ),
     params={"old_policies": OLD_TLS_POLICIES},
+    reads=(
+        "elbv2:DescribeLoadBalancers: LoadBalancerName",
+        "elbv2:DescribeListeners: Listeners[].Protocol, Port, SslPolicy",
+    ),
+    needs="elasticloadbalancing:DescribeLoadBalancers, elasticloadbalancing:DescribeListeners",
 )
 def tls_policy_current(lb: Resource, ctx: Context) -> Verdict:
     old = set(ctx.params.get("old_policies", OLD_TLS_POLICIES))
     tls = [lst for lst in need(lb, "Listeners") or [] if lst.get("Protocol") in ("HTTPS", "TLS")]
     if not tls:
         return not_applicable(f"load balancer {_lb(lb)} has no HTTPS or TLS listeners")
+    unnamed = [f"{lst.get('Protocol')}:{lst.get('Port')}" for lst in tls if not lst.get("SslPolicy")]
+    if unnamed:
+        raise MissingInput(f"load balancer {_lb(lb)} listener {', '.join(unnamed)} has no SslPolicy")
     outdated = [f"{lst.get('Protocol')}:{lst.get('Port')} uses {lst.get('SslPolicy')}"
-                for lst in tls if lst.get("SslPolicy") in old]
+                for lst in tls if lst["SslPolicy"] in old or _OLD_TLS_NAME.search(str(lst["SslPolicy"]))]
     if outdated:
         return failed(f"load balancer {_lb(lb)} allows TLS < 1.2: " + "; ".join(outdated))
     policies = sorted({str(lst.get("SslPolicy")) for lst in tls})

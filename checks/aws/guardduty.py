@@ -25,6 +25,11 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
         cli="aws guardduty create-detector --enable --region <region>",
         docs="https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html",
     ),
+    reads=(
+        "guardduty:ListDetectors: DetectorIds",
+        "guardduty:GetDetector: Status",
+    ),
+    needs="guardduty:ListDetectors, guardduty:GetDetector",
 )
 def guardduty_enabled(settings: Resource, ctx: Context) -> Verdict:
     detectors = need(settings, "Detectors") or []

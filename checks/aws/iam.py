@@ -69,6 +69,10 @@ def _age(ts: datetime, now: datetime) -> str:
         ),
         docs=IAM_DOCS + "id_credentials_mfa_enable.html",
     ),
+    reads=(
+        "iam:GenerateCredentialReport/GetCredentialReport: password_enabled, mfa_active",
+    ),
+    needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def console_user_mfa(user: Resource, ctx: Context) -> Verdict:
     row = _row(user)
@@ -129,6 +133,14 @@ def _stale_key(row: Mapping[str, Any], n: int, now: datetime, days: int) -> str 
         docs=IAM_DOCS + "id_credentials_finding-unused.html",
     ),
     params={"days": 45},
+    reads=(
+        (
+            "iam:GenerateCredentialReport/GetCredentialReport: password_enabled, password_last_used, "
+            "password_last_changed, user_creation_time, access_key_N_active, access_key_N_last_used_date, "
+            "access_key_N_last_rotated"
+        ),
+    ),
+    needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def user_unused_credentials_45d(user: Resource, ctx: Context) -> Verdict:
     row, days = _row(user), int(ctx.params.get("days", 45))
@@ -168,6 +180,13 @@ def _last_activity(row: Mapping[str, Any]) -> datetime | None:
         docs=IAM_DOCS + "id_credentials_finding-unused.html",
     ),
     params={"days": 90},
+    reads=(
+        (
+            "iam:GenerateCredentialReport/GetCredentialReport: password_enabled, password_last_used, "
+            "access_key_N_active, access_key_N_last_used_date, user_creation_time"
+        ),
+    ),
+    needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
     row, days = _row(user), int(ctx.params.get("days", 90))
@@ -209,6 +228,10 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
         docs=IAM_DOCS + "id_credentials_access-keys.html#rotating_access_keys_console",
     ),
     params={"days": 90},
+    reads=(
+        "iam:GenerateCredentialReport/GetCredentialReport: access_key_N_active, access_key_N_last_rotated",
+    ),
+    needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def access_key_rotated_90d(user: Resource, ctx: Context) -> Verdict:
     row, days = _row(user), int(ctx.params.get("days", 90))
@@ -246,6 +269,10 @@ def access_key_rotated_90d(user: Resource, ctx: Context) -> Verdict:
             "Inactive",
         docs=IAM_DOCS + "id_credentials_access-keys.html",
     ),
+    reads=(
+        "iam:GenerateCredentialReport/GetCredentialReport: access_key_1_active, access_key_2_active",
+    ),
+    needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def single_active_access_key(user: Resource, ctx: Context) -> Verdict:
     active = _active_keys(_row(user))
@@ -337,6 +364,14 @@ def _group_names(groups: Iterable[Any]) -> list[str]:
         ),
         docs=IAM_DOCS + "best-practices.html#grant-least-privilege",
     ),
+    reads=(
+        (
+            "iam:GetAccountAuthorizationDetails: UserDetailList[].UserPolicyList, AttachedManagedPolicies, "
+            "GroupList; GroupDetailList[].GroupPolicyList, AttachedManagedPolicies; Policies[].DefaultVersionId, "
+            "PolicyVersionList[].Document"
+        ),
+    ),
+    needs="iam:GetAccountAuthorizationDetails",
 )
 def user_no_admin_policy(user: Resource, ctx: Context) -> Verdict:
     name = _name(user)
@@ -375,6 +410,10 @@ def user_no_admin_policy(user: Resource, ctx: Context) -> Verdict:
         ),
         docs=IAM_DOCS + "id_groups_manage_attach-policy.html",
     ),
+    reads=(
+        "iam:GetAccountAuthorizationDetails: UserDetailList[].UserPolicyList, AttachedManagedPolicies",
+    ),
+    needs="iam:GetAccountAuthorizationDetails",
 )
 def user_no_direct_policies(user: Resource, ctx: Context) -> Verdict:
     inline = [p.get("PolicyName", "?") for p in auth_detail(user, "UserPolicyList") or []]

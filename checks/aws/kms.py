@@ -35,6 +35,12 @@ from checks.base import (
         cli="aws kms enable-key-rotation --key-id <key-id>",
         docs="https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html",
     ),
+    reads=(
+        "kms:ListKeys: KeyId",
+        "kms:DescribeKey: KeyMetadata.KeyManager, KeyState, KeySpec, KeyUsage, Origin",
+        "kms:GetKeyRotationStatus: KeyRotationEnabled",
+    ),
+    needs="kms:ListKeys, kms:DescribeKey, kms:GetKeyRotationStatus",
 )
 def key_rotation(key: Resource, ctx: Context) -> Verdict:
     described(key, "KeyMetadata")

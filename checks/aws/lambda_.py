@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from agent.models import Resource
 from checks.base import (
     Context,
@@ -40,6 +42,11 @@ def _fn(fn: Resource) -> str:
         cli="aws lambda update-function-url-config --function-name <function-name> --auth-type AWS_IAM",
         docs=LAMBDA_DOCS + "urls-auth.html",
     ),
+    reads=(
+        "lambda:ListFunctions: FunctionName",
+        "lambda:ListFunctionUrlConfigs: FunctionUrlConfigs[].FunctionUrl, AuthType",
+    ),
+    needs="lambda:ListFunctions, lambda:ListFunctionUrlConfigs",
 )
 def function_url_auth(fn: Resource, ctx: Context) -> Verdict:
     urls = need(fn, "UrlConfigs") or []
@@ -53,12 +60,16 @@ def function_url_auth(fn: Resource, ctx: Context) -> Verdict:
 
 DEPRECATED_RUNTIMES = [
     "python2.7", "python3.6", "python3.7", "python3.8",
+    # the first Node.js runtimes were retired in 2016-2020, yet their functions still run
+    "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10",
     "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x",
     "java8",
-    "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "dotnet6",
+    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "dotnet6",
     "ruby2.5", "ruby2.7",
     "go1.x", "provided",
 ]
+# Runtimes that reach deprecation on a date: judged against the snapshot's time.
+DEPRECATED_ON = {"nodejs18.x": "2025-09-01", "python3.9": "2025-12-15"}
 
 
 @check(
@@ -79,7 +90,11 @@ DEPRECATED_RUNTIMES = [
         cli="aws lambda update-function-configuration --function-name <function-name> --runtime <runtime>",
         docs=LAMBDA_DOCS + "lambda-runtimes.html",
     ),
-    params={"deprecated": DEPRECATED_RUNTIMES},
+    params={"deprecated": DEPRECATED_RUNTIMES, "deprecated_on": DEPRECATED_ON},
+    reads=(
+        "lambda:ListFunctions: Runtime, PackageType",
+    ),
+    needs="lambda:ListFunctions",
 )
 def runtime_supported(fn: Resource, ctx: Context) -> Verdict:
     if fn.attributes.get("PackageType") == "Image":
@@ -87,4 +102,7 @@ def runtime_supported(fn: Resource, ctx: Context) -> Verdict:
     runtime = need(fn, "Runtime")
     if runtime in set(ctx.params.get("deprecated", DEPRECATED_RUNTIMES)):
         return failed(f"function {_fn(fn)} uses deprecated runtime {runtime}")
+    since = dict(ctx.params.get("deprecated_on", DEPRECATED_ON)).get(runtime)
+    if since and ctx.now.date() >= date.fromisoformat(str(since)):
+        return failed(f"function {_fn(fn)} uses deprecated runtime {runtime} (since {since})")
     return passed(f"function {_fn(fn)} uses runtime {runtime}")

@@ -46,6 +46,10 @@ def _aurora(db: Resource) -> bool:
             "--target-db-snapshot-identifier <encrypted-snapshot-id> --kms-key-id <kms-key-arn>",
         docs=RDS_DOCS + "Overview.Encryption.html",
     ),
+    reads=(
+        "rds:DescribeDBInstances: StorageEncrypted",
+    ),
+    needs="rds:DescribeDBInstances",
 )
 def instance_encrypted(db: Resource, ctx: Context) -> Verdict:
     if need(db, "StorageEncrypted") is True:
@@ -72,6 +76,10 @@ def instance_encrypted(db: Resource, ctx: Context) -> Verdict:
             "--apply-immediately",
         docs=RDS_DOCS + "USER_VPC.WorkingWithRDSInstanceinaVPC.html",
     ),
+    reads=(
+        "rds:DescribeDBInstances: PubliclyAccessible",
+    ),
+    needs="rds:DescribeDBInstances",
 )
 def instance_not_public(db: Resource, ctx: Context) -> Verdict:
     if need(db, "PubliclyAccessible") is True:
@@ -100,6 +108,10 @@ def instance_not_public(db: Resource, ctx: Context) -> Verdict:
         docs=RDS_DOCS + "USER_WorkingWithAutomatedBackups.html",
     ),
     params={"days": 7},
+    reads=(
+        "rds:DescribeDBInstances: BackupRetentionPeriod",
+    ),
+    needs="rds:DescribeDBInstances",
 )
 def backup_retention_7d(db: Resource, ctx: Context) -> Verdict:
     days, retention = int(ctx.params.get("days", 7)), int(need(db, "BackupRetentionPeriod") or 0)
@@ -129,6 +141,10 @@ def backup_retention_7d(db: Resource, ctx: Context) -> Verdict:
             "--apply-immediately",
         docs=RDS_DOCS + "Concepts.MultiAZ.html",
     ),
+    reads=(
+        "rds:DescribeDBInstances: Engine, MultiAZ",
+    ),
+    needs="rds:DescribeDBInstances",
 )
 def multi_az(db: Resource, ctx: Context) -> Verdict:
     if _aurora(db):
@@ -157,6 +173,10 @@ def multi_az(db: Resource, ctx: Context) -> Verdict:
             "--apply-immediately",
         docs=RDS_DOCS + "USER_DeleteInstance.html#USER_DeleteInstance.DeletionProtection",
     ),
+    reads=(
+        "rds:DescribeDBInstances: Engine, DeletionProtection",
+    ),
+    needs="rds:DescribeDBInstances",
 )
 def deletion_protection(db: Resource, ctx: Context) -> Verdict:
     if _aurora(db):

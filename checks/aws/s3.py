@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from agent.models import Resource
@@ -56,6 +57,13 @@ def _bucket(b: Resource) -> str:
         ),
         docs=S3_DOCS + "configuring-block-public-access-account.html",
     ),
+    reads=(
+        (
+            "s3control:GetPublicAccessBlock: PublicAccessBlockConfiguration.BlockPublicAcls, IgnorePublicAcls, "
+            "BlockPublicPolicy, RestrictPublicBuckets (NoSuchPublicAccessBlockConfiguration = none)"
+        ),
+    ),
+    needs="s3:GetAccountPublicAccessBlock",
 )
 def account_public_access_block(account: Resource, ctx: Context) -> Verdict:
     config = need(account, "PublicAccessBlock")
@@ -87,6 +95,17 @@ def account_public_access_block(account: Resource, ctx: Context) -> Verdict:
             f"{PAB_CLI}",
         docs=S3_DOCS + "configuring-block-public-access-bucket.html",
     ),
+    reads=(
+        (
+            "s3:GetPublicAccessBlock (bucket): PublicAccessBlockConfiguration.BlockPublicAcls, IgnorePublicAcls, "
+            "BlockPublicPolicy, RestrictPublicBuckets"
+        ),
+        (
+            "s3control:GetPublicAccessBlock (account): PublicAccessBlockConfiguration.BlockPublicAcls, "
+            "IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets"
+        ),
+    ),
+    needs="s3:ListAllMyBuckets, s3:GetBucketPublicAccessBlock, s3:GetAccountPublicAccessBlock",
 )
 def bucket_public_access_block(bucket: Resource, ctx: Context) -> Verdict:
     where = {flag: effective_pab(bucket, ctx.snapshot, flag) for flag in PAB_FLAGS}
@@ -120,6 +139,13 @@ def bucket_public_access_block(bucket: Resource, ctx: Context) -> Verdict:
         ),
         docs=S3_DOCS + "default-bucket-encryption.html",
     ),
+    reads=(
+        (
+            "s3:GetBucketEncryption: "
+            "ServerSideEncryptionConfiguration.Rules[].ApplyServerSideEncryptionByDefault.SSEAlgorithm"
+        ),
+    ),
+    needs="s3:ListAllMyBuckets, s3:GetEncryptionConfiguration",
 )
 def bucket_default_encryption(bucket: Resource, ctx: Context) -> Verdict:
     config = need(bucket, "Encryption")
@@ -152,6 +178,10 @@ def bucket_default_encryption(bucket: Resource, ctx: Context) -> Verdict:
             "Status=Enabled",
         docs=S3_DOCS + "manage-versioning-examples.html",
     ),
+    reads=(
+        "s3:GetBucketVersioning: Status",
+    ),
+    needs="s3:ListAllMyBuckets, s3:GetBucketVersioning",
 )
 def bucket_versioning(bucket: Resource, ctx: Context) -> Verdict:
     status = (need(bucket, "Versioning") or {}).get("Status")
@@ -161,7 +191,12 @@ def bucket_versioning(bucket: Resource, ctx: Context) -> Verdict:
     return failed(f"bucket {_bucket(bucket)} versioning is {state}")
 
 
-def _denies_insecure_transport(stmt: Mapping[str, Any]) -> bool:
+def _covers(stmt: Mapping[str, Any], arn: str) -> bool:
+    # IAM resource patterns use * and ?, which fnmatch reads the same way; ARNs are case-sensitive.
+    return any(fnmatchcase(arn, str(pattern)) for pattern in as_list(stmt.get("Resource")))
+
+
+def _denies_insecure_transport(stmt: Mapping[str, Any], bucket_arn: str) -> bool:
     if stmt.get("Effect") != "Deny":
         return False
     principal = stmt.get("Principal")
@@ -170,8 +205,12 @@ def _denies_insecure_transport(stmt: Mapping[str, Any]) -> bool:
     actions = {str(a).lower() for a in as_list(stmt.get("Action"))}
     if not actions & {"s3:*", "*"}:
         return False
+    # The deny must reach both the bucket and its objects: a statement on the bucket ARN alone
+    # still lets GetObject and PutObject travel over plain HTTP.
+    if not (_covers(stmt, bucket_arn) and _covers(stmt, f"{bucket_arn}/any-object-key")):
+        return False
     for operator, pairs in (stmt.get("Condition") or {}).items():
-        if str(operator).lower() != "bool" or not isinstance(pairs, Mapping):
+        if str(operator).lower() not in ("bool", "boolifexists") or not isinstance(pairs, Mapping):
             continue
         for key, value in pairs.items():
             if str(key).lower() == "aws:securetransport" and any(
@@ -206,14 +245,22 @@ def _denies_insecure_transport(stmt: Mapping[str, Any]) -> bool:
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
     ),
+    reads=(
+        (
+            "s3:GetBucketPolicy: Policy.Statement[].Effect, Principal, Action, Resource, "
+            "Condition.Bool.aws:SecureTransport"
+        ),
+    ),
+    needs="s3:ListAllMyBuckets, s3:GetBucketPolicy",
 )
 def bucket_tls_only(bucket: Resource, ctx: Context) -> Verdict:
     policy = need(bucket, "Policy")
     if policy is None:
         return failed(f"bucket {_bucket(bucket)} has no bucket policy, so plain HTTP is allowed")
-    if any(_denies_insecure_transport(s) for s in statements(policy)):
+    if any(_denies_insecure_transport(s, bucket.id) for s in statements(policy)):
         return passed(f"bucket {_bucket(bucket)} policy denies requests without TLS")
-    return failed(f"bucket {_bucket(bucket)} policy does not deny aws:SecureTransport false")
+    return failed(f"bucket {_bucket(bucket)} policy does not deny aws:SecureTransport false on the bucket "
+                  "and all its objects")
 
 
 @check(
@@ -237,6 +284,10 @@ def bucket_tls_only(bucket: Resource, ctx: Context) -> Verdict:
         ),
         docs=S3_DOCS + "enable-server-access-logging.html",
     ),
+    reads=(
+        "s3:GetBucketLogging: LoggingEnabled.TargetBucket",
+    ),
+    needs="s3:ListAllMyBuckets, s3:GetBucketLogging",
 )
 def bucket_access_logging(bucket: Resource, ctx: Context) -> Verdict:
     logging = need(bucket, "Logging")
@@ -278,6 +329,12 @@ def _neutralised(bucket: Resource, ctx: Context, flags: list[str]) -> str | None
     # BlockPublicPolicy only rejects new public policies; an existing one keeps working, so by
     # default only RestrictPublicBuckets is taken to neutralise a public policy.
     params={"neutralising_flags": ["RestrictPublicBuckets"]},
+    reads=(
+        "s3:GetBucketPolicy: Policy.Statement[].Effect, Principal, NotPrincipal, Condition",
+        "s3:GetPublicAccessBlock (bucket): PublicAccessBlockConfiguration.RestrictPublicBuckets",
+        "s3control:GetPublicAccessBlock (account): PublicAccessBlockConfiguration.RestrictPublicBuckets",
+    ),
+    needs="s3:ListAllMyBuckets, s3:GetBucketPolicy, s3:GetBucketPublicAccessBlock, s3:GetAccountPublicAccessBlock",
 )
 def bucket_no_public_policy(bucket: Resource, ctx: Context) -> Verdict:
     public = public_statements(need(bucket, "Policy"))
@@ -310,6 +367,12 @@ def bucket_no_public_policy(bucket: Resource, ctx: Context) -> Verdict:
             "--ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'",
         docs=S3_DOCS + "about-object-ownership.html",
     ),
+    reads=(
+        "s3:GetBucketAcl: Grants[].Grantee.URI, Grants[].Permission",
+        "s3:GetPublicAccessBlock (bucket): PublicAccessBlockConfiguration.IgnorePublicAcls",
+        "s3control:GetPublicAccessBlock (account): PublicAccessBlockConfiguration.IgnorePublicAcls",
+    ),
+    needs="s3:ListAllMyBuckets, s3:GetBucketAcl, s3:GetBucketPublicAccessBlock, s3:GetAccountPublicAccessBlock",
 )
 def bucket_no_public_acl(bucket: Resource, ctx: Context) -> Verdict:
     grants = public_acl_grants(need(bucket, "Acl"))

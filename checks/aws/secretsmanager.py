@@ -25,6 +25,10 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "--rotation-rules AutomaticallyAfterDays=30",
         docs="https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets.html",
     ),
+    reads=(
+        "secretsmanager:ListSecrets: Name, RotationEnabled, LastRotatedDate",
+    ),
+    needs="secretsmanager:ListSecrets",
 )
 def rotation_enabled(secret: Resource, ctx: Context) -> Verdict:
     name = secret.attributes.get("Name") or secret.name or secret.id.rsplit(":", 1)[-1]

@@ -25,6 +25,11 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "--attribute-value <kms-key-id>",
         docs="https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic.html",
     ),
+    reads=(
+        "sns:ListTopics: TopicArn",
+        "sns:GetTopicAttributes: Attributes.KmsMasterKeyId",
+    ),
+    needs="sns:ListTopics, sns:GetTopicAttributes",
 )
 def topic_encrypted(topic: Resource, ctx: Context) -> Verdict:
     name = topic.id.rsplit(":", 1)[-1]

@@ -24,6 +24,11 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
         cli="aws sqs set-queue-attributes --queue-url <queue-url> --attributes SqsManagedSseEnabled=true",
         docs="https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-server-side-encryption.html",
     ),
+    reads=(
+        "sqs:ListQueues: QueueUrls",
+        "sqs:GetQueueAttributes (All): Attributes.KmsMasterKeyId, SqsManagedSseEnabled",
+    ),
+    needs="sqs:ListQueues, sqs:GetQueueAttributes",
 )
 def queue_encrypted(queue: Resource, ctx: Context) -> Verdict:
     name = queue.id.rsplit(":", 1)[-1]

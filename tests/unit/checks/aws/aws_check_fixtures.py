@@ -15,6 +15,7 @@ from typing import Any
 from agent.evaluate import evaluate
 from agent.models import CollectionError, Finding, Resource, Snapshot, Status
 from checks.base import Check
+from tests.unit.checks.casekit import note
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 ACCT = "123456789012"
@@ -97,8 +98,11 @@ def assert_covered(cases: Iterable[Any], module: ModuleType) -> None:
 
 
 def case(check: Check, resources: Resource | list[Resource], expect: Status, reason: str = "", *,
-         id: str, **kw: Any) -> Any:
+         id: str, looks_fine: str = "", **kw: Any) -> Any:
+    """One row of a case table. ``looks_fine``: why a careless reading would pass this input
+    (see tests/unit/checks/casekit.py); such a case never expects pass."""
     import pytest
 
+    note(check.id, expect, looks_fine)
     items = resources if isinstance(resources, list) else [resources]
     return pytest.param(Case(check, items, expect, reason, **kw), id=f"{check.id}:{id}")

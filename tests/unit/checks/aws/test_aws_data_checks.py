@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from aws_check_fixtures import (
     PASS,
     REGION,
     Case,
+    ago,
     assert_covered,
     case,
     check_case,
@@ -79,8 +81,14 @@ def bsettings(errors: dict[str, str] | None = None, **over: Any):
     return settings("aws.backup.settings", errors=errors, **attrs)
 
 
-def prot(*arns: str) -> list[dict[str, str]]:
-    return [{"ResourceArn": a, "ResourceType": "x"} for a in arns]
+def prot(*arns: str, last: str = "") -> list[dict[str, str]]:
+    """ListProtectedResources items, last backed up yesterday unless ``last`` says when."""
+    return [{"ResourceArn": a, "ResourceType": "x", "LastBackupTime": last or ago(1)} for a in arns]
+
+
+def only(selection: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Plan p1 with one selection as GetBackupSelection answers it."""
+    return {"p1": [{"SelectionId": "s1", "BackupSelection": {"SelectionName": "all", "IamRoleArn": "r"} | selection}]}
 
 
 T_ARN = f"arn:aws:dynamodb:{REGION}:{ACCT}:table/t"
@@ -189,6 +197,83 @@ CASES = [
     case(logs.log_group_retention, res("aws.logs.log_group", logGroupName="/app", retentionInDays=90), PASS,
          params={"min_days": 90}, id="param"),
     case(logs.log_group_retention, [], ERROR, errors=[listing_error("aws.logs.log_group")], id="error"),
+    # -- looks fine but is not ----------------------------------------------------------------------
+    case(rds.instance_encrypted,
+         res("aws.rds.instance", f"arn:aws:rds:{REGION}:{ACCT}:db:orders", DBInstanceIdentifier="orders",
+             Engine="postgres", PerformanceInsightsEnabled=True,
+             PerformanceInsightsKMSKeyId=f"arn:aws:kms:{REGION}:{ACCT}:key/pi"),
+         ERROR, "StorageEncrypted was not collected", id="performance-insights-key-only",
+         looks_fine="PerformanceInsightsKMSKeyId names a KMS key, which looks like encryption, but it covers only "
+                    "Performance Insights data and StorageEncrypted is absent"),
+    case(rds.instance_not_public,
+         db(PubliclyAccessible=True, DBSubnetGroup={"DBSubnetGroupName": "private-db", "SubnetGroupStatus": "Complete"}),
+         FAIL, "publicly accessible", id="private-sounding-subnet-group",
+         looks_fine="the subnet group is called private-db, but PubliclyAccessible true gives the instance a public "
+                    "address wherever a subnet routes to the internet"),
+    case(rds.backup_retention_7d, db(BackupRetentionPeriod=1), FAIL, "1 days (< 7)", id="api-default-one-day",
+         looks_fine="automated backups are on, with 1 day of retention: the default for an instance created through "
+                    "the API or CLI"),
+    case(rds.multi_az, db(MultiAZ=False, ReadReplicaDBInstanceIdentifiers=["orders-replica"]), FAIL,
+         "single Availability Zone", id="read-replica-is-not-standby",
+         looks_fine="a read replica in another Availability Zone looks like a standby, but it does not take over "
+                    "automatically"),
+    case(rds.deletion_protection, db(DeletionProtection=False, BackupRetentionPeriod=35), FAIL,
+         "without first disabling", id="long-backups-no-protection",
+         looks_fine="35 days of automated backups look like protection, but by default deleting the instance deletes "
+                    "them too"),
+    case(kms.key_rotation, key(KeyRotationEnabled=False, CreationDate=ago(10)), FAIL, "rotation off",
+         id="new-key-never-rotates",
+         looks_fine="the key is 10 days old, so its material is fresh, but with rotation off it never changes"),
+    case(backup.plan_covers_region, [bsettings(ProtectedResources=prot(T_ARN, last=ago(400))), table()], FAIL,
+         "1 last backed up more than 35 days ago", id="defect-stale-protected-resource",
+         looks_fine="ListProtectedResources names the table, but its last backup is 400 days old: no plan selects it "
+                    "any more"),
+    case(backup.plan_covers_region,
+         [bsettings(Selections=only({"Resources": ["*"], "Conditions": {"StringEquals": [
+             {"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "daily"}]}})), table()],
+         FAIL, "unprotected 1 DynamoDB table(s)", id="defect-selection-narrowed-by-tag",
+         looks_fine="the selection's Resources is *, but its Conditions keep only resources tagged backup=daily"),
+    case(backup.plan_covers_region,
+         [bsettings(Selections=only({"Resources": ["*"], "NotResources": [T_ARN]})), table()],
+         FAIL, "unprotected 1 DynamoDB table(s)", id="defect-selection-excludes",
+         looks_fine="the selection's Resources is *, but NotResources excludes this very table"),
+    case(backup.plan_covers_region,
+         [bsettings(Selections=only({"Resources": ["*"], "NotResources": [V_ARN]})), table()], PASS,
+         id="excludes-something-else"),
+    case(backup.plan_covers_region,
+         [bsettings(ProtectedResources=[{"ResourceArn": T_ARN, "ResourceType": "DynamoDB"}]), table()], ERROR,
+         "no LastBackupTime", id="protected-without-time"),
+    case(dynamodb.pitr_enabled, table(pitr="DISABLED"), FAIL, "recovery disabled", id="continuous-backups-enabled",
+         looks_fine="ContinuousBackupsStatus is ENABLED, but that is true of every table; "
+                    "PointInTimeRecoveryStatus is DISABLED"),
+    case(efs.efs_encrypted,
+         res("aws.efs.file_system", FileSystemId="fs-1", Encrypted=False, ThroughputMode="elastic",
+             PerformanceMode="generalPurpose"), FAIL, "fs-1 is not encrypted", id="api-created",
+         looks_fine="created through the API, where Encrypted defaults to false while the console defaults to true, "
+                    "so teams assume it is on"),
+    case(sns.topic_encrypted, res("aws.sns.topic", f"arn:aws:sns:{REGION}:{ACCT}:alerts",
+                                  Attributes={"KmsMasterKeyId": "", "DisplayName": "alerts"}),
+         FAIL, "topic alerts is not encrypted", id="empty-key-id",
+         looks_fine="the KmsMasterKeyId attribute is present, but empty: encryption was switched off by setting it "
+                    "to an empty string"),
+    case(sqs.queue_encrypted,
+         res("aws.sqs.queue", Attributes={"SqsManagedSseEnabled": "false", "Policy": json.dumps({"Statement": [
+             {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*",
+              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})}),
+         FAIL, "not encrypted at rest", id="tls-only-policy",
+         looks_fine="the queue policy denies requests without TLS, which protects messages in transit, but nothing "
+                    "encrypts them at rest"),
+    case(secretsmanager.rotation_enabled,
+         res("aws.secretsmanager.secret", Name="db", RotationEnabled=False,
+             RotationLambdaARN=f"arn:aws:lambda:{REGION}:{ACCT}:function:rotate",
+             RotationRules={"AutomaticallyAfterDays": 30}),
+         FAIL, "no automatic rotation", id="rotation-cancelled",
+         looks_fine="a rotation Lambda and a 30-day rule are still configured, but RotationEnabled is false (rotation "
+                    "was cancelled)"),
+    case(logs.log_group_retention, res("aws.logs.log_group", logGroupName="/audit", retentionInDays=30,
+                                       metricFilterCount=3), FAIL, "30 days (< 365)", id="monitored-but-short",
+         looks_fine="metric filters on the group make it look like a watched audit log, but its events expire after "
+                    "30 days"),
 ]
 
 

@@ -60,6 +60,32 @@ CASES = [
          PASS, "enabled", id="pass"),
     case(securityhub.securityhub_enabled, settings(SH, Hub=None), FAIL, "not enabled in us-east-1", id="fail"),
     case(securityhub.securityhub_enabled, settings(SH, errors={"Hub": "AccessDenied"}), ERROR, id="error"),
+    # -- looks fine but is not ----------------------------------------------------------------------
+    case(accessanalyzer.accessanalyzer_enabled,
+         settings(AA, Analyzers=[{"name": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "status": "ACTIVE"}]), FAIL,
+         "ACCOUNT_UNUSED_ACCESS only", id="defect-unused-access-analyzer",
+         looks_fine="an ACTIVE analyzer exists, but it is an unused-access analyzer, which reports no resource "
+                    "shared outside the account"),
+    case(accessanalyzer.accessanalyzer_enabled,
+         settings(AA, Analyzers=[{"name": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "status": "ACTIVE"},
+                                 {"name": "org", "type": "ORGANIZATION", "status": "ACTIVE"}]), PASS,
+         "active analyzer org", id="organization-analyzer"),
+    case(accessanalyzer.accessanalyzer_enabled, settings(AA, Analyzers=[{"name": "x", "status": "ACTIVE"}]), ERROR,
+         "has no type", id="untyped-analyzer"),
+    case(config.recorder_enabled,
+         settings(CFG, Recorders=[REC], RecorderStatus=[{"name": "default", "recording": True, "lastStatus": "Failure",
+                                                         "lastErrorCode": "AccessDenied"}]),
+         FAIL, "last recording failed (AccessDenied)", id="defect-recording-but-failing",
+         looks_fine="the recorder records all supported types and recording is true, but every recording fails "
+                    "(lastStatus Failure)"),
+    case(guardduty.guardduty_enabled,
+         settings(GD, Detectors=[{"DetectorId": "d1", "Status": "DISABLED", "FindingPublishingFrequency": "SIX_HOURS",
+                                  "ServiceRole": "arn:aws:iam::123456789012:role/aws-service-role/guardduty"}]),
+         FAIL, "exists but is suspended", id="detector-present-disabled",
+         looks_fine="a detector is present in the region with its service role, but its Status is DISABLED"),
+    case(securityhub.securityhub_enabled, settings(SH, Hub=None), FAIL, "not enabled", id="not-subscribed",
+         looks_fine="the Hub attribute was collected (DescribeHub answered), but its value is null: "
+                    "InvalidAccessException, the account is not subscribed"),
 ]
 
 

@@ -179,6 +179,70 @@ CASES = [
          "attached ReadOnlyAccess", id="fail"),
     case(iam.user_no_direct_policies, user(cred(), errors={"AuthorizationDetails": "Throttled"}), ERROR,
          "Throttled", id="error"),
+    # -- looks fine but is not ----------------------------------------------------------------------
+    case(account.root_mfa_enabled, acct(AccountSummary={"AccountMFAEnabled": 0, "MFADevices": 3, "MFADevicesInUse": 3}),
+         FAIL, "no MFA device", id="users-have-mfa",
+         looks_fine="MFADevicesInUse is 3, but it counts the IAM users' devices; AccountMFAEnabled, the root's, is 0"),
+    case(account.root_access_keys_absent,
+         acct(AccountSummary={"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 1},
+              RootCredentials=cred(user="<root_account>", mfa_active="true", password_enabled="not_supported")),
+         FAIL, "1 access key", id="mfa-but-keys",
+         looks_fine="the root row of the credential report says mfa_active true, yet root still has an access key"),
+    case(account.password_policy_strong,
+         acct(PasswordPolicy={k: v for k, v in STRONG.items() if k != "PasswordReusePrevention"}
+              | {"MinimumPasswordLength": 14, "ExpirePasswords": True, "MaxPasswordAge": 90}),
+         FAIL, "reuse prevention 0 < 24", id="no-reuse-prevention",
+         looks_fine="length 14, every character class and 90-day expiry are required, but PasswordReusePrevention "
+                    "is absent, so the expired password can simply be set again"),
+    case(iam.console_user_mfa,
+         user(cred(password_enabled="true", password_last_used="N/A", password_last_changed=ago(200))), FAIL,
+         "console access and no MFA device", id="never-signed-in",
+         looks_fine="the password was never used (password_last_used N/A), so the user looks dormant, but whoever "
+                    "learns it signs in with no second factor"),
+    case(iam.user_unused_credentials_45d,
+         user(cred(access_key_1_active="true", access_key_1_last_rotated=ago(5), access_key_1_last_used_date=ago(100))),
+         FAIL, "access key 1 last used 100 days ago", id="recently-changed-key-unused",
+         looks_fine="access_key_1_last_rotated is 5 days old, so the key looks new, but it was last used 100 days ago"),
+    case(iam.user_unused_credentials_45d,
+         user(cred(**KEY1, access_key_2_active="true", access_key_2_last_rotated=ago(100))), FAIL,
+         "access key 2 never used", id="second-key-never-used",
+         looks_fine="key 1 was used yesterday, so the user looks active, but key 2 is active and never used in 100 days"),
+    case(iam.user_inactive_90d,
+         user(cred(password_enabled="true", password_last_changed=ago(5), password_last_used=ago(200))), FAIL,
+         "last active 200 days ago", id="password-reset-not-used",
+         looks_fine="the password was changed 5 days ago (an admin reset), which looks like activity, but nobody has "
+                    "signed in for 200 days"),
+    case(iam.access_key_rotated_90d,
+         user(cred(access_key_1_active="true", access_key_1_last_rotated=ago(400), access_key_1_last_used_date=ago(0))),
+         FAIL, "key 1 last rotated 400 days", id="used-today-never-rotated",
+         looks_fine="the key was used today, so it looks well looked after, but it was created 400 days ago"),
+    case(iam.access_key_rotated_90d,
+         user(cred(**KEY1, access_key_2_active="true", access_key_2_last_rotated=ago(200))), FAIL,
+         "key 2 last rotated 200 days", id="second-key-old",
+         looks_fine="key 1 was rotated 10 days ago, but the user's second active key is 200 days old"),
+    case(iam.single_active_access_key,
+         user(cred(**KEY1, access_key_2_active="true", access_key_2_last_rotated=ago(30))), FAIL,
+         "2 active access keys", id="second-key-unused",
+         looks_fine="the second key has never been used, so only one key is in use, but both are active and either "
+                    "one works"),
+    case(iam.user_no_admin_policy,
+         user(cred(), UserPolicyList=[{"PolicyName": "mfa-admin", "PolicyDocument": {"Statement": [
+             {"Effect": "Allow", "Action": "*", "Resource": "*",
+              "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}}]),
+         FAIL, "inline policy mfa-admin", id="mfa-condition",
+         looks_fine="the statement applies only with aws:MultiFactorAuthPresent true, which looks like a guard, but "
+                    "with MFA the user can still do everything"),
+    case(iam.user_no_admin_policy,
+         user(cred(), UserPolicyList=[{"PolicyName": "single", "PolicyDocument": {
+             "Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": ["s3:Get*", "*"], "Resource": "*"}}}]),
+         FAIL, "inline policy single", id="statement-object",
+         looks_fine="Statement is a single object, not a list, and the first action is s3:Get*, but the list also "
+                    "holds *"),
+    case(iam.user_no_direct_policies,
+         user(cred(), GroupList=["devs"], UserPolicyList=[{"PolicyName": "hotfix", "PolicyDocument": READ}]), FAIL,
+         "inline hotfix", id="in-group-plus-inline",
+         looks_fine="the user is in group devs, so its access looks group-managed, but an inline policy sits on the "
+                    "user as well"),
 ]
 
 

@@ -41,6 +41,29 @@ TLS_POLICY = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*
                              "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
                              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
 
+AUTH_ACL = {"Owner": {"ID": "abc"}, "Grants": [
+    {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},
+     "Permission": "WRITE"}]}
+LOG_TARGET_POLICY = {"Statement": [{"Sid": "S3ServerAccessLogsPolicy", "Effect": "Allow",
+                                    "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+                                    "Resource": "arn:aws:s3:::b/*",
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": ACCT}}}]}
+
+
+def allow_all(condition: dict[str, Any] | None = None, **stmt: Any) -> dict[str, Any]:
+    """A one-statement bucket policy allowing s3:GetObject to everyone, narrowed by ``condition``."""
+    body: dict[str, Any] = {"Sid": "Shared", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::b/*"} | stmt
+    if condition is not None:
+        body["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [body]}
+
+
+def deny_http(resource: Any = ("arn:aws:s3:::b", "arn:aws:s3:::b/*"), **over: Any) -> dict[str, Any]:
+    body = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": list(resource),
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}} | over
+    return {"Version": "2012-10-17", "Statement": [body]}
+
 
 def bucket(name: str = "b", errors: dict[str, str] | None = None, **over: Any):
     attrs: dict[str, Any] = {
@@ -199,6 +222,123 @@ CASES = [
          "Acl", id="error"),
     case(ct.bucket_not_public, [trail(), bucket("logs"), s3acct(None)], ERROR, "input missing",
          errors=[listing_error("aws.s3.bucket", "global")], id="requires-error"),
+    # -- looks fine but is not ----------------------------------------------------------------------
+    case(s3.account_public_access_block,
+         s3acct({"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True}), FAIL,
+         "RestrictPublicBuckets", id="flag-absent",
+         looks_fine="every flag present is true, so 'all values true' holds, but RestrictPublicBuckets is absent, "
+                    "which means off"),
+    case(s3.bucket_public_access_block,
+         [bucket(PublicAccessBlock={"BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": True,
+                                    "RestrictPublicBuckets": False}), s3acct(None)],
+         FAIL, "IgnorePublicAcls, RestrictPublicBuckets", id="block-flags-only",
+         looks_fine="both Block settings are on, but they only refuse new public ACLs and policies; the two that "
+                    "disarm existing ones are off"),
+    case(s3.bucket_default_encryption, bucket(Encryption={"Rules": [{"BucketKeyEnabled": True}]}), FAIL,
+         "no default encryption", id="rule-without-default",
+         looks_fine="an encryption configuration with a rule exists (BucketKeyEnabled true), but the rule has no "
+                    "ApplyServerSideEncryptionByDefault"),
+    case(s3.bucket_versioning, bucket(Versioning={"Status": "Suspended", "MFADelete": "Disabled"}), FAIL,
+         "suspended", id="suspended-with-status",
+         looks_fine="GetBucketVersioning answers with a Status, so versioning was set up, but Suspended keeps no new "
+                    "versions"),
+    case(s3.bucket_tls_only,
+         bucket(Policy=allow_all({"Bool": {"aws:SecureTransport": "true"}}, Principal="*")), FAIL, "does not deny",
+         id="allow-secure-transport-true",
+         looks_fine="the policy names aws:SecureTransport, but in an Allow with true: other grants still let plain "
+                    "HTTP in; only a Deny on false blocks it"),
+    case(s3.bucket_tls_only, bucket(Policy=deny_http(resource=["arn:aws:s3:::b"])), FAIL, "all its objects",
+         id="defect-deny-bucket-arn-only",
+         looks_fine="the Deny on aws:SecureTransport false is there, but its Resource is the bucket ARN alone, so "
+                    "GetObject and PutObject over HTTP are not denied"),
+    case(s3.bucket_tls_only,
+         bucket(Policy=deny_http(Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}})), FAIL, "does not deny",
+         id="tls-version-only",
+         looks_fine="old TLS versions are denied, but a plain HTTP request has no s3:TlsVersion, so the condition "
+                    "never matches it"),
+    case(s3.bucket_tls_only,
+         bucket(Policy=deny_http(resource=["arn:aws:s3:::b*"], Condition={"BoolIfExists": {"aws:SecureTransport": "false"}})),
+         PASS, "denies requests without TLS", id="bool-if-exists-wildcard-resource"),
+    case(s3.bucket_access_logging, bucket(Logging=None, Policy=LOG_TARGET_POLICY), FAIL, "logging off",
+         id="is-a-log-target",
+         looks_fine="the policy lets logging.s3.amazonaws.com write, which is how an access-logging setup looks, but "
+                    "that makes it a log target; its own LoggingEnabled is absent"),
+    case(s3.bucket_no_public_policy,
+         [bucket(Policy=allow_all({"StringLike": {"aws:SourceAccount": "*"}})), s3acct(None)], FAIL, "Shared",
+         id="source-account-wildcard",
+         looks_fine="Principal {AWS: *} comes with an aws:SourceAccount condition, but its value is the wildcard *"),
+    case(s3.bucket_no_public_policy,
+         [bucket(Policy=allow_all({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}})), s3acct(None)],
+         FAIL, "Shared", id="defect-source-arn-any-account",
+         looks_fine="aws:SourceArn names CloudTrail trails, like the documented log-bucket policy, but the account "
+                    "field is *, so any account's trail matches"),
+    case(s3.bucket_no_public_policy,
+         [bucket(Policy=allow_all({"StringLike": {"aws:PrincipalOrgID": "o-*"}})), s3acct(None)], FAIL, "Shared",
+         id="defect-org-id-wildcard",
+         looks_fine="aws:PrincipalOrgID looks like the organization guard, but o-* matches every organization"),
+    case(s3.bucket_no_public_policy,
+         [bucket(Policy=allow_all({"ForAllValues:StringEquals": {"aws:SourceAccount": [ACCT]}})), s3acct(None)],
+         FAIL, "Shared", id="defect-for-all-values",
+         looks_fine="aws:SourceAccount is pinned to our account, but under ForAllValues, which is true when the "
+                    "request carries no aws:SourceAccount at all (any direct request)"),
+    case(s3.bucket_no_public_policy,
+         [bucket(Policy={"Statement": [{"Sid": "AllButPartner", "Effect": "Allow",
+                                        "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+                                        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}), s3acct(None)],
+         FAIL, "AllButPartner", id="defect-allow-not-principal",
+         looks_fine="no statement has Principal *, but Allow with NotPrincipal grants every principal except the "
+                    "one named"),
+    case(s3.bucket_no_public_policy,
+         [bucket(Policy=allow_all({"ArnLike": {"aws:SourceArn": f"arn:aws:cloudtrail:*:{ACCT}:trail/*"}})),
+          s3acct(None)], PASS, "grants nothing", id="source-arn-own-account"),
+    case(s3.bucket_no_public_policy,
+         [bucket(Policy=allow_all({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3/r-ab12/*"]}})),
+          s3acct(None)], PASS, id="org-path"),
+    case(s3.bucket_no_public_acl,
+         [bucket(Acl=AUTH_ACL, PublicAccessBlock={"BlockPublicAcls": True}), s3acct(None)], FAIL,
+         "AuthenticatedUsers:WRITE", id="authenticated-users",
+         looks_fine="the grantee is 'authenticated users' and BlockPublicAcls is on, but that group is every AWS "
+                    "account and BlockPublicAcls only refuses new ACLs"),
+    case(ct.multi_region_enabled,
+         [acct(), trail(Status={"IsLogging": False, "StopLoggingTime": "2025-05-01T00:00:00Z"})], FAIL,
+         "not logging", id="multi-region-stopped",
+         looks_fine="the trail is multi-region with validation, KMS and management events, but IsLogging is false"),
+    case(ct.multi_region_enabled,
+         [acct(), trail(EventSelectors={"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": False,
+                                                             "DataResources": [{"Type": "AWS::S3::Object",
+                                                                                "Values": ["arn:aws:s3"]}]}]})],
+         FAIL, "no read/write management events", id="data-events-only",
+         looks_fine="the selector records ReadWriteType All for every S3 object, but IncludeManagementEvents is false"),
+    case(ct.log_file_validation, trail(IsOrganizationTrail=True, LogFileValidationEnabled=False), FAIL,
+         "does not validate", id="org-trail-unvalidated",
+         looks_fine="an organization trail with KMS and CloudWatch Logs looks fully governed, but no digest files "
+                    "prove its logs unchanged"),
+    case(ct.kms_encryption,
+         [trail(KmsKeyId=None), bucket("logs", Encryption={"Rules": [
+             {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})],
+         FAIL, "does not use a KMS key", id="bucket-sse-s3",
+         looks_fine="the log bucket encrypts every object (SSE-S3, as all buckets do since 2023), but not with a KMS "
+                    "key of the trail"),
+    case(ct.bucket_not_public,
+         [trail(), bucket("logs", Policy=allow_all({"StringLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}},
+                                                   Resource="arn:aws:s3:::logs/*")), s3acct(None)],
+         FAIL, "policy allows everyone", id="defect-source-arn-any-account",
+         looks_fine="the statement carries an aws:SourceArn condition like the documented CloudTrail bucket policy, "
+                    "but any account's trail matches it"),
+    case(ct.cloudwatch_logs,
+         trail(Status={"IsLogging": True, "LatestCloudWatchLogsDeliveryTime": "2025-05-02T00:00:00Z",
+                       "LatestCloudWatchLogsDeliveryError": "AccessDeniedException: not authorized to CreateLogStream"}),
+         FAIL, "fails to deliver", id="defect-delivery-error",
+         looks_fine="CloudWatchLogsLogGroupArn is set, but CloudTrail cannot write to the group: GetTrailStatus "
+                    "reports a delivery error"),
+    case(ct.cloudwatch_logs,
+         trail(Status={"IsLogging": True, "LatestCloudWatchLogsDeliveryTime": "2025-05-02T00:00:00Z"}), FAIL,
+         "more than 24 hours ago", id="defect-delivery-stale",
+         looks_fine="the log group is configured and no error is shown, but nothing was delivered for a month"),
+    case(ct.cloudwatch_logs,
+         trail(Status={"IsLogging": True, "LatestCloudWatchLogsDeliveryTime": "2025-06-01T11:55:00Z"}), PASS,
+         "delivers to", id="recent-delivery"),
+    case(ct.cloudwatch_logs, trail(errors={"Status": "AccessDenied"}), ERROR, "Status", id="status-error"),
 ]
 
 
