@@ -1,7 +1,8 @@
 """Azure Resource Manager: one snapshot per subscription, driven by a table of resource types.
 
-Adding a resource type is a row: its type name, the provider path under the subscription, the
-api-version, and any per-item detail reads (stored under their own attribute, or as an error there).
+Adding a resource type is a row: its type name, the provider path under the subscription (or,
+for a child type, under each resource of its ``parent`` type), the api-version, and any per-item
+detail reads (stored under their own attribute, or as an error there).
 """
 
 from __future__ import annotations
@@ -12,10 +13,20 @@ from typing import Any
 from agent.models import CollectionError, Resource
 from collectors.azure.http import ApiError, AzureHttp
 
-__all__ = ["SUBSCRIPTION_TYPE", "TABLE", "ArmType", "Detail", "collect_subscription", "list_subscriptions"]
+__all__ = [
+    "SUBSCRIPTION_DETAILS",
+    "SUBSCRIPTION_TYPE",
+    "TABLE",
+    "ArmType",
+    "Detail",
+    "collect_subscription",
+    "list_subscriptions",
+]
 
 SUBSCRIPTION_TYPE = "azure.subscription"
 SUBSCRIPTIONS_API = "2022-12-01"
+_DIAGNOSTICS = "/providers/Microsoft.Insights/diagnosticSettings"
+_DIAGNOSTICS_API = "2021-05-01-preview"
 
 
 @dataclass(frozen=True)
@@ -29,15 +40,26 @@ class Detail:
 @dataclass(frozen=True)
 class ArmType:
     type: str
-    path: str  # under /subscriptions/{id}
+    path: str  # under /subscriptions/{id}, or under each resource of ``parent``
     api_version: str
     details: tuple[Detail, ...] = ()
     global_: bool = False  # not a regional resource (no meaningful location)
+    parent: str = ""  # a type listed earlier in the table: this type is listed under each of its resources
 
 
 TABLE: tuple[ArmType, ...] = (
-    ArmType("azure.storage.account", "/providers/Microsoft.Storage/storageAccounts", "2023-01-01"),
-    ArmType("azure.keyvault.vault", "/providers/Microsoft.KeyVault/vaults", "2023-07-01"),
+    ArmType(
+        "azure.storage.account",
+        "/providers/Microsoft.Storage/storageAccounts",
+        "2023-01-01",
+        details=(Detail("BlobServiceProperties", "/blobServices/default", "2023-01-01"),),
+    ),
+    ArmType(
+        "azure.keyvault.vault",
+        "/providers/Microsoft.KeyVault/vaults",
+        "2023-07-01",
+        details=(Detail("DiagnosticSettings", _DIAGNOSTICS, _DIAGNOSTICS_API, is_list=True),),
+    ),
     ArmType(
         "azure.sql.server",
         "/providers/Microsoft.Sql/servers",
@@ -45,20 +67,31 @@ TABLE: tuple[ArmType, ...] = (
         details=(
             Detail("AuditingSettings", "/auditingSettings/default", "2021-11-01"),
             Detail("FirewallRules", "/firewallRules", "2021-11-01", is_list=True),
+            Detail("Administrators", "/administrators", "2021-11-01", is_list=True),
+            # Server auditing to Log Analytics / Event Hubs is a diagnostic setting on master.
+            Detail("AuditDiagnosticSettings", "/databases/master" + _DIAGNOSTICS, _DIAGNOSTICS_API, is_list=True),
         ),
     ),
+    ArmType(
+        "azure.sql.database",
+        "/databases",
+        "2021-11-01",
+        parent="azure.sql.server",
+        details=(Detail("TransparentDataEncryption", "/transparentDataEncryption/current", "2021-11-01"),),
+    ),
     ArmType("azure.network.nsg", "/providers/Microsoft.Network/networkSecurityGroups", "2023-09-01"),
+    ArmType("azure.network.nic", "/providers/Microsoft.Network/networkInterfaces", "2023-09-01"),
+    ArmType("azure.network.watcher", "/providers/Microsoft.Network/networkWatchers", "2023-09-01"),
+    ArmType("azure.network.flowlog", "/flowLogs", "2023-09-01", parent="azure.network.watcher"),
+    ArmType("azure.monitor.workspace", "/providers/Microsoft.OperationalInsights/workspaces", "2022-10-01"),
     ArmType("azure.security.pricing", "/providers/Microsoft.Security/pricings", "2024-01-01", global_=True),
 )
-# Subscription-level settings stored on the azure.subscription resource (activity log export).
+# Subscription-level settings stored on the azure.subscription resource.
 SUBSCRIPTION_DETAILS: tuple[Detail, ...] = (
-    Detail(
-        "ActivityLogDiagnosticSettings",
-        "/providers/Microsoft.Insights/diagnosticSettings",
-        "2021-05-01-preview",
-        is_list=True,
-    ),
+    Detail("ActivityLogDiagnosticSettings", _DIAGNOSTICS, _DIAGNOSTICS_API, is_list=True),
     Detail("LogProfiles", "/providers/Microsoft.Insights/logprofiles", "2016-03-01", is_list=True),
+    Detail("ActivityLogAlerts", "/providers/Microsoft.Insights/activityLogAlerts", "2020-10-01", is_list=True),
+    Detail("SecurityContacts", "/providers/Microsoft.Security/securityContacts", "2023-12-01-preview", is_list=True),
 )
 
 
@@ -74,7 +107,8 @@ def _error(op: str, exc: ApiError, rtype: str, region: str = "") -> CollectionEr
 
 
 def _op(path: str) -> str:
-    return path.rstrip("/").rsplit("/providers/", 1)[-1].replace("/", ".")
+    """An operation name from a path template (no resource names: it labels metrics)."""
+    return path.strip("/").removeprefix("providers/").replace("/", ".")
 
 
 def list_subscriptions(http: AzureHttp) -> list[dict[str, Any]]:
@@ -84,20 +118,17 @@ def list_subscriptions(http: AzureHttp) -> list[dict[str, Any]]:
     )
 
 
-def _detail(http: AzureHttp, base: str, d: Detail) -> Any:
-    if d.is_list:
-        return http.list("arm", base + d.path, {"api-version": d.api_version}, operation=_op(base + d.path))
-    return http.get("arm", base + d.path, {"api-version": d.api_version}, operation=_op(base + d.path))
-
-
 def _with_details(
-    http: AzureHttp, base: str, details: tuple[Detail, ...]
+    http: AzureHttp, base: str, details: tuple[Detail, ...], op_prefix: str
 ) -> tuple[dict[str, Any], dict[str, str]]:
     attrs: dict[str, Any] = {}
     errs: dict[str, str] = {}
     for d in details:
+        params = {"api-version": d.api_version}
+        op = f"{op_prefix}.{_op(d.path)}" if op_prefix else _op(d.path)
         try:
-            attrs[d.attribute] = _detail(http, base, d)
+            read = http.list if d.is_list else http.get
+            attrs[d.attribute] = read("arm", base + d.path, params, operation=op)
         except ApiError as exc:
             errs[d.attribute] = f"{exc.code}: {exc.message}"
     return attrs, errs
@@ -110,7 +141,7 @@ def collect_subscription(
     base = f"/subscriptions/{sid}"
     resources: list[Resource] = []
     errors: list[CollectionError] = []
-    extra, errs = _with_details(http, base, SUBSCRIPTION_DETAILS)
+    extra, errs = _with_details(http, base, SUBSCRIPTION_DETAILS, "")
     attrs = {k: sub.get(k) for k in ("subscriptionId", "displayName", "state", "tenantId")} | extra
     resources.append(
         Resource(
@@ -124,31 +155,37 @@ def collect_subscription(
             errors=errs,
         )
     )
+    ops = {row.type: _op(row.path) for row in table}
     for row in table:
-        http.ctx.check_cancelled()
-        try:
-            items = http.list(
-                "arm", base + row.path, {"api-version": row.api_version}, operation=_op(row.path)
-            )
-        except ApiError as exc:
-            errors.append(_error(_op(row.path), exc, row.type))
-            continue
-        for item in items:
-            rid = str(item.get("id") or "")
-            if not rid:
+        op = f"{ops[row.parent]}.{_op(row.path)}" if row.parent else ops[row.type]
+        ops[row.type] = op
+        # (region, path prefix) of each listing: the subscription, or each resource of the parent type
+        scopes = (
+            [(r.region, r.id) for r in resources if r.type == row.parent] if row.parent else [("", base)]
+        )
+        for scope_region, prefix in scopes:
+            http.ctx.check_cancelled()
+            try:
+                items = http.list("arm", prefix + row.path, {"api-version": row.api_version}, operation=op)
+            except ApiError as exc:
+                errors.append(_error(op, exc, row.type, scope_region))
                 continue
-            detail_attrs, detail_errs = _with_details(http, rid, row.details)
-            region = "global" if row.global_ else str(item.get("location") or "global").lower()
-            resources.append(
-                Resource(
-                    provider="azure",
-                    account=sid,
-                    region=region,
-                    type=row.type,
-                    id=rid,
-                    name=str(item.get("name") or rid.rsplit("/", 1)[-1]),
-                    attributes=dict(item) | detail_attrs,
-                    errors=detail_errs,
+            for item in items:
+                rid = str(item.get("id") or "")
+                if not rid:
+                    continue
+                detail_attrs, detail_errs = _with_details(http, rid, row.details, op)
+                region = "global" if row.global_ else str(item.get("location") or "global").lower()
+                resources.append(
+                    Resource(
+                        provider="azure",
+                        account=sid,
+                        region=region,
+                        type=row.type,
+                        id=rid,
+                        name=str(item.get("name") or rid.rsplit("/", 1)[-1]),
+                        attributes=dict(item) | detail_attrs,
+                        errors=detail_errs,
+                    )
                 )
-            )
     return resources, errors
