@@ -7,7 +7,6 @@ from typing import Any
 from agent.models import Resource
 from checks.base import (
     Context,
-    MissingInput,
     Remediation,
     Severity,
     Verdict,
@@ -17,10 +16,11 @@ from checks.base import (
     not_applicable,
     passed,
 )
+from checks.gcp._compute import is_windows, os_login
+from checks.gcp._reads import CE_DOCS, COMPUTE_PROJECTS, FIREWALLS, INSTANCES, NEEDS, NETWORKS, ORG_POLICIES
 from checks.gcp._util import label, open_ports
 
 VPC_DOCS = "https://cloud.google.com/firewall/docs/"
-CE_DOCS = "https://cloud.google.com/compute/docs/"
 ADMIN_PORTS = (22, 3389)
 DB_PORTS = (1433, 1521, 3306, 5432, 5984, 6379, 7000, 9042, 9200, 11211, 27017)
 FULL_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -55,6 +55,8 @@ _FW_CLI = "gcloud compute firewall-rules update <rule> --source-ranges=<office-c
         docs=VPC_DOCS + "using-firewalls",
     ),
     params={"ports": list(ADMIN_PORTS)},
+    reads=(FIREWALLS,),
+    needs=NEEDS,
 )
 def firewall_admin_ports_closed(fw: Resource, ctx: Context) -> Verdict:
     return _firewall_verdict(fw, tuple(ctx.params.get("ports", ADMIN_PORTS)), "admin")
@@ -78,6 +80,8 @@ def firewall_admin_ports_closed(fw: Resource, ctx: Context) -> Verdict:
         docs=VPC_DOCS + "firewalls",
     ),
     params={"ports": list(DB_PORTS)},
+    reads=(FIREWALLS,),
+    needs=NEEDS,
 )
 def firewall_db_ports_closed(fw: Resource, ctx: Context) -> Verdict:
     return _firewall_verdict(fw, tuple(ctx.params.get("ports", DB_PORTS)), "database")
@@ -100,6 +104,8 @@ def firewall_db_ports_closed(fw: Resource, ctx: Context) -> Verdict:
         cli="gcloud compute networks delete default",
         docs="https://cloud.google.com/vpc/docs/vpc#default-network",
     ),
+    reads=(NETWORKS + ": name",),
+    needs=NEEDS,
 )
 def default_network_absent(network: Resource, ctx: Context) -> Verdict:
     name = str(need(network, "name"))
@@ -130,6 +136,8 @@ def _interfaces(instance: Resource) -> list[dict[str, Any]]:
             "--access-config-name='External NAT'",
         docs=CE_DOCS + "ip-addresses/reserve-static-external-ip-address#unassign_ip",
     ),
+    reads=(INSTANCES + ": networkInterfaces[].accessConfigs[].natIP, networkInterfaces[].ipv6AccessConfigs[]",),
+    needs=NEEDS,
 )
 def instance_no_external_ip(instance: Resource, ctx: Context) -> Verdict:
     ips = [str(ac.get("natIP") or "ephemeral") for ni in _interfaces(instance)
@@ -160,6 +168,8 @@ def instance_no_external_ip(instance: Resource, ctx: Context) -> Verdict:
             "--shielded-vtpm --shielded-integrity-monitoring",
         docs=CE_DOCS + "shielded-vm/modifying-shielded-vm",
     ),
+    reads=(INSTANCES + ": shieldedInstanceConfig.enableSecureBoot, enableVtpm, enableIntegrityMonitoring",),
+    needs=NEEDS,
 )
 def instance_shielded_vm(instance: Resource, ctx: Context) -> Verdict:
     if "shieldedInstanceConfig" in instance.errors:
@@ -193,6 +203,8 @@ def instance_shielded_vm(instance: Resource, ctx: Context) -> Verdict:
             "--service-account=<sa-email> --scopes=cloud-platform",
         docs=CE_DOCS + "access/create-enable-service-accounts-for-instances",
     ),
+    reads=(INSTANCES + ": serviceAccounts[].email, serviceAccounts[].scopes",),
+    needs=NEEDS,
 )
 def instance_default_sa_full_scope(instance: Resource, ctx: Context) -> Verdict:
     accounts = list(need(instance, "serviceAccounts") or [])
@@ -205,43 +217,37 @@ def instance_default_sa_full_scope(instance: Resource, ctx: Context) -> Verdict:
     return passed(f"instance {label(instance)} does not combine the default service account with full scope")
 
 
-def _metadata_flag(items: Any, key: str) -> bool | None:
-    for item in (items or {}).get("items") or []:
-        if str(item.get("key", "")).lower() == key:
-            return str(item.get("value", "")).strip().lower() in ("true", "1", "yes")
-    return None
-
-
 @check(
     id="gcp.compute.instance_os_login",
-    title="VM instances use OS Login for SSH access",
+    title="Linux VM instances use OS Login for SSH access",
     severity=Severity.MEDIUM,
     resource_type="gcp.compute.instance",
-    requires=("gcp.compute.project",),
+    requires=("gcp.compute.project", "gcp.project"),
     rationale=(
         "OS Login ties SSH access to IAM identities, so removing a person from IAM removes their SSH "
-        "access; metadata SSH keys are unmanaged and outlive the people who added them."
+        "access; metadata SSH keys are unmanaged and outlive the people who added them. The organization "
+        "policy compute.requireOsLogin turns it on whatever the metadata says. Windows VMs do not use it "
+        "(CIS GCP 4.4)."
     ),
     remediation=Remediation(
         console=(
-            "1. Open Compute Engine > Metadata for the project.\n"
-            "2. Add the key enable-oslogin with value TRUE and save (remove any instance override)."
+            "1. Open IAM & Admin > Organization Policies and enforce Require OS Login "
+            "(compute.requireOsLogin) on the organisation or folder; or\n"
+            "2. Open Compute Engine > Metadata for the project, add enable-oslogin = TRUE and remove any "
+            "instance override."
         ),
-        cli="gcloud compute project-info add-metadata --metadata enable-oslogin=TRUE",
+        cli="gcloud resource-manager org-policies enable-enforce compute.requireOsLogin --organization=<org-id>",
         docs=CE_DOCS + "oslogin/set-up-oslogin",
     ),
+    reads=(INSTANCES + ": metadata.items[enable-oslogin], status, disks[].licenses, disks[].guestOsFeatures",
+           COMPUTE_PROJECTS + ": commonInstanceMetadata.items[enable-oslogin]",
+           ORG_POLICIES + ": orgPolicy[constraints/compute.requireOsLogin] on the project, folders, organization"),
+    needs=NEEDS,
 )
 def instance_os_login(instance: Resource, ctx: Context) -> Verdict:
-    own = _metadata_flag(need(instance, "metadata"), "enable-oslogin")
-    if own is not None:
-        where = "instance metadata"
-        on = own
-    else:
-        projects = [p for p in ctx.snapshot.of_type("gcp.compute.project") if p.account == instance.account]
-        if not projects:
-            raise MissingInput(f"compute settings of project {instance.account} are not in this snapshot")
-        on = bool(_metadata_flag(need(projects[0], "commonInstanceMetadata"), "enable-oslogin"))
-        where = "project metadata"
+    if is_windows(instance):
+        return not_applicable(f"instance {label(instance)} runs Windows: OS Login is for Linux")
+    on, where = os_login(ctx, instance)
     if str(instance.attributes.get("status", "RUNNING")) == "TERMINATED" and not on:
         return not_applicable(f"instance {label(instance)} is stopped")
     if on:

@@ -26,6 +26,9 @@ from checks.gcp._util import label, parse_duration_s
         docs="https://cloud.google.com/kms/docs/rotate-key",
     ),
     params={"max_days": 90},
+    reads=("GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=cloudkms.googleapis.com/CryptoKey (Cloud Asset): "
+           "purpose, rotationPeriod",),
+    needs="roles/cloudasset.viewer (Cloud Asset Viewer) on the scope",
 )
 def key_rotation_90d(key: Resource, ctx: Context) -> Verdict:
     purpose = str(key.attributes.get("purpose") or "ENCRYPT_DECRYPT")

@@ -9,6 +9,8 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
 from checks.gcp._util import WORLD, label
 
 SQL_DOCS = "https://cloud.google.com/sql/docs/"
+INSTANCES = "GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=sqladmin.googleapis.com/Instance (Cloud Asset)"
+NEEDS = "roles/cloudasset.viewer (Cloud Asset Viewer) on the scope"
 
 
 def _settings(instance: Resource, key: str) -> dict[str, Any]:
@@ -33,6 +35,8 @@ def _settings(instance: Resource, key: str) -> dict[str, Any]:
         cli="gcloud sql instances patch <instance> --no-assign-ip --network=<vpc>",
         docs=SQL_DOCS + "mysql/configure-private-ip",
     ),
+    reads=(INSTANCES + ": settings.ipConfiguration.ipv4Enabled, settings.ipConfiguration.authorizedNetworks[].value",),
+    needs=NEEDS,
 )
 def instance_no_public_ip(instance: Resource, ctx: Context) -> Verdict:
     ip = _settings(instance, "ipConfiguration")
@@ -61,6 +65,8 @@ def instance_no_public_ip(instance: Resource, ctx: Context) -> Verdict:
         cli="gcloud sql instances patch <instance> --ssl-mode=ENCRYPTED_ONLY",
         docs=SQL_DOCS + "postgres/configure-ssl-instance",
     ),
+    reads=(INSTANCES + ": settings.ipConfiguration.sslMode, settings.ipConfiguration.requireSsl",),
+    needs=NEEDS,
 )
 def instance_ssl_required(instance: Resource, ctx: Context) -> Verdict:
     ip = _settings(instance, "ipConfiguration")
@@ -87,6 +93,8 @@ def instance_ssl_required(instance: Resource, ctx: Context) -> Verdict:
         cli="gcloud sql instances patch <instance> --backup-start-time=03:00",
         docs=SQL_DOCS + "mysql/backup-recovery/backups",
     ),
+    reads=(INSTANCES + ": settings.backupConfiguration.enabled, pointInTimeRecoveryEnabled, binaryLogEnabled",),
+    needs=NEEDS,
 )
 def instance_backups_enabled(instance: Resource, ctx: Context) -> Verdict:
     backup = _settings(instance, "backupConfiguration")

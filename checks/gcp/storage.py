@@ -7,6 +7,8 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
 from checks.gcp._util import PUBLIC_MEMBERS, bindings, label
 
 GCS_DOCS = "https://cloud.google.com/storage/docs/"
+BUCKETS = "GET /v1/{scope}/assets?contentType=%s&assetTypes=storage.googleapis.com/Bucket (Cloud Asset)"
+NEEDS = "roles/cloudasset.viewer (Cloud Asset Viewer) on the scope"
 
 
 @check(
@@ -27,6 +29,9 @@ GCS_DOCS = "https://cloud.google.com/storage/docs/"
         cli="gcloud storage buckets update gs://<bucket> --public-access-prevention",
         docs=GCS_DOCS + "public-access-prevention",
     ),
+    reads=(BUCKETS % "RESOURCE" + ": iamConfiguration.publicAccessPrevention",
+           BUCKETS % "IAM_POLICY" + ": iamPolicy.bindings[].members"),
+    needs=NEEDS,
 )
 def bucket_not_public(bucket: Resource, ctx: Context) -> Verdict:
     config = bucket.attributes.get("iamConfiguration") or {}
@@ -55,6 +60,8 @@ def bucket_not_public(bucket: Resource, ctx: Context) -> Verdict:
         cli="gcloud storage buckets update gs://<bucket> --uniform-bucket-level-access",
         docs=GCS_DOCS + "uniform-bucket-level-access",
     ),
+    reads=(BUCKETS % "RESOURCE" + ": iamConfiguration.uniformBucketLevelAccess.enabled",),
+    needs=NEEDS,
 )
 def bucket_uniform_access(bucket: Resource, ctx: Context) -> Verdict:
     config = need(bucket, "iamConfiguration") or {}

@@ -18,12 +18,13 @@ from google.api_core.exceptions import (
 from agent.config import GcpSource
 from agent.errors import AgentError
 
-__all__ = ["build_client", "list_retry"]
+__all__ = ["build_client", "credentials", "list_retry"]
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 
-def _credentials(source: GcpSource) -> Any:
+def credentials(source: GcpSource) -> Any:
+    """Key file, Application Default Credentials, or anonymous for a local fake endpoint."""
     import google.auth
     from google.auth.credentials import AnonymousCredentials
     from google.auth.exceptions import DefaultCredentialsError
@@ -46,12 +47,13 @@ def _credentials(source: GcpSource) -> Any:
     return creds
 
 
-def build_client(source: GcpSource) -> Any:
+def build_client(source: GcpSource, creds: Any = None) -> Any:
     """An AssetServiceClient over REST for ``source`` (ADC, key file, or anonymous for a fake)."""
     from google.cloud.asset_v1 import AssetServiceClient
 
     options = ClientOptions(api_endpoint=source.endpoint) if source.endpoint else None
-    return AssetServiceClient(credentials=_credentials(source), transport="rest", client_options=options)
+    return AssetServiceClient(credentials=creds if creds is not None else credentials(source), transport="rest",
+                              client_options=options)
 
 
 def list_retry(timeout: float) -> retries.Retry:

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ASSET_TYPES", "IAM_POLICY_TYPES", "PROJECT_ASSET", "POLICY_TYPE", "resource_type"]
+__all__ = ["ANCESTOR_RESOURCE_TYPES", "ASSET_TYPES", "CONTACT_ASSET", "CUSTOMER_TYPE", "FOLDER_ASSET",
+           "HIERARCHY_TYPES", "IAM_POLICY_TYPES", "LOG_SINK_ASSET", "ORGANIZATION_ASSET", "ORG_POLICY_TYPES",
+           "PROJECT_ASSET", "POLICY_TYPE", "resource_type"]
 
 PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
+FOLDER_ASSET = "cloudresourcemanager.googleapis.com/Folder"
+ORGANIZATION_ASSET = "cloudresourcemanager.googleapis.com/Organization"
 POLICY_TYPE = "gcp.iam.policy"
+CUSTOMER_TYPE = "gcp.cloudidentity.customer"  # from the Cloud Identity Policy API, not Cloud Asset
+LOG_SINK_ASSET = "logging.googleapis.com/LogSink"
+CONTACT_ASSET = "essentialcontacts.googleapis.com/Contact"
 
 # Cloud Asset type -> our resource type
 ASSET_TYPES: dict[str, str] = {
@@ -19,11 +26,18 @@ ASSET_TYPES: dict[str, str] = {
     "compute.googleapis.com/Firewall": "gcp.compute.firewall",
     "compute.googleapis.com/Instance": "gcp.compute.instance",
     "compute.googleapis.com/Network": "gcp.compute.network",
+    "compute.googleapis.com/Subnetwork": "gcp.compute.subnetwork",
     "compute.googleapis.com/Project": "gcp.compute.project",
     "sqladmin.googleapis.com/Instance": "gcp.sqladmin.instance",
     "iam.googleapis.com/ServiceAccount": "gcp.iam.service_account",
     "iam.googleapis.com/ServiceAccountKey": "gcp.iam.service_account_key",
     "cloudkms.googleapis.com/CryptoKey": "gcp.cloudkms.crypto_key",
+    LOG_SINK_ASSET: "gcp.logging.log_sink",
+    "logging.googleapis.com/LogBucket": "gcp.logging.log_bucket",
+    "logging.googleapis.com/LogMetric": "gcp.logging.log_metric",
+    "monitoring.googleapis.com/AlertPolicy": "gcp.monitoring.alert_policy",
+    "apikeys.googleapis.com/Key": "gcp.apikeys.key",
+    CONTACT_ASSET: "gcp.essentialcontacts.contact",
 }
 
 # Types whose own IAM policy (list_assets IAM_POLICY) is attached as the ``iamPolicy`` attribute.
@@ -33,6 +47,15 @@ IAM_POLICY_TYPES = (
     "iam.googleapis.com/ServiceAccount",
     "cloudkms.googleapis.com/CryptoKey",
 )
+
+# The resource hierarchy above projects: their IAM policies (audit configs) and organization policies
+# are inherited by every project below them.
+HIERARCHY_TYPES = (ORGANIZATION_ASSET, FOLDER_ASSET)
+ORG_POLICY_TYPES = (ORGANIZATION_ASSET, FOLDER_ASSET, PROJECT_ASSET)
+
+# Types that, set on an organization or folder, apply to the projects below it (log sinks with
+# includeChildren, essential contacts): they are attached to each project as inherited settings.
+ANCESTOR_RESOURCE_TYPES = (LOG_SINK_ASSET, CONTACT_ASSET)
 
 
 def _snake(name: str) -> str:

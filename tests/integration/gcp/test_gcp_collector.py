@@ -14,6 +14,7 @@ from agent.models import Status
 from agent.registry import checks_in
 from collectors import CollectContext
 from collectors.gcp import collect
+from collectors.gcp.types import ASSET_TYPES
 
 
 @pytest.fixture
@@ -35,13 +36,15 @@ def _calls(fake: FakeCloudAsset, marker: str) -> list[dict[str, list[str]]]:
 
 def test_one_snapshot_per_project_with_every_type(fake: FakeCloudAsset) -> None:
     snaps = {s.account: s for s in collect(source(fake), CollectContext())}
-    assert set(snaps) == {"shop-prod", "shop-sandbox"}
+    # the organization's own IAM policy, sink and contact get a snapshot of their own
+    assert set(snaps) == {"shop-prod", "shop-sandbox", ORG}
     sandbox = snaps["shop-sandbox"]
     assert sandbox.complete and sandbox.provider == "gcp"
     types = {r.type for r in sandbox.resources}
     assert {"gcp.project", "gcp.storage.bucket", "gcp.compute.firewall", "gcp.compute.instance",
             "gcp.compute.network", "gcp.compute.project", "gcp.sqladmin.instance",
-            "gcp.iam.service_account_key", "gcp.iam.policy"} <= types
+            "gcp.iam.service_account_key", "gcp.iam.policy", "gcp.compute.subnetwork", "gcp.logging.log_sink",
+            "gcp.logging.log_metric", "gcp.monitoring.alert_policy", "gcp.apikeys.key"} <= types
     bucket = sandbox.get("//storage.googleapis.com/projects/_/buckets/shop-sandbox-assets")
     assert bucket is not None and bucket.account == "shop-sandbox" and bucket.region == "us"
     assert bucket.attributes["iamPolicy"]["bindings"][0]["members"] == ["allUsers"]
@@ -57,8 +60,8 @@ def test_every_list_call_follows_next_page_token(fake: FakeCloudAsset) -> None:
         assert any("pageToken" in q for q in calls), f"{marker} never asked for a second page"
     resources = _calls(fake, "/assets?")
     content = {q["contentType"][0] for q in resources}
-    assert content == {"1", "2"}  # RESOURCE and IAM_POLICY
-    n_assets = sum(1 for a in demo_org())
+    assert content == {"1", "2", "4"}  # RESOURCE, IAM_POLICY and ORG_POLICY
+    n_assets = sum(1 for a in demo_org() if a["assetType"] in ASSET_TYPES)  # organization and folder: no RESOURCE
     resource_pages = [q for q in resources if q["contentType"] == ["1"]]
     assert len(resource_pages) == n_assets  # one per page, every page read
 
@@ -109,5 +112,5 @@ def test_a_429_on_a_later_page_is_retried_without_losing_pages(fake: FakeCloudAs
     fake.faults.append(Fault(match="contentType=1&pageSize=500&pageToken=3", status=429, times=1))
     snaps = collect(source(fake), CollectContext())
     assert all(s.complete for s in snaps)
-    assert sum(len(s.resources) for s in snaps) == len(collect(source(fake), CollectContext())[0].resources) + \
-        len(collect(source(fake), CollectContext())[1].resources)
+    assert sum(len(s.resources) for s in snaps) == sum(len(s.resources) for s in collect(source(fake),
+                                                                                          CollectContext()))
