@@ -299,6 +299,11 @@ class GcpSource(_SourceBase):
     )
     page_size: int = Field(default=500, ge=1, le=1000, description="Items asked for per API page")
     timeout: Duration = Field(default=timedelta(seconds=60), description="Per-request timeout")
+    cloud_identity_admin: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Super administrator the service account impersonates (domain-wide delegation) to read "
+                    "2-Step Verification enforcement from the Cloud Identity Policy API; unset: not read",
+    )
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -387,6 +392,10 @@ class AzureSource(_SourceBase, AzureCredentials):
         default=None, description="Subscription ids or names to scan; default: every one the agent can read"
     )
     entra: bool = Field(default=True, description="Collect Entra ID users, roles and policies (Graph)")
+    per_user_mfa: bool = Field(
+        default=True,
+        description="Read each enabled user's per-user MFA state (Graph beta; one request per enabled user)",
+    )
     arm: bool = Field(default=True, description="Collect Azure resources (Resource Manager)")
     max_retries: int = Field(default=4, ge=0, le=10, description="Retries on 429/503 honouring Retry-After")
 
@@ -403,9 +412,11 @@ class FleetOptions(_Model):
     per_page: int = Field(default=100, ge=1, le=500)
     timeout: Duration = Field(default=timedelta(seconds=30))
     max_retries: int = Field(default=5, ge=0, le=20, description="Retries after 429/5xx (Retry-After honoured)")
-    policies: dict[Literal["antivirus", "firewall", "disk_encryption", "os_supported"], str] = Field(
-        default_factory=dict, description="Fleet policy name whose result answers each device attribute"
-    )
+    policies: dict[
+        Literal["antivirus", "firewall", "disk_encryption", "os_supported", "os_patched", "password_required",
+                "edr", "tamper_protection"],
+        str,
+    ] = Field(default_factory=dict, description="Fleet policy name whose result answers each device attribute")
 
 
 class SsmOptions(_Model):

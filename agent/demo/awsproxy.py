@@ -6,9 +6,11 @@ source's ``endpoint_url``) at this proxy. It
 
 - answers ``AmazonSSM.DescribeInstanceInformation`` (every EC2 instance of the caller's account and
   region whose id is in the inventory fixture is a managed instance: moto's own DescribeInstances is
-  asked with the caller's credentials, so accounts and regions stay apart) and
-  ``AmazonSSM.ListInventoryEntries`` (``AWS:Application`` entries from the fixture, keyed by
-  instance id) in the real AWS JSON 1.1 protocol, with MaxResults/NextToken paging;
+  asked with the caller's credentials, so accounts and regions stay apart; ``platforms`` makes one a
+  Windows server), ``AmazonSSM.ListInventoryEntries`` (``AWS:Application`` entries from
+  ``inventory``, ``AWS:Service`` from ``services``, ``AWS:WindowsUpdate`` from ``windows_updates``,
+  keyed by instance id) and ``AmazonSSM.DescribeInstancePatchStates`` (from ``patch_states``) in the
+  real AWS JSON 1.1 protocol, with MaxResults/NextToken paging;
 - answers Lambda ``ListFunctionUrlConfigs`` from moto's own ``GetFunctionUrlConfig`` (asked with
   the caller's credentials), so a function URL seeded in moto is seen;
 - answers the other missing read operations (Access Analyzer ListAnalyzers, Backup
@@ -107,6 +109,10 @@ class AwsProxy:
 
     upstream: str
     inventory: Mapping[str, list[dict[str, str]]] = field(default_factory=dict)
+    services: Mapping[str, list[dict[str, str]]] = field(default_factory=dict)  # AWS:Service per instance
+    windows_updates: Mapping[str, list[dict[str, str]]] = field(default_factory=dict)  # AWS:WindowsUpdate
+    patch_states: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # InstancePatchState per instance
+    platforms: Mapping[str, str] = field(default_factory=dict)  # instance id -> "Windows" (default: Linux)
     faults: list[Fault] = field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 0
@@ -258,10 +264,16 @@ class _Handler(BaseHTTPRequestHandler):
         if info.service == "ssm" and info.operation == "ListInventoryEntries":
             request = json.loads(body or b"{}")
             instance = request.get("InstanceId", "")
-            entries = self.proxy.inventory.get(instance, []) \
-                if request.get("TypeName") == "AWS:Application" else []
+            by_type = {"AWS:Application": self.proxy.inventory, "AWS:Service": self.proxy.services,
+                       "AWS:WindowsUpdate": self.proxy.windows_updates}
+            entries = by_type.get(request.get("TypeName", ""), {}).get(instance, [])
             return {"TypeName": request.get("TypeName"), "InstanceId": instance, "SchemaVersion": "1.1",
                     "CaptureTime": _now(), **_page(list(entries), request, "Entries")}
+        if info.service == "ssm" and info.operation == "DescribeInstancePatchStates":
+            request = json.loads(body or b"{}")
+            states = [_wire({"InstanceId": i, **self.proxy.patch_states[i]}) for i in request.get("InstanceIds", [])
+                      if i in self.proxy.patch_states]
+            return _page(states, request, "InstancePatchStates")
         if info.service == "lambda" and info.operation == "ListFunctionUrlConfigs":
             return self._function_urls(headers)
         if info.service == "ssm" and info.operation == "DescribeInstanceInformation":
@@ -300,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
             state = _child(inst, "instanceState", "name")
             if instance_id not in self.proxy.inventory or state != "running":
                 continue
-            windows = (_child(inst, "platform") or "").lower() == "windows"
+            windows = (_child(inst, "platform") or self.proxy.platforms.get(instance_id, "")).lower() == "windows"
             out.append({"InstanceId": instance_id, "PingStatus": "Online",
                         "LastPingDateTime": time.time(), "AgentVersion": "3.3.0.0",
                         "PlatformType": "Windows" if windows else "Linux",
@@ -346,6 +358,11 @@ def _child(element: ElementTree.Element, *names: str) -> str | None:
             return None
         element = found
     return element.text
+
+
+def _wire(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A fixture record in the JSON protocol: datetimes as epoch seconds."""
+    return {k: v.timestamp() if isinstance(v, datetime) else v for k, v in record.items()}
 
 
 def _now() -> str:

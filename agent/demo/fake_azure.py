@@ -52,6 +52,8 @@ class _Fault:
     times: int  # -1: always
     headers: Mapping[str, str]
     query: str = ""
+    code: str = ""  # the error code to answer; default by status and API
+    message: str = ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -199,12 +201,15 @@ class FakeAzure:
         times: int = 1,
         retry_after: str | None = None,
         query: str = "",
+        code: str = "",
+        message: str = "",
     ) -> None:
-        """Answer ``status`` to the next ``times`` GETs (-1: all) of matching paths (query substring)."""
+        """Answer ``status`` to the next ``times`` GETs (-1: all) of matching paths (query substring),
+        with ``code``/``message`` as the error (e.g. a licence error: a tenant without Entra ID P1)."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         with self._lock:
             self._faults.append(
-                _Fault(api, re.compile(path_regex, re.IGNORECASE), status, times, headers, query)
+                _Fault(api, re.compile(path_regex, re.IGNORECASE), status, times, headers, query, code, message)
             )
 
     def record(self, method: str, api: str, path: str, status: int) -> None:
@@ -293,12 +298,13 @@ class FakeAzure:
             for f in self._faults:
                 if f.api == api and f.pattern.search(rel) and f.query in raw_query and f.times != 0:
                     f.times -= 1 if f.times > 0 else 0
-                    code = (
+                    code = f.code or (
                         "TooManyRequests"
                         if f.status == 429
                         else ("Authorization_RequestDenied" if api == "graph" else "AuthorizationFailed")
                     )
-                    return f.status, {"error": {"code": code, "message": f"fake fault {f.status}"}}, f.headers
+                    message = f.message or f"fake fault {f.status}"
+                    return f.status, {"error": {"code": code, "message": message}}, f.headers
         store = self.tenant.graph if api == "graph" else self.tenant.arm
         item = next((v for k, v in store.items() if k.lower() == rel.lower()), None)
         if item is None:

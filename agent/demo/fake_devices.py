@@ -1,9 +1,10 @@
 """Devices for the demo and the tests: a fake Fleet server and a signing push client.
 
-``FakeFleet(hosts).start()`` serves ``GET /api/v1/fleet/hosts`` (page/per_page paging) and
+``FakeFleet(hosts).start()`` serves ``GET /api/v1/fleet/hosts`` (page/per_page paging, policies
+with ``populate_policies=true``, no disk encryption: as Fleet's listing) and
 ``GET /api/v1/fleet/hosts/{id}`` on a loopback port, checks the bearer token, and can answer 429
 with Retry-After (``throttle``). ``push_report`` signs a report exactly as deploy/endpoint/ scripts
-do and POSTs it to an agent. ``demo_hosts()`` is four laptops, one of them without antivirus.
+do and POSTs it to an agent. ``demo_hosts()`` is six laptops, one per shape the checks must catch.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import httpx
 
 from agent.push import PATH, sign
 
-__all__ = ["FakeFleet", "demo_hosts", "push_report", "source_configs", "start", "stop"]
+__all__ = ["FakeFleet", "demo_hosts", "push_report", "source_configs", "ssm_source_config", "start", "stop"]
 
 TOKEN_ENV = "POSTURE_DEMO_FLEET_TOKEN"
 AV_POLICY = "Antivirus running"
 FW_POLICY = "Firewall enabled"
+EDR_POLICY = "CrowdStrike sensor running"
+POLICIES = {"antivirus": AV_POLICY, "firewall": FW_POLICY, "edr": EDR_POLICY}
 
 
 def _ago(days: float) -> str:
@@ -35,19 +38,35 @@ def _ago(days: float) -> str:
 
 
 def demo_hosts() -> list[dict[str, Any]]:
-    """Fleet host details: three healthy laptops and one without antivirus or disk encryption."""
+    """Fleet hosts as GET /api/v1/fleet/hosts/{id} returns them, one per shape the checks must catch:
+
+    alice-mbp, bob-thinkpad healthy; carol-xps without antivirus, disk encryption, firewall or a running
+    EDR sensor; dave-mbp
+    silent for 12 days (fails checked_in); erin-mbp checking in hourly while its policy results are 15
+    days old (its passes cannot vouch for today); frank-win not enrolled in MDM.
+    """
     def host(i: int, name: str, platform: str, os_version: str, *, av: bool, disk: bool, fw: bool = True,
-             seen: float = 0.1) -> dict[str, Any]:
+             seen: float = 0.1, policies_age: float | None = None, mdm: str | None = "On (automatic)",
+             edr: bool = True) -> dict[str, Any]:
+        checked = _ago(seen if policies_age is None else policies_age)
+        results = [(1, AV_POLICY, av), (2, FW_POLICY, fw), (3, EDR_POLICY, edr)]
         return {"id": i, "hostname": name, "display_name": name, "platform": platform, "os_version": os_version,
                 "hardware_serial": f"SN{i:05d}", "seen_time": _ago(seen), "status": "online",
+                "policy_updated_at": checked, "detail_updated_at": _ago(seen),
                 "disk_encryption_enabled": disk,
-                "policies": [{"id": 1, "name": AV_POLICY, "response": "pass" if av else "fail"},
-                             {"id": 2, "name": FW_POLICY, "response": "pass" if fw else "fail"}]}
+                "issues": {"failing_policies_count": sum(1 for *_, ok in results if not ok),
+                           "total_issues_count": sum(1 for *_, ok in results if not ok)},
+                "mdm": {"enrollment_status": mdm, "name": "Fleet" if mdm else "", "server_url": None,
+                        "encryption_key_available": False},
+                "policies": [{"id": pid, "name": pname, "response": "pass" if ok else "fail", "critical": False}
+                             for pid, pname, ok in results]}
     return [
         host(1, "alice-mbp", "darwin", "macOS 14.5", av=True, disk=True),
-        host(2, "bob-thinkpad", "windows", "Windows 11 Pro 23H2", av=True, disk=True),
-        host(3, "carol-xps", "ubuntu", "Ubuntu 24.04 LTS", av=False, disk=False, fw=False),
+        host(2, "bob-thinkpad", "windows", "Windows 11 Pro 23H2", av=True, disk=True, mdm="On (manual)"),
+        host(3, "carol-xps", "ubuntu", "Ubuntu 24.04 LTS", av=False, disk=False, fw=False, mdm=None, edr=False),
         host(4, "dave-mbp", "darwin", "macOS 14.4", av=True, disk=True, seen=12),
+        host(5, "erin-mbp", "darwin", "macOS 14.5", av=True, disk=True, policies_age=15),
+        host(6, "frank-win", "windows", "Windows 11 Pro 23H2", av=True, disk=True, mdm="Off"),
     ]
 
 
@@ -73,9 +92,11 @@ class FakeFleet:
         if parts.path == "/api/v1/fleet/hosts":
             page, per_page = int(q.get("page", ["0"])[0]), int(q.get("per_page", ["100"])[0])
             chunk = self.hosts[page * per_page:(page + 1) * per_page]
-            summary = [{k: v for k, v in h.items() if k not in ("policies", "disk_encryption_enabled")}
-                       for h in chunk]
-            return 200, {"hosts": summary}, {}
+            # As Fleet documents: no disk_encryption_enabled in the listing, policies only on request.
+            hidden = {"disk_encryption_enabled"} | (set() if q.get("populate_policies") == ["true"] else {"policies"})
+            summary = [{k: v for k, v in h.items() if k not in hidden} for h in chunk]
+            more = (page + 1) * per_page < len(self.hosts)
+            return 200, {"hosts": summary, "meta": {"has_next_results": more, "has_previous_results": page > 0}}, {}
         if parts.path.startswith("/api/v1/fleet/hosts/"):
             ident = parts.path.rsplit("/", 1)[-1]
             for h in self.hosts:
@@ -157,5 +178,12 @@ def stop() -> None:
 def source_configs(url: str | None = None) -> list[dict[str, Any]]:
     """Endpoint sources to add to the demo Config's ``sources`` (call start() first)."""
     return [{"name": "demo-fleet", "provider": "endpoints", "kind": "fleet", "schedule": {"interval": "1h"},
-             "fleet": {"url": url or start(), "token": f"env:{TOKEN_ENV}",
-                       "policies": {"antivirus": AV_POLICY, "firewall": FW_POLICY}}}]
+             "fleet": {"url": url or start(), "token": f"env:{TOKEN_ENV}", "policies": dict(POLICIES)}}]
+
+
+def ssm_source_config(endpoint: str, regions: Iterable[str] = ("us-east-1", "eu-west-1")) -> dict[str, Any]:
+    """The demo organisation's servers through SSM (the AwsProxy at ``endpoint`` must be built with
+    ``DemoOrg.proxy_fixtures()`` so it serves their inventory and Patch Manager states)."""
+    return {"name": "demo-servers", "provider": "endpoints", "kind": "ssm", "schedule": {"interval": "1h"},
+            "ssm": {"regions": list(regions), "organization": True, "role_name": "OrganizationAccountAccessRole",
+                    "endpoint_url": endpoint}}

@@ -31,7 +31,8 @@ def _free_port() -> int:
 class DemoCloud:
     """Every provider on loopback: moto (with a proxy for what moto lacks) and a seeded AWS
     organisation, a fake GCP organisation (Cloud Asset API), a fake Azure tenant (Entra ID login,
-    Graph and ARM over TLS) with Intune devices, and a fake Fleet server with laptops."""
+    Graph and ARM over TLS) with Intune devices, a fake Fleet server with laptops, and the
+    organisation's servers through SSM (inventory and Patch Manager served by the proxy)."""
 
     def __init__(self) -> None:
         # Process-local dummy credentials: the demo must never reach a real cloud account.
@@ -59,12 +60,13 @@ class DemoCloud:
         # moto's state is per process: start from an empty cloud even if moto ran here before
         httpx.post(f"{moto_url}/moto-api/reset", timeout=30).raise_for_status()
         self.org = seed_organisation(moto_url)
-        self._proxy = AwsProxy(moto_url, inventory=self.org.inventory)
+        self._proxy = AwsProxy(moto_url, **self.org.proxy_fixtures())
         self._proxy.start()
         self.endpoint = self._proxy.url
         self._azure = fake_azure.FakeAzure(fake_azure.demo_tenant()).start()
         self.other_sources = [fake_gcp.source_config(fake_gcp.start()), self._azure.source_config(),
-                              self._azure.intune_config(), *fake_devices.source_configs(fake_devices.start())]
+                              self._azure.intune_config(), *fake_devices.source_configs(fake_devices.start()),
+                              fake_devices.ssm_source_config(self.endpoint)]
 
     def stop(self) -> None:
         from agent.demo import fake_devices, fake_gcp
@@ -89,7 +91,7 @@ def demo_config(endpoint: str, db_url: str, listen: str, interval: str,
         "database": db_url,
         "listen": listen,
         "workers": 3,
-        "scope": {"frameworks": ["soc2", "iso27001", "nist80053", "cis_aws", "hipaa"],
+        "scope": {"frameworks": ["soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa"],
                   "soc2_categories": ["security", "availability", "confidentiality"]},
         "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
     })

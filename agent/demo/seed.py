@@ -2,7 +2,10 @@
 
 Three accounts (management + production + staging), two regions, with the misconfigurations a
 SOC 2 auditor asks about: console users without MFA, an admin access key, a public bucket, SSH
-open to the internet, unencrypted volumes, servers with and without antivirus.
+open to the internet, unencrypted volumes, servers with and without antivirus. Per account and
+region, a hardened Windows server (CrowdStrike running, fully patched) and a legacy Linux server (no
+antivirus, Patch Manager reporting missing, failed and reboot-pending patches): ``proxy_fixtures()``
+hands their SSM inventory and patch states to the AwsProxy.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 
-__all__ = ["DemoOrg", "Drifter", "seed_organisation"]
+__all__ = ["DemoOrg", "Drifter", "seed_organisation", "seed_servers"]
 
 log = logging.getLogger("agent.demo")
 
@@ -30,6 +34,10 @@ class DemoOrg:
     management: str = ""
     members: dict[str, str] = field(default_factory=dict)  # name -> account id
     inventory: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # instance id -> apps
+    services: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # AWS:Service (Windows)
+    windows_updates: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # AWS:WindowsUpdate
+    patch_states: dict[str, dict[str, Any]] = field(default_factory=dict)  # Patch Manager, per instance
+    platforms: dict[str, str] = field(default_factory=dict)  # instance id -> "Windows"
 
     @property
     def production(self) -> str:
@@ -46,6 +54,39 @@ class DemoOrg:
 
     def client(self, account: str, service: str, region: str = REGIONS[0]) -> Any:
         return self.session(account).client(service, region_name=region, endpoint_url=self.endpoint)
+
+    def proxy_fixtures(self) -> dict[str, Any]:
+        """The SSM data moto lacks, as AwsProxy keyword arguments: ``AwsProxy(url, **org.proxy_fixtures())``."""
+        return {"inventory": self.inventory, "services": self.services, "windows_updates": self.windows_updates,
+                "patch_states": self.patch_states, "platforms": self.platforms}
+
+
+def seed_servers(org: DemoOrg, hardened: str, legacy: str, now: datetime | None = None) -> None:
+    """SSM's view of two servers: ``hardened`` a patched Windows server with CrowdStrike running,
+    ``legacy`` a Linux server without antivirus whose last patch scan found missing, failed and
+    reboot-pending patches."""
+    now = now or datetime.now(UTC)
+    org.inventory[hardened] = AV_PRODUCTS["falcon"]
+    org.inventory[legacy] = AV_PRODUCTS["none"]
+    org.platforms[hardened] = "Windows"
+    org.services[hardened] = [
+        {"Name": "CSFalconService", "DisplayName": "CrowdStrike Falcon Sensor Service", "Status": "Running",
+         "StartType": "Automatic", "ServiceType": "OWN_PROCESS"},
+        {"Name": "WinDefend", "DisplayName": "Microsoft Defender Antivirus Service", "Status": "Running",
+         "StartType": "Automatic", "ServiceType": "OWN_PROCESS"}]
+    org.windows_updates[hardened] = [{"HotFixId": "KB5039227", "Description": "Security Update",
+                                      "InstalledTime": (now - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                      "InstalledBy": "NT AUTHORITY\\SYSTEM"}]
+    base = {"PatchGroup": "", "BaselineId": "pb-0123456789abcdef0", "OwnerInformation": "", "InstalledOtherCount": 3,
+            "InstalledRejectedCount": 0, "NotApplicableCount": 120, "RebootOption": "RebootIfNeeded"}
+    org.patch_states[hardened] = {**base, "InstalledCount": 42, "InstalledPendingRebootCount": 0, "MissingCount": 0,
+                                  "FailedCount": 0, "Operation": "Install",
+                                  "OperationStartTime": now - timedelta(days=1, minutes=20),
+                                  "OperationEndTime": now - timedelta(days=1)}
+    org.patch_states[legacy] = {**base, "InstalledCount": 310, "InstalledPendingRebootCount": 2, "MissingCount": 7,
+                                "FailedCount": 1, "Operation": "Scan",
+                                "OperationStartTime": now - timedelta(hours=6, minutes=5),
+                                "OperationEndTime": now - timedelta(hours=6)}
 
 
 def _seed_iam(org: DemoOrg, account: str, strict: bool) -> None:
@@ -114,8 +155,7 @@ def _seed_ec2(org: DemoOrg, account: str, tag: str) -> None:
                                      SecurityGroupIds=[app], MetadataOptions={"HttpTokens": "required"})
         legacy = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.micro",
                                    SecurityGroupIds=[web])
-        org.inventory[hardened["Instances"][0]["InstanceId"]] = AV_PRODUCTS["falcon"]
-        org.inventory[legacy["Instances"][0]["InstanceId"]] = AV_PRODUCTS["none"]
+        seed_servers(org, hardened["Instances"][0]["InstanceId"], legacy["Instances"][0]["InstanceId"])
 
 
 def _seed_logging(org: DemoOrg, account: str, tag: str) -> None:

@@ -1,21 +1,36 @@
-"""Workstation and server hygiene: antivirus/EDR, disk encryption, OS support and patches, screen
-lock, firewall and regular check-in (SOC 2 CC6.8, CC6.1, CC7.1)."""
+"""Workstation and server hygiene: antivirus, disk encryption, OS support and patches, screen lock,
+firewall and regular check-in (SOC 2 CC6.8, CC6.1, CC7.1)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from agent.models import Resource, Status
-from checks.base import Context, Remediation, Severity, Verdict, check, failed, passed
-from checks.endpoints._util import STALE_AFTER_DAYS, age_days, fresh, host, known
+from checks.base import Context, MissingInput, Remediation, Severity, Verdict, check, failed, need, passed
+from checks.endpoints._policy import by_bound
+from checks.endpoints._sources import NEEDS, NEEDS_COMPLIANCE, reads
+from checks.endpoints._util import (
+    DOCS,
+    STALE,
+    age_days,
+    host,
+    is_server,
+    known,
+    mobile_not_applicable,
+    settle,
+    stale_limit,
+    unknown,
+)
 
-DOCS = "https://github.com/posture-agent/posture-agent/blob/main/docs/endpoints.md"
-STALE = {"stale_after_days": STALE_AFTER_DAYS}
 _SCRIPT = "# re-run deploy/endpoint/posture-report.sh (or .ps1) on the device after fixing"
 
 
 def _products(device: Resource) -> list[dict[str, Any]]:
     return [p for p in known(device, "antivirus", "antivirus/EDR state") if isinstance(p, dict)]
+
+
+def _names(products: list[dict[str, Any]]) -> str:
+    return ", ".join(str(p.get("product")) for p in products)
 
 
 @check(
@@ -36,20 +51,33 @@ def _products(device: Resource) -> list[dict[str, Any]]:
         docs=DOCS + "#antivirus",
     ),
     params=STALE,
+    reads=reads("antivirus"),
+    needs=NEEDS,
 )
 def antivirus_running(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
+    skip = mobile_not_applicable(device, "a desktop antivirus")
+    if skip:
+        return skip
     products = _products(device)
+    name = host(device)
     if not products:
-        return failed(f"device {host(device)} has no antivirus or EDR product")
-    on = [str(p.get("product")) for p in products if p.get("enabled") is True]
+        return settle(device, ctx, failed(f"device {name} has no antivirus or EDR product"), "antivirus")
+    on = [p for p in products if p.get("enabled") is True]
     if on:
-        return passed(f"device {host(device)} is protected by {', '.join(on)}")
-    if all(p.get("enabled") is None for p in products):
-        return Verdict(Status.ERROR, f"device {host(device)}: protection state of "
-                       f"{', '.join(str(p.get('product')) for p in products)} is unknown")
-    return failed(f"device {host(device)}: {', '.join(str(p.get('product')) for p in products)} "
-                  "installed but protection is off")
+        return settle(device, ctx, passed(f"device {name} is protected by {_names(on)}"), "antivirus")
+    passive = [p for p in products if p.get("passive") is True]
+    unknown = [p for p in products if p.get("enabled") is None and p.get("passive") is not True]
+    if unknown:
+        behind = f"; {_names(passive)} is in passive mode behind it" if passive else ""
+        return Verdict(Status.ERROR, f"device {name}: protection state of {_names(unknown)} is unknown{behind}")
+    if passive:
+        others = [p for p in products if p.get("passive") is not True]
+        reason = (f"{_names(others)} installed with protection off" if others
+                  else "no other product reported")
+        return settle(device, ctx, failed(f"device {name}: {_names(passive)} is in passive mode and {reason}"),
+                      "antivirus")
+    return settle(device, ctx, failed(f"device {name}: {_names(products)} installed but protection is off"),
+                  "antivirus")
 
 
 @check(
@@ -67,12 +95,17 @@ def antivirus_running(device: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "#antivirus",
     ),
     params={**STALE, "max_definition_age_days": 7},
+    reads=reads("antivirus"),
+    needs=NEEDS,
 )
 def antivirus_up_to_date(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
-    products = [p for p in _products(device) if p.get("enabled") is not False]
+    skip = mobile_not_applicable(device, "a desktop antivirus")
+    if skip:
+        return skip
+    products = [p for p in _products(device) if p.get("enabled") is not False and p.get("passive") is not True]
     if not products:
-        return failed(f"device {host(device)} has no active antivirus product to keep up to date")
+        return settle(device, ctx, failed(f"device {host(device)} has no active antivirus product to keep up to "
+                                          "date"), "antivirus")
     limit = float(ctx.params.get("max_definition_age_days", 7))
     current, unknown = [], []
     for p in products:
@@ -87,10 +120,11 @@ def antivirus_up_to_date(device: Resource, ctx: Context) -> Verdict:
         elif p.get("up_to_date") is None:
             unknown.append(name)
     if current:
-        return passed(f"device {host(device)}: {', '.join(current)} up to date")
+        return settle(device, ctx, passed(f"device {host(device)}: {', '.join(current)} up to date"), "antivirus")
     if unknown and len(unknown) == len(products):
         return Verdict(Status.ERROR, f"device {host(device)}: definition state of {', '.join(unknown)} unknown")
-    return failed(f"device {host(device)}: antivirus definitions are out of date (limit {limit:g} days)")
+    return settle(device, ctx, failed(f"device {host(device)}: antivirus definitions are out of date (limit "
+                                      f"{limit:g} days)"), "antivirus")
 
 
 @check(
@@ -108,12 +142,15 @@ def antivirus_up_to_date(device: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "#disk-encryption",
     ),
     params=STALE,
+    reads=reads("disk_encryption"),
+    needs=NEEDS_COMPLIANCE,
 )
 def disk_encryption(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
     if known(device, "disk_encryption", "disk encryption") is True:
-        return passed(f"device {host(device)} has disk encryption on")
-    return failed(f"device {host(device)} has an unencrypted system disk")
+        verdict = passed(f"device {host(device)} has disk encryption on")
+    else:
+        verdict = failed(f"device {host(device)} has an unencrypted system disk")
+    return settle(device, ctx, verdict, "disk_encryption")
 
 
 @check(
@@ -122,8 +159,8 @@ def disk_encryption(device: Resource, ctx: Context) -> Verdict:
     severity=Severity.HIGH,
     resource_type="endpoint.device",
     rationale=(
-        "An operating system past its vendor's end of support gets no more security fixes, so "
-        "every new vulnerability stays open for good."
+        "An operating system past its vendor's end of support (or below the organisation's minimum "
+        "version) gets no more security fixes, so every new vulnerability stays open for good."
     ),
     remediation=Remediation(
         console="1. Upgrade the device to a supported OS release, or replace it.",
@@ -131,13 +168,17 @@ def disk_encryption(device: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "#os-updates",
     ),
     params=STALE,
+    reads=reads("os_supported"),
+    needs=NEEDS_COMPLIANCE,
 )
 def os_supported(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
     version = device.attributes.get("os_version") or "unknown version"
     if known(device, "os_supported", "whether the OS is supported") is True:
-        return passed(f"device {host(device)} runs supported {version}")
-    return failed(f"device {host(device)} runs {version}, which no longer gets security updates")
+        verdict = passed(f"device {host(device)} runs supported {version}")
+    else:
+        verdict = failed(f"device {host(device)} runs {version}, which no longer gets security updates or is "
+                         "below the required minimum version")
+    return settle(device, ctx, verdict, "os_supported")
 
 
 @check(
@@ -155,15 +196,18 @@ def os_supported(device: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "#os-updates",
     ),
     params={**STALE, "max_days": 30},
+    reads=reads("os_updated_at"),
+    needs=NEEDS,
 )
 def os_patched(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
     stamp = known(device, "os_updated_at", "when updates were last installed")
     age = age_days(stamp, ctx.now)
     limit = float(ctx.params.get("max_days", 30))
     if age > limit:
-        return failed(f"device {host(device)} last installed OS updates {age:.0f} days ago (limit {limit:g})")
-    return passed(f"device {host(device)} installed OS updates {age:.0f} days ago")
+        verdict = failed(f"device {host(device)} last installed OS updates {age:.0f} days ago (limit {limit:g})")
+    else:
+        verdict = passed(f"device {host(device)} installed OS updates {age:.0f} days ago")
+    return settle(device, ctx, verdict, "os_updated_at")
 
 
 @check(
@@ -181,19 +225,28 @@ def os_patched(device: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "#screen-lock",
     ),
     params={**STALE, "max_seconds": 900},
+    reads=reads("screen_lock"),
+    needs=NEEDS_COMPLIANCE,
 )
 def screen_lock(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
-    headless = (device.attributes.get("extra") or {}).get("headless") is True
-    if headless and device.attributes.get("screen_lock_seconds") is None:
+    seconds = need(device, "screen_lock_seconds")
+    if is_server(device) and seconds is None:
         return Verdict(Status.NOT_APPLICABLE, f"device {host(device)} is a server with no interactive screen")
-    seconds = int(known(device, "screen_lock_seconds", "the screen lock timeout"))
     limit = int(ctx.params.get("max_seconds", 900))
+    if seconds is None:
+        by_policy = by_bound(device, "screen_lock", at_most=True, limit=limit, scale=60,
+                             show=lambda s: f"{s / 60:g} min", what="screen lock")
+        if by_policy is None:
+            raise unknown(device, "the screen lock timeout")
+        return settle(device, ctx, by_policy, "screen_lock_seconds")
+    seconds = int(seconds)
     if seconds <= 0:
-        return failed(f"device {host(device)} never locks its screen")
-    if seconds > limit:
-        return failed(f"device {host(device)} locks its screen after {seconds // 60} min (limit {limit // 60})")
-    return passed(f"device {host(device)} locks its screen after {seconds // 60} min")
+        verdict = failed(f"device {host(device)} never locks its screen")
+    elif seconds > limit:
+        verdict = failed(f"device {host(device)} locks its screen after {seconds // 60} min (limit {limit // 60})")
+    else:
+        verdict = passed(f"device {host(device)} locks its screen after {seconds // 60} min")
+    return settle(device, ctx, verdict, "screen_lock_seconds")
 
 
 @check(
@@ -212,12 +265,18 @@ def screen_lock(device: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "#firewall",
     ),
     params=STALE,
+    reads=reads("firewall"),
+    needs=NEEDS_COMPLIANCE,
 )
 def firewall(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
+    skip = mobile_not_applicable(device, "a host firewall")
+    if skip:
+        return skip
     if known(device, "firewall", "the firewall state") is True:
-        return passed(f"device {host(device)} has its firewall on")
-    return failed(f"device {host(device)} has its firewall off")
+        verdict = passed(f"device {host(device)} has its firewall on")
+    else:
+        verdict = failed(f"device {host(device)} has its firewall off")
+    return settle(device, ctx, verdict, "firewall")
 
 
 @check(
@@ -226,8 +285,8 @@ def firewall(device: Resource, ctx: Context) -> Verdict:
     severity=Severity.MEDIUM,
     resource_type="endpoint.device",
     rationale=(
-        "A device that stops reporting can no longer be shown to be compliant. It is reported as an "
-        "error, never as a pass, until it checks in again or is retired from the inventory."
+        "A device that stops reporting (lost, stolen, or its agent removed) can no longer be shown to "
+        "be compliant. It fails until it checks in again or is retired from the inventory."
     ),
     remediation=Remediation(
         console="1. Find the device's owner; reconnect it, or retire it in the inventory if it is gone.",
@@ -235,8 +294,15 @@ def firewall(device: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "#check-in",
     ),
     params=STALE,
+    reads=reads(),
+    needs=NEEDS,
 )
 def checked_in(device: Resource, ctx: Context) -> Verdict:
-    fresh(device, ctx)
-    age = age_days(device.attributes["last_seen"], ctx.now)
+    seen = need(device, "last_seen")
+    if seen is None:
+        raise MissingInput(f"device {host(device)} has never reported a check-in time")
+    age = age_days(seen, ctx.now)
+    limit = stale_limit(ctx)
+    if age > limit:
+        return failed(f"device {host(device)} last checked in {age:.0f} days ago (limit {limit:g})")
     return passed(f"device {host(device)} checked in {age:.1f} days ago")

@@ -60,6 +60,7 @@ ALLOWED_ACTIONS: frozenset[str] = frozenset({
     "ec2:DescribeFlowLogs",
     "ssm:DescribeInstanceInformation",
     "ssm:ListInventoryEntries",
+    "ssm:DescribeInstancePatchStates",  # collectors/endpoints/ssm.py: Patch Manager state of each server
     "rds:DescribeDBInstances",
     "kms:ListKeys",
     "kms:DescribeKey",

@@ -52,7 +52,7 @@ def collect(source: AzureSource, ctx: CollectContext) -> list[Snapshot]:
         if source.entra:
             started = utcnow()
             ctx.progress.add_total(1)
-            resources, errors = collect_entra(http, creds.tenant_id)
+            resources, errors = collect_entra(http, creds.tenant_id, per_user_mfa_state=source.per_user_mfa)
             ctx.progress.advance(1, f"entra {creds.tenant_id}")
             snapshots.append(_snapshot(source, creds.tenant_id, started, resources, errors))
         if source.arm:

@@ -1,28 +1,40 @@
-"""Microsoft Entra ID through Graph: one snapshot per tenant (users, their MFA and roles, policies)."""
+"""Microsoft Entra ID through Graph: one snapshot per tenant.
+
+``azure.entra.user`` (sign-in activity, MFA capability, per-user MFA, every role held and how),
+``azure.entra.tenant`` (security defaults, Conditional Access with the members of the groups it names,
+authorization policy, every role assignment) and ``azure.entra.application`` (credential validity).
+What a licence or permission withholds is recorded in ``Resource.errors``; the checks report it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from agent.models import CollectionError, Resource
+from collectors.azure.entra_auth import authentication_methods, per_user_mfa, registration
+from collectors.azure.entra_groups import Groups
+from collectors.azure.entra_policies import (
+    APP_TYPE,
+    applications,
+    authentication_methods_policy,
+    authorization_policy,
+    conditional_access,
+    methods_policy_groups,
+    referenced_groups,
+    security_defaults,
+)
+from collectors.azure.entra_roles import collect_roles
 from collectors.azure.http import ApiError, AzureHttp
 
-__all__ = ["TENANT_TYPE", "USER_TYPE", "collect_entra", "tenant_id_of", "user_id_of"]
+__all__ = ["APP_TYPE", "TENANT_TYPE", "USER_TYPE", "collect_entra", "tenant_id_of", "user_id_of"]
 
 USER_TYPE = "azure.entra.user"
 TENANT_TYPE = "azure.entra.tenant"
 
 _USER_FIELDS = "id,displayName,userPrincipalName,userType,accountEnabled,createdDateTime"
-_REGISTRATION_KEEP = (
-    "isMfaRegistered",
-    "isMfaCapable",
-    "isPasswordlessCapable",
-    "isSsprRegistered",
-    "methodsRegistered",
-    "defaultMfaMethod",
-    "isAdmin",
-    "lastUpdatedDateTime",
-)
+_USER_KEEP = ("id", "displayName", "userPrincipalName", "userType", "accountEnabled", "createdDateTime")
+_SIGN_IN_KEEP = ("lastSignInDateTime", "lastNonInteractiveSignInDateTime", "lastSuccessfulSignInDateTime")
+_PER_USER_OFF = "not read: per_user_mfa is false in the source configuration"
 
 
 def user_id_of(tenant: str, object_id: str) -> str:
@@ -67,78 +79,83 @@ def _users(http: AzureHttp, errors: list[CollectionError]) -> tuple[list[dict[st
         return None, None
 
 
-def _roles(http: AzureHttp) -> dict[str, list[dict[str, str]]]:
-    """principalId -> the directory roles assigned to it (name, template id, scope)."""
-    definitions = {
-        d.get("id"): d
-        for d in http.list(
-            "graph", "/v1.0/roleManagement/directory/roleDefinitions", operation="ListRoleDefinitions"
-        )
-    }
-    held: dict[str, list[dict[str, str]]] = {}
-    for a in http.list(
-        "graph", "/v1.0/roleManagement/directory/roleAssignments", operation="ListRoleAssignments"
-    ):
-        d = definitions.get(a.get("roleDefinitionId")) or {}
-        held.setdefault(str(a.get("principalId")), []).append(
-            {
-                "name": str(d.get("displayName") or a.get("roleDefinitionId")),
-                "templateId": str(d.get("templateId") or a.get("roleDefinitionId") or ""),
-                "scope": str(a.get("directoryScopeId") or "/"),
-            }
-        )
-    return held
-
-
-def collect_entra(http: AzureHttp, tenant: str) -> tuple[list[Resource], list[CollectionError]]:
+def collect_entra(
+    http: AzureHttp, tenant: str, *, per_user_mfa_state: bool = True
+) -> tuple[list[Resource], list[CollectionError]]:
     errors: list[CollectionError] = []
-    resources: list[Resource] = []
     users, no_signin = _users(http, errors)
+    enabled = [str(u.get("id")) for u in users or [] if u.get("accountEnabled")]
+    members = [str(u.get("id")) for u in users or [] if u.get("accountEnabled") and u.get("userType") != "Guest"]
+    groups = Groups(http)
+    roles = collect_roles(http, groups)
+    report = registration(http)
 
-    registration: dict[str, dict[str, Any]] | None = None
-    registration_error = ""
-    try:
-        rows = http.list(
-            "graph",
-            "/v1.0/reports/authenticationMethods/userRegistrationDetails",
-            operation="ListUserRegistrationDetails",
-        )
-        registration = {str(r.get("id")): {k: r.get(k) for k in _REGISTRATION_KEEP if k in r} for r in rows}
-    except ApiError as exc:
-        registration_error = f"{exc.code}: {exc.message}"
-    roles: dict[str, list[dict[str, str]]] | None = None
-    roles_error = ""
-    try:
-        roles = _roles(http)
-    except ApiError as exc:
-        roles_error = f"{exc.code}: {exc.message}"
+    tenant_attrs: dict[str, Any] = {"tenantId": tenant}
+    tenant_errs: dict[str, str] = {}
 
+    def put(key: str, value: Any, why: str) -> None:
+        if why:
+            tenant_errs[key] = why
+        else:
+            tenant_attrs[key] = value
+
+    put("SecurityDefaults", *security_defaults(http))
+    policies, why = conditional_access(http)
+    put("ConditionalAccessPolicies", policies, why)
+    put("AuthorizationPolicy", *authorization_policy(http))
+    wanted_groups = referenced_groups(policies or [])
+    methods = None
+    if report.licence_missing:  # no P1: derive capability from each user's methods and the policy
+        methods_policy, why = authentication_methods_policy(http)
+        put("AuthenticationMethodsPolicy", methods_policy, why)
+        wanted_groups |= methods_policy_groups(methods_policy)
+        methods = authentication_methods(http, members)  # a guest's methods live in their home tenant
+    group_members, why = groups.attribute(wanted_groups)
+    put("GroupMembers", group_members, "")
+    if why:
+        tenant_errs["GroupMembers"] = why
+    put("RoleAssignments", roles.assignments, roles.error)
+    for key, why in (("EligibleRoles", roles.eligible_error), ("RoleSchedules", roles.schedules_error),
+                     ("RoleGroups", roles.group_error)):
+        if why:
+            tenant_errs[key] = why
+    mfa_state = per_user_mfa(http, enabled) if per_user_mfa_state else None
+
+    resources: list[Resource] = []
     for u in users or []:
         oid = str(u.get("id"))
-        attrs = {
-            k: u.get(k)
-            for k in (
-                "id",
-                "displayName",
-                "userPrincipalName",
-                "userType",
-                "accountEnabled",
-                "createdDateTime",
-            )
-        }
+        attrs: dict[str, Any] = {k: u.get(k) for k in _USER_KEEP}
         errs: dict[str, str] = {}
         if no_signin is None:
-            attrs["SignInActivity"] = u.get("signInActivity") or {}
+            activity = u.get("signInActivity") or {}
+            attrs["SignInActivity"] = {k: activity.get(k) for k in _SIGN_IN_KEEP}
         else:
             errs["SignInActivity"] = no_signin
-        if registration is not None:
-            attrs["Registration"] = registration.get(oid)
+        if report.rows is not None:
+            attrs["Registration"] = report.rows.get(oid)
         else:
-            errs["Registration"] = registration_error
-        if roles is not None:
-            attrs["Roles"] = roles.get(oid, [])
+            errs["Registration"] = report.error
+        if methods is not None and oid in methods.values:
+            attrs["AuthenticationMethods"] = methods.values[oid]
+        elif methods is not None:
+            errs["AuthenticationMethods"] = methods.errors.get(oid, "not read (disabled account or guest)")
+        # a role-holding group whose members are unknown could hold anyone: nobody's roles are complete
+        if roles.error or roles.group_error:
+            errs["Roles"] = roles.error or roles.group_error
         else:
-            errs["Roles"] = roles_error
+            attrs["Roles"] = roles.active.get(oid, [])
+        if roles.error or roles.group_error or roles.eligible is None:
+            errs["EligibleRoles"] = roles.error or roles.group_error or roles.eligible_error
+        else:
+            attrs["EligibleRoles"] = roles.eligible.get(oid, [])
+        if roles.schedules_error:
+            errs["RoleSchedules"] = roles.schedules_error
+        if mfa_state is None:
+            errs["PerUserMfa"] = _PER_USER_OFF
+        elif oid in mfa_state.values:
+            attrs["PerUserMfa"] = mfa_state.values[oid]
+        else:
+            errs["PerUserMfa"] = mfa_state.errors.get(oid, "not read (account disabled)")
         resources.append(
             Resource(
                 provider="azure",
@@ -151,33 +168,6 @@ def collect_entra(http: AzureHttp, tenant: str) -> tuple[list[Resource], list[Co
                 errors=errs,
             )
         )
-
-    tenant_attrs: dict[str, Any] = {"tenantId": tenant}
-    tenant_errs: dict[str, str] = {}
-    try:
-        sd = http.get(
-            "graph",
-            "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
-            operation="GetSecurityDefaults",
-        )
-        tenant_attrs["SecurityDefaults"] = {"isEnabled": sd.get("isEnabled")}
-    except ApiError as exc:
-        tenant_errs["SecurityDefaults"] = f"{exc.code}: {exc.message}"
-    try:
-        tenant_attrs["ConditionalAccessPolicies"] = [
-            {k: p.get(k) for k in ("id", "displayName", "state", "conditions", "grantControls")}
-            for p in http.list(
-                "graph",
-                "/v1.0/identity/conditionalAccess/policies",
-                operation="ListConditionalAccessPolicies",
-            )
-        ]
-    except ApiError as exc:
-        tenant_errs["ConditionalAccessPolicies"] = f"{exc.code}: {exc.message}"
-    if roles is not None:
-        tenant_attrs["RoleHolders"] = {pid: held for pid, held in sorted(roles.items())}
-    else:
-        tenant_errs["RoleHolders"] = roles_error
     resources.append(
         Resource(
             provider="azure",
@@ -190,4 +180,5 @@ def collect_entra(http: AzureHttp, tenant: str) -> tuple[list[Resource], list[Co
             errors=tenant_errs,
         )
     )
-    return resources, errors
+    apps, app_errors = applications(http, tenant)
+    return resources + apps, errors + app_errors

@@ -34,24 +34,44 @@ Api = Literal["graph", "arm"]
 _SUB = r"/subscriptions/[^/]+"
 _ARM_PROVIDERS = (
     "Microsoft.Storage/storageAccounts|Microsoft.KeyVault/vaults|Microsoft.Sql/servers|"
-    "Microsoft.Network/networkSecurityGroups|Microsoft.Security/pricings|"
-    "Microsoft.Insights/diagnosticSettings|Microsoft.Insights/logprofiles"
+    "Microsoft.Network/networkSecurityGroups|Microsoft.Network/networkInterfaces|"
+    "Microsoft.Network/networkWatchers|Microsoft.OperationalInsights/workspaces|"
+    "Microsoft.Security/pricings|Microsoft.Security/securityContacts|"
+    "Microsoft.Insights/diagnosticSettings|Microsoft.Insights/logprofiles|Microsoft.Insights/activityLogAlerts"
 )
+_RG = _SUB + r"/resourceGroups/[^/]+/providers/"
+_DIAG = r"/providers/Microsoft\.Insights/diagnosticSettings"
 # (method, api, path pattern relative to the API's base URL), one block per collector.
 _GRAPH_ENTRA: frozenset[tuple[str, str, str]] = frozenset(
     {
         ("GET", "graph", r"/v1\.0/users"),
+        ("GET", "graph", r"/v1\.0/users/[^/]+/authentication/methods"),  # only without Entra ID P1
+        ("GET", "graph", r"/beta/users/[^/]+/authentication/requirements"),  # per-user MFA state
         ("GET", "graph", r"/v1\.0/reports/authenticationMethods/userRegistrationDetails"),
         ("GET", "graph", r"/v1\.0/roleManagement/directory/roleAssignments"),
         ("GET", "graph", r"/v1\.0/roleManagement/directory/roleDefinitions"),
+        ("GET", "graph", r"/v1\.0/roleManagement/directory/roleAssignmentScheduleInstances"),
+        ("GET", "graph", r"/v1\.0/roleManagement/directory/roleEligibilityScheduleInstances"),
+        ("GET", "graph", r"/v1\.0/groups/[^/]+(/transitiveMembers)?"),
         ("GET", "graph", r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy"),
+        ("GET", "graph", r"/v1\.0/policies/authorizationPolicy"),
+        ("GET", "graph", r"/v1\.0/policies/authenticationMethodsPolicy"),
         ("GET", "graph", r"/v1\.0/identity/conditionalAccess/policies"),
+        ("GET", "graph", r"/v1\.0/applications"),
     }
 )
 _GRAPH_INTUNE: frozenset[tuple[str, str, str]] = frozenset(
     {
         ("GET", "graph", r"/v1\.0/deviceManagement/managedDevices"),
         ("GET", "graph", r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/windowsProtectionState"),
+        ("GET", "graph", r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/detectedApps"),
+        ("GET", "graph", r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/deviceCompliancePolicyStates"),
+        (
+            "GET",
+            "graph",
+            r"/(v1\.0|beta)/deviceManagement/managedDevices/[^/]+/deviceCompliancePolicyStates/[^/]+/settingStates",
+        ),
+        ("GET", "graph", r"/v1\.0/deviceManagement/deviceCompliancePolicies"),
     }
 )
 _ARM: frozenset[tuple[str, str, str]] = frozenset(
@@ -61,9 +81,12 @@ _ARM: frozenset[tuple[str, str, str]] = frozenset(
         (
             "GET",
             "arm",
-            _SUB + r"/resourceGroups/[^/]+/providers/Microsoft\.Sql/servers/[^/]+"
-            r"/(auditingSettings/default|firewallRules)",
+            _RG + r"Microsoft\.Sql/servers/[^/]+/(auditingSettings/default|firewallRules|administrators|databases"
+            r"|databases/master" + _DIAG + r"|databases/[^/]+/transparentDataEncryption/current)",
         ),
+        ("GET", "arm", _RG + r"Microsoft\.Storage/storageAccounts/[^/]+/blobServices/default"),
+        ("GET", "arm", _RG + r"Microsoft\.KeyVault/vaults/[^/]+" + _DIAG),
+        ("GET", "arm", _RG + r"Microsoft\.Network/networkWatchers/[^/]+/flowLogs"),
     }
 )
 #: Every request the Azure and Intune collectors may send. Nothing else ever leaves the process.

@@ -2,7 +2,9 @@
 
 Reports arrive through ``POST /v1/devices`` (agent/push.py) and are kept in ``device_reports``;
 this collector only reads them (``ctx.store``, set by the Pipeline). Devices silent for longer than
-``push.forget_after`` drop out; ones silent for a week stay in and their checks report ``error``.
+``push.forget_after`` drop out; ones silent for a week stay in: ``checked_in`` fails for them, and
+their other checks report what the last report showed (a failure stays a failure, a pass becomes
+``error``, see checks/endpoints/_util.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from agent.config import EndpointSource
 from agent.errors import AgentError
 from agent.models import CollectionError, Resource, Snapshot, isoformat, utcnow
 from collectors import CollectContext
-from collectors.endpoints.device import DEVICE_TYPE, Antivirus, device_resource
+from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, PatchState, device_resource
 
 __all__ = ["collect_push", "report_to_resource"]
 
@@ -24,7 +26,11 @@ def report_to_resource(account: str, body: dict[str, Any], reported_at: str) -> 
     av = body.get("antivirus")
     antivirus = None if av is None else [
         Antivirus(product=str(a["product"]), enabled=a.get("enabled"), up_to_date=a.get("up_to_date"),
-                  definitions_updated=a.get("definitions_updated")) for a in av]
+                  definitions_updated=a.get("definitions_updated"), passive=a.get("passive")) for a in av]
+    edr = body.get("edr")
+    pending = os_info.get("pending_updates")
+    mdm = body.get("mdm") or {}
+    password = body.get("password") or {}
     return device_resource(
         source_kind="push", account=account, device_id=str(body["device_id"]), hostname=str(body["hostname"]),
         platform=str(body["platform"]), owner=body.get("owner"), os_version=os_info.get("version"),
@@ -32,8 +38,15 @@ def report_to_resource(account: str, body: dict[str, Any], reported_at: str) -> 
         disk_encryption=body.get("disk_encryption"), firewall=body.get("firewall"),
         screen_lock_seconds=body.get("screen_lock_seconds"), os_updated_at=os_info.get("last_update"),
         os_supported=os_info.get("supported"),
+        mdm_enrolled=mdm.get("enrolled"),
+        password_required=password.get("required"), password_min_length=password.get("min_length"),
+        tamper_protection=body.get("tamper_protection"),
+        edr=None if edr is None else [Edr(product=str(e["product"]), running=e.get("running"),
+                                          last_connected=e.get("last_connected")) for e in edr],
+        # The OS update tool's list of pending updates: a count of missing ones, no failures known.
+        patches=None if pending is None else PatchState(missing=pending, compliant=pending == 0),
         extra={"os_name": os_info.get("name"), "collected_at": body.get("collected_at"),
-               "reporter": body.get("agent")},
+               "reporter": body.get("agent"), "mdm_provider": mdm.get("provider")},
     )
 
 

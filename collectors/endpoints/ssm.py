@@ -1,9 +1,17 @@
-"""AWS Systems Manager inventory -> ``endpoint.device`` resources for servers (kind ``ssm``).
+"""AWS Systems Manager -> ``endpoint.device`` resources for servers (kind ``ssm``).
 
 Reuses the AWS collector's sessions, account reach and read-only guard: an AwsSource is derived
-from the ``ssm:`` options. Per account and region: ``DescribeInstanceInformation`` (paged), then
-per instance ``ListInventoryEntries`` for ``AWS:Application`` (antivirus products by name) and
-``AWS:WindowsUpdate`` (latest hotfix date on Windows). Servers are headless: no screen lock.
+from the ``ssm:`` options. Per account and region:
+
+- ``DescribeInstanceInformation`` (paged): every managed instance, its platform and last ping;
+- ``DescribeInstancePatchStates`` (50 instances a call): Patch Manager's missing, failed and
+  installed-pending-reboot counts and when its last scan or install ended;
+- per instance ``ListInventoryEntries`` for ``AWS:Application`` (antivirus and EDR products by
+  name), and on Windows ``AWS:Service`` (whether their services run: WinDefend, CSFalconService,
+  SentinelAgent, Sense...) and ``AWS:WindowsUpdate`` (latest hotfix date).
+
+Installed software says a product is present, not that it protects: without a service state its
+protection is unknown (``None``). Servers are headless: no screen lock, no MDM.
 """
 
 from __future__ import annotations
@@ -18,12 +26,19 @@ from collectors import CollectContext
 from collectors.aws.accounts import Unreachable, base_account, reach, targets
 from collectors.aws.session import AccountSession, ClientFactory
 from collectors.aws.unit import error_text
-from collectors.endpoints.device import DEVICE_TYPE, Antivirus, device_resource
+from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, PatchState, device_resource
+from collectors.endpoints.products import ANTIVIRUS, EDR, EDR_SERVICES, match
 
-__all__ = ["collect_ssm"]
+__all__ = ["collect_ssm", "server_device"]
 
-AV_PRODUCTS = ("Microsoft Defender", "Windows Defender", "CrowdStrike", "Falcon", "SentinelOne", "ClamAV",
-               "Sophos", "Trend Micro", "Deep Security", "Carbon Black", "Cortex XDR", "ESET", "mdatp")
+DEFENDER = "Microsoft Defender Antivirus"
+#: Every AWS operation this collector sends (the read-only allowlist and IAM policy must grant them).
+OPERATIONS: frozenset[tuple[str, str]] = frozenset({
+    ("ssm", "DescribeInstanceInformation"), ("ssm", "ListInventoryEntries"), ("ssm", "DescribeInstancePatchStates"),
+})
+PATCH_BATCH = 50  # DescribeInstancePatchStates takes at most 50 instance ids
+_NO_PATCH_STATE = ("NoPatchState: Patch Manager has no scan or install result for this instance "
+                   "(associate AWS-RunPatchBaseline with Operation=Scan)")
 
 
 def _aws_source(source: EndpointSource) -> AwsSource:
@@ -49,24 +64,91 @@ def _entries(client: Any, instance_id: str, type_name: str) -> list[dict[str, An
             return out
 
 
-def _device(account: str, region: str, info: dict[str, Any], apps: list[dict[str, Any]] | None,
-            updates: list[dict[str, Any]] | None, errors: dict[str, str]) -> Resource:
-    names = [str(a.get("Name", "")) for a in apps or []]
-    antivirus = None if apps is None else [
-        Antivirus(product=n, enabled=None, up_to_date=None) for n in names
-        if any(p.lower() in n.lower() for p in AV_PRODUCTS)]
-    installed = sorted(str(u.get("InstalledTime", "")) for u in updates or [] if u.get("InstalledTime"))
+def _iso(value: Any) -> str | None:
+    if not value:
+        return None
+    return isoformat(value) if hasattr(value, "astimezone") else str(value)
+
+
+def _protection(apps: list[dict[str, Any]] | None, services: list[dict[str, Any]] | None
+                ) -> tuple[list[Antivirus] | None, list[Edr] | None]:
+    """Antivirus products and EDR sensors from installed software and (Windows) service states."""
+    running: dict[str, bool] = {}
+    defender: bool | None = None
+    for svc in services or []:
+        name = str(svc.get("Name") or "")
+        up = str(svc.get("Status") or "").lower() == "running"
+        if name.lower() == "windefend":
+            defender = up
+        product = EDR_SERVICES.get(name.lower())
+        if product:
+            running[product] = up
+    antivirus: list[Antivirus] | None = None
+    if apps is not None:
+        antivirus = []
+        for app in apps:
+            name = str(app.get("Name", ""))
+            product = match(name, ANTIVIRUS)
+            if product:
+                antivirus.append(Antivirus(product=name, enabled=running.get(product)))
+        if defender is not None:
+            # WinDefend runs even in passive mode: running says nothing about real-time protection.
+            antivirus.append(Antivirus(product=DEFENDER, enabled=None if defender else False))
+    edr: list[Edr] | None = None
+    if apps is not None or services is not None:
+        found = {product: Edr(product=product, running=up) for product, up in running.items()}
+        for app in apps or []:
+            product = match(str(app.get("Name", "")), EDR)
+            if product and product not in found:
+                found[product] = Edr(product=product, running=None)
+        edr = list(found.values())
+    return antivirus, edr
+
+
+def server_device(account: str, region: str, info: dict[str, Any], *, apps: list[dict[str, Any]] | None,
+                  services: list[dict[str, Any]] | None, updates: list[dict[str, Any]] | None,
+                  patch: dict[str, Any] | None, errors: dict[str, str]) -> Resource:
+    antivirus, edr = _protection(apps, services)
+    installed = [str(u.get("InstalledTime")) for u in updates or [] if u.get("InstalledTime")]
+    patch_end = _iso((patch or {}).get("OperationEndTime"))
+    if patch_end and str((patch or {}).get("Operation", "")).lower() == "install":
+        installed.append(patch_end)
+    patches = None
+    observed: dict[str, str | None] = {}
+    if patch is not None:
+        patches = PatchState(missing=patch.get("MissingCount"), failed=patch.get("FailedCount"),
+                             pending_reboot=patch.get("InstalledPendingRebootCount"))
+        observed["patches"] = patch_end
+    elif "patches" not in errors:
+        errors = {**errors, "patches": _NO_PATCH_STATE}
     seen = info.get("LastPingDateTime")
     platform = {"Windows": "windows", "Linux": "linux", "MacOS": "macos"}.get(str(info.get("PlatformType")), "other")
     return device_resource(
         source_kind="ssm", account=account, device_id=str(info["InstanceId"]),
         hostname=str(info.get("ComputerName") or info["InstanceId"]), platform=platform,
         os_version=" ".join(filter(None, [info.get("PlatformName"), info.get("PlatformVersion")])) or None,
-        last_seen=isoformat(seen) if seen else None, antivirus=antivirus,
-        os_updated_at=installed[-1] if installed else None,
+        last_seen=_iso(seen), antivirus=antivirus, edr=edr,
+        os_updated_at=max(installed) if installed else None, patches=patches, observed_at=observed,
         extra={"headless": True, "region": region, "ping_status": info.get("PingStatus"),
-               "agent_version": info.get("AgentVersion")},
+               "agent_version": info.get("AgentVersion"),
+               "patch_operation": (patch or {}).get("Operation"), "patch_baseline": (patch or {}).get("BaselineId")},
         errors=errors)
+
+
+def _patch_states(client: Any, ids: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Patch state per instance id, and for ids whose batch failed, why."""
+    states: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
+    for start in range(0, len(ids), PATCH_BATCH):
+        batch = ids[start:start + PATCH_BATCH]
+        try:
+            for page in client.get_paginator("describe_instance_patch_states").paginate(InstanceIds=batch):
+                for state in page.get("InstancePatchStates") or []:
+                    states[str(state.get("InstanceId"))] = state
+        except (ClientError, BotoCoreError) as exc:
+            why = "DescribeInstancePatchStates: " + ": ".join(error_text(exc))
+            failed.update({i: why for i in batch})
+    return states, failed
 
 
 def _collect_account(acct: AccountSession, regions: list[str], ctx: CollectContext
@@ -84,19 +166,25 @@ def _collect_account(acct: AccountSession, regions: list[str], ctx: CollectConte
             errors.append(CollectionError(service="ssm", operation="DescribeInstanceInformation", region=region,
                                           code=code, message=message, resource_type=DEVICE_TYPE))
             continue
+        patch_states, patch_errors = _patch_states(client, [str(i["InstanceId"]) for i in infos])
         for info in infos:
+            ident = str(info["InstanceId"])
             per: dict[str, str] = {}
-            apps = updates = None
-            try:
-                apps = _entries(client, info["InstanceId"], "AWS:Application")
-            except (ClientError, BotoCoreError) as exc:
-                per["antivirus"] = ": ".join(error_text(exc))
+            if ident in patch_errors:
+                per["patches"] = patch_errors[ident]
+            found: dict[str, list[dict[str, Any]] | None] = {"apps": None, "services": None, "updates": None}
+            wanted: list[tuple[str, str, tuple[str, ...]]] = [("apps", "AWS:Application", ("antivirus", "edr"))]
             if info.get("PlatformType") == "Windows":
+                wanted += [("services", "AWS:Service", ("antivirus", "edr")),
+                           ("updates", "AWS:WindowsUpdate", ("os_updated_at",))]
+            for key, type_name, attrs in wanted:
                 try:
-                    updates = _entries(client, info["InstanceId"], "AWS:WindowsUpdate")
+                    found[key] = _entries(client, ident, type_name)
                 except (ClientError, BotoCoreError) as exc:
-                    per["os_updated_at"] = ": ".join(error_text(exc))
-            resources.append(_device(acct.account_id, region, info, apps, updates, per))
+                    per.update({a: f"{type_name}: " + ": ".join(error_text(exc)) for a in attrs})
+            resources.append(server_device(acct.account_id, region, info, apps=found["apps"],
+                                           services=found["services"], updates=found["updates"],
+                                           patch=patch_states.get(ident), errors=per))
     return resources, errors
 
 

@@ -13,9 +13,33 @@ $device = if ($env:POSTURE_DEVICE_ID) { $env:POSTURE_DEVICE_ID } else { $env:COM
 $mp = Try-Get { Get-MpComputerStatus }
 $antivirus = @()
 if ($mp) {
+    # AMRunningMode: 'Normal', 'Passive Mode' (another antivirus is primary), 'EDR Block Mode', 'SxS Passive Mode'
+    $passive = if ($mp.AMRunningMode) { [bool]($mp.AMRunningMode -like '*Passive*') } else { $null }
     $antivirus += [ordered]@{ product = 'Microsoft Defender'; enabled = [bool]($mp.AntivirusEnabled -and $mp.RealTimeProtectionEnabled)
-        up_to_date = [bool]($mp.AntivirusSignatureAge -le 7); definitions_updated = (Iso $mp.AntivirusSignatureLastUpdated) }
+        up_to_date = [bool]($mp.AntivirusSignatureAge -le 7); definitions_updated = (Iso $mp.AntivirusSignatureLastUpdated)
+        passive = $passive }
 }
+$tamper = if ($mp -and $null -ne $mp.IsTamperProtected) { [bool]$mp.IsTamperProtected } else { $null }
+# EDR sensors by service (known products only; none found reports an empty list)
+$edr = @()
+foreach ($s in @(@('Sense', 'Microsoft Defender for Endpoint'), @('CSFalconService', 'CrowdStrike Falcon'),
+                 @('SentinelAgent', 'SentinelOne'), @('CbDefense', 'VMware Carbon Black'), @('cyserver', 'Cortex XDR'))) {
+    $svc = Try-Get { Get-Service -Name $s[0] -ErrorAction Stop }
+    if ($svc) { $edr += [ordered]@{ product = $s[1]; running = [bool]($svc.Status -eq 'Running'); last_connected = $null } }
+}
+# MDM enrolment: an enrollment with the MDM provider in state 1 (enrolled)
+$mdmEnrolled = $null
+$enrollments = Try-Get { Get-ChildItem 'HKLM:\SOFTWARE\Microsoft\Enrollments' -ErrorAction Stop | Get-ItemProperty }
+if ($null -ne $enrollments) {
+    $mdmEnrolled = [bool](@($enrollments | Where-Object { $_.ProviderID -eq 'MS DM Server' -and $_.EnrollmentState -eq 1 }).Count -gt 0)
+}
+# Local password policy (domain or MDM policies apply on top; null when unreadable)
+$minLength = $null
+$netAccounts = Try-Get { net accounts }
+foreach ($line in @($netAccounts)) { if ($line -match '^Minimum password length:\s+(\d+)') { $minLength = [int]$Matches[1] } }
+$password = [ordered]@{ required = if ($null -ne $minLength) { [bool]($minLength -gt 0) } else { $null }; min_length = $minLength }
+# Updates Windows Update offers but has not installed
+$pending = Try-Get { (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher().Search("IsInstalled=0 and Type='Software' and IsHidden=0").Updates.Count }
 $others = Try-Get { Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct }
 foreach ($p in @($others)) {
     if ($p -and $p.displayName -notlike '*Defender*') {
@@ -45,8 +69,10 @@ $report = [ordered]@{
     serial = (Try-Get { (Get-CimInstance Win32_BIOS).SerialNumber })
     platform = 'windows'
     os = [ordered]@{ name = $os.Caption; version = $os.Version; build = $os.BuildNumber; supported = $null
-        last_update = (Iso $lastHotfix.InstalledOn) }
+        last_update = (Iso $lastHotfix.InstalledOn); pending_updates = $pending }
     antivirus = @($antivirus); disk_encryption = $disk; firewall = $firewall; screen_lock_seconds = $lock
+    edr = @($edr); mdm = [ordered]@{ enrolled = $mdmEnrolled; provider = $null }; password = $password
+    tamper_protection = $tamper
     collected_at = (Get-Date).ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ"); agent = 'posture-report.ps1/1'
 }
 $body = $report | ConvertTo-Json -Depth 5 -Compress

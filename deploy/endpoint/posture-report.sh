@@ -22,6 +22,20 @@ add_av() { # product enabled
     entry="{\"product\":$(json_str "$1"),\"enabled\":$2,\"up_to_date\":null,\"definitions_updated\":null}"
     if [ -z "$av" ]; then av="$entry"; else av="$av,$entry"; fi
 }
+edr=""
+add_edr() { # product running (known EDR sensors only; none found reports an empty list)
+    entry="{\"product\":$(json_str "$1"),\"running\":$2,\"last_connected\":null}"
+    if [ -z "$edr" ]; then edr="$entry"; else edr="$edr,$entry"; fi
+}
+mdm_enrolled=null
+pending=null
+tamper=null
+# Microsoft Defender for Endpoint (macOS and Linux): tamper protection, and EDR onboarding
+if command -v mdatp >/dev/null 2>&1; then
+    case "$(mdatp health --field tamper_protection 2>/dev/null | tr -d '"')" in
+        block) tamper=true ;; audit|disabled) tamper=false ;; esac
+    [ -n "$(mdatp health --field edr_machine_id 2>/dev/null | tr -d '" ')" ] && add_edr "Microsoft Defender for Endpoint" true
+fi
 
 if [ "$os" = "Darwin" ]; then
     platform=macos
@@ -38,6 +52,10 @@ if [ "$os" = "Darwin" ]; then
     running falcond && add_av "CrowdStrike Falcon" true
     running wdavdaemon && add_av "Microsoft Defender" true
     running SentinelAgent && add_av "SentinelOne" true
+    running falcond && add_edr "CrowdStrike Falcon" true
+    running SentinelAgent && add_edr "SentinelOne" true
+    case "$(profiles status -type enrollment 2>/dev/null)" in
+        *"MDM enrollment: Yes"*) mdm_enrolled=true ;; *"MDM enrollment: No"*) mdm_enrolled=false ;; esac
     last_update=$(softwareupdate --history 2>/dev/null | awk 'NR>2 {print $(NF-1)}' | sort -r | head -1)
     [ -n "$last_update" ] && last_update=$(date -j -u -f %m/%d/%Y "$last_update" +%Y-%m-%dT00:00:00Z 2>/dev/null || echo "")
 else
@@ -65,6 +83,11 @@ else
     { active mdatp || running wdavdaemon; } && add_av "Microsoft Defender" true
     { active falcon-sensor || running falcon-sensor; } && add_av "CrowdStrike Falcon" true
     { active sentinelone || running sentinelone-agent; } && add_av "SentinelOne" true
+    { active falcon-sensor || running falcon-sensor; } && add_edr "CrowdStrike Falcon" true
+    { active sentinelone || running sentinelone-agent; } && add_edr "SentinelOne" true
+    if command -v apt-get >/dev/null 2>&1; then  # updates the package manager would install now
+        pending=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep -c '^Inst ' || true)
+    fi
     last_update=""
     if [ -f /var/log/apt/history.log ]; then
         last_update=$(awk '/^End-Date:/{d=$2} END{print d}' /var/log/apt/history.log)
@@ -78,10 +101,14 @@ lock_json=null
 case "${lock:-}" in ''|*[!0-9]*) ;; *) lock_json=$lock ;; esac
 body=$(printf '{"schema_version":1,"device_id":%s,"hostname":%s,"owner":%s,"serial":%s,"platform":"%s",' \
     "$(json_str "$device")" "$(json_str "$host")" "$(json_str "$owner")" "$(json_str "${serial:-}")" "$platform")
-body="$body$(printf '"os":{"name":%s,"version":%s,"build":%s,"supported":null,"last_update":%s},' \
-    "$(json_str "$os_name")" "$(json_str "$os_version")" "$(json_str "$os_build")" "$(json_str "${last_update:-}")")"
+case "${pending:-}" in ''|*[!0-9]*) pending=null ;; esac
+body="$body$(printf '"os":{"name":%s,"version":%s,"build":%s,"supported":null,"last_update":%s,"pending_updates":%s},' \
+    "$(json_str "$os_name")" "$(json_str "$os_version")" "$(json_str "$os_build")" "$(json_str "${last_update:-}")" \
+    "$pending")"
 body="$body$(printf '"antivirus":[%s],"disk_encryption":%s,"firewall":%s,"screen_lock_seconds":%s,' \
     "$av" "$disk" "$firewall" "$lock_json")"
+body="$body$(printf '"edr":[%s],"mdm":{"enrolled":%s,"provider":null},"tamper_protection":%s,' \
+    "$edr" "$mdm_enrolled" "$tamper")"
 body="$body$(printf '"collected_at":"%s","agent":"posture-report.sh/1"}' "$now")"
 
 if [ "${1:-}" = "--dry-run" ]; then printf '%s\n' "$body"; exit 0; fi

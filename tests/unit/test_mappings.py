@@ -97,8 +97,8 @@ def _live_check_ids() -> frozenset[str]:
 
 def test_real_mappings_load_against_the_known_check_ids() -> None:
     m = load_mappings(known_checks=_live_check_ids())
-    assert set(m.frameworks) == {"soc2", "iso27001", "nist80053", "cis_aws", "hipaa"}
-    assert 50 <= len(m.controls) <= 100  # AWS, Azure, GCP and endpoint controls
+    assert set(m.frameworks) == {"soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa"}
+    assert 50 <= len(m.controls) <= 200  # AWS, Azure, GCP and endpoint controls
 
 
 def test_schemas_are_valid_json_schema_and_real_files_conform() -> None:

@@ -55,7 +55,9 @@ def test_the_guard_refuses_writes_before_they_leave_the_process(proxy: AwsProxy,
 
 
 def test_every_table_operation_is_on_the_allowlist_and_nothing_else_is() -> None:
-    needed = {iam_action(service, op) for service, op in all_operations()}
+    from collectors.endpoints.ssm import OPERATIONS as SSM_DEVICE_OPERATIONS
+
+    needed = {iam_action(service, op) for service, op in all_operations() | SSM_DEVICE_OPERATIONS}
     assert needed == ALLOWED_ACTIONS
 
 

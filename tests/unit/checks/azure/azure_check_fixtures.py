@@ -13,6 +13,7 @@ import pytest
 from agent.evaluate import evaluate
 from agent.models import CollectionError, Finding, Resource, Snapshot, Status
 from checks.base import Check
+from tests.unit.checks.casekit import note
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -111,8 +112,12 @@ def case(
     reason: str = "",
     *,
     id: str,
+    looks_fine: str = "",
     **kw: Any,
 ) -> Any:
+    """One row of a case table. ``looks_fine``: why a careless reading would pass this input
+    (see tests/unit/checks/casekit.py); such a case never expects pass."""
+    note(check.id, expect, looks_fine)
     items = resources if isinstance(resources, list) else [resources]
     return pytest.param(Case(check, items, expect, reason, **kw), id=f"{check.id}:{id}")
 

@@ -1,92 +1,98 @@
-"""Entra ID checks: MFA registration, privileged roles, guests, inactivity, tenant MFA enforcement."""
+"""Entra ID user checks: a usable second factor, privileged roles (however held), guests, inactivity."""
 # ruff: noqa: E501 -- case tables read best with one case per line
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from azure_check_fixtures import ERROR, FAIL, NA, PASS, TENANT, Case, ago, assert_covered, case, check_case
+from azure_check_fixtures import ERROR, FAIL, NA, PASS, Case, ago, assert_covered, case, check_case
+from entra_fixtures import (
+    CAPABLE,
+    GA,
+    NO_P1,
+    NOT_REGISTERED,
+    PRA,
+    READER,
+    REGISTERED_NOT_CAPABLE,
+    guest,
+    role,
+    tenant,
+    user,
+)
 
 import checks.azure.entra as entra
-from agent.models import Resource
 from checks.azure import _util
 
-GA = {"name": "Global Administrator", "templateId": "62e90394-69f5-4237-9190-012177145e10", "scope": "/"}
-READER = {"name": "Security Reader", "templateId": "5d6b6bb7-de71-4623-b4af-96380a352509", "scope": "/"}
-MFA = {"isMfaRegistered": True, "methodsRegistered": ["fido2"]}
-NO_MFA = {"isMfaRegistered": False, "methodsRegistered": []}
+T = "#microsoft.graph."
+METHODS_POLICY = {"policyMigrationState": "migrationComplete", "authenticationMethodConfigurations": [
+    {"id": "MicrosoftAuthenticator", "state": "enabled", "includeTargets": [{"targetType": "group", "id": "all_users"}], "excludeTargets": []},
+    {"id": "Sms", "state": "disabled", "includeTargets": [{"targetType": "group", "id": "all_users"}], "excludeTargets": []},
+    {"id": "Fido2", "state": "enabled", "includeTargets": [{"targetType": "group", "id": "g-admins"}], "excludeTargets": []},
+]}
+NO_P1_TENANT = tenant(AuthenticationMethodsPolicy=METHODS_POLICY, GroupMembers={"g-admins": {"displayName": "Admins", "members": ["u1"]}})
 
 
-def user(errors: dict[str, str] | None = None, **over: Any) -> Resource:
-    attrs: dict[str, Any] = {"id": "u1", "userPrincipalName": "alice@contoso.example", "userType": "Member",
-                             "accountEnabled": True, "createdDateTime": ago(400), "Registration": MFA,
-                             "Roles": [], "SignInActivity": {"lastSignInDateTime": ago(3)}}
-    attrs.update(over)
-    return Resource(provider="azure", account=TENANT, region="global", type="azure.entra.user",
-                    id=f"entra:{TENANT}:user:u1", name="alice@contoso.example", attributes=attrs,
-                    errors=dict(errors or {}))
+def no_p1_user(methods: list[str], oid: str = "u1", **over: object) -> object:
+    """A user in a tenant without Entra ID P1: no registration report, their methods instead."""
+    return user(oid, errors={"Registration": NO_P1}, AuthenticationMethods=[{"@odata.type": T + "passwordAuthenticationMethod"}, *({"@odata.type": f"{T}{m}AuthenticationMethod"} for m in methods)], **over)
 
 
-def tenant(errors: dict[str, str] | None = None, **attrs: Any) -> Resource:
-    return Resource(provider="azure", account=TENANT, region="global", type="azure.entra.tenant",
-                    id=f"entra:{TENANT}:tenant", name=TENANT, attributes=attrs, errors=dict(errors or {}))
-
-
-def ca(state: str = "enabled", users: list[str] | None = None, apps: list[str] | None = None,
-       controls: list[str] | None = None, operator: str = "OR") -> dict[str, Any]:
-    return {"id": "p", "displayName": "MFA all", "state": state,
-            "conditions": {"users": {"includeUsers": ["All"] if users is None else users},
-                           "applications": {"includeApplications": ["All"] if apps is None else apps}},
-            "grantControls": {"operator": operator, "builtInControls": ["mfa"] if controls is None else controls}}
-
-
-SD_OFF = {"isEnabled": False}
 CASES = [
-    # MFA registration
-    case(entra.user_mfa_registered, user(), PASS, "has an MFA method", id="pass"),
-    case(entra.user_mfa_registered, user(Registration=NO_MFA), FAIL, "no MFA method", id="fail"),
-    case(entra.user_mfa_registered, user(Registration=NO_MFA, userType="Guest"), NA, "guest", id="guest"),
-    case(entra.user_mfa_registered, user(Registration=NO_MFA, accountEnabled=False), NA, "disabled", id="disabled"),
+    # MFA capability
+    case(entra.user_mfa_registered, user(), PASS, "can perform MFA (per the registration report)", id="pass"),
+    case(entra.user_mfa_registered, user(Registration=NOT_REGISTERED), FAIL, "cannot perform MFA", id="fail"),
+    case(entra.user_mfa_registered, user(Registration=REGISTERED_NOT_CAPABLE), FAIL, "cannot perform MFA", id="defect-registered-not-capable",
+         looks_fine="isMfaRegistered is true, but the registered method (SMS) is disabled by policy: isMfaCapable is false"),
+    case(entra.user_mfa_registered, guest(), NA, "azure.entra.user_mfa_required", id="guest"),
+    case(entra.user_mfa_registered, user(Registration=NOT_REGISTERED, accountEnabled=False), NA, "disabled", id="disabled"),
     case(entra.user_mfa_registered, user(Registration=None), ERROR, "no row", id="not-in-report"),
+    case(entra.user_mfa_registered, user(Registration={"isMfaRegistered": True}), ERROR, "isMfaCapable", id="no-capable-field",
+         looks_fine="isMfaRegistered is true but the row carries no isMfaCapable"),
     case(entra.user_mfa_registered, user(errors={"Registration": "Authorization_RequestDenied: no AuditLog.Read.All"}), ERROR, "AuditLog.Read.All", id="denied"),
-    # privileged roles
-    case(entra.privileged_user_mfa, user(Roles=[GA]), PASS, "Global Administrator and has MFA", id="pass"),
-    case(entra.privileged_user_mfa, user(Roles=[GA], Registration=NO_MFA), FAIL, "holds Global Administrator and has no MFA", id="fail"),
-    case(entra.privileged_user_mfa, user(Roles=[{"name": "Privileged Role Administrator", "templateId": "e8611ab8-c189-46e8-94e1-60213ab1f814"}], Registration=NO_MFA), FAIL, "Privileged Role Administrator", id="fail-pra"),
-    case(entra.privileged_user_mfa, user(Roles=[READER], Registration=NO_MFA), NA, "no privileged", id="reader"),
-    case(entra.privileged_user_mfa, user(Roles=[READER], Registration=NO_MFA), FAIL, "Security Reader", params={"extra_roles": ["Security Reader"]}, id="extra-role"),
-    case(entra.privileged_user_mfa, user(Roles=[GA], Registration=NO_MFA, accountEnabled=False), PASS, "disabled", id="disabled"),
+    case(entra.user_mfa_registered, [no_p1_user(["microsoftAuthenticator"]), NO_P1_TENANT], PASS, "registered methods and the authentication methods policy", id="defect-no-p1-fallback-pass"),
+    case(entra.user_mfa_registered, [no_p1_user(["phone"]), NO_P1_TENANT], FAIL, "registered methods", id="defect-no-p1-fallback-sms-disabled",
+         looks_fine="a phone method is registered, but SMS and voice are disabled in the authentication methods policy"),
+    case(entra.user_mfa_registered, [no_p1_user(["email", "temporaryAccessPass"]), NO_P1_TENANT], FAIL, "cannot perform MFA", id="no-p1-email-tap-only",
+         looks_fine="email OTP and a Temporary Access Pass are registered, but neither is an MFA method"),
+    case(entra.user_mfa_registered, [no_p1_user(["fido2"]), NO_P1_TENANT], PASS, "can perform MFA", id="no-p1-fido2-group-target"),
+    case(entra.user_mfa_registered, [no_p1_user(["fido2"], oid="u2"), NO_P1_TENANT], FAIL, "cannot perform MFA", id="no-p1-fido2-not-targeted"),
+    case(entra.user_mfa_registered, [no_p1_user(["microsoftAuthenticator"]), tenant()], ERROR, "AuthenticationMethodsPolicy", id="no-p1-policy-missing"),
+    case(entra.user_mfa_registered, user(errors={"Registration": NO_P1, "AuthenticationMethods": "Authorization_RequestDenied: denied"}), ERROR, "UserAuthenticationMethod.Read.All", id="no-p1-methods-denied"),
+    # privileged roles, however held
+    case(entra.privileged_user_mfa, user(Roles=[role(GA)]), PASS, "Global Administrator (active, directly) and can perform MFA", id="pass"),
+    case(entra.privileged_user_mfa, user(Roles=[role(GA)], Registration=NOT_REGISTERED), FAIL, "holds Global Administrator (active, directly) and cannot", id="fail"),
+    case(entra.privileged_user_mfa, user(Roles=[role(GA, group="tenant_admins")], Registration=NOT_REGISTERED), FAIL, "via group Tenant_Admins", id="ga-by-group",
+         looks_fine="no role is assigned to the user; Global Administrator comes through a role-assignable group"),
+    case(entra.privileged_user_mfa, user(EligibleRoles=[role(PRA, "eligible", end=ago(-90), permanent=False)], Registration=NOT_REGISTERED), FAIL, "Privileged Role Administrator (eligible", id="pim-eligible",
+         looks_fine="no active role at all; the user is PIM-eligible and can activate Privileged Role Administrator at will"),
+    case(entra.privileged_user_mfa, user(Roles=[role(GA)], Registration=REGISTERED_NOT_CAPABLE), FAIL, "cannot perform MFA", id="ga-registered-not-capable",
+         looks_fine="isMfaRegistered is true for the admin, but isMfaCapable is false"),
+    case(entra.privileged_user_mfa, user(Roles=[role(READER)], Registration=NOT_REGISTERED), NA, "no privileged", id="reader"),
+    case(entra.privileged_user_mfa, user(Roles=[role(READER)], Registration=NOT_REGISTERED), FAIL, "Security Reader", params={"extra_roles": ["Security Reader"]}, id="extra-role"),
+    case(entra.privileged_user_mfa, user(Roles=[role(GA)], Registration=NOT_REGISTERED, accountEnabled=False), PASS, "disabled", id="disabled"),
     case(entra.privileged_user_mfa, user(errors={"Roles": "Authorization_RequestDenied"}), ERROR, "Roles", id="roles-denied"),
-    case(entra.privileged_user_mfa, user(Roles=[GA], errors={"Registration": "denied"}), ERROR, "Registration", id="reg-denied"),
+    case(entra.privileged_user_mfa, user(errors={"EligibleRoles": "Authorization_RequestDenied: RoleEligibilitySchedule.Read.Directory"}), ERROR, "RoleEligibilitySchedule", id="eligibility-denied"),
+    case(entra.privileged_user_mfa, user(Roles=[role(GA)], Registration=NOT_REGISTERED, errors={"EligibleRoles": "Authorization_RequestDenied"}), FAIL, "Global Administrator", id="eligibility-unknown-active-ga"),
+    case(entra.privileged_user_mfa, user(Roles=[role(GA)], errors={"Registration": "denied"}), ERROR, "Registration", id="reg-denied"),
     # guests
-    case(entra.guest_no_privileged_role, user(userType="Guest"), PASS, "no privileged", id="pass"),
-    case(entra.guest_no_privileged_role, user(userType="Guest", Roles=[GA]), FAIL, "Global Administrator", id="fail"),
-    case(entra.guest_no_privileged_role, user(Roles=[GA]), NA, "member", id="member"),
-    case(entra.guest_no_privileged_role, user(userType="Guest", errors={"Roles": "denied"}), ERROR, "Roles", id="error"),
-    # inactivity
-    case(entra.user_inactive_90d, user(), PASS, "signed in 3 days ago", id="pass"),
-    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": ago(120), "lastNonInteractiveSignInDateTime": ago(10)}), PASS, "10 days", id="non-interactive"),
-    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": ago(120)}), FAIL, "120 days ago", id="fail"),
-    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": None}), FAIL, "no sign-in", id="never"),
+    case(entra.guest_no_privileged_role, guest(), PASS, "no privileged", id="pass"),
+    case(entra.guest_no_privileged_role, guest(Roles=[role(GA)]), FAIL, "Global Administrator", id="fail"),
+    case(entra.guest_no_privileged_role, guest(EligibleRoles=[role(GA, "eligible", permanent=False)]), FAIL, "eligible", id="eligible",
+         looks_fine="the guest holds no active role, but is eligible for Global Administrator in PIM"),
+    case(entra.guest_no_privileged_role, user(Roles=[role(GA)]), NA, "member", id="member"),
+    case(entra.guest_no_privileged_role, guest(errors={"Roles": "denied"}), ERROR, "Roles", id="error"),
+    # inactivity: only successful sign-ins count
+    case(entra.user_inactive_90d, user(), PASS, "signed in successfully 3 days ago", id="pass"),
+    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": ago(1), "lastNonInteractiveSignInDateTime": ago(1), "lastSuccessfulSignInDateTime": ago(200)}), FAIL, "200 days ago", id="defect-failed-only-signins",
+         looks_fine="lastSignInDateTime and lastNonInteractiveSignInDateTime are yesterday, but they count failed attempts (password spraying)"),
+    case(entra.user_inactive_90d, user(SignInActivity={"lastSuccessfulSignInDateTime": ago(120)}), FAIL, "120 days ago", id="fail"),
+    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": ago(2), "lastSuccessfulSignInDateTime": None}), FAIL, "no successful sign-in", id="never-succeeded",
+         looks_fine="a sign-in attempt two days ago, but no successful sign-in since December 2023"),
     case(entra.user_inactive_90d, user(SignInActivity={}, createdDateTime=ago(5)), PASS, "created 5 days ago", id="new"),
-    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": ago(120)}, accountEnabled=False), NA, "disabled", id="disabled"),
-    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": ago(40)}), FAIL, "40 days", params={"days": 30}, id="param"),
-    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": "2025-05-30T10:11:12.1234567Z"}), PASS, "signed in 2 days", id="seven-digits"),
-    case(entra.user_inactive_90d, user(errors={"SignInActivity": "Authentication_RequestFromNonPremiumTenantOrB2CTenant"}), ERROR, "NonPremium", id="no-p1"),
-    case(entra.user_inactive_90d, user(SignInActivity={"lastSignInDateTime": "yesterday"}), ERROR, "not a date", id="garbage"),
-    # tenant MFA
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults={"isEnabled": True}, ConditionalAccessPolicies=[]), PASS, "security defaults are enabled", id="sd"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, ConditionalAccessPolicies=[ca()]), PASS, "MFA all", id="ca"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, ConditionalAccessPolicies=[ca(controls=[], operator="AND") | {"grantControls": {"authenticationStrength": {"id": "x"}}}]), PASS, "requires MFA", id="ca-strength"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, ConditionalAccessPolicies=[]), FAIL, "security defaults are off", id="nothing"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, ConditionalAccessPolicies=[ca(state="enabledForReportingButNotEnforced")]), FAIL, "no enabled", id="report-only"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, ConditionalAccessPolicies=[ca(users=[])]), FAIL, "1 policies", id="admins-only"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, ConditionalAccessPolicies=[ca(apps=["office"])]), FAIL, "all apps", id="one-app"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, ConditionalAccessPolicies=[ca(controls=["mfa", "compliantDevice"])]), FAIL, "no enabled", id="mfa-or-device"),
-    case(entra.tenant_mfa_enforced, tenant(errors={"SecurityDefaults": "denied"}, ConditionalAccessPolicies=[ca()]), PASS, "MFA all", id="sd-unknown-ca-ok"),
-    case(entra.tenant_mfa_enforced, tenant(SecurityDefaults=SD_OFF, errors={"ConditionalAccessPolicies": "Policy.Read.All missing"}), ERROR, "Policy.Read.All", id="ca-denied"),
-    case(entra.tenant_mfa_enforced, tenant(errors={"SecurityDefaults": "denied"}, ConditionalAccessPolicies=[]), ERROR, "security defaults unknown", id="sd-denied"),
+    case(entra.user_inactive_90d, user(SignInActivity={"lastSuccessfulSignInDateTime": ago(120)}, accountEnabled=False), NA, "disabled", id="disabled"),
+    case(entra.user_inactive_90d, user(SignInActivity={"lastSuccessfulSignInDateTime": ago(40)}), FAIL, "40 days", params={"days": 30}, id="param"),
+    case(entra.user_inactive_90d, user(SignInActivity={"lastSuccessfulSignInDateTime": "2025-05-30T10:11:12.1234567Z"}), PASS, "2 days", id="seven-digits"),
+    case(entra.user_inactive_90d, user(errors={"SignInActivity": "Authentication_RequestFromNonPremiumTenantOrB2CTenant: no premium"}), ERROR, "Entra ID P1", id="no-p1"),
+    case(entra.user_inactive_90d, user(SignInActivity={"lastSuccessfulSignInDateTime": "yesterday"}), ERROR, "not a date", id="garbage"),
 ]
 
 
@@ -107,6 +113,14 @@ def test_listing_error_gives_one_scope_error() -> None:
 
 
 def test_privileged_roles_by_template_or_name() -> None:
-    assert _util.privileged_roles([GA, READER]) == ["Global Administrator"]
+    ga, reader = role(GA), role(READER)
+    assert _util.privileged_roles([ga, reader]) == ["Global Administrator"]
     assert _util.privileged_roles([{"name": "Global Administrator"}]) == ["Global Administrator"]
-    assert _util.privileged_roles([READER], ["Security Reader"]) == ["Security Reader"]
+    assert _util.privileged_roles([reader], ["Security Reader"]) == ["Security Reader"]
+
+
+def test_capable_comes_from_the_report_when_both_are_there() -> None:
+    # the report wins over a method list: it applies the policy exactly as Entra does
+    both = user(Registration=REGISTERED_NOT_CAPABLE, AuthenticationMethods=[{"@odata.type": T + "fido2AuthenticationMethod"}])
+    assert Case(entra.user_mfa_registered, [both, NO_P1_TENANT], FAIL).run().status == FAIL
+    assert CAPABLE["isMfaCapable"] is True
