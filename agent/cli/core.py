@@ -199,8 +199,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @checks_app.command("list")
     def checks_list(
         provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
-        fmt: Annotated[CatalogFormat, typer.Option("--format", "-f",
-                                                   help="markdown: the catalog as in docs/checks.md")] = CatalogFormat.table,
+        fmt: Annotated[CatalogFormat, typer.Option(
+            "--format", "-f", help="markdown: the catalog as in docs/checks.md")] = CatalogFormat.table,
     ) -> None:
         """List every check with its severity, resource type and the controls it maps to."""
         from agent.mappings import load_mappings

@@ -5,6 +5,7 @@ The registry skips this module (leading underscore), so nothing here is discover
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ __all__ = [
     "PRIVILEGED_ROLE_NAMES",
     "PRIVILEGED_ROLE_TEMPLATES",
     "days_since",
+    "from_internet",
     "is_enabled_member",
     "open_ports",
     "parse_time",
@@ -47,6 +49,24 @@ PRIVILEGED_ROLE_NAMES = frozenset(PRIVILEGED_ROLE_TEMPLATES.values())
 
 # Source prefixes that mean "anyone on the internet" in an NSG rule.
 INTERNET = frozenset({"*", "internet", "any", "0.0.0.0/0", "0.0.0.0", "::/0"})
+# AzureCloud is every Azure datacenter address: anyone can rent a VM there.
+_INTERNET_TAGS = ("azurecloud",)
+# A public source this wide (a /8, 16.7M addresses, or wider) is the internet for practical purposes,
+# including rules split in halves (0.0.0.0/1 + 128.0.0.0/1) to dodge a literal 0.0.0.0/0 match.
+_WIDEST_PUBLIC_V4, _WIDEST_PUBLIC_V6 = 8, 32
+
+
+def from_internet(source: Any) -> bool:
+    """An NSG source prefix (address, CIDR or service tag) that admits anyone on the internet."""
+    text = str(source).strip().lower()
+    if text in INTERNET or text in _INTERNET_TAGS or text.startswith(tuple(t + "." for t in _INTERNET_TAGS)):
+        return True
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    limit = _WIDEST_PUBLIC_V4 if net.version == 4 else _WIDEST_PUBLIC_V6
+    return net.prefixlen <= limit and not net.is_private
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -132,7 +152,7 @@ def open_ports(rules: Iterable[Mapping[str, Any]], ports: Iterable[int]) -> list
         if str(p.get("protocol", "*")).lower() not in ("*", "tcp", "udp", "any"):
             continue
         sources = [p.get("sourceAddressPrefix")] + list(p.get("sourceAddressPrefixes") or [])
-        if not any(str(s).strip().lower() in INTERNET for s in sources if s is not None):
+        if not any(from_internet(s) for s in sources if s is not None):
             continue
         for port in ports:
             if any(lo <= port <= hi for lo, hi in port_ranges(p)):

@@ -4,6 +4,7 @@ watch the changes that weaken security."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from agent.models import Resource
@@ -53,9 +54,14 @@ def _profile_gap(profile: Mapping[str, Any], days: int) -> str:
     return ""
 
 
+# Azure retired log profiles on this day and moved them to diagnostic settings: from then on a log
+# profile exports nothing, so only a diagnostic setting evidences the export.
+LOG_PROFILES_RETIRED = datetime(2026, 9, 30, tzinfo=UTC)
+
+
 @check(
     id="azure.monitor.activity_log_retained",
-    title="The subscription's activity log is exported (diagnostic setting) or kept for a year (log profile)",
+    title="The subscription's activity log is exported by a diagnostic setting (log profiles until their retirement)",
     severity=Severity.MEDIUM,
     resource_type="azure.subscription",
     rationale=(
@@ -93,6 +99,13 @@ def activity_log_retained(sub: Resource, ctx: Context) -> Verdict:
             gaps.append(f"diagnostic setting {s.get('name')} lacks {', '.join(missing)}")
     except MissingInput as exc:
         problems.append(str(exc))
+    if ctx.now >= LOG_PROFILES_RETIRED:
+        if problems:
+            raise MissingInput("; ".join(problems))
+        retired = "; log profiles no longer count: Azure retired them on 2026-09-30"
+        detail = f" ({'; '.join(gaps)}{retired})" if gaps else f" ({retired[2:]})"
+        return failed(f"subscription {sub.name} has no diagnostic setting exporting its activity log "
+                      f"(Azure alone keeps 90 days){detail}")
     try:
         profiles = need(sub, "LogProfiles") or []
     except MissingInput as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.models import Resource, Status
-from checks.base import Context, Remediation, Severity, Verdict, check, failed, passed
+from checks.base import Context, Remediation, Severity, Verdict, check, failed, not_applicable, passed
 from checks.endpoints._sources import NEEDS, reads
 from checks.endpoints._util import DOCS, STALE, age_days, host, known, mobile_not_applicable, settle
 
@@ -32,7 +32,9 @@ def _names(items: list[dict[str, Any]]) -> str:
         cli="sudo /opt/CrowdStrike/falconctl -g --rfm-state   # Windows: sc query CSFalconService",
         docs=DOCS + "#edr",
     ),
-    params={**STALE, "max_disconnected_days": 3, "products": []},
+    # required: every device must run an EDR sensor (naming products implies it). Off by default:
+    # malware protection itself is antivirus_running; this check judges the sensors that are installed.
+    params={**STALE, "max_disconnected_days": 3, "products": [], "required": False},
     reads=reads("edr"),
     needs=NEEDS,
 )
@@ -46,6 +48,9 @@ def edr_healthy(device: Resource, ctx: Context) -> Verdict:
                and (not wanted or any(w in str(e.get("product", "")).lower() for w in wanted))]
     if not sensors:
         which = f" ({', '.join(wanted)})" if wanted else ""
+        if not wanted and not ctx.params.get("required"):
+            return not_applicable(f"device {name} has no EDR sensor installed and this check's 'required' "
+                                  "parameter is off (antivirus_running judges malware protection)")
         return settle(device, ctx, failed(f"device {name} has no EDR sensor{which} installed"), "edr")
     limit = float(ctx.params.get("max_disconnected_days", 3))
     healthy, bad, unknown = [], [], []

@@ -5,6 +5,7 @@ The registry skips this module (leading underscore), so nothing here is discover
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from typing import Any
 
 from agent.models import Resource
 
-__all__ = ["PUBLIC_MEMBERS", "bindings", "days_since", "label", "open_ports", "parse_duration_s",
+__all__ = ["PUBLIC_MEMBERS", "bindings", "days_since", "is_world", "label", "open_ports", "parse_duration_s",
            "parse_time", "policy_of", "WORLD"]
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
@@ -68,11 +69,28 @@ def _port_range(text: str) -> tuple[int, int]:
     return int(lo), int(hi or lo)
 
 
+def is_world(cidr: Any) -> bool:
+    """0.0.0.0/0, ::/0, or a public range so wide (a /8 or wider) that it admits the internet, as
+    two halves 0.0.0.0/1 + 128.0.0.0/1 do."""
+    try:
+        net = ipaddress.ip_network(str(cidr).strip(), strict=False)
+    except ValueError:
+        return False
+    return net.prefixlen <= (8 if net.version == 4 else 32) and not net.is_private
+
+
+def _from_internet(firewall: Mapping[str, Any]) -> bool:
+    ranges = firewall.get("sourceRanges") or []
+    if not ranges and not firewall.get("sourceTags") and not firewall.get("sourceServiceAccounts"):
+        return True  # an ingress rule without any source applies to 0.0.0.0/0 (VPC firewall docs)
+    return any(is_world(r) for r in ranges)
+
+
 def open_ports(firewall: Mapping[str, Any], ports: Iterable[int]) -> list[int]:
     """Which of ``ports`` an enabled ingress allow rule opens to the whole internet."""
     if str(firewall.get("direction", "INGRESS")).upper() != "INGRESS" or firewall.get("disabled") is True:
         return []
-    if not set(firewall.get("sourceRanges") or []) & set(WORLD):
+    if not _from_internet(firewall):
         return []
     found: set[int] = set()
     for rule in firewall.get("allowed") or []:

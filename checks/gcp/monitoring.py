@@ -183,7 +183,7 @@ def _verdict(project: Resource, ctx: Context, change: Change) -> Verdict:
         names = ", ".join(str(m.attributes.get("name")) for m in matching)
         return failed(f"project {pid}: log-based metric {names} matches {change.what} but no alert policy uses it")
     extra = f" (filters not understood: {'; '.join(unreadable)})" if unreadable else ""
-    return failed(f"project {pid} has no log-based metric that matches every {change.what}{extra}")
+    return failed(f"project {pid} has no log-based metric that matches all {change.what}{extra}")
 
 
 def _declare(key: str, change: Change) -> Check:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.mappings import Mappings, load_mappings
+from agent.mappings import Mappings, check_provider, load_mappings
 from agent.posture import coverage
 from agent.registry import load_checks
 
@@ -73,6 +73,80 @@ def test_cis_aws_v3_recommendations(m: Mappings) -> None:
                 "5.2", "5.4", "5.6"):
         assert cid in got
         assert m.frameworks["cis_aws"].requirements[got.index(cid)].controls, f"CIS {cid} should be automated"
+
+
+# Every recommendation number of CIS Microsoft Azure Foundations v3.0.0, in benchmark order (no
+# section 1; 3.1.2 "Defender Plan: APIs" holds no recommendation in this version).
+CIS_AZURE_V3 = (
+    [f"2.1.{i}" for i in range(1, 5)] + [f"2.2.{i}" for i in range(1, 9)] + [f"2.{i}" for i in range(3, 27)]
+    + ["3.1.1.1", "3.1.1.2"] + [f"3.1.3.{i}" for i in range(1, 6)] + [f"3.1.4.{i}" for i in range(1, 4)]
+    + ["3.1.5.1", "3.1.6.1"] + [f"3.1.7.{i}" for i in range(1, 5)] + ["3.1.8.1", "3.1.9.1"]
+    + [f"3.1.{i}" for i in range(10, 17)] + ["3.2.1"] + [f"3.3.{i}" for i in range(1, 9)]
+    + [f"4.{i}" for i in range(1, 18)]
+    + [f"5.1.{i}" for i in range(1, 8)] + [f"5.2.{i}" for i in range(1, 9)] + [f"5.3.{i}" for i in range(1, 5)]
+    + [f"5.4.{i}" for i in range(1, 4)]
+    + [f"6.1.{i}" for i in range(1, 7)] + [f"6.2.{i}" for i in range(1, 11)] + ["6.3.1", "6.4", "6.5"]
+    + [f"7.{i}" for i in range(1, 8)] + [f"8.{i}" for i in range(1, 12)] + [f"9.{i}" for i in range(1, 13)]
+    + ["10.1"]
+)
+# the recommendations whose own Azure checks exist (mappings/frameworks/cis_azure.yaml)
+CIS_AZURE_AUTOMATED = (
+    "2.2.4", "2.2.7", "2.12", "2.14", "2.15", "2.16", "2.26", "3.1.3.1", "3.1.4.1", "3.1.5.1", "3.1.6.1", "3.1.7.1",
+    "3.1.7.2", "3.1.7.3", "3.1.7.4", "3.1.8.1", "3.1.9.1", "3.1.12", "3.1.13", "3.1.14", "3.3.6", "4.2", "4.7",
+    "4.16", "4.17", "5.1.1", "5.1.4", "5.1.5", "5.1.6", "6.1.1", "6.1.2", "6.1.4", "6.2.1", "6.2.2", "6.2.3",
+    "6.2.4", "6.2.5", "6.2.6", "6.2.7", "6.2.8", "6.2.9", "6.2.10", "7.1", "7.2", "7.5",
+    "2.1.2", "2.1.3", "2.2.5", "3.3.5", "4.1", "4.10", "4.15", "5.1.2", "5.1.7",
+)
+
+# Every recommendation number of CIS Google Cloud Platform Foundation v3.0.0, in benchmark order.
+CIS_GCP_V3 = (
+    [f"1.{i}" for i in range(1, 18)] + [f"2.{i}" for i in range(1, 17)] + [f"3.{i}" for i in range(1, 11)]
+    + [f"4.{i}" for i in range(1, 13)] + ["5.1", "5.2"]
+    + [f"6.1.{i}" for i in range(1, 4)] + [f"6.2.{i}" for i in range(1, 10)] + [f"6.3.{i}" for i in range(1, 8)]
+    + [f"6.{i}" for i in range(4, 8)] + [f"7.{i}" for i in range(1, 5)] + ["8.1"]
+)
+# the recommendations whose own GCP checks exist (mappings/frameworks/cis_gcp.yaml)
+CIS_GCP_AUTOMATED = (
+    "1.2", "1.4", "1.5", "1.6", "1.7", "1.8", "1.10", "1.11", "1.13", "1.14", "1.15", "1.16", "2.1", "2.2", "2.3",
+    "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11", "3.1", "3.6", "3.7", "3.8", "4.3", "4.5", "4.6",
+    "4.8", "4.9", "5.2", "6.2.1", "6.2.2", "6.2.3", "6.2.4", "6.2.5", "6.2.6", "6.2.7", "6.2.8", "6.4", "6.6",
+    "6.7", "4.2", "4.4", "5.1", "6.1.2", "6.1.3", "6.3.1", "6.3.2", "6.3.3", "6.3.4", "6.3.5", "6.3.6", "6.3.7",
+)
+
+
+def _assert_cis_cloud(m: Mappings, fid: str, provider: str, expected: list[str], automated: tuple[str, ...]) -> None:
+    fw = m.frameworks[fid]
+    assert fw.providers == (provider,)
+    assert ids(m, fid) == expected
+    by_id = {r.id: r for r in fw.requirements}
+    for rid in automated:
+        assert by_id[rid].controls, f"{fid} {rid} should be automated"
+    for r in fw.requirements:
+        decided_by = m.requirement_checks(r)
+        # a listed control must bring at least one check of this cloud, or the requirement never has data
+        assert bool(decided_by) == bool(r.controls), f"{fid} {r.id}: {r.controls} -> {decided_by}"
+        assert all(check_provider(c) == provider for c in decided_by), f"{fid} {r.id}: {decided_by}"
+
+
+def test_cis_azure_v3_recommendations(m: Mappings) -> None:
+    assert len(CIS_AZURE_V3) == 159
+    _assert_cis_cloud(m, "cis_azure", "azure", CIS_AZURE_V3, CIS_AZURE_AUTOMATED)
+
+
+def test_cis_gcp_v3_recommendations(m: Mappings) -> None:
+    assert len(CIS_GCP_V3) == 85
+    _assert_cis_cloud(m, "cis_gcp", "gcp", CIS_GCP_V3, CIS_GCP_AUTOMATED)
+
+
+def test_cis_cloud_benchmarks_ignore_other_clouds(m: Mappings) -> None:
+    # NET-ADMIN-PORTS holds AWS, Azure and GCP checks; each CIS benchmark counts only its own cloud
+    azure = next(r for r in m.frameworks["cis_azure"].requirements if r.id == "7.2")
+    gcp = next(r for r in m.frameworks["cis_gcp"].requirements if r.id == "3.6")
+    assert m.requirement_checks(azure) == ("azure.network.nsg_admin_ports_restricted",)
+    assert m.requirement_checks(gcp) == ("gcp.compute.firewall_admin_ports_closed",)
+    assert not any(t.startswith(("CIS-AZURE:", "CIS-AWS:"))
+                   for t in m.tags_for("gcp.compute.firewall_admin_ports_closed", ("cis_aws", "cis_azure", "cis_gcp")))
+    assert "CIS-GCP:3.6" in m.tags_for("gcp.compute.firewall_admin_ports_closed", ("cis_gcp",))
 
 
 def test_hipaa_security_rule_standards(m: Mappings) -> None:

@@ -64,15 +64,16 @@ def listing_error(rtype: str) -> CollectionError:
     )
 
 
-def snapshot(resources: Iterable[Resource], errors: Iterable[CollectionError] = ()) -> Snapshot:
+def snapshot(resources: Iterable[Resource], errors: Iterable[CollectionError] = (),
+             now: datetime = NOW) -> Snapshot:
     items = tuple(resources)
     account = items[0].account if items else SUB
     return Snapshot(
         source="test",
         provider="azure",
         account=account,
-        started_at=NOW - timedelta(minutes=5),
-        finished_at=NOW,
+        started_at=now - timedelta(minutes=5),
+        finished_at=now,
         resources=items,
         errors=tuple(errors),
     )
@@ -86,10 +87,11 @@ class Case:
     reason: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
     errors: list[CollectionError] = field(default_factory=list)
+    now: datetime = NOW  # the evaluation time (the snapshot's end)
 
     def run(self) -> Finding:
         findings = evaluate(
-            snapshot(self.resources, self.errors), [self.check], params={self.check.id: dict(self.params)}
+            snapshot(self.resources, self.errors, self.now), [self.check], params={self.check.id: dict(self.params)}
         )
         own = [r for r in self.resources if r.type == self.check.meta.resource_type]
         target = own[0].id if own else findings[0].resource_id

@@ -4,6 +4,7 @@ fixed false passes, and the builders the other ARM case modules (test_azure_arm_
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -157,6 +158,12 @@ CASES = [
     case(network.nsg_admin_ports_restricted, nsg(rule("multi", "", destinationPortRanges=["80", "3389"])), FAIL, "3389", id="ranges"),
     case(network.nsg_admin_ports_restricted, nsg(rule("src", "22", sourceAddressPrefixes=["Internet"], source=None)), FAIL, "port 22", id="prefixes"),
     case(network.nsg_admin_ports_restricted, nsg(rule("vpn", "22", "10.0.0.0/8")), PASS, "allows no", id="private-source"),
+    case(network.nsg_admin_ports_restricted, nsg(rule("halves", "22", None, sourceAddressPrefixes=["0.0.0.0/1", "128.0.0.0/1"])), FAIL, "port 22", id="defect-split-halves",
+         looks_fine="no rule names 0.0.0.0/0, but two /1 prefixes admit every address"),
+    case(network.nsg_admin_ports_restricted, nsg(rule("azure", "3389", "AzureCloud")), FAIL, "port 3389", id="defect-azurecloud-tag",
+         looks_fine="the AzureCloud service tag reads like internal traffic, but it is every Azure customer's VM"),
+    case(network.nsg_admin_ports_restricted, nsg(rule("azure-region", "22", "AzureCloud.WestEurope")), FAIL, "port 22", id="azurecloud-region"),
+    case(network.nsg_admin_ports_restricted, nsg(rule("office", "22", "203.0.113.0/24")), PASS, "allows no", id="office-range"),
     case(network.nsg_admin_ports_restricted, nsg(rule("deny", "22", access="Deny")), PASS, "allows no", id="deny"),
     case(network.nsg_admin_ports_restricted, nsg(rule("out", "22", direction="Outbound")), PASS, "allows no", id="outbound"),
     case(network.nsg_admin_ports_restricted, nsg(rule("icmp", "*", protocol="Icmp")), PASS, "allows no", id="icmp"),
@@ -180,6 +187,12 @@ CASES = [
     case(monitor.activity_log_retained, sub(ActivityLogDiagnosticSettings=[diag(["Policy"])], LogProfiles=[]), PASS, "diagnostic setting export", params={"categories": ["Policy"]}, id="param"),
     case(monitor.activity_log_retained, sub(ActivityLogDiagnosticSettings=[{"name": "g", "properties": {"storageAccountId": "x", "logs": [{"categoryGroup": "allLogs", "enabled": True}]}}], LogProfiles=[]), PASS, "diagnostic setting g", id="category-group"),
     case(monitor.activity_log_retained, sub(ActivityLogDiagnosticSettings=[], LogProfiles=[profile(days=365)]), PASS, "log profile default", id="log-profile"),
+    case(monitor.activity_log_retained, sub(ActivityLogDiagnosticSettings=[], LogProfiles=[profile(days=365)]), FAIL, "retired", id="defect-log-profile-retired",
+         now=datetime(2026, 11, 30, tzinfo=UTC), looks_fine="the log profile keeps a year of events, but Azure retired log profiles on 2026-09-30"),
+    case(monitor.activity_log_retained, sub(ActivityLogDiagnosticSettings=[diag(["Administrative", "Alert", "Policy", "Security"])], LogProfiles=[]), PASS, "diagnostic setting", id="after-retirement",
+         now=datetime(2026, 11, 30, tzinfo=UTC)),
+    case(monitor.activity_log_retained, sub(errors={"ActivityLogDiagnosticSettings": "AuthorizationFailed"}, LogProfiles=[profile(days=365)]), ERROR, "AuthorizationFailed", id="after-retirement-unreadable",
+         now=datetime(2026, 11, 30, tzinfo=UTC)),
     case(monitor.activity_log_retained, sub(ActivityLogDiagnosticSettings=[], LogProfiles=[profile(days=30)]), FAIL, "keeps events 30 days", id="short-profile"),
     case(monitor.activity_log_retained, sub(ActivityLogDiagnosticSettings=[], LogProfiles=[profile(days=0, locations=["westeurope"])]), FAIL, "global region", id="defect-profile-no-global",
          looks_fine="a log profile keeps events forever in storage, but only for one region, not 'global'"),

@@ -77,7 +77,8 @@ CASES = [
     case(access.password_required, dev(password_required=None, **SERVER), NA, "server", id="server"),
     # edr_healthy
     case(protection.edr_healthy, dev(edr=[FALCON]), PASS, "CrowdStrike", id="pass"),
-    case(protection.edr_healthy, dev(edr=[]), FAIL, "no EDR sensor", id="none"),
+    case(protection.edr_healthy, dev(edr=[]), NA, "required", id="none-not-required"),
+    case(protection.edr_healthy, dev(edr=[]), FAIL, "no EDR sensor", params={"required": True}, id="none"),
     case(protection.edr_healthy, dev(edr=[Edr(product="SentinelOne", running=False)]), FAIL, "not running",
          id="stopped"),
     case(protection.edr_healthy, dev(edr=[Edr(product="SentinelOne", running=True, last_connected=ago(10))]),
