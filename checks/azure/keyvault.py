@@ -156,7 +156,6 @@ def rbac_authorization(vault: Resource, ctx: Context) -> Verdict:
         cli="az keyvault update --name <vault> --resource-group <group> --public-network-access Disabled",
         docs=DOCS + "network-security",
     ),
-    references=("CIS Microsoft Azure Foundations v3.0.0 3.3.7",),
     params={"max_addresses": 65536},
     reads=(_VAULTS + ": properties.publicNetworkAccess, properties.networkAcls (defaultAction, ipRules), "
            "properties.privateEndpointConnections",),
