@@ -74,15 +74,15 @@ CASES = [
     case(monitor.alert_policy_changes, sub(ActivityLogAlerts=alerts(POLICY_OPS, enabled=None)), PASS, "all 4", id="enabled-default-true"),
     case(monitor.alert_policy_changes, sub(errors={"ActivityLogAlerts": "AuthorizationFailed: no"}), ERROR, "ActivityLogAlerts", id="error"),
     # network
-    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(ALL_OPS)), PASS, "all 6", id="pass"),
-    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS, scopes=[f"{SCOPE}/resourceGroups/prod"])), FAIL, "6 network", id="resource-group-scope",
+    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(ALL_OPS)), PASS, "all 4", id="pass"),
+    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS, scopes=[f"{SCOPE}/resourceGroups/prod"])), FAIL, "4 network", id="resource-group-scope",
          looks_fine="alerts exist for every operation, but scoped to one resource group, not the subscription"),
-    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS, groups=False)), FAIL, "6 network", id="no-action-group",
+    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS, groups=False)), FAIL, "4 network", id="no-action-group",
          looks_fine="enabled alerts for every operation, but no action group: they notify nobody"),
-    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS, extra=[{"field": "status", "equals": "Failed"}])), FAIL, "6 network", id="failed-only",
+    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS, extra=[{"field": "status", "equals": "Failed"}])), FAIL, "4 network", id="failed-only",
          looks_fine="an extra condition status=Failed: the alert fires only on failed changes, never on a successful one"),
-    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS[:2] + NETWORK_OPS[4:])), FAIL, "securityRules/write", id="no-rule-ops"),
-    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS[:2] + NETWORK_OPS[4:])), PASS, "all 4", params={"operations": NETWORK_OPS[:2] + NETWORK_OPS[4:]}, id="param-cis-only"),
+    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS[:2] + NETWORK_OPS[4:])), PASS, "all 4", id="cis-operations"),
+    case(monitor.alert_network_changes, sub(ActivityLogAlerts=alerts(NETWORK_OPS[:2] + NETWORK_OPS[4:])), FAIL, "securityRules/write", params={"operations": NETWORK_OPS}, id="param-rule-ops"),
     case(monitor.alert_network_changes, sub(errors={"ActivityLogAlerts": "AuthorizationFailed: no"}), ERROR, "AuthorizationFailed", id="error"),
     # SQL firewall
     case(monitor.alert_sql_firewall_changes, sub(ActivityLogAlerts=alerts(SQL_OPS)), PASS, "all 2", id="pass"),
@@ -138,9 +138,9 @@ def test_every_check_here_has_pass_fail_error() -> None:
         assert {PASS, FAIL, ERROR} <= seen.get(chk.id, set()), chk.id
 
 
-def test_default_operations_are_the_cis_ones_plus_nsg_rules() -> None:
+def test_default_operations_are_the_cis_ones() -> None:
     assert monitor.alert_policy_changes.meta.params["operations"] == POLICY_OPS
-    assert monitor.alert_network_changes.meta.params["operations"] == NETWORK_OPS
+    assert monitor.alert_network_changes.meta.params["operations"] == NETWORK_OPS[:2] + NETWORK_OPS[4:]
     assert monitor.alert_sql_firewall_changes.meta.params["operations"] == SQL_OPS
 
 
