@@ -58,6 +58,9 @@ def tenant_mfa_verdict(ctx: Context, tenant: Resource, what: str, *, app: str | 
         return passed(f"security defaults are enabled: {what} requires MFA")
     names = ctx.params.get("break_glass") or []
     users = [u for u in enabled_users(ctx) if not is_break_glass(u, names)]
+    if not users:  # "all 0 users covered" would be a pass on nothing
+        raise MissingInput("no enabled user other than break-glass accounts is in the snapshot: coverage of "
+                           f"{what} cannot be shown")
     fails: list[str] = []
     unknown: list[tuple[str, str]] = []
     gaps: Counter[str] = Counter()

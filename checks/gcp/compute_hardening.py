@@ -147,6 +147,7 @@ def instance_ip_forwarding_off(instance: Resource, ctx: Context) -> Verdict:
     name = label(instance)
     if "canIpForward" in instance.errors:
         need(instance, "canIpForward")
+    need(instance, "networkInterfaces")  # the API omits a false canIpForward: first make sure the body was read
     if is_gke_node(instance):
         return not_applicable(f"instance {name} is a GKE node, which needs IP forwarding")
     if instance.attributes.get("canIpForward") is True:  # the API omits it when false
