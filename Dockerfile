@@ -8,6 +8,7 @@ COPY agent ./agent
 COPY checks ./checks
 COPY collectors ./collectors
 COPY mappings ./mappings
+COPY deploy/verifier/posture_verify ./deploy/verifier/posture_verify
 RUN python -m venv /opt/posture-agent \
  && /opt/posture-agent/bin/pip install --upgrade pip \
  && /opt/posture-agent/bin/pip install .

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint bench clean prometheus
+.PHONY: demo test setup lint bench clean prometheus chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,15 +20,22 @@ prometheus:
 	  { (apt-get update -qq && apt-get install -y -qq prometheus >/dev/null) || \
 	    echo "warning: could not install prometheus (Debian package); its tests will fail"; }
 
+# Chromium renders report.html in the report tests (Debian package `chromium`, /usr/bin/chromium);
+# installed when missing like prometheus. Without it those tests skip loudly, or fail when CI=true.
+chromium:
+	@command -v chromium >/dev/null || \
+	  { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	    echo "warning: could not install chromium (Debian package); the report tests will skip (fail when CI=true)"; }
+
 demo: $(STAMP)
 	$(BIN)/posture-agent demo
 
-test: $(STAMP) prometheus
+test: $(STAMP) prometheus chromium
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check agent checks collectors tests bench
-	$(BIN)/mypy agent checks
+	$(BIN)/ruff check agent checks collectors tests bench deploy/verifier
+	$(BIN)/mypy agent checks deploy/verifier/posture_verify
 
 bench: $(STAMP)
 	$(BIN)/python bench/daemon_cycle.py

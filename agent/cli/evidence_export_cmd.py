@@ -102,40 +102,44 @@ def export(
 @evidence_app.command("verify")
 def verify(
     bundle: Annotated[Path | None, typer.Argument(help="A bundle zip; without it, the store itself")] = None,
-    public_key: Annotated[Path | None, typer.Option(
-        "--public-key", help="Ed25519 public key (PEM) the checkpoints must be signed with")] = None,
+    public_key: Annotated[list[Path] | None, typer.Option(
+        "--public-key", metavar="PEM",
+        help="Ed25519 public key (PEM) the checkpoints must be signed with; repeatable")] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recompute every hash, the chain and the checkpoint signatures; exit 1 naming each bad record."""
-    from agent.evidence.chain import verify_records
-    from agent.evidence.checkpoints import load_public_key
+    """Recompute every hash, the chain and the checkpoint signatures; exit 1 naming each bad record.
+    The standalone verifier's code (posture_verify; `posture-verify BUNDLE` gives the same verdict)."""
+    from posture_verify.checkpoints import load_public_key
+    from posture_verify.cli import summary
 
-    key = None
-    if public_key is not None:
+    keys: list[Any] = []
+    for pem in public_key or []:
         try:
-            key = load_public_key(public_key.read_bytes())
+            keys.append(load_public_key(pem.read_bytes()))
         except (OSError, ValueError) as exc:
-            raise UsageError(f"--public-key {public_key}: {exc}") from None
+            raise UsageError(f"--public-key {pem}: {exc}") from None
     with _bar("verify") as progress:
         step = (lambda stage, n: progress(stage, min(9, 1 + n // 5000))) if progress else None
         if bundle is not None:
-            from agent.evidence.bundle_verify import verify_bundle
+            from posture_verify.bundle import verify_bundle
 
-            if not bundle.exists():
+            if not bundle.is_file():
                 raise UsageError(f"bundle not found: {bundle}")
-            report = verify_bundle(bundle, public_key=key, progress=step)
+            report = verify_bundle(bundle, public_keys=keys, progress=step)
             what = str(bundle)
         else:
+            from posture_verify.chain import verify_records
+
             from agent.evidence.store_records import load_store_records
 
             store = _store(config, db)
             try:
                 signer = _signer(config)
-                keys = [key] if key else ([signer.public] if signer else [])
-                report = verify_records(load_store_records(store), public_keys=keys,
-                                        require_signed=key is not None, progress=step)
+                trusted = keys or ([signer.public] if signer else [])
+                report = verify_records(load_store_records(store), public_keys=trusted, require_signed=bool(keys),
+                                        progress=step)
             finally:
                 store.close()
             what = "the store"
@@ -144,12 +148,7 @@ def verify(
     else:
         for issue in report.issues:
             typer.echo(f"FAIL {issue}", err=True)
-        signed = (f", {report.signatures_checked} signatures verified" if report.signatures_checked else "") + (
-            f", {report.signatures_unchecked} signatures not checked (no public key)"
-            if report.signatures_unchecked else "")
-        verdict = "OK" if report.ok else f"FAILED with {len(report.issues)} problems"
-        typer.echo(f"{verdict}: {what}: {report.entries} entries (seq {report.first_seq}..{report.last_seq}), "
-                   f"{report.snapshots} snapshots, {report.blobs} blobs, {report.checkpoints} checkpoints{signed}")
+        typer.echo(summary(report, what))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -193,7 +192,9 @@ def coverage(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Per requirement: runs, gaps, share of time passing, failures and time to remediate (JSON)."""
+    """Per requirement (JSON): its status for the period (passing, failing, partly, not evidenced, not
+    assessed) and why; the automated part (runs, gaps, share of time passing, failures, time to remediate)
+    and the manual part (documents in force and for how much of the period). `statuses` counts them."""
     from agent.evidence.coverage import compute_coverage
     from agent.mappings import load_mappings
 

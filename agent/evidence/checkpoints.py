@@ -4,22 +4,24 @@ A checkpoint body is canonical JSON of (seq, at, head_seq, head_hash, pruned_thr
 prev_hash); ``checkpoint_hash`` is its SHA-256 and ``signature`` an Ed25519 signature over it when a
 signing key is configured. Rewriting the whole evidence chain (recomputing every hash) then still
 fails verification: the attacker cannot sign the new heads without the private key.
+
+The body, key id and signature check are the standalone verifier's (posture_verify.checkpoints,
+spec: docs/evidence-format.md); this module writes checkpoints.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from posture_verify.canonical import sha256_hex
+from posture_verify.checkpoints import body, key_id, load_public_key, verify_signature
 from sqlalchemy import Connection, insert, select
 
 from agent.errors import ConfigError, Problem
-from agent.models import canonical_json, isoformat, sha256_hex
 from agent.store import Store
 from agent.store import schema as t
 from agent.store.chain import GENESIS
@@ -28,21 +30,8 @@ from agent.store.evidence_tables import evidence_checkpoints as cp
 __all__ = ["Signer", "body", "key_id", "load_public_key", "public_pem", "verify_signature", "write_checkpoint"]
 
 
-
-def key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
 def public_pem(public: Ed25519PublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def load_public_key(pem: bytes) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(pem)
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
-    return key
 
 
 class Signer:
@@ -73,23 +62,6 @@ class Signer:
     def from_config(cls, evidence_config: Any) -> Signer | None:
         ref = getattr(evidence_config, "signing_key", None)
         return cls(ref.reveal()) if ref is not None else None
-
-
-def body(row: dict[str, Any]) -> bytes:
-    """The signed bytes of a checkpoint (row as stored or as normalised JSON)."""
-    at = row["at"]
-    return canonical_json({"seq": int(row["seq"]), "at": isoformat(at) if isinstance(at, datetime) else at,
-                           "head_seq": int(row["head_seq"]), "head_hash": row["head_hash"],
-                           "pruned_through": int(row["pruned_through"]), "pruned_hash": row["pruned_hash"],
-                           "prev_hash": row["prev_hash"]})
-
-
-def verify_signature(row: dict[str, Any], public: Ed25519PublicKey) -> bool:
-    try:
-        public.verify(base64.b64decode(row["signature"] or ""), body(row))
-        return True
-    except (InvalidSignature, ValueError):
-        return False
 
 
 def write_checkpoint(store: Store, conn: Connection, at: datetime, signer: Signer | None = None, *,

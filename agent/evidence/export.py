@@ -2,7 +2,7 @@
 
 Layout (docs/evidence.md): manifest.json (every file with its SHA-256), chain/ (the entries of the
 period, checkpoints, the segment's anchor and baseline), records/ (the rows the entries commit to),
-blobs/ (zstd resource bodies and manifests the snapshots refer to), manual/ (documents), summary/,
+blobs/ (uncompressed resource bodies and manifests the snapshots refer to), manual/ (documents), summary/,
 timelines/, logs/, report.html and oscal/assessment-results.json.
 """
 
@@ -18,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from posture_verify.bundle import BUNDLE_FORMAT, blob_path
 from sqlalchemy import Connection, func, select
 
 from agent.evidence.checkpoints import Signer, public_pem
-from agent.evidence.coverage import Coverage, compute_coverage
+from agent.evidence.coverage import Coverage, compute_coverage, documents_in_force
 from agent.evidence.records import cycle_snapshot_ids, norm
 from agent.mappings import Mappings
 from agent.models import canonical_json, isoformat, utcnow
@@ -35,7 +36,6 @@ from agent.store.manual import manual_evidence
 
 __all__ = ["BUNDLE_FORMAT", "export_bundle"]
 
-BUNDLE_FORMAT = "posture-agent-evidence-bundle/1"
 Progress = Callable[[str, int, int], None]
 
 
@@ -132,8 +132,10 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             drift_sids = sorted({int(x) for x in refs.get("drift", [])})
             drift = _rows_in(conn, drift_events, drift_events.c.snapshot_id, drift_sids)
             kept = [json.loads(e["content"]).get("kept") or {} for e in entries if e["kind"] == "prune"]
-            manual_ids = sorted({int(x) for x in refs.get("manual_evidence", [])}
-                                | {int(x) for k in kept for x in k.get("manual_evidence", {})})
+            vouched = ({int(x) for x in refs.get("manual_evidence", [])}
+                       | {int(x) for k in kept for x in k.get("manual_evidence", {})})
+            # and every document in force during the period, whatever its attach date
+            manual_ids = sorted(vouched | _in_force_ids(conn, start, end))
             exc_ids = sorted({int(x) for x in refs.get("exception", [])}
                              | {int(x) for k in kept for x in k.get("exceptions", {})})
             out_ids = sorted({int(x) for x in refs.get("alert", [])})
@@ -167,12 +169,15 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                 z.add(row["file"], doc)
                 manual_rows.append(row)
             z.add("records/manual_evidence.jsonl", _jsonl(manual_rows))
+            z.add("chain/vouchers.jsonl", _jsonl(_vouchers(conn, sorted(set(manual_ids) - vouched),
+                                                           seg[0] if seg else None)))
             progress("blobs", 4, 10)
             wanted = sorted(reachable_blobs(conn, (s["manifest_hash"] for s in snaps)))
             blob_index = []
             for i in range(0, len(wanted), 500):
                 for b in conn.execute(select(t.blobs).where(t.blobs.c.hash.in_(wanted[i:i + 500]))):
-                    z.add(f"blobs/{b.hash[:2]}/{b.hash}.zst", bytes(b.body), stored=True)
+                    # uncompressed (the zip deflates it): the standalone verifier needs no zstd
+                    z.add(blob_path(b.hash), decompress(bytes(b.body)))
                     blob_index.append({"hash": b.hash, "kind": b.kind, "size": b.size})
             z.add("records/blobs.jsonl", _jsonl(sorted(blob_index, key=lambda x: x["hash"])))
             progress("coverage", 7, 10)
@@ -181,10 +186,13 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
         from agent.evidence.oscal import assessment_results
         from agent.evidence.report import html_report
         z.add("oscal/assessment-results.json", json.dumps(
-            assessment_results(cov, framework=framework, entries=len(entries), generated=utcnow()),
+            assessment_results(cov, framework=framework, entries=len(entries), generated=utcnow(),
+                               documents={int(r["id"]): r["file"] for r in manual_rows}),
             indent=2).encode())
-        z.add("report.html", html_report(cov, entries=len(entries), checkpoints=len(checkpoints),
-                                         manual=manual_rows).encode())
+        z.add("report.html", html_report(
+            cov, entries=len(entries), checkpoints=len(checkpoints), manual=manual_rows,
+            framework_name=mappings.framework(framework).name, generated=utcnow(),
+            key_fingerprint=_fingerprint(signer.public) if signer is not None else None).encode())
         if signer is not None:
             z.add("keys/signing-public.pem", public_pem(signer.public))
         progress("manifest", 9, 10)
@@ -207,10 +215,47 @@ def _rows_in(conn: Connection, table: Any, col: Any, ids: list[Any]) -> list[dic
     return sorted(out, key=lambda r: r[pk]) if pk else out
 
 
+def _in_force_ids(conn: Connection, start: datetime, end: datetime) -> set[int]:
+    """The manual documents in force at some time of the period (agent/evidence/coverage.py's rule)."""
+    rows = conn.execute(select(*(c for c in manual_evidence.c if c.name != "content"))
+                        .where(manual_evidence.c.attached_at <= end))
+    return {d.id for d in documents_in_force(rows, start, end)}
+
+
+def _vouchers(conn: Connection, ids: list[int], first_seq: int | None) -> list[dict[str, Any]]:
+    """For documents whose chain entry is before the segment: that entry (or the last prune entry that
+    keeps the document), so an auditor can find it in the bundle of the period it was attached in."""
+    el = t.evidence_log
+    out: dict[int, dict[str, Any]] = {}
+    if ids:
+        for r in conn.execute(select(el).where(el.c.kind == "manual_evidence",
+                                               el.c.ref.in_([f"manual_evidence:{i}" for i in ids]))):
+            out[int(r.ref.partition(":")[2])] = norm(r)
+        missing = set(ids) - set(out)
+        if missing:  # pruned: the latest prune entry before the segment re-vouches for kept documents
+            q = select(el).where(el.c.kind == "prune").order_by(el.c.seq.desc())
+            for r in conn.execute(q if first_seq is None else q.where(el.c.seq < first_seq)):
+                kept = {int(k) for k in (json.loads(r.content).get("kept") or {}).get("manual_evidence", {})}
+                for mid in missing & kept:
+                    out[mid] = norm(r)
+                missing -= kept
+                if not missing:
+                    break
+    return [{"manual_evidence_id": mid, "entry": e} for mid, e in sorted(out.items())]
+
+
+def _fingerprint(public: Any) -> str:
+    """SHA-256 hex of the raw Ed25519 public key: what an auditor pins with --key-fingerprint."""
+    from cryptography.hazmat.primitives import serialization
+
+    return hashlib.sha256(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).hexdigest()
+
+
 def _summaries(z: _Zip, cov: Coverage, events: list[dict[str, Any]], drift: list[dict[str, Any]],
                outbox: list[dict[str, Any]], mappings: Mappings) -> None:
     reqs = cov.requirements
-    cols = ["requirement", "title", "kind", "runs_scheduled", "runs_succeeded", "gaps", "gap_hours", "pass_pct",
+    cols = ["requirement", "title", "kind", "status", "reason", "automated_status", "manual_status", "evidenced_pct",
+            "runs_scheduled", "runs_succeeded", "gaps", "gap_hours", "pass_pct",
             "unmonitored_pct", "failures", "open_failures", "mean_hours_to_remediate", "max_hours_to_remediate",
             "exceptions", "checks", "manual_controls"]
     z.add("summary/requirements.csv", _csv(reqs, cols))

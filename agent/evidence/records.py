@@ -1,32 +1,27 @@
 """Evidence records in one neutral, JSON-shaped form, whether read from the store or from a bundle.
 
-Verification runs on this form only, so the store and an exported bundle are checked by the same
-code. Rows are normalised through canonical JSON: timestamps become ``...Z`` strings.
+The form and its helpers are the standalone verifier's (posture_verify.records); ``norm`` turns a
+database row into it. Rows are normalised through canonical JSON: timestamps become ``...Z`` strings.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from agent.models import canonical_json, sha256_hex
-from agent.store.db import STARVED
+from posture_verify.records import (
+    AUDITED_COLUMNS,
+    STARVED_MESSAGE,
+    Records,
+    Unreadable,
+    cycle_snapshot_ids,
+    kept_row_hash,
+)
 
-__all__ = ["AUDITED_COLUMNS", "Records", "STARVED_MESSAGE", "cycle_snapshot_ids", "kept_row_hash", "norm"]
+from agent.models import canonical_json
 
-# the message the store gives a finding it could not re-collect: such a row is in the replayed state
-# but was not in the evaluated result set of that cycle
-STARVED_MESSAGE = STARVED
-
-# the columns of a manual_evidence or exceptions row that its chain entry (and a prune entry that
-# keeps the row) vouches for
-AUDITED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "manual_evidence": ("id", "control_id", "filename", "sha256", "size", "owner", "attached_at",
-                        "review_every_days", "next_review"),
-    "exceptions": ("id", "check_id", "resource_pattern", "reason", "owner", "created_at", "expires_at"),
-}
+__all__ = ["AUDITED_COLUMNS", "Records", "STARVED_MESSAGE", "Unreadable", "cycle_snapshot_ids", "kept_row_hash",
+           "norm"]
 
 
 def norm(row: Any) -> dict[str, Any]:
@@ -34,47 +29,3 @@ def norm(row: Any) -> dict[str, Any]:
     data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
     out: dict[str, Any] = json.loads(canonical_json(data))
     return out
-
-
-def cycle_snapshot_ids(entries: Iterable[Any]) -> set[int]:
-    """The snapshot ids the cycle entries among ``entries`` (rows or dicts with kind and content) list."""
-    out: set[int] = set()
-    for e in entries:
-        kind, content = (e["kind"], e["content"]) if isinstance(e, dict) else (e.kind, e.content)
-        if kind == "cycle":
-            try:
-                out.update(int(x[0]) for x in json.loads(content).get("snapshots", []))
-            except (ValueError, TypeError, AttributeError, IndexError):
-                continue  # an altered entry: verification names it
-    return out
-
-
-def kept_row_hash(row: dict[str, Any], table: str) -> str:
-    """SHA-256 of a kept row's audited columns, as normalised JSON (store row or bundle record)."""
-    return sha256_hex(canonical_json({c: norm({c: row[c]})[c] for c in AUDITED_COLUMNS[table]}))
-
-
-@dataclass
-class Records:
-    """Everything verification needs. ``complete`` is True for the store (every row must be
-    chained), False for a bundle's period (only the rows the segment refers to are present)."""
-
-    entries: list[dict[str, Any]]
-    checkpoints: list[dict[str, Any]]
-    runs: dict[str, dict[str, Any]]
-    snapshots: dict[int, dict[str, Any]]
-    events: dict[int, list[dict[str, Any]]]  # snapshot id -> finding_events rows in id order
-    drift: dict[int, list[dict[str, Any]]]  # snapshot id -> drift_events rows in id order
-    manual: dict[int, dict[str, Any]]  # with "content_sha256": SHA-256 of the stored document
-    exceptions: dict[int, dict[str, Any]]
-    outbox: dict[int, dict[str, Any]]
-    blob: Callable[[str], bytes | None]  # hash -> compressed body, None when missing
-    blob_rows: Callable[[], Iterator[tuple[str, str, int, bytes]]]  # (hash, kind, size, compressed)
-    baseline: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
-    # (source, account) -> {uid: [status, message]} before the first snapshot present
-    baseline_results: dict[tuple[str, str], str] = field(default_factory=dict)  # ... and its results_hash
-    complete: bool = True
-    where: str = "store"
-    # a bundle's segment starts mid-chain: the seq and prev_hash its first entry must have
-    anchor_seq: int | None = None
-    anchor_prev: str | None = None

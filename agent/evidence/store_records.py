@@ -1,4 +1,7 @@
-"""Read every evidence record of the store into ``Records`` (for `evidence verify` without a bundle)."""
+"""Read every evidence record of the store into ``Records`` (for `evidence verify` without a bundle).
+
+The verifier receives uncompressed blob bodies: the store keeps them zstd-compressed, so they are
+decompressed here; a body that does not decompress is handed over as ``Unreadable``."""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
+from posture_verify.records import BlobRow
 from sqlalchemy import Connection, select
 
-from agent.evidence.records import Records, norm
+from agent.evidence.records import Records, Unreadable, norm
 from agent.store import Store
 from agent.store import schema as t
 from agent.store.alerting import alerts_outbox, drift_events, exceptions
@@ -25,6 +29,13 @@ def _grouped(conn: Connection, table: Any) -> dict[int, list[dict[str, Any]]]:
         d = norm(row)
         out.setdefault(int(d["snapshot_id"]), []).append(d)
     return out
+
+
+def _decompressed(body: Any) -> bytes | Unreadable:
+    try:
+        return decompress(bytes(body))
+    except Exception:  # zstandard.ZstdError: altered compressed bytes
+        return Unreadable("body is not valid zstd (altered)")
 
 
 def load_store_records(store: Store) -> Records:
@@ -50,14 +61,15 @@ def load_store_records(store: Store) -> Records:
     def blob(hash_: str) -> bytes | None:
         with store.engine.connect() as c:
             body = c.execute(select(t.blobs.c.body).where(t.blobs.c.hash == hash_)).scalar()
-        return bytes(body) if body is not None else None
+        raw = _decompressed(body) if body is not None else None
+        return raw if isinstance(raw, bytes) else None
 
-    def blob_rows() -> Iterator[tuple[str, str, int, bytes]]:
+    def blob_rows() -> Iterator[BlobRow]:
         with store.engine.connect() as c:
             result = c.execution_options(yield_per=500).execute(
                 select(t.blobs.c.hash, t.blobs.c.kind, t.blobs.c.size, t.blobs.c.body))
             for r in result:
-                yield r.hash, r.kind, int(r.size), bytes(r.body)
+                yield r.hash, r.kind, int(r.size), _decompressed(r.body)
 
     return Records(entries=entries, checkpoints=checkpoints, runs=runs, snapshots=snapshots, events=events,
                    drift=drift, manual=manual, exceptions=excs, outbox=outbox, blob=blob, blob_rows=blob_rows,

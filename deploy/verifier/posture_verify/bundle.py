@@ -1,0 +1,270 @@
+"""Offline verification of an exported bundle: no database, no network (docs/evidence-format.md,
+"Bundle").
+
+First every file against manifest.json (altered, missing, extra or duplicated files), then the chain
+segment and the records with the same code that verifies the agent's store. Zip directory entries
+(names ending in "/") and the order of the files in the zip do not count, so a bundle unpacked and
+zipped again with another tool still verifies.
+
+Format 2 stores blob bodies uncompressed (``blobs/xx/<sha256>.json``, deflated by the zip). Format 1
+stored them zstd-compressed (``.zst``); such a bundle is read when the Python package ``zstandard``
+happens to be importable (it is wherever the agent is installed), and otherwise reported as needing
+the agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from posture_verify.chain import Progress, verify_records
+from posture_verify.checkpoints import load_public_key
+from posture_verify.records import BlobRow, Records, Unreadable
+from posture_verify.report import VerifyReport
+
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_1", "MANIFEST", "SIGNING_KEY", "blob_path", "verify_bundle"]
+
+BUNDLE_FORMAT = "posture-agent-evidence-bundle/2"
+BUNDLE_FORMAT_1 = "posture-agent-evidence-bundle/1"
+MANIFEST = "manifest.json"
+SIGNING_KEY = "keys/signing-public.pem"
+
+
+def blob_path(hash_: str) -> str:
+    """Where a format-2 bundle keeps the uncompressed body whose SHA-256 is ``hash_``."""
+    return f"blobs/{hash_[:2]}/{hash_}.json"
+
+
+def _legacy_blob_path(hash_: str) -> str:
+    return f"blobs/{hash_[:2]}/{hash_}.zst"
+
+
+def _zstd_decompress() -> Callable[[bytes], bytes] | None:
+    """zstandard's decompressor when the package is importable (the agent's environment), else None.
+    Loaded by name: the standalone verifier does not depend on it."""
+    try:
+        zstd = importlib.import_module("zstandard")
+    except ImportError:
+        return None
+    return lambda data: bytes(zstd.ZstdDecompressor().decompress(data))
+
+
+class _Zip:
+    """The bundle's files by name; a file that cannot be read is reported once and read as absent."""
+
+    def __init__(self, zf: zipfile.ZipFile, report: VerifyReport) -> None:
+        self.zf, self.report = zf, report
+        counts = Counter(i.filename for i in zf.infolist() if not i.is_dir())
+        for name, n in sorted(counts.items()):
+            if n > 1:
+                report.add(f"file {name}", f"is in the zip {n} times (inserted)")
+        self.names = set(counts)
+        self._broken: set[str] = set()
+
+    def read(self, name: str) -> bytes | None:
+        if name not in self.names or name in self._broken:
+            return None
+        try:
+            return self.zf.read(name)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+            # a bad CRC, a truncated or encrypted member, an unknown compression method
+            self._broken.add(name)
+            self.report.add(f"file {name}", f"cannot be read from the zip: {exc} (altered)")
+            return None
+
+    def json(self, name: str) -> Any:
+        data = self.read(name)
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            self.report.add(f"file {name}", "is not JSON")
+            return None
+
+    def jsonl(self, name: str) -> list[dict[str, Any]]:
+        data = self.read(name)
+        out: list[dict[str, Any]] = []
+        for n, line in enumerate((data or b"").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                obj = None
+            if not isinstance(obj, dict):
+                self.report.add(f"file {name}", f"line {n} is not a JSON object")
+                continue
+            out.append(obj)
+        return out
+
+    def keyed(self, name: str, rows: Iterable[dict[str, Any]], key: str, conv: Callable[[Any], Any]
+              ) -> dict[Any, dict[str, Any]]:
+        out: dict[Any, dict[str, Any]] = {}
+        for n, r in enumerate(rows, 1):
+            try:
+                k = conv(r[key])
+            except (KeyError, TypeError, ValueError):
+                self.report.add(f"file {name}", f"record {n} has no valid {key!r}")
+                continue
+            if k in out:
+                self.report.add(f"file {name}", f"{key} {k} appears more than once (inserted)")
+            out[k] = r
+        return out
+
+
+class _Files:
+    """Every file against manifest.json. The blob files are checked when the blob pass reads them
+    (a year holds some 80,000: reading each once saves seconds); ``finish`` checks any it did not."""
+
+    def __init__(self, z: _Zip, listed: dict[str, Any], report: VerifyReport) -> None:
+        self.z, self.report = z, report
+        present = z.names - {MANIFEST}
+        for name in sorted(set(listed) - present):
+            report.add(f"file {name}", "listed in the manifest but missing (removed)")
+        for name in sorted(present - set(listed)):
+            report.add(f"file {name}", "not listed in the manifest (inserted)")
+        self.pending: dict[str, Any] = {}
+        for name in sorted(set(listed) & present):
+            entry = listed[name]
+            expected = entry.get("sha256") if isinstance(entry, dict) else None
+            if name.startswith("blobs/"):
+                self.pending[name] = expected
+            else:
+                self.check(name, z.read(name), expected)
+
+    def check(self, name: str, data: bytes | None, expected: Any) -> None:
+        if data is not None and hashlib.sha256(data).hexdigest() != expected:
+            self.report.add(f"file {name}", "SHA-256 differs from the manifest (altered)")
+
+    def seen(self, name: str, data: bytes) -> None:
+        """A blob file the blob pass has read."""
+        if name in self.pending:
+            self.check(name, data, self.pending.pop(name))
+
+    def finish(self) -> None:
+        for name in sorted(self.pending):
+            self.check(name, self.z.read(name), self.pending[name])
+        self.pending.clear()
+
+
+def verify_bundle(path: Path | str, *, public_keys: Iterable[Ed25519PublicKey] = (),
+                  public_key: Ed25519PublicKey | None = None, progress: Progress | None = None) -> VerifyReport:
+    """Verify a bundle zip. With public keys given, every checkpoint must carry a signature by one
+    of them; without, the bundle's own copy of the key (keys/signing-public.pem) checks what it can."""
+    path = Path(path)
+    report = VerifyReport()
+    given = [*public_keys, *([public_key] if public_key is not None else [])]
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        report.add(f"bundle {path}", f"not a readable zip: {exc}")
+        return report
+    with zf:
+        z = _Zip(zf, report)
+        manifest = z.json(MANIFEST) if MANIFEST in z.names else None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            report.add(f"file {MANIFEST}", "missing or not a bundle manifest")
+            return report
+        files = _Files(z, manifest["files"], report)
+        fmt = manifest.get("format")
+        if fmt not in (BUNDLE_FORMAT, BUNDLE_FORMAT_1):
+            report.add(f"file {MANIFEST}", f"format is {fmt!r}, this verifier reads {BUNDLE_FORMAT} and "
+                       f"{BUNDLE_FORMAT_1}")
+        keys = given
+        if not keys and SIGNING_KEY in z.names:
+            pem = z.read(SIGNING_KEY)
+            try:
+                keys = [load_public_key(pem)] if pem is not None else []
+            except ValueError:
+                report.add(f"file {SIGNING_KEY}", "is not an Ed25519 public key in PEM")
+        seg = z.json("chain/segment.json") if "chain/segment.json" in z.names else {}
+        if not isinstance(seg, dict):
+            if seg is not None:  # None: unreadable or not JSON, already said
+                report.add("file chain/segment.json", "is not a JSON object")
+            seg = {}
+        try:
+            rec = _records(z, path, fmt, seg, files, report)
+            inner = verify_records(rec, public_keys=keys, require_signed=bool(given), progress=progress)
+        except Exception as exc:  # a record of the wrong shape: the bundle does not verify, say where it stopped
+            report.add(f"bundle {path}", f"verification stopped: {type(exc).__name__}: {exc} (records malformed)")
+            files.finish()
+            return report
+        files.finish()
+    if seg.get("last_seq") is not None and inner.last_seq != seg.get("last_seq"):
+        report.add("chain/entries.jsonl", f"ends at seq {inner.last_seq}, the segment says {seg.get('last_seq')} "
+                   "(tail removed)")
+    inner.issues[:0] = report.issues
+    return inner
+
+
+def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, report: VerifyReport) -> Records:
+    """The bundle's records in the verifier's neutral form."""
+    by_snapshot: dict[str, dict[int, list[dict[str, Any]]]] = {"finding_events": {}, "drift_events": {}}
+    for name, grouped in by_snapshot.items():
+        for r in z.jsonl(f"records/{name}.jsonl"):
+            grouped.setdefault(int(r["snapshot_id"]), []).append(r)
+    manual = {}
+    for mid, r in z.keyed("records/manual_evidence.jsonl", z.jsonl("records/manual_evidence.jsonl"), "id",
+                          int).items():
+        doc = z.read(str(r.get("file")))
+        r["content_sha256"] = hashlib.sha256(doc).hexdigest() if doc is not None else "missing"
+        manual[mid] = {k: v for k, v in r.items() if k != "file"}
+    index = z.keyed("records/blobs.jsonl", z.jsonl("records/blobs.jsonl"), "hash", str)
+
+    legacy = fmt == BUNDLE_FORMAT_1
+    unzstd = _zstd_decompress() if legacy else None
+    unavailable = None
+    if legacy and unzstd is None:
+        unavailable = (f"this bundle is {BUNDLE_FORMAT_1}, whose blobs are zstd-compressed; verify it with "
+                       "`posture-agent evidence verify` (the Python package zstandard is not installed here)")
+
+    def body(h: str, first_read: bool = False) -> bytes | Unreadable | None:
+        name = _legacy_blob_path(h) if legacy else blob_path(h)
+        data = z.read(name)
+        if data is not None and first_read:
+            files.seen(name, data)
+        if data is None or unzstd is None:
+            return data
+        try:
+            return unzstd(data)
+        except Exception:  # zstandard.ZstdError and friends
+            return Unreadable("body is not valid zstd (altered)")
+
+    def blob(h: str) -> bytes | None:
+        data = body(h)
+        return data if isinstance(data, bytes) else None
+
+    def blob_rows() -> Iterator[BlobRow]:
+        for h, r in index.items():
+            data = body(h, first_read=True)
+            if data is None:
+                report.add(f"blobs {h}", "listed in records/blobs.jsonl but missing from the bundle")
+                continue
+            yield h, str(r.get("kind")), int(r["size"]), data
+
+    def split(name: str) -> tuple[str, str]:
+        src, _, acct = name.partition("\t")
+        return src, acct
+
+    return Records(
+        entries=z.jsonl("chain/entries.jsonl"), checkpoints=z.jsonl("chain/checkpoints.jsonl"),
+        runs=z.keyed("records/runs.jsonl", z.jsonl("records/runs.jsonl"), "id", str),
+        snapshots=z.keyed("records/snapshots.jsonl", z.jsonl("records/snapshots.jsonl"), "id", int),
+        events=by_snapshot["finding_events"], drift=by_snapshot["drift_events"], manual=manual,
+        exceptions=z.keyed("records/exceptions.jsonl", z.jsonl("records/exceptions.jsonl"), "id", int),
+        outbox=z.keyed("records/alerts_outbox.jsonl", z.jsonl("records/alerts_outbox.jsonl"), "id", int),
+        blob=blob, blob_rows=blob_rows,
+        baseline={split(k): v for k, v in (seg.get("baseline") or {}).items()},
+        baseline_results={split(k): v for k, v in (seg.get("baseline_results") or {}).items()},
+        complete=False, where=str(path), anchor_seq=seg.get("first_seq"), anchor_prev=seg.get("anchor_prev"),
+        blobs_unavailable=unavailable)

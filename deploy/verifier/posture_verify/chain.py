@@ -1,0 +1,543 @@
+"""The evidence hash chain and its verifier (docs/evidence-format.md, "Chain entries").
+
+Each entry commits to its content and to the entry before it. A cycle (one run of one source: its
+runs row, its snapshots and their finding events) is one ``cycle`` entry. Its stored content is
+small: the snapshot ids and a 16-hex locator per row, so a verifier can name the row that changed.
+The locators are not what secures the rows: the entry's content_hash covers the content and the
+full SHA-256 of every row, recomputed on verification.
+
+Verification trusts no database: it recomputes every entry hash and the chain links, recomputes
+each entry's content from the rows it describes, replays finding events into result sets and
+compares them with the recorded results hashes, walks every manifest, rehashes every blob, checks
+checkpoints and their signatures, and names every record that does not add up.
+
+Stores written before cycle entries existed hold a ``run`` entry and a ``collection`` entry per
+snapshot with the row fields spelled out, and results hashes of the first definition; both are
+still verified.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from posture_verify import checkpoints as cps
+from posture_verify.canonical import GENESIS, canonical_json, isoformat, sha256_hex
+from posture_verify.lthash import ResultSetHash, legacy_results_hash
+from posture_verify.manifests import Manifest, resolve_manifest
+from posture_verify.records import AUDITED_COLUMNS, STARVED_MESSAGE, Records, Unreadable, kept_row_hash
+from posture_verify.report import Issue, VerifyReport
+
+__all__ = ["GENESIS", "LOCATOR", "CycleCommitment", "Issue", "Progress", "VerifyReport", "entry_hash",
+           "entry_hash_of", "run_fields", "snapshot_fields", "verify_records"]
+
+LOCATOR = 16  # hex characters of a row digest kept in the entry, to name what changed
+
+
+def entry_hash(*, seq: int, at: datetime | str, kind: str, ref: str, content_hash: str, prev_hash: str) -> str:
+    """``at``: a datetime, or already its canonical string (a normalised row, a bundle)."""
+    return sha256_hex(canonical_json(
+        {"seq": seq, "at": isoformat(at) if isinstance(at, datetime) else at, "kind": kind, "ref": ref,
+         "content_hash": content_hash, "prev_hash": prev_hash}))
+
+
+class CycleCommitment:
+    """What a cycle entry commits to, computed the same way by the writer (Python values) and the
+    verifier (rows normalised to JSON): canonical JSON makes both byte-identical."""
+
+    def __init__(self, run: dict[str, Any], snapshots: Sequence[tuple[int, dict[str, Any],
+                                                                       Sequence[dict[str, Any]]]]) -> None:
+        self.run_digest = sha256_hex(canonical_json(run))
+        self.snapshot_digests: dict[int, tuple[str, int, str]] = {}
+        for sid, snap, events in snapshots:
+            self.snapshot_digests[sid] = (sha256_hex(canonical_json(snap)), len(events),
+                                          sha256_hex(canonical_json(list(events))))
+        self.rows_digest = sha256_hex(canonical_json(
+            {"run": self.run_digest, "snapshots": [[sid, d, n, e] for sid, (d, n, e) in
+                                                   self.snapshot_digests.items()]}))
+
+    def content(self) -> dict[str, Any]:
+        # with no finding events the events locator says nothing: left empty
+        return {"run": self.run_digest[:LOCATOR],
+                "snapshots": [[sid, d[:LOCATOR], n, e[:LOCATOR] if n else ""] for sid, (d, n, e) in
+                              self.snapshot_digests.items()]}
+
+    def content_hash(self, content: bytes) -> str:
+        return sha256_hex(content + b"\n" + self.rows_digest.encode())
+
+
+def run_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The runs row columns a cycle entry commits to."""
+    return {k: row[k] for k in ("id", "source", "provider", "started_at", "finished_at", "status",
+                                "resource_count", "error_count", "detail")}
+
+
+def snapshot_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The snapshots row columns a cycle entry commits to (every column)."""
+    return {k: row[k] for k in ("id", "run_id", "source", "provider", "account", "started_at", "finished_at",
+                                "status", "errors", "manifest_hash", "results_hash", "resource_count")}
+
+
+# -- verification -----------------------------------------------------------------------------------
+
+Progress = Callable[[str, int], None]
+_KEEP_MANIFEST_BYTES = 16_384
+
+
+def entry_hash_of(e: dict[str, Any]) -> str:
+    """entry_hash over a normalised row (``at`` already the canonical string)."""
+    return entry_hash(seq=int(e["seq"]), at=e["at"], kind=e["kind"], ref=e["ref"], content_hash=e["content_hash"],
+                      prev_hash=e["prev_hash"])
+
+
+def _evaluated(state: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {u: v for u, v in state.items() if v[1] != STARVED_MESSAGE}
+
+
+def _matches_results(state: dict[str, list[str]], recorded: str | None, fast: str) -> bool:
+    """Whether the recorded results hash is the one of ``state`` (``fast``: its incremental hash),
+    by either definition: the legacy one is only computed when the current one does not match."""
+    if recorded == fast:
+        return True
+    items = [(u, s, m) for u, (s, m) in _evaluated(state).items()]
+    return recorded == legacy_results_hash(items)
+
+
+def _diff(expected: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
+    """Fields whose recomputed value differs from the chain entry's."""
+    exp = json.loads(canonical_json(expected))
+    out = []
+    for k, v in exp.items():
+        if recorded.get(k) != v:
+            out.append(f"{k} is {v!r} but the chain entry says {recorded.get(k)!r}")
+    return out
+
+
+def _strip_id(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "id"} for r in rows]
+
+
+class _Verifier:
+    def __init__(self, rec: Records, report: VerifyReport, keys: list[Ed25519PublicKey],
+                 require_signed: bool, progress: Progress | None) -> None:
+        self.rec, self.r, self.keys, self.require_signed = rec, report, keys, require_signed
+        self.progress = progress or (lambda _stage, _n: None)
+        self.seen_runs: set[str] = set()
+        self.seen_snapshots: set[int] = set()
+        self.seen_drift: set[int] = set()
+        self.seen_manual: set[int] = set()
+        self.seen_exceptions: set[int] = set()
+        # run id -> its snapshot ids, built once: a year holds tens of thousands of each
+        self.snapshots_of_run: dict[str, list[int]] = {}
+        for sid, snap in rec.snapshots.items():
+            self.snapshots_of_run.setdefault(snap["run_id"], []).append(sid)
+        self.state: dict[tuple[str, str], dict[str, list[str]]] = {
+            k: {u: list(v) for u, v in st.items()} for k, st in rec.baseline.items()}
+        # per (source, account): the running hash of the evaluated result set, updated per event
+        self.results: dict[tuple[str, str], ResultSetHash] = {
+            k: ResultSetHash((u, s, m) for u, (s, m) in _evaluated(st).items()) for k, st in self.state.items()}
+        self.last_results: dict[tuple[str, str], str] = dict(rec.baseline_results)
+        for key, expected in rec.baseline_results.items():
+            st = self.state.get(key, {})
+            fast = self.results.get(key, ResultSetHash()).hexdigest()
+            if not _matches_results(st, expected, fast):
+                report.add(f"baseline of {key[0]}/{key[1]}", "does not hash to the results_hash of the "
+                           "snapshot before the period (baseline altered)")
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoints(self) -> tuple[int, str]:
+        """Check every checkpoint; returns (pruned_through, pruned_hash) to anchor the chain."""
+        return cps.check_checkpoints(self.rec.checkpoints, self.keys, self.require_signed, self.r)
+
+    def checkpoint_heads(self, by_seq: dict[int, dict[str, Any]], last: int | None) -> None:
+        cps.check_heads(self.rec.checkpoints, by_seq, last, self.rec.complete, self.r)
+
+    # -- the chain -----------------------------------------------------------------------------
+
+    def chain(self, anchor_seq: int, anchor_prev: str) -> None:
+        expected, prev = anchor_seq, anchor_prev
+        by_seq: dict[int, dict[str, Any]] = {}
+        for n, e in enumerate(self.rec.entries):
+            seq = int(e["seq"])
+            name = f"evidence_log seq {seq} ({e['kind']} {e['ref']})"
+            by_seq[seq] = e
+            if seq > expected:
+                self.r.add(f"evidence_log seq {expected}" + (f"..{seq - 1}" if seq - 1 > expected else ""),
+                           "missing from the chain (entries removed)")
+            elif seq < expected:
+                self.r.add(name, "out of order or duplicated")
+            if e["prev_hash"] != prev:
+                self.r.add(name, "prev_hash does not match the entry before it (entries removed, inserted "
+                           "or reordered)")
+            # a cycle entry's content hash also covers its rows: checked in cycle()
+            if e["kind"] != "cycle" and sha256_hex(e["content"].encode()) != e["content_hash"]:
+                self.r.add(name, "content does not match content_hash (entry content altered)")
+            if entry_hash_of(e) != e["entry_hash"]:
+                self.r.add(name, "entry_hash does not match seq/at/kind/ref/content_hash/prev_hash (entry altered)")
+            try:
+                content = json.loads(e["content"])
+            except ValueError:
+                self.r.add(name, "content is not JSON")
+                content = {}
+            if not isinstance(content, dict):
+                self.r.add(name, "content is not a JSON object")
+                content = {}
+            self.record(name, e, content)
+            expected, prev = seq + 1, e["entry_hash"]
+            if n % 5000 == 0:
+                self.progress("chain", n)
+        self.r.entries = len(self.rec.entries)
+        if self.rec.entries:
+            self.r.first_seq, self.r.last_seq = int(self.rec.entries[0]["seq"]), int(self.rec.entries[-1]["seq"])
+        self.checkpoint_heads(by_seq, self.r.last_seq)
+
+    def record(self, name: str, e: dict[str, Any], content: dict[str, Any]) -> None:
+        kind, ref = e["kind"], e["ref"]
+        _, _, rid = ref.partition(":")
+        if kind == "cycle":
+            self.cycle(name, e, ref, content)
+        elif kind == "run":
+            self.run(name, ref, content)
+        elif kind == "collection":
+            self.collection(name, int(rid), content)
+        elif kind == "drift":
+            self.drift(name, int(rid), content)
+        elif kind == "manual_evidence":
+            self.manual(name, int(rid), content)
+        elif kind == "exception":
+            self.exception(name, int(rid), content)
+        elif kind == "alert":
+            self.alert(name, int(rid), content)
+        elif kind == "prune":
+            self.prune(name, content)
+
+    def run(self, name: str, run_id: str, content: dict[str, Any]) -> None:
+        row = self.rec.runs.get(run_id)
+        if row is None:
+            self.r.add(name, f"runs row {run_id} is missing (removed)")
+            return
+        self.seen_runs.add(run_id)
+        snaps = sorted(self.snapshots_of_run.get(run_id, ()))
+        expected = {"run": row["id"], "source": row["source"], "provider": row["provider"],
+                    "started_at": row["started_at"], "finished_at": row["finished_at"], "status": row["status"]}
+        expected["snapshots"] = snaps
+        for d in _diff(expected, content):
+            self.r.add(f"runs id {run_id}", f"{d} (row altered)")
+
+    def cycle(self, name: str, e: dict[str, Any], run_id: str, content: dict[str, Any]) -> None:
+        """One cycle entry: recompute the digests of its run, snapshots and finding events from the
+        rows, name each row whose locator differs, check the content hash over all of them, then
+        replay each snapshot's events into its result set."""
+        try:
+            listed = [(int(x[0]), str(x[1]), int(x[2]), str(x[3])) for x in content.get("snapshots", [])]
+        except (TypeError, ValueError, IndexError, KeyError):
+            self.r.add(name, "content does not list its snapshots as [id, locator, event count, locator] "
+                       "(entry content altered)")
+            return
+        run = self.rec.runs.get(run_id)
+        if run is None:
+            self.r.add(name, f"runs row {run_id} is missing (removed)")
+        else:
+            self.seen_runs.add(run_id)
+        rows = []
+        for sid, *_ in listed:
+            snap = self.rec.snapshots.get(sid)
+            if snap is None:
+                self.r.add(name, f"snapshots row {sid} is missing (removed)")
+                continue
+            self.seen_snapshots.add(sid)
+            rows.append((sid, snapshot_fields(snap), _strip_id(self.rec.events.get(sid, []))))
+        if run is None or len(rows) != len(listed):
+            return
+        listed_ids = {sid for sid, *_ in listed}
+        for sid in self.snapshots_of_run.get(run_id, ()):
+            if sid not in listed_ids:
+                self.r.add(f"snapshots id {sid}", f"belongs to run {run_id} but {name} does not list it "
+                           "(inserted)")
+        commitment = CycleCommitment(run_fields(run), rows)
+        named = False
+        if commitment.run_digest[:LOCATOR] != content.get("run"):
+            self.r.add(f"runs id {run_id}", f"does not match what {name} committed to (row altered, or the "
+                       "entry)")
+            named = True
+        for sid, loc, count, events_loc in listed:
+            digest, n, events_digest = commitment.snapshot_digests[sid]
+            if digest[:LOCATOR] != loc:
+                self.r.add(f"snapshots id {sid}", f"does not match what {name} committed to (row altered, or "
+                           "the entry)")
+                named = True
+            if n != count:
+                self.r.add(f"finding_events of snapshot {sid}", f"{n} rows but the chain entry records {count} "
+                           "(rows removed or inserted)")
+                named = True
+            elif n and events_digest[:LOCATOR] != events_loc:
+                self.r.add(f"finding_events of snapshot {sid}", "rows do not match the chain entry (rows "
+                           "altered or reordered)")
+                named = True
+        if commitment.content_hash(e["content"].encode()) != e["content_hash"] and not named:
+            self.r.add(name, "content_hash does not match the entry's content and the rows it commits to "
+                       "(entry content altered)")
+        for sid, row, events in rows:
+            self.replay(sid, self.rec.snapshots[sid], events, row["results_hash"])
+
+    def collection(self, name: str, sid: int, content: dict[str, Any]) -> None:
+        """A legacy collection entry: the snapshot's fields and its events' hash spelled out."""
+        row = self.rec.snapshots.get(sid)
+        if row is None:
+            self.r.add(name, f"snapshots row {sid} is missing (removed)")
+            return
+        self.seen_snapshots.add(sid)
+        expected = {"run": row["run_id"], "snapshot": row["id"], "source": row["source"],
+                    "provider": row["provider"], "account": row["account"], "started_at": row["started_at"],
+                    "finished_at": row["finished_at"], "status": row["status"], "errors": json.loads(row["errors"]),
+                    "manifest_hash": row["manifest_hash"], "results_hash": row["results_hash"],
+                    "resource_count": row["resource_count"]}
+        for d in _diff(expected, content):
+            self.r.add(f"snapshots id {sid}", f"{d} (row altered)")
+        events = _strip_id(self.rec.events.get(sid, []))
+        if "events_hash" in content:
+            if len(events) != content.get("event_count"):
+                self.r.add(f"finding_events of snapshot {sid}",
+                           f"{len(events)} rows but the chain entry records {content.get('event_count')} "
+                           "(rows removed or inserted)")
+            elif sha256_hex(canonical_json(events)) != content["events_hash"]:
+                self.r.add(f"finding_events of snapshot {sid}",
+                           "rows do not match the chain entry's events_hash (rows altered or reordered)")
+        self.replay(sid, row, events, content.get("results_hash"), content.get("finding_count"))
+
+    def replay(self, sid: int, row: dict[str, Any], events: list[dict[str, Any]], recorded: str | None,
+               finding_count: int | None = None) -> None:
+        """Apply a snapshot's finding events to the replayed state of its source/account and compare
+        the result set with the results hash recorded for the snapshot."""
+        key = (str(row["source"]), str(row["account"]))
+        state = self.state.get(key)
+        if state is None:
+            if not self.rec.complete or self.r.pruned_through:
+                return  # no baseline before this point (pruned or outside the bundle): events only
+            state = self.state.setdefault(key, {})
+        results = self.results.setdefault(key, ResultSetHash())
+        for ev in events:
+            uid = ev["uid"]
+            old = state.get(uid)
+            if old is not None and old[1] != STARVED_MESSAGE:
+                results.remove(uid, old[0], old[1])
+            if ev["status"] == "gone":
+                state.pop(uid, None)
+            else:
+                state[uid] = [ev["status"], ev["message"]]
+                if ev["message"] != STARVED_MESSAGE:
+                    results.add(uid, ev["status"], ev["message"])
+        if events or key not in self.last_results:
+            fast = results.hexdigest()
+            ok = _matches_results(state, recorded, fast)
+            self.last_results[key] = recorded if ok and recorded is not None else fast
+        else:
+            ok = self.last_results[key] == recorded
+        if not ok:
+            self.r.add(f"finding_events up to snapshot {sid}",
+                       "the result set replayed from the finding events does not match the recorded "
+                       "results_hash (evaluation results altered, removed or inserted)")
+        elif finding_count is not None and events:
+            count = len(_evaluated(state))
+            if count != finding_count:
+                self.r.add(f"snapshots id {sid}", f"{count} findings replayed, the chain entry records "
+                           f"{finding_count}")
+
+    def drift(self, name: str, sid: int, content: dict[str, Any]) -> None:
+        rows = _strip_id(self.rec.drift.get(sid, []))
+        self.seen_drift.add(sid)
+        recorded = content.get("events", [])
+        if len(rows) != len(recorded):
+            self.r.add(f"drift_events of snapshot {sid}", f"{len(rows)} rows but the chain entry records "
+                       f"{len(recorded)} (rows removed or inserted)")
+            return
+        for i, (row, rec) in enumerate(zip(rows, recorded, strict=True)):
+            diffs = _diff(row, rec)
+            if diffs:
+                rid = self.rec.drift[sid][i].get("id")
+                self.r.add(f"drift_events id {rid}", "; ".join(diffs) + " (row altered or reordered)")
+
+    def manual(self, name: str, mid: int, content: dict[str, Any]) -> None:
+        row = self.rec.manual.get(mid)
+        if row is None:
+            self.r.add(name, f"manual_evidence row {mid} is missing (removed)")
+            return
+        self.seen_manual.add(mid)
+        expected = {k: row[k] for k in AUDITED_COLUMNS["manual_evidence"]}
+        for d in _diff(expected, content):
+            self.r.add(f"manual_evidence id {mid}", f"{d} (row altered)")
+        if row.get("content_sha256") != content.get("sha256"):
+            self.r.add(f"manual_evidence id {mid}", "the stored document does not match its SHA-256 "
+                       "(document altered)")
+
+    def exception(self, name: str, xid: int, content: dict[str, Any]) -> None:
+        row = self.rec.exceptions.get(xid)
+        if row is None:
+            self.r.add(name, f"exceptions row {xid} is missing (removed)")
+            return
+        self.seen_exceptions.add(xid)
+        expected = {k: row[k] for k in AUDITED_COLUMNS["exceptions"]}
+        for d in _diff(expected, content):
+            self.r.add(f"exceptions id {xid}", f"{d} (row altered)")
+
+    def alert(self, name: str, oid: int, content: dict[str, Any]) -> None:
+        row = self.rec.outbox.get(oid)
+        if row is None:
+            self.r.add(name, f"alerts_outbox row {oid} is missing (removed)")
+            return
+        expected = {"outbox_id": row["id"], "channel": row["channel"], "kind": row["kind"],
+                    "dedup_key": row["dedup_key"]}
+        for d in _diff(expected, content):
+            self.r.add(f"alerts_outbox id {oid}", f"{d} (row altered)")
+
+    def prune(self, name: str, content: dict[str, Any]) -> None:
+        """A retention prune: the manual documents and exceptions it keeps are vouched for again."""
+        tables = {"manual_evidence": (self.rec.manual, self.seen_manual),
+                  "exceptions": (self.rec.exceptions, self.seen_exceptions)}
+        for table, kept in (content.get("kept") or {}).items():
+            rows, seen = tables.get(table, ({}, set()))
+            for rid, expected in kept.items():
+                row = rows.get(int(rid))
+                if row is None:
+                    if self.rec.complete:
+                        self.r.add(name, f"{table} row {rid} is missing (removed)")
+                    continue
+                seen.add(int(rid))
+                if kept_row_hash(row, table) != expected:
+                    self.r.add(f"{table} id {rid}", "does not match the hash the prune entry keeps (row altered)")
+                elif table == "manual_evidence" and row.get("content_sha256") != row.get("sha256"):
+                    self.r.add(f"{table} id {rid}", "the stored document does not match its SHA-256 "
+                               "(document altered)")
+
+    # -- rows nothing in the chain vouches for --------------------------------------------------
+
+    def unchained(self) -> None:
+        for rid in sorted(set(self.rec.runs) - self.seen_runs):
+            self.r.add(f"runs id {rid}", "not in the evidence chain (inserted, or its entry removed)")
+        for sid in sorted(set(self.rec.snapshots) - self.seen_snapshots):
+            self.r.add(f"snapshots id {sid}", "not in the evidence chain (inserted, or its entry removed)")
+        for sid in sorted(set(self.rec.events) - set(self.rec.snapshots)):
+            self.r.add(f"finding_events of snapshot {sid}", "refer to a snapshot that does not exist")
+        for sid in sorted(set(self.rec.drift) - self.seen_drift):
+            self.r.add(f"drift_events of snapshot {sid}", "not in the evidence chain (inserted, or its entry removed)")
+        for mid in sorted(set(self.rec.manual) - self.seen_manual):
+            self.r.add(f"manual_evidence id {mid}", "not in the evidence chain (inserted, or its entry removed)")
+        for xid in sorted(set(self.rec.exceptions) - self.seen_exceptions):
+            self.r.add(f"exceptions id {xid}", "not in the evidence chain (inserted, or its entry removed)")
+
+    # -- blobs and manifests --------------------------------------------------------------------
+
+    def blobs(self) -> None:
+        if self.rec.blobs_unavailable:
+            self.r.add(f"blobs of {self.rec.where}", self.rec.blobs_unavailable)
+            return
+        known: set[str] = set()
+        # small manifests (the per-cycle deltas) kept from this one pass, so walking the manifests
+        # does not fetch each of them again (35,000 lookups a year); large full ones are re-read
+        small_manifests: dict[str, bytes] = {}
+        for n, (h, kind, size, raw) in enumerate(self.rec.blob_rows()):
+            known.add(h)
+            if isinstance(raw, Unreadable):
+                self.r.add(f"blobs {h}", raw.problem)
+                continue
+            if kind == "manifest" and len(raw) <= _KEEP_MANIFEST_BYTES:
+                small_manifests[h] = raw
+            if sha256_hex(raw) != h:
+                self.r.add(f"blobs {h}", "body does not hash to its address (altered)")
+            elif len(raw) != size:
+                self.r.add(f"blobs {h}", f"size says {size}, body has {len(raw)} bytes (altered)")
+            if n % 5000 == 0:
+                self.progress("blobs", n)
+        self.r.blobs = len(known)
+        self.manifests(known, small_manifests)
+
+    def manifests(self, known: set[str], small: dict[str, bytes]) -> None:
+        current: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+        decoded: dict[str, Manifest] = {}
+
+        def load(h: str) -> Manifest | None:
+            m = decoded.get(h)
+            if m is None:
+                body = small.get(h) or (self.rec.blob(h) if h in known else None)
+                if body is None:
+                    return None
+                try:
+                    m = Manifest.decode(body)
+                except (ValueError, KeyError, TypeError):  # not a manifest body: named below
+                    return None
+                if len(decoded) > 256:
+                    decoded.clear()
+                decoded[h] = m
+            return m
+
+        def raw(h: str) -> bytes:
+            body = small.get(h) or (self.rec.blob(h) if h in known else None)
+            if body is None:
+                raise KeyError(h)
+            return body
+
+        def resolve(h: str) -> dict[str, str] | None:
+            try:
+                return resolve_manifest(h, raw)
+            except (KeyError, ValueError, TypeError):  # a base missing or unreadable, or a chain too long
+                return None
+
+        for sid in sorted(self.seen_snapshots):
+            row = self.rec.snapshots[sid]
+            key, h = (row["source"], row["account"]), row["manifest_hash"]
+            cur = current.get(key)
+            if cur is not None and cur[0] == h:
+                mapping = cur[1]
+            else:
+                m = load(h)
+                if m is None:
+                    self.r.add(f"snapshots id {sid}", f"manifest {h} is missing from the blobs" if h not in known
+                               else f"manifest {h} cannot be read as a manifest (altered)")
+                    continue
+                if cur is not None and m.base == cur[0]:
+                    mapping = cur[1]  # the usual delta on the previous manifest: applied in place
+                    for rid in m.removed:
+                        mapping.pop(rid, None)
+                    mapping.update(m.items)
+                    new_items: Iterable[str] = m.items.values()
+                elif m.base is None:
+                    mapping = dict(m.items)  # a full manifest: already decoded, nothing to resolve
+                    new_items = mapping.values()
+                else:
+                    resolved = resolve(h)
+                    if resolved is None:
+                        self.r.add(f"snapshots id {sid}", f"manifest {h} or one of its bases is missing")
+                        continue
+                    mapping = resolved
+                    new_items = mapping.values()
+                # the usual answer (all present) from one C-level pass; the list only when something is missing
+                missing = [] if known.issuperset(new_items) else [x for x in new_items if x not in known]
+                if missing:
+                    self.r.add(f"snapshots id {sid}", f"{len(missing)} resource bodies of its manifest are "
+                               f"missing, e.g. blob {missing[0]}")
+                current[key] = (h, mapping)
+            if len(mapping) != int(row["resource_count"]):
+                self.r.add(f"snapshots id {sid}", f"manifest lists {len(mapping)} resources, resource_count "
+                           f"says {row['resource_count']}")
+            self.r.snapshots += 1
+
+
+def verify_records(rec: Records, *, public_keys: Iterable[Ed25519PublicKey] = (), require_signed: bool = False,
+                   progress: Progress | None = None) -> VerifyReport:
+    report = VerifyReport()
+    v = _Verifier(rec, report, list(public_keys), require_signed, progress)
+    pruned, pruned_hash = v.checkpoints()
+    if rec.anchor_seq is not None:
+        anchor_seq, anchor_prev = rec.anchor_seq, rec.anchor_prev or GENESIS
+    else:
+        anchor_seq, anchor_prev = pruned + 1, pruned_hash
+    v.chain(anchor_seq, anchor_prev)
+    if rec.complete:
+        v.unchained()
+    v.blobs()
+    return report

@@ -1,0 +1,91 @@
+"""Evidence records in one neutral, JSON-shaped form, whether read from the store or from a bundle.
+
+Verification runs on this form only, so the store and an exported bundle are checked by the same
+code. Rows are JSON objects as canonical JSON reads them back: timestamps are ``...Z`` strings.
+Blob bodies are handed over uncompressed; how a reader stores them (zstd in the agent's database,
+deflate inside a bundle's zip) is the reader's business.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from posture_verify.canonical import canonical_json, sha256_hex
+
+__all__ = ["AUDITED_COLUMNS", "STARVED_MESSAGE", "BlobRow", "Records", "Unreadable", "cycle_snapshot_ids",
+           "kept_row_hash"]
+
+# the message the store gives a finding it could not re-collect: such a row is in the replayed state
+# but was not in the evaluated result set of that cycle (the agent's agent.store.db.STARVED; a test
+# keeps the two equal)
+STARVED_MESSAGE = "not collected this cycle; see the snapshot's collection errors"
+
+# the columns of a manual_evidence or exceptions row that its chain entry (and a prune entry that
+# keeps the row) vouches for
+AUDITED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "manual_evidence": ("id", "control_id", "filename", "sha256", "size", "owner", "attached_at",
+                        "review_every_days", "next_review"),
+    "exceptions": ("id", "check_id", "resource_pattern", "reason", "owner", "created_at", "expires_at"),
+}
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored blob body the reader could not turn into bytes (e.g. corrupt compression)."""
+
+    problem: str
+
+
+# (hash, kind, size, uncompressed body or why it could not be read)
+BlobRow = tuple[str, str, int, "bytes | Unreadable"]
+
+
+def cycle_snapshot_ids(entries: Iterable[Any]) -> set[int]:
+    """The snapshot ids the cycle entries among ``entries`` (rows or dicts with kind and content) list."""
+    out: set[int] = set()
+    for e in entries:
+        kind, content = (e["kind"], e["content"]) if isinstance(e, dict) else (e.kind, e.content)
+        if kind == "cycle":
+            try:
+                out.update(int(x[0]) for x in json.loads(content).get("snapshots", []))
+            except (ValueError, TypeError, AttributeError, IndexError):
+                continue  # an altered entry: verification names it
+    return out
+
+
+def kept_row_hash(row: dict[str, Any], table: str) -> str:
+    """SHA-256 of a kept row's audited columns as JSON values (a store row with datetimes, or a
+    bundle record: the same bytes)."""
+    return sha256_hex(canonical_json({c: json.loads(canonical_json(row[c])) for c in AUDITED_COLUMNS[table]}))
+
+
+@dataclass
+class Records:
+    """Everything verification needs. ``complete`` is True for the store (every row must be
+    chained), False for a bundle's period (only the rows the segment refers to are present)."""
+
+    entries: list[dict[str, Any]]
+    checkpoints: list[dict[str, Any]]
+    runs: dict[str, dict[str, Any]]
+    snapshots: dict[int, dict[str, Any]]
+    events: dict[int, list[dict[str, Any]]]  # snapshot id -> finding_events rows in id order
+    drift: dict[int, list[dict[str, Any]]]  # snapshot id -> drift_events rows in id order
+    manual: dict[int, dict[str, Any]]  # with "content_sha256": SHA-256 of the stored document
+    exceptions: dict[int, dict[str, Any]]
+    outbox: dict[int, dict[str, Any]]
+    blob: Callable[[str], bytes | None]  # hash -> uncompressed body, None when missing or unreadable
+    blob_rows: Callable[[], Iterator[BlobRow]]  # every stored blob, once
+    baseline: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
+    # (source, account) -> {uid: [status, message]} before the first snapshot present
+    baseline_results: dict[tuple[str, str], str] = field(default_factory=dict)  # ... and its results_hash
+    complete: bool = True
+    where: str = "store"
+    # a bundle's segment starts mid-chain: the seq and prev_hash its first entry must have
+    anchor_seq: int | None = None
+    anchor_prev: str | None = None
+    # set when the blobs cannot be read at all (a format-1 bundle without zstandard): one issue,
+    # and the blob and manifest checks are skipped
+    blobs_unavailable: str | None = None
