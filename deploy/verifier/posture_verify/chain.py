@@ -31,6 +31,8 @@ from posture_verify.lthash import ResultSetHash, legacy_results_hash
 from posture_verify.manifests import Manifest, resolve_manifest
 from posture_verify.records import AUDITED_COLUMNS, STARVED_MESSAGE, Records, Unreadable, kept_row_hash
 from posture_verify.report import Issue, VerifyReport
+from posture_verify.trust import Trust
+from posture_verify.witnesses import check_witnesses
 
 __all__ = ["GENESIS", "LOCATOR", "CycleCommitment", "Issue", "Progress", "VerifyReport", "entry_hash",
            "entry_hash_of", "run_fields", "snapshot_fields", "verify_records"]
@@ -527,11 +529,18 @@ class _Verifier:
             self.r.snapshots += 1
 
 
-def verify_records(rec: Records, *, public_keys: Iterable[Ed25519PublicKey] = (), require_signed: bool = False,
-                   progress: Progress | None = None) -> VerifyReport:
+def verify_records(rec: Records, *, trust: Trust | None = None, public_keys: Iterable[Ed25519PublicKey] = (),
+                   require_signed: bool = False, progress: Progress | None = None) -> VerifyReport:
+    """``trust``: what the auditor pinned (keys, fingerprints, TSAs, anchor bucket); ``public_keys`` and
+    ``require_signed`` are the older spelling of its keys."""
+    if trust is None:
+        trust = Trust(public_keys=tuple(public_keys))
+    else:
+        require_signed = require_signed or trust.pinned
     report = VerifyReport()
-    v = _Verifier(rec, report, list(public_keys), require_signed, progress)
+    v = _Verifier(rec, report, list(trust.public_keys), require_signed, progress)
     pruned, pruned_hash = v.checkpoints()
+    check_witnesses(rec, trust, report)
     if rec.anchor_seq is not None:
         anchor_seq, anchor_prev = rec.anchor_seq, rec.anchor_prev or GENESIS
     else:

@@ -89,3 +89,8 @@ class Records:
     # set when the blobs cannot be read at all (a format-1 bundle without zstandard): one issue,
     # and the blob and manifest checks are skipped
     blobs_unavailable: str | None = None
+    # external witnesses of checkpoints: {"checkpoint_seq", "kind": "rfc3161"|"s3", ...} (posture_verify.witnesses)
+    witnesses: list[dict[str, Any]] = field(default_factory=list)
+    # the end of what is being verified (a bundle's period end, or the store's "now"), canonical string:
+    # the signed cadence is measured up to it
+    period_end: str | None = None
