@@ -555,9 +555,63 @@ class Scope(_Model):
         return v if "security" in v else ["security", *v]
 
 
+class TsaAnchor(_Model):
+    """An RFC 3161 timestamping authority that witnesses every checkpoint (agent/evidence/anchoring.py)."""
+
+    url: str = Field(pattern=r"^https?://\S+$", description="The TSA's URL (POST application/timestamp-query)")
+    ca_bundle: str | None = Field(default=None, description="PEM file of the CAs for the TSA's HTTPS certificate; "
+                                  "default: the system's")
+    timeout: Duration = Field(default=timedelta(seconds=10), description="Per request")
+
+
+class S3Anchor(_Model):
+    """An S3 bucket with Object Lock in the auditor's account: each checkpoint is copied there in
+    compliance mode, the agent's only write to any cloud (deploy/aws/posture-agent-anchor-policy.json)."""
+
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    prefix: str = Field(default="posture-agent", pattern=r"^[A-Za-z0-9!_.*'()/-]*$")
+    region: str = "us-east-1"
+    endpoint_url: str | None = Field(default=None, description="Another S3 endpoint (emulators)")
+    profile: str | None = Field(default=None, description="AWS profile of the writer's credentials")
+    role_arn: str | None = Field(default=None, description="Role in the auditor's account to assume for the write")
+    retain_days: int = Field(default=400, ge=1, description="Object Lock retention of each copy, in days")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if not _REGION.match(v):
+            raise ValueError(f"not an AWS region name: {v!r}")
+        return v
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, v: str | None) -> str | None:
+        if v is not None and not _ROLE_ARN.match(v):
+            raise ValueError(f"not an IAM role ARN: {v!r}")
+        return v
+
+
+class AnchorsConfig(_Model):
+    tsa: list[TsaAnchor] = Field(default_factory=list)
+    s3: S3Anchor | None = None
+    every: Duration = Field(default=timedelta(seconds=30), description="How often the daemon anchors new checkpoints")
+
+
 class EvidenceConfig(_Model):
     signing_key: SecretRef | None = None
     retention_days: int = Field(default=400, ge=30)
+    checkpoint_every: Duration = Field(
+        default=timedelta(hours=1),
+        description="Checkpoint cadence, signed into every checkpoint: one is written this often even when nothing "
+                    "happened, and a verifier with a pinned key fails a longer gap (1m to 1d)")
+    anchors: AnchorsConfig = AnchorsConfig()  # external witnesses of every checkpoint (agent/evidence/anchoring.py)
+
+    @field_validator("checkpoint_every")
+    @classmethod
+    def _cadence(cls, v: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= v <= timedelta(days=1):
+            raise ValueError("checkpoint_every must be between 1m and 1d")
+        return v
 
 
 def default_database_url() -> str:

@@ -93,6 +93,9 @@ class Daemon:
         from agent.evidence.housekeeping import schedule as schedule_evidence
 
         schedule_evidence(self.scheduler, self.pipeline.store, self.config.evidence)  # hourly checkpoint, daily prune
+        from agent.evidence.anchoring import schedule as schedule_anchoring
+
+        schedule_anchoring(self.scheduler, self.pipeline.store, self.config.evidence)  # witnesses of new checkpoints
         self.http.start()
         if self.dispatcher is not None:
             self.dispatcher.start()

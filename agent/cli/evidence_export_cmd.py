@@ -1,4 +1,4 @@
-"""`posture-agent evidence export | verify | at | coverage | checkpoint | prune`: audit evidence for a period.
+"""`posture-agent evidence export | verify | at | coverage | checkpoint | rotate-key | prune`: audit evidence.
 
 Added to the shared ``evidence_app`` (agent/cli/evidence_cmd.py)."""
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from posture_verify.trust import OPTION_HELP
 
 from agent.cli.evidence_cmd import evidence_app
 from agent.cli.mappings_cmd import ConfigOpt, DbOpt, open_store, resolve_scope
@@ -44,6 +45,15 @@ def _signer(config: Path | None) -> Any:
     from agent.evidence.checkpoints import Signer
 
     return Signer.from_config(load_config(config).evidence)
+
+
+def _anchors(config: Path | None) -> Any:
+    """evidence.anchors: the witnesses of the bundle manifest (manifest.tsr, its copy in the anchor bucket)."""
+    if config is None:
+        return None
+    from agent.config import load_config
+
+    return load_config(config).evidence.anchors
 
 
 @contextmanager
@@ -92,7 +102,7 @@ def export(
     try:
         with _bar("export") as progress:
             manifest = export_bundle(store, mappings, framework=framework, start=start, end=end, out=out,
-                                     signer=_signer(config), progress=progress)
+                                     signer=_signer(config), progress=progress, anchors=_anchors(config))
     finally:
         store.close()
     typer.echo(f"wrote {out}: {manifest['entries']} chain entries, {manifest['snapshots']} snapshots, "
@@ -103,23 +113,34 @@ def export(
 def verify(
     bundle: Annotated[Path | None, typer.Argument(help="A bundle zip; without it, the store itself")] = None,
     public_key: Annotated[list[Path] | None, typer.Option(
-        "--public-key", metavar="PEM",
-        help="Ed25519 public key (PEM) the checkpoints must be signed with; repeatable")] = None,
+        "--public-key", metavar="PEM", help=OPTION_HELP["public_key"])] = None,
+    key_fingerprint: Annotated[list[str] | None, typer.Option(
+        "--key-fingerprint", metavar="HEX", help=OPTION_HELP["key_fingerprint"])] = None,
+    tsa_cert: Annotated[list[Path] | None, typer.Option(
+        "--tsa-cert", metavar="PEM", help=OPTION_HELP["tsa_cert"])] = None,
+    anchor_bucket: Annotated[str | None, typer.Option(
+        "--anchor-bucket", metavar="S3URL", help=OPTION_HELP["anchor_bucket"])] = None,
+    s3_endpoint: Annotated[str | None, typer.Option(
+        "--s3-endpoint", metavar="URL", help=OPTION_HELP["s3_endpoint"])] = None,
+    tolerance: Annotated[str | None, typer.Option(
+        "--tolerance", metavar="DURATION", help=OPTION_HELP["tolerance"])] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute every hash, the chain and the checkpoint signatures; exit 1 naming each bad record.
+    With a pinned key (--public-key, --key-fingerprint) checkpoints are required: signed by it or a key
+    it rotated to, at their signed cadence over the whole period, and a bundle's manifest signed.
     The standalone verifier's code (posture_verify; `posture-verify BUNDLE` gives the same verdict)."""
-    from posture_verify.checkpoints import load_public_key
     from posture_verify.cli import summary
+    from posture_verify.trust import TrustError, build_trust
 
-    keys: list[Any] = []
-    for pem in public_key or []:
-        try:
-            keys.append(load_public_key(pem.read_bytes()))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"--public-key {pem}: {exc}") from None
+    try:
+        trust = build_trust(public_keys=public_key or [], fingerprints=key_fingerprint or [],
+                            tsa_certs=tsa_cert or [], anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
+                            tolerance=tolerance)
+    except TrustError as exc:
+        raise UsageError(str(exc)) from None
     with _bar("verify") as progress:
         step = (lambda stage, n: progress(stage, min(9, 1 + n // 5000))) if progress else None
         if bundle is not None:
@@ -127,7 +148,7 @@ def verify(
 
             if not bundle.is_file():
                 raise UsageError(f"bundle not found: {bundle}")
-            report = verify_bundle(bundle, public_keys=keys, progress=step)
+            report = verify_bundle(bundle, trust=trust, progress=step)
             what = str(bundle)
         else:
             from posture_verify.chain import verify_records
@@ -136,10 +157,13 @@ def verify(
 
             store = _store(config, db)
             try:
-                signer = _signer(config)
-                trusted = keys or ([signer.public] if signer else [])
-                report = verify_records(load_store_records(store), public_keys=trusted, require_signed=bool(keys),
-                                        progress=step)
+                records = load_store_records(store)
+                if trust.pinned:
+                    report = verify_records(records, trust=trust, progress=step)
+                else:  # the configured key checks the signatures; it proves nothing to a third party
+                    signer = _signer(config)
+                    report = verify_records(records, trust=trust, public_keys=[signer.public] if signer else [],
+                                            progress=step)
             finally:
                 store.close()
             what = "the store"
@@ -149,6 +173,8 @@ def verify(
         for issue in report.issues:
             typer.echo(f"FAIL {issue}", err=True)
         typer.echo(summary(report, what))
+        for note in report.notes:
+            typer.echo(f"NOTE {note}", err=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -209,18 +235,76 @@ def coverage(
     typer.echo(json.dumps(cov.to_dict(), indent=2))
 
 
+def _cadence(config: Path | None) -> int | None:
+    """evidence.checkpoint_every in seconds; None without a config (the store's last cadence is kept)."""
+    if config is None:
+        return None
+    from agent.config import load_config
+
+    return int(load_config(config).evidence.checkpoint_every.total_seconds())
+
+
+def _describe(row: dict[str, Any]) -> str:
+    signed = f", signed by key {row['key_id']}" if row["key_id"] else ", not signed (no evidence.signing_key)"
+    rotation = f", rotating to key {row['rotate_to']}" if row.get("rotate_to") else ""
+    announce = ", announcing its key" if row.get("announce") and not row.get("rotate_to") else ""
+    return (f"checkpoint {row['seq']} of store {row['store']} at entry seq {row['head_seq']}, cadence "
+            f"{row['cadence_s']}s{signed}{announce}{rotation}")
+
+
 @evidence_app.command("checkpoint")
 def checkpoint(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Write a (signed, with evidence.signing_key) checkpoint of the chain head now."""
+    """Write a checkpoint of the chain head now (signed with evidence.signing_key), even when nothing
+    was appended since the last one. Prints the key's full fingerprint: what an auditor pins."""
     from agent.evidence.checkpoints import checkpoint_now
 
     store = _store(config, db)
     try:
-        row = checkpoint_now(store, datetime.now(UTC), _signer(config))
+        row = checkpoint_now(store, datetime.now(UTC), _signer(config), cadence_s=_cadence(config))
     finally:
         store.close()
-    typer.echo("nothing new since the last checkpoint" if row is None else
-               f"checkpoint {row['seq']} at seq {row['head_seq']} {'signed ' + row['key_id'] if row['key_id'] else ''}")
+    typer.echo(_describe(row))
+
+
+@evidence_app.command("rotate-key")
+def rotate_key_cmd(
+    new_key: Annotated[str, typer.Option("--new-key", metavar="REF",
+                                         help="The new Ed25519 private key (PEM): file:/path or env:NAME")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Rotate the signing key: a checkpoint signed by the current key (evidence.signing_key) names the
+    new one, then the first checkpoint signed by the new key. Stop the agent first, then set
+    evidence.signing_key to the new key and start it again (docs/evidence-format.md, "Keys")."""
+    from agent.config import Secret, _secret
+    from agent.errors import ConfigError
+    from agent.evidence.checkpoints import RotationError, Signer, rotate_key
+
+    if config is None:
+        raise UsageError("--config is needed: evidence.signing_key names the current key, which signs the rotation")
+    current = _signer(config)
+    if current is None:
+        raise UsageError("evidence.signing_key is not set: there is no current key to rotate from; set it to the "
+                         "new key instead")
+    try:
+        ref: Secret = _secret(new_key)
+        new = Signer(ref.reveal(), option="--new-key")
+    except ValueError as exc:
+        raise UsageError(f"--new-key: {exc}") from None
+    except ConfigError as exc:
+        raise UsageError(f"--new-key: {'; '.join(p.message for p in exc.problems)}") from None
+    store = _store(config, db)
+    try:
+        rows = rotate_key(store, datetime.now(UTC), current, new, cadence_s=_cadence(config))
+    except RotationError as exc:
+        raise UsageError(f"cannot rotate: {exc}") from None
+    finally:
+        store.close()
+    for row in rows:
+        typer.echo(_describe(row))
+    typer.echo(f"rotated from key {current.fingerprint} to key {new.fingerprint}. Now set evidence.signing_key to "
+               f"{new_key} and start the agent; tell the auditor the new fingerprint (an auditor who pinned the old "
+               "one reaches the new one through the rotation)")
 
 
 @evidence_app.command("prune")

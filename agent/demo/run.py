@@ -1,4 +1,8 @@
-"""`posture-agent demo`: a fake AWS organisation on loopback and the real agent watching it."""
+"""`posture-agent demo`: a fake AWS organisation on loopback and the real agent watching it.
+
+Its evidence is anchored as an auditor would ask (docs/evidence.md, "Anchoring"): each checkpoint is
+timestamped by a local RFC 3161 TSA (OpenSSL's, agent/demo/tsa.py, when openssl is installed) and
+copied to an S3 bucket with Object Lock in an "auditor" account of its moto."""
 
 from __future__ import annotations
 
@@ -19,7 +23,13 @@ from agent.daemon import Daemon
 from agent.logs import configure_logging
 from agent.store import Store
 
-__all__ = ["DemoCloud", "run_demo"]
+__all__ = ["DEMO_ANCHOR_ACCOUNT", "DEMO_ANCHOR_BUCKET", "DemoCloud", "run_demo"]
+
+# the auditor's account and bucket in the demo's moto: not a member of the demo organisation, so the
+# collector never sees it; the agent writes there through a role, as it would cross-account
+DEMO_ANCHOR_ACCOUNT = "999988887777"
+DEMO_ANCHOR_BUCKET = "posture-demo-anchors"
+DEMO_ANCHOR_PREFIX = "posture-agent"
 
 
 def _free_port() -> int:
@@ -45,6 +55,8 @@ class DemoCloud:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
         self._proxy: Any = None
         self._azure: Any = None
+        self.tsa: Any = None  # agent.demo.tsa.LocalTsa, None without openssl
+        self.moto_url = ""
         self.endpoint = ""
         self.org: Any = None
         self.other_sources: list[dict[str, Any]] = []  # GCP, Azure, endpoint sources as config data
@@ -56,10 +68,11 @@ class DemoCloud:
 
         self._moto.start()
         host, port = self._moto.get_host_and_port()
-        moto_url = f"http://{host}:{port}"
+        moto_url = self.moto_url = f"http://{host}:{port}"
         # moto's state is per process: start from an empty cloud even if moto ran here before
         httpx.post(f"{moto_url}/moto-api/reset", timeout=30).raise_for_status()
         self.org = seed_organisation(moto_url)
+        self._start_witnesses()
         self._proxy = AwsProxy(moto_url, **self.org.proxy_fixtures())
         self._proxy.start()
         self.endpoint = self._proxy.url
@@ -68,9 +81,43 @@ class DemoCloud:
                               self._azure.intune_config(), *fake_devices.source_configs(fake_devices.start()),
                               fake_devices.ssm_source_config(self.endpoint)]
 
+    def _start_witnesses(self) -> None:
+        """The auditor's Object Lock bucket in moto, and a local TSA when openssl is installed."""
+        import boto3
+
+        from agent.demo import tsa
+
+        sts = boto3.client("sts", region_name="us-east-1", endpoint_url=self.moto_url)
+        creds = sts.assume_role(RoleArn=self.anchor_role, RoleSessionName="demo-auditor")["Credentials"]
+        boto3.client("s3", region_name="us-east-1", endpoint_url=self.moto_url,
+                     aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                     aws_session_token=creds["SessionToken"]).create_bucket(
+            Bucket=DEMO_ANCHOR_BUCKET, ObjectLockEnabledForBucket=True)
+        if tsa.available():
+            self.tsa = tsa.LocalTsa("posture-agent demo TSA").start()
+        else:
+            print("posture-agent demo: openssl is not installed, so the demo runs without an RFC 3161 timestamping "
+                  "authority; checkpoints are witnessed by the Object Lock bucket only", flush=True)
+
+    @property
+    def anchor_role(self) -> str:
+        return f"arn:aws:iam::{DEMO_ANCHOR_ACCOUNT}:role/PostureAgentAnchor"
+
+    @property
+    def anchor_url(self) -> str:
+        return f"s3://{DEMO_ANCHOR_BUCKET}/{DEMO_ANCHOR_PREFIX}"
+
+    def anchors(self) -> dict[str, Any]:
+        """The demo's evidence.anchors: its TSA (when running) and the auditor's bucket."""
+        return {"every": "10s", "tsa": [{"url": self.tsa.url}] if self.tsa is not None else [],
+                "s3": {"bucket": DEMO_ANCHOR_BUCKET, "prefix": DEMO_ANCHOR_PREFIX, "region": "us-east-1",
+                       "endpoint_url": self.moto_url, "role_arn": self.anchor_role, "retain_days": 400}}
+
     def stop(self) -> None:
         from agent.demo import fake_devices, fake_gcp
 
+        if self.tsa is not None:
+            self.tsa.stop()
         fake_gcp.stop()
         fake_devices.stop()
         if self._azure is not None:
@@ -81,8 +128,9 @@ class DemoCloud:
 
 
 def demo_config(endpoint: str, db_url: str, listen: str, interval: str,
-                other_sources: Sequence[dict[str, Any]] = ()) -> Config:
-    """The demo's configuration: every source collected every ``interval``."""
+                other_sources: Sequence[dict[str, Any]] = (), anchors: dict[str, Any] | None = None) -> Config:
+    """The demo's configuration: every source collected every ``interval``; ``anchors``: its
+    evidence.anchors (DemoCloud.anchors())."""
     schedule = {"interval": interval}
     aws = {"name": "demo-org", "provider": "aws", "organization": True,
            "role_name": "OrganizationAccountAccessRole", "regions": ["us-east-1", "eu-west-1"],
@@ -94,6 +142,9 @@ def demo_config(endpoint: str, db_url: str, listen: str, interval: str,
         "scope": {"frameworks": ["soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa"],
                   "soc2_categories": ["security", "availability", "confidentiality"]},
         "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
+        # checkpoints every 2 minutes, each anchored within seconds: a bundle exported soon after the start
+        # already has witnessed checkpoints
+        **({"evidence": {"checkpoint_every": "2m", "anchors": anchors}} if anchors else {}),
     })
 
 
@@ -109,7 +160,8 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     print("posture-agent demo: starting a fake AWS organisation (moto) on loopback...", flush=True)
     cloud = DemoCloud()
     cloud.start()
-    cfg = demo_config(cloud.endpoint, db_url, listen, interval, cloud.other_sources)
+    cfg = demo_config(cloud.endpoint, db_url, listen, interval, cloud.other_sources, anchors=cloud.anchors())
+    witnesses = _write_witness_files(cloud, demo_dir, db_url)
     store = Store(db_url)
     store.upgrade()
     daemon = Daemon(cfg, Pipeline(cfg, store))
@@ -125,6 +177,7 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
   try               : posture-agent findings --status fail --db {db_url}
                       posture-agent controls --framework soc2 --db {db_url}
   collection every {interval}; a drift (bucket made public, MFA removed, then fixed) every {drift_every}.
+{witnesses}
   Stop with Ctrl-C.
 """, flush=True)
     stop = threading.Event()
@@ -143,3 +196,26 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
         cloud.stop()
         store.close()
     return 0
+
+
+def _write_witness_files(cloud: DemoCloud, demo_dir: Path, db_url: str) -> str:
+    """What an auditor needs to check the demo's witnesses: the TSA's root certificate and a config
+    for `evidence export`; returns the lines the demo prints about them."""
+    import yaml
+
+    config = demo_dir / "evidence.yaml"
+    config.write_text(yaml.safe_dump({"database": db_url, "evidence": {"anchors": cloud.anchors()}}))
+    creds = "AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo"
+    tsa_cert = ""
+    if cloud.tsa is not None:
+        root = cloud.tsa.write_ca(demo_dir / "tsa-root.pem")
+        tsa_cert = f" --tsa-cert {root}"
+        tsa_line = f"RFC 3161 TSA {cloud.tsa.url} (OpenSSL's `openssl ts`; its root CA: {root})"
+    else:
+        tsa_line = "none: openssl is not installed (checkpoints are witnessed by the bucket only)"
+    return f"""  witnesses         : timestamps: {tsa_line}
+                      copies: {cloud.anchor_url} (Object Lock, compliance mode; moto account {DEMO_ANCHOR_ACCOUNT})
+  verify a bundle   : (a checkpoint every 2 minutes, each witnessed within seconds)
+                      {creds} posture-agent evidence export --config {config} -o bundle.zip
+                      {creds} posture-verify bundle.zip{tsa_cert} --anchor-bucket {cloud.anchor_url} \\
+                          --s3-endpoint {cloud.moto_url}   (while the demo runs: the bucket lives in its moto)"""

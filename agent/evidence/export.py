@@ -18,9 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from posture_verify.bundle import BUNDLE_FORMAT, blob_path
-from sqlalchemy import Connection, func, select
+from posture_verify.bundle import BUNDLE_FORMAT, MANIFEST_SIG, blob_path
+from posture_verify.checkpoints import manifest_body
+from posture_verify.witnesses import store_of
+from sqlalchemy import Connection, func, or_, select
 
+from agent.evidence.anchoring import declared_witnesses, load_witness_rows, witness_manifest
 from agent.evidence.checkpoints import Signer, public_pem
 from agent.evidence.coverage import Coverage, compute_coverage, documents_in_force
 from agent.evidence.records import cycle_snapshot_ids, norm
@@ -32,6 +35,7 @@ from agent.store.alerting import alerts_outbox, drift_events, exceptions
 from agent.store.blobs import decompress
 from agent.store.db import reachable_blobs
 from agent.store.evidence_tables import evidence_checkpoints as cp
+from agent.store.evidence_tables import evidence_store
 from agent.store.manual import manual_evidence
 
 __all__ = ["BUNDLE_FORMAT", "export_bundle"]
@@ -79,7 +83,10 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
     states: dict[str, dict[str, list[str]]] = {}
     hashes: dict[str, str] = {}
     fe = t.finding_events.c
-    pruned = bool(conn.execute(select(func.max(cp.c.pruned_through))).scalar())
+    if conn.execute(select(func.max(cp.c.pruned_through))).scalar():
+        # after retention pruning the state before the period cannot be rebuilt from the events left:
+        # no baseline, and the verifier checks the period's events against their entries only
+        return states, hashes
     for src, acct in sorted(keys):
         sid = first_sid[(src, acct)]
         state: dict[str, list[str]] = {}
@@ -95,16 +102,17 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
             .order_by(t.snapshots.c.id.desc()).limit(1)).scalar()
         if prev is not None:
             hashes[name] = prev
-        if prev is not None or not pruned:  # after retention pruning the state before is unknown
-            states[name] = state
+        states[name] = state
     return states, hashes
 
 
 def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: datetime, end: datetime,
                   out: Path, signer: Signer | None = None, categories: tuple[str, ...] = (),
-                  progress: Progress | None = None) -> dict[str, Any]:
-    """Write the bundle; returns its manifest."""
+                  progress: Progress | None = None, anchors: Any = None) -> dict[str, Any]:
+    """Write the bundle; returns its manifest. With ``anchors`` (evidence.anchors) the manifest's
+    canonical body is timestamped (manifest.tsr) and copied to the anchor bucket."""
     progress = progress or (lambda _s, _n, _total: None)
+    witnessed = store.has_table("evidence_anchors")  # before the connection: on SQLite a second one waits for it
     z = _Zip(out)
     try:
         with store.engine.connect() as conn:
@@ -120,12 +128,7 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                     e["ref"] if e["kind"] in ("cycle", "run") else e["ref"].partition(":")[2])
             run_ids = set(refs.get("run", [])) | set(refs.get("cycle", []))
             sids = sorted({int(x) for x in refs.get("collection", [])} | cycle_snapshot_ids(entries))
-            checkpoints = []
-            if seg:
-                checkpoints = [norm(r) for r in conn.execute(select(cp).where(cp.c.head_seq >= seg[0])
-                                                             .order_by(cp.c.seq))]
-                after = [c for c in checkpoints if int(c["head_seq"]) > seg[1]]
-                checkpoints = [c for c in checkpoints if int(c["head_seq"]) <= seg[1]] + after[:1]
+            checkpoints, key_checkpoints, store_id = _checkpoints(conn, start, end)
             runs = [norm(r) for r in conn.execute(select(t.runs).where(t.runs.c.id.in_(run_ids)))] if run_ids else []
             snaps = _rows_in(conn, t.snapshots, t.snapshots.c.id, sids)
             events = _rows_in(conn, t.finding_events, t.finding_events.c.snapshot_id, sids)
@@ -150,6 +153,9 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             baseline, baseline_results = _baseline(conn, keys, first_sid)
             z.add("chain/entries.jsonl", _jsonl(entries))
             z.add("chain/checkpoints.jsonl", _jsonl(checkpoints))
+            z.add("chain/key-checkpoints.jsonl", _jsonl(key_checkpoints))
+            if witnessed:  # the checkpoints' witnesses, and every TSA's certificates
+                z.add("chain/witnesses.jsonl", _jsonl(load_witness_rows(conn, (int(c["seq"]) for c in checkpoints))))
             z.add("chain/segment.json", canonical_json({
                 "first_seq": seg[0] if seg else None, "last_seq": seg[1] if seg else None,
                 "anchor_prev": entries[0]["prev_hash"] if entries else None,
@@ -169,8 +175,9 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                 z.add(row["file"], doc)
                 manual_rows.append(row)
             z.add("records/manual_evidence.jsonl", _jsonl(manual_rows))
-            z.add("chain/vouchers.jsonl", _jsonl(_vouchers(conn, sorted(set(manual_ids) - vouched),
-                                                           seg[0] if seg else None)))
+            vouchers = _vouchers(conn, sorted(set(manual_ids) - vouched), seg[0] if seg else None)
+            z.add("chain/vouchers.jsonl", _jsonl(vouchers))
+            z.add("chain/stubs.jsonl", _jsonl(_stubs(conn, seg, checkpoints, vouchers)))
             progress("blobs", 4, 10)
             wanted = sorted(reachable_blobs(conn, (s["manifest_hash"] for s in snaps)))
             blob_index = []
@@ -199,8 +206,19 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
         manifest = {"format": BUNDLE_FORMAT, "framework": framework, "from": isoformat(start), "to": isoformat(end),
                     "generated_at": isoformat(utcnow()), "entries": len(entries), "snapshots": len(snaps),
                     "signing_key_id": signer.key_id if signer else None,
+                    "key": signer.fingerprint if signer else None, "store": store_id,
                     "files": dict(sorted(z.files.items()))}
+        declared = declared_witnesses(anchors)
+        if declared is not None:  # what the manifest's own witnesses are, so a removed one is missed
+            manifest["witnesses"] = declared
         z.zf.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+        if signer is not None:  # the manifest binds every file; its signature binds the manifest
+            z.zf.writestr(MANIFEST_SIG, signer.sign(manifest_body(manifest)))
+        if declared is not None:
+            last = max(checkpoints, key=lambda c: int(c["seq"])) if checkpoints else {}
+            tsr = witness_manifest(anchors, manifest_body(manifest), str(manifest.get("store") or store_of(last)))
+            if tsr is not None:
+                z.zf.writestr("manifest.tsr", tsr)
         progress("done", 10, 10)
         return manifest
     finally:
@@ -220,6 +238,54 @@ def _in_force_ids(conn: Connection, start: datetime, end: datetime) -> set[int]:
     rows = conn.execute(select(*(c for c in manual_evidence.c if c.name != "content"))
                         .where(manual_evidence.c.attached_at <= end))
     return {d.id for d in documents_in_force(rows, start, end)}
+
+
+def _checkpoints(conn: Connection, start: datetime, end: datetime
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+    """The checkpoints covering the period (the last at or before its start, every one in it, the
+    first after its end), the earlier and later ones that announce or rotate keys (a pinned key
+    reaches the period's keys through them), and the store id their bodies name."""
+    sid = conn.execute(select(evidence_store.c.store_id)).scalar()
+    lo = conn.execute(select(func.max(cp.c.seq)).where(cp.c.at <= start)).scalar()
+    hi = conn.execute(select(func.min(cp.c.seq)).where(cp.c.at > end)).scalar()
+    q = select(cp).order_by(cp.c.seq)
+    if lo is not None:
+        q = q.where(cp.c.seq >= lo)
+    if hi is not None:
+        q = q.where(cp.c.seq <= hi)
+    covering = [norm(r) for r in conn.execute(q)]
+    seqs = {c["seq"] for c in covering}
+    keyed = [norm(r) for r in conn.execute(select(cp).where(or_(cp.c.announce.isnot(None), cp.c.rotate_to.isnot(None)))
+                                           .order_by(cp.c.seq)) if r.seq not in seqs]
+    for c in (*covering, *keyed):
+        if c.get("v") is not None:
+            c["store"] = sid
+    return covering, keyed, sid
+
+
+def _stubs(conn: Connection, seg: tuple[int, int] | None, checkpoints: list[dict[str, Any]],
+           vouchers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chain entries, without content, between the segment and what must link to it: the entries
+    vouching for documents attached before the period, and the heads of the checkpoints around it."""
+    el = t.evidence_log.c
+    starts = [int(v["entry"]["seq"]) for v in vouchers]
+    heads = [int(c["head_seq"]) for c in checkpoints]
+    ranges: list[tuple[int, int]] = []
+    if seg:
+        lo = min([*starts, *(h for h in heads if h < seg[0])], default=None)
+        if lo is not None:
+            ranges.append((lo, seg[0] - 1))
+        after = [h for h in heads if h > seg[1]]
+        if after:
+            ranges.append((seg[1] + 1, max(after)))
+    elif heads or starts:  # no entry in the period: the stubs link the vouchers to a checkpoint's head
+        ranges.append((min([*starts, *heads]), max([*starts, *heads])))
+    out: list[dict[str, Any]] = []
+    for a, b in ranges:
+        out.extend(norm(r) for r in conn.execute(
+            select(el.seq, el.at, el.kind, el.ref, el.content_hash, el.prev_hash, el.entry_hash)
+            .where(el.seq >= a, el.seq <= b).order_by(el.seq)))
+    return out
 
 
 def _vouchers(conn: Connection, ids: list[int], first_seq: int | None) -> list[dict[str, Any]]:

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from posture_verify.records import BlobRow
 from sqlalchemy import Connection, select
 
+from agent.evidence.anchoring import load_witness_rows
 from agent.evidence.records import Records, Unreadable, norm
+from agent.models import isoformat, utcnow
 from agent.store import Store
 from agent.store import schema as t
 from agent.store.alerting import alerts_outbox, drift_events, exceptions
 from agent.store.blobs import decompress
-from agent.store.evidence_tables import evidence_checkpoints
+from agent.store.evidence_tables import evidence_checkpoints, evidence_store
 from agent.store.manual import manual_evidence
 
 __all__ = ["load_store_records"]
@@ -38,11 +41,20 @@ def _decompressed(body: Any) -> bytes | Unreadable:
         return Unreadable("body is not valid zstd (altered)")
 
 
-def load_store_records(store: Store) -> Records:
+def load_store_records(store: Store, now: datetime | None = None) -> Records:
+    """Every record of the store; ``now`` (default: the clock) ends the period the signed cadence is
+    measured up to."""
+    # asked before the connection below opens: on SQLite every transaction takes the write lock, so a
+    # second connection inside it would wait for the first
+    anchored = store.has_table("evidence_anchors")
     with store.engine.connect() as conn:
         entries = [norm(r) for r in conn.execute(select(t.evidence_log).order_by(t.evidence_log.c.seq))]
         checkpoints = [norm(r) for r in conn.execute(
             select(evidence_checkpoints).order_by(evidence_checkpoints.c.seq))]
+        sid = conn.execute(select(evidence_store.c.store_id)).scalar()
+        for c in checkpoints:  # every version-2 body names the store, kept once in evidence_store
+            if c.get("v") is not None:
+                c["store"] = sid
         runs = {r.id: norm(r) for r in conn.execute(select(t.runs))}
         snapshots = {int(r.id): norm(r) for r in conn.execute(select(t.snapshots))}
         events = _grouped(conn, t.finding_events)
@@ -56,6 +68,7 @@ def load_store_records(store: Store) -> Records:
                 d["content_sha256"] = "unreadable"
             manual[int(r.id)] = d
         excs = {int(r.id): norm(r) for r in conn.execute(select(exceptions))}
+        witnesses = load_witness_rows(conn) if anchored else []
         outbox = {int(r.id): norm(r) for r in conn.execute(select(alerts_outbox))}
 
     def blob(hash_: str) -> bytes | None:
@@ -73,4 +86,5 @@ def load_store_records(store: Store) -> Records:
 
     return Records(entries=entries, checkpoints=checkpoints, runs=runs, snapshots=snapshots, events=events,
                    drift=drift, manual=manual, exceptions=excs, outbox=outbox, blob=blob, blob_rows=blob_rows,
-                   complete=True, where="store")
+                   complete=True, where="store", witnesses=witnesses,
+                   period_end=isoformat(now or utcnow()))

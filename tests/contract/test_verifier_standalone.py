@@ -105,9 +105,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     store.upgrade()
     try:
         seed(store)
-        checkpoint_now(store, T0.replace(hour=3), signer)
+        for hour in (1, 2):  # hourly, as the daemon writes them: with a pinned key they must cover the period
+            checkpoint_now(store, T0.replace(hour=hour), signer)
         bundle = tmp / "bundle.zip"
-        export_bundle(store, load_mappings(), framework="soc2", start=T0, end=datetime(2026, 12, 31, tzinfo=UTC),
+        export_bundle(store, load_mappings(), framework="soc2", start=T0, end=datetime(2026, 1, 1, 2, tzinfo=UTC),
                       out=bundle, signer=signer)
     finally:
         store.close()
@@ -385,7 +386,7 @@ def test_verifier_wheel_holds_posture_verify_only(tmp_path: Path) -> None:
         metadata = zf.read(f"{info}/METADATA").decode()
         entry_points = zf.read(f"{info}/entry_points.txt").decode()
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
-    assert requires == ["Requires-Dist: cryptography>=42"], requires
+    assert requires == ["Requires-Dist: cryptography>=42", "Requires-Dist: rfc3161-client>=1.0"], requires
     assert "posture-verify = posture_verify.cli:main" in entry_points
     assert {f"posture_verify/{p.name}" for p in PACKAGE.glob("*.py")} <= set(names)
 

@@ -22,13 +22,14 @@ from typing import Any
 
 import posture_verify
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from posture_verify import canonical, checkpoints, lthash, manifests
 from posture_verify.chain import CycleCommitment, entry_hash, entry_hash_of, run_fields, snapshot_fields
 from posture_verify.records import STARVED_MESSAGE, Records
 
-from agent.evidence.checkpoints import Signer, checkpoint_now
+from agent.evidence.checkpoints import Signer, checkpoint_now, rotate_key
 from agent.evidence.records import STARVED_MESSAGE as AGENT_STARVED_MESSAGE
 from agent.evidence.store_records import load_store_records
 from agent.models import Finding, Resource, Severity, Snapshot, Status, finding_uid
@@ -36,10 +37,13 @@ from agent.models import canonical_json as agent_canonical_json
 from agent.models import isoformat as agent_isoformat
 from agent.store import RunRecord, Store
 from agent.store.db import STARVED
+from agent.store.evidence_tables import evidence_store
 from agent.store.resultset import ResultSetHash as AgentResultSetHash
 
 VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "evidence-vectors"
 SEED_HEX = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032, test 1
+SEED2_HEX = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"  # RFC 8032, test 2: the next key
+STORE_ID = "5d0c3b2a19e8f7a6b5c4d3e2f1a0b9c8"  # fixed here; a store draws its own at random
 GENESIS = "0" * 64
 CHECK = "aws.s3.bucket_default_encryption"
 ACCOUNT = "111122223333"
@@ -47,6 +51,7 @@ RUN_IDS = ("0194c1a0b2c3d4e5f60718293a4b5c6d", "0194c1a0b2c3d4e5f60718293a4b5c6e
 T1 = datetime(2026, 1, 1, 0, 15, tzinfo=UTC)
 T2 = T1 + timedelta(minutes=15)
 T_CHECKPOINT = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+T_ROTATE = datetime(2026, 1, 1, 1, 30, tzinfo=UTC)
 
 
 def load(name: str) -> Any:
@@ -154,19 +159,37 @@ def _write_cycle(store: Store, run_id: str, at: datetime, resources: list[Resour
                                  finished_at=at, status="complete"), [(snap, findings)])
 
 
-def _signer() -> Signer:
-    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEED_HEX))
+def _signer(seed: str = SEED_HEX) -> Signer:
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))
     return Signer(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption()))
 
 
 def write_scenario(store: Store) -> Records:
-    """Two cycles and a signed checkpoint, written by the agent's own store paths. Cycle 2 fixes b1,
-    loses b0 and finds b2: a status change, a gone finding, a new one, and a delta manifest."""
+    """Two cycles, a signed checkpoint announcing its key, and a key rotation, written by the agent's
+    own store paths. Cycle 2 fixes b1, loses b0 and finds b2: a status change, a gone finding, a new
+    one, and a delta manifest."""
+    with store.transaction() as conn:  # the store's id is random; the vectors fix it
+        conn.execute(sa.insert(evidence_store).values(id=1, store_id=STORE_ID, created_at=T1))
     _write_cycle(store, RUN_IDS[0], T1, [_bucket("b0", True), _bucket("b1", False)])
     _write_cycle(store, RUN_IDS[1], T2, [_bucket("b1", True), _bucket("b2", True, Tags={"owner": "Zoë"})])
-    checkpoint_now(store, T_CHECKPOINT, _signer())
-    return load_store_records(store)
+    checkpoint_now(store, T_CHECKPOINT, _signer(), cadence_s=3600)
+    rotate_key(store, T_ROTATE, _signer(), _signer(SEED2_HEX), cadence_s=3600)
+    return load_store_records(store, now=T_ROTATE)
+
+
+def _manifest_vector() -> dict[str, Any]:
+    """A bundle manifest (as the exporter writes it, with two files) and its signature."""
+    key = _signer()
+    manifest = {"format": "posture-agent-evidence-bundle/3", "framework": "soc2", "from": "2026-01-01T00:00:00Z",
+                "to": "2026-01-01T02:00:00Z", "generated_at": "2026-01-01T02:05:00Z", "entries": 2, "snapshots": 2,
+                "signing_key_id": key.key_id, "key": key.fingerprint, "store": STORE_ID,
+                "files": {"chain/entries.jsonl": {"sha256": hashlib.sha256(b"").hexdigest(), "size": 0},
+                          "report.html": {"sha256": hashlib.sha256(b"<p>report</p>").hexdigest(), "size": 13}}}
+    body = checkpoints.manifest_body(manifest)
+    return {"about": "manifest.sig = base64 Ed25519 (RFC 8032 test 1 key) over the canonical JSON of manifest.json's "
+                     "object; manifest.json itself may be written indented",
+            "manifest": manifest, "body": body.decode(), "signature": key.sign(body)}
 
 
 def _scenario_vectors(rec: Records) -> dict[str, Any]:
@@ -191,7 +214,7 @@ def _scenario_vectors(rec: Records) -> dict[str, Any]:
     manifests_ = {h: body for h, body in blobs.items() if kinds[h] == "manifest"}
     resolved = {h: manifests.resolve_manifest(h, lambda x: blobs[x].encode()) for h in manifests_}
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEED_HEX)).public_key()
-    cp = rec.checkpoints[0]
+    next_key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEED2_HEX)).public_key()
     return {
         "cycle.json": {"about": "two cycles written by the agent: the rows, each digest, the rows digest and the "
                                 "chain entry (content_hash = SHA-256(content + LF + rows_digest))",
@@ -201,15 +224,18 @@ def _scenario_vectors(rec: Records) -> dict[str, Any]:
         "manifests.json": {"about": "manifest bodies (full and delta) and the mapping each resolves to",
                            "manifests": [{"hash": h, "body": manifests_[h], "resolved": resolved[h]}
                                          for h in sorted(manifests_)]},
-        "checkpoint-v1.json": {
-            "about": "a version-1 checkpoint signed with the Ed25519 key of RFC 8032 test 1",
-            "ed25519_seed_hex": SEED_HEX,
+        "checkpoint-v2.json": {
+            "about": "version-2 checkpoints: the store's first, announcing its key (RFC 8032 test 1), then a rotation "
+                     "signed by it naming the next key (RFC 8032 test 2), then the first checkpoint of the next key",
+            "ed25519_seed_hex": SEED_HEX, "next_ed25519_seed_hex": SEED2_HEX,
             "public_key_hex": key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex(),
             "public_key_pem": key.public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-            "key_id": checkpoints.key_id(key), "checkpoint": cp, "body": checkpoints.body(cp).decode()},
+            "fingerprint": checkpoints.fingerprint(key), "key_id": checkpoints.key_id(key),
+            "next_fingerprint": checkpoints.fingerprint(next_key), "store": STORE_ID,
+            "checkpoints": rec.checkpoints, "bodies": [checkpoints.body(c).decode() for c in rec.checkpoints]},
+        "manifest-signature.json": _manifest_vector(),
     }
-
 
 
 def generate(tmp: Path) -> dict[str, Any]:
@@ -323,19 +349,71 @@ def test_checkpoint_vector() -> None:
     assert not checkpoints.verify_signature({**cp, "head_seq": cp["head_seq"] + 1}, pem_key)
 
 
+def test_checkpoint_v2_vector() -> None:
+    """Version 2: the body with its store, cadence and key; the first announcing its key, a rotation
+    naming the next; each signature verifies with the key its fingerprint names, the next key's
+    by the announcement the rotation carries."""
+    v = load("checkpoint-v2.json")
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["ed25519_seed_hex"])).public_key()
+    nxt = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["next_ed25519_seed_hex"])).public_key()
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert raw.hex() == v["public_key_hex"] and v["fingerprint"] == hashlib.sha256(raw).hexdigest()
+    assert v["key_id"] == v["fingerprint"][:16]
+    first, rotation, after = v["checkpoints"]
+    assert [c["v"] for c in v["checkpoints"]] == [2, 2, 2] and {c["store"] for c in v["checkpoints"]} == {v["store"]}
+    for c, b in zip(v["checkpoints"], v["bodies"], strict=True):
+        assert checkpoints.body(c).decode() == b and spec_canonical(json.loads(b)).decode() == b
+        assert hashlib.sha256(b.encode()).hexdigest() == c["checkpoint_hash"]
+        assert c["cadence_s"] == 3600 and json.loads(b)["key"] == c["key_id"]
+    # the first announces its own key, the rotation the next one (signed by the current key)
+    assert first["announce"] == base64.b64encode(raw).decode() and first["key_id"] == v["fingerprint"]
+    assert rotation["key_id"] == v["fingerprint"] and rotation["rotate_to"] == v["next_fingerprint"]
+    assert checkpoints.fingerprint(checkpoints.public_from_announce(rotation["announce"])) == v["next_fingerprint"]
+    assert after["key_id"] == v["next_fingerprint"] and after["announce"] is None and after["rotate_to"] is None
+    assert "announce" not in json.loads(v["bodies"][2]) and "rotate_to" not in json.loads(v["bodies"][0])
+    for c, k in ((first, key), (rotation, key), (after, nxt)):
+        assert checkpoints.verify_signature(c, k)
+        Ed25519PublicKey.from_public_bytes(k.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+                                           ).verify(base64.b64decode(c["signature"]), checkpoints.body(c))
+    assert _signer().sign(v["bodies"][0].encode()) == first["signature"]
+    assert _signer(SEED2_HEX).sign(v["bodies"][2].encode()) == after["signature"]
+    assert not checkpoints.verify_signature({**first, "cadence_s": 86400}, key)  # the cadence is signed
+
+
+def test_manifest_signature_vector() -> None:
+    v = load("manifest-signature.json")
+    body = checkpoints.manifest_body(v["manifest"])
+    assert body.decode() == v["body"] == spec_canonical(v["manifest"]).decode()
+    # manifest.json may be indented: the body is the canonical JSON of the object it holds
+    assert checkpoints.manifest_body(json.loads(json.dumps(v["manifest"], indent=1))) == body
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEED_HEX)).public_key()
+    key.verify(base64.b64decode(v["signature"]), body)
+    assert _signer().sign(body) == v["signature"]
+    assert v["manifest"]["key"] == checkpoints.fingerprint(key)
+
+
 def test_the_agent_writes_the_vectors(tmp_path: Path) -> None:
     """The agent's store, given the same inputs, writes byte for byte the rows, entries, blobs and
-    checkpoint of the vectors; and the standalone verifier accepts them with the pinned key."""
+    checkpoints of the vectors; and the standalone verifier accepts them with the pinned key,
+    following the rotation to the next key."""
+    from posture_verify.trust import Trust
+
     written = generate(tmp_path)
+    assert "checkpoint-v1.json" not in written  # frozen: the agent writes version 2 now
     for name, expected in written.items():
         assert load(name) == json.loads(json.dumps(expected)), name
     store = Store(f"sqlite:///{tmp_path / 'vectors.db'}")
     try:
-        key = checkpoints.load_public_key(load("checkpoint-v1.json")["public_key_pem"].encode())
-        report = posture_verify.verify_records(load_store_records(store), public_keys=[key], require_signed=True)
+        v = load("checkpoint-v2.json")
+        key = checkpoints.load_public_key(v["public_key_pem"].encode())
+        rec = load_store_records(store, now=T_ROTATE)
+        pinned = posture_verify.verify_records(rec, trust=Trust(public_keys=(key,)))
+        by_fingerprint = posture_verify.verify_records(rec, trust=Trust(fingerprints=(v["fingerprint"],)))
     finally:
         store.close()
-    assert report.ok and report.signatures_checked == 1, report.issues
+    for report in (pinned, by_fingerprint):
+        assert report.ok and report.signatures_checked == 3, report.issues
+        assert report.signed_by == sorted([v["fingerprint"], v["next_fingerprint"]])
 
 
 def test_starved_message_is_the_stores() -> None:

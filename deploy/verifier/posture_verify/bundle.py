@@ -6,6 +6,9 @@ segment and the records with the same code that verifies the agent's store. Zip 
 (names ending in "/") and the order of the files in the zip do not count, so a bundle unpacked and
 zipped again with another tool still verifies.
 
+Format 3 adds manifest.sig (the manifest's canonical body signed by the current key), the
+checkpoints that reach the period's keys from the pinned ones (chain/key-checkpoints.jsonl), and
+the vouchers of documents attached before the period with the stubs linking them to the segment.
 Format 2 stores blob bodies uncompressed (``blobs/xx/<sha256>.json``, deflated by the zip). Format 1
 stored them zstd-compressed (``.zst``); such a bundle is read when the Python package ``zstandard``
 happens to be importable (it is wherever the agent is installed), and otherwise reported as needing
@@ -27,15 +30,24 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from posture_verify.chain import Progress, verify_records
-from posture_verify.checkpoints import load_public_key
+from posture_verify.checkpoints import fingerprint, load_public_key, manifest_body, parse_time
 from posture_verify.records import BlobRow, Records, Unreadable
 from posture_verify.report import VerifyReport
+from posture_verify.trust import Trust
+from posture_verify.witnesses import check_manifest_witnesses
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_1", "MANIFEST", "SIGNING_KEY", "blob_path", "verify_bundle"]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_1", "BUNDLE_FORMAT_2", "MANIFEST", "MANIFEST_SIG", "SIGNING_KEY",
+           "UNLISTED", "blob_path", "verify_bundle"]
 
-BUNDLE_FORMAT = "posture-agent-evidence-bundle/2"
+BUNDLE_FORMAT = "posture-agent-evidence-bundle/3"
+BUNDLE_FORMAT_2 = "posture-agent-evidence-bundle/2"
 BUNDLE_FORMAT_1 = "posture-agent-evidence-bundle/1"
+FORMATS = (BUNDLE_FORMAT, BUNDLE_FORMAT_2, BUNDLE_FORMAT_1)
 MANIFEST = "manifest.json"
+MANIFEST_SIG = "manifest.sig"  # base64 Ed25519 over the manifest's canonical body
+MANIFEST_TSR = "manifest.tsr"  # an RFC 3161 token over the same bytes (posture_verify.witnesses)
+# what the manifest cannot list: itself and what is computed over it
+UNLISTED = frozenset({MANIFEST, MANIFEST_SIG, MANIFEST_TSR})
 SIGNING_KEY = "keys/signing-public.pem"
 
 
@@ -128,7 +140,7 @@ class _Files:
 
     def __init__(self, z: _Zip, listed: dict[str, Any], report: VerifyReport) -> None:
         self.z, self.report = z, report
-        present = z.names - {MANIFEST}
+        present = z.names - UNLISTED
         for name in sorted(set(listed) - present):
             report.add(f"file {name}", "listed in the manifest but missing (removed)")
         for name in sorted(present - set(listed)):
@@ -157,10 +169,12 @@ class _Files:
         self.pending.clear()
 
 
-def verify_bundle(path: Path | str, *, public_keys: Iterable[Ed25519PublicKey] = (),
+def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: Iterable[Ed25519PublicKey] = (),
                   public_key: Ed25519PublicKey | None = None, progress: Progress | None = None) -> VerifyReport:
-    """Verify a bundle zip. With public keys given, every checkpoint must carry a signature by one
-    of them; without, the bundle's own copy of the key (keys/signing-public.pem) checks what it can."""
+    """Verify a bundle zip. ``trust``: what the auditor pinned; with a key or fingerprint pinned the
+    checkpoints must cover the period, signed by a pinned key or one it rotated to, and manifest.json
+    must be signed. ``public_keys``/``public_key``, the first spelling of this API, only check
+    signatures. Without either, the bundle's own keys check what they can, which proves consistency only."""
     path = Path(path)
     report = VerifyReport()
     given = [*public_keys, *([public_key] if public_key is not None else [])]
@@ -177,16 +191,18 @@ def verify_bundle(path: Path | str, *, public_keys: Iterable[Ed25519PublicKey] =
             return report
         files = _Files(z, manifest["files"], report)
         fmt = manifest.get("format")
-        if fmt not in (BUNDLE_FORMAT, BUNDLE_FORMAT_1):
-            report.add(f"file {MANIFEST}", f"format is {fmt!r}, this verifier reads {BUNDLE_FORMAT} and "
-                       f"{BUNDLE_FORMAT_1}")
-        keys = given
-        if not keys and SIGNING_KEY in z.names:
+        if fmt not in FORMATS:
+            report.add(f"file {MANIFEST}", f"format is {fmt!r}, this verifier reads {', '.join(FORMATS)}")
+        own: list[Ed25519PublicKey] = []
+        if SIGNING_KEY in z.names:
             pem = z.read(SIGNING_KEY)
             try:
-                keys = [load_public_key(pem)] if pem is not None else []
+                own = [load_public_key(pem)] if pem is not None else []
             except ValueError:
                 report.add(f"file {SIGNING_KEY}", "is not an Ed25519 public key in PEM")
+        if own and manifest.get("key") and fingerprint(own[0]) != str(manifest["key"]).lower():
+            report.add(f"file {SIGNING_KEY}", f"holds key {fingerprint(own[0])[:16]}, but the manifest names signing "
+                       f"key {str(manifest['key'])[:16]} (key file swapped)")
         seg = z.json("chain/segment.json") if "chain/segment.json" in z.names else {}
         if not isinstance(seg, dict):
             if seg is not None:  # None: unreadable or not JSON, already said
@@ -194,7 +210,16 @@ def verify_bundle(path: Path | str, *, public_keys: Iterable[Ed25519PublicKey] =
             seg = {}
         try:
             rec = _records(z, path, fmt, seg, files, report)
-            inner = verify_records(rec, public_keys=keys, require_signed=bool(given), progress=progress)
+            rec.keys, rec.manifest = own, manifest
+            sig = z.read(MANIFEST_SIG)
+            rec.manifest_sig = sig.decode("ascii", "replace") if sig is not None else None
+            rec.period_start, rec.period_end = _period(manifest)
+            rec.made_at = str(manifest["generated_at"]) if manifest.get("generated_at") else None
+            if trust is not None:
+                inner = verify_records(rec, trust=trust, progress=progress)
+            else:
+                inner = verify_records(rec, public_keys=given, require_signed=bool(given), progress=progress)
+            _manifest_witnesses(z, rec, manifest, trust or Trust(), inner)
         except Exception as exc:  # a record of the wrong shape: the bundle does not verify, say where it stopped
             report.add(f"bundle {path}", f"verification stopped: {type(exc).__name__}: {exc} (records malformed)")
             files.finish()
@@ -205,6 +230,22 @@ def verify_bundle(path: Path | str, *, public_keys: Iterable[Ed25519PublicKey] =
                    "(tail removed)")
     inner.issues[:0] = report.issues
     return inner
+
+
+def _period(manifest: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The bundle's period: from ``from`` to ``to``, or to ``generated_at`` when the bundle was made
+    before its period ended (no checkpoint can follow the moment of export)."""
+    start, end, made = (parse_time(manifest.get(k)) if manifest.get(k) else None
+                        for k in ("from", "to", "generated_at"))
+    if end is not None and made is not None and made < end:
+        end = made
+    return (str(manifest["from"]) if start is not None else None,
+            end.isoformat().replace("+00:00", "Z") if end is not None else None)
+
+
+def _manifest_witnesses(z: _Zip, rec: Records, manifest: dict[str, Any], trust: Trust, report: VerifyReport) -> None:
+    """The manifest's own witnesses (an RFC 3161 token, its copy in the anchor bucket): posture_verify.witnesses."""
+    check_manifest_witnesses(rec, manifest, manifest_body(manifest), z.read(MANIFEST_TSR), trust, report)
 
 
 def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, report: VerifyReport) -> Records:
@@ -256,7 +297,11 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
         src, _, acct = name.partition("\t")
         return src, acct
 
+    linked = fmt not in (BUNDLE_FORMAT_1, BUNDLE_FORMAT_2)  # vouchers linked by stubs since format 3
     return Records(
+        key_checkpoints=z.jsonl("chain/key-checkpoints.jsonl"),
+        vouchers=z.jsonl("chain/vouchers.jsonl") if linked else None, stubs=z.jsonl("chain/stubs.jsonl"),
+        witnesses=z.jsonl("chain/witnesses.jsonl"),
         entries=z.jsonl("chain/entries.jsonl"), checkpoints=z.jsonl("chain/checkpoints.jsonl"),
         runs=z.keyed("records/runs.jsonl", z.jsonl("records/runs.jsonl"), "id", str),
         snapshots=z.keyed("records/snapshots.jsonl", z.jsonl("records/snapshots.jsonl"), "id", int),

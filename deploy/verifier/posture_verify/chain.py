@@ -25,8 +25,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from posture_verify import checkpoints as cps
 from posture_verify.canonical import GENESIS, canonical_json, isoformat, sha256_hex
+from posture_verify.checkpoints import CheckpointCheck, check_heads
 from posture_verify.lthash import ResultSetHash, legacy_results_hash
 from posture_verify.manifests import Manifest, resolve_manifest
 from posture_verify.records import AUDITED_COLUMNS, STARVED_MESSAGE, Records, Unreadable, kept_row_hash
@@ -123,16 +123,23 @@ def _strip_id(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "id"} for r in rows]
 
 
+NOT_PINNED = ("no key pinned (--public-key or --key-fingerprint): hashes and links were checked, but nothing "
+              "proves who wrote this evidence, nor that none of it was removed or rewritten by whoever holds it")
+
+
 class _Verifier:
-    def __init__(self, rec: Records, report: VerifyReport, keys: list[Ed25519PublicKey],
-                 require_signed: bool, progress: Progress | None) -> None:
-        self.rec, self.r, self.keys, self.require_signed = rec, report, keys, require_signed
+    def __init__(self, rec: Records, report: VerifyReport, check: CheckpointCheck,
+                 progress: Progress | None) -> None:
+        self.rec, self.r, self.check = rec, report, check
         self.progress = progress or (lambda _stage, _n: None)
         self.seen_runs: set[str] = set()
         self.seen_snapshots: set[int] = set()
         self.seen_drift: set[int] = set()
         self.seen_manual: set[int] = set()
         self.seen_exceptions: set[int] = set()
+        # a bundle's entries and the stubs linked to them, by seq (chain/stubs.jsonl)
+        self.linked: dict[int, dict[str, Any]] = {}
+        self.anchored: dict[int, bool] = {}
         # run id -> its snapshot ids, built once: a year holds tens of thousands of each
         self.snapshots_of_run: dict[str, list[int]] = {}
         for sid, snap in rec.snapshots.items():
@@ -149,15 +156,6 @@ class _Verifier:
             if not _matches_results(st, expected, fast):
                 report.add(f"baseline of {key[0]}/{key[1]}", "does not hash to the results_hash of the "
                            "snapshot before the period (baseline altered)")
-
-    # -- checkpoints ---------------------------------------------------------------------------
-
-    def checkpoints(self) -> tuple[int, str]:
-        """Check every checkpoint; returns (pruned_through, pruned_hash) to anchor the chain."""
-        return cps.check_checkpoints(self.rec.checkpoints, self.keys, self.require_signed, self.r)
-
-    def checkpoint_heads(self, by_seq: dict[int, dict[str, Any]], last: int | None) -> None:
-        cps.check_heads(self.rec.checkpoints, by_seq, last, self.rec.complete, self.r)
 
     # -- the chain -----------------------------------------------------------------------------
 
@@ -196,7 +194,98 @@ class _Verifier:
         self.r.entries = len(self.rec.entries)
         if self.rec.entries:
             self.r.first_seq, self.r.last_seq = int(self.rec.entries[0]["seq"]), int(self.rec.entries[-1]["seq"])
-        self.checkpoint_heads(by_seq, self.r.last_seq)
+        stubs = self.stubs(prev if self.rec.entries else None)
+        check_heads(self.rec.checkpoints, {**stubs, **by_seq}, self.r.last_seq, self.rec.complete, self.r)
+        self.linked = {**{s: e for s, e in stubs.items() if self.anchored.get(s)}, **by_seq}
+
+    # -- a bundle's stubs and vouchers ----------------------------------------------------------
+
+    def stubs(self, last_hash: str | None) -> dict[int, dict[str, Any]]:
+        """chain/stubs.jsonl: entries without content, in runs that link the entries vouching for
+        documents, and the heads of the checkpoints around the period, to the segment. Returns every
+        stub whose hash holds; ``self.anchored`` says which are linked to the segment or to a
+        checkpoint's head."""
+        runs: list[list[dict[str, Any]]] = []
+        for s in sorted(self.rec.stubs, key=lambda x: int(x["seq"])):
+            seq = int(s["seq"])
+            name = f"chain/stubs.jsonl seq {seq}"
+            if entry_hash_of(s) != s["entry_hash"]:
+                self.r.add(name, "entry_hash does not match seq/at/kind/ref/content_hash/prev_hash (stub altered)")
+                continue
+            if runs and seq <= int(runs[-1][-1]["seq"]):
+                self.r.add(name, "out of order or duplicated")
+            elif runs and seq == int(runs[-1][-1]["seq"]) + 1:
+                if s["prev_hash"] != runs[-1][-1]["entry_hash"]:
+                    self.r.add(name, "prev_hash does not match the stub before it (stubs altered)")
+                    runs.append([s])
+                else:
+                    runs[-1].append(s)
+            else:
+                runs.append([s])
+        first, prev = self.rec.anchor_seq, self.rec.anchor_prev
+        last = self.r.last_seq
+        heads = {int(c["head_seq"]): c["head_hash"] for c in self.rec.checkpoints}
+        out: dict[int, dict[str, Any]] = {}
+        self.anchored = {}
+        for run in runs:
+            lo, hi = run[0], run[-1]
+            linked = False
+            if first is not None and self.rec.entries and int(hi["seq"]) == int(first) - 1:
+                linked = hi["entry_hash"] == prev
+                if not linked:
+                    self.r.add(f"chain/stubs.jsonl seq {hi['seq']}", "does not link to the segment's first entry "
+                               "(stubs altered)")
+            if last is not None and last_hash is not None and int(lo["seq"]) == last + 1:
+                if lo["prev_hash"] == last_hash:
+                    linked = True
+                else:
+                    self.r.add(f"chain/stubs.jsonl seq {lo['seq']}", "does not link to the segment's last entry "
+                               "(stubs altered)")
+            # without a segment (a period with no entries) a run is anchored by a checkpoint's head in it
+            linked = linked or any(heads.get(int(s["seq"])) == s["entry_hash"] for s in run)
+            if not linked:
+                self.r.add(f"chain/stubs.jsonl seq {lo['seq']}..{hi['seq']}", "linked neither to the segment nor "
+                           "to a checkpoint (stubs altered)")
+            for s in run:
+                out[int(s["seq"])] = s
+                self.anchored[int(s["seq"])] = linked
+        return out
+
+    def vouchers(self) -> None:
+        """chain/vouchers.jsonl: the entry vouching for each document attached before the segment,
+        linked to it by hashes; its content must match the document's row and the row the document."""
+        for n, v in enumerate(self.rec.vouchers or [], 1):
+            try:
+                mid, e = int(v["manual_evidence_id"]), dict(v["entry"])
+                seq, content = int(e["seq"]), json.loads(e["content"])
+            except (KeyError, TypeError, ValueError):
+                self.r.add("file chain/vouchers.jsonl", f"line {n} is not a voucher (altered)")
+                continue
+            name = f"chain/vouchers.jsonl manual_evidence id {mid}"
+            if sha256_hex(str(e["content"]).encode()) != e.get("content_hash") or entry_hash_of(e) != e.get(
+                    "entry_hash"):
+                self.r.add(name, f"its entry seq {seq} does not match its hashes (voucher altered)")
+                continue
+            linked = self.linked.get(seq)
+            if linked is None or linked["entry_hash"] != e["entry_hash"]:
+                self.r.add(name, f"its entry seq {seq} is not linked to the segment by chain/stubs.jsonl (voucher "
+                           "or stubs altered)")
+                continue
+            if mid not in self.rec.manual or not isinstance(content, dict):
+                self.r.add(name, f"vouches for manual_evidence row {mid}, which the bundle does not hold")
+            elif e["kind"] == "manual_evidence" and e["ref"] == f"manual_evidence:{mid}":
+                self.manual(name, mid, content)
+            elif e["kind"] == "prune" and str(mid) in ((content.get("kept") or {}).get("manual_evidence") or {}):
+                self.prune(name, content)
+            else:
+                self.r.add(name, f"entry seq {seq} ({e['kind']} {e['ref']}) does not vouch for this document "
+                           "(voucher altered)")
+
+    def unvouched(self) -> None:
+        """In a bundle, every document row must be vouched for by an entry of the segment or a voucher."""
+        for mid in sorted(set(self.rec.manual) - self.seen_manual):
+            self.r.add(f"manual_evidence id {mid}", "no chain entry in the bundle vouches for it (row inserted, or "
+                       "its voucher removed)")
 
     def record(self, name: str, e: dict[str, Any], content: dict[str, Any]) -> None:
         kind, ref = e["kind"], e["ref"]
@@ -531,22 +620,37 @@ class _Verifier:
 
 def verify_records(rec: Records, *, trust: Trust | None = None, public_keys: Iterable[Ed25519PublicKey] = (),
                    require_signed: bool = False, progress: Progress | None = None) -> VerifyReport:
-    """``trust``: what the auditor pinned (keys, fingerprints, TSAs, anchor bucket); ``public_keys`` and
-    ``require_signed`` are the older spelling of its keys."""
-    if trust is None:
-        trust = Trust(public_keys=tuple(public_keys))
-    else:
-        require_signed = require_signed or trust.pinned
-    report = VerifyReport()
-    v = _Verifier(rec, report, list(trust.public_keys), require_signed, progress)
-    pruned, pruned_hash = v.checkpoints()
+    """Verify ``rec``. ``trust``: what the auditor pinned (keys, fingerprints, TSAs, anchor bucket); with a
+    key or fingerprint pinned, checkpoints are required, signed by a pinned key or one reached through
+    rotations, at their signed cadence over the whole period. ``public_keys`` and ``require_signed``
+    are the first spelling of this API: those keys only check checkpoint signatures."""
+    pinned = trust is not None and trust.pinned
+    trust = trust or Trust()
+    report = VerifyReport(pinned=pinned)
+    check = CheckpointCheck(
+        rec.checkpoints, report, where="evidence_checkpoints" if rec.complete else "chain/checkpoints.jsonl",
+        complete=rec.complete, key_checkpoints=rec.key_checkpoints, pinned=pinned, fingerprints=trust.fingerprints,
+        keys=trust.public_keys if pinned else tuple(public_keys), material=rec.keys, require_signed=require_signed,
+        tolerance=trust.tolerance)
+    v = _Verifier(rec, report, check, progress)
+    pruned, pruned_hash = check.links()
+    check.signatures()
     check_witnesses(rec, trust, report)
     if rec.anchor_seq is not None:
         anchor_seq, anchor_prev = rec.anchor_seq, rec.anchor_prev or GENESIS
     else:
         anchor_seq, anchor_prev = pruned + 1, pruned_hash
     v.chain(anchor_seq, anchor_prev)
+    if pinned:
+        check.cadence(rec.entries, rec.period_start, rec.period_end, pruned, made_at=rec.made_at)
+    if rec.manifest is not None:
+        check.manifest(rec.manifest, rec.manifest_sig)
     if rec.complete:
         v.unchained()
+    elif rec.vouchers is not None:
+        v.vouchers()
+        v.unvouched()
     v.blobs()
+    if not pinned:
+        report.notes.append(NOT_PINNED)
     return report

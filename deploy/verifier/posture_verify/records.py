@@ -94,3 +94,21 @@ class Records:
     # the end of what is being verified (a bundle's period end, or the store's "now"), canonical string:
     # the signed cadence is measured up to it
     period_end: str | None = None
+    # a bundle's period start: the checkpoint at or before it must be present (docs/evidence-format.md, "Cadence")
+    period_start: str | None = None
+    # when a bundle was made (its generated_at): a checkpoint due after the period end but before then
+    # (the first after the end) must be present
+    made_at: str | None = None
+    # a bundle's checkpoints that announce or rotate keys, outside its own run of checkpoints: the auditor's
+    # pinned key reaches the keys of the period through them
+    key_checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    # public keys the records carry (a bundle's keys/ file): candidates only, trusted only when pinned
+    keys: list[Any] = field(default_factory=list)
+    # a bundle's chain/vouchers.jsonl ({"manual_evidence_id", "entry"}: the entry vouching for a document
+    # whose entry is before the segment) and chain/stubs.jsonl (entries without content linking them, and
+    # the checkpoints around the period, to the segment); None: a bundle written before vouchers were linked
+    vouchers: list[dict[str, Any]] | None = None
+    stubs: list[dict[str, Any]] = field(default_factory=list)
+    # a bundle's manifest.json object and manifest.sig text (None when absent); None: not a bundle
+    manifest: dict[str, Any] | None = None
+    manifest_sig: str | None = None

@@ -29,6 +29,15 @@ class VerifyReport:
     blobs: int = 0
     snapshots: int = 0
     pruned_through: int = 0
+    # every witness of a checkpoint or of the bundle manifest: what, whose, its time, and its verdict
+    witnesses: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was checked and what could not be (not problems)
+    # keys: whether the auditor pinned any (only then do signatures prove who wrote the evidence), the
+    # fingerprints whose signatures verified, the longest signed cadence, and the manifest signature's verdict
+    pinned: bool = False
+    signed_by: list[str] = field(default_factory=list)
+    cadence_s: int | None = None
+    manifest_signature: str | None = None  # "verified", "absent", "not checked"; None: not a bundle
 
     @property
     def ok(self) -> bool:
@@ -42,4 +51,7 @@ class VerifyReport:
                 "checkpoints": self.checkpoints, "signatures_checked": self.signatures_checked,
                 "signatures_unchecked": self.signatures_unchecked, "blobs": self.blobs,
                 "snapshots": self.snapshots, "pruned_through": self.pruned_through,
+                "witnesses": self.witnesses, "notes": self.notes,
+                "pinned": self.pinned, "authorship_proven": self.pinned and self.ok, "signed_by": self.signed_by,
+                "cadence_s": self.cadence_s, "manifest_signature": self.manifest_signature,
                 "issues": [{"record": i.record, "problem": i.problem} for i in self.issues]}

@@ -8,12 +8,16 @@ verify`, so both apply the same rules.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["DEFAULT_TOLERANCE", "Trust"]
+__all__ = ["DEFAULT_TOLERANCE", "OPTION_HELP", "Trust", "TrustError", "build_trust", "parse_fingerprint",
+           "parse_tolerance"]
 
 DEFAULT_TOLERANCE = timedelta(minutes=10)
 
@@ -37,3 +41,74 @@ class Trust:
     def witnesses_required(self) -> bool:
         """The auditor named a witness: every checkpoint of the period must carry a valid one."""
         return bool(self.tsa_certs or self.anchor_bucket)
+
+
+class TrustError(ValueError):
+    """An option naming what the auditor trusts is unusable: the message names the option and why."""
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_tolerance(value: str) -> timedelta:
+    """``10m``, ``600s``, ``1h`` or a number of seconds."""
+    m = _DURATION.match(value)
+    if not m:
+        raise TrustError(f"--tolerance {value}: not a duration (e.g. 10m, 600s, 1h)")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+def parse_fingerprint(value: str) -> str:
+    """A key fingerprint as given to the auditor: 64 hex characters (colons and spaces ignored)."""
+    fp = re.sub(r"[\s:]", "", value).lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", fp):
+        raise TrustError(f"--key-fingerprint {value}: not a key fingerprint (the SHA-256 of the raw Ed25519 public "
+                         "key: 64 hexadecimal characters)")
+    return fp
+
+
+def build_trust(*, public_keys: Sequence[Path] = (), fingerprints: Sequence[str] = (),
+                tsa_certs: Sequence[Path] = (), anchor_bucket: str | None = None, s3_endpoint: str | None = None,
+                tolerance: str | None = None) -> Trust:
+    """The Trust of the command line options, with the same messages in `posture-verify` and
+    `posture-agent evidence verify`; TrustError names the option that is unusable."""
+    from cryptography import x509
+
+    from posture_verify.checkpoints import load_public_key
+
+    keys = []
+    for pem in public_keys:
+        try:
+            keys.append(load_public_key(Path(pem).read_bytes()))
+        except (OSError, ValueError) as exc:
+            raise TrustError(f"--public-key {pem}: {exc}") from None
+    certs = []
+    for pem in tsa_certs:
+        try:
+            data = Path(pem).read_bytes()
+            if not x509.load_pem_x509_certificates(data):
+                raise ValueError("no certificate in it")
+        except (OSError, ValueError) as exc:
+            raise TrustError(f"--tsa-cert {pem}: not a PEM certificate ({exc})") from None
+        certs.append(data)
+    if anchor_bucket is not None and not anchor_bucket.startswith("s3://"):
+        raise TrustError(f"--anchor-bucket {anchor_bucket}: not an S3 URL (s3://bucket/prefix)")
+    return Trust(public_keys=tuple(keys), fingerprints=tuple(parse_fingerprint(f) for f in fingerprints),
+                 tsa_certs=tuple(certs), anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
+                 tolerance=parse_tolerance(tolerance) if tolerance is not None else DEFAULT_TOLERANCE)
+
+
+# the help of each option, shared by `posture-verify` and `posture-agent evidence verify`
+OPTION_HELP = {
+    "public_key": "an Ed25519 public key (PEM) of the organisation, received out of band before the period: "
+                  "checkpoints are then required, signed by it or by a key it rotated to; repeatable",
+    "key_fingerprint": "the SHA-256 fingerprint (64 hex) of such a key, when you were given the fingerprint rather "
+                       "than the key: the key itself is taken from the checkpoint announcing it; repeatable",
+    "tsa_cert": "the PEM certificate of a timestamping authority you trust as a root: every checkpoint must carry "
+                "a valid RFC 3161 token; repeatable",
+    "anchor_bucket": "s3://bucket/prefix of the Object Lock bucket you control, holding each checkpoint's copy",
+    "s3_endpoint": "another S3 endpoint URL for --anchor-bucket",
+    "tolerance": "allowed skew between a checkpoint's time and its witness, and slack on the signed cadence "
+                 "(default 10m)",
+}

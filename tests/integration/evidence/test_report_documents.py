@@ -9,8 +9,6 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from agent.evidence.bundle_verify import verify_bundle
 from agent.evidence.export import export_bundle
 from agent.mappings import load_mappings
@@ -86,9 +84,6 @@ def test_a_later_period_leaves_out_what_lapsed_before_it(store: Store, tmp_path:
     assert verify_bundle(out).ok
 
 
-@pytest.mark.xfail(strict=True, reason="verifier change needed (report of issue #13, honest report): a bundle's "
-                   "manual_evidence row that no entry of the segment vouches for must still have its document "
-                   "checked against the row's sha256 and its voucher entry (chain/vouchers.jsonl)")
 def test_swapped_document_attached_before_the_period_is_detected(store: Store, tmp_path: Path) -> None:
     document_history(store)
     out = tmp_path / "b.zip"
