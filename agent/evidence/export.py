@@ -202,6 +202,7 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             key_fingerprint=_fingerprint(signer.public) if signer is not None else None).encode())
         if signer is not None:
             z.add("keys/signing-public.pem", public_pem(signer.public))
+        z.add("README.txt", _readme(framework, start, end, signer is not None, declared_witnesses(anchors)))
         progress("manifest", 9, 10)
         manifest = {"format": BUNDLE_FORMAT, "framework": framework, "from": isoformat(start), "to": isoformat(end),
                     "generated_at": isoformat(utcnow()), "entries": len(entries), "snapshots": len(snaps),
@@ -308,6 +309,31 @@ def _vouchers(conn: Connection, ids: list[int], first_seq: int | None) -> list[d
                 if not missing:
                     break
     return [{"manual_evidence_id": mid, "entry": e} for mid, e in sorted(out.items())]
+
+
+def _readme(framework: str, start: datetime, end: datetime, signed: bool, witnesses: Any) -> bytes:
+    """What an auditor reads first: what the bundle is and how to check it without trusting it."""
+    pins = ["--key-fingerprint <the fingerprint the organisation gave you before the period>"] if signed else []
+    if witnesses and witnesses.get("rfc3161"):
+        pins.append("--tsa-cert <the root certificate of the timestamping authority you trust>")
+    if witnesses and witnesses.get("s3"):
+        pins.append(f"--anchor-bucket {witnesses['s3']}")
+    lines = [
+        f"posture-agent evidence bundle: {framework}, {isoformat(start)} to {isoformat(end)}",
+        "",
+        "Open report.html for the findings. To check that nothing in this bundle was changed, removed,",
+        "backdated or made up, use the standalone verifier from the posture-agent repository (not a copy",
+        "from this bundle; it needs only Python, cryptography and rfc3161-client):",
+        "",
+        "    pip install ./deploy/verifier          # in a checkout of the posture-agent repository",
+        "    posture-verify this-bundle.zip " + " \\\n        ".join(pins),
+        "",
+        "Exit status 0: every file, hash, chain link, record, checkpoint signature, cadence and witness",
+        "adds up. Exit status 1: each problem is printed as 'record: what is wrong'.",
+        "" if signed else "This bundle is not signed: nothing in it proves who wrote it.",
+        "The formats are defined byte by byte in docs/evidence-format.md of the repository.",
+    ]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _fingerprint(public: Any) -> str:
