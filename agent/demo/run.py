@@ -6,6 +6,7 @@ copied to an S3 bucket with Object Lock in an "auditor" account of its moto."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -128,9 +129,10 @@ class DemoCloud:
 
 
 def demo_config(endpoint: str, db_url: str, listen: str, interval: str,
-                other_sources: Sequence[dict[str, Any]] = (), anchors: dict[str, Any] | None = None) -> Config:
+                other_sources: Sequence[dict[str, Any]] = (), anchors: dict[str, Any] | None = None,
+                signing_key: str | None = None) -> Config:
     """The demo's configuration: every source collected every ``interval``; ``anchors``: its
-    evidence.anchors (DemoCloud.anchors())."""
+    evidence.anchors (DemoCloud.anchors()); ``signing_key``: a secret reference to its Ed25519 key."""
     schedule = {"interval": interval}
     aws = {"name": "demo-org", "provider": "aws", "organization": True,
            "role_name": "OrganizationAccountAccessRole", "regions": ["us-east-1", "eu-west-1"],
@@ -144,7 +146,8 @@ def demo_config(endpoint: str, db_url: str, listen: str, interval: str,
         "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
         # checkpoints every 2 minutes, each anchored within seconds: a bundle exported soon after the start
         # already has witnessed checkpoints
-        **({"evidence": {"checkpoint_every": "2m", "anchors": anchors}} if anchors else {}),
+        **({"evidence": {"checkpoint_every": "2m", "anchors": anchors,
+                         **({"signing_key": signing_key} if signing_key else {})}} if anchors else {}),
     })
 
 
@@ -160,8 +163,10 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     print("posture-agent demo: starting a fake AWS organisation (moto) on loopback...", flush=True)
     cloud = DemoCloud()
     cloud.start()
-    cfg = demo_config(cloud.endpoint, db_url, listen, interval, cloud.other_sources, anchors=cloud.anchors())
-    witnesses = _write_witness_files(cloud, demo_dir, db_url)
+    key_ref, fingerprint = _demo_signing_key(demo_dir)
+    cfg = demo_config(cloud.endpoint, db_url, listen, interval, cloud.other_sources, anchors=cloud.anchors(),
+                      signing_key=key_ref)
+    witnesses = _write_witness_files(cloud, demo_dir, db_url, key_ref, fingerprint)
     store = Store(db_url)
     store.upgrade()
     daemon = Daemon(cfg, Pipeline(cfg, store))
@@ -198,13 +203,30 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     return 0
 
 
-def _write_witness_files(cloud: DemoCloud, demo_dir: Path, db_url: str) -> str:
-    """What an auditor needs to check the demo's witnesses: the TSA's root certificate and a config
-    for `evidence export`; returns the lines the demo prints about them."""
+def _demo_signing_key(demo_dir: Path) -> tuple[str, str]:
+    """The demo's Ed25519 signing key (made once, kept with its store): its reference and fingerprint."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = demo_dir / "evidence-signing.pem"
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption())
+        path.touch(mode=0o600)
+        path.write_bytes(pem)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return f"file:{path}", hashlib.sha256(raw).hexdigest()
+
+
+def _write_witness_files(cloud: DemoCloud, demo_dir: Path, db_url: str, key_ref: str, fingerprint: str) -> str:
+    """What an auditor needs to check the demo's evidence: the key's fingerprint, the TSA's root
+    certificate and a config for `evidence export`; returns the lines the demo prints about them."""
     import yaml
 
     config = demo_dir / "evidence.yaml"
-    config.write_text(yaml.safe_dump({"database": db_url, "evidence": {"anchors": cloud.anchors()}}))
+    config.write_text(yaml.safe_dump({"database": db_url, "evidence": {"anchors": cloud.anchors(),
+                                                                        "signing_key": key_ref}}))
     creds = "AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo"
     tsa_cert = ""
     if cloud.tsa is not None:
@@ -217,5 +239,6 @@ def _write_witness_files(cloud: DemoCloud, demo_dir: Path, db_url: str) -> str:
                       copies: {cloud.anchor_url} (Object Lock, compliance mode; moto account {DEMO_ANCHOR_ACCOUNT})
   verify a bundle   : (a checkpoint every 2 minutes, each witnessed within seconds)
                       {creds} posture-agent evidence export --config {config} -o bundle.zip
-                      {creds} posture-verify bundle.zip{tsa_cert} --anchor-bucket {cloud.anchor_url} \\
+                      {creds} posture-verify bundle.zip --key-fingerprint {fingerprint}{tsa_cert} \\
+                          --anchor-bucket {cloud.anchor_url} \\
                           --s3-endpoint {cloud.moto_url}   (while the demo runs: the bucket lives in its moto)"""
