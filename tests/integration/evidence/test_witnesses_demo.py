@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.demo.run import DemoCloud, _write_witness_files, demo_config
+from agent.demo.run import DemoCloud, _demo_signing_key, _write_witness_files, demo_config
 from agent.evidence.store_records import load_store_records
 from agent.store import Store
 from tests.conftest import free_port
@@ -52,8 +52,9 @@ def _wait(what: str, cond: object, proc: subprocess.Popen[bytes], log: Path, tim
 def test_the_demo_witnesses_its_checkpoints_and_its_bundle_verifies(cloud: DemoCloud, tmp_path: Path) -> None:
     assert cloud.tsa is not None, "openssl is installed here, so the demo runs its TSA"
     db = f"sqlite:///{tmp_path / 'posture.db'}"
+    key_ref, fingerprint = _demo_signing_key(tmp_path)
     cfg = demo_config(cloud.endpoint, db, f"127.0.0.1:{free_port()}", "1h", (),
-                      anchors={**cloud.anchors(), "every": "1s"})
+                      anchors={**cloud.anchors(), "every": "1s"}, signing_key=key_ref)
     config = tmp_path / "agent.yaml"
     config.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)))
     log = tmp_path / "agent.log"
@@ -86,13 +87,14 @@ def test_the_demo_witnesses_its_checkpoints_and_its_bundle_verifies(cloud: DemoC
     finally:
         if proc.poll() is None:
             proc.kill()
-    printed = _write_witness_files(cloud, tmp_path, db)
-    assert "--tsa-cert" in printed and cloud.anchor_url in printed
+    printed = _write_witness_files(cloud, tmp_path, db, key_ref, fingerprint)
+    assert "--tsa-cert" in printed and cloud.anchor_url in printed and f"--key-fingerprint {fingerprint}" in printed
     bundle = tmp_path / "bundle.zip"
     done = subprocess.run([str(AGENT_CLI), "evidence", "export", "--config", str(tmp_path / "evidence.yaml"),
                            "-o", str(bundle)], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    code, problems, notes = both_clis(bundle, ["--tsa-cert", str(tmp_path / "tsa-root.pem"), "--anchor-bucket",
+    code, problems, notes = both_clis(bundle, ["--key-fingerprint", fingerprint,
+                                               "--tsa-cert", str(tmp_path / "tsa-root.pem"), "--anchor-bucket",
                                                cloud.anchor_url, "--s3-endpoint", cloud.moto_url], tmp_path)
     assert code == 0 and problems == [], problems
     assert "RFC 3161 token" in notes and cloud.anchor_url in notes and "the manifest was timestamped" in notes
