@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import json
+import mmap
+import struct
 import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from posture_verify.chain import Progress, verify_records
 from posture_verify.checkpoints import fingerprint, load_public_key, manifest_body, parse_time
-from posture_verify.records import BlobRow, Records, Unreadable
+from posture_verify.records import DEFER_MANIFEST_BYTES, BlobRow, Records, Unreadable
 from posture_verify.report import VerifyReport
 from posture_verify.trust import Trust
 from posture_verify.witnesses import check_manifest_witnesses
@@ -49,6 +53,8 @@ MANIFEST_TSR = "manifest.tsr"  # an RFC 3161 token over the same bytes (posture_
 # what the manifest cannot list: itself and what is computed over it
 UNLISTED = frozenset({MANIFEST, MANIFEST_SIG, MANIFEST_TSR})
 SIGNING_KEY = "keys/signing-public.pem"
+_LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)  # type: ignore[attr-defined]  # a member's local header
+_PARSED = ("chain/", "records/", SIGNING_KEY)  # files verification reads after checking them
 
 
 def blob_path(hash_: str) -> str:
@@ -70,8 +76,31 @@ def _zstd_decompress() -> Callable[[bytes], bytes] | None:
     return lambda data: bytes(zstd.ZstdDecompressor().decompress(data))
 
 
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _json_value(line: bytes) -> Any:
+    """json.loads(line), without its per-call overhead for the usual line (one UTF-8 JSON object or
+    array, no surrounding space): a year's records hold some 200,000 lines. Anything else goes to
+    json.loads as it is."""
+    if line[:1] in (b"{", b"[") and line[-1:] in (b"}", b"]"):
+        text = line.decode("utf-8")
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            raise ValueError("not JSON") from None
+        if end == len(text):
+            return value
+    return json.loads(line)
+
+
 class _Zip:
-    """The bundle's files by name; a file that cannot be read is reported once and read as absent."""
+    """The bundle's files by name; a file that cannot be read is reported once and read as absent.
+
+    Members are inflated straight from the mapped file (a year's bundle holds some 80,000 of them, and
+    zipfile's per-member bookkeeping costs as much as inflating a small one); anything unusual about a
+    member (encryption, another compression method, a local header that does not match the central
+    directory, a size or CRC-32 that does not hold) is left to zipfile, which reads it or names the fault."""
 
     def __init__(self, zf: zipfile.ZipFile, report: VerifyReport) -> None:
         self.zf, self.report = zf, report
@@ -81,17 +110,71 @@ class _Zip:
                 report.add(f"file {name}", f"is in the zip {n} times (inserted)")
         self.names = set(counts)
         self._broken: set[str] = set()
+        self._kept: dict[str, bytes] = {}  # read once for the manifest check, handed over on the next read
+        self.readers: list[_ReadAhead] = []  # closed with the zip
+        self._map: mmap.mmap | None = None
+        try:
+            if zf.fp is not None:
+                self._map = mmap.mmap(zf.fp.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            self._map = None  # not a mappable file: zipfile reads every member
 
-    def read(self, name: str) -> bytes | None:
+    def close(self) -> None:
+        for ahead in self.readers:
+            ahead.close()
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
+    def read(self, name: str, *, keep: bool = False) -> bytes | None:
+        """The member's bytes; ``keep``: also hold them for the next read of the same name."""
+        if name in self._kept:
+            data = self._kept[name] if keep else self._kept.pop(name)
+            return data
         if name not in self.names or name in self._broken:
             return None
         try:
-            return self.zf.read(name)
+            inflated = self._inflate(name)
+            data = inflated if inflated is not None else self.zf.read(name)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             # a bad CRC, a truncated or encrypted member, an unknown compression method
             self._broken.add(name)
             self.report.add(f"file {name}", f"cannot be read from the zip: {exc} (altered)")
             return None
+        if keep:
+            self._kept[name] = data
+        return data
+
+    def _inflate(self, name: str) -> bytes | None:
+        """The member read directly, or None to let zipfile read it (and name what is wrong)."""
+        mm = self._map
+        info = self.zf.getinfo(name)  # the last of duplicated names, as zipfile reads
+        if mm is None or info.flag_bits & 0x41 or info.compress_type not in (zipfile.ZIP_STORED,
+                                                                            zipfile.ZIP_DEFLATED):
+            return None
+        at = info.header_offset
+        head = mm[at:at + _LOCAL_HEADER.size]
+        if len(head) != _LOCAL_HEADER.size:
+            return None
+        fields = _LOCAL_HEADER.unpack(head)
+        if fields[0] != zipfile.stringFileHeader:  # type: ignore[attr-defined]
+            return None
+        name_len, extra_len = fields[-2], fields[-1]
+        start = at + _LOCAL_HEADER.size
+        encoded = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+        if mm[start:start + name_len] != encoded:
+            return None
+        start += name_len + extra_len
+        raw = mm[start:start + info.compress_size]
+        if len(raw) != info.compress_size:
+            return None
+        try:
+            data = raw if info.compress_type == zipfile.ZIP_STORED else zlib.decompress(raw, -15, info.file_size or 1)
+        except zlib.error:
+            return None
+        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+            return None
+        return data
 
     def json(self, name: str) -> Any:
         data = self.read(name)
@@ -110,8 +193,8 @@ class _Zip:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except ValueError:
+                obj = _json_value(line)
+            except ValueError:  # UnicodeDecodeError too
                 obj = None
             if not isinstance(obj, dict):
                 self.report.add(f"file {name}", f"line {n} is not a JSON object")
@@ -134,6 +217,55 @@ class _Zip:
         return out
 
 
+class _ReadAhead:
+    """Inflates and hashes the large blob files the verifier will ask for, in its order, a few ahead, on a
+    thread of its own: zlib and SHA-256 release the GIL, so a year's 500 MB of full manifests are inflated
+    while the verifier decodes the previous ones. Only the fault-free path runs there; a file it cannot
+    read is left to the verifier's own read, which names the fault."""
+
+    AHEAD = 6
+
+    def __init__(self, z: _Zip) -> None:
+        self.z = z
+        self._order: list[str] = []
+        self._next = 0
+        self._futures: dict[str, Future[tuple[bytes, str] | None]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _read(self, name: str) -> tuple[bytes, str] | None:
+        data = self.z._inflate(name) if name in self.z.names else None
+        return (data, hashlib.sha256(data).hexdigest()) if data is not None else None
+
+    def plan(self, names: list[str]) -> None:
+        self._order, self._next = list(dict.fromkeys(names)), 0
+        if self._order and self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posture-verify-read")
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._pool is not None and self._next < len(self._order) and len(self._futures) < self.AHEAD:
+            name = self._order[self._next]
+            self._next += 1
+            self._futures[name] = self._pool.submit(self._read, name)
+
+    def take(self, name: str) -> tuple[bytes, str] | None:
+        """The file read ahead, or None (not planned, or not readable without a fault to name)."""
+        future = self._futures.pop(name, None)
+        if future is None:
+            if name in self._order[self._next:]:
+                self._order.remove(name)  # asked for early: not read again later
+            return None
+        result = future.result()
+        self._fill()
+        return result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._futures.clear()
+
+
 class _Files:
     """Every file against manifest.json. The blob files are checked when the blob pass reads them
     (a year holds some 80,000: reading each once saves seconds); ``finish`` checks any it did not."""
@@ -152,16 +284,20 @@ class _Files:
             if name.startswith("blobs/"):
                 self.pending[name] = expected
             else:
-                self.check(name, z.read(name), expected)
+                # the chain and the records are parsed next: kept, so they are inflated once
+                self.check(name, z.read(name, keep=name.startswith(_PARSED)), expected)
 
-    def check(self, name: str, data: bytes | None, expected: Any) -> None:
-        if data is not None and hashlib.sha256(data).hexdigest() != expected:
+    def check(self, name: str, data: bytes | None, expected: Any, digest: str | None = None) -> None:
+        if data is not None and (digest or hashlib.sha256(data).hexdigest()) != expected:
             self.report.add(f"file {name}", "SHA-256 differs from the manifest (altered)")
 
-    def seen(self, name: str, data: bytes) -> None:
-        """A blob file the blob pass has read."""
+    def seen(self, name: str, data: bytes, digest: str | None = None) -> str:
+        """A blob file the blob pass has read; returns its SHA-256 (hex), which the blob pass reuses: a
+        format-2 blob file is the body itself, so its file digest is the digest of the body."""
+        digest = digest or hashlib.sha256(data).hexdigest()
         if name in self.pending:
-            self.check(name, data, self.pending.pop(name))
+            self.check(name, data, self.pending.pop(name), digest)
+        return digest
 
     def finish(self) -> None:
         for name in sorted(self.pending):
@@ -188,6 +324,7 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
         manifest = z.json(MANIFEST) if MANIFEST in z.names else None
         if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
             report.add(f"file {MANIFEST}", "missing or not a bundle manifest")
+            z.close()
             return report
         files = _Files(z, manifest["files"], report)
         fmt = manifest.get("format")
@@ -223,8 +360,10 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
         except Exception as exc:  # a record of the wrong shape: the bundle does not verify, say where it stopped
             report.add(f"bundle {path}", f"verification stopped: {type(exc).__name__}: {exc} (records malformed)")
             files.finish()
+            z.close()
             return report
         files.finish()
+        z.close()
     if seg.get("last_seq") is not None and inner.last_seq != seg.get("last_seq"):
         report.add("chain/entries.jsonl", f"ends at seq {inner.last_seq}, the segment says {seg.get('last_seq')} "
                    "(tail removed)")
@@ -269,29 +408,60 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
         unavailable = (f"this bundle is {BUNDLE_FORMAT_1}, whose blobs are zstd-compressed; verify it with "
                        "`posture-agent evidence verify` (the Python package zstandard is not installed here)")
 
-    def body(h: str, first_read: bool = False) -> bytes | Unreadable | None:
+    ahead = _ReadAhead(z)
+    z.readers.append(ahead)
+
+    def body(h: str, first_read: bool = False) -> tuple[bytes | Unreadable | None, str | None]:
+        """(the body, its SHA-256 when known without hashing it again)."""
         name = _legacy_blob_path(h) if legacy else blob_path(h)
-        data = z.read(name)
-        if data is not None and first_read:
-            files.seen(name, data)
+        early = ahead.take(name) if first_read else None
+        data: bytes | None
+        digest: str | None
+        if early is not None:  # read ahead on the other thread, as z.read would have (no fault found)
+            data, digest = early
+            files.seen(name, data, digest)
+        else:
+            data = z.read(name)
+            digest = files.seen(name, data) if data is not None and first_read else None
         if data is None or unzstd is None:
-            return data
+            return data, digest
         try:
-            return unzstd(data)
+            return unzstd(data), None
         except Exception:  # zstandard.ZstdError and friends
-            return Unreadable("body is not valid zstd (altered)")
+            return Unreadable("body is not valid zstd (altered)"), None
 
     def blob(h: str) -> bytes | None:
-        data = body(h)
+        data = body(h)[0]
         return data if isinstance(data, bytes) else None
 
-    def blob_rows() -> Iterator[BlobRow]:
+    def row(h: str, r: dict[str, Any]) -> BlobRow | None:
+        data, digest = body(h, first_read=True)
+        if data is None:
+            return None
+        return (h, str(r.get("kind")), int(r["size"]), data, digest) if digest else (
+            h, str(r.get("kind")), int(r["size"]), data)
+
+    def blob_rows(skip: set[str] | frozenset[str] = frozenset()) -> Iterator[BlobRow]:
         for h, r in index.items():
-            data = body(h, first_read=True)
-            if data is None:
+            if h in skip:
+                continue
+            found = row(h, r)
+            if found is None:
                 report.add(f"blobs {h}", "listed in records/blobs.jsonl but missing from the bundle")
                 continue
-            yield h, str(r.get("kind")), int(r["size"]), data
+            yield found
+
+    def deferred_blobs() -> set[str]:
+        """The full manifests present: the verifier reads each once, when it walks the manifests."""
+        out = set()
+        for h, r in index.items():
+            try:
+                large = r.get("kind") == "manifest" and int(r["size"]) > DEFER_MANIFEST_BYTES
+            except (KeyError, TypeError, ValueError):
+                continue  # named by the pass over the blobs
+            if large and (_legacy_blob_path(h) if legacy else blob_path(h)) in z.names:
+                out.add(h)
+        return out
 
     def split(name: str) -> tuple[str, str]:
         src, _, acct = name.partition("\t")
@@ -308,7 +478,8 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
         events=by_snapshot["finding_events"], drift=by_snapshot["drift_events"], manual=manual,
         exceptions=z.keyed("records/exceptions.jsonl", z.jsonl("records/exceptions.jsonl"), "id", int),
         outbox=z.keyed("records/alerts_outbox.jsonl", z.jsonl("records/alerts_outbox.jsonl"), "id", int),
-        blob=blob, blob_rows=blob_rows,
+        blob=blob, blob_rows=blob_rows, deferred_blobs=deferred_blobs, blob_row=lambda h: row(h, index[h]),
+        plan_blob_rows=lambda hashes: ahead.plan([_legacy_blob_path(h) if legacy else blob_path(h) for h in hashes]),
         baseline={split(k): v for k, v in (seg.get("baseline") or {}).items()},
         baseline_results={split(k): v for k, v in (seg.get("baseline_results") or {}).items()},
         complete=False, where=str(path), anchor_seq=seg.get("first_seq"), anchor_prev=seg.get("anchor_prev"),

@@ -29,7 +29,14 @@ from posture_verify.canonical import GENESIS, canonical_json, isoformat, sha256_
 from posture_verify.checkpoints import CheckpointCheck, check_heads
 from posture_verify.lthash import ResultSetHash, legacy_results_hash
 from posture_verify.manifests import Manifest, resolve_manifest
-from posture_verify.records import AUDITED_COLUMNS, STARVED_MESSAGE, Records, Unreadable, kept_row_hash
+from posture_verify.records import (
+    AUDITED_COLUMNS,
+    DEFER_MANIFEST_BYTES,
+    STARVED_MESSAGE,
+    Records,
+    Unreadable,
+    kept_row_hash,
+)
 from posture_verify.report import Issue, VerifyReport
 from posture_verify.trust import Trust
 from posture_verify.witnesses import check_witnesses
@@ -87,7 +94,7 @@ def snapshot_fields(row: dict[str, Any]) -> dict[str, Any]:
 # -- verification -----------------------------------------------------------------------------------
 
 Progress = Callable[[str, int], None]
-_KEEP_MANIFEST_BYTES = 16_384
+_KEEP_MANIFEST_BYTES = DEFER_MANIFEST_BYTES
 
 
 def entry_hash_of(e: dict[str, Any]) -> str:
@@ -529,45 +536,83 @@ class _Verifier:
             return
         known: set[str] = set()
         # small manifests (the per-cycle deltas) kept from this one pass, so walking the manifests
-        # does not fetch each of them again (35,000 lookups a year); large full ones are re-read
+        # does not fetch each of them again (35,000 lookups a year)
         small_manifests: dict[str, bytes] = {}
-        for n, (h, kind, size, raw) in enumerate(self.rec.blob_rows()):
-            known.add(h)
-            if isinstance(raw, Unreadable):
-                self.r.add(f"blobs {h}", raw.problem)
-                continue
-            if kind == "manifest" and len(raw) <= _KEEP_MANIFEST_BYTES:
-                small_manifests[h] = raw
-            if sha256_hex(raw) != h:
-                self.r.add(f"blobs {h}", "body does not hash to its address (altered)")
-            elif len(raw) != size:
-                self.r.add(f"blobs {h}", f"size says {size}, body has {len(raw)} bytes (altered)")
+        # large (full) manifests a reader can hand over one at a time are read once, by the walk:
+        # a year holds some 550 of 1 MB each, read, hashed and decoded once rather than twice
+        deferred = self.rec.deferred_blobs() if self.rec.deferred_blobs is not None else set()
+        rows = self.rec.blob_rows(skip=deferred) if deferred else self.rec.blob_rows()
+        for n, row in enumerate(rows):
+            raw = self.check_blob(row)
+            known.add(row[0])
+            if raw is not None and row[1] == "manifest" and len(raw) <= _KEEP_MANIFEST_BYTES:
+                small_manifests[row[0]] = raw
             if n % 5000 == 0:
                 self.progress("blobs", n)
+        known |= deferred
         self.r.blobs = len(known)
-        self.manifests(known, small_manifests)
+        pending = set(deferred)
+        if pending and self.rec.plan_blob_rows is not None:  # the order the walk reads them in
+            self.rec.plan_blob_rows([h for h in dict.fromkeys(self.rec.snapshots[sid]["manifest_hash"]
+                                                              for sid in sorted(self.seen_snapshots)) if h in pending])
+        self.manifests(known, small_manifests, pending)
+        for h in sorted(pending):  # present but not reached by any snapshot: checked all the same
+            self.read_deferred(h, pending)
 
-    def manifests(self, known: set[str], small: dict[str, bytes]) -> None:
+    def check_blob(self, row: Any) -> bytes | None:
+        """A blob against its address and size; its body, or None when it could not be read."""
+        h, _, size, raw = row[:4]
+        if isinstance(raw, Unreadable):
+            self.r.add(f"blobs {h}", raw.problem)
+            return None
+        # a reader that already hashed the body (a bundle checks each file against its manifest) hands
+        # the digest over: a year's blobs hold some 600 MB, hashed once
+        if (row[4] if len(row) > 4 and row[4] else sha256_hex(raw)) != h:
+            self.r.add(f"blobs {h}", "body does not hash to its address (altered)")
+        elif len(raw) != size:
+            self.r.add(f"blobs {h}", f"size says {size}, body has {len(raw)} bytes (altered)")
+        return raw
+
+    def read_deferred(self, h: str, pending: set[str]) -> bytes | None:
+        """A deferred blob read (and checked like every other) the first time it is needed."""
+        pending.discard(h)
+        row = self.rec.blob_row(h) if self.rec.blob_row is not None else None
+        if row is None:
+            self.r.add(f"blobs {h}", "listed but cannot be read")
+            return None
+        return self.check_blob(row)
+
+    def manifests(self, known: set[str], small: dict[str, bytes], pending: set[str] | None = None) -> None:
         current: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
         decoded: dict[str, Manifest] = {}
+        pending = pending if pending is not None else set()
+        missing_seen = False
+
+        def body_of(h: str) -> bytes | None:
+            if h in small:
+                return small[h]
+            if h in pending:
+                return self.read_deferred(h, pending)
+            return self.rec.blob(h) if h in known else None
 
         def load(h: str) -> Manifest | None:
             m = decoded.get(h)
             if m is None:
-                body = small.get(h) or (self.rec.blob(h) if h in known else None)
+                body = body_of(h)
                 if body is None:
                     return None
                 try:
                     m = Manifest.decode(body)
                 except (ValueError, KeyError, TypeError):  # not a manifest body: named below
                     return None
-                if len(decoded) > 256:
-                    decoded.clear()
-                decoded[h] = m
+                if m.base is not None:  # full ones are 1 MB apiece: their mapping is kept in ``current``
+                    if len(decoded) > 256:
+                        decoded.clear()
+                    decoded[h] = m
             return m
 
         def raw(h: str) -> bytes:
-            body = small.get(h) or (self.rec.blob(h) if h in known else None)
+            body = body_of(h)
             if body is None:
                 raise KeyError(h)
             return body
@@ -597,8 +642,15 @@ class _Verifier:
                     mapping.update(m.items)
                     new_items: Iterable[str] = m.items.values()
                 elif m.base is None:
-                    mapping = dict(m.items)  # a full manifest: already decoded, nothing to resolve
-                    new_items = mapping.values()
+                    # a full manifest, already decoded (not kept elsewhere: its mapping is used as it is). Its
+                    # bodies that the previous mapping of this source/account already names were found
+                    # present: only the others are looked up among the blobs
+                    mapping = m.items if isinstance(m.items, dict) else dict(m.items)
+                    if cur is not None and not missing_seen:  # (after a miss: every body again, as it is named)
+                        before = cur[1]
+                        new_items = [v for k, v in mapping.items() if before.get(k) != v]
+                    else:
+                        new_items = mapping.values()
                 else:
                     resolved = resolve(h)
                     if resolved is None:
@@ -609,6 +661,7 @@ class _Verifier:
                 # the usual answer (all present) from one C-level pass; the list only when something is missing
                 missing = [] if known.issuperset(new_items) else [x for x in new_items if x not in known]
                 if missing:
+                    missing_seen = True
                     self.r.add(f"snapshots id {sid}", f"{len(missing)} resource bodies of its manifest are "
                                f"missing, e.g. blob {missing[0]}")
                 current[key] = (h, mapping)

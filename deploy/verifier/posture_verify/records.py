@@ -15,8 +15,8 @@ from typing import Any
 
 from posture_verify.canonical import canonical_json, sha256_hex
 
-__all__ = ["AUDITED_COLUMNS", "STARVED_MESSAGE", "BlobRow", "Records", "Unreadable", "cycle_snapshot_ids",
-           "kept_row_hash"]
+__all__ = ["AUDITED_COLUMNS", "DEFER_MANIFEST_BYTES", "STARVED_MESSAGE", "BlobRow", "Records", "Unreadable",
+           "cycle_snapshot_ids", "kept_row_hash"]
 
 # the message the store gives a finding it could not re-collect: such a row is in the replayed state
 # but was not in the evaluated result set of that cycle (the agent's agent.store.db.STARVED; a test
@@ -39,8 +39,13 @@ class Unreadable:
     problem: str
 
 
-# (hash, kind, size, uncompressed body or why it could not be read)
-BlobRow = tuple[str, str, int, "bytes | Unreadable"]
+# a manifest body larger than this (a full manifest) may be deferred by a reader (``Records.deferred_blobs``);
+# the verifier keeps smaller ones in memory from its pass over the blobs
+DEFER_MANIFEST_BYTES = 16_384
+
+# (hash, kind, size, uncompressed body or why it could not be read[, SHA-256 hex of the body, when the
+# reader computed it already])
+BlobRow = tuple[str, str, int, "bytes | Unreadable"] | tuple[str, str, int, "bytes | Unreadable", str]
 
 
 def cycle_snapshot_ids(entries: Iterable[Any]) -> set[int]:
@@ -77,7 +82,8 @@ class Records:
     exceptions: dict[int, dict[str, Any]]
     outbox: dict[int, dict[str, Any]]
     blob: Callable[[str], bytes | None]  # hash -> uncompressed body, None when missing or unreadable
-    blob_rows: Callable[[], Iterator[BlobRow]]  # every stored blob, once
+    # every stored blob, once; a reader that offers ``deferred_blobs`` takes ``skip=`` (hashes to leave out)
+    blob_rows: Callable[..., Iterator[BlobRow]]
     baseline: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     # (source, account) -> {uid: [status, message]} before the first snapshot present
     baseline_results: dict[tuple[str, str], str] = field(default_factory=dict)  # ... and its results_hash
@@ -112,3 +118,9 @@ class Records:
     # a bundle's manifest.json object and manifest.sig text (None when absent); None: not a bundle
     manifest: dict[str, Any] | None = None
     manifest_sig: str | None = None
+    # optional: blobs present that the reader can hand over one at a time (``blob_row``) instead of in the pass
+    # over every blob: the large (full) manifests, which the verifier then reads once, when it walks them
+    deferred_blobs: Callable[[], set[str]] | None = None
+    blob_row: Callable[[str], BlobRow | None] | None = None
+    # optional: the order in which ``blob_row`` will be asked for deferred blobs (a reader may read ahead)
+    plan_blob_rows: Callable[[list[str]], None] | None = None

@@ -28,7 +28,7 @@ from posture_verify import checkpoints as cps
 from posture_verify.canonical import isoformat, sha256_hex
 from posture_verify.records import Records
 from posture_verify.report import VerifyReport
-from posture_verify.rfc3161 import TsaCerts, check_token
+from posture_verify.rfc3161 import TsaCerts, check_token, parse_response
 from posture_verify.s3 import (
     Credentials,
     S3Error,
@@ -144,6 +144,8 @@ class _Witnessing:
     # -- RFC 3161 tokens ----------------------------------------------------------------------------
 
     def tokens(self) -> None:
+        parsed = self._parsed()
+        self.certs.expect(parsed.values())
         for w in self.rec.witnesses:
             if w.get("kind") != "rfc3161":
                 continue
@@ -162,7 +164,7 @@ class _Witnessing:
             except (ValueError, TypeError):
                 self.r.add(name, f"{what}: the recorded token is not base64 DER (altered)")
                 continue
-            res = check_token(der, cps.body(c), self.certs, nonce)
+            res = check_token(der, cps.body(c), self.certs, nonce, parsed.get(id(w)))
             if res.problem is not None:
                 self.note(seq, f"its RFC 3161 token of {tsa} does not hold")
                 self.r.add(name, f"{what}: {res.problem}")
@@ -188,6 +190,18 @@ class _Witnessing:
                     self.note(seq, f"its RFC 3161 token of {tsa} is not from its time")
                 self.seen(seq, "rfc3161", tsa, res.gen_time, "not from its time" if not ok_time else "not pinned",
                           res.note or f"TSA {res.tsa}, policy {res.policy}")
+
+    def _parsed(self) -> dict[int, Any]:
+        """The readable tokens by their record's id(), parsed once (the TSA certificate chains are then
+        checked at their first and last genTime)."""
+        out = {}
+        for w in self.rec.witnesses:
+            if w.get("kind") == "rfc3161":
+                try:
+                    out[id(w)] = parse_response(base64.b64decode(str(w.get("data") or ""), validate=True))
+                except (ValueError, TypeError):
+                    continue  # named when the token is checked
+        return out
 
     # -- the anchor bucket --------------------------------------------------------------------------
 
