@@ -179,7 +179,7 @@ class Watch:
                 conn.execute(insert(drift_events), rows)
                 store.append_evidence(
                     conn,
-                    at=snap.finished_at,
+                    at=now,  # the entry's time is when it is written (with the cycle), not the snapshot's
                     kind="drift",
                     ref=f"drift:{w.snapshot_id}",
                     content={

@@ -124,6 +124,8 @@ def verify(
         "--s3-endpoint", metavar="URL", help=OPTION_HELP["s3_endpoint"])] = None,
     tolerance: Annotated[str | None, typer.Option(
         "--tolerance", metavar="DURATION", help=OPTION_HELP["tolerance"])] = None,
+    max_cadence: Annotated[str | None, typer.Option(
+        "--max-cadence", metavar="DURATION", help=OPTION_HELP["max_cadence"])] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -138,7 +140,7 @@ def verify(
     try:
         trust = build_trust(public_keys=public_key or [], fingerprints=key_fingerprint or [],
                             tsa_certs=tsa_cert or [], anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
-                            tolerance=tolerance)
+                            tolerance=tolerance, max_cadence=max_cadence)
     except TrustError as exc:
         raise UsageError(str(exc)) from None
     with _bar("verify") as progress:

@@ -684,7 +684,7 @@ def verify_records(rec: Records, *, trust: Trust | None = None, public_keys: Ite
         rec.checkpoints, report, where="evidence_checkpoints" if rec.complete else "chain/checkpoints.jsonl",
         complete=rec.complete, key_checkpoints=rec.key_checkpoints, pinned=pinned, fingerprints=trust.fingerprints,
         keys=trust.public_keys if pinned else tuple(public_keys), material=rec.keys, require_signed=require_signed,
-        tolerance=trust.tolerance)
+        tolerance=trust.tolerance, max_cadence=trust.max_cadence)
     v = _Verifier(rec, report, check, progress)
     pruned, pruned_hash = check.links()
     check.signatures()

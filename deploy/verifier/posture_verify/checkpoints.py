@@ -153,6 +153,23 @@ def _seqs(first: int, last: int) -> str:
     return f"evidence_checkpoints seq {first}" + (f"..{last}" if last != first else "")
 
 
+def _entries(first: int, last: int) -> str:
+    return f"evidence_log seq {first}" + (f"..{last}" if last != first else "")
+
+
+def _count(n: int) -> str:
+    return "1 entry" if n == 1 else f"{n} entries"
+
+
+def _tally(into: dict[int, list[Any]], key: int, seq: int, t: datetime, pick: Any) -> None:
+    """[first seq, last seq, the earliest (min) or latest (max) time, count] of the entries under ``key``."""
+    got = into.get(key)
+    if got is None:
+        into[key] = [seq, seq, t, 1]
+    else:
+        got[1], got[2], got[3] = seq, pick(got[2], t), got[3] + 1
+
+
 def _ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for s in sorted(seqs):
@@ -183,14 +200,14 @@ class CheckpointCheck:
                  complete: bool, key_checkpoints: Sequence[dict[str, Any]] = (), pinned: bool = False,
                  fingerprints: Iterable[str] = (), keys: Iterable[Ed25519PublicKey] = (),
                  material: Iterable[Ed25519PublicKey] = (), require_signed: bool = False,
-                 tolerance: timedelta = timedelta(minutes=10)) -> None:
+                 tolerance: timedelta = timedelta(minutes=10), max_cadence: timedelta = timedelta(days=1)) -> None:
         self.cps = list(checkpoints)
         seqs = {int(c["seq"]) for c in self.cps}
         self.extra = [c for c in key_checkpoints if int(c["seq"]) not in seqs]
         self.r, self.where, self.complete, self.pinned = report, where, complete, pinned
         self.keys = list(keys)
         self.require_signed = require_signed or pinned
-        self.tolerance = tolerance
+        self.tolerance, self.max_cadence = tolerance, max_cadence
         self.trusted: set[str] = ({f.lower() for f in fingerprints} | {fingerprint(k) for k in self.keys}
                                   if pinned else set())
         self.material: dict[str, Ed25519PublicKey] = {fingerprint(k): k for k in [*self.keys, *material]}
@@ -413,6 +430,8 @@ class CheckpointCheck:
             self.r.add(self.where, f"no signed checkpoint covers {span}: the period has no signed checkpoint "
                        "(checkpoints removed, or never signed)")
             return
+        self._too_long(good)
+        self._entry_times(good, entries)
         first = good[0]
         fat, fcad = parse_time(first["at"]), self._cadence(first)
         if fat is None:
@@ -470,9 +489,61 @@ class CheckpointCheck:
                    f"{show_duration(cad)}): the last signed checkpoint is seq {last['seq']}{tail} (unsigned tail: "
                    "truncated, or the later checkpoints removed)")
 
-    @staticmethod
-    def _cadence(c: dict[str, Any]) -> timedelta:
-        return timedelta(seconds=int(c["cadence_s"]) if version(c) == 2 else DEFAULT_CADENCE_S)
+    def _cadence(self, c: dict[str, Any]) -> timedelta:
+        """The cadence a checkpoint signs, capped at the longest the auditor accepts."""
+        signed = timedelta(seconds=int(c["cadence_s"]) if version(c) == 2 else DEFAULT_CADENCE_S)
+        return min(signed, self.max_cadence)
+
+    def _too_long(self, good: Sequence[dict[str, Any]]) -> None:
+        """A signed cadence longer than --max-cadence fails: the signer picks the cadence, and the first
+        checkpoint's cadence is how much history it may cover before its witness."""
+        longest = self.max_cadence.total_seconds()
+        by_cadence: dict[int, list[int]] = {}
+        for c in good:
+            if version(c) == 2 and int(c["cadence_s"]) > longest:
+                by_cadence.setdefault(int(c["cadence_s"]), []).append(int(c["seq"]))
+        for cad, seqs in sorted(by_cadence.items()):
+            for a, b in _ranges(seqs):
+                self.r.add(_seqs(a, b), f"signs a cadence of {show_duration(timedelta(seconds=cad))}, longer than "
+                           f"the longest accepted ({show_duration(self.max_cadence)}, --max-cadence): it would let "
+                           "that much history be written before its witness (a cadence chosen to cover a backfill)")
+
+    def _entry_times(self, good: Sequence[dict[str, Any]], entries: Sequence[dict[str, Any]]) -> None:
+        """Every entry's time lies between the signed checkpoints around it in the chain, within the
+        tolerance: an entry after checkpoint A was written after A's (witnessed) time, so it cannot be
+        dated before it, and one that checkpoint B signs cannot be dated after B. History written later
+        with the clock set back, or ahead, is named."""
+        tol = self.tolerance
+        marks = [(int(c["head_seq"]), parse_time(c["at"]), int(c["seq"])) for c in good]
+        early: dict[int, list[Any]] = {}  # checkpoint seq -> [first entry seq, last, earliest time, count]
+        late: dict[int, list[Any]] = {}
+        i = 0
+        for e in entries:
+            seq = int(e["seq"])
+            while i < len(marks) and marks[i][0] < seq:
+                i += 1
+            before = marks[i - 1] if i > 0 else None
+            after = marks[i] if i < len(marks) else None
+            if (before is None or before[1] is None) and (after is None or after[1] is None):
+                continue
+            t = parse_time(e["at"])
+            if t is None:
+                continue
+            if before is not None and before[1] is not None and t < before[1] - tol:
+                _tally(early, before[2], seq, t, min)
+            if after is not None and after[1] is not None and t > after[1] + tol:
+                _tally(late, after[2], seq, t, max)
+        ats = {m[2]: m[1] for m in marks if m[1] is not None}
+        for cseq, (a, b, t, n) in sorted(early.items()):
+            self.r.add(_entries(a, b), f"{_count(n)} written after signed checkpoint seq {cseq} at "
+                       f"{show_time(ats[cseq])} {'is' if n == 1 else 'are'} dated before it, from {show_time(t)} "
+                       f"(more than tolerance "
+                       f"{show_duration(tol)}): history written later with the clock set back (backdated)")
+        for cseq, (a, b, t, n) in sorted(late.items()):
+            self.r.add(_entries(a, b), f"{_count(n)} signed by checkpoint seq {cseq} at {show_time(ats[cseq])} "
+                       f"{'is' if n == 1 else 'are'} dated after it, up to {show_time(t)} (more than tolerance "
+                       f"{show_duration(tol)}): times "
+                       "altered, or written with the clock set ahead")
 
     # -- the bundle manifest ----------------------------------------------------------------------------
 

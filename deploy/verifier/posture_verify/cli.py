@@ -1,5 +1,6 @@
 """`posture-verify BUNDLE [--public-key PEM]... [--key-fingerprint HEX]... [--tsa-cert PEM]...
-[--anchor-bucket s3://bucket/prefix] [--s3-endpoint URL] [--tolerance 10m] [--format text|json]`.
+[--anchor-bucket s3://bucket/prefix] [--s3-endpoint URL] [--tolerance 10m] [--max-cadence 1d]
+[--format text|json]`.
 
 Exit status: 0 the bundle verifies, 1 it does not (each problem printed as ``record: problem``),
 2 the command was used wrongly (unknown option, missing bundle file, unreadable key). Notes (what
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor-bucket", metavar="S3URL", help=OPTION_HELP["anchor_bucket"])
     p.add_argument("--s3-endpoint", metavar="URL", help=OPTION_HELP["s3_endpoint"])
     p.add_argument("--tolerance", metavar="DURATION", help=OPTION_HELP["tolerance"])
+    p.add_argument("--max-cadence", metavar="DURATION", help=OPTION_HELP["max_cadence"])
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -67,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # exits 2 on a usage error
     try:
         trust = build_trust(public_keys=args.public_key, fingerprints=args.key_fingerprint, tsa_certs=args.tsa_cert,
-                            anchor_bucket=args.anchor_bucket, s3_endpoint=args.s3_endpoint, tolerance=args.tolerance)
+                            anchor_bucket=args.anchor_bucket, s3_endpoint=args.s3_endpoint, tolerance=args.tolerance,
+                            max_cadence=args.max_cadence)
     except TrustError as exc:
         return _fail(str(exc), USAGE)
     if not args.bundle.is_file():

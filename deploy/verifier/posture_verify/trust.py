@@ -16,10 +16,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["DEFAULT_TOLERANCE", "OPTION_HELP", "Trust", "TrustError", "build_trust", "parse_fingerprint",
-           "parse_tolerance"]
+__all__ = ["DEFAULT_MAX_CADENCE", "DEFAULT_TOLERANCE", "OPTION_HELP", "Trust", "TrustError", "build_trust",
+           "parse_fingerprint", "parse_tolerance"]
 
 DEFAULT_TOLERANCE = timedelta(minutes=10)
+# the longest signed cadence accepted unless the auditor says otherwise: the agent signs 1m..1d. The
+# cadence bounds how much history may precede the first witnessed checkpoint, so the signer cannot
+# choose it freely (a checkpoint signing a 32-day cadence would cover a month written afterwards)
+DEFAULT_MAX_CADENCE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Trust:
     s3_endpoint: str | None = None  # another S3 endpoint (tests: moto)
     s3_region: str = "us-east-1"
     tolerance: timedelta = field(default=DEFAULT_TOLERANCE)  # allowed skew between a checkpoint and its witness
+    max_cadence: timedelta = field(default=DEFAULT_MAX_CADENCE)  # the longest signed cadence accepted
 
     @property
     def pinned(self) -> bool:
@@ -51,12 +56,15 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_tolerance(value: str) -> timedelta:
-    """``10m``, ``600s``, ``1h`` or a number of seconds."""
+def parse_tolerance(value: str, option: str = "--tolerance") -> timedelta:
+    """``10m``, ``600s``, ``1h``, ``1d`` or a number of seconds (at most 366 days)."""
     m = _DURATION.match(value)
-    if not m:
-        raise TrustError(f"--tolerance {value}: not a duration (e.g. 10m, 600s, 1h)")
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    if not m or len(m.group(1)) > 12:
+        raise TrustError(f"{option} {value}: not a duration (e.g. 10m, 600s, 1h, 1d)")
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > 366 * 86400:
+        raise TrustError(f"{option} {value}: longer than a year")
+    return timedelta(seconds=seconds)
 
 
 def parse_fingerprint(value: str) -> str:
@@ -70,7 +78,7 @@ def parse_fingerprint(value: str) -> str:
 
 def build_trust(*, public_keys: Sequence[Path] = (), fingerprints: Sequence[str] = (),
                 tsa_certs: Sequence[Path] = (), anchor_bucket: str | None = None, s3_endpoint: str | None = None,
-                tolerance: str | None = None) -> Trust:
+                tolerance: str | None = None, max_cadence: str | None = None) -> Trust:
     """The Trust of the command line options, with the same messages in `posture-verify` and
     `posture-agent evidence verify`; TrustError names the option that is unusable."""
     from cryptography import x509
@@ -94,9 +102,13 @@ def build_trust(*, public_keys: Sequence[Path] = (), fingerprints: Sequence[str]
         certs.append(data)
     if anchor_bucket is not None and not anchor_bucket.startswith("s3://"):
         raise TrustError(f"--anchor-bucket {anchor_bucket}: not an S3 URL (s3://bucket/prefix)")
+    longest = parse_tolerance(max_cadence, "--max-cadence") if max_cadence is not None else DEFAULT_MAX_CADENCE
+    if longest < timedelta(minutes=1):
+        raise TrustError(f"--max-cadence {max_cadence}: shorter than a minute, the shortest cadence the agent signs")
     return Trust(public_keys=tuple(keys), fingerprints=tuple(parse_fingerprint(f) for f in fingerprints),
                  tsa_certs=tuple(certs), anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
-                 tolerance=parse_tolerance(tolerance) if tolerance is not None else DEFAULT_TOLERANCE)
+                 tolerance=parse_tolerance(tolerance) if tolerance is not None else DEFAULT_TOLERANCE,
+                 max_cadence=longest)
 
 
 # the help of each option, shared by `posture-verify` and `posture-agent evidence verify`
@@ -105,10 +117,12 @@ OPTION_HELP = {
                   "checkpoints are then required, signed by it or by a key it rotated to; repeatable",
     "key_fingerprint": "the SHA-256 fingerprint (64 hex) of such a key, when you were given the fingerprint rather "
                        "than the key: the key itself is taken from the checkpoint announcing it; repeatable",
-    "tsa_cert": "the PEM certificate of a timestamping authority you trust as a root: every checkpoint must carry "
-                "a valid RFC 3161 token; repeatable",
+    "tsa_cert": "the PEM root certificate of a timestamping authority you trust: every checkpoint must then carry "
+                "a valid RFC 3161 token whose signer chains to it; repeatable",
     "anchor_bucket": "s3://bucket/prefix of the Object Lock bucket you control, holding each checkpoint's copy",
     "s3_endpoint": "another S3 endpoint URL for --anchor-bucket",
     "tolerance": "allowed skew between a checkpoint's time and its witness, and slack on the signed cadence "
                  "(default 10m)",
+    "max_cadence": "the longest checkpoint cadence you accept (default 1d; the agent's default is 1h): a checkpoint "
+                   "signing a longer one fails, as it would let that much history be written before its witness",
 }

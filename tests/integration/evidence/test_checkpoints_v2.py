@@ -17,6 +17,7 @@ Which rule catches what (docs/evidence-format.md, "Cadence"):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,16 +75,29 @@ class History:
 
 
 def write_history(store: Store, tmp: Path, signer: Signer | None, hours: int = 4,
-                  ago: timedelta = timedelta(minutes=30)) -> History:
+                  ago: timedelta = timedelta(minutes=30),
+                  also: Sequence[tuple[float, Callable[[datetime], object]]] = ()) -> History:
     """What a daemon writes: a checkpoint at start and every hour after, whether or not anything
-    happened, and cycles in between; it ends ``ago`` before the real now (the store's period end)."""
+    happened, and cycles in between; it ends ``ago`` before the real now (the store's period end).
+    ``also``: (hours after the start, a write given its time), made in time order among the rest."""
     last = utcnow().replace(microsecond=0) - ago
     t0 = last - hours * HOUR
+    pending = sorted(((t0 + h * HOUR, write) for h, write in also), key=lambda p: p[0])
+
+    def upto(t: datetime) -> None:
+        while pending and pending[0][0] <= t:
+            at, write = pending.pop(0)
+            write(at)
+
     checkpoint_now(store, t0, signer)
     for i in range(hours * 4):
-        cycle(store, t0 + i * STEP + timedelta(minutes=1), [bucket("b0"), bucket("b1", encrypted=i % 5 != 2)])
+        at = t0 + i * STEP + timedelta(minutes=1)
+        upto(at)
+        cycle(store, at, [bucket("b0"), bucket("b1", encrypted=i % 5 != 2)])
         if i % 4 == 3:
+            upto(t0 + (i // 4 + 1) * HOUR)
             checkpoint_now(store, t0 + (i // 4 + 1) * HOUR, signer)
+    upto(last)
     return History(store, signer, t0, last, tmp)
 
 
@@ -274,9 +288,10 @@ def test_consistent_rewrite_resigned_with_the_same_key(history: History, backdat
     h = history
     truncate_after(h.store, head_at(h.store, h.at(2)))
     for i in range(8):  # the fabricated history: b1 always encrypted
+        if backdated and i == 4:  # each checkpoint after the cycles of its hour, as the daemon writes them
+            checkpoint_now(h.store, h.at(3), h.signer)
         cycle(h.store, h.at(2) + i * STEP + timedelta(minutes=1), [bucket("b0"), bucket("b1")])
     if backdated:
-        checkpoint_now(h.store, h.at(3), h.signer)
         checkpoint_now(h.store, h.at(4), h.signer)
     else:
         checkpoint_now(h.store, utcnow(), h.signer)

@@ -10,6 +10,7 @@ import json
 import subprocess
 import zipfile
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,11 @@ def rewrite(src: Path, dst: Path, replace: dict[str, bytes] | None = None, *, dr
 
 @pytest.fixture
 def signed(store: Store, tmp_path: Path) -> tuple[History, Path]:
-    h = write_history(store, tmp_path, new_signer())
-    store_prepared(store, Prepared(control_id="POL-ACCESS", filename="access.pdf", owner="bob",
-                                   review_every_days=365, data=b"%PDF access policy"), now=h.at(1.2))
+    def attach(at: datetime) -> None:
+        store_prepared(store, Prepared(control_id="POL-ACCESS", filename="access.pdf", owner="bob",
+                                       review_every_days=365, data=b"%PDF access policy"), now=at)
+
+    h = write_history(store, tmp_path, new_signer(), also=[(1.2, attach)])
     return h, h.export(h.at(1), h.at(3.5))
 
 

@@ -20,8 +20,10 @@ problem naming the record (`evidence_checkpoints seq 3`, `runs id R`, `file repo
 | consistent rewrite, re-signed, re-anchored  | bucket copy: the oldest version differs, written again       |
 | a month fabricated, clock set back, witnessed| witness time (token and copy backdated)                     |
 | the same month, not witnessed               | witness (none at all)                                        |
-| a month backfilled before one honest        | NOT CAUGHT (xfail): the signed cadence is unbounded, so the  |
-|   checkpoint signing a 32-day cadence       |   start rule covers a month before the first witness         |
+| a month backfilled before one honest        | --max-cadence (1d unless the auditor says otherwise) and the |
+|   checkpoint signing a 32-day cadence       |   start rule at the capped cadence                           |
+| a cycle dated weeks back, written after a   | entry times: an entry after a signed checkpoint is not dated |
+|   witnessed checkpoint, signed by the next  |   before it                                                  |
 | run, snapshot, finding event edited         | row digest (cycle entry); finding events also results hash   |
 | drift event, document row, exception edited | row digest (the entry's content, column named)               |
 | finding event or drift event deleted        | row digest (count)                                           |
@@ -182,6 +184,21 @@ def fabricated_month_unwitnessed(c: Case) -> None:
 def backfilled_month(c: Case) -> None:
     c.store, c.period_start = c.lab.fresh(), utcnow() - timedelta(days=31)
     backfill_month(c.store, c.lab.signer, c.lab.anchors)
+
+
+def backdated_after_checkpoint(c: Case) -> None:
+    """After the last witnessed checkpoint, a cycle dated three weeks back, then the next checkpoint on
+    time, signed and witnessed: a later write slipped into the past. On a history of its own (its
+    checkpoint 6 and its copy must not meet the other attacks')."""
+    c.store, c.period_start = c.lab.fresh(), utcnow() - timedelta(days=31)
+    write_history(c.store, c.lab.signer, c.lab.anchors)
+    cycle(c.store, utcnow() - timedelta(days=21), OK)
+    anchorer = Anchorer(c.store, c.lab.anchors)
+    try:
+        checkpoint_now(c.store, utcnow(), c.lab.signer)
+        assert anchorer.run().failed == 0
+    finally:
+        anchorer.close()
 
 
 def run_edited(c: Case) -> None:
@@ -388,11 +405,14 @@ ATTACKS = [
     Attack("fabricated-month-unwitnessed", fabricated_month_unwitnessed,
            says=(("carries no witnesses at all", "rest on the operator's word alone"),),
            store_says=(("store: carries no witnesses at all", "its 31 checkpoints"),)),
-    Attack("backfilled-month-long-cadence", backfilled_month, hole=(
-        "HOLE: a month of cycles written with the clock set back, then one checkpoint at the real time, witnessed on "
-        "time, signing cadence_s = 32 days: the start rule lets the first entry precede the first signed checkpoint "
-        "by cadence_s + tolerance and nothing bounds a signed cadence (no maximum, no auditor pin), so the store and "
-        "its bundle verify OK with every pin; the 32 days show only as cadence_s in --json")),
+    Attack("backfilled-month-long-cadence", backfilled_month,
+           says=(("evidence_checkpoints seq 1: signs a cadence of 32d, longer than the longest accepted (1d, "
+                  "--max-cadence)",),
+                 ("evidence_log seq 1..", "before the first signed checkpoint (seq 1 at", "more than its signed "
+                  "cadence 1d"))),
+    Attack("backdated-after-checkpoint", backdated_after_checkpoint,
+           says=(("evidence_log seq ", "written after signed checkpoint seq 5 at", "dated before it",
+                  "(backdated)"),)),
     Attack("run-edited", run_edited, says=(("runs id {run1}: does not match what evidence_log seq",),)),
     Attack("snapshot-edited", snapshot_edited, says=(("snapshots id {s1}: does not match what evidence_log seq",),)),
     Attack("finding-event-edited", finding_event_edited,
