@@ -321,10 +321,15 @@ def verifier_commands(bundle: Path, state: Path, verifier_python: str | None, ts
         verifier_python = sys.executable
         standalone_env["PYTHONPATH"] = str(Path(posture_verify.__file__).resolve().parent.parent)
     agent = str(Path(sys.executable).parent / "posture-agent")
-    return {
+    cmds = {
         "posture_verify": ([verifier_python, "-m", "posture_verify", str(bundle), *trust], standalone_env),
         "posture-agent evidence verify": ([agent, "evidence", "verify", str(bundle), *trust], env),
     }
+    if shutil.which("unzip") and shutil.which("sha256sum"):
+        # the independent floor: Info-ZIP inflating every member and coreutils hashing the bytes, the least
+        # any verifier of a bundle's manifest must do (without parsing, chains, signatures or witnesses)
+        cmds["floor: unzip -p | sha256sum"] = (["sh", "-c", f"unzip -p '{bundle}' | sha256sum"], env)
+    return cmds
 
 
 def measure_period(store: Store, start: datetime, end: datetime, state: Path, signer: Signer | None,
@@ -347,7 +352,7 @@ def measure_period(store: Store, start: datetime, end: datetime, state: Path, si
                 cmd, env = cmds[name]
                 secs, rc, output = timed(cmd, env)
                 times[name].append(secs)
-                last = next((x for x in output.splitlines() if x.startswith(("OK", "FAILED"))), output[-160:])
+                last = next((x for x in output.splitlines() if x.startswith(("OK", "FAILED"))), output[-160:].strip())
                 print(f"  run {r + 1} {name}: {secs:.1f}s exit {rc}: {last[:160]}", flush=True)
                 if rc != 0:
                     print(output[-3000:], flush=True)

@@ -170,7 +170,7 @@ def test_standalone_and_agent_name_the_same_problems(exported: dict[str, Path]) 
     assert any(p.startswith("finding_events of snapshot ") for p in problems), problems
     agent = _agent(exported["tampered"], "--public-key", exported["pem"])
     assert agent.returncode == 1
-    assert [x.removeprefix("FAIL ") for x in agent.stderr.splitlines()] == problems
+    assert [x.removeprefix("FAIL ") for x in agent.stderr.splitlines() if not x.startswith("NOTE ")] == problems
     assert agent.stdout.strip() == lines[-1]
     assert "Traceback" not in r.stderr + agent.stderr
 
@@ -397,3 +397,16 @@ def test_agent_wheel_ships_posture_verify_top_level(tmp_path: Path) -> None:
         names = set(zf.namelist())
     assert "posture_verify/__init__.py" in names and "posture_verify/bundle.py" in names
     assert not any(n.startswith("deploy/") for n in names)
+
+
+def test_summaries_are_named_as_not_recomputed(exported: dict[str, Path]) -> None:
+    """The report, OSCAL file and CSVs are the exporter's: the verifier says it does not recompute them
+    (an operator holding the key can edit and re-sign them: tests/integration/evidence/test_tamper_matrix.py)."""
+    as_json = json.loads(_standalone(exported, exported["bundle"], "--public-key", exported["pem"],
+                                     "--format", "json").stdout)
+    assert as_json["ok"] is True
+    listed = as_json["summaries_not_recomputed"]
+    assert {"report.html", "oscal/assessment-results.json", "summary/requirements.csv"} <= set(listed)
+    assert not any(n.startswith(("records/", "chain/", "blobs/", "manual/")) for n in listed)
+    text = _standalone(exported, exported["bundle"], "--public-key", exported["pem"])
+    assert "posture-verify: note: summaries:" in text.stderr and "does not recompute them" in text.stderr

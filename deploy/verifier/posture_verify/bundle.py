@@ -54,6 +54,9 @@ MANIFEST_TSR = "manifest.tsr"  # an RFC 3161 token over the same bytes (posture_
 UNLISTED = frozenset({MANIFEST, MANIFEST_SIG, MANIFEST_TSR})
 SIGNING_KEY = "keys/signing-public.pem"
 _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)  # type: ignore[attr-defined]  # a member's local header
+# what the exporter computed from the records (not re-derived here: docs/evidence-format.md section 10)
+SUMMARY_FILES = ("report.html", "oscal/assessment-results.json")
+SUMMARY_PREFIXES = ("summary/", "timelines/", "logs/")
 _PARSED = ("chain/", "records/", SIGNING_KEY)  # files verification reads after checking them
 
 
@@ -368,6 +371,12 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
         report.add("chain/entries.jsonl", f"ends at seq {inner.last_seq}, the segment says {seg.get('last_seq')} "
                    "(tail removed)")
     inner.issues[:0] = report.issues
+    inner.summaries = sorted(n for n in z.names if n.startswith(SUMMARY_PREFIXES) or n in SUMMARY_FILES)
+    if inner.summaries:
+        inner.notes.append(f"summaries: {len(inner.summaries)} files ({', '.join(SUMMARY_FILES)}, summary/, "
+                           "timelines/, logs/) are the exporter's summaries of the records; the manifest signature "
+                           "binds them to the key holder, but this verifier does not recompute them: rely on the "
+                           "verified records, not on their figures alone")
     return inner
 
 

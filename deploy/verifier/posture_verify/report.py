@@ -38,6 +38,7 @@ class VerifyReport:
     signed_by: list[str] = field(default_factory=list)
     cadence_s: int | None = None
     manifest_signature: str | None = None  # "verified", "absent", "not checked"; None: not a bundle
+    summaries: list[str] = field(default_factory=list)  # a bundle's derived files, bound but not recomputed
 
     @property
     def ok(self) -> bool:
@@ -54,4 +55,5 @@ class VerifyReport:
                 "witnesses": self.witnesses, "notes": self.notes,
                 "pinned": self.pinned, "authorship_proven": self.pinned and self.ok, "signed_by": self.signed_by,
                 "cadence_s": self.cadence_s, "manifest_signature": self.manifest_signature,
+                "summaries_not_recomputed": self.summaries,
                 "issues": [{"record": i.record, "problem": i.problem} for i in self.issues]}

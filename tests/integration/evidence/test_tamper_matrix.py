@@ -458,7 +458,8 @@ ATTACKS = [
         "HOLE: report.html, oscal/assessment-results.json and summary/requirements.csv are not re-derived from the "
         "verified records; manifest.sig, manifest.tsr and the manifest's bucket copy bind them to the key holder, who "
         "is the operator: edited, listed, signed with the key, timestamped and copied to the bucket again, the "
-        "bundle verifies OK with every pin (a document is caught: its chain entry holds its SHA-256)")),
+        "bundle verifies OK with every pin; the verifiers only list them as summaries not recomputed "
+        "(test_summaries_are_named_as_not_recomputed; a document is caught: its chain entry holds its SHA-256)")),
     Attack("document-swapped-resigned-rewitnessed", bundle=resigned(document=True),
            says=(("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),)),
     Attack("manifest-edited", bundle=manifest_edited, says=MANIFEST_BROKEN),
