@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from posture_verify.canonical import isoformat  # the spelling every hashed time uses (docs/evidence-format.md)
+
 __all__ = [
     "CollectionError",
     "Finding",
@@ -66,13 +68,6 @@ SEVERITY_RANK: dict[str, int] = {  # keyed by Severity, which is a str: plain na
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def isoformat(ts: datetime) -> str:
-    """UTC ISO-8601 with a trailing Z; naive datetimes are taken as UTC."""
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _json_default(obj: Any) -> Any:

@@ -8,9 +8,7 @@ timelines/, logs/, report.html and oscal/assessment-results.json.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import zipfile
 from collections.abc import Callable, Iterable
@@ -20,6 +18,7 @@ from typing import Any
 
 from posture_verify.bundle import BUNDLE_FORMAT, MANIFEST_SIG, blob_path
 from posture_verify.checkpoints import manifest_body
+from posture_verify.summaries import csv_bytes, listings
 from posture_verify.witnesses import store_of
 from sqlalchemy import Connection, func, or_, select
 
@@ -45,15 +44,6 @@ Progress = Callable[[str, int, int], None]
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> bytes:
     return b"".join(canonical_json(r) + b"\n" for r in rows)
-
-
-def _csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in r.items()})
-    return buf.getvalue().encode()
 
 
 class _Zip:
@@ -350,19 +340,12 @@ def _summaries(z: _Zip, cov: Coverage, events: list[dict[str, Any]], drift: list
             "runs_scheduled", "runs_succeeded", "gaps", "gap_hours", "pass_pct",
             "unmonitored_pct", "failures", "open_failures", "mean_hours_to_remediate", "max_hours_to_remediate",
             "exceptions", "checks", "manual_controls"]
-    z.add("summary/requirements.csv", _csv(reqs, cols))
+    z.add("summary/requirements.csv", csv_bytes(reqs, cols))
     z.add("summary/requirements.json", json.dumps(cov.to_dict(), indent=1).encode())
-    by_check: dict[str, list[dict[str, Any]]] = {}
-    for e in events:
-        by_check.setdefault(e["check_id"], []).append(e)
-    tcols = ["at", "snapshot_id", "resource_id", "previous_status", "status", "severity", "message"]
-    for chk, rows in sorted(by_check.items()):
-        z.add(f"timelines/{chk}.csv", _csv(rows, tcols))
-    z.add("logs/drift.csv", _csv(drift, ["at", "source", "account", "kind", "check_id", "resource_id",
-                                         "previous_status", "status", "severity", "detail"]))
+    for name, data in listings(events, drift, outbox).items():  # the verifier writes these again and compares
+        z.add(name, data)
     exc_all = {x["id"]: x for c in cov.checks.values() for x in c.exceptions}
-    z.add("logs/exceptions.csv", _csv(list(exc_all.values()), ["id", "check_id", "resource_pattern", "owner",
+    z.add("logs/exceptions.csv", csv_bytes(list(exc_all.values()), ["id", "check_id", "resource_pattern", "owner",
                                                                "reason", "from", "until"]))
-    z.add("logs/alerts.csv", _csv(outbox, ["created_at", "sent_at", "channel", "kind", "state", "dedup_key"]))
     gaps = [g.to_dict() for s in cov.sources.values() for g in s.gaps]
-    z.add("logs/gaps.csv", _csv(gaps, ["source", "start", "end", "hours"]))
+    z.add("logs/gaps.csv", csv_bytes(gaps, ["source", "start", "end", "hours"]))

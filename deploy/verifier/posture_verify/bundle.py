@@ -37,6 +37,7 @@ from posture_verify.chain import Progress, verify_records
 from posture_verify.checkpoints import fingerprint, load_public_key, manifest_body, parse_time
 from posture_verify.records import DEFER_MANIFEST_BYTES, BlobRow, Records, Unreadable
 from posture_verify.report import VerifyReport
+from posture_verify.summaries import is_listing, listings
 from posture_verify.trust import Trust
 from posture_verify.witnesses import check_manifest_witnesses
 
@@ -360,6 +361,8 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
             else:
                 inner = verify_records(rec, public_keys=given, require_signed=bool(given), progress=progress)
             _manifest_witnesses(z, rec, manifest, trust or Trust(), inner)
+            if fmt == BUNDLE_FORMAT:
+                _listings(z, rec, inner)
         except Exception as exc:  # a record of the wrong shape: the bundle does not verify, say where it stopped
             report.add(f"bundle {path}", f"verification stopped: {type(exc).__name__}: {exc} (records malformed)")
             files.finish()
@@ -371,13 +374,29 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
         report.add("chain/entries.jsonl", f"ends at seq {inner.last_seq}, the segment says {seg.get('last_seq')} "
                    "(tail removed)")
     inner.issues[:0] = report.issues
-    inner.summaries = sorted(n for n in z.names if n.startswith(SUMMARY_PREFIXES) or n in SUMMARY_FILES)
+    inner.summaries = sorted(n for n in z.names if (n.startswith(SUMMARY_PREFIXES) or n in SUMMARY_FILES)
+                             and not (fmt == BUNDLE_FORMAT and is_listing(n)))
     if inner.summaries:
-        inner.notes.append(f"summaries: {len(inner.summaries)} files ({', '.join(SUMMARY_FILES)}, summary/, "
-                           "timelines/, logs/) are the exporter's summaries of the records; the manifest signature "
-                           "binds them to the key holder, but this verifier does not recompute them: rely on the "
-                           "verified records, not on their figures alone")
+        inner.notes.append(f"summaries: {len(inner.summaries)} files ({', '.join(inner.summaries[:4])}"
+                           f"{', ...' if len(inner.summaries) > 4 else ''}) are the exporter's summaries of the "
+                           "records; the manifest signature binds them to the key holder, but this verifier does not "
+                           "recompute them: rely on the verified records, not on their figures alone")
     return inner
+
+
+def _listings(z: _Zip, rec: Records, report: VerifyReport) -> None:
+    """timelines/*.csv, logs/drift.csv and logs/alerts.csv written again from the records and compared."""
+    expected = listings((e for rows in rec.events.values() for e in rows),
+                        (d for rows in rec.drift.values() for d in rows), rec.outbox.values())
+    for name, data in expected.items():
+        got = z.read(name)
+        if got is None:
+            report.add(f"file {name}", "missing: the records give it (listing removed)")
+        elif got != data:
+            report.add(f"file {name}", "differs from the same listing written from the verified records "
+                       "(listing altered)")
+    for name in sorted(n for n in z.names if is_listing(n) and n not in expected):
+        report.add(f"file {name}", "lists no records of the bundle (listing inserted)")
 
 
 def _period(manifest: dict[str, Any]) -> tuple[str | None, str | None]:

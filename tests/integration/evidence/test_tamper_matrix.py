@@ -35,6 +35,8 @@ problem naming the record (`evidence_checkpoints seq 3`, `runs id R`, `file repo
 | the same with the manifest's hashes fixed   | manifest signature, manifest token, manifest's bucket copy   |
 | report/OSCAL/CSV edited, re-signed with the | NOT CAUGHT (xfail): nothing re-derives them from the records |
 |   key, re-timestamped, re-copied            |   and the key holder can sign and witness anything           |
+| timeline and drift log edited, re-signed,   | listings: the verifiers write them again from the verified   |
+|   re-timestamped, re-copied                 |   records and compare bytes                                  |
 | document swapped, re-signed and re-witnessed| row digest: the document's SHA-256 in its chain entry        |
 | manifest.json edited                        | manifest signature, manifest token, manifest's bucket copy   |
 | keys/signing-public.pem swapped             | manifest signature, key file vs the manifest's key           |
@@ -67,7 +69,7 @@ from agent.evidence.checkpoints import Signer, checkpoint_now, public_pem
 from agent.models import isoformat, utcnow
 from agent.store import Store
 from tests.contract.test_verifier_standalone import _zip_tool
-from tests.integration.evidence.helpers import cycle
+from tests.integration.evidence.helpers import CHECK, cycle
 from tests.integration.evidence.tamper_lab import (
     OK,
     Lab,
@@ -276,6 +278,8 @@ def _edited(src: Path, name: str, old: bytes, new: bytes) -> dict[str, bytes]:
 REPORT = ("report.html", b"Failing", b"Passing")
 OSCAL = ("oscal/assessment-results.json", b'"not-satisfied"', b'"satisfied"')
 CSV = ("summary/requirements.csv", b"failing", b"passing")
+TIMELINE = (f"timelines/{CHECK}.csv", b",fail,", b",pass,")  # a listing: written again by the verifiers
+DRIFT_LOG = ("logs/drift.csv", b"arn:aws:s3:::b1", b"arn:aws:s3:::b9")
 
 
 def edited(what: tuple[str, bytes, bytes], *, listed: bool) -> Callable[[Case, Path, Path], None]:
@@ -460,6 +464,9 @@ ATTACKS = [
         "is the operator: edited, listed, signed with the key, timestamped and copied to the bucket again, the "
         "bundle verifies OK with every pin; the verifiers only list them as summaries not recomputed "
         "(test_summaries_are_named_as_not_recomputed; a document is caught: its chain entry holds its SHA-256)")),
+    Attack("listings-edited-resigned-rewitnessed", bundle=resigned(TIMELINE, DRIFT_LOG),
+           says=((f"file timelines/{CHECK}.csv: differs from the same listing written from the verified records",),
+                 ("file logs/drift.csv: differs from the same listing written from the verified records",))),
     Attack("document-swapped-resigned-rewitnessed", bundle=resigned(document=True),
            says=(("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),)),
     Attack("manifest-edited", bundle=manifest_edited, says=MANIFEST_BROKEN),
