@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Integer, LargeBinary, SmallInteger, String, Table, Text
 
-from agent.store.schema import UTCDateTime, metadata
+from agent.store.schema import Sha256Hex, UTCDateTime, metadata
 
 __all__ = ["evidence_anchors", "evidence_checkpoints", "evidence_prune_guard", "evidence_store"]
 
@@ -16,11 +16,11 @@ evidence_checkpoints = Table(
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", UTCDateTime, nullable=False),
     Column("head_seq", BigInteger, nullable=False),
-    Column("head_hash", String(64), nullable=False),
+    Column("head_hash", Sha256Hex, nullable=False),
     Column("pruned_through", BigInteger, nullable=False),
-    Column("pruned_hash", String(64), nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("checkpoint_hash", String(64), nullable=False),
+    Column("pruned_hash", Sha256Hex, nullable=False),
+    Column("prev_hash", Sha256Hex, nullable=False),
+    Column("checkpoint_hash", Sha256Hex, nullable=False),
     Column("key_id", String(64), nullable=True),  # v2: the key's fingerprint; v1: its 16-hex key id
     Column("signature", Text, nullable=True),
     # version 2 (migration 0007; NULL in version-1 rows): the body version, the signed cadence, the raw

@@ -24,6 +24,7 @@ from agent.evidence.chain import verify_records
 from agent.evidence.store_records import load_store_records
 from agent.store import Store
 from agent.store.chain import GENESIS, entry_hash
+from agent.store.schema import evidence_log
 from tests.conftest import free_port
 
 
@@ -106,8 +107,9 @@ def assert_consistent(db: str) -> None:
         run_ids = {r.id for r in conn.execute(sa.text("SELECT id FROM runs"))}
         snaps = conn.execute(sa.text("SELECT id, run_id FROM snapshots")).all()
         assert {s.run_id for s in snaps} <= run_ids
-        chain = conn.execute(sa.text("SELECT seq, at, kind, ref, content_hash, prev_hash, entry_hash "
-                                     "FROM evidence_log ORDER BY seq")).all()
+        el = evidence_log  # through the table: hashes are bytea on PostgreSQL, hex to the code
+        chain = conn.execute(sa.select(el.c.seq, el.c.at, el.c.kind, el.c.ref, el.c.content_hash, el.c.prev_hash,
+                                       el.c.entry_hash).order_by(el.c.seq)).all()
     for s in snaps:
         loaded = store.load_snapshot(s.id)
         assert all(r.content_hash for r in loaded.resources)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from agent.errors import StoreError
 from agent.models import CollectionError, Finding, Resource, Severity, Snapshot, Status, finding_uid
 from agent.store import RunRecord, Store
+from agent.store import schema as t
 from agent.store.chain import GENESIS, entry_hash
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -103,8 +104,9 @@ def test_evidence_chain_links(store: Store) -> None:
     for i in range(3):
         cycle(store, i, [bucket("a", public=bool(i % 2))])
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT seq, at, kind, ref, content_hash, prev_hash, entry_hash "
-                                    "FROM evidence_log ORDER BY seq")).all()
+        el = t.evidence_log  # through the table: hashes are bytea on PostgreSQL, hex to the code
+        rows = conn.execute(sa.select(el.c.seq, el.c.at, el.c.kind, el.c.ref, el.c.content_hash, el.c.prev_hash,
+                                      el.c.entry_hash).order_by(el.c.seq)).all()
     prev = GENESIS
     for row in rows:
         assert row.prev_hash == prev

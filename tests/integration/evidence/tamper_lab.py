@@ -37,6 +37,7 @@ from agent.models import sha256_hex, utcnow
 from agent.store import Store
 from agent.store.blobs import decompress
 from agent.store.manual import Prepared, store_prepared
+from agent.store.schema import Sha256Hex, blobs
 from tests.conftest import IN_CI, PG_URL
 from tests.integration.evidence.helpers import CHECK, bucket, cycle, drift
 from tests.integration.evidence.tsa import AnchorBucket
@@ -67,7 +68,9 @@ def tamper(store: Store, *statements: str | tuple[str, dict[str, Any]]) -> None:
                 conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER USER'))
         for stmt in statements:
             sql, params = (stmt, {}) if isinstance(stmt, str) else stmt
-            conn.execute(sa.text(sql), params)
+            # a parameter named *_hash is a SHA-256 column: bytea on PostgreSQL (agent.store.schema.Sha256Hex)
+            typed = [sa.bindparam(k, type_=Sha256Hex()) for k in params if k.endswith("_hash")]
+            conn.execute(sa.text(sql).bindparams(*typed), params)
 
 
 # a checkpoint's own witness rows; a TSA's certificate row stays: it holds the chain and the reference
@@ -108,9 +111,10 @@ def resign_from(store: Store, signer: Signer, first: int) -> None:
                  "announce": announce_value(signer.public) if c["seq"] == first else None}
             data = body(c)
             c["checkpoint_hash"], c["signature"] = sha256_hex(data), signer.sign(data)
-            stmts.append(("UPDATE evidence_checkpoints SET prev_hash = :p, key_id = :k, announce = :a, "
-                          "rotate_to = NULL, checkpoint_hash = :h, signature = :s WHERE seq = :q",
-                          {"p": c["prev_hash"], "k": c["key_id"], "a": c["announce"], "h": c["checkpoint_hash"],
+            stmts.append(("UPDATE evidence_checkpoints SET prev_hash = :prev_hash, key_id = :k, announce = :a, "
+                          "rotate_to = NULL, checkpoint_hash = :checkpoint_hash, signature = :s WHERE seq = :q",
+                          {"prev_hash": c["prev_hash"], "k": c["key_id"], "a": c["announce"],
+                           "checkpoint_hash": c["checkpoint_hash"],
                            "s": c["signature"], "q": c["seq"]}))
         prev = c["checkpoint_hash"]
     tamper(store, *stmts)
@@ -119,7 +123,8 @@ def resign_from(store: Store, signer: Signer, first: int) -> None:
 def resource_blob(store: Store, name: str, encrypted: bool) -> str:
     """The address of the stored body of bucket ``name`` in the given state."""
     with store.engine.connect() as conn:
-        for h, raw in conn.execute(sa.text("SELECT hash, body FROM blobs WHERE kind = 'resource'")).all():
+        b = blobs  # through the table: the hash is bytea on PostgreSQL, hex to the code
+        for h, raw in conn.execute(sa.select(b.c.hash, b.c.body).where(b.c.kind == "resource")).all():
             doc = json.loads(decompress(bytes(raw)))
             if doc["name"] == name and doc["attributes"]["Encrypted"] is encrypted:
                 return str(h)

@@ -115,9 +115,10 @@ def resign(store: Store, signer: Signer, first_announces: bool = True) -> None:
         data = body(c)
         c["checkpoint_hash"], c["signature"] = sha256_hex(data), signer.sign(data)
         prev = c["checkpoint_hash"]
-        stmts.append(("UPDATE evidence_checkpoints SET prev_hash = :p, key_id = :k, announce = :a, rotate_to = NULL, "
-                      "checkpoint_hash = :h, signature = :s WHERE seq = :q",
-                      {"p": c["prev_hash"], "k": c["key_id"], "a": c["announce"], "h": c["checkpoint_hash"],
+        stmts.append(("UPDATE evidence_checkpoints SET prev_hash = :prev_hash, key_id = :k, announce = :a, "
+                      "rotate_to = NULL, checkpoint_hash = :checkpoint_hash, signature = :s WHERE seq = :q",
+                      {"prev_hash": c["prev_hash"], "k": c["key_id"], "a": c["announce"],
+                       "checkpoint_hash": c["checkpoint_hash"],
                        "s": c["signature"], "q": c["seq"]}))
     attack(store, *stmts)
 
@@ -262,6 +263,7 @@ def test_version_1_checkpoints_still_verify_and_lead_into_version_2(store: Store
     import sqlalchemy as sa
 
     from agent.store.evidence_tables import evidence_checkpoints
+    from agent.store.schema import evidence_log
 
     signer = new_signer()
     t0 = utcnow().replace(microsecond=0) - 3 * HOUR
@@ -269,7 +271,8 @@ def test_version_1_checkpoints_still_verify_and_lead_into_version_2(store: Store
     for k in range(2):  # what the agent wrote before version 2: hourly, version 1
         cycle(store, t0 + k * HOUR, [bucket("b0")])
         with store.transaction() as conn:
-            head = conn.execute(sa.text("SELECT seq, entry_hash FROM evidence_log ORDER BY seq DESC LIMIT 1")).one()
+            el = evidence_log
+            head = conn.execute(sa.select(el.c.seq, el.c.entry_hash).order_by(el.c.seq.desc()).limit(1)).one()
             row = {"seq": k + 1, "at": t0 + k * HOUR + timedelta(minutes=5), "head_seq": head.seq,
                    "head_hash": head.entry_hash, "pruned_through": 0, "pruned_hash": "0" * 64, "prev_hash": prev}
             data = body(row)

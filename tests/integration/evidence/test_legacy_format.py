@@ -48,7 +48,8 @@ def downgrade(store: Store) -> None:
                     st[ev["uid"]] = (ev["status"], ev["message"])
             evaluated = [(u, s, m) for u, (s, m) in st.items() if m != STARVED_MESSAGE]
             legacy = legacy_results_hash(evaluated)
-            updates.append(("UPDATE snapshots SET results_hash = :h WHERE id = :id", {"h": legacy, "id": sid}))
+            updates.append(("UPDATE snapshots SET results_hash = :results_hash WHERE id = :id",
+                            {"results_hash": legacy, "id": sid}))
             entries.append((snap["finished_at"], "collection", f"snapshot:{sid}", {
                 "run": run["id"], "snapshot": sid, "source": snap["source"], "provider": snap["provider"],
                 "account": snap["account"], "started_at": snap["started_at"], "finished_at": snap["finished_at"],

@@ -22,6 +22,7 @@ from agent.evidence.store_records import load_store_records
 from agent.mappings import load_mappings
 from agent.models import sha256_hex
 from agent.store import Store
+from agent.store.schema import Sha256Hex
 from tests.integration.evidence.helpers import T0, seed
 
 TABLES = ("runs", "snapshots", "blobs", "finding_events", "evidence_log", "manual_evidence", "drift_events",
@@ -38,7 +39,9 @@ def attack(store: Store, *statements: str | tuple[str, dict[str, object]]) -> No
                 conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         for stmt in statements:
             sql, params = (stmt, {}) if isinstance(stmt, str) else stmt
-            conn.execute(sa.text(sql), params)
+            # a parameter named *_hash is a SHA-256 column: bytea on PostgreSQL (agent.store.schema.Sha256Hex)
+            typed = [sa.bindparam(k, type_=Sha256Hex()) for k in params if k.endswith("_hash")]
+            conn.execute(sa.text(sql).bindparams(*typed), params)
 
 
 def problems(store: Store) -> list[str]:
@@ -66,8 +69,8 @@ def test_untouched_store_verifies(store: Store) -> None:
     ("UPDATE manual_evidence SET owner = 'mallory'", "manual_evidence id 1"),
     ("UPDATE exceptions SET expires_at = expires_at + INTERVAL '1 year'", "exceptions id 1"),
     ("UPDATE drift_events SET resource_id = 'arn:aws:s3:::other'", "drift_events id 1"),
-    ("UPDATE blobs SET size = size + 1 WHERE kind = 'resource' AND hash = (SELECT MIN(hash) FROM blobs "
-     "WHERE kind = 'resource')", "blobs "),
+    ("UPDATE blobs SET size = size + 1 WHERE kind = 'resource' AND hash = (SELECT hash FROM blobs "
+     "WHERE kind = 'resource' ORDER BY hash LIMIT 1)", "blobs "),
 ])
 def test_changed_attribute_is_named(store: Store, sql: str, named: str) -> None:
     seed(store)
@@ -138,9 +141,10 @@ def test_rewritten_chain_fails_signed_checkpoints(store: Store) -> None:
         e = {**e, "content": content, "content_hash": sha256_hex(content.encode()), "prev_hash": prev}
         e["entry_hash"] = entry_hash_of(e)
         prev = e["entry_hash"]
-        stmts.append(("UPDATE evidence_log SET content = :c, content_hash = :ch, prev_hash = :p, entry_hash = :eh "
-                      "WHERE seq = :s", {"c": content, "ch": e["content_hash"], "p": e["prev_hash"],
-                                         "eh": e["entry_hash"], "s": e["seq"]}))
+        stmts.append(("UPDATE evidence_log SET content = :c, content_hash = :content_hash, prev_hash = :prev_hash, "
+                      "entry_hash = :entry_hash WHERE seq = :s",
+                      {"c": content, "content_hash": e["content_hash"], "prev_hash": e["prev_hash"],
+                       "entry_hash": e["entry_hash"], "s": e["seq"]}))
     attack(store, *stmts)
     found = [str(i) for i in verify_records(load_store_records(store), public_keys=[signer.public]).issues]
     assert any("evidence_checkpoints seq 1" in p and "chain rewritten" in p for p in found), found

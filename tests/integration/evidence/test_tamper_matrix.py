@@ -251,7 +251,8 @@ def blob_swapped(c: Case) -> None:
     store = c.copy()
     shown, hidden = resource_blob(store, "b1", True), resource_blob(store, "b1", False)
     c.names["blob"] = hidden
-    tamper(store, f"UPDATE blobs SET body = (SELECT body FROM blobs WHERE hash = '{shown}') WHERE hash = '{hidden}'")
+    tamper(store, ("UPDATE blobs SET body = (SELECT body FROM blobs WHERE hash = :shown_hash) WHERE hash = :hidden_hash",
+                   {"shown_hash": shown, "hidden_hash": hidden}))
 
 
 def key_swapped(c: Case) -> None:
