@@ -46,23 +46,22 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Sha256Hex(TypeDecorator[str]):
-    """A SHA-256 as 64 lowercase hex characters to the code; stored as that text on SQLite and as its 32
-    bytes (bytea) on PostgreSQL, where each hex hash cost 33 bytes more per row (migration 0009)."""
+    """A SHA-256 as 64 lowercase hex characters to the code, stored as its 32 bytes (bytea on PostgreSQL, a
+    BLOB on SQLite): as text each one cost 32 to 33 bytes more per row (migration 0009). A value written as
+    text before that migration still reads back as itself."""
 
     impl = String(64)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Any) -> Any:
-        return dialect.type_descriptor(LargeBinary() if dialect.name == "postgresql" else String(64))
+        return dialect.type_descriptor(LargeBinary())
 
-    def process_bind_param(self, value: str | None, dialect: Any) -> Any:
-        if value is None or dialect.name != "postgresql":
-            return value
-        return bytes.fromhex(value)
+    def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
 
     def process_result_value(self, value: Any, dialect: Any) -> str | None:
-        if value is None or dialect.name != "postgresql":
-            return value  # type: ignore[no-any-return]
+        if value is None or isinstance(value, str):
+            return value
         return bytes(value).hex()
 
 

@@ -342,8 +342,9 @@ def test_corrupt_stored_body_is_named(tmp_path: Path, kind: str) -> None:
         with store.engine.begin() as conn:
             for (name,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
                 conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
-            victim = conn.execute(sa.text("SELECT MIN(hash) FROM blobs WHERE kind = :k"), {"k": kind}).scalar()
-            conn.execute(sa.text("UPDATE blobs SET body = :b WHERE hash = :h"), {"b": b"\x00\x11\x22", "h": victim})
+            victim = bytes(conn.execute(sa.text("SELECT MIN(hash) FROM blobs WHERE kind = :k"), {"k": kind}).scalar()).hex()
+            conn.execute(sa.text("UPDATE blobs SET body = :b WHERE hash = :h"),
+                         {"b": b"\x00\x11\x22", "h": bytes.fromhex(victim)})
         found = [str(i) for i in verify_records(load_store_records(store)).issues]
     finally:
         store.close()

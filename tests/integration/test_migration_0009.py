@@ -1,8 +1,10 @@
-"""Migration 0009 on a PostgreSQL store holding data: every SHA-256 column becomes 32 bytes, the values
-read back as the same hex through the tables, the foreign key from snapshots to blobs still holds, and
-the downgrade gives the text back."""
+"""Migration 0009 on stores holding data: every SHA-256 column becomes 32 bytes, the values read back
+as the same hex through the tables, the foreign key from snapshots to blobs still holds, the
+append-only guards stay, and the downgrade gives the text back."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +15,6 @@ from agent.store import Store
 from agent.store import schema as t
 from agent.store.db import MIGRATIONS
 from agent.store.evidence_tables import evidence_checkpoints
-
-pytestmark = pytest.mark.postgres
 
 H = {name: f"{i:x}" * 64 for i, name in enumerate(("blob", "results", "content", "prev", "entry", "head", "cp"), 1)}
 
@@ -35,6 +35,7 @@ def _types(store: Store) -> set[str]:
             "('evidence_log', 'entry_hash'), ('evidence_checkpoints', 'checkpoint_hash'))"))}
 
 
+@pytest.mark.postgres
 def test_hashes_become_bytes_and_read_back_as_hex(pg_url: str) -> None:
     store = Store(pg_url)
     try:
@@ -79,5 +80,44 @@ def test_hashes_become_bytes_and_read_back_as_hex(pg_url: str) -> None:
         assert _types(store) == {"character varying"}
         with store.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT entry_hash FROM evidence_log")).scalar() == H["entry"]
+    finally:
+        store.close()
+
+
+def test_sqlite_values_become_blobs_and_read_back_as_hex(tmp_path: Path) -> None:
+    """SQLite keeps the declared types; each stored hash is rewritten as a BLOB under lifted triggers,
+    which come back (an UPDATE of the chain is refused again afterwards)."""
+    store = Store(f"sqlite:///{tmp_path / 'posture.db'}")
+    try:
+        _migrate(store, "0008")
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO blobs (hash, kind, size, body) VALUES (:h, 'manifest', 1, x'00')"),
+                         {"h": H["blob"]})
+            conn.execute(sa.text("INSERT INTO runs (id, source, provider, started_at, finished_at, status, "
+                                 "resource_count, error_count, detail) VALUES ('r1', 's', 'aws', '2026-01-01', "
+                                 "'2026-01-01', 'complete', 0, 0, '{}')"))
+            conn.execute(sa.text("INSERT INTO snapshots (id, run_id, source, provider, account, started_at, "
+                                 "finished_at, status, errors, manifest_hash, results_hash, resource_count) VALUES "
+                                 "(1, 'r1', 's', 'aws', 'a', '2026-01-01', '2026-01-01', 'complete', '[]', :m, :r, 0)"),
+                         {"m": H["blob"], "r": H["results"]})
+            conn.execute(sa.text("INSERT INTO evidence_log (seq, at, kind, ref, content, content_hash, prev_hash, "
+                                 "entry_hash) VALUES (1, '2026-01-01', 'cycle', 'r1', '{}', :c, :p, :e)"),
+                         {"c": H["content"], "p": H["prev"], "e": H["entry"]})
+        _migrate(store, "head")
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT typeof(hash) || typeof(body) FROM blobs")).scalar() == "blobblob"
+            assert conn.execute(sa.text("SELECT typeof(entry_hash) FROM evidence_log")).scalar() == "blob"
+            assert conn.execute(sa.text("SELECT length(manifest_hash) FROM snapshots")).scalar() == 32
+            entry = conn.execute(sa.select(t.evidence_log.c.content_hash, t.evidence_log.c.prev_hash,
+                                           t.evidence_log.c.entry_hash)).one()
+            assert tuple(entry) == (H["content"], H["prev"], H["entry"])
+            joined = sa.select(t.blobs.c.hash).join(t.snapshots, t.snapshots.c.manifest_hash == t.blobs.c.hash)
+            assert conn.execute(joined).scalar() == H["blob"]
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE evidence_log SET kind = 'x'"))
+        _migrate(store, "0008", down=True)
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT entry_hash FROM evidence_log")).scalar() == H["entry"]
+            assert conn.execute(sa.text("SELECT typeof(hash) FROM blobs")).scalar() == "text"
     finally:
         store.close()
