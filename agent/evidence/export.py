@@ -319,7 +319,10 @@ def _readme(framework: str, start: datetime, end: datetime, signed: bool, witnes
         "    posture-verify this-bundle.zip " + " \\\n        ".join(pins),
         "",
         "Exit status 0: every file, hash, chain link, record, checkpoint signature, cadence and witness",
-        "adds up. Exit status 1: each problem is printed as 'record: what is wrong'.",
+        "adds up. Exit status 1: each problem is printed as 'record: what is wrong'. The verifier writes",
+        "timelines/ and logs/drift.csv and logs/alerts.csv again from the records; it does not recompute",
+        "report.html, the OSCAL file or summary/ (the key holder could re-sign edited ones): check the",
+        "figures that matter against records/.",
         "" if signed else "This bundle is not signed: nothing in it proves who wrote it.",
         "The formats are defined byte by byte in docs/evidence-format.md of the repository.",
     ]

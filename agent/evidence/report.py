@@ -287,7 +287,10 @@ def _verify(key_fingerprint: str | None) -> str:
     return (
         "<section id='verify'><h2>How to verify this bundle</h2>"
         "<p>Everything in this report is computed from the records in the bundle. Check that the bundle is "
-        "complete and unaltered before relying on it:</p><ol>"
+        "complete and unaltered before relying on it. The verifier checks the records and writes the "
+        "timelines and the drift and alert logs again from them; it does not recompute this report, the OSCAL "
+        "file or the requirement summaries, which whoever holds the signing key could re-sign after editing: "
+        "where a figure matters, check it against the records.</p><ol>"
         "<li>Install the verifier from posture-agent's source repository, not from this bundle: in a checkout "
         "you obtained yourself, <code>pip install ./deploy/verifier</code> (it needs only the Python standard "
         "library, <code>cryptography</code> and <code>rfc3161-client</code>).</li>"
