@@ -86,5 +86,5 @@ def load_store_records(store: Store, now: datetime | None = None) -> Records:
 
     return Records(entries=entries, checkpoints=checkpoints, runs=runs, snapshots=snapshots, events=events,
                    drift=drift, manual=manual, exceptions=excs, outbox=outbox, blob=blob, blob_rows=blob_rows,
-                   complete=True, where="store", witnesses=witnesses,
+                   complete=True, where="store", witnesses=witnesses, store_id=str(sid) if sid else None,
                    period_end=isoformat(now or utcnow()))

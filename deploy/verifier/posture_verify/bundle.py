@@ -352,6 +352,7 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
         try:
             rec = _records(z, path, fmt, seg, files, report)
             rec.keys, rec.manifest = own, manifest
+            rec.store_id = str(manifest["store"]) if manifest.get("store") else None
             sig = z.read(MANIFEST_SIG)
             rec.manifest_sig = sig.decode("ascii", "replace") if sig is not None else None
             rec.period_start, rec.period_end = _period(manifest)

@@ -97,6 +97,9 @@ class Records:
     blobs_unavailable: str | None = None
     # external witnesses of checkpoints: {"checkpoint_seq", "kind": "rfc3161"|"s3", ...} (posture_verify.witnesses)
     witnesses: list[dict[str, Any]] = field(default_factory=list)
+    # the store's id (its evidence_store row, or a bundle manifest's "store"): where its checkpoint copies
+    # are filed in the anchor bucket, also when no checkpoint is left in the records
+    store_id: str | None = None
     # the end of what is being verified (a bundle's period end, or the store's "now"), canonical string:
     # the signed cadence is measured up to it
     period_end: str | None = None

@@ -214,7 +214,8 @@ class _Witnessing:
             return
         reader = S3Reader(bucket, region=self.trust.s3_region, endpoint=self.trust.s3_endpoint,
                           credentials=Credentials.from_environment())
-        stores = sorted({store_of(c) for c in self.rec.checkpoints}) or []
+        stores = sorted({store_of(c) for c in self.rec.checkpoints}) or ([self.rec.store_id] if self.rec.store_id
+                                                                          else [])
         for store in stores:
             self.bucket_store(reader, url, bucket, prefix, store)
         if not stores:
@@ -313,8 +314,10 @@ class _Witnessing:
         return "in " + ", ".join(fields) if fields else "in its encoding"
 
     def beyond(self, url: str, bucket: str, mine: dict[int, dict[str, Any]], by_seq: dict[int, list[Version]]) -> None:
-        """Copies of checkpoints the records lack: after the last one (truncated), or between two."""
+        """Copies of checkpoints the records lack: after the last one (truncated), or between two; or all of
+        them, when the records hold none (every checkpoint removed)."""
         if not mine:
+            self.none_left(bucket, by_seq)
             return
         first, last = min(mine), max(mine)
         where = self.rec.where
@@ -332,6 +335,26 @@ class _Witnessing:
             elif seq > first or self.rec.complete:
                 self.r.add(_checkpoint(seq), f"is in the anchor bucket ({obj}, written {isoformat(when)}) but not in "
                            f"the {where} (checkpoint removed)")
+
+    def none_left(self, bucket: str, by_seq: dict[int, list[Version]]) -> None:
+        """The records hold no checkpoint, the bucket holds copies: of the store, every one; of a bundle,
+        those written during its period."""
+        start = _ts(self.rec.period_start) if self.rec.period_start else None
+        found = []
+        for seq, vs in sorted(by_seq.items()):
+            live = [v for v in vs if not v.delete_marker]
+            if not live:
+                continue
+            when = live[0].last_modified
+            if self.rec.complete or ((start is None or when >= start - self.tolerance)
+                                     and (self.period_end is None or when <= self.period_end + self.tolerance)):
+                found.append((seq, when, live[0].key))
+        if found:
+            first, last = found[0], found[-1]
+            seqs = f"{first[0]}..{last[0]}" if len(found) > 1 else str(first[0])
+            self.r.add(f"evidence_checkpoints seq {seqs}", f"{len(found)} in the anchor bucket (s3://{bucket}/"
+                       f"{first[2]}{' ...' if len(found) > 1 else ''}, written {isoformat(first[1])}.."
+                       f"{isoformat(last[1])}) but none in the {self.rec.where}: every checkpoint removed")
 
     # -- required -----------------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ problem naming the record (`evidence_checkpoints seq 3`, `runs id R`, `file repo
 | last checkpoint removed                     | bucket copy (truncated after the one before)                |
 | first checkpoint removed                    | seqs and bucket copy (store), key announcement, cadence start|
 | middle checkpoint removed                   | checkpoint seqs, bucket copy                                 |
-| every checkpoint removed                    | cadence (no signed checkpoint), witness (nothing witnessed)  |
+| every checkpoint removed                    | cadence (no signed checkpoint), witness (nothing witnessed), |
+|                                             |   bucket copies (named by the store's or manifest's id)      |
 | consistent rewrite, re-signed, re-anchored  | bucket copy: the oldest version differs, written again       |
 | a month fabricated, clock set back, witnessed| witness time (token and copy backdated)                     |
 | the same month, not witnessed               | witness (none at all)                                        |
@@ -396,7 +397,8 @@ ATTACKS = [
            says=(("evidence_checkpoints seq 3: missing (removed)",), in_bucket(3, "(checkpoint removed)"))),
     Attack("every-checkpoint-removed", every_checkpoint_removed,
            says=(("has no checkpoints, so nothing in it is witnessed",),
-                 ("no signed checkpoint covers", "the period has no signed checkpoint")),
+                 ("no signed checkpoint covers", "the period has no signed checkpoint"),
+                 ("evidence_checkpoints seq 1..5: 5 in the anchor bucket (s3://", "every checkpoint removed")),
            store_says=(("evidence_checkpoints: no signed checkpoint covers",),),
            bundle_says=(("chain/checkpoints.jsonl: no signed checkpoint covers",),)),
     Attack("consistent-rewrite", consistent_rewrite,
