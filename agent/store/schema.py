@@ -57,7 +57,14 @@ class Sha256Hex(TypeDecorator[str]):
         return dialect.type_descriptor(LargeBinary())
 
     def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
-        return None if value is None else bytes.fromhex(value)
+        if value is None:
+            return None
+        try:
+            return bytes.fromhex(value)
+        except (ValueError, TypeError):
+            # not a hash (a lookup by a name read from altered evidence): bytes no 32-byte hash equals,
+            # so the lookup finds nothing and the caller names what is missing instead of raising
+            return b"\x00not-a-sha256:" + str(value).encode("utf-8", "backslashreplace")
 
     def process_result_value(self, value: Any, dialect: Any) -> str | None:
         if value is None or isinstance(value, str):

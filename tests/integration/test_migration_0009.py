@@ -121,3 +121,15 @@ def test_sqlite_values_become_blobs_and_read_back_as_hex(tmp_path: Path) -> None
             assert conn.execute(sa.text("SELECT typeof(hash) FROM blobs")).scalar() == "text"
     finally:
         store.close()
+
+
+def test_a_lookup_by_something_not_a_hash_finds_nothing(store: Store) -> None:
+    """Names read from altered evidence (a manifest's base, a resource address) are looked up as they are:
+    a string that is not 64 hex characters finds nothing instead of raising."""
+    from agent.evidence.store_records import load_store_records
+    from agent.store.db import reachable_blobs
+
+    for bad in ("zz", "", "0" * 63, "é" * 64, "\x00"):
+        assert load_store_records(store).blob(bad) is None
+        with store.engine.connect() as conn:
+            assert reachable_blobs(conn, [bad]) == set()

@@ -233,6 +233,7 @@ class _ReadAhead:
         self.z = z
         self._order: list[str] = []
         self._next = 0
+        self._pending: set[str] = set()  # planned, not yet submitted nor asked for
         self._futures: dict[str, Future[tuple[bytes, str] | None]] = {}
         self._pool: ThreadPoolExecutor | None = None
 
@@ -242,6 +243,7 @@ class _ReadAhead:
 
     def plan(self, names: list[str]) -> None:
         self._order, self._next = list(dict.fromkeys(names)), 0
+        self._pending = set(self._order)
         if self._order and self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posture-verify-read")
         self._fill()
@@ -250,14 +252,15 @@ class _ReadAhead:
         while self._pool is not None and self._next < len(self._order) and len(self._futures) < self.AHEAD:
             name = self._order[self._next]
             self._next += 1
-            self._futures[name] = self._pool.submit(self._read, name)
+            if name in self._pending:  # not asked for early
+                self._pending.discard(name)
+                self._futures[name] = self._pool.submit(self._read, name)
 
     def take(self, name: str) -> tuple[bytes, str] | None:
         """The file read ahead, or None (not planned, or not readable without a fault to name)."""
         future = self._futures.pop(name, None)
         if future is None:
-            if name in self._order[self._next:]:
-                self._order.remove(name)  # asked for early: not read again later
+            self._pending.discard(name)  # asked for early (or never planned): not read ahead later
             return None
         result = future.result()
         self._fill()
@@ -390,7 +393,7 @@ def _listings(z: _Zip, rec: Records, report: VerifyReport) -> None:
     expected = listings((e for rows in rec.events.values() for e in rows),
                         (d for rows in rec.drift.values() for d in rows), rec.outbox.values())
     for name, data in expected.items():
-        got = z.read(name)
+        got = z.read(name, keep=True)  # kept for the manifest check that follows
         if got is None:
             report.add(f"file {name}", "missing: the records give it (listing removed)")
         elif got != data:

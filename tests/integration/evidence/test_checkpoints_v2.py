@@ -35,14 +35,10 @@ from agent.models import utcnow
 from agent.store import Store
 from tests.contract.test_verifier_standalone import BLOCKER, _standalone
 from tests.integration.evidence.helpers import STEP, bucket, cycle
-from tests.integration.evidence.test_tamper import attack
+from tests.integration.evidence.tamper_lab import new_signer, truncate_after
+from tests.integration.evidence.tamper_lab import tamper as attack
 
 HOUR = timedelta(hours=1)
-
-
-def new_signer() -> Signer:
-    return Signer(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 @dataclass
@@ -148,18 +144,6 @@ def named(verdict: Verdict, *fragments: str) -> bool:
 
 def delete_checkpoints(store: Store, where: str) -> None:
     attack(store, f"DELETE FROM evidence_checkpoints WHERE {where}")
-
-
-def truncate_after(store: Store, seq: int) -> None:
-    """The tail of the chain after entry ``seq`` removed with its rows, and every checkpoint committing to it."""
-    attack(store,
-           f"DELETE FROM finding_events WHERE snapshot_id IN (SELECT id FROM snapshots WHERE run_id IN "
-           f"(SELECT ref FROM evidence_log WHERE seq > {seq} AND kind = 'cycle'))",
-           f"DELETE FROM snapshots WHERE run_id IN (SELECT ref FROM evidence_log WHERE seq > {seq} AND kind = 'cycle')",
-           f"DELETE FROM runs WHERE id IN (SELECT ref FROM evidence_log WHERE seq > {seq} AND kind = 'cycle')",
-           f"DELETE FROM evidence_log WHERE seq > {seq}",
-           f"DELETE FROM evidence_checkpoints WHERE head_seq > {seq}")
-    store._states.clear()  # what the writer remembers of the removed cycles
 
 
 def head_at(store: Store, when: datetime) -> int:

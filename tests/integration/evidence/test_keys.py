@@ -25,6 +25,7 @@ from agent.evidence.store_records import load_store_records
 from agent.models import sha256_hex, utcnow
 from agent.store import Store
 from tests.integration.evidence.helpers import STEP, bucket, cycle
+from tests.integration.evidence.tamper_lab import tamper as attack
 from tests.integration.evidence.test_checkpoints_v2 import (
     HOUR,
     History,
@@ -35,7 +36,6 @@ from tests.integration.evidence.test_checkpoints_v2 import (
     store_verdict,
     write_history,
 )
-from tests.integration.evidence.test_tamper import attack
 
 
 @dataclass

@@ -22,26 +22,8 @@ from agent.evidence.store_records import load_store_records
 from agent.mappings import load_mappings
 from agent.models import sha256_hex
 from agent.store import Store
-from agent.store.schema import Sha256Hex
 from tests.integration.evidence.helpers import T0, seed
-
-TABLES = ("runs", "snapshots", "blobs", "finding_events", "evidence_log", "manual_evidence", "drift_events",
-          "exceptions", "evidence_checkpoints")
-
-
-def attack(store: Store, *statements: str | tuple[str, dict[str, object]]) -> None:
-    with store.engine.begin() as conn:
-        if store.dialect == "sqlite":
-            for (name,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
-                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
-        else:
-            for table in TABLES:
-                conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        for stmt in statements:
-            sql, params = (stmt, {}) if isinstance(stmt, str) else stmt
-            # a parameter named *_hash is a SHA-256 column: bytea on PostgreSQL (agent.store.schema.Sha256Hex)
-            typed = [sa.bindparam(k, type_=Sha256Hex()) for k in params if k.endswith("_hash")]
-            conn.execute(sa.text(sql).bindparams(*typed), params)
+from tests.integration.evidence.tamper_lab import tamper as attack
 
 
 def problems(store: Store) -> list[str]:

@@ -23,8 +23,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from posture_verify.bundle import verify_bundle
 from posture_verify.chain import verify_records
 from posture_verify.checkpoints import manifest_body
@@ -40,32 +38,14 @@ from agent.mappings import load_mappings
 from agent.models import utcnow
 from agent.store import Store
 from tests.integration.evidence.helpers import T0, seed
+from tests.integration.evidence.tamper_lab import new_signer as signer
+from tests.integration.evidence.tamper_lab import tamper as attack
 from tests.integration.evidence.tsa import AnchorBucket, anchored, both_clis
 
 AGENT_CLI = Path(sys.executable).parent / "posture-agent"
-TABLES = ("evidence_checkpoints", "evidence_anchors", "evidence_log")
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
-
-def attack(store: Store, *statements: str | tuple[str, dict[str, Any]]) -> None:
-    """SQL by someone holding the database: the append-only triggers are dropped or disabled first."""
-    with store.engine.begin() as conn:
-        if store.dialect == "sqlite":
-            for (name,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
-                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
-        else:
-            for table in TABLES:
-                conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        for stmt in statements:
-            sql, params = (stmt, {}) if isinstance(stmt, str) else stmt
-            conn.execute(sa.text(sql), params)
-
-
-def signer() -> Signer:
-    return Signer(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-
 
 def trust(cert: Path | None = None, bucket: AnchorBucket | None = None) -> Trust:
     return Trust(tsa_certs=(cert.read_bytes(),) if cert else (),
