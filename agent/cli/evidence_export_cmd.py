@@ -109,6 +109,32 @@ def export(
                f"{len(manifest['files'])} files, {out.stat().st_size} bytes")
 
 
+@evidence_app.command("framework")
+def framework_mapping(
+    framework: Annotated[str, typer.Option("--framework", help="Framework id, e.g. soc2")] = "soc2",
+    sha256: Annotated[bool, typer.Option("--sha256", help="Print only the SHA-256 of framework.json")] = False,
+) -> None:
+    """The framework mapping a bundle states (its framework.json): each criterion with the controls and checks
+    that decide it. Give its SHA-256 to the auditor before the period; they pin it with --framework-sha256,
+    so a bundle exported with another mapping fails verification."""
+    import hashlib
+
+    from agent.evidence.coverage import scope_of
+    from agent.mappings import load_mappings
+    from agent.models import canonical_json
+
+    mappings = load_mappings()
+    if framework not in mappings.frameworks:
+        raise UsageError(f"unknown framework {framework!r}; choose from {', '.join(sorted(mappings.frameworks))}")
+    scope = scope_of(mappings, framework).to_dict()
+    digest = hashlib.sha256(canonical_json(scope)).hexdigest()
+    if sha256:
+        typer.echo(digest)
+        return
+    typer.echo(json.dumps(scope, indent=1))
+    typer.echo(f"framework.json SHA-256 (pin it with --framework-sha256): {digest}", err=True)
+
+
 @evidence_app.command("verify")
 def verify(
     bundle: Annotated[Path | None, typer.Argument(help="A bundle zip; without it, the store itself")] = None,
@@ -126,6 +152,8 @@ def verify(
         "--tolerance", metavar="DURATION", help=OPTION_HELP["tolerance"])] = None,
     max_cadence: Annotated[str | None, typer.Option(
         "--max-cadence", metavar="DURATION", help=OPTION_HELP["max_cadence"])] = None,
+    framework_sha256: Annotated[str | None, typer.Option(
+        "--framework-sha256", metavar="HEX", help=OPTION_HELP["framework_sha256"])] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -140,7 +168,7 @@ def verify(
     try:
         trust = build_trust(public_keys=public_key or [], fingerprints=key_fingerprint or [],
                             tsa_certs=tsa_cert or [], anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
-                            tolerance=tolerance, max_cadence=max_cadence)
+                            tolerance=tolerance, max_cadence=max_cadence, framework_sha256=framework_sha256)
     except TrustError as exc:
         raise UsageError(str(exc)) from None
     with _bar("verify") as progress:

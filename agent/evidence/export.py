@@ -18,13 +18,13 @@ from typing import Any
 
 from posture_verify.bundle import BUNDLE_FORMAT, MANIFEST_SIG, blob_path
 from posture_verify.checkpoints import manifest_body
-from posture_verify.summaries import csv_bytes, listings
+from posture_verify.summaries import SCOPE_FILE, carried_findings, derived, listings
 from posture_verify.witnesses import store_of
 from sqlalchemy import Connection, func, or_, select
 
 from agent.evidence.anchoring import declared_witnesses, load_witness_rows, witness_manifest
 from agent.evidence.checkpoints import Signer, public_pem
-from agent.evidence.coverage import Coverage, compute_coverage, documents_in_force
+from agent.evidence.coverage import documents_in_force, scope_of
 from agent.evidence.records import cycle_snapshot_ids, norm
 from agent.mappings import Mappings
 from agent.models import canonical_json, isoformat, utcnow
@@ -67,25 +67,28 @@ def _segment(conn: Connection, start: datetime, end: datetime) -> tuple[int, int
 
 
 def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tuple[str, str], int]
-              ) -> tuple[dict[str, dict[str, list[str]]], dict[str, str]]:
+              ) -> tuple[dict[str, dict[str, list[str]]], dict[str, str], dict[str, list[str]]]:
     """Per (source, account): the finding state before the period's first snapshot, and the
-    results_hash of the snapshot it must reproduce."""
+    results_hash of the snapshot it must reproduce; and per finding of those states its check and
+    resource (the summaries need them; its uid is their hash)."""
     states: dict[str, dict[str, list[str]]] = {}
     hashes: dict[str, str] = {}
+    findings: dict[str, list[str]] = {}
     fe = t.finding_events.c
     if conn.execute(select(func.max(cp.c.pruned_through))).scalar():
         # after retention pruning the state before the period cannot be rebuilt from the events left:
         # no baseline, and the verifier checks the period's events against their entries only
-        return states, hashes
+        return states, hashes, findings
     for src, acct in sorted(keys):
         sid = first_sid[(src, acct)]
         state: dict[str, list[str]] = {}
-        for e in conn.execute(select(fe.uid, fe.status, fe.message).where(
+        for e in conn.execute(select(fe.uid, fe.status, fe.message, fe.check_id, fe.resource_id).where(
                 fe.source == src, fe.account == acct, fe.snapshot_id < sid).order_by(fe.id)):
             if e.status == "gone":
                 state.pop(e.uid, None)
             else:
                 state[e.uid] = [e.status, e.message]
+                findings[e.uid] = [e.check_id, e.resource_id]
         name = f"{src}\t{acct}"
         prev = conn.execute(select(t.snapshots.c.results_hash).where(
             t.snapshots.c.source == src, t.snapshots.c.account == acct, t.snapshots.c.id < sid)
@@ -93,7 +96,8 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
         if prev is not None:
             hashes[name] = prev
         states[name] = state
-    return states, hashes
+    kept = {u for st in states.values() for u in st}
+    return states, hashes, {u: v for u, v in sorted(findings.items()) if u in kept}
 
 
 def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: datetime, end: datetime,
@@ -102,6 +106,8 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
     """Write the bundle; returns its manifest. With ``anchors`` (evidence.anchors) the manifest's
     canonical body is timestamped (manifest.tsr) and copied to the anchor bucket."""
     progress = progress or (lambda _s, _n, _total: None)
+    generated = utcnow()  # the one time of the bundle: the summaries, the report and the manifest use it
+    scope = scope_of(mappings, framework, categories)
     witnessed = store.has_table("evidence_anchors")  # before the connection: on SQLite a second one waits for it
     z = _Zip(out)
     try:
@@ -129,8 +135,10 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                        | {int(x) for k in kept for x in k.get("manual_evidence", {})})
             # and every document in force during the period, whatever its attach date
             manual_ids = sorted(vouched | _in_force_ids(conn, start, end))
-            exc_ids = sorted({int(x) for x in refs.get("exception", [])}
-                             | {int(x) for k in kept for x in k.get("exceptions", {})})
+            vouched_exc = ({int(x) for x in refs.get("exception", [])}
+                           | {int(x) for k in kept for x in k.get("exceptions", {})})
+            # and every exception in force during the period, whatever its creation date
+            exc_ids = sorted(vouched_exc | _exceptions_in_force(conn, start, min(end, generated)))
             out_ids = sorted({int(x) for x in refs.get("alert", [])})
             excs = _rows_in(conn, exceptions, exceptions.c.id, exc_ids)
             outbox = [{k: v for k, v in r.items() if k != "last_error"}
@@ -140,7 +148,7 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             first_sid: dict[tuple[str, str], int] = {}
             for s in snaps:
                 first_sid.setdefault((s["source"], s["account"]), int(s["id"]))
-            baseline, baseline_results = _baseline(conn, keys, first_sid)
+            baseline, baseline_results, baseline_findings = _baseline(conn, keys, first_sid)
             z.add("chain/entries.jsonl", _jsonl(entries))
             z.add("chain/checkpoints.jsonl", _jsonl(checkpoints))
             z.add("chain/key-checkpoints.jsonl", _jsonl(key_checkpoints))
@@ -149,8 +157,9 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             z.add("chain/segment.json", canonical_json({
                 "first_seq": seg[0] if seg else None, "last_seq": seg[1] if seg else None,
                 "anchor_prev": entries[0]["prev_hash"] if entries else None,
-                "baseline": baseline, "baseline_results": baseline_results,
-                "note": "baseline: per source/account the finding state before the period's first snapshot"}))
+                "baseline": baseline, "baseline_results": baseline_results, "baseline_findings": baseline_findings,
+                "note": "baseline: per source/account the finding state before the period's first snapshot; "
+                        "baseline_findings: the check and resource of each of its findings"}))
             for name, rows in (("runs", runs), ("snapshots", snaps), ("finding_events", events),
                                ("drift_events", drift), ("exceptions", excs), ("alerts_outbox", outbox)):
                 z.add(f"records/{name}.jsonl", _jsonl(rows))
@@ -165,7 +174,8 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                 z.add(row["file"], doc)
                 manual_rows.append(row)
             z.add("records/manual_evidence.jsonl", _jsonl(manual_rows))
-            vouchers = _vouchers(conn, sorted(set(manual_ids) - vouched), seg[0] if seg else None)
+            vouchers = (_vouchers(conn, "manual_evidence", sorted(set(manual_ids) - vouched), seg[0] if seg else None)
+                        + _vouchers(conn, "exceptions", sorted(set(exc_ids) - vouched_exc), seg[0] if seg else None))
             z.add("chain/vouchers.jsonl", _jsonl(vouchers))
             z.add("chain/stubs.jsonl", _jsonl(_stubs(conn, seg, checkpoints, vouchers)))
             progress("blobs", 4, 10)
@@ -178,24 +188,22 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                     blob_index.append({"hash": b.hash, "kind": b.kind, "size": b.size})
             z.add("records/blobs.jsonl", _jsonl(sorted(blob_index, key=lambda x: x["hash"])))
             progress("coverage", 7, 10)
-        cov = compute_coverage(store, mappings, framework, start, end, categories=categories, now=utcnow())
-        _summaries(z, cov, events, drift, outbox, mappings)
-        from agent.evidence.oscal import assessment_results
-        from agent.evidence.report import html_report
-        z.add("oscal/assessment-results.json", json.dumps(
-            assessment_results(cov, framework=framework, entries=len(entries), generated=utcnow(),
-                               documents={int(r["id"]): r["file"] for r in manual_rows}),
-            indent=2).encode())
-        z.add("report.html", html_report(
-            cov, entries=len(entries), checkpoints=len(checkpoints), manual=manual_rows,
-            framework_name=mappings.framework(framework).name, generated=utcnow(),
-            key_fingerprint=_fingerprint(signer.public) if signer is not None else None).encode())
+        # the summaries, from the records just written and with the functions the verifier runs on them
+        z.add(SCOPE_FILE, canonical_json(scope.to_dict()))
+        carried, _ = carried_findings({(k.partition("\t")[0], k.partition("\t")[2]): v for k, v in baseline.items()},
+                                      baseline_findings)
+        for name, data in {**listings(events, drift, outbox), **derived(
+                scope, start=start, end=end, generated=generated, runs=runs, events=events, carried=carried,
+                exceptions=excs, documents=manual_rows, files={int(r["id"]): r["file"] for r in manual_rows},
+                entries=len(entries), checkpoints=len(checkpoints),
+                key=signer.fingerprint if signer is not None else None)}.items():
+            z.add(name, data)
         if signer is not None:
             z.add("keys/signing-public.pem", public_pem(signer.public))
         z.add("README.txt", _readme(framework, start, end, signer is not None, declared_witnesses(anchors)))
         progress("manifest", 9, 10)
         manifest = {"format": BUNDLE_FORMAT, "framework": framework, "from": isoformat(start), "to": isoformat(end),
-                    "generated_at": isoformat(utcnow()), "entries": len(entries), "snapshots": len(snaps),
+                    "generated_at": isoformat(generated), "entries": len(entries), "snapshots": len(snaps),
                     "signing_key_id": signer.key_id if signer else None,
                     "key": signer.fingerprint if signer else None, "store": store_id,
                     "files": dict(sorted(z.files.items()))}
@@ -279,31 +287,43 @@ def _stubs(conn: Connection, seg: tuple[int, int] | None, checkpoints: list[dict
     return out
 
 
-def _vouchers(conn: Connection, ids: list[int], first_seq: int | None) -> list[dict[str, Any]]:
-    """For documents whose chain entry is before the segment: that entry (or the last prune entry that
-    keeps the document), so an auditor can find it in the bundle of the period it was attached in."""
+_VOUCHED = {"manual_evidence": ("manual_evidence", "manual_evidence_id"), "exceptions": ("exception", "exception_id")}
+
+
+def _vouchers(conn: Connection, table: str, ids: list[int], first_seq: int | None) -> list[dict[str, Any]]:
+    """For rows of ``table`` (manual documents, exceptions) whose chain entry is before the segment: that
+    entry (or the last prune entry that keeps the row), so an auditor can find it in the bundle of the
+    period it was written in."""
     el = t.evidence_log
+    kind, key = _VOUCHED[table]
     out: dict[int, dict[str, Any]] = {}
     if ids:
-        for r in conn.execute(select(el).where(el.c.kind == "manual_evidence",
-                                               el.c.ref.in_([f"manual_evidence:{i}" for i in ids]))):
-            out[int(r.ref.partition(":")[2])] = norm(r)
+        for i in range(0, len(ids), 500):
+            for r in conn.execute(select(el).where(el.c.kind == kind,
+                                                   el.c.ref.in_([f"{kind}:{x}" for x in ids[i:i + 500]]))):
+                out[int(r.ref.partition(":")[2])] = norm(r)
         missing = set(ids) - set(out)
-        if missing:  # pruned: the latest prune entry before the segment re-vouches for kept documents
+        if missing:  # pruned: the latest prune entry before the segment re-vouches for kept rows
             q = select(el).where(el.c.kind == "prune").order_by(el.c.seq.desc())
             for r in conn.execute(q if first_seq is None else q.where(el.c.seq < first_seq)):
-                kept = {int(k) for k in (json.loads(r.content).get("kept") or {}).get("manual_evidence", {})}
-                for mid in missing & kept:
-                    out[mid] = norm(r)
+                kept = {int(k) for k in (json.loads(r.content).get("kept") or {}).get(table, {})}
+                for rid in missing & kept:
+                    out[rid] = norm(r)
                 missing -= kept
                 if not missing:
                     break
-    return [{"manual_evidence_id": mid, "entry": e} for mid, e in sorted(out.items())]
+    return [{key: rid, "entry": e} for rid, e in sorted(out.items())]
+
+
+def _exceptions_in_force(conn: Connection, start: datetime, end: datetime) -> set[int]:
+    return {int(x) for x in conn.execute(select(exceptions.c.id).where(exceptions.c.created_at < end,
+                                                                       exceptions.c.expires_at > start)).scalars()}
 
 
 def _readme(framework: str, start: datetime, end: datetime, signed: bool, witnesses: Any) -> bytes:
     """What an auditor reads first: what the bundle is and how to check it without trusting it."""
     pins = ["--key-fingerprint <the fingerprint the organisation gave you before the period>"] if signed else []
+    pins.append("--framework-sha256 <the framework mapping's SHA-256 you agreed on>")
     if witnesses and witnesses.get("rfc3161"):
         pins.append("--tsa-cert <the root certificate of the timestamping authority you trust>")
     if witnesses and witnesses.get("s3"):
@@ -319,36 +339,11 @@ def _readme(framework: str, start: datetime, end: datetime, signed: bool, witnes
         "    posture-verify this-bundle.zip " + " \\\n        ".join(pins),
         "",
         "Exit status 0: every file, hash, chain link, record, checkpoint signature, cadence and witness",
-        "adds up. Exit status 1: each problem is printed as 'record: what is wrong'. The verifier writes",
-        "timelines/ and logs/drift.csv and logs/alerts.csv again from the records; it does not recompute",
-        "report.html, the OSCAL file or summary/ (the key holder could re-sign edited ones): check the",
-        "figures that matter against records/.",
+        "adds up, and report.html, the OSCAL file, summary/, timelines/ and logs/ are what the records give:",
+        "the verifier computes them again and compares them byte for byte. They are computed for the",
+        "framework mapping in framework.json: add --framework-sha256 <the SHA-256 you were given> to",
+        "require the mapping you agreed on. Exit status 1: each problem is printed as 'record: what is wrong'.",
         "" if signed else "This bundle is not signed: nothing in it proves who wrote it.",
         "The formats are defined byte by byte in docs/evidence-format.md of the repository.",
     ]
     return ("\n".join(lines) + "\n").encode()
-
-
-def _fingerprint(public: Any) -> str:
-    """SHA-256 hex of the raw Ed25519 public key: what an auditor pins with --key-fingerprint."""
-    from cryptography.hazmat.primitives import serialization
-
-    return hashlib.sha256(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).hexdigest()
-
-
-def _summaries(z: _Zip, cov: Coverage, events: list[dict[str, Any]], drift: list[dict[str, Any]],
-               outbox: list[dict[str, Any]], mappings: Mappings) -> None:
-    reqs = cov.requirements
-    cols = ["requirement", "title", "kind", "status", "reason", "automated_status", "manual_status", "evidenced_pct",
-            "runs_scheduled", "runs_succeeded", "gaps", "gap_hours", "pass_pct",
-            "unmonitored_pct", "failures", "open_failures", "mean_hours_to_remediate", "max_hours_to_remediate",
-            "exceptions", "checks", "manual_controls"]
-    z.add("summary/requirements.csv", csv_bytes(reqs, cols))
-    z.add("summary/requirements.json", json.dumps(cov.to_dict(), indent=1).encode())
-    for name, data in listings(events, drift, outbox).items():  # the verifier writes these again and compares
-        z.add(name, data)
-    exc_all = {x["id"]: x for c in cov.checks.values() for x in c.exceptions}
-    z.add("logs/exceptions.csv", csv_bytes(list(exc_all.values()), ["id", "check_id", "resource_pattern", "owner",
-                                                               "reason", "from", "until"]))
-    gaps = [g.to_dict() for s in cov.sources.values() for g in s.gaps]
-    z.add("logs/gaps.csv", csv_bytes(gaps, ["source", "start", "end", "hours"]))

@@ -9,6 +9,7 @@ again by another tool still verifies; and its wheel holds posture_verify alone.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import shutil
@@ -400,16 +401,21 @@ def test_agent_wheel_ships_posture_verify_top_level(tmp_path: Path) -> None:
     assert not any(n.startswith("deploy/") for n in names)
 
 
-def test_summaries_are_named_as_not_recomputed(exported: dict[str, Path]) -> None:
-    """The report, OSCAL file and CSVs are the exporter's: the verifier says it does not recompute them
-    (an operator holding the key can edit and re-sign them: tests/integration/evidence/test_tamper_matrix.py)."""
+def test_summaries_are_computed_again(exported: dict[str, Path]) -> None:
+    """The report, OSCAL file and CSVs are computed again from the records (an operator holding the key
+    cannot edit them: tests/integration/evidence/test_tamper_matrix.py); the verifier names the framework
+    mapping they are computed for, which the auditor can pin."""
     as_json = json.loads(_standalone(exported, exported["bundle"], "--public-key", exported["pem"],
                                      "--format", "json").stdout)
-    assert as_json["ok"] is True
-    listed = as_json["summaries_not_recomputed"]
-    assert {"report.html", "oscal/assessment-results.json", "summary/requirements.csv"} <= set(listed)
-    assert not any(n.startswith(("records/", "chain/", "blobs/", "manual/")) for n in listed)
-    # the listings are written again from the records and compared, so they are not among them
-    assert not any(n.startswith("timelines/") or n in ("logs/drift.csv", "logs/alerts.csv") for n in listed)
+    assert as_json["ok"] is True and as_json["summaries_not_recomputed"] == []
+    with zipfile.ZipFile(exported["bundle"]) as zf:
+        digest = hashlib.sha256(zf.read("framework.json")).hexdigest()
+    assert as_json["framework_sha256"] == digest
     text = _standalone(exported, exported["bundle"], "--public-key", exported["pem"])
-    assert "posture-verify: note: summaries:" in text.stderr and "does not recompute them" in text.stderr
+    assert f"posture-verify: note: framework: the summaries are computed for the mapping in framework.json, SHA-256 " \
+           f"{digest}" in text.stderr
+    pinned = _standalone(exported, exported["bundle"], "--public-key", exported["pem"], "--framework-sha256", digest)
+    assert pinned.returncode == 0 and "note: framework" not in pinned.stderr
+    other = _standalone(exported, exported["bundle"], "--public-key", exported["pem"], "--framework-sha256", "ab" * 32)
+    assert other.returncode == 1 and "file framework.json: SHA-256" in other.stdout and "is not the framework " \
+        "mapping you pinned" in other.stdout

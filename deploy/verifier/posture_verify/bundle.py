@@ -35,19 +35,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from posture_verify.chain import Progress, verify_records
 from posture_verify.checkpoints import fingerprint, load_public_key, manifest_body, parse_time
+from posture_verify.coverage import Scope
 from posture_verify.records import DEFER_MANIFEST_BYTES, BlobRow, Records, Unreadable
 from posture_verify.report import VerifyReport
-from posture_verify.summaries import is_listing, listings
+from posture_verify.summaries import DERIVED, SCOPE_FILE, carried_findings, derived, is_listing, listings
 from posture_verify.trust import Trust
 from posture_verify.witnesses import check_manifest_witnesses
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_1", "BUNDLE_FORMAT_2", "MANIFEST", "MANIFEST_SIG", "SIGNING_KEY",
-           "UNLISTED", "blob_path", "verify_bundle"]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_1", "BUNDLE_FORMAT_2", "BUNDLE_FORMAT_3", "MANIFEST", "MANIFEST_SIG",
+           "SIGNING_KEY", "UNLISTED", "blob_path", "verify_bundle"]
 
-BUNDLE_FORMAT = "posture-agent-evidence-bundle/3"
+BUNDLE_FORMAT = "posture-agent-evidence-bundle/4"
+BUNDLE_FORMAT_3 = "posture-agent-evidence-bundle/3"
 BUNDLE_FORMAT_2 = "posture-agent-evidence-bundle/2"
 BUNDLE_FORMAT_1 = "posture-agent-evidence-bundle/1"
-FORMATS = (BUNDLE_FORMAT, BUNDLE_FORMAT_2, BUNDLE_FORMAT_1)
+FORMATS = (BUNDLE_FORMAT, BUNDLE_FORMAT_3, BUNDLE_FORMAT_2, BUNDLE_FORMAT_1)
+LISTED = (BUNDLE_FORMAT, BUNDLE_FORMAT_3)  # formats whose listings the verifier writes again
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"  # base64 Ed25519 over the manifest's canonical body
 MANIFEST_TSR = "manifest.tsr"  # an RFC 3161 token over the same bytes (posture_verify.witnesses)
@@ -55,7 +58,8 @@ MANIFEST_TSR = "manifest.tsr"  # an RFC 3161 token over the same bytes (posture_
 UNLISTED = frozenset({MANIFEST, MANIFEST_SIG, MANIFEST_TSR})
 SIGNING_KEY = "keys/signing-public.pem"
 _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)  # type: ignore[attr-defined]  # a member's local header
-# what the exporter computed from the records (not re-derived here: docs/evidence-format.md section 10)
+# what the exporter computed from the records (written again here since format 4: docs/evidence-format.md
+# section 10; in older bundles only bound by the manifest)
 SUMMARY_FILES = ("report.html", "oscal/assessment-results.json")
 SUMMARY_PREFIXES = ("summary/", "timelines/", "logs/")
 _PARSED = ("chain/", "records/", SIGNING_KEY)  # files verification reads after checking them
@@ -365,8 +369,14 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
             else:
                 inner = verify_records(rec, public_keys=given, require_signed=bool(given), progress=progress)
             _manifest_witnesses(z, rec, manifest, trust or Trust(), inner)
-            if fmt == BUNDLE_FORMAT:
+            if fmt in LISTED:
                 _listings(z, rec, inner)
+            if fmt == BUNDLE_FORMAT:
+                try:
+                    _derived(z, rec, seg, manifest, trust or Trust(), inner)
+                except Exception as exc:  # records of a shape the computation cannot take: named, the rest goes on
+                    inner.add(f"file {SCOPE_FILE}", "the summaries cannot be computed from the records: "
+                              f"{type(exc).__name__}: {exc} (records or framework malformed)")
         except Exception as exc:  # a record of the wrong shape: the bundle does not verify, say where it stopped
             report.add(f"bundle {path}", f"verification stopped: {type(exc).__name__}: {exc} (records malformed)")
             files.finish()
@@ -379,7 +389,7 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
                    "(tail removed)")
     inner.issues[:0] = report.issues
     inner.summaries = sorted(n for n in z.names if (n.startswith(SUMMARY_PREFIXES) or n in SUMMARY_FILES)
-                             and not (fmt == BUNDLE_FORMAT and is_listing(n)))
+                             and not (fmt in LISTED and is_listing(n)) and not (fmt == BUNDLE_FORMAT and n in DERIVED))
     if inner.summaries:
         inner.notes.append(f"summaries: {len(inner.summaries)} files ({', '.join(inner.summaries[:4])}"
                            f"{', ...' if len(inner.summaries) > 4 else ''}) are the exporter's summaries of the "
@@ -401,6 +411,53 @@ def _listings(z: _Zip, rec: Records, report: VerifyReport) -> None:
                        "(listing altered)")
     for name in sorted(n for n in z.names if is_listing(n) and n not in expected):
         report.add(f"file {name}", "lists no records of the bundle (listing inserted)")
+
+
+def _derived(z: _Zip, rec: Records, seg: dict[str, Any], manifest: dict[str, Any], trust: Trust,
+             report: VerifyReport) -> None:
+    """The coverage files (summary/, logs/exceptions.csv, logs/gaps.csv, the OSCAL file, report.html) written
+    again from the verified records for the framework the bundle states, and compared byte for byte."""
+    raw = z.read(SCOPE_FILE, keep=True)
+    if raw is None:
+        report.add(f"file {SCOPE_FILE}", "missing: the bundle does not state the framework its summaries are "
+                   "computed for (removed)")
+        return
+    digest = hashlib.sha256(raw).hexdigest()
+    report.framework_sha256 = digest
+    if trust.framework_sha256 is not None and digest != trust.framework_sha256:
+        report.add(f"file {SCOPE_FILE}", f"SHA-256 {digest[:16]}... is not the framework mapping you pinned "
+                   f"({trust.framework_sha256[:16]}...): the summaries are computed for another mapping")
+    elif trust.framework_sha256 is None:
+        report.notes.append(f"framework: the summaries are computed for the mapping in {SCOPE_FILE}, SHA-256 "
+                            f"{digest}; pin the one you agreed on with --framework-sha256")
+    try:
+        scope = Scope.from_dict(json.loads(raw))
+        start, end, made = (parse_time(manifest.get(k)) for k in ("from", "to", "generated_at"))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        report.add(f"file {SCOPE_FILE}", f"is not a framework mapping ({type(exc).__name__}: {exc})")
+        return
+    if start is None or end is None or made is None:
+        report.add(f"file {MANIFEST}", "has no valid from, to and generated_at: the summaries cannot be computed")
+        return
+    findings = seg.get("baseline_findings") or {}
+    carried, problems = carried_findings(rec.baseline, findings if isinstance(findings, dict) else {})
+    for where, what in problems:
+        report.add(where, what)
+    expected = derived(scope, start=start, end=end, generated=made, runs=rec.runs.values(),
+                       events=[e for rows in rec.events.values() for e in rows], carried=carried,
+                       exceptions=rec.exceptions.values(), documents=rec.manual.values(),
+                       files=rec.manual_files, entries=len(rec.entries), checkpoints=len(rec.checkpoints),
+                       key=str(manifest["key"]) if manifest.get("key") else None)
+    for name, data in expected.items():
+        got = z.read(name, keep=True)  # kept for the manifest check that follows
+        if got is None:
+            report.add(f"file {name}", "missing: the records give it (summary removed)")
+        elif got != data:
+            report.add(f"file {name}", "differs from the same file computed from the verified records for the "
+                       f"framework in {SCOPE_FILE} (summary altered)")
+    for name in sorted(n for n in z.names if n.startswith(SUMMARY_PREFIXES + ("oscal/",)) and n not in expected
+                       and not is_listing(n)):
+        report.add(f"file {name}", "is not a file the records give (summary inserted)")
 
 
 def _period(manifest: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -425,12 +482,13 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
     for name, grouped in by_snapshot.items():
         for r in z.jsonl(f"records/{name}.jsonl"):
             grouped.setdefault(int(r["snapshot_id"]), []).append(r)
-    manual = {}
+    manual, documents = {}, {}
     for mid, r in z.keyed("records/manual_evidence.jsonl", z.jsonl("records/manual_evidence.jsonl"), "id",
                           int).items():
         doc = z.read(str(r.get("file")))
         r["content_sha256"] = hashlib.sha256(doc).hexdigest() if doc is not None else "missing"
         manual[mid] = {k: v for k, v in r.items() if k != "file"}
+        documents[mid] = str(r.get("file"))
     index = z.keyed("records/blobs.jsonl", z.jsonl("records/blobs.jsonl"), "hash", str)
 
     legacy = fmt == BUNDLE_FORMAT_1
@@ -508,6 +566,7 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
         runs=z.keyed("records/runs.jsonl", z.jsonl("records/runs.jsonl"), "id", str),
         snapshots=z.keyed("records/snapshots.jsonl", z.jsonl("records/snapshots.jsonl"), "id", int),
         events=by_snapshot["finding_events"], drift=by_snapshot["drift_events"], manual=manual,
+        manual_files=documents,
         exceptions=z.keyed("records/exceptions.jsonl", z.jsonl("records/exceptions.jsonl"), "id", int),
         outbox=z.keyed("records/alerts_outbox.jsonl", z.jsonl("records/alerts_outbox.jsonl"), "id", int),
         blob=blob, blob_rows=blob_rows, deferred_blobs=deferred_blobs, blob_row=lambda h: row(h, index[h]),

@@ -259,16 +259,22 @@ class _Verifier:
         return out
 
     def vouchers(self) -> None:
-        """chain/vouchers.jsonl: the entry vouching for each document attached before the segment,
-        linked to it by hashes; its content must match the document's row and the row the document."""
+        """chain/vouchers.jsonl: the entry vouching for each document or exception written before the
+        segment, linked to it by hashes; its content must match the row (and a document its file)."""
+        kinds = {"manual_evidence_id": ("manual_evidence", "manual_evidence", self.rec.manual, self.manual),
+                 "exception_id": ("exceptions", "exception", self.rec.exceptions, self.exception)}
         for n, v in enumerate(self.rec.vouchers or [], 1):
+            key = next((k for k in kinds if isinstance(v, dict) and k in v), None)
             try:
-                mid, e = int(v["manual_evidence_id"]), dict(v["entry"])
+                if key is None:
+                    raise KeyError("no row id")
+                rid, e = int(v[key]), dict(v["entry"])
                 seq, content = int(e["seq"]), json.loads(e["content"])
             except (KeyError, TypeError, ValueError):
                 self.r.add("file chain/vouchers.jsonl", f"line {n} is not a voucher (altered)")
                 continue
-            name = f"chain/vouchers.jsonl manual_evidence id {mid}"
+            table, kind, rows, check = kinds[key]
+            name = f"chain/vouchers.jsonl {table} id {rid}"
             if sha256_hex(str(e["content"]).encode()) != e.get("content_hash") or entry_hash_of(e) != e.get(
                     "entry_hash"):
                 self.r.add(name, f"its entry seq {seq} does not match its hashes (voucher altered)")
@@ -278,20 +284,24 @@ class _Verifier:
                 self.r.add(name, f"its entry seq {seq} is not linked to the segment by chain/stubs.jsonl (voucher "
                            "or stubs altered)")
                 continue
-            if mid not in self.rec.manual or not isinstance(content, dict):
-                self.r.add(name, f"vouches for manual_evidence row {mid}, which the bundle does not hold")
-            elif e["kind"] == "manual_evidence" and e["ref"] == f"manual_evidence:{mid}":
-                self.manual(name, mid, content)
-            elif e["kind"] == "prune" and str(mid) in ((content.get("kept") or {}).get("manual_evidence") or {}):
+            if rid not in rows or not isinstance(content, dict):
+                self.r.add(name, f"vouches for {table} row {rid}, which the bundle does not hold")
+            elif e["kind"] == kind and e["ref"] == f"{kind}:{rid}":
+                check(name, rid, content)
+            elif e["kind"] == "prune" and str(rid) in ((content.get("kept") or {}).get(table) or {}):
                 self.prune(name, content)
             else:
-                self.r.add(name, f"entry seq {seq} ({e['kind']} {e['ref']}) does not vouch for this document "
+                self.r.add(name, f"entry seq {seq} ({e['kind']} {e['ref']}) does not vouch for this row "
                            "(voucher altered)")
 
     def unvouched(self) -> None:
-        """In a bundle, every document row must be vouched for by an entry of the segment or a voucher."""
+        """In a bundle, every document and exception row must be vouched for by an entry of the segment or
+        a voucher."""
         for mid in sorted(set(self.rec.manual) - self.seen_manual):
             self.r.add(f"manual_evidence id {mid}", "no chain entry in the bundle vouches for it (row inserted, or "
+                       "its voucher removed)")
+        for xid in sorted(set(self.rec.exceptions) - self.seen_exceptions):
+            self.r.add(f"exceptions id {xid}", "no chain entry in the bundle vouches for it (row inserted, or "
                        "its voucher removed)")
 
     def record(self, name: str, e: dict[str, Any], content: dict[str, Any]) -> None:

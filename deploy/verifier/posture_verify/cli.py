@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--s3-endpoint", metavar="URL", help=OPTION_HELP["s3_endpoint"])
     p.add_argument("--tolerance", metavar="DURATION", help=OPTION_HELP["tolerance"])
     p.add_argument("--max-cadence", metavar="DURATION", help=OPTION_HELP["max_cadence"])
+    p.add_argument("--framework-sha256", metavar="HEX", help=OPTION_HELP["framework_sha256"])
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         trust = build_trust(public_keys=args.public_key, fingerprints=args.key_fingerprint, tsa_certs=args.tsa_cert,
                             anchor_bucket=args.anchor_bucket, s3_endpoint=args.s3_endpoint, tolerance=args.tolerance,
-                            max_cadence=args.max_cadence)
+                            max_cadence=args.max_cadence, framework_sha256=args.framework_sha256)
     except TrustError as exc:
         return _fail(str(exc), USAGE)
     if not args.bundle.is_file():

@@ -84,6 +84,7 @@ class Records:
     blob: Callable[[str], bytes | None]  # hash -> uncompressed body, None when missing or unreadable
     # every stored blob, once; a reader that offers ``deferred_blobs`` takes ``skip=`` (hashes to leave out)
     blob_rows: Callable[..., Iterator[BlobRow]]
+    manual_files: dict[int, str] = field(default_factory=dict)  # a bundle's document id -> its file
     baseline: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     # (source, account) -> {uid: [status, message]} before the first snapshot present
     baseline_results: dict[tuple[str, str], str] = field(default_factory=dict)  # ... and its results_hash

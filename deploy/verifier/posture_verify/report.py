@@ -39,6 +39,7 @@ class VerifyReport:
     cadence_s: int | None = None
     manifest_signature: str | None = None  # "verified", "absent", "not checked"; None: not a bundle
     summaries: list[str] = field(default_factory=list)  # a bundle's derived files, bound but not recomputed
+    framework_sha256: str | None = None  # the SHA-256 of the bundle's framework.json, when it has one
 
     @property
     def ok(self) -> bool:
@@ -55,5 +56,5 @@ class VerifyReport:
                 "witnesses": self.witnesses, "notes": self.notes,
                 "pinned": self.pinned, "authorship_proven": self.pinned and self.ok, "signed_by": self.signed_by,
                 "cadence_s": self.cadence_s, "manifest_signature": self.manifest_signature,
-                "summaries_not_recomputed": self.summaries,
+                "summaries_not_recomputed": self.summaries, "framework_sha256": self.framework_sha256,
                 "issues": [{"record": i.record, "problem": i.problem} for i in self.issues]}

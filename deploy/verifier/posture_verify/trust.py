@@ -36,6 +36,7 @@ class Trust:
     s3_region: str = "us-east-1"
     tolerance: timedelta = field(default=DEFAULT_TOLERANCE)  # allowed skew between a checkpoint and its witness
     max_cadence: timedelta = field(default=DEFAULT_MAX_CADENCE)  # the longest signed cadence accepted
+    framework_sha256: str | None = None  # the SHA-256 of the framework.json the auditor agreed on
 
     @property
     def pinned(self) -> bool:
@@ -76,9 +77,18 @@ def parse_fingerprint(value: str) -> str:
     return fp
 
 
+def parse_sha256(value: str, option: str) -> str:
+    """A file's SHA-256 as 64 hex characters (colons and spaces ignored)."""
+    digest = re.sub(r"[\s:]", "", value).lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise TrustError(f"{option} {value}: not a SHA-256 (64 hexadecimal characters)")
+    return digest
+
+
 def build_trust(*, public_keys: Sequence[Path] = (), fingerprints: Sequence[str] = (),
                 tsa_certs: Sequence[Path] = (), anchor_bucket: str | None = None, s3_endpoint: str | None = None,
-                tolerance: str | None = None, max_cadence: str | None = None) -> Trust:
+                tolerance: str | None = None, max_cadence: str | None = None,
+                framework_sha256: str | None = None) -> Trust:
     """The Trust of the command line options, with the same messages in `posture-verify` and
     `posture-agent evidence verify`; TrustError names the option that is unusable."""
     from cryptography import x509
@@ -108,7 +118,8 @@ def build_trust(*, public_keys: Sequence[Path] = (), fingerprints: Sequence[str]
     return Trust(public_keys=tuple(keys), fingerprints=tuple(parse_fingerprint(f) for f in fingerprints),
                  tsa_certs=tuple(certs), anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
                  tolerance=parse_tolerance(tolerance) if tolerance is not None else DEFAULT_TOLERANCE,
-                 max_cadence=longest)
+                 max_cadence=longest,
+                 framework_sha256=parse_sha256(framework_sha256, "--framework-sha256") if framework_sha256 else None)
 
 
 # the help of each option, shared by `posture-verify` and `posture-agent evidence verify`
@@ -125,4 +136,7 @@ OPTION_HELP = {
                  "(default 10m)",
     "max_cadence": "the longest checkpoint cadence you accept (default 1d; the agent's default is 1h): a checkpoint "
                    "signing a longer one fails, as it would let that much history be written before its witness",
+    "framework_sha256": "the SHA-256 (64 hex) of the framework mapping you agreed on (the bundle's framework.json, "
+                        "printed by `posture-agent evidence framework`): the report, OSCAL and summaries are "
+                        "computed for that mapping, so a bundle stating another one fails",
 }

@@ -32,7 +32,7 @@ from agent.evidence.checkpoints import Signer, checkpoint_now, public_pem
 from agent.evidence.export import export_bundle
 from agent.evidence.store_records import load_store_records
 from agent.exceptions import add_exception
-from agent.mappings import load_mappings
+from agent.mappings import Mappings, load_mappings
 from agent.models import sha256_hex, utcnow
 from agent.store import Store
 from agent.store.blobs import decompress
@@ -321,11 +321,12 @@ class Lab:
         """The auditor pinned the key's fingerprint, and every witness."""
         return ["--key-fingerprint", self.signer.fingerprint, *self.witnesses()]
 
-    def export(self, store: Store, signer: Signer | None = None, start: datetime | None = None) -> Path:
+    def export(self, store: Store, signer: Signer | None = None, start: datetime | None = None,
+               mappings: Mappings | None = None) -> Path:
         """The operator's export of the period, signed with their current key and witnessed."""
         out = self.tmp / f"{uuid.uuid4().hex[:8]}" / "bundle.zip"
         out.parent.mkdir()
-        export_bundle(store, load_mappings(), framework="soc2", start=start or self.facts.start - timedelta(hours=1),
+        export_bundle(store, mappings or load_mappings(), framework="soc2", start=start or self.facts.start - timedelta(hours=1),
                       end=utcnow() + timedelta(hours=1), out=out, signer=signer or self.signer, anchors=self.anchors)
         return out
 

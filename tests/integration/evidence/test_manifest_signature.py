@@ -73,7 +73,7 @@ def test_signed_bundle_verifies_and_rezipped_too(signed: tuple[History, Path]) -
         names = set(zf.namelist())
         manifest = json.loads(zf.read("manifest.json"))
     assert {"manifest.sig", "chain/key-checkpoints.jsonl", "chain/stubs.jsonl", "chain/vouchers.jsonl"} <= names
-    assert manifest["format"] == "posture-agent-evidence-bundle/3"
+    assert manifest["format"] == "posture-agent-evidence-bundle/4"
     assert manifest["key"] == h.signer.fingerprint and len(manifest["store"]) == 32  # type: ignore[union-attr]
     assert "manifest.sig" not in manifest["files"] and set(manifest["files"]) == names - {"manifest.json",
                                                                                           "manifest.sig"}
@@ -135,8 +135,15 @@ def test_inserted_file_fails(signed: tuple[History, Path]) -> None:
     out, listed = h.tmp / "extra.zip", h.tmp / "extra-listed.zip"
     rewrite(bundle, out, {"summary/extra.csv": b"requirement,status\nCC1.1,pass\n"}, manifest=False)
     rewrite(bundle, listed, {"summary/extra.csv": b"requirement,status\nCC1.1,pass\n"})
-    assert bundle_verdict(out, *key(h)).problems == ["file summary/extra.csv: not listed in the manifest (inserted)"]
+    assert bundle_verdict(out, *key(h)).problems == ["file summary/extra.csv: not listed in the manifest (inserted)",
+                                                     "file summary/extra.csv: is not a file the records give (summary "
+                                                     "inserted)"]
     assert named(bundle_verdict(listed, *key(h)), "file manifest.sig: the Ed25519 signature")
+    # listed and signed by the key holder: still not a file the records give
+    resigned = h.tmp / "extra-resigned.zip"
+    rewrite(bundle, resigned, {"summary/extra.csv": b"requirement,status\nCC1.1,pass\n"}, resign=h.signer)
+    assert bundle_verdict(resigned, *key(h)).problems == ["file summary/extra.csv: is not a file the records give "
+                                                          "(summary inserted)"]
 
 
 def test_unsigned_bundle_with_a_pinned_key_fails(store: Store, tmp_path: Path) -> None:
@@ -148,9 +155,12 @@ def test_unsigned_bundle_with_a_pinned_key_fails(store: Store, tmp_path: Path) -
         assert "manifest.sig" not in zf.namelist()
     v = bundle_verdict(bundle, *key(h))
     assert v.problems == [p for p in v.problems if p.startswith("file manifest.sig: missing")] and v.problems, v
-    # unpinned, an unsigned bundle edited together with its manifest verifies: that is why keys are pinned
+    # unpinned, an unsigned bundle edited together with its manifest: the report is computed again from
+    # the records, so the edit shows; an edit of the records themselves would not (that is why keys are pinned)
     edited = h.tmp / "edited.zip"
     rewrite(bundle, edited, {"report.html": b"<p>all good</p>"})
     v = bundle_verdict(edited)
-    assert v.ok and "nothing proves who wrote it" in v.summary
+    assert v.problems == ["file report.html: differs from the same file computed from the verified records for the "
+                          "framework in framework.json (summary altered)"], v
+    assert "nothing proves who wrote it" in v.summary
     assert named(bundle_verdict(edited, *key(h)), "file manifest.sig: missing")

@@ -34,8 +34,10 @@ problem naming the record (`evidence_checkpoints seq 3`, `runs id R`, `file repo
 | re-signed with another key entirely         | signature, cadence, bucket copy, token, manifest signature   |
 | report/OSCAL/CSV/document edited            | file hash in the manifest                                    |
 | the same with the manifest's hashes fixed   | manifest signature, manifest token, manifest's bucket copy   |
-| report/OSCAL/CSV edited, re-signed with the | NOT CAUGHT (xfail): nothing re-derives them from the records |
-|   key, re-timestamped, re-copied            |   and the key holder can sign and witness anything           |
+| report/OSCAL/CSV edited, re-signed with the | summaries: the verifiers compute them again from the         |
+|   key, re-timestamped, re-copied            |   verified records and compare bytes                         |
+| framework.json edited and every summary     | framework pin: its SHA-256 is not the one the auditor pinned |
+|   recomputed from it, re-signed, re-witnessed|   (--framework-sha256)                                      |
 | timeline and drift log edited, re-signed,   | listings: the verifiers write them again from the verified   |
 |   re-timestamped, re-copied                 |   records and compare bytes                                  |
 | document swapped, re-signed and re-witnessed| row digest: the document's SHA-256 in its chain entry        |
@@ -56,7 +58,7 @@ import subprocess
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -67,6 +69,7 @@ from posture_verify.checkpoints import manifest_body
 from agent.demo.tsa import LocalTsa
 from agent.evidence.anchoring import Anchorer, witness_manifest
 from agent.evidence.checkpoints import Signer, checkpoint_now, public_pem
+from agent.mappings import load_mappings
 from agent.models import isoformat, utcnow
 from agent.store import Store
 from tests.contract.test_verifier_standalone import _zip_tool
@@ -461,12 +464,11 @@ ATTACKS = [
     Attack("document-swapped-manifest-fixed", bundle=document_swapped(listed=True),
            says=(("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),
                  *MANIFEST_BROKEN)),
-    Attack("summaries-edited-resigned-rewitnessed", bundle=resigned(REPORT, OSCAL, CSV), hole=(
-        "HOLE: report.html, oscal/assessment-results.json and summary/requirements.csv are not re-derived from the "
-        "verified records; manifest.sig, manifest.tsr and the manifest's bucket copy bind them to the key holder, who "
-        "is the operator: edited, listed, signed with the key, timestamped and copied to the bucket again, the "
-        "bundle verifies OK with every pin; the verifiers only list them as summaries not recomputed "
-        "(test_summaries_are_named_as_not_recomputed; a document is caught: its chain entry holds its SHA-256)")),
+    Attack("summaries-edited-resigned-rewitnessed", bundle=resigned(REPORT, OSCAL, CSV),
+           says=(("file report.html: differs from the same file computed from the verified records",
+                  "(summary altered)"),
+                 ("file oscal/assessment-results.json: differs from the same file computed",),
+                 ("file summary/requirements.csv: differs from the same file computed",))),
     Attack("listings-edited-resigned-rewitnessed", bundle=resigned(TIMELINE, DRIFT_LOG),
            says=((f"file timelines/{CHECK}.csv: differs from the same listing written from the verified records",),
                  ("file logs/drift.csv: differs from the same listing written from the verified records",))),
@@ -502,6 +504,27 @@ def test_attack_is_caught(lab: Lab, attack: Attack) -> None:
         bundle = lab.workdir() / "tampered.zip"
         attack.bundle(case, lab.bundle, bundle)
     _expect(bundle_verdict(bundle, *lab.by_key()), attack.says + attack.bundle_says, case.names)
+
+
+def test_framework_edited_with_every_summary_recomputed(lab: Lab) -> None:
+    """The key holder runs the exporter with a mapping in which CC6.1 relies on no control: every summary
+    agrees with that mapping, the manifest is signed and witnessed. Only the auditor's pin of the framework
+    mapping (--framework-sha256) tells it from the one agreed on."""
+    mappings = load_mappings()
+    fw = mappings.frameworks["soc2"]
+    edited_fw = replace(fw, requirements=tuple(replace(r, controls=()) if r.ref == "SOC2:CC6.1" else r
+                                               for r in fw.requirements))
+    bundle = lab.export(lab.store(), mappings=replace(mappings, frameworks={**mappings.frameworks, "soc2": edited_fw}))
+    with zipfile.ZipFile(lab.bundle) as zf:
+        agreed = hashlib.sha256(zf.read("framework.json")).hexdigest()
+    with zipfile.ZipFile(bundle) as zf:
+        stated = hashlib.sha256(zf.read("framework.json")).hexdigest()
+    assert stated != agreed
+    assert bundle_verdict(bundle, *lab.by_key()).ok  # consistent: nothing inside the bundle betrays the edit
+    v = bundle_verdict(bundle, *lab.by_key(), "--framework-sha256", agreed)
+    assert v.problems == [f"file framework.json: SHA-256 {stated[:16]}... is not the framework mapping you pinned "
+                          f"({agreed[:16]}...): the summaries are computed for another mapping"], v
+    assert bundle_verdict(lab.bundle, *lab.by_key(), "--framework-sha256", agreed).ok
 
 
 # -- untouched -----------------------------------------------------------------------------------------------

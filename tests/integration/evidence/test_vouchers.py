@@ -109,7 +109,7 @@ def test_voucher_rewritten_with_its_hashes(exported: tuple[dict[str, int], Path,
             r["owner"] = "mallory"
     v = bundle_verdict(_tampered(out, "voucher", **{"chain/vouchers.jsonl": lines(vouchers),
                                                     "records/manual_evidence.jsonl": lines(rows)}))
-    assert v.problems == [f"chain/vouchers.jsonl manual_evidence id {ids['roles.pdf']}: its entry seq {seq} is not "
+    assert _records_problems(v) == [f"chain/vouchers.jsonl manual_evidence id {ids['roles.pdf']}: its entry seq {seq} is not "
                           "linked to the segment by chain/stubs.jsonl (voucher or stubs altered)",
                           f"manual_evidence id {ids['roles.pdf']}: no chain entry in the bundle vouches for it (row "
                           "inserted, or its voucher removed)"], v
@@ -136,6 +136,12 @@ def test_stubs_altered_or_removed(exported: tuple[dict[str, int], Path, dict[str
     assert named(v, f"chain/stubs.jsonl seq {stubs[0]['seq']}", "linked neither to the segment nor to a checkpoint"), v
 
 
+def _records_problems(v: Any) -> list[str]:
+    """The problems other than the summaries, which a changed document row changes too."""
+    assert any(p.endswith("(summary altered)") for p in v.problems), v
+    return [p for p in v.problems if not p.endswith("(summary altered)")]
+
+
 def test_voucher_removed_or_row_inserted(exported: tuple[dict[str, int], Path, dict[str, bytes]]) -> None:
     ids, out, items = exported
     vouchers = [v for v in jsonl(items["chain/vouchers.jsonl"]) if v["manual_evidence_id"] != ids["nda-v2.pdf"]]
@@ -148,7 +154,7 @@ def test_voucher_removed_or_row_inserted(exported: tuple[dict[str, int], Path, d
                  "size": len(doc), "file": "manual/99-backdated.pdf"})
     v = bundle_verdict(_tampered(out, "inserted", **{"records/manual_evidence.jsonl": lines(rows),
                                                      "manual/99-backdated.pdf": doc}))
-    assert v.problems == ["manual_evidence id 99: no chain entry in the bundle vouches for it (row inserted, or its "
+    assert _records_problems(v) == ["manual_evidence id 99: no chain entry in the bundle vouches for it (row inserted, or its "
                           "voucher removed)"], v
 
 

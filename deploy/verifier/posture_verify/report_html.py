@@ -4,7 +4,10 @@ scripts, no external resources (it is opened from a zip, offline, possibly print
 Summary first (period, framework, sources and their monitored share, criteria by status), then each
 criterion with its status, the reason and its failures, the monitoring gaps on a timeline, the manual
 documents, the exceptions in force, and how to verify the bundle. Every number is formatted for
-people (agent/evidence/coverage.py: fmt_pct, fmt_when, fmt_duration).
+people (posture_verify.coverage: fmt_pct, fmt_when, fmt_duration).
+
+The exporter writes it and the verifier writes it again from the verified records and compares bytes:
+the output depends only on its arguments.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from agent.evidence.coverage import (
+from posture_verify.coverage import (
     FAILING_S,
     NOT_ASSESSED_S,
     NOT_EVIDENCED_S,
@@ -158,16 +161,19 @@ def _summary(cov: Coverage, framework_name: str, entries: int, checkpoints: int,
         "passing.</p></section>")
 
 
-def _failure_rows(fails: list[Failure], end: datetime) -> list[list[str]]:
+def _failure_rows(fails: list[Failure], start: datetime, end: datetime) -> list[list[str]]:
     rows = []
     for f in fails:
+        least = "at least " if f.open_at_start else ""  # detected before the period: counted from its start
         if f.fixed_at is None:
             fixed = "<span class='open'>still open</span>"
-            ttr = f"<span class='open'>open for {_e(fmt_duration(end - f.detected_at))}</span>"
+            ttr = f"<span class='open'>open for {least}{_e(fmt_duration(end - f.detected_at))}</span>"
         else:
-            fixed, ttr = _e(fmt_when(f.fixed_at)), _e(fmt_duration(f.time_to_remediate))
+            fixed, ttr = _e(fmt_when(f.fixed_at)), least + _e(fmt_duration(f.time_to_remediate))
+        detected = ("failing at the period start" if f.open_at_start and f.detected_at <= start
+                    else fmt_when(f.detected_at))
         rows.append([f"<span class='mono'>{_e(f.check_id)}</span>", f"<span class='mono'>{_e(f.resource_id)}</span>",
-                     _e(fmt_when(f.detected_at)), fixed, ttr, _e(f.message)])
+                     _e(detected), fixed, ttr, _e(f.message)])
     return rows
 
 
@@ -195,7 +201,7 @@ def _criterion(req: dict[str, Any], cov: Coverage) -> str:
     table = ""
     if fails:
         table = _table(["Check", "Resource", "Detected", "Fixed", "Time to remediate", "Message"],
-                       _failure_rows(fails, cov.end), empty="", num=(4,))
+                       _failure_rows(fails, cov.start, cov.end), empty="", num=(4,))
     return (f"<div class='crit {_STATUS[status][0]}' id='{_e(req['requirement'])}'>"
             f"<div class='head'><h3>{_e(req['requirement'])} {_e(req['title'])}</h3>{_badge(status)}</div>"
             f"<p>{_e(req['reason'])}</p>"
@@ -286,11 +292,12 @@ def _exceptions(cov: Coverage) -> str:
 def _verify(key_fingerprint: str | None) -> str:
     return (
         "<section id='verify'><h2>How to verify this bundle</h2>"
-        "<p>Everything in this report is computed from the records in the bundle. Check that the bundle is "
-        "complete and unaltered before relying on it. The verifier checks the records and writes the "
-        "timelines and the drift and alert logs again from them; it does not recompute this report, the OSCAL "
-        "file or the requirement summaries, which whoever holds the signing key could re-sign after editing: "
-        "where a figure matters, check it against the records.</p><ol>"
+        "<p>Everything in this report is computed from the records in the bundle and from the framework "
+        "mapping it states (<code>framework.json</code>). Check that the bundle is complete and unaltered before "
+        "relying on it: the verifier checks the records, then computes this report, the OSCAL file, the "
+        "summaries, timelines and logs again from them and compares them byte for byte, so none of them can be "
+        "edited, even by whoever holds the signing key. It prints the SHA-256 of the framework mapping: compare "
+        "it with the one you agreed on, or pin it with <code>--framework-sha256</code>.</p><ol>"
         "<li>Install the verifier from posture-agent's source repository, not from this bundle: in a checkout "
         "you obtained yourself, <code>pip install ./deploy/verifier</code> (it needs only the Python standard "
         "library, <code>cryptography</code> and <code>rfc3161-client</code>).</li>"
@@ -307,11 +314,10 @@ def _verify(key_fingerprint: str | None) -> str:
           "problem is printed as <code>record: what is wrong</code> and the exit status is 1.</p></section>")
 
 
-def html_report(cov: Coverage, *, entries: int, checkpoints: int, manual: list[dict[str, Any]],
+def html_report(cov: Coverage, *, entries: int, checkpoints: int, files: Mapping[int, str],
                 framework_name: str | None = None, key_fingerprint: str | None = None,
                 generated: datetime | None = None) -> str:
-    """``manual``: the bundle's manual_evidence rows with their ``file`` path."""
-    files = {int(r["id"]): str(r["file"]) for r in manual if "file" in r}
+    """``files``: manual document id -> its path in the bundle."""
     name = framework_name or cov.framework.upper()
     title = f"{name} evidence report"
     return "\n".join([

@@ -2,7 +2,7 @@
 manual control, a finding per requirement, and the manual documents as back-matter resources.
 
 A finding is ``satisfied`` only when the requirement's status for the period is ``passing``
-(agent/evidence/coverage.py: the automated part passed for the whole monitored period with no
+(posture_verify.coverage: the automated part passed for the whole monitored period with no
 failure and at most the stated share unverified, and every manual control had a document in force
 for the whole period); anything else is ``not-satisfied`` with the reason as a prop and in the
 status remarks.
@@ -10,20 +10,27 @@ status remarks.
 
 from __future__ import annotations
 
-import mimetypes
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from agent.evidence.coverage import PASSING_S, Coverage, DocumentPeriod, fmt_pct, fmt_when
-from agent.models import isoformat
+from posture_verify.canonical import isoformat
+from posture_verify.coverage import PASSING_S, Coverage, DocumentPeriod, fmt_pct, fmt_when
 
 __all__ = ["OSCAL_VERSION", "assessment_results"]
 
 OSCAL_VERSION = "1.1.2"
 NS = "https://posture-agent.dev/ns/oscal"
 _BASE = uuid.UUID("6f1c9a3e-2b7d-4c1a-9e55-0d7a3c2b1f00")
+# media types by file extension: a fixed table, not the platform's (mimetypes reads /etc/mime.types),
+# so that the verifier writes the same document as the exporter on any machine
+MEDIA_TYPES = {"pdf": "application/pdf", "md": "text/markdown", "txt": "text/plain", "html": "text/html",
+               "htm": "text/html", "csv": "text/csv", "json": "application/json", "png": "image/png",
+               "jpg": "image/jpeg", "jpeg": "image/jpeg", "doc": "application/msword",
+               "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "odt": "application/vnd.oasis.opendocument.text", "zip": "application/zip"}
 
 
 def _uuid(*parts: str) -> str:
@@ -50,7 +57,7 @@ def _resources(cov: Coverage, documents: Mapping[int, str], framework: str) -> d
             if path is None or d.id in out:
                 continue
             rlink: dict[str, Any] = {"href": path, "hashes": [{"algorithm": "SHA-256", "value": d.sha256}]}
-            media = mimetypes.guess_type(d.filename)[0]
+            media = MEDIA_TYPES.get(d.filename.rpartition(".")[2].lower()) if "." in d.filename else None
             if media:
                 rlink["media-type"] = media
             out[d.id] = {
