@@ -66,7 +66,7 @@ def _segment(conn: Connection, start: datetime, end: datetime) -> tuple[int, int
     return int(row[0]), int(row[1])
 
 
-def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tuple[str, str], int]
+def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tuple[str, str], int], pruned: bool
               ) -> tuple[dict[str, dict[str, list[str]]], dict[str, str], dict[str, list[str]]]:
     """Per (source, account): the finding state before the period's first snapshot, and the
     results_hash of the snapshot it must reproduce; and per finding of those states its check and
@@ -75,7 +75,7 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
     hashes: dict[str, str] = {}
     findings: dict[str, list[str]] = {}
     fe = t.finding_events.c
-    if conn.execute(select(func.max(cp.c.pruned_through))).scalar():
+    if pruned:
         # after retention pruning the state before the period cannot be rebuilt from the events left:
         # no baseline, and the verifier checks the period's events against their entries only
         return states, hashes, findings
@@ -148,7 +148,8 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             first_sid: dict[tuple[str, str], int] = {}
             for s in snaps:
                 first_sid.setdefault((s["source"], s["account"]), int(s["id"]))
-            baseline, baseline_results, baseline_findings = _baseline(conn, keys, first_sid)
+            pruned = bool(conn.execute(select(func.max(cp.c.pruned_through))).scalar())
+            baseline, baseline_results, baseline_findings = _baseline(conn, keys, first_sid, pruned)
             z.add("chain/entries.jsonl", _jsonl(entries))
             z.add("chain/checkpoints.jsonl", _jsonl(checkpoints))
             z.add("chain/key-checkpoints.jsonl", _jsonl(key_checkpoints))
@@ -158,6 +159,7 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                 "first_seq": seg[0] if seg else None, "last_seq": seg[1] if seg else None,
                 "anchor_prev": entries[0]["prev_hash"] if entries else None,
                 "baseline": baseline, "baseline_results": baseline_results, "baseline_findings": baseline_findings,
+                "baseline_pruned": pruned,
                 "note": "baseline: per source/account the finding state before the period's first snapshot; "
                         "baseline_findings: the check and resource of each of its findings"}))
             for name, rows in (("runs", runs), ("snapshots", snaps), ("finding_events", events),
@@ -196,7 +198,7 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                 scope, start=start, end=end, generated=generated, runs=runs, events=events, carried=carried,
                 exceptions=excs, documents=manual_rows, files={int(r["id"]): r["file"] for r in manual_rows},
                 entries=len(entries), checkpoints=len(checkpoints),
-                key=signer.fingerprint if signer is not None else None)}.items():
+                key=signer.fingerprint if signer is not None else None, start_known=not pruned)}.items():
             z.add(name, data)
         if signer is not None:
             z.add("keys/signing-public.pem", public_pem(signer.public))

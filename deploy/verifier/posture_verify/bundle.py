@@ -447,7 +447,7 @@ def _derived(z: _Zip, rec: Records, seg: dict[str, Any], manifest: dict[str, Any
                        events=[e for rows in rec.events.values() for e in rows], carried=carried,
                        exceptions=rec.exceptions.values(), documents=rec.manual.values(),
                        files=rec.manual_files, entries=len(rec.entries), checkpoints=len(rec.checkpoints),
-                       key=str(manifest["key"]) if manifest.get("key") else None)
+                       key=str(manifest["key"]) if manifest.get("key") else None, start_known=not rec.baseline_pruned)
     for name, data in expected.items():
         got = z.read(name, keep=True)  # kept for the manifest check that follows
         if got is None:
@@ -573,5 +573,7 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
         plan_blob_rows=lambda hashes: ahead.plan([_legacy_blob_path(h) if legacy else blob_path(h) for h in hashes]),
         baseline={split(k): v for k, v in (seg.get("baseline") or {}).items()},
         baseline_results={split(k): v for k, v in (seg.get("baseline_results") or {}).items()},
+        baseline_pruned=seg.get("baseline_pruned") is True,
+        baseline_required=fmt == BUNDLE_FORMAT and seg.get("baseline_pruned") is not True,
         complete=False, where=str(path), anchor_seq=seg.get("first_seq"), anchor_prev=seg.get("anchor_prev"),
         blobs_unavailable=unavailable)

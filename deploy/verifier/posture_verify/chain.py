@@ -144,6 +144,7 @@ class _Verifier:
         self.seen_drift: set[int] = set()
         self.seen_manual: set[int] = set()
         self.seen_exceptions: set[int] = set()
+        self.missing_baseline: set[tuple[str, str]] = set()
         # a bundle's entries and the stubs linked to them, by seq (chain/stubs.jsonl)
         self.linked: dict[int, dict[str, Any]] = {}
         self.anchored: dict[int, bool] = {}
@@ -425,6 +426,11 @@ class _Verifier:
         key = (str(row["source"]), str(row["account"]))
         state = self.state.get(key)
         if state is None:
+            if self.rec.baseline_required and key not in self.missing_baseline:
+                # removing a source's baseline would drop its failures open at the start and skip this check
+                self.missing_baseline.add(key)
+                self.r.add(f"chain/segment.json baseline of {key[0]}/{key[1]}", "missing, although the bundle "
+                           "does not say its history was pruned (baseline removed)")
             if not self.rec.complete or self.r.pruned_through:
                 return  # no baseline before this point (pruned or outside the bundle): events only
             state = self.state.setdefault(key, {})

@@ -412,7 +412,7 @@ def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapp
             events: Iterable[Mapping[str, Any]], carried: Iterable[Mapping[str, Any]] = (),
             exceptions: Iterable[Mapping[str, Any]] = (), documents: Iterable[Mapping[str, Any]] = (),
             now: datetime | None = None, intervals: Mapping[str, timedelta] | None = None,
-            unmonitored_threshold_pct: float = UNMONITORED_THRESHOLD_PCT) -> Coverage:
+            unmonitored_threshold_pct: float = UNMONITORED_THRESHOLD_PCT, start_known: bool = True) -> Coverage:
     """The coverage of ``scope`` over [start, min(end, now)] from records (JSON rows or database rows as
     mappings, times as datetimes or ISO strings):
 
@@ -425,6 +425,9 @@ def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapp
       detection time unknown to these records and counted from ``start``;
     - ``exceptions``: exception rows (id, check_id, resource_pattern, owner, reason, created_at, expires_at);
     - ``documents``: manual_evidence rows (every one attached up to the end that may have been in force).
+
+    ``start_known``: False when the findings open at the start are not known (history pruned before the
+    period): an automated part without failure is then at best partly monitored, never passing.
     """
     start, end = _utc(start), _utc(end)
     end_eff = min(end, _utc(now)) if now else end
@@ -538,7 +541,7 @@ def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapp
 
     cache: dict[tuple[str, ...], dict[str, timedelta]] = {}
     requirements = [_requirement(r, scope, checks, sources, manual, start, end_eff, unmonitored_threshold_pct,
-                                 cache) for r in reqs]
+                                 cache, start_known) for r in reqs]
     return Coverage(scope.id, start, end_eff, sources, checks, requirements, manual, unmonitored_threshold_pct)
 
 
@@ -634,7 +637,7 @@ def _worst(timelines: list[list[tuple[datetime, str]]], start: datetime) -> list
 # -- requirements --------------------------------------------------------------------------------
 
 def _automated_part(chks: list[CheckCoverage], start: datetime, end: datetime, threshold: float,
-                    cache: dict[tuple[str, ...], dict[str, timedelta]]) -> dict[str, Any]:
+                    cache: dict[tuple[str, ...], dict[str, timedelta]], start_known: bool = True) -> dict[str, Any]:
     span = end - start
     monitored = [c for c in chks if c.sources]
     key = tuple(c.check_id for c in monitored)
@@ -671,6 +674,10 @@ def _automated_part(chks: list[CheckCoverage], start: datetime, end: datetime, t
         reason = ("passing for the whole monitored period"
                   + (f"; {fmt_pct(unverified)} not verified, within the {fmt_pct(threshold)} threshold"
                      if unverified else ""))
+    if status == A_PASSING and not start_known:
+        status = A_PARTLY
+        reason = ("no failure seen, but the findings open when the period started are not in the records (history "
+                  "pruned before it): a failure open since before the period and unchanged would not show")
     part.update(status=status, reason=reason)
     return part
 
@@ -717,7 +724,8 @@ def _combine(automated: dict[str, Any] | None, manual: dict[str, Any] | None) ->
 def _requirement(req: ScopeRequirement, scope: Scope, checks: dict[str, CheckCoverage],
                  sources: dict[str, SourceCoverage],
                  manual: dict[str, ManualControlCoverage], start: datetime, end: datetime,
-                 threshold: float, cache: dict[tuple[str, ...], dict[str, timedelta]]) -> dict[str, Any]:
+                 threshold: float, cache: dict[tuple[str, ...], dict[str, timedelta]],
+                 start_known: bool = True) -> dict[str, Any]:
     ctrls = [scope.controls[c] for c in req.controls if c in scope.controls]
     has_auto, has_manual = any(c.automated for c in ctrls), any(not c.automated for c in ctrls)
     kind = ("unsupported" if not ctrls else "mixed" if has_auto and has_manual
@@ -726,7 +734,7 @@ def _requirement(req: ScopeRequirement, scope: Scope, checks: dict[str, CheckCov
     srcs = sorted({s for c in chks for s in c.sources})
     fails = [f for c in chks for f in c.failures]
     ttrs = [f.time_to_remediate.total_seconds() / 3600 for f in fails if f.time_to_remediate is not None]
-    automated = _automated_part(chks, start, end, threshold, cache) if has_auto else None
+    automated = _automated_part(chks, start, end, threshold, cache, start_known) if has_auto else None
     man = _manual_part([manual[c.id] for c in ctrls if not c.automated], start, end) if has_manual else None
     status, reason = _combine(automated, man)
     return {

@@ -88,6 +88,10 @@ class Records:
     baseline: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     # (source, account) -> {uid: [status, message]} before the first snapshot present
     baseline_results: dict[tuple[str, str], str] = field(default_factory=dict)  # ... and its results_hash
+    # a bundle (format 4) must hold a baseline for every source/account it has snapshots of, unless its
+    # segment says the history before it was pruned (``baseline_pruned``)
+    baseline_required: bool = False
+    baseline_pruned: bool = False
     complete: bool = True
     where: str = "store"
     # a bundle's segment starts mid-chain: the seq and prev_hash its first entry must have

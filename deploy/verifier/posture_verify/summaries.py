@@ -101,13 +101,15 @@ def carried_findings(baseline: Mapping[tuple[str, str], Mapping[str, Any]], find
 def derived(scope: Scope, *, start: datetime, end: datetime, generated: datetime, runs: Iterable[Mapping[str, Any]],
             events: Iterable[Mapping[str, Any]], carried: Iterable[Mapping[str, Any]],
             exceptions: Iterable[Mapping[str, Any]], documents: Iterable[Mapping[str, Any]],
-            files: Mapping[int, str], entries: int, checkpoints: int, key: str | None) -> dict[str, bytes]:
+            files: Mapping[int, str], entries: int, checkpoints: int, key: str | None,
+            start_known: bool = True) -> dict[str, bytes]:
     """The coverage files of a bundle by name (``DERIVED``). ``files``: manual document id -> its path in the
     bundle; ``entries``, ``checkpoints``: how many the bundle holds; ``key``: the signing key's fingerprint.
-    ``generated`` (the manifest's ``generated_at``) ends a period that had not ended yet."""
+    ``generated`` (the manifest's ``generated_at``) ends a period that had not ended yet. ``start_known``:
+    False when the bundle has no baseline (history pruned before it): nothing automated is then passing."""
     cov = compute(scope, start=start, end=end, now=generated, runs=runs,
                   events=sorted(events, key=lambda r: int(r["id"])), carried=carried, exceptions=exceptions,
-                  documents=documents)
+                  documents=documents, start_known=start_known)
     return _files(cov, scope, generated, files, entries, checkpoints, key)
 
 

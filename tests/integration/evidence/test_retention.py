@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,6 +61,12 @@ def test_prune_then_verify(store: Store, tmp_path: Path) -> None:
     out = tmp_path / "b.zip"
     export_bundle(store, load_mappings(), framework="soc2", start=T0, end=now, out=out)
     assert verify_bundle(out).ok
+    # the findings open before the kept history are unknown: nothing automated is claimed as passing
+    with zipfile.ZipFile(out) as zf:
+        assert json.loads(zf.read("chain/segment.json"))["baseline_pruned"] is True
+        summary = json.loads(zf.read("summary/requirements.json"))
+    automated = [r["automated"] for r in summary["requirements"] if r["automated"]]
+    assert automated and not any(a["status"] == "passing" for a in automated)
     # a kept row is still covered by the chain after pruning
     with store.engine.begin() as conn:
         if store.dialect == "sqlite":

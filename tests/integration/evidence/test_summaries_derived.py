@@ -78,6 +78,20 @@ def test_a_baseline_finding_given_another_check_is_named(carried: Path, tmp_path
     assert named(bundle_verdict(out), f"chain/segment.json baseline_findings {uid}: missing"), v
 
 
+def test_a_removed_baseline_is_named(carried: Path, tmp_path: Path) -> None:
+    """Without its baseline a source's failures open at the start would vanish from the summaries and its
+    first result sets would go unchecked: a bundle must hold one unless it says its history was pruned."""
+    segment = json.loads(_member(carried, "chain/segment.json"))
+    [key] = list(segment["baseline"])
+    del segment["baseline"][key], segment["baseline_results"][key]
+    out = tmp_path / "no-baseline.zip"
+    rewrite(carried, out, {"chain/segment.json": canonical_json(segment)})
+    source, account = key.split("\t")
+    v = bundle_verdict(out)
+    assert named(v, f"chain/segment.json baseline of {source}/{account}: missing, although the bundle does not say "
+                    "its history was pruned (baseline removed)"), v
+
+
 def test_an_exception_from_before_the_period_is_exported_with_its_voucher(carried: Path, tmp_path: Path) -> None:
     vouchers = [json.loads(line) for line in _member(carried, "chain/vouchers.jsonl").splitlines()]
     [voucher] = [v for v in vouchers if "exception_id" in v]
