@@ -238,13 +238,72 @@ def _scenario_vectors(rec: Records) -> dict[str, Any]:
     }
 
 
+def _summaries_inputs() -> dict[str, Any]:
+    """A small period as a bundle holds it: a failure open at the start and fixed, a new one still open, a
+    collection gap, a document in force for part of the period, an exception."""
+    at = "2026-01-01T{:02d}:{:02d}:00Z".format
+    runs = [{"source": "prod", "finished_at": at(h, m), "status": "complete"}
+            for h in range(0, 4) for m in (0, 15, 30, 45) if not 1 <= h < 2]
+    b1, b2 = "arn:aws:s3:::b1", "arn:aws:s3:::b2"
+    uid1, uid2 = finding_uid(CHECK, b1), finding_uid(CHECK, b2)
+    return {
+        "scope": {"framework": "soc2", "name": "SOC 2", "version": "2017", "categories": [],
+                  "requirements": [{"ref": "SOC2:CC6.1", "title": "Logical access", "controls": ["CRYPTO", "POLICY"],
+                                    "checks": [CHECK]},
+                                   {"ref": "SOC2:CC1.1", "title": "Integrity and ethics", "controls": ["CONDUCT"],
+                                    "checks": []}],
+                  "controls": {"CRYPTO": {"title": "Encryption at rest", "kind": "automated", "evidence": None},
+                               "POLICY": {"title": "Access policy", "kind": "manual", "evidence": "a policy"},
+                               "CONDUCT": {"title": "Code of conduct", "kind": "manual", "evidence": "a code"}}},
+        "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T04:00:00Z", "generated": "2026-01-01T03:50:00Z",
+        "runs": runs,
+        "carried": [{"uid": uid1, "source": "prod", "account": ACCOUNT, "check_id": CHECK, "resource_id": b1,
+                     "status": "fail", "message": "not encrypted"}],
+        "events": [{"id": 7, "uid": uid1, "source": "prod", "check_id": CHECK, "resource_id": b1, "status": "pass",
+                    "message": "encrypted", "at": at(0, 30)},
+                   {"id": 8, "uid": uid2, "source": "prod", "check_id": CHECK, "resource_id": b2, "status": "fail",
+                    "message": "not encrypted", "at": at(3, 0)}],
+        "exceptions": [{"id": 1, "check_id": CHECK, "resource_pattern": "arn:aws:s3:::legacy-*", "owner": "alice",
+                        "reason": "migrating", "created_at": at(0, 5), "expires_at": "2026-02-01T00:00:00Z"}],
+        "documents": [{"id": 3, "control_id": "POLICY", "filename": "access.pdf", "sha256": "ab" * 32, "size": 10,
+                       "owner": "bob", "attached_at": at(1, 0), "review_every_days": 365,
+                       "next_review": "2027-01-01T01:00:00Z"}],
+        "files": {"3": "manual/3-access.pdf"}, "entries": 14, "checkpoints": 4, "key": "cd" * 32,
+    }
+
+
+def _derived_from(inputs: dict[str, Any]) -> dict[str, bytes]:
+    from posture_verify.coverage import Scope
+    from posture_verify.summaries import derived
+
+    return derived(Scope.from_dict(inputs["scope"]), start=canonical_time(inputs["start"]),
+                   end=canonical_time(inputs["end"]), generated=canonical_time(inputs["generated"]),
+                   runs=inputs["runs"], events=inputs["events"], carried=inputs["carried"],
+                   exceptions=inputs["exceptions"], documents=inputs["documents"],
+                   files={int(k): v for k, v in inputs["files"].items()}, entries=inputs["entries"],
+                   checkpoints=inputs["checkpoints"], key=inputs["key"])
+
+
+def _summaries_vector() -> dict[str, Any]:
+    inputs = _summaries_inputs()
+    files = _derived_from(inputs)
+    return {"about": "posture_verify.summaries.derived over these inputs (a bundle's records, framework.json and "
+                     "manifest fields): summary/requirements.json in full and the SHA-256 of every file it writes",
+            "inputs": inputs, "requirements": json.loads(files["summary/requirements.json"]),
+            "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+
+
+def canonical_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def generate(tmp: Path) -> dict[str, Any]:
     store = Store(f"sqlite:///{tmp / 'vectors.db'}")
     store.upgrade()
     try:
         rec = write_scenario(store)
         out = {"canonical-json.json": _canonical_vectors(), "results-hash.json": _results_vectors(),
-               "entry-hash.json": _entry_vectors(), **_scenario_vectors(rec)}
+               "entry-hash.json": _entry_vectors(), "summaries.json": _summaries_vector(), **_scenario_vectors(rec)}
     finally:
         store.close()
     return out
@@ -390,6 +449,19 @@ def test_manifest_signature_vector() -> None:
     key.verify(base64.b64decode(v["signature"]), body)
     assert _signer().sign(body) == v["signature"]
     assert v["manifest"]["key"] == checkpoints.fingerprint(key)
+
+
+def test_summaries_vector() -> None:
+    """The coverage files of a bundle are a function of its records: the vector's inputs give its outputs."""
+    v = load("summaries.json")
+    files = _derived_from(v["inputs"])
+    assert {name: hashlib.sha256(data).hexdigest() for name, data in files.items()} == v["sha256"]
+    assert json.loads(files["summary/requirements.json"]) == v["requirements"]
+    reqs = {r["requirement"]: r for r in v["requirements"]["requirements"]}
+    assert reqs["SOC2:CC6.1"]["status"] == "failing" and reqs["SOC2:CC6.1"]["open_failures"] == 1
+    assert reqs["SOC2:CC1.1"]["status"] == "not evidenced"
+    [check] = v["requirements"]["checks"]
+    assert [f["open_at_start"] for f in check["failures"]] == [True, False]
 
 
 def test_the_agent_writes_the_vectors(tmp_path: Path) -> None:
