@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint bench clean prometheus chromium
+.PHONY: demo test setup lint bench bench-evidence clean prometheus chromium faketime
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ chromium:
 	  { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	    echo "warning: could not install chromium (Debian package); the report tests will skip (fail when CI=true)"; }
 
+# libfaketime sets the local TSA's clock in bench/evidence.py (Debian package `faketime`).
+faketime:
+	@test -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 || \
+	  { (apt-get update -qq && apt-get install -y -qq faketime >/dev/null) || \
+	    echo "warning: could not install faketime (Debian package); bench/evidence.py needs it"; }
+
 demo: $(STAMP)
 	$(BIN)/posture-agent demo
 
@@ -39,6 +45,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/daemon_cycle.py
+
+bench-evidence: $(STAMP) faketime
+	$(BIN)/python bench/evidence.py --db sqlite:////tmp/bench-year.db
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
