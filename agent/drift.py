@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.models import Resource
+from agent.observations import strip_observations
 from agent.store.db import FindingChange
 
 __all__ = [
@@ -124,8 +125,8 @@ def diff_attributes(
     return tuple(out[:MAX_CHANGES_PER_RESOURCE]), truncated
 
 
-def _resource_tree(r: Resource) -> dict[str, Any]:
-    tree: dict[str, Any] = dict(r.attributes)
+def _resource_tree(r: Resource, observations: Iterable[str] = ()) -> dict[str, Any]:
+    tree: dict[str, Any] = strip_observations(r.attributes, observations)
     # name and unreadable inputs are part of what a reviewer wants to see change
     if r.name:
         tree["(name)"] = r.name
@@ -160,7 +161,8 @@ def _change(
 def diff_resources(
     prev: Mapping[str, Resource] | Iterable[Resource], cur: Mapping[str, Resource] | Iterable[Resource]
 ) -> list[ResourceChange]:
-    """Resource changes between two snapshots (by id; unchanged bodies skipped by content hash)."""
+    """Resource changes between two snapshots (by id; unchanged bodies skipped by content hash).
+    Observations (agent.observations) are not changes: a body that differs only by them is none."""
     p = prev if isinstance(prev, Mapping) else {r.id: r for r in prev}
     c = cur if isinstance(cur, Mapping) else {r.id: r for r in cur}
     added, removed, modified = diff_manifests(
@@ -169,8 +171,12 @@ def diff_resources(
     out = [_change("added", c[rid]) for rid in added]
     out += [_change("removed", p[rid]) for rid in removed]
     for rid in modified:
-        changes, truncated = diff_attributes(_resource_tree(p[rid]), _resource_tree(c[rid]))
-        out.append(_change("modified", c[rid], changes, truncated))
+        # either side's observations, so that a body stored before its type declared them (or with
+        # them left in) differs only by its configuration
+        ticks = sorted({*p[rid].observations, *c[rid].observations})
+        changes, truncated = diff_attributes(_resource_tree(p[rid], ticks), _resource_tree(c[rid], ticks))
+        if changes:
+            out.append(_change("modified", c[rid], changes, truncated))
     return out
 
 

@@ -79,6 +79,7 @@ def evaluate(
                 controls=tags,
                 evaluated_at=now,
                 source=snapshot.source,
+                observed=verdict.observed,
             ))
 
         own_errors = snapshot.errors_for([meta.resource_type])

@@ -19,6 +19,8 @@ from typing import Any
 
 from posture_verify.canonical import isoformat  # the spelling every hashed time uses (docs/evidence-format.md)
 
+from agent.observations import strip_observations
+
 __all__ = [
     "CollectionError",
     "Finding",
@@ -102,6 +104,10 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{ms:012x}{secrets.token_hex(10)}"
 
 
+# joins a finding's message and the observations that decided it in the recorded message
+OBSERVED_MARK = " (observed: "
+
+
 def finding_uid(check_id: str, resource_id: str) -> str:
     """The same problem on the same resource keeps its id across runs."""
     return sha256_hex(f"{check_id}\x00{resource_id}".encode())[:32]
@@ -114,7 +120,8 @@ class Resource:
     ``id`` is globally unique: the ARN for AWS, the full resource name for GCP, the ARM id for
     Azure, a stable device id for endpoints. ``attributes`` holds the raw API shape (timestamps
     as ISO strings). ``errors`` names the detail attributes that could not be read, so a check
-    that needs one reports ``error`` instead of guessing.
+    that needs one reports ``error`` instead of guessing. ``observations`` names the attribute paths
+    that tick with time (agent.observations): checks see them, the stored body leaves them out.
     """
 
     provider: str
@@ -125,9 +132,10 @@ class Resource:
     name: str = ""
     attributes: Mapping[str, Any] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
+    observations: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "provider": self.provider,
             "account": self.account,
             "region": self.region,
@@ -137,6 +145,16 @@ class Resource:
             "attributes": self.attributes,
             "errors": self.errors,
         }
+        if self.observations:  # absent otherwise: bodies of types without any keep their hash
+            out["observations"] = list(self.observations)
+        return out
+
+    def stored_dict(self) -> dict[str, Any]:
+        """What the evidence store keeps and drift compares: the observations left out, named."""
+        out = self.to_dict()
+        if self.observations:
+            out["attributes"] = strip_observations(self.attributes, self.observations)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Resource:
@@ -149,10 +167,11 @@ class Resource:
             name=data.get("name", ""),
             attributes=data.get("attributes", {}),
             errors=data.get("errors", {}),
+            observations=tuple(data.get("observations", ())),
         )
 
     def canonical(self) -> bytes:
-        return canonical_json(self.to_dict())
+        return canonical_json(self.stored_dict())
 
     @cached_property
     def content_hash(self) -> str:
@@ -253,6 +272,19 @@ class Finding:
     controls: tuple[str, ...]
     evaluated_at: datetime
     source: str = ""
+    # the observation values that decided it (checks.base.Verdict.observed): stored with the message
+    # when an event is written, not compared (``recorded_message``, ``same_message``)
+    observed: str = ""
+
+    @property
+    def recorded_message(self) -> str:
+        """The message as a finding event records it: with the deciding observations, if any."""
+        return f"{self.message}{OBSERVED_MARK}{self.observed})" if self.observed else self.message
+
+    def same_message(self, stored: str) -> bool:
+        """Whether ``stored`` (a recorded message) says what this finding says, observations aside."""
+        return stored == self.recorded_message or (
+            bool(self.observed) and stored.startswith(self.message + OBSERVED_MARK) and stored.endswith(")"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -269,4 +301,5 @@ class Finding:
             "controls": list(self.controls),
             "evaluated_at": isoformat(self.evaluated_at),
             "source": self.source,
+            **({"observed": self.observed} if self.observed else {}),
         }

@@ -313,7 +313,7 @@ class Watch:
             severity=severity,
             previous_status=ch.previous_status,
             status=ch.status,
-            detail={"message": f.message if f else ""},
+            detail={"message": f.recorded_message if f else ""},
             uid=ch.uid,
         )
 

@@ -55,14 +55,18 @@ _ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+){2,}$")
 class Verdict:
     status: Status
     reason: str
+    # the observation values that decided it ("last check-in 2026-11-30T09:12:00Z"): recorded with the
+    # finding event when the status or reason changes, never a change by itself (agent.observations).
+    # ``reason`` stays free of values that tick, or every poll would be a new event.
+    observed: str = ""
 
 
-def passed(reason: str) -> Verdict:
-    return Verdict(Status.PASS, reason)
+def passed(reason: str, observed: str = "") -> Verdict:
+    return Verdict(Status.PASS, reason, observed)
 
 
-def failed(reason: str) -> Verdict:
-    return Verdict(Status.FAIL, reason)
+def failed(reason: str, observed: str = "") -> Verdict:
+    return Verdict(Status.FAIL, reason, observed)
 
 
 def not_applicable(reason: str) -> Verdict:

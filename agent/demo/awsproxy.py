@@ -10,7 +10,9 @@ source's ``endpoint_url``) at this proxy. It
   Windows server), ``AmazonSSM.ListInventoryEntries`` (``AWS:Application`` entries from
   ``inventory``, ``AWS:Service`` from ``services``, ``AWS:WindowsUpdate`` from ``windows_updates``,
   keyed by instance id) and ``AmazonSSM.DescribeInstancePatchStates`` (from ``patch_states``) in the
-  real AWS JSON 1.1 protocol, with MaxResults/NextToken paging;
+  real AWS JSON 1.1 protocol, with MaxResults/NextToken paging. As in SSM, observation times tick
+  between requests: pings and inventory capture are "now", a recent patch scan keeps its age (an older
+  one stays fixed);
 - answers Lambda ``ListFunctionUrlConfigs`` from moto's own ``GetFunctionUrlConfig`` (asked with
   the caller's credentials), so a function URL seeded in moto is seen;
 - answers the other missing read operations (Access Analyzer ListAnalyzers, Backup
@@ -37,7 +39,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -61,6 +63,10 @@ _REST: list[tuple[str, str, re.Pattern[str], str]] = [
 _S3_GET = {"encryption": "GetBucketEncryption", "policy": "GetBucketPolicy",
            "versioning": "GetBucketVersioning", "acl": "GetBucketAcl", "logging": "GetBucketLogging",
            "location": "GetBucketLocation", "publicAccessBlock": "GetPublicAccessBlock"}
+_PATCH_TIMES = ("OperationStartTime", "OperationEndTime", "LastNoRebootInstallOperationTime")
+# Patch Manager scans a server about daily: a scan younger than this recurs, so it is served at the same
+# age on every request; an older one has stopped and stays fixed, its age growing.
+_RECURRING_SCAN = timedelta(days=2)
 # Answers for operations moto lacks and the fixture does not cover: (service, operation) -> body.
 _EMPTY: dict[tuple[str, str], dict[str, Any]] = {
     ("access-analyzer", "ListAnalyzers"): {"analyzers": []},
@@ -123,6 +129,17 @@ class AwsProxy:
 
     def __post_init__(self) -> None:
         self._http = httpx.Client(base_url=self.upstream.rstrip("/"), timeout=60.0)
+        self._built = datetime.now(UTC)  # the fixtures' times are as of now
+
+    def _patch_state(self, instance_id: str) -> dict[str, Any]:
+        """The fixture's patch state as served now: a recent Scan's times moved on by the time since build
+        (scans recur on their own; an Install is a change, made once)."""
+        now = datetime.now(UTC)
+        state = self.patch_states[instance_id]
+        recurring = str(state.get("Operation", "")).lower() == "scan"
+        return {k: min(v + (now - self._built), now)
+                if recurring and k in _PATCH_TIMES and isinstance(v, datetime) and self._built - v < _RECURRING_SCAN
+                else v for k, v in {"InstanceId": instance_id, **state}.items()}
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -271,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "CaptureTime": _now(), **_page(list(entries), request, "Entries")}
         if info.service == "ssm" and info.operation == "DescribeInstancePatchStates":
             request = json.loads(body or b"{}")
-            states = [_wire({"InstanceId": i, **self.proxy.patch_states[i]}) for i in request.get("InstanceIds", [])
+            states = [_wire(self.proxy._patch_state(i)) for i in request.get("InstanceIds", [])
                       if i in self.proxy.patch_states]
             return _page(states, request, "InstancePatchStates")
         if info.service == "lambda" and info.operation == "ListFunctionUrlConfigs":

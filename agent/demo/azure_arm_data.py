@@ -5,14 +5,18 @@ a storage account open to all networks and one that denies by default but lets 0
 RDP open to the internet and an NSG without flow logs, SQL auditing off on one server and kept 30 days
 on the other, an allow-all-Azure firewall rule and a near-complete range, no Entra admin, a database
 with TDE off, a key vault without logging, activity-log alerts for only some security operations,
-a security contact without alert notifications, Defender plans on Free."""
+a security contact without alert notifications, Defender plans on Free.
+
+Observations tick as in Azure (served relative to each request): the databases' restore window, the
+workspace's next daily-cap reset and the Key Vault plan's free trial counting down."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.demo.azure_ids import DEMO_SUBSCRIPTION, DEMO_TENANT
+from agent.demo.fake_azure import Countdown, Tick
 
 __all__ = ["arm_paths"]
 
@@ -66,13 +70,16 @@ def _rule(name: str, start: str, end: str, server: str) -> dict[str, Any]:
 
 
 def _database(server: str, name: str, kind: str = "v12.0,user") -> dict[str, Any]:
+    props: dict[str, Any] = {"status": "Online", "collation": "SQL_Latin1_General_CP1_CI_AS"}
+    if "system" not in kind:  # point-in-time restore (7 days by default) of user databases only
+        props["earliestRestoreDate"] = Tick(-timedelta(days=7))
     return {
         "id": f"{server}/databases/{name}",
         "name": name,
         "location": "westeurope",
         "type": "Microsoft.Sql/servers/databases",
         "kind": kind,
-        "properties": {"status": "Online", "collation": "SQL_Latin1_General_CP1_CI_AS"},
+        "properties": props,
     }
 
 
@@ -306,21 +313,31 @@ def arm_paths(now: datetime | None = None) -> dict[str, Any]:
                 "id": workspace,
                 "name": "contoso-logs",
                 "location": "westeurope",
-                "properties": {"retentionInDays": 90, "sku": {"name": "PerGB2018"}},
+                "properties": {
+                    "retentionInDays": 90,
+                    "sku": {"name": "PerGB2018"},
+                    # no daily cap (-1), yet Azure still reports when the cap's day resets
+                    "workspaceCapping": {
+                        "dailyQuotaGb": -1.0,
+                        "quotaNextResetTime": Tick(timedelta(hours=9)),
+                        "dataIngestionStatus": "RespectQuota",
+                    },
+                },
             }
         ],
         f"{sub_base}/Microsoft.Security/pricings": [
             {
                 "id": f"{sub_base}/Microsoft.Security/pricings/{plan}",
                 "name": plan,
-                "properties": {"pricingTier": tier},
+                "properties": {"pricingTier": tier, "freeTrialRemainingTime": trial},
             }
-            for plan, tier in (
-                ("VirtualMachines", "Standard"),
-                ("SqlServers", "Free"),
-                ("StorageAccounts", "Free"),
-                ("KeyVaults", "Standard"),
-                ("Arm", "Free"),
+            for plan, tier, trial in (
+                ("VirtualMachines", "Standard", "PT0S"),
+                ("SqlServers", "Free", "PT0S"),
+                ("StorageAccounts", "Free", "PT0S"),
+                # enabled recently: its 30-day free trial is still counting down
+                ("KeyVaults", "Standard", Countdown(now + timedelta(days=21))),
+                ("Arm", "Free", "PT0S"),
             )
         ],
     }

@@ -17,6 +17,9 @@ Each negative shape the Entra checks must catch, once, in a small readable tenan
 
 Without Entra ID P1 (a fault the tests inject, not the default) the collector falls back to each user's
 registered methods and the authentication methods policy, which are here too.
+
+Recent sign-ins and the registration report's refresh time tick (served relative to each request, as
+Graph moves them for accounts in use); old ones, like dave's last success, stay fixed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 from agent.demo.azure_ids import GLOBAL_ADMIN, SECURITY_READER
 from agent.demo.azure_ids import iso as _iso
+from agent.demo.fake_azure import Tick
 
 __all__ = ["entra_graph"]
 
@@ -51,10 +55,17 @@ _MEMBERS = {STAFF: ["u-alice", "u-bob", "u-carol", "u-dave", "u-erin"], ENG: ["u
 _PER_USER = {"u-bob": "enforced"}
 _SP = {"@odata.type": _T + "servicePrincipal", "id": "sp-deploy", "displayName": "deploy-pipeline",
        "appId": "5b2f6a1e-0c4d-4e8f-9a7b-3c2d1e0f9a8b"}
+_RECENT_DAYS = 30  # a sign-in this recent recurs: it ticks; an older one is history and stays fixed
+_REPORT_LAG = timedelta(minutes=10)  # the registration report is refreshed shortly before each read
 
 
-def _user(oid: str, upn: str, name: str, guest: bool, tried: datetime, success: datetime,
-          created: datetime) -> dict[str, Any]:
+def _signed_in(days: int, now: datetime) -> Tick | str:
+    ago = timedelta(days=days)
+    return Tick(-ago) if days <= _RECENT_DAYS else _iso(now - ago)
+
+
+def _user(oid: str, upn: str, name: str, guest: bool, tried: int, success: int, created: datetime,
+          now: datetime) -> dict[str, Any]:
     return {
         "id": oid,
         "displayName": name,
@@ -63,9 +74,10 @@ def _user(oid: str, upn: str, name: str, guest: bool, tried: datetime, success: 
         "accountEnabled": True,
         "createdDateTime": _iso(created),
         "signInActivity": {
-            "lastSignInDateTime": _iso(tried),  # an attempt, successful or not
-            "lastNonInteractiveSignInDateTime": None,
-            "lastSuccessfulSignInDateTime": _iso(success),
+            "lastSignInDateTime": _signed_in(tried, now),  # an attempt, successful or not
+            # apps refreshing tokens for the accounts in use
+            "lastNonInteractiveSignInDateTime": _signed_in(success, now) if success <= _RECENT_DAYS else None,
+            "lastSuccessfulSignInDateTime": _signed_in(success, now),
         },
     }
 
@@ -155,10 +167,11 @@ def entra_graph(now: datetime | None = None) -> dict[str, Any]:
     day = timedelta(days=1)
     created = now - 400 * day
     paths: dict[str, Any] = {
-        "/v1.0/users": [_user(o, u, n, g, now - t * day, now - s * day, created) for o, u, n, g, t, s, _, _ in _PEOPLE],
+        "/v1.0/users": [_user(o, u, n, g, t, s, created, now) for o, u, n, g, t, s, _, _ in _PEOPLE],
         "/v1.0/reports/authenticationMethods/userRegistrationDetails": [
             {"id": o, "userPrincipalName": u, "isMfaRegistered": bool(m), "isMfaCapable": c,
-             "methodsRegistered": ["mobilePhone" if k == "phone" else k for k in m], "isAdmin": o == "u-alice"}
+             "methodsRegistered": ["mobilePhone" if k == "phone" else k for k in m], "isAdmin": o == "u-alice",
+             "lastUpdatedDateTime": Tick(-_REPORT_LAG)}
             for o, u, _, g, _, _, m, c in _PEOPLE if not g
         ],
         "/v1.0/roleManagement/directory/roleDefinitions": [

@@ -10,6 +10,9 @@ One device per negative shape the endpoint checks must catch:
 - LAPTOP-ERIN: protection report 20 days old while the laptop syncs every hour;
 - IPHONE-FRANK: a jailbroken phone (``jailBroken: "True"``), noncompliant;
 - MACBOOK-GINA: in its compliance grace period, screen lock longer than the policy's 15 minutes, no EDR.
+
+Every device keeps syncing, so its sync and protection-report times tick (``Tick``: served relative to
+each request, as Intune moves them); only LAPTOP-ERIN's stale report stays fixed, its age growing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.demo.azure_ids import iso as _iso
+from agent.demo.fake_azure import Tick
 
 __all__ = ["intune_graph"]
 
@@ -82,21 +86,23 @@ def _policy_state(policy: dict[str, Any], state: str, platform: str) -> dict[str
             "platformType": platform, "state": state, "settingCount": 6}
 
 
-def _device(ident: str, name: str, os_name: str, os_version: str, user: str, synced: datetime, *,
+def _device(ident: str, name: str, os_name: str, os_version: str, user: str, synced: timedelta, *,
             compliance: str = "compliant", encrypted: bool = True, owner: str = "company",
             jailbroken: str = "Unknown", **more: Any) -> dict[str, Any]:
     return {"id": ident, "deviceName": name, "operatingSystem": os_name, "osVersion": os_version,
             "serialNumber": f"SN-{ident.upper()}", "userPrincipalName": f"{user}@contoso.example",
-            "lastSyncDateTime": _iso(synced), "isEncrypted": encrypted, "complianceState": compliance,
+            "lastSyncDateTime": Tick(-synced), "isEncrypted": encrypted, "complianceState": compliance,
             "managedDeviceOwnerType": owner, "managementAgent": "mdm", "jailBroken": jailbroken, **more}
 
 
-def _protection(reported: datetime, *, rtp: bool | None = True, engine: bool | None = True,
+def _protection(reported: timedelta | str, *, rtp: bool | None = True, engine: bool | None = True,
                 overdue: bool = False, tamper: bool = True, status: str = "noStatus") -> dict[str, Any]:
+    """``reported``: how long before each request (a device still reporting), or a fixed time (a stale report)."""
     return {"malwareProtectionEnabled": engine, "realTimeProtectionEnabled": rtp, "signatureUpdateOverdue": overdue,
             "productStatus": status, "deviceState": "clean", "antiMalwareVersion": "4.18.24050.7",
             "signatureVersion": "1.413.120.0", "engineVersion": "1.1.24050.5", "isVirtualMachine": False,
-            "lastReportedDateTime": _iso(reported), "tamperProtectionEnabled": tamper}
+            "lastReportedDateTime": Tick(-reported) if isinstance(reported, timedelta) else reported,
+            "tamperProtectionEnabled": tamper}
 
 
 def _apps(*names: str) -> list[dict[str, Any]]:
@@ -109,28 +115,28 @@ def intune_graph(now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     hour = timedelta(hours=1)
     devices = [
-        _device("dev-1", "LAPTOP-ALICE", "Windows", "10.0.22631.3880", "alice", now - 3 * hour),
-        _device("dev-2", "LAPTOP-BOB", "Windows", "10.0.19045.4529", "bob", now - timedelta(days=2),
+        _device("dev-1", "LAPTOP-ALICE", "Windows", "10.0.22631.3880", "alice", 3 * hour),
+        _device("dev-2", "LAPTOP-BOB", "Windows", "10.0.19045.4529", "bob", timedelta(days=2),
                 compliance="noncompliant", encrypted=False),
-        _device("dev-3", "LAPTOP-CAROL", "Windows", "10.0.22631.3880", "carol", now - hour),
-        _device("dev-4", "LAPTOP-DAN", "Windows", "10.0.22631.3880", "dan", now - hour),
-        _device("dev-5", "LAPTOP-ERIN", "Windows", "10.0.22631.3880", "erin", now - hour),
-        _device("dev-6", "IPHONE-FRANK", "iOS", "17.5.1", "frank", now - 2 * hour, compliance="noncompliant",
+        _device("dev-3", "LAPTOP-CAROL", "Windows", "10.0.22631.3880", "carol", hour),
+        _device("dev-4", "LAPTOP-DAN", "Windows", "10.0.22631.3880", "dan", hour),
+        _device("dev-5", "LAPTOP-ERIN", "Windows", "10.0.22631.3880", "erin", hour),
+        _device("dev-6", "IPHONE-FRANK", "iOS", "17.5.1", "frank", 2 * hour, compliance="noncompliant",
                 owner="personal", jailbroken="True"),
-        _device("dev-7", "MACBOOK-GINA", "macOS", "14.5", "gina", now - hour, compliance="inGracePeriod",
+        _device("dev-7", "MACBOOK-GINA", "macOS", "14.5", "gina", hour, compliance="inGracePeriod",
                 jailbroken="False", complianceGracePeriodExpirationDateTime=_iso(now + timedelta(days=3))),
     ]
     graph: dict[str, Any] = {
         _DEV: devices,
         "/v1.0/deviceManagement/deviceCompliancePolicies": [WINDOWS_POLICY, MAC_POLICY, IOS_POLICY],
-        f"{_BETA_DEV}/dev-1/windowsProtectionState": _protection(now - 3 * hour),
+        f"{_BETA_DEV}/dev-1/windowsProtectionState": _protection(3 * hour),
         f"{_BETA_DEV}/dev-2/windowsProtectionState": {
-            **_protection(now - timedelta(days=2), rtp=False, engine=False, overdue=True, tamper=False),
+            **_protection(timedelta(days=2), rtp=False, engine=False, overdue=True, tamper=False),
             "antiMalwareVersion": "4.18.23110.3", "signatureVersion": "1.401.2.0",
         },
-        f"{_BETA_DEV}/dev-3/windowsProtectionState": _protection(now - hour, rtp=None),
-        f"{_BETA_DEV}/dev-4/windowsProtectionState": _protection(now - hour, rtp=False),
-        f"{_BETA_DEV}/dev-5/windowsProtectionState": _protection(now - timedelta(days=20)),
+        f"{_BETA_DEV}/dev-3/windowsProtectionState": _protection(hour, rtp=None),
+        f"{_BETA_DEV}/dev-4/windowsProtectionState": _protection(hour, rtp=False),
+        f"{_BETA_DEV}/dev-5/windowsProtectionState": _protection(_iso(now - timedelta(days=20))),
     }
     apps = {"dev-1": _apps("Microsoft Edge", "Microsoft Teams"), "dev-2": _apps("Microsoft Edge"),
             "dev-3": _apps("Microsoft Edge"),

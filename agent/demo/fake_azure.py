@@ -3,7 +3,9 @@
 Used by the demo and by the integration tests. It speaks the wire protocols the agent uses
 (OpenID discovery + OAuth2 client-credentials token endpoint, Graph ``@odata.nextLink`` paging,
 ARM ``nextLink`` paging) and can inject faults: 429 with Retry-After, 403 on a path. Tokens are
-per API (a Graph token is refused by ARM and the other way round), as in Azure.
+per API (a Graph token is refused by ARM and the other way round), as in Azure. Observations (recent
+sign-ins, a report's refresh time, a restore window, a trial's remaining time) tick between requests
+as in Azure: the data holds them as ``Tick``/``Countdown``, filled in by ``clock`` when served.
 
     fake = FakeAzure(demo_tenant()); fake.start()
     azure_source, intune_source = fake.sources()
@@ -20,22 +22,62 @@ import shutil
 import ssl
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from agent.demo.azure_ids import DEMO_CLIENT_ID, DEMO_SUBSCRIPTION, DEMO_TENANT
+from agent.demo.azure_ids import DEMO_CLIENT_ID, DEMO_SUBSCRIPTION, DEMO_TENANT, iso
 
-__all__ = ["DEMO_CLIENT_ID", "DEMO_SUBSCRIPTION", "DEMO_TENANT", "FakeAzure", "FakeTenant", "demo_tenant"]
+__all__ = ["DEMO_CLIENT_ID", "DEMO_SUBSCRIPTION", "DEMO_TENANT", "Countdown", "FakeAzure", "FakeTenant", "Tick",
+           "demo_tenant"]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A time the service refreshes on its own: served as the moment of the request + ``offset``."""
+
+    offset: timedelta
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """The ISO 8601 duration left until ``end`` at the moment of the request (a free trial)."""
+
+    end: datetime
+
+
+def _duration(left: timedelta) -> str:
+    s = max(int(left.total_seconds()), 0)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    clock = "".join(f"{v}{u}" for v, u in ((h, "H"), (m, "M"), (s, "S")) if v)
+    if not (d or clock):
+        return "PT0S"
+    return "P" + (f"{d}D" if d else "") + (f"T{clock}" if clock else "")
+
+
+def _served(value: Any, now: datetime) -> Any:
+    """``value`` as answered at ``now``: its Tick and Countdown leaves filled in, the rest as stored."""
+    if isinstance(value, Tick):
+        return iso(now + value.offset)
+    if isinstance(value, Countdown):
+        return _duration(value.end - now)
+    if isinstance(value, dict):
+        return {k: _served(v, now) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_served(v, now) for v in value]
+    return value
 
 
 @dataclass
 class FakeTenant:
-    """What the fake serves. ``graph`` and ``arm`` map a path to a list (paged) or an object."""
+    """What the fake serves. ``graph`` and ``arm`` map a path to a list (paged) or an object, whose
+    Tick and Countdown values are filled in per request."""
 
     tenant_id: str = DEMO_TENANT
     client_id: str = DEMO_CLIENT_ID
@@ -103,9 +145,11 @@ class _Server(ThreadingHTTPServer):
 class FakeAzure:
     """Login + Graph + ARM on one TLS port: /{tenant}/..., /graph/..., /arm/..."""
 
-    def __init__(self, tenant: FakeTenant | None = None, *, page_size: int = 2) -> None:
+    def __init__(self, tenant: FakeTenant | None = None, *, page_size: int = 2,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.tenant = tenant or demo_tenant()
         self.page_size = page_size
+        self.clock = clock or (lambda: datetime.now(UTC))  # the moment a request is answered
         self.requests: list[tuple[str, str, str, int]] = []
         self.token_requests = 0
         self._faults: list[_Fault] = []
@@ -310,12 +354,13 @@ class FakeAzure:
         if item is None:
             code = "Request_ResourceNotFound" if api == "graph" else "ResourceNotFound"
             return 404, {"error": {"code": code, "message": f"{rel} not found"}}, {}
+        now = self.clock()
         if not isinstance(item, list):
-            return 200, item, {}
+            return 200, _served(item, now), {}
         skip_key = "$skiptoken" if api == "graph" else "$skipToken"
         start = int(query.pop(skip_key, "0") or 0)
         page = item[start : start + self.page_size]
-        body: dict[str, Any] = {"value": page}
+        body: dict[str, Any] = {"value": _served(page, now)}
         if start + self.page_size < len(item):
             nxt = f"{self.base}/{api}{rel}?" + urlencode({**query, skip_key: str(start + self.page_size)})
             body["@odata.nextLink" if api == "graph" else "nextLink"] = nxt
@@ -328,7 +373,8 @@ class FakeAzure:
 def demo_tenant(now: datetime | None = None) -> FakeTenant:
     """A small tenant with typical gaps: users without MFA, a global admin without MFA, a guest,
     an unused account, public blob access, RDP open to the internet, an unprotected laptop.
-    The data lives in azure_entra_data, azure_intune_data and azure_arm_data."""
+    The data lives in azure_entra_data, azure_intune_data and azure_arm_data; ``now`` anchors the
+    times that stay fixed (creation, an old sign-in), not the ones that tick."""
     from agent.demo.azure_arm_data import arm_paths
     from agent.demo.azure_entra_data import entra_graph
     from agent.demo.azure_intune_data import intune_graph

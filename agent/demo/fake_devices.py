@@ -3,8 +3,10 @@
 ``FakeFleet(hosts).start()`` serves ``GET /api/v1/fleet/hosts`` (page/per_page paging, policies
 with ``populate_policies=true``, no disk encryption: as Fleet's listing) and
 ``GET /api/v1/fleet/hosts/{id}`` on a loopback port, checks the bearer token, and can answer 429
-with Retry-After (``throttle``). ``push_report`` signs a report exactly as deploy/endpoint/ scripts
-do and POSTs it to an agent. ``demo_hosts()`` is six laptops, one per shape the checks must catch.
+with Retry-After (``throttle``). A host time held as a ``timedelta`` (a host that keeps checking in)
+is served that long before each request, so it ticks between polls as in Fleet; a fixed string (a
+silent host) ages. ``push_report`` signs a report exactly as deploy/endpoint/ scripts do and POSTs it
+to an agent. ``demo_hosts()`` is six laptops, one per shape the checks must catch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,8 +35,12 @@ EDR_POLICY = "CrowdStrike sensor running"
 POLICIES = {"antivirus": AV_POLICY, "firewall": FW_POLICY, "edr": EDR_POLICY}
 
 
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _ago(days: float) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _stamp(datetime.now(UTC) - timedelta(days=days))
 
 
 def demo_hosts() -> list[dict[str, Any]]:
@@ -44,15 +50,18 @@ def demo_hosts() -> list[dict[str, Any]]:
     EDR sensor; dave-mbp
     silent for 12 days (fails checked_in); erin-mbp checking in hourly while its policy results are 15
     days old (its passes cannot vouch for today); frank-win not enrolled in MDM.
+
+    Times of hosts seen within a day tick; dave-mbp's times and erin-mbp's policy time are fixed.
     """
     def host(i: int, name: str, platform: str, os_version: str, *, av: bool, disk: bool, fw: bool = True,
              seen: float = 0.1, policies_age: float | None = None, mdm: str | None = "On (automatic)",
              edr: bool = True) -> dict[str, Any]:
-        checked = _ago(seen if policies_age is None else policies_age)
+        seen_at: str | timedelta = timedelta(days=seen) if seen < 1 else _ago(seen)
+        checked = seen_at if policies_age is None else _ago(policies_age)
         results = [(1, AV_POLICY, av), (2, FW_POLICY, fw), (3, EDR_POLICY, edr)]
         return {"id": i, "hostname": name, "display_name": name, "platform": platform, "os_version": os_version,
-                "hardware_serial": f"SN{i:05d}", "seen_time": _ago(seen), "status": "online",
-                "policy_updated_at": checked, "detail_updated_at": _ago(seen),
+                "hardware_serial": f"SN{i:05d}", "seen_time": seen_at, "status": "online",
+                "policy_updated_at": checked, "detail_updated_at": seen_at,
                 "disk_encryption_enabled": disk,
                 "issues": {"failing_policies_count": sum(1 for *_, ok in results if not ok),
                            "total_issues_count": sum(1 for *_, ok in results if not ok)},
@@ -71,9 +80,11 @@ def demo_hosts() -> list[dict[str, Any]]:
 
 
 class FakeFleet:
-    def __init__(self, hosts: Iterable[Mapping[str, Any]], *, token: str = "demo-fleet-token") -> None:
+    def __init__(self, hosts: Iterable[Mapping[str, Any]], *, token: str = "demo-fleet-token",
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.hosts = [dict(h) for h in hosts]
         self.token = token
+        self.clock = clock or (lambda: datetime.now(UTC))  # the moment a request is answered
         self.throttle: list[float] = []  # Retry-After seconds for the next requests, one 429 each
         self.requests: list[tuple[str, float]] = []
         self._lock = threading.Lock()
@@ -89,17 +100,20 @@ class FakeFleet:
             return 401, {"message": "Authentication required", "errors": [{"name": "base", "reason": "bad token"}]}, {}
         parts = urlsplit(path)
         q = parse_qs(parts.query)
+        now = self.clock()
+        # A time held as a timedelta is that long before this request (a host that keeps checking in).
+        hosts = [{k: _stamp(now - v) if isinstance(v, timedelta) else v for k, v in h.items()} for h in self.hosts]
         if parts.path == "/api/v1/fleet/hosts":
             page, per_page = int(q.get("page", ["0"])[0]), int(q.get("per_page", ["100"])[0])
-            chunk = self.hosts[page * per_page:(page + 1) * per_page]
+            chunk = hosts[page * per_page:(page + 1) * per_page]
             # As Fleet documents: no disk_encryption_enabled in the listing, policies only on request.
             hidden = {"disk_encryption_enabled"} | (set() if q.get("populate_policies") == ["true"] else {"policies"})
             summary = [{k: v for k, v in h.items() if k not in hidden} for h in chunk]
-            more = (page + 1) * per_page < len(self.hosts)
+            more = (page + 1) * per_page < len(hosts)
             return 200, {"hosts": summary, "meta": {"has_next_results": more, "has_previous_results": page > 0}}, {}
         if parts.path.startswith("/api/v1/fleet/hosts/"):
             ident = parts.path.rsplit("/", 1)[-1]
-            for h in self.hosts:
+            for h in hosts:
                 if str(h["id"]) == ident:
                     return 200, {"host": h}, {}
             return 404, {"message": "Resource Not Found"}, {}

@@ -329,6 +329,7 @@ def _disk(image: str, **extra: Any) -> dict[str, Any]:
 
 
 def _compute() -> list[dict[str, Any]]:
+    # Instances carry lastStartTimestamp, an observation that moves only on a restart: fixed here.
     shielded = {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True}
     debian = _disk("debian-cloud/global/licenses/debian-12-bookworm")
     return [
@@ -360,14 +361,16 @@ def _compute() -> list[dict[str, Any]]:
               {"name": "default", "purpose": "PRIVATE", "ipCidrRange": "10.128.0.0/20"},
               project=SANDBOX, location="us-central1"),
         asset("compute.googleapis.com/Instance", f"{COMPUTE}/shop-prod/zones/us-central1-a/instances/web-1",
-              {"name": "web-1", "status": "RUNNING", "canIpForward": False, "disks": [debian],
+              {"name": "web-1", "status": "RUNNING", "lastStartTimestamp": _ts(12), "canIpForward": False,
+               "disks": [debian],
                "networkInterfaces": [{"network": "prod", "networkIP": "10.0.0.2"}],
                "serviceAccounts": [{"email": "web@shop-prod.iam.gserviceaccount.com",
                                     "scopes": ["https://www.googleapis.com/auth/logging.write"]}],
                "shieldedInstanceConfig": shielded, "metadata": {"items": []}},
               project=PROD, folder=FOLDER, location="us-central1-a"),
         asset("compute.googleapis.com/Instance", f"{COMPUTE}/shop-sandbox/zones/us-central1-a/instances/test-vm",
-              {"name": "test-vm", "status": "RUNNING", "canIpForward": True, "disks": [debian],
+              {"name": "test-vm", "status": "RUNNING", "lastStartTimestamp": _ts(3), "canIpForward": True,
+               "disks": [debian],
                "networkInterfaces": [{"network": "default", "networkIP": "10.128.0.2", "accessConfigs": [
                    {"type": "ONE_TO_ONE_NAT", "natIP": "34.1.2.3"}]}],
                "serviceAccounts": [{"email": f"{SANDBOX}-compute@developer.gserviceaccount.com",
@@ -375,7 +378,7 @@ def _compute() -> list[dict[str, Any]]:
                "metadata": {"items": [{"key": "serial-port-enable", "value": "TRUE"}]}},
               project=SANDBOX, location="us-central1-a"),
         asset("compute.googleapis.com/Instance", f"{COMPUTE}/shop-sandbox/zones/us-central1-a/instances/win-1",
-              {"name": "win-1", "status": "RUNNING", "canIpForward": False,
+              {"name": "win-1", "status": "RUNNING", "lastStartTimestamp": _ts(40), "canIpForward": False,
                "disks": [_disk("windows-cloud/global/licenses/windows-server-2022-dc",
                                guestOsFeatures=[{"type": "WINDOWS"}, {"type": "UEFI_COMPATIBLE"}])],
                "networkInterfaces": [{"network": "default", "networkIP": "10.128.0.3"}],

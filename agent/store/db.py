@@ -379,14 +379,15 @@ class Store:
             seen.add(f.uid)
             old = current.get(f.uid)
             status = f.status.value
-            if old is not None and old["status"] == status and old["message"] == f.message:
+            # the same status and message: no event, whatever the observations behind it now say
+            if old is not None and old["status"] == status and f.same_message(old["message"]):
                 continue
             if old is None:
                 new_uids += 1
             row = {"uid": f.uid, "source": snap.source, "check_id": f.check_id, "resource_id": f.resource_id,
                    "resource_type": f.resource_type, "provider": f.provider, "account": f.account,
                    "region": f.region, "status": status, "severity": f.severity.value,
-                   "message": f.message}
+                   "message": f.recorded_message}
             events.append({**row, "at": at, "previous_status": old["status"] if old is not None else None})
             status_changed = old is None or old["status"] != status
             since = old["since"] if old is not None and not status_changed else at

@@ -39,8 +39,9 @@ def _active_keys(row: Mapping[str, Any]) -> list[int]:
     return [n for n in (1, 2) if cred_bool(row, f"access_key_{n}_active")]
 
 
-def _age(ts: datetime, now: datetime) -> str:
-    return f"{days_since(ts, now)} days ago ({ts.date().isoformat()})"
+def _on(ts: datetime) -> str:
+    # the day, not "N days ago": a message that changed every day would be a finding event every day
+    return f"on {ts.date().isoformat()}"
 
 
 # -- console MFA -------------------------------------------------------------------------------
@@ -90,11 +91,11 @@ def _stale_password(row: Mapping[str, Any], now: datetime, days: int) -> str | N
         return None
     last = cred_time(row, "password_last_used")
     if last is not None:
-        return f"password last used {_age(last, now)}" if days_since(last, now) >= days else None
+        return f"password last used {_on(last)}" if days_since(last, now) >= days else None
     # Never used: judge by when it was set, so a fresh password gets its grace period.
     issued = cred_time(row, "password_last_changed") or cred_time(row, "user_creation_time")
     if issued is None or days_since(issued, now) >= days:
-        when = f" since it was set {_age(issued, now)}" if issued else ""
+        when = f" since it was set {_on(issued)}" if issued else ""
         return f"password never used{when}"
     return None
 
@@ -102,10 +103,10 @@ def _stale_password(row: Mapping[str, Any], now: datetime, days: int) -> str | N
 def _stale_key(row: Mapping[str, Any], n: int, now: datetime, days: int) -> str | None:
     last = cred_time(row, f"access_key_{n}_last_used_date")
     if last is not None:
-        return f"access key {n} last used {_age(last, now)}" if days_since(last, now) >= days else None
+        return f"access key {n} last used {_on(last)}" if days_since(last, now) >= days else None
     issued = cred_time(row, f"access_key_{n}_last_rotated") or cred_time(row, "user_creation_time")
     if issued is None or days_since(issued, now) >= days:
-        when = f" since it was created {_age(issued, now)}" if issued else ""
+        when = f" since it was created {_on(issued)}" if issued else ""
         return f"access key {n} never used{when}"
     return None
 
@@ -195,11 +196,12 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
     last = _last_activity(row)
     if last is not None:
         if days_since(last, ctx.now) < days:
-            return passed(f"user {_name(user)} was last active {_age(last, ctx.now)}")
-        return failed(f"user {_name(user)} has credentials but was last active {_age(last, ctx.now)}")
+            return passed(f"user {_name(user)} was active in the last {days} days",
+                          observed=f"last activity {last.isoformat()}")
+        return failed(f"user {_name(user)} has credentials but was last active {_on(last)}, {days} or more days ago")
     created = cred_time(row, "user_creation_time")
     if created is not None and days_since(created, ctx.now) < days:
-        return passed(f"user {_name(user)} was created {_age(created, ctx.now)} and has not been used yet")
+        return passed(f"user {_name(user)} was created {_on(created)} and has not been used yet")
     return failed(f"user {_name(user)} has credentials and no recorded activity in {days} days")
 
 
@@ -244,7 +246,7 @@ def access_key_rotated_90d(user: Resource, ctx: Context) -> Verdict:
         if rotated is None:
             raise MissingInput(f"access key {n} of user {_name(user)} has no rotation date")
         if days_since(rotated, ctx.now) >= days:
-            old.append(f"key {n} last rotated {_age(rotated, ctx.now)}")
+            old.append(f"key {n} last rotated {_on(rotated)}")
     if old:
         return failed(f"user {_name(user)} has access keys older than {days} days: " + "; ".join(old))
     return passed(f"user {_name(user)}'s active access keys were rotated within {days} days")

@@ -221,18 +221,17 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
     if last is not None:
         age = days_since(last, ctx.now)
         if age < days:
-            return passed(f"user {user_label(user)} last signed in successfully {age} days ago")
-        return failed(
-            f"user {user_label(user)} is enabled and last signed in successfully {age} days ago ({last.date()})"
-        )
+            return passed(f"user {user_label(user)} signed in successfully in the last {days} days",
+                          observed=f"last successful sign-in {last.isoformat()}")
+        return failed(f"user {user_label(user)} is enabled and last signed in successfully on {last.date()}, "
+                      f"{days} or more days ago")
     try:
         created = parse_time(user.attributes.get("createdDateTime"))
     except ValueError:
         created = None
     if created is not None and days_since(created, ctx.now) < days:
-        return passed(
-            f"user {user_label(user)} was created {days_since(created, ctx.now)} days ago, not used yet"
-        )
+        return passed(f"user {user_label(user)} was created on {created.date()}, less than {days} days ago, "
+                      "not used yet")
     return failed(
         f"user {user_label(user)} is enabled and has no successful sign-in recorded "
         "(Entra records successful sign-ins since December 2023)"

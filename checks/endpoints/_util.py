@@ -4,7 +4,7 @@ Freshness. A device (or one part of its report, see ``observed_at`` in collector
 whose last report is older than ``stale_after_days`` (default 7) cannot vouch for today:
 
 - a check that would pass on it reports ``error`` instead (the state today is unknown);
-- a check that fails on it still fails, and says "as last reported N days ago": the report is
+- a check that fails on it still fails, and says "as last reported on <day>": the report is
   evidence of a failure, and a silent device is no reason to forget it;
 - ``checked_in`` itself fails for a device silent longer than the limit.
 """
@@ -98,19 +98,25 @@ _REPORTS = {"antivirus": "protection report", "tamper_protection": "protection r
             "mdm_compliance": "compliance report", "patches": "last patch scan"}
 
 
-def _report_age(device: Resource, ctx: Context, attrs: tuple[str, ...]) -> tuple[float | None, str]:
-    """Age in days of the oldest report behind ``attrs`` (None: unknown) and what that report is."""
+def day(value: Any) -> str:
+    """The date of a report time: messages name the day, never "N days ago", which would change the
+    message (a new finding event) every day."""
+    return parse_time(value).date().isoformat()
+
+
+def _report_age(device: Resource, ctx: Context, attrs: tuple[str, ...]) -> tuple[float | None, str, Any]:
+    """Age in days of the oldest report behind ``attrs`` (None: unknown), what that report is and its time."""
     observed = device.attributes.get("observed_at") or {}
-    oldest: tuple[float | None, str] = (0.0, "its last check-in")
+    oldest: tuple[float | None, str, Any] = (0.0, "its last check-in", None)
     for attr in attrs or ("last_seen",):
         label = f"its {_REPORTS.get(attr, attr.replace('_', ' ') + ' report')}" if attr in observed \
             else "its last check-in"
         stamp = observed[attr] if attr in observed else device.attributes.get("last_seen")
         if not stamp:
-            return None, label
+            return None, label, None
         age = age_days(stamp, ctx.now)
         if oldest[0] is not None and age >= oldest[0]:
-            oldest = (age, label)
+            oldest = (age, label, stamp)
     return oldest
 
 
@@ -120,13 +126,13 @@ def settle(device: Resource, ctx: Context, verdict: Verdict, *attrs: str) -> Ver
     if verdict.status not in (Status.PASS, Status.FAIL):
         return verdict
     limit = stale_limit(ctx)
-    age, label = _report_age(device, ctx, attrs)
+    age, label, stamp = _report_age(device, ctx, attrs)
     if age is not None and age <= limit:
         return verdict
-    when = f"{age:.0f} days ago" if age is not None else "at an unknown time"
+    when = f"on {day(stamp)}" if age is not None else "at an unknown time"
     if verdict.status == Status.FAIL:
-        return failed(f"{verdict.reason} (as last reported {when})")
+        return failed(f"{verdict.reason} (as last reported {when})", verdict.observed)
     if age is None:
         return Verdict(Status.ERROR, f"{verdict.reason}, but {label} has no date, so it cannot vouch for today")
-    return Verdict(Status.ERROR, f"{verdict.reason} as of {when}, but {label} is older than {limit:g} days: "
+    return Verdict(Status.ERROR, f"{verdict.reason} as of {day(stamp)}, but {label} is older than {limit:g} days: "
                                  "the state today is unknown")

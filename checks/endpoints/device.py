@@ -13,6 +13,7 @@ from checks.endpoints._util import (
     DOCS,
     STALE,
     age_days,
+    day,
     host,
     is_server,
     known,
@@ -204,9 +205,11 @@ def os_patched(device: Resource, ctx: Context) -> Verdict:
     age = age_days(stamp, ctx.now)
     limit = float(ctx.params.get("max_days", 30))
     if age > limit:
-        verdict = failed(f"device {host(device)} last installed OS updates {age:.0f} days ago (limit {limit:g})")
+        verdict = failed(f"device {host(device)} last installed OS updates on {day(stamp)}, more than {limit:g} "
+                         "days ago")
     else:
-        verdict = passed(f"device {host(device)} installed OS updates {age:.0f} days ago")
+        verdict = passed(f"device {host(device)} installed OS updates in the last {limit:g} days",
+                         f"updates installed {stamp}")
     return settle(device, ctx, verdict, "os_updated_at")
 
 
@@ -304,5 +307,5 @@ def checked_in(device: Resource, ctx: Context) -> Verdict:
     age = age_days(seen, ctx.now)
     limit = stale_limit(ctx)
     if age > limit:
-        return failed(f"device {host(device)} last checked in {age:.0f} days ago (limit {limit:g})")
-    return passed(f"device {host(device)} checked in {age:.1f} days ago")
+        return failed(f"device {host(device)} last checked in on {day(seen)}, more than {limit:g} days ago")
+    return passed(f"device {host(device)} checked in within {limit:g} days", f"last check-in {seen}")

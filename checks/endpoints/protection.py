@@ -8,7 +8,7 @@ from typing import Any
 from agent.models import Resource, Status
 from checks.base import Context, Remediation, Severity, Verdict, check, failed, not_applicable, passed
 from checks.endpoints._sources import NEEDS, reads
-from checks.endpoints._util import DOCS, STALE, age_days, host, known, mobile_not_applicable, settle
+from checks.endpoints._util import DOCS, STALE, age_days, day, host, known, mobile_not_applicable, settle
 
 
 def _names(items: list[dict[str, Any]]) -> str:
@@ -59,7 +59,7 @@ def edr_healthy(device: Resource, ctx: Context) -> Verdict:
         if e.get("running") is False:
             bad.append(f"{e.get('product')} is not running")
         elif seen and age_days(seen, ctx.now) > limit:
-            bad.append(f"{e.get('product')} last connected {age_days(seen, ctx.now):.0f} days ago")
+            bad.append(f"{e.get('product')} last connected on {day(seen)}")
         elif e.get("running") is True:
             healthy.append(e)
         else:

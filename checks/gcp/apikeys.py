@@ -125,8 +125,9 @@ def key_api_restricted(key: Resource, ctx: Context) -> Verdict:
     needs=NEEDS,
 )
 def key_rotated_90d(key: Resource, ctx: Context) -> Verdict:
-    age = days_since(parse_time(need(key, "createTime")), ctx.now)
+    created = parse_time(need(key, "createTime"))
     limit = int(ctx.params.get("max_days", 90))
-    if age > limit:
-        return failed(f"API key {_name(key)} is {age} days old (limit {limit})")
-    return passed(f"API key {_name(key)} is {age} days old")
+    # the day it was made, not its age in days: a message that changes daily is an event daily
+    if days_since(created, ctx.now) > limit:
+        return failed(f"API key {_name(key)} was created on {created.date()}, more than {limit} days ago")
+    return passed(f"API key {_name(key)} was created on {created.date()}, within {limit} days")

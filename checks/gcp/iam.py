@@ -144,11 +144,11 @@ def service_account_key_rotated_90d(key: Resource, ctx: Context) -> Verdict:
         return not_applicable(f"key {name} is {key_type.lower()}: Google rotates it")
     if key.attributes.get("disabled") is True:
         return not_applicable(f"key {name} is disabled")
-    age = days_since(parse_time(need(key, "validAfterTime")), ctx.now)
+    created = parse_time(need(key, "validAfterTime"))
     limit = int(ctx.params.get("max_days", 90))
-    if age > limit:
-        return failed(f"user-managed key {name} is {age} days old (limit {limit})")
-    return passed(f"user-managed key {name} is {age} days old")
+    if days_since(created, ctx.now) > limit:
+        return failed(f"user-managed key {name} was created on {created.date()}, more than {limit} days ago")
+    return passed(f"user-managed key {name} was created on {created.date()}, within {limit} days")
 
 
 @check(

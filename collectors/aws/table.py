@@ -61,15 +61,25 @@ def _queue_arn(item: dict[str, Any], unit: Unit) -> str:
     return arn or unit.arn("sqs", item["QueueUrl"].rstrip("/").rsplit("/", 1)[-1])
 
 
+def _last_used(row: str) -> tuple[str, ...]:
+    # credential report columns that change whenever the credential is used (IAM User Guide,
+    # "Getting credential reports": password_last_used, access_key_N_last_used_date/_region/_service)
+    keys = ["password_last_used"] + [f"access_key_{n}_last_used_{x}" for n in (1, 2)
+                                     for x in ("date", "region", "service")]
+    return tuple(f"{row}.{k}" for k in keys)
+
+
 R = ResourceType
 TABLE: tuple[ResourceType, ...] = (
     # -- IAM (global) ---------------------------------------------------------------------------
     R("aws.account", "iam", _OWN_IDS, global_=True, custom=custom.iam_account,
       calls=(("iam", "GetAccountSummary"), ("iam", "GetAccountPasswordPolicy"),
-             ("iam", "GenerateCredentialReport"), ("iam", "GetCredentialReport"))),
+             ("iam", "GenerateCredentialReport"), ("iam", "GetCredentialReport")),
+      observations=_last_used("RootCredentials")),
     R("aws.iam.user", "iam", _field("Arn"), global_=True, custom=custom.iam_users,
       calls=(("iam", "GenerateCredentialReport"), ("iam", "GetCredentialReport"),
-             ("iam", "GetAccountAuthorizationDetails"))),
+             ("iam", "GetAccountAuthorizationDetails")),
+      observations=_last_used("Credentials")),
     R("aws.iam.policy", "iam", _field("Arn"), global_=True, custom=custom.iam_policies,
       calls=(("iam", "GetAccountAuthorizationDetails"),)),
     R("aws.iam.group", "iam", _field("Arn"), global_=True, custom=custom.iam_groups,
@@ -97,12 +107,16 @@ TABLE: tuple[ResourceType, ...] = (
       )),
     # -- per-region settings ---------------------------------------------------------------------
     R("aws.accessanalyzer.settings", "accessanalyzer", _OWN_IDS, custom=custom.accessanalyzer_settings,
-      calls=(("accessanalyzer", "ListAnalyzers"),)),
+      calls=(("accessanalyzer", "ListAnalyzers"),),
+      # the analyzer's progress through the account's resources (AnalyzerSummary)
+      observations=("Analyzers[].lastResourceAnalyzed", "Analyzers[].lastResourceAnalyzedAt")),
     R("aws.guardduty.settings", "guardduty", _OWN_IDS, custom=custom.guardduty_settings,
       calls=(("guardduty", "ListDetectors"), ("guardduty", "GetDetector"))),
     R("aws.config.settings", "config", _OWN_IDS, custom=custom.config_settings,
       calls=(("config", "DescribeConfigurationRecorders"),
-             ("config", "DescribeConfigurationRecorderStatus"))),
+             ("config", "DescribeConfigurationRecorderStatus")),
+      # ConfigurationRecorderStatus: the outcome and time of the latest recording, every few minutes
+      observations=("RecorderStatus[].lastStatus", "RecorderStatus[].lastStatusChangeTime")),
     R("aws.securityhub.settings", "securityhub", lambda _, u: u.settings_id("securityhub"),
       name="'securityhub settings'",
       details=(Detail("Hub", "DescribeHub", lambda _: {}, None,
@@ -111,12 +125,21 @@ TABLE: tuple[ResourceType, ...] = (
       calls=(("ec2", "GetEbsEncryptionByDefault"),)),
     R("aws.backup.settings", "backup", _OWN_IDS, custom=custom.backup_settings,
       calls=(("backup", "ListBackupPlans"), ("backup", "ListBackupSelections"),
-             ("backup", "ListProtectedResources"))),
+             ("backup", "ListProtectedResources")),
+      # ProtectedResource: what the latest backup job made and when (checks judge its age)
+      observations=("ProtectedResources[].LastBackupTime", "ProtectedResources[].LastBackupVaultArn",
+                    "ProtectedResources[].LastRecoveryPointArn")),
     # -- regional resources ----------------------------------------------------------------------
     R("aws.cloudtrail.trail", "cloudtrail", _field("TrailARN"), "DescribeTrails", "trailList",
       name="Name", params={"includeShadowTrails": False},
       details=(Detail("Status", "GetTrailStatus", lambda t: {"Name": t["TrailARN"]}),
-               Detail("EventSelectors", "GetEventSelectors", lambda t: {"TrailName": t["TrailARN"]}))),
+               Detail("EventSelectors", "GetEventSelectors", lambda t: {"TrailName": t["TrailARN"]})),
+      # GetTrailStatus: delivery and notification times and outcomes change with every log file;
+      # IsLogging, TimeLoggingStarted/Stopped and the Latest*Error fields stay configuration
+      observations=tuple(f"Status.{k}" for k in (
+          "LatestDeliveryTime", "LatestDeliveryAttemptTime", "LatestDeliveryAttemptSucceeded",
+          "LatestNotificationTime", "LatestNotificationAttemptTime", "LatestNotificationAttemptSucceeded",
+          "LatestDigestDeliveryTime", "LatestCloudWatchLogsDeliveryTime"))),
     R("aws.ec2.instance", "ec2", _ec2_arn("instance", "InstanceId"), "DescribeInstances",
       "Reservations[].Instances[]", name="InstanceId", page_size=PAGE_SIZE),
     R("aws.ec2.security_group", "ec2", _ec2_arn("security-group", "GroupId"), "DescribeSecurityGroups",
@@ -129,16 +152,20 @@ TABLE: tuple[ResourceType, ...] = (
                       lambda s: {"SnapshotId": s["SnapshotId"], "Attribute": "createVolumePermission"},
                       "CreateVolumePermissions"),)),
     R("aws.ec2.image", "ec2", _ec2_arn("image", "ImageId"), "DescribeImages", "Images", name="Name",
-      params={"Owners": ["self"]}, page_size=PAGE_SIZE),
+      params={"Owners": ["self"]}, page_size=PAGE_SIZE, observations=("LastLaunchedTime",)),
     R("aws.ec2.vpc", "ec2", _ec2_arn("vpc", "VpcId"), page_size=PAGE_SIZE, custom=custom.vpcs,
       calls=(("ec2", "DescribeVpcs"), ("ec2", "DescribeFlowLogs"))),
     R("aws.ssm.managed_instance", "ssm", lambda i, u: u.arn("ssm", f"managed-instance/{i['InstanceId']}"),
       "DescribeInstanceInformation", "InstanceInformationList", name="InstanceId", page_size=PAGE_SIZE,
       details=(Detail("Applications", "ListInventoryEntries",
                       lambda i: {"InstanceId": i["InstanceId"], "TypeName": "AWS:Application"},
-                      "Entries", token="NextToken"),)),
+                      "Entries", token="NextToken"),),
+      # InstanceInformation: the agent's check-in and association runs (every few minutes)
+      observations=("LastPingDateTime", "LastAssociationExecutionDate", "LastSuccessfulAssociationExecutionDate",
+                    "AssociationStatus", "AssociationOverview")),
     R("aws.rds.instance", "rds", _field("DBInstanceArn"), "DescribeDBInstances", "DBInstances",
-      name="DBInstanceIdentifier", page_size=PAGE_SIZE),
+      name="DBInstanceIdentifier", page_size=PAGE_SIZE,
+      observations=("LatestRestorableTime",)),  # moves every five minutes with the backups
     R("aws.kms.key", "kms", lambda k, u: k.get("Arn") or k["KeyArn"], "ListKeys", "Keys", name="KeyId",
       page_size=PAGE_SIZE,
       describe=Detail("KeyMetadata", "DescribeKey", lambda k: {"KeyId": k["KeyId"]}, "KeyMetadata"),
@@ -150,14 +177,14 @@ TABLE: tuple[ResourceType, ...] = (
       details=(Detail("Listeners", "DescribeListeners",
                       lambda lb: {"LoadBalancerArn": lb["LoadBalancerArn"]}, "Listeners"),)),
     R("aws.logs.log_group", "logs", lambda g, u: g["arn"].removesuffix(":*"), "DescribeLogGroups",
-      "logGroups", name="logGroupName", page_size=PAGE_SIZE),
+      "logGroups", name="logGroupName", page_size=PAGE_SIZE, observations=("storedBytes",)),
     R("aws.lambda.function", "lambda", _field("FunctionArn"), "ListFunctions", "Functions",
       name="FunctionName", page_size=PAGE_SIZE,
       details=(Detail("UrlConfigs", "ListFunctionUrlConfigs",
                       lambda f: {"FunctionName": f["FunctionName"]}, "FunctionUrlConfigs",
                       token="NextMarker", token_param="Marker"),)),
     R("aws.secretsmanager.secret", "secretsmanager", _field("ARN"), "ListSecrets", "SecretList",
-      name="Name", page_size=PAGE_SIZE),
+      name="Name", page_size=PAGE_SIZE, observations=("LastAccessedDate",)),
     R("aws.acm.certificate", "acm", _field("CertificateArn"), "ListCertificates",
       "CertificateSummaryList", name="DomainName", page_size=PAGE_SIZE,
       params={"Includes": {"keyTypes": _ACM_KEY_TYPES}},
@@ -168,16 +195,24 @@ TABLE: tuple[ResourceType, ...] = (
       "ListTables", "TableNames", name="TableName", page_size=PAGE_SIZE, wrap="TableName",
       describe=Detail("Table", "DescribeTable", lambda t: {"TableName": t["TableName"]}, "Table"),
       details=(Detail("ContinuousBackups", "DescribeContinuousBackups",
-                      lambda t: {"TableName": t["TableName"]}, "ContinuousBackupsDescription"),)),
+                      lambda t: {"TableName": t["TableName"]}, "ContinuousBackupsDescription"),),
+      # sizes and counts refreshed about every six hours; the point-in-time window moves constantly
+      observations=("TableSizeBytes", "ItemCount", "GlobalSecondaryIndexes[].IndexSizeBytes",
+                    "GlobalSecondaryIndexes[].ItemCount", "LocalSecondaryIndexes[].IndexSizeBytes",
+                    "LocalSecondaryIndexes[].ItemCount",
+                    "ContinuousBackups.PointInTimeRecoveryDescription.EarliestRestorableDateTime",
+                    "ContinuousBackups.PointInTimeRecoveryDescription.LatestRestorableDateTime")),
     R("aws.efs.file_system", "efs", _field("FileSystemArn"), "DescribeFileSystems", "FileSystems",
-      name="Name", page_size=PAGE_SIZE),
+      name="Name", page_size=PAGE_SIZE, observations=("SizeInBytes",)),  # metered with its own Timestamp
     R("aws.sns.topic", "sns", _field("TopicArn"), "ListTopics", "Topics", name="TopicArn",
       details=(Detail("Attributes", "GetTopicAttributes", lambda t: {"TopicArn": t["TopicArn"]},
                       "Attributes"),)),
     R("aws.sqs.queue", "sqs", _queue_arn, "ListQueues", "QueueUrls", name="QueueUrl",
       page_size=PAGE_SIZE, wrap="QueueUrl",
       details=(Detail("Attributes", "GetQueueAttributes",
-                      lambda q: {"QueueUrl": q["QueueUrl"], "AttributeNames": ["All"]}, "Attributes"),)),
+                      lambda q: {"QueueUrl": q["QueueUrl"], "AttributeNames": ["All"]}, "Attributes"),),
+      observations=("Attributes.ApproximateNumberOfMessages", "Attributes.ApproximateNumberOfMessagesNotVisible",
+                    "Attributes.ApproximateNumberOfMessagesDelayed")),
     R("aws.eks.cluster", "eks", lambda c, u: c.get("arn") or u.arn("eks", f"cluster/{c['name']}"),
       "ListClusters", "clusters", name="name", page_size=PAGE_SIZE, wrap="name",
       describe=Detail("cluster", "DescribeCluster", lambda c: {"name": c["name"]}, "cluster")),

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from agent.errors import AgentError
 from agent.models import CollectionError, Resource
+from agent.observations import validate_paths
 from collectors import Cancelled, CollectContext
 from collectors.aws.normalise import normalise
 from collectors.aws.session import AccountSession
@@ -74,6 +75,9 @@ class ResourceType:
     region_of: Detail | None = None  # the item's own region (S3 bucket location)
     custom: Callable[[Unit, ResourceType], list[Resource]] | None = None
     calls: tuple[tuple[str, str], ...] = ()  # (service, operation) a custom function calls
+    # attribute paths that tick with time, not configuration (agent.observations): checks see them,
+    # stored bodies and drift leave them out. Reviewed against each API's reference.
+    observations: tuple[str, ...] = ()
 
     def operations(self) -> set[tuple[str, str]]:
         """Every (boto3 client, operation) this row may send: the allowlist contract."""
@@ -114,6 +118,7 @@ class Unit:
         self.region = region  # "global" or a region name
         self.ctx = ctx
         self.rows = rows
+        self.observations = {r.type: validate_paths(r.observations) for r in rows}
         self.errors: list[CollectionError] = []
         self.resources: list[Resource] = []
         self.cache: dict[str, Any] = {}  # per-unit memo for rows that share a call
@@ -173,7 +178,8 @@ class Unit:
                  errors: Mapping[str, str] | None = None, region: str | None = None) -> Resource:
         return Resource(provider="aws", account=self.account.account_id,
                         region=region or self.region, type=type_, id=id_, name=name,
-                        attributes=normalise(dict(attributes)), errors=dict(errors or {}))
+                        attributes=normalise(dict(attributes)), errors=dict(errors or {}),
+                        observations=self.observations.get(type_, ()))
 
     def add_error(self, rt: ResourceType, exc: BaseException, operation: str = "") -> None:
         code, message = error_text(exc)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.models import CollectionError, Resource
+from agent.observations import validate_paths
 from collectors.azure.http import ApiError, AzureHttp
 
 __all__ = [
@@ -45,6 +46,8 @@ class ArmType:
     details: tuple[Detail, ...] = ()
     global_: bool = False  # not a regional resource (no meaningful location)
     parent: str = ""  # a type listed earlier in the table: this type is listed under each of its resources
+    # attribute paths that tick with time, not configuration (agent.observations)
+    observations: tuple[str, ...] = ()
 
 
 TABLE: tuple[ArmType, ...] = (
@@ -78,13 +81,19 @@ TABLE: tuple[ArmType, ...] = (
         "2021-11-01",
         parent="azure.sql.server",
         details=(Detail("TransparentDataEncryption", "/transparentDataEncryption/current", "2021-11-01"),),
+        # the restore window moves daily; serverless databases pause and resume on their own
+        observations=("properties.earliestRestoreDate", "properties.pausedDate", "properties.resumedDate"),
     ),
     ArmType("azure.network.nsg", "/providers/Microsoft.Network/networkSecurityGroups", "2023-09-01"),
     ArmType("azure.network.nic", "/providers/Microsoft.Network/networkInterfaces", "2023-09-01"),
     ArmType("azure.network.watcher", "/providers/Microsoft.Network/networkWatchers", "2023-09-01"),
     ArmType("azure.network.flowlog", "/flowLogs", "2023-09-01", parent="azure.network.watcher"),
-    ArmType("azure.monitor.workspace", "/providers/Microsoft.OperationalInsights/workspaces", "2022-10-01"),
-    ArmType("azure.security.pricing", "/providers/Microsoft.Security/pricings", "2024-01-01", global_=True),
+    ArmType("azure.monitor.workspace", "/providers/Microsoft.OperationalInsights/workspaces", "2022-10-01",
+            # the daily cap's next reset and whether today's ingestion is over it
+            observations=("properties.workspaceCapping.dataIngestionStatus",
+                          "properties.workspaceCapping.quotaNextResetTime")),
+    ArmType("azure.security.pricing", "/providers/Microsoft.Security/pricings", "2024-01-01", global_=True,
+            observations=("properties.freeTrialRemainingTime",)),  # an ISO 8601 duration counting down
 )
 # Subscription-level settings stored on the azure.subscription resource.
 SUBSCRIPTION_DETAILS: tuple[Detail, ...] = (
@@ -156,6 +165,7 @@ def collect_subscription(
         )
     )
     ops = {row.type: _op(row.path) for row in table}
+    observations = {row.type: validate_paths(row.observations) for row in table}
     for row in table:
         op = f"{ops[row.parent]}.{_op(row.path)}" if row.parent else ops[row.type]
         ops[row.type] = op
@@ -186,6 +196,7 @@ def collect_subscription(
                         name=str(item.get("name") or rid.rsplit("/", 1)[-1]),
                         attributes=dict(item) | detail_attrs,
                         errors=detail_errs,
+                        observations=observations[row.type],
                     )
                 )
     return resources, errors

@@ -26,10 +26,13 @@ from collectors.azure.entra_policies import (
 from collectors.azure.entra_roles import collect_roles
 from collectors.azure.http import ApiError, AzureHttp
 
-__all__ = ["APP_TYPE", "TENANT_TYPE", "USER_TYPE", "collect_entra", "tenant_id_of", "user_id_of"]
+__all__ = ["APP_TYPE", "TENANT_TYPE", "USER_OBSERVATIONS", "USER_TYPE", "collect_entra", "tenant_id_of", "user_id_of"]
 
 USER_TYPE = "azure.entra.user"
 TENANT_TYPE = "azure.entra.tenant"
+# a user's sign-ins (signInActivity) and the time the registration report row was refreshed
+USER_OBSERVATIONS = ("Registration.lastUpdatedDateTime", "SignInActivity.lastNonInteractiveSignInDateTime",
+                     "SignInActivity.lastSignInDateTime", "SignInActivity.lastSuccessfulSignInDateTime")
 
 _USER_FIELDS = "id,displayName,userPrincipalName,userType,accountEnabled,createdDateTime"
 _USER_KEEP = ("id", "displayName", "userPrincipalName", "userType", "accountEnabled", "createdDateTime")
@@ -166,6 +169,7 @@ def collect_entra(
                 name=str(u.get("userPrincipalName") or oid),
                 attributes=attrs,
                 errors=errs,
+                observations=USER_OBSERVATIONS,
             )
         )
     resources.append(

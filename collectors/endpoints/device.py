@@ -18,9 +18,14 @@ from typing import Any
 
 from agent.models import Resource
 
-__all__ = ["DEVICE_TYPE", "Antivirus", "Edr", "PatchState", "device_resource"]
+__all__ = ["DEVICE_TYPE", "OBSERVATIONS", "Antivirus", "Edr", "PatchState", "device_resource"]
 
 DEVICE_TYPE = "endpoint.device"
+# what changes with each check-in rather than with the device's configuration (agent.observations):
+# the check-in itself, the per-attribute report times, antivirus definition updates (several a day)
+# the EDR sensor's last contact with its cloud and Intune's protection report time
+OBSERVATIONS = ("antivirus[].definitions_updated", "edr[].last_connected",
+                "extra.windowsProtectionState.lastReportedDateTime", "last_seen", "observed_at")
 PLATFORMS = ("macos", "windows", "linux", "ios", "android", "other")
 
 
@@ -118,4 +123,4 @@ def device_resource(
     }
     return Resource(provider="endpoints", account=account, region="global", type=DEVICE_TYPE,
                     id=f"device:{source_kind}:{account}:{device_id}", name=hostname, attributes=attrs,
-                    errors=dict(errors or {}))
+                    errors=dict(errors or {}), observations=OBSERVATIONS)

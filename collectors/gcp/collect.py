@@ -46,6 +46,7 @@ from collectors.gcp.types import (
     HIERARCHY_TYPES,
     IAM_POLICY_TYPES,
     LOG_SINK_ASSET,
+    OBSERVATIONS,
     ORG_POLICY_TYPES,
     POLICY_TYPE,
     PROJECT_ASSET,
@@ -185,7 +186,8 @@ class _Run:
             attrs = {**data, "_parent": asset.resource.parent, "_location": asset.resource.location,
                      "_project": project, "_ancestors": list(asset.ancestors)}
             self.g.resources[asset.name] = Resource(provider="gcp", account=project, region=_region(asset),
-                                                    type=rtype, id=asset.name, name=name, attributes=attrs)
+                                                    type=rtype, id=asset.name, name=name, attributes=attrs,
+                                                    observations=OBSERVATIONS.get(rtype, ()))
             self._keep_inherited(asset, data)
 
         failure = self._list(self.source.scope, "RESOURCE", self.asset_types, each,
@@ -346,7 +348,7 @@ class _Run:
 
 def _fields(r: Resource) -> dict[str, Any]:
     return {"provider": r.provider, "account": r.account, "region": r.region, "type": r.type, "id": r.id,
-            "name": r.name, "attributes": r.attributes, "errors": r.errors}
+            "name": r.name, "attributes": r.attributes, "errors": r.errors, "observations": r.observations}
 
 
 def _region(asset: Any) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 __all__ = ["ANCESTOR_RESOURCE_TYPES", "ASSET_TYPES", "CONTACT_ASSET", "CUSTOMER_TYPE", "FOLDER_ASSET",
-           "HIERARCHY_TYPES", "IAM_POLICY_TYPES", "LOG_SINK_ASSET", "ORGANIZATION_ASSET", "ORG_POLICY_TYPES",
-           "PROJECT_ASSET", "POLICY_TYPE", "resource_type"]
+           "HIERARCHY_TYPES", "IAM_POLICY_TYPES", "LOG_SINK_ASSET", "OBSERVATIONS", "ORGANIZATION_ASSET",
+           "ORG_POLICY_TYPES", "PROJECT_ASSET", "POLICY_TYPE", "resource_type"]
 
 PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
 FOLDER_ASSET = "cloudresourcemanager.googleapis.com/Folder"
@@ -38,6 +38,12 @@ ASSET_TYPES: dict[str, str] = {
     "monitoring.googleapis.com/AlertPolicy": "gcp.monitoring.alert_policy",
     "apikeys.googleapis.com/Key": "gcp.apikeys.key",
     CONTACT_ASSET: "gcp.essentialcontacts.contact",
+}
+
+# Attribute paths that tick with time rather than configuration (agent.observations), per type:
+# an instance's start, stop and suspend times move with every restart of the machine.
+OBSERVATIONS: dict[str, tuple[str, ...]] = {
+    "gcp.compute.instance": ("lastStartTimestamp", "lastStopTimestamp", "lastSuspendedTimestamp"),
 }
 
 # Types whose own IAM policy (list_assets IAM_POLICY) is attached as the ``iamPolicy`` attribute.

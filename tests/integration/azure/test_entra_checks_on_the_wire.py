@@ -60,7 +60,7 @@ def test_the_demo_finds_every_negative_shape(fake: FakeAzure) -> None:
     expect(got, "legacy_auth_blocked", "tenant", PASS, "'Block legacy authentication'")
     # registered but not capable; failed-only recent sign-ins
     expect(got, "user_mfa_registered", "u-bob", FAIL, "cannot perform MFA", "registration report")
-    expect(got, "user_inactive_90d", "u-dave", FAIL, "200 days ago")
+    expect(got, "user_inactive_90d", "u-dave", FAIL, "90 or more days ago")
     # Global Administrator by group membership, PIM-eligible admin, service principal with a privileged role
     expect(got, "privileged_user_mfa", "u-carol", FAIL, "Global Administrator (active, via group Tenant Admins)")
     expect(got, "privileged_user_mfa", "u-erin", PASS, "Privileged Role Administrator (eligible, directly)")

@@ -79,7 +79,7 @@ class Case:
 def check_case(case: Case) -> None:
     finding = case.run()
     assert finding.status == case.expect, f"{finding.status}: {finding.message}"
-    assert case.reason.lower() in finding.message.lower(), finding.message
+    assert case.reason.lower() in finding.recorded_message.lower(), finding.recorded_message
     assert finding.message.strip(), "every result needs a reason"
 
 

@@ -61,5 +61,5 @@ def run(check: Check, device: Resource, params: dict[str, Any] | None = None) ->
 def run_case(c: Case) -> None:
     finding = run(c.check, c.device, c.params)
     assert finding.status == c.expect, finding.message
-    assert c.reason.lower() in finding.message.lower(), finding.message
+    assert c.reason.lower() in finding.recorded_message.lower(), finding.recorded_message
     assert finding.message.strip()

@@ -40,9 +40,10 @@ CASES = [
          looks_fine="Defender's engine runs (malwareProtectionEnabled true) in passive mode; the product it defers "
                     "to has an unknown state"),
     case(d.antivirus_running, dev(antivirus=[PASSIVE_DEFENDER]), FAIL, "passive mode", id="passive-alone"),
-    case(d.antivirus_running, STALE, ERROR, "12 days", id="defect-stale-pass-is-error",
+    case(d.antivirus_running, STALE, ERROR, "as of 2025-05-20, but its last check-in is older than 7 days",
+         id="defect-stale-pass-is-error",
          looks_fine="the last report said protected, but it is 12 days old"),
-    case(d.antivirus_running, dev(last_seen=ago(12), antivirus=[]), FAIL, "as last reported 12 days ago",
+    case(d.antivirus_running, dev(last_seen=ago(12), antivirus=[]), FAIL, "as last reported on 2025-05-20",
          id="defect-stale-fail-stays-fail"),
     case(d.antivirus_running, dev(observed_at={"antivirus": ago(20)}), ERROR, "protection report",
          id="stale-protection-report",
@@ -64,13 +65,15 @@ CASES = [
     case(d.antivirus_up_to_date, dev(antivirus=[Antivirus(product="X", enabled=True)]), ERROR, "unknown",
          id="unknown"),
     case(d.antivirus_up_to_date, dev(antivirus=[]), FAIL, id="none"),
-    case(d.antivirus_up_to_date, STALE, ERROR, "12 days", id="stale"),
+    case(d.antivirus_up_to_date, STALE, ERROR, "as of 2025-05-20, but its last check-in is older than 7 days",
+         id="stale"),
     case(d.antivirus_up_to_date, PHONE, NA, id="phone"),
     # disk_encryption
     case(d.disk_encryption, dev(), PASS, id="pass"),
     case(d.disk_encryption, dev(disk_encryption=False), FAIL, "unencrypted", id="fail"),
     case(d.disk_encryption, dev(disk_encryption=None), ERROR, "does not report", id="unknown"),
-    case(d.disk_encryption, STALE, ERROR, "12 days", id="stale-pass",
+    case(d.disk_encryption, STALE, ERROR, "as of 2025-05-20, but its last check-in is older than 7 days",
+         id="stale-pass",
          looks_fine="the last report said encrypted, but the laptop has been silent for 12 days"),
     case(d.disk_encryption, dev(last_seen=ago(12), disk_encryption=False), FAIL, "as last reported",
          id="defect-stale-unencrypted-stays-fail"),
@@ -82,11 +85,13 @@ CASES = [
          looks_fine="a Windows 10 build that Microsoft still patches, but below the organisation's minimum version"),
     case(d.os_supported, dev(os_supported=None), ERROR, id="unknown"),
     # os_patched
-    case(d.os_patched, dev(), PASS, id="pass"),
-    case(d.os_patched, dev(os_updated_at=ago(45)), FAIL, "45 days", id="fail"),
+    case(d.os_patched, dev(), PASS, "in the last 30 days (observed: updates installed 2025-05-29T12:00", id="pass"),
+    case(d.os_patched, dev(os_updated_at=ago(45)), FAIL, "last installed OS updates on 2025-04-17, more than 30 days ago",
+         id="fail"),
     case(d.os_patched, dev(os_updated_at=ago(10)), FAIL, params={"max_days": 7}, id="param"),
     case(d.os_patched, dev(os_updated_at=None), ERROR, id="unknown"),
-    case(d.os_patched, dev(last_seen=ago(12), os_updated_at=ago(13)), ERROR, "12 days", id="stale",
+    case(d.os_patched, dev(last_seen=ago(12), os_updated_at=ago(13)), ERROR,
+         "as of 2025-05-20, but its last check-in is older than 7 days", id="stale",
          looks_fine="13 days since the last update is within 30, but the device has been silent for 12 days"),
     # screen_lock
     case(d.screen_lock, dev(), PASS, "5 min", id="pass"),
@@ -112,9 +117,11 @@ CASES = [
          looks_fine="the device is compliant with its MDM policies, but no policy says anything about its firewall"),
     case(d.firewall, PHONE, NA, id="phone"),
     # checked_in
-    case(d.checked_in, dev(), PASS, id="pass"),
-    case(d.checked_in, STALE, FAIL, "12 days ago", id="defect-silent-laptop-fails"),
-    case(d.checked_in, dev(last_seen=ago(12), extra={"fleet_status": "online"}), FAIL, "12 days", id="listed-online",
+    case(d.checked_in, dev(), PASS, "checked in within 7 days (observed: last check-in 2025-06-01T00:00", id="pass"),
+    case(d.checked_in, STALE, FAIL, "last checked in on 2025-05-20, more than 7 days ago",
+         id="defect-silent-laptop-fails"),
+    case(d.checked_in, dev(last_seen=ago(12), extra={"fleet_status": "online"}), FAIL,
+         "last checked in on 2025-05-20, more than 7 days ago", id="listed-online",
          looks_fine="the inventory lists the host as online, but its last check-in was 12 days ago"),
     case(d.checked_in, UNSEEN, ERROR, "never", id="never"),
     case(d.checked_in, dev(last_seen=ago(3)), FAIL, params={"stale_after_days": 2}, id="param"),
@@ -140,7 +147,7 @@ def test_defect_stale_device_keeps_its_failures_and_fails_checked_in() -> None:
                  os_supported=False, os_updated_at=ago(60))
     got = {chk.id: run(chk, silent) for chk in DEVICE_CHECKS}
     assert all(f.status == FAIL for f in got.values()), {k: (f.status, f.message) for k, f in got.items()}
-    assert all("as last reported 12 days ago" in f.message for cid, f in got.items() if cid != d.checked_in.id)
+    assert all("as last reported on 2025-05-20" in f.message for cid, f in got.items() if cid != d.checked_in.id)
 
 
 def test_every_device_check_declares_reads_and_needs() -> None:

@@ -31,7 +31,8 @@ CASES = [
     case(mdm.mdm_enrolled, dev(mdm_enrolled=None), ERROR, "does not report", id="unknown"),
     case(mdm.mdm_enrolled, dev(mdm_enrolled=None, **SERVER), NA, "server", id="server"),
     case(mdm.mdm_enrolled, dev(mdm_enrolled=None, platform="linux"), NA, "Linux", id="linux"),
-    case(mdm.mdm_enrolled, dev(mdm_enrolled=True, last_seen=ago(12)), ERROR, "12 days", id="stale"),
+    case(mdm.mdm_enrolled, dev(mdm_enrolled=True, last_seen=ago(12)), ERROR,
+         "as of 2025-05-20, but its last check-in is older than 7 days", id="stale"),
     # mdm_compliant
     case(mdm.mdm_compliant, dev(mdm_compliance="compliant"), PASS, "compliant", id="pass"),
     case(mdm.mdm_compliant, dev(mdm_compliance="noncompliant", compliance_settings=[
@@ -49,7 +50,7 @@ CASES = [
     case(mdm.mdm_compliant, dev(mdm_compliance=None, mdm_enrolled=False), NA, "not enrolled", id="not-enrolled"),
     case(mdm.mdm_compliant, dev(mdm_compliance=None, **SERVER), NA, "server", id="server"),
     case(mdm.mdm_compliant, dev(mdm_compliance="compliant", observed_at={"mdm_compliance": ago(15)}), ERROR,
-         "15 days", id="stale-policy-results",
+         "as of 2025-05-17, but its compliance report is older than 7 days", id="stale-policy-results",
          looks_fine="the host passed every policy, but the results are 15 days old while it checks in daily"),
     # not_jailbroken
     case(mdm.not_jailbroken, dev(jailbroken=False, **PHONE), PASS, id="pass"),
@@ -82,7 +83,7 @@ CASES = [
     case(protection.edr_healthy, dev(edr=[Edr(product="SentinelOne", running=False)]), FAIL, "not running",
          id="stopped"),
     case(protection.edr_healthy, dev(edr=[Edr(product="SentinelOne", running=True, last_connected=ago(10))]),
-         FAIL, "10 days", id="disconnected",
+         FAIL, "SentinelOne last connected on 2025-05-22 (limit 3 days)", id="disconnected",
          looks_fine="the sensor service runs, but it has not reached its cloud for 10 days"),
     case(protection.edr_healthy, dev(edr=[Edr(product="CrowdStrike Falcon", running=None)]), ERROR,
          "does not report whether it runs", id="installed-only",
@@ -96,7 +97,7 @@ CASES = [
     case(protection.tamper_protection, dev(tamper_protection=False), FAIL, "off", id="off"),
     case(protection.tamper_protection, dev(tamper_protection=None), ERROR, "does not report", id="unknown"),
     case(protection.tamper_protection, dev(tamper_protection=True, observed_at={"tamper_protection": ago(20)}),
-         ERROR, "20 days", id="stale-report",
+         ERROR, "as of 2025-05-12, but its protection report is older than 7 days", id="stale-report",
          looks_fine="Intune reports tamper protection on, but that protection report is 20 days old"),
     case(protection.tamper_protection, dev(tamper_protection=None, **PHONE), NA, id="phone"),
     # patches_installed
@@ -115,7 +116,8 @@ CASES = [
     case(patching.patches_installed, dev(patches=None, errors={"patches": "NoPatchState: no scan"}), ERROR,
          "NoPatchState", id="never-scanned"),
     case(patching.patches_installed, dev(patches=PatchState(missing=0, failed=0),
-                                         observed_at={"patches": ago(20)}), ERROR, "20 days", id="stale-scan",
+                                         observed_at={"patches": ago(20)}), ERROR,
+         "as of 2025-05-12, but its last patch scan is older than 7 days", id="stale-scan",
          looks_fine="the last Patch Manager scan found nothing missing, but it ran 20 days ago"),
 ]
 

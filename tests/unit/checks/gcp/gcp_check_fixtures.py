@@ -128,7 +128,7 @@ def run(c: Case) -> None:
     findings = [f for f in evaluate(snap, [c.chk], params={c.chk.id: c.params}) if f.resource_id == target]
     assert len(findings) == 1, findings
     assert findings[0].status == c.expect, findings[0].message
-    assert c.reason.lower() in findings[0].message.lower(), findings[0].message
+    assert c.reason.lower() in findings[0].recorded_message.lower(), findings[0].recorded_message
 
 
 def listing_failed(resource_type: str) -> list[CollectionError]:

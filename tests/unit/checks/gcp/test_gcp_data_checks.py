@@ -142,7 +142,7 @@ CASES = [
          looks_fine="an API restriction is set, but to cloudapis.googleapis.com, which is all of them"),
     case(apikeys.key_api_restricted, res("gcp.apikeys.key", "k", errors={"restrictions": "x"}), ERROR, id="error"),
     case(apikeys.key_rotated_90d, key(), PASS, id="pass"),
-    case(apikeys.key_rotated_90d, key(createTime=ago(400)), FAIL, "400 days", id="fail"),
+    case(apikeys.key_rotated_90d, key(createTime=ago(400)), FAIL, "created on 2024-04-27, more than 90 days ago", id="fail"),
     case(apikeys.key_rotated_90d, key(createTime=ago(400), updateTime=ago(1)), FAIL, id="recently-updated",
          looks_fine="the key was updated yesterday, but its secret is the one created 400 days ago"),
     case(apikeys.key_rotated_90d, res("gcp.apikeys.key", "k"), ERROR, "createTime", id="error"),

@@ -96,7 +96,8 @@ CASES = [
     case(iam.no_public_members, policy(("roles/viewer", ["domain:x.com"])), PASS, id="pass"),
     case(iam.no_public_members, policy(errors={"bindings": "x"}), ERROR, id="error"),
     # key age ---------------------------------------------------------------------------------------
-    case(iam.service_account_key_rotated_90d, key(validAfterTime=ago(200)), FAIL, "200 days", id="old"),
+    case(iam.service_account_key_rotated_90d, key(validAfterTime=ago(200)), FAIL,
+         "created on 2024-11-13, more than 90 days ago", id="old"),
     case(iam.service_account_key_rotated_90d, key(validAfterTime=ago(10)), PASS, id="young"),
     case(iam.service_account_key_rotated_90d, key("SYSTEM_MANAGED", validAfterTime=ago(900)), NA, id="system"),
     case(iam.service_account_key_rotated_90d, key(validAfterTime=ago(60)), FAIL, params={"max_days": 30},
