@@ -7,8 +7,11 @@ verifiers: `python -m posture_verify` and `posture-agent evidence verify`, each 
     .venv/bin/python bench/evidence.py --db sqlite:////tmp/bench-year.db --measure-only --runs 3
     .venv/bin/python bench/evidence.py --db postgresql+psycopg://postgres@127.0.0.1:5432/posture_bench \\
         --cycles 40 --unchanged-sample 400 --no-measure
+    .venv/bin/python bench/evidence.py --db sqlite:////tmp/bench-tick.db --tick --cycles 400 --no-measure
 
-Each cycle every resource has a finding; ``--change-per-day`` of the resources change per day (spread
+Each cycle every resource has a finding (``--tick``: and an observation that moves every cycle, left
+out of the stored bodies: the bytes per unchanged cycle then show that polling does not grow the
+store); ``--change-per-day`` of the resources change per day (spread
 over the day's cycles), a tenth of those flip their finding. Every fourth cycle (hourly) a checkpoint
 is written, signed (``--no-sign`` to leave it unsigned), and witnessed right away as the daemon does:
 
@@ -66,10 +69,15 @@ CADENCE_S = 3600
 FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
-def resource(i: int, version: int, ok: bool) -> Resource:
+def resource(i: int, version: int, ok: bool, seen: datetime | None = None) -> Resource:
+    """``seen``: an observation that ticks every cycle, as a real estate's check-in and delivery times
+    do (``--tick``); left out of the stored body like any declared observation."""
+    attrs: dict[str, Any] = {"Encrypted": ok, "Version": version, "Tags": {"team": f"t{i % 17}"}}
+    if seen is not None:
+        attrs["LastSeen"] = seen.isoformat()
     return Resource(provider="aws", account="111122223333", region="us-east-1", type="aws.s3.bucket",
-                    id=f"arn:aws:s3:::bucket-{i:06d}", name=f"bucket-{i:06d}",
-                    attributes={"Encrypted": ok, "Version": version, "Tags": {"team": f"t{i % 17}"}})
+                    id=f"arn:aws:s3:::bucket-{i:06d}", name=f"bucket-{i:06d}", attributes=attrs,
+                    observations=("LastSeen",) if seen is not None else ())
 
 
 def finding(r: Resource, at: datetime) -> Finding:
@@ -262,8 +270,9 @@ class Writer:
     its witnesses."""
 
     def __init__(self, store: Store, resources: int, change_per_day: float, signer: Signer | None,
-                 witnesses: Witnesses, start: datetime) -> None:
+                 witnesses: Witnesses, start: datetime, tick: bool = False) -> None:
         self.store, self.signer, self.witnesses, self.start = store, signer, witnesses, start
+        self.tick = tick  # every resource's observation moves each cycle: every body is built and hashed again
         self.rng = random.Random(7)
         self.versions = [0] * resources
         self.oks = [True] * resources
@@ -283,6 +292,8 @@ class Writer:
     def cycle(self, c: int) -> float:
         """Cycle number ``c`` (its time is start + c steps); returns the milliseconds record_cycle took."""
         at = self.start + c * STEP
+        if self.tick:
+            self.resources = [resource(i, self.versions[i], self.oks[i], at) for i in range(len(self.resources))]
         snap = Snapshot(source="prod", provider="aws", account="111122223333", started_at=at, finished_at=at,
                         resources=tuple(self.resources), errors=())
         run = RunRecord(id=new_run_id(at), source="prod", provider="aws", started_at=at, finished_at=at,
@@ -400,6 +411,8 @@ def main() -> None:
     ap.add_argument("--measure-only", action="store_true",
                     help="skip writing: export and verify what --db already holds")
     ap.add_argument("--no-measure", action="store_true", help="write and count bytes only")
+    ap.add_argument("--tick", action="store_true",
+                    help="every resource's observation (LastSeen) moves every cycle, as a real estate's do")
     args = ap.parse_args()
     kinds = {k for k in args.witnesses.split(",") if k and k != "none"}
     state = state_dir(args.db, args.state)
@@ -419,7 +432,7 @@ def main() -> None:
                            args.keep_bundle)
             return
         start = default_start(args.cycles, args.unchanged_sample)
-        writer = Writer(store, args.resources, args.change_per_day, signer, witnesses, start)
+        writer = Writer(store, args.resources, args.change_per_day, signer, witnesses, start, tick=args.tick)
         t_write = time.perf_counter()
         for c in range(args.cycles):
             writer.change(start + c * STEP)
