@@ -115,3 +115,36 @@ def test_evidence_chain_links(store: Store) -> None:
                                             content_hash=row.content_hash, prev_hash=row.prev_hash)
         prev = row.entry_hash
     assert [r.kind for r in rows] == ["cycle"] * 3  # one entry per cycle: run, snapshot and finding events
+
+
+def _trail(seen: str, declared: bool) -> Resource:
+    return Resource(provider="aws", account=ACCOUNT, region="us-east-1", type="aws.cloudtrail.trail",
+                    id="arn:aws:cloudtrail:us-east-1:111122223333:trail/main", name="main",
+                    attributes={"Public": False, "Status": {"IsLogging": True, "LatestDeliveryTime": seen}},
+                    observations=("Status.LatestDeliveryTime",) if declared else ())
+
+
+def test_store_written_before_observations_were_declared_keeps_verifying(db_url: str) -> None:
+    """A store whose bodies hold a ticking value (written before its type declared it) upgrades to
+    bodies without it: one new body, then none however the value ticks, and the chain verifies
+    throughout. The resource's drift across the upgrade is empty (agent.drift)."""
+    from posture_verify.chain import verify_records
+
+    from agent.drift import diff_resources
+    from agent.evidence.store_records import load_store_records
+
+    store = Store(db_url)
+    store.upgrade()
+    try:
+        legacy = [cycle(store, i, [_trail(f"2026-01-01T00:{i:02d}:00Z", declared=False)]) for i in range(2)]
+        assert [w.new_bodies for w in legacy] == [2, 2]  # the ticking value made a new body every cycle
+        upgraded = [cycle(store, i, [_trail(f"2026-01-01T00:{i:02d}:00Z", declared=True)]) for i in range(2, 5)]
+        assert [w.new_bodies for w in upgraded] == [2, 0, 0]  # once (body and manifest), then nothing
+        before = store.load_snapshot(legacy[-1].snapshot_id).resources
+        after = store.load_snapshot(upgraded[-1].snapshot_id).resources
+        assert diff_resources(before, after) == []
+        assert "LatestDeliveryTime" not in after[0].attributes["Status"] and after[0].observations
+        report = verify_records(load_store_records(store))
+        assert report.ok, [str(i) for i in report.issues]
+    finally:
+        store.close()
