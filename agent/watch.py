@@ -40,7 +40,7 @@ from agent.store import schema as st
 from agent.store.alerting import drift_events
 from agent.store.alerting import exceptions as exc_table
 from agent.store.blobs import decompress, resolve_manifest
-from agent.store.db import FindingChange
+from agent.store.db import FindingChange, snapshot_errors
 
 if TYPE_CHECKING:
     from agent.cycle import CycleResult, Pipeline
@@ -259,7 +259,7 @@ class Watch:
         if not (added or removed or modified):
             return []
         # a resource missing because its type could not be collected is unknown, not removed
-        starved = {(e["resource_type"], e["region"]) for e in json.loads(snap.errors or "[]")}
+        starved = {(e["resource_type"], e["region"]) for e in snapshot_errors(snap.errors, lambda h: _blob(conn, h))}
 
         def load(h: str) -> Resource:
             return Resource.from_dict(json.loads(_blob(conn, h)))

@@ -2,7 +2,7 @@
 
 Layout (docs/evidence.md): manifest.json (every file with its SHA-256), chain/ (the entries of the
 period, checkpoints, the segment's anchor and baseline), records/ (the rows the entries commit to),
-blobs/ (uncompressed resource bodies and manifests the snapshots refer to), manual/ (documents), summary/,
+blobs/ (uncompressed resource bodies, manifests and error sets the snapshots refer to), manual/ (documents), summary/,
 timelines/, logs/, report.html and oscal/assessment-results.json.
 """
 
@@ -32,7 +32,7 @@ from agent.store import Store
 from agent.store import schema as t
 from agent.store.alerting import alerts_outbox, drift_events, exceptions
 from agent.store.blobs import decompress
-from agent.store.db import reachable_blobs
+from agent.store.db import errors_blob, reachable_blobs
 from agent.store.evidence_tables import evidence_checkpoints as cp
 from agent.store.evidence_tables import evidence_store
 from agent.store.manual import manual_evidence
@@ -181,7 +181,8 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             z.add("chain/vouchers.jsonl", _jsonl(vouchers))
             z.add("chain/stubs.jsonl", _jsonl(_stubs(conn, seg, checkpoints, vouchers)))
             progress("blobs", 4, 10)
-            wanted = sorted(reachable_blobs(conn, (s["manifest_hash"] for s in snaps)))
+            wanted = sorted(reachable_blobs(conn, (s["manifest_hash"] for s in snaps))
+                            | {h for s in snaps if (h := errors_blob(s["errors"])) is not None})
             blob_index = []
             for i in range(0, len(wanted), 500):
                 for b in conn.execute(select(t.blobs).where(t.blobs.c.hash.in_(wanted[i:i + 500]))):

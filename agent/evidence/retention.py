@@ -24,7 +24,7 @@ from agent.models import isoformat
 from agent.store import Store
 from agent.store import schema as t
 from agent.store.alerting import drift_events, exceptions
-from agent.store.db import reachable_blobs
+from agent.store.db import errors_blob, reachable_blobs
 from agent.store.evidence_tables import evidence_prune_guard
 from agent.store.manual import manual_evidence
 
@@ -144,6 +144,8 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
             conn.execute(t.runs.delete().where(t.runs.c.id.in_(ids)))
         conn.execute(t.evidence_log.delete().where(el.seq <= through))
         keep = reachable_blobs(conn, conn.execute(select(t.snapshots.c.manifest_hash).distinct()).scalars().all())
+        keep |= {h for v in conn.execute(select(t.snapshots.c.errors).distinct()).scalars()
+                 if (h := errors_blob(v)) is not None}
         unused = [h for h in conn.execute(select(t.blobs.c.hash)).scalars() if h not in keep]
         for ids in _chunks(unused):
             conn.execute(t.blobs.delete().where(t.blobs.c.hash.in_(ids)))

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from posture_verify.manifests import errors_blob
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -32,7 +33,8 @@ from agent.store.blobs import Manifest, compress, decompress, manifest_delta, re
 from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
 from agent.store.resultset import ResultSetHash
 
-__all__ = ["FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrite", "reachable_blobs", "redact_url"]
+__all__ = ["ERRORS_BLOB", "FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrite", "errors_blob",
+           "reachable_blobs", "redact_url", "snapshot_errors"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 GONE = "gone"
@@ -129,6 +131,16 @@ def _engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use database {redact_url(url)}: {exc}") from None
+
+
+ERRORS_BLOB = "errors"  # the blob kind holding a snapshot's collection errors
+
+
+def snapshot_errors(value: str | None, load: Callable[[str], bytes]) -> list[dict[str, Any]]:
+    """A snapshot's collection errors from its errors column (``load``: blob hash -> body)."""
+    h = errors_blob(value)
+    out = json.loads(load(h) if h is not None else (value or "[]"))
+    return out if isinstance(out, list) else []
 
 
 def reachable_blobs(conn: Connection, manifest_hashes: Iterable[str]) -> set[str]:
@@ -345,7 +357,15 @@ class Store:
             manifest_hash, depth = manifest.hash, manifest.depth
             c2, b2 = self._put_blobs(conn, [(manifest_hash, "manifest", manifest.encode)])
             count, nbytes = count + c2, nbytes + b2
-        errors_json = canonical_json([e.to_dict() for e in snap.errors]).decode()
+        # errors that repeat every cycle (an operation denied in a region) are one content-addressed blob,
+        # referred to by each snapshot instead of copied into it
+        errors_json = "[]"
+        if snap.errors:
+            body = canonical_json([e.to_dict() for e in snap.errors])
+            errors_hash = sha256_hex(body)
+            c3, b3 = self._put_blobs(conn, [(errors_hash, ERRORS_BLOB, lambda: body)])
+            count, nbytes = count + c3, nbytes + b3
+            errors_json = canonical_json({"blob": errors_hash}).decode()
         # the id is needed by the finding rows; the results hash is known only after the diff
         changes, events, upserts, gone = self._diff_findings(state, snap, findings)
         self._apply_findings(state, upserts, gone)
@@ -540,7 +560,8 @@ class Store:
             mapping = resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h))
             resources = tuple(Resource.from_dict(json.loads(self._blob(conn, h)))
                               for _, h in sorted(mapping.items()))
-        errors = tuple(CollectionError.from_dict(e) for e in json.loads(row.errors))
+            errors = tuple(CollectionError.from_dict(e) for e in snapshot_errors(row.errors,
+                                                                                 lambda h: self._blob(conn, h)))
         return Snapshot(source=row.source, provider=row.provider, account=row.account,
                         started_at=row.started_at, finished_at=row.finished_at,
                         resources=resources, errors=errors)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -146,5 +149,45 @@ def test_store_written_before_observations_were_declared_keeps_verifying(db_url:
         assert "LatestDeliveryTime" not in after[0].attributes["Status"] and after[0].observations
         report = verify_records(load_store_records(store))
         assert report.ok, [str(i) for i in report.issues]
+    finally:
+        store.close()
+
+
+def test_repeated_collection_errors_are_stored_once(db_url: str, tmp_path: Path) -> None:
+    """The same operation denied every cycle: each snapshot refers to one error set, which is read
+    back whole, exported with the snapshots and checked by the verifier."""
+    from posture_verify.bundle import verify_bundle
+    from posture_verify.chain import verify_records
+
+    from agent.evidence.export import export_bundle
+    from agent.evidence.store_records import load_store_records
+    from agent.mappings import load_mappings
+    from tests.integration.evidence.tamper_lab import tamper
+
+    denied = (CollectionError(service="kms", operation="ListKeys", region="eu-west-1", code="AccessDenied",
+                              message="not authorized to perform kms:ListKeys", resource_type="aws.kms.key"),)
+    store = Store(db_url)
+    store.upgrade()
+    try:
+        writes = [cycle(store, i, [bucket("a")], errors=denied) for i in range(3)]
+        assert [w.new_bodies for w in writes] == [3, 0, 0]  # body, manifest and error set, then nothing
+        with store.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.snapshots.c.errors)).scalars().all()
+            kinds = conn.execute(sa.select(t.blobs.c.kind)).scalars().all()
+        assert len(set(rows)) == 1 and rows[0].startswith('{"blob":') and len(rows[0]) < 80
+        assert sorted(kinds) == ["errors", "manifest", "resource"]
+        assert store.load_snapshot(writes[-1].snapshot_id).errors == denied
+        assert verify_records(load_store_records(store)).ok
+        # a bundle carries the error set with the snapshots that refer to it
+        out = tmp_path / "bundle.zip"
+        export_bundle(store, load_mappings(), framework="soc2", start=T0 - timedelta(minutes=1),
+                      end=T0 + timedelta(hours=1), out=out)
+        assert verify_bundle(out).ok, [str(i) for i in verify_bundle(out).issues]
+        with zipfile.ZipFile(out) as z:
+            assert any(n.startswith("blobs/") and json.loads(z.read(n)) == [e.to_dict() for e in denied]
+                       for n in z.namelist())
+        tamper(store, "DELETE FROM blobs WHERE kind = 'errors'")  # as whoever holds the database could
+        issues = [str(i) for i in verify_records(load_store_records(store)).issues]
+        assert any("collection errors" in i and "missing" in i for i in issues), issues
     finally:
         store.close()

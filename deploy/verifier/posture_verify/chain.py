@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from posture_verify.canonical import GENESIS, canonical_json, isoformat, sha256_hex
 from posture_verify.checkpoints import CheckpointCheck, check_heads
 from posture_verify.lthash import ResultSetHash, legacy_results_hash
-from posture_verify.manifests import Manifest, resolve_manifest
+from posture_verify.manifests import Manifest, errors_blob, resolve_manifest
 from posture_verify.records import (
     AUDITED_COLUMNS,
     DEFER_MANIFEST_BYTES,
@@ -675,6 +675,10 @@ class _Verifier:
                     self.r.add(f"snapshots id {sid}", f"{len(missing)} resource bodies of its manifest are "
                                f"missing, e.g. blob {missing[0]}")
                 current[key] = (h, mapping)
+            errors_hash = errors_blob(row.get("errors"))
+            if errors_hash is not None and errors_hash not in known:
+                self.r.add(f"snapshots id {sid}", f"its collection errors, blob {errors_hash}, are missing from the "
+                           "blobs (removed)")
             if len(mapping) != int(row["resource_count"]):
                 self.r.add(f"snapshots id {sid}", f"manifest lists {len(mapping)} resources, resource_count "
                            f"says {row['resource_count']}")

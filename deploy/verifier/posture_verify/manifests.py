@@ -11,7 +11,7 @@ from typing import Any
 
 from posture_verify.canonical import canonical_json, sha256_hex
 
-__all__ = ["FULL_EVERY", "Manifest", "resolve_manifest"]
+__all__ = ["FULL_EVERY", "Manifest", "errors_blob", "resolve_manifest"]
 
 # a writer stores a full manifest at least every FULL_EVERY links, so no delta chain is longer
 FULL_EVERY = 64
@@ -58,3 +58,17 @@ def resolve_manifest(hash_: str, load: Callable[[str], bytes]) -> dict[str, str]
             full.pop(rid, None)
         full.update(m.items)
     return full
+
+
+def errors_blob(value: object) -> str | None:
+    """The hash of the ``errors`` blob a snapshots.errors value refers to (``{"blob": "<sha256>"}``, an
+    error set that the snapshots of a source share), or None when the value is the list itself (every
+    empty list, and every list of a store written before the reference)."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return None
+    try:
+        ref = json.loads(value)
+    except ValueError:
+        return None
+    h = ref.get("blob") if isinstance(ref, dict) else None
+    return h if isinstance(h, str) else None
