@@ -4,4 +4,5 @@ import sys
 
 from posture_verify.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process imports it (token_jobs)
+    sys.exit(main())

@@ -38,6 +38,7 @@ from posture_verify.records import (
     kept_row_hash,
 )
 from posture_verify.report import Issue, VerifyReport
+from posture_verify.token_jobs import TokenChecks
 from posture_verify.trust import Trust
 from posture_verify.witnesses import check_witnesses
 
@@ -699,15 +700,16 @@ def verify_records(rec: Records, *, trust: Trust | None = None, public_keys: Ite
         complete=rec.complete, key_checkpoints=rec.key_checkpoints, pinned=pinned, fingerprints=trust.fingerprints,
         keys=trust.public_keys if pinned else tuple(public_keys), material=rec.keys, require_signed=require_signed,
         tolerance=trust.tolerance, max_cadence=trust.max_cadence)
+    tokens = TokenChecks(rec, trust.tsa_certs).start()  # in a second process while the chain is checked
     v = _Verifier(rec, report, check, progress)
     pruned, pruned_hash = check.links()
     check.signatures()
-    check_witnesses(rec, trust, report)
     if rec.anchor_seq is not None:
         anchor_seq, anchor_prev = rec.anchor_seq, rec.anchor_prev or GENESIS
     else:
         anchor_seq, anchor_prev = pruned + 1, pruned_hash
     v.chain(anchor_seq, anchor_prev)
+    check_witnesses(rec, trust, report, tokens.results())
     if pinned:
         check.cadence(rec.entries, rec.period_start, rec.period_end, pruned, made_at=rec.made_at)
     if rec.manifest is not None:

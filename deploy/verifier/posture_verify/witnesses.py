@@ -17,7 +17,6 @@ the TSA's chain, once per TSA) or ``s3`` (detail ``{"key", "version_id", "etag",
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ from posture_verify import checkpoints as cps
 from posture_verify.canonical import isoformat, sha256_hex
 from posture_verify.records import Records
 from posture_verify.report import VerifyReport
-from posture_verify.rfc3161 import TsaCerts, check_token, parse_response
+from posture_verify.rfc3161 import Checked, TsaCerts, check_token
 from posture_verify.s3 import (
     Credentials,
     S3Error,
@@ -41,6 +40,7 @@ from posture_verify.s3 import (
     parse_bucket_url,
     store_prefix,
 )
+from posture_verify.token_jobs import TokenChecks
 from posture_verify.trust import Trust
 
 __all__ = ["LEGACY_STORE", "check_manifest_witnesses", "check_witnesses", "span", "store_of"]
@@ -143,9 +143,11 @@ class _Witnessing:
 
     # -- RFC 3161 tokens ----------------------------------------------------------------------------
 
-    def tokens(self) -> None:
-        parsed = self._parsed()
-        self.certs.expect(parsed.values())
+    def tokens(self, checked: dict[int, Checked] | None = None) -> None:
+        """``checked``: every checkable token's outcome by the id() of its record (TokenChecks), when
+        computed beforehand in a worker process."""
+        if checked is None:
+            checked = TokenChecks(self.rec, self.trust.tsa_certs).results()
         for w in self.rec.witnesses:
             if w.get("kind") != "rfc3161":
                 continue
@@ -157,14 +159,10 @@ class _Witnessing:
                            f"{seq}, which is not in the {self.rec.where} (checkpoint removed)")
                 continue
             name, what = _checkpoint(seq), f"RFC 3161 token of {tsa}"
-            try:
-                der = base64.b64decode(str(w.get("data") or ""), validate=True)
-                nonce_text = (w.get("detail") or {}).get("nonce")
-                nonce = int(nonce_text) if nonce_text is not None else None
-            except (ValueError, TypeError):
+            res = checked.get(id(w))
+            if res is None:  # token_job refused it: its data or nonce cannot be read
                 self.r.add(name, f"{what}: the recorded token is not base64 DER (altered)")
                 continue
-            res = check_token(der, cps.body(c), self.certs, nonce, parsed.get(id(w)))
             if res.problem is not None:
                 self.note(seq, f"its RFC 3161 token of {tsa} does not hold")
                 self.r.add(name, f"{what}: {res.problem}")
@@ -190,18 +188,6 @@ class _Witnessing:
                     self.note(seq, f"its RFC 3161 token of {tsa} is not from its time")
                 self.seen(seq, "rfc3161", tsa, res.gen_time, "not from its time" if not ok_time else "not pinned",
                           res.note or f"TSA {res.tsa}, policy {res.policy}")
-
-    def _parsed(self) -> dict[int, Any]:
-        """The readable tokens by their record's id(), parsed once (the TSA certificate chains are then
-        checked at their first and last genTime)."""
-        out = {}
-        for w in self.rec.witnesses:
-            if w.get("kind") == "rfc3161":
-                try:
-                    out[id(w)] = parse_response(base64.b64decode(str(w.get("data") or ""), validate=True))
-                except (ValueError, TypeError):
-                    continue  # named when the token is checked
-        return out
 
     # -- the anchor bucket --------------------------------------------------------------------------
 
@@ -414,11 +400,13 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def check_witnesses(rec: Records, trust: Trust, report: VerifyReport) -> None:
+def check_witnesses(rec: Records, trust: Trust, report: VerifyReport,
+                    checked: dict[int, Checked] | None = None) -> None:
     """Check every witness of every checkpoint of ``rec`` against what the auditor trusts; with
-    ``trust.witnesses_required`` every checkpoint must have a valid one."""
+    ``trust.witnesses_required`` every checkpoint must have a valid one. ``checked``: the tokens'
+    outcomes computed beforehand (TokenChecks.start), else they are checked here."""
     w = _Witnessing(rec, trust, report)
-    w.tokens()
+    w.tokens(checked)
     if trust.anchor_bucket:
         w.bucket()
     w.required()

@@ -289,3 +289,24 @@ def test_witness_rows_are_append_only(store: Store, tsa: LocalTsa) -> None:
     for sql in ("UPDATE evidence_anchors SET witness = 'x'", "DELETE FROM evidence_anchors"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
             conn.execute(sa.text(sql))
+
+
+def test_tokens_checked_in_a_worker_process_get_the_in_process_outcomes(store: Store, tsa: LocalTsa,
+                                                                        tsa_cert: Path) -> None:
+    """A year's tokens are checked in a second process while the chain is checked: the outcomes, a
+    swapped token's problem included, are the ones an in-process check gives."""
+    from posture_verify.token_jobs import TokenChecks
+
+    anchored(store, AnchorsConfig.model_validate({"tsa": [{"url": tsa.url}]}), checkpoints=3)
+    with store.engine.connect() as conn:
+        first = conn.execute(sa.text("SELECT data FROM evidence_anchors WHERE kind = 'rfc3161' "
+                                     "ORDER BY checkpoint_seq LIMIT 1")).scalar_one()
+    attack(store, ("UPDATE evidence_anchors SET data = :d WHERE kind = 'rfc3161' AND checkpoint_seq = 2",
+                   {"d": first}))
+    rec = load_store_records(store)
+    pinned = trust(tsa_cert).tsa_certs
+    here = TokenChecks(rec, pinned).results()
+    worker = TokenChecks(rec, pinned, parallel_from=1).start().results()
+    assert worker == here and len(here) == 3
+    assert [c.problem is not None for c in here.values()].count(True) == 1
+    assert all(c.trusted for c in here.values() if c.problem is None)
