@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
@@ -13,6 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 PG_URL = os.environ.get("POSTURE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+if TYPE_CHECKING:
+    from agent.demo.run import DemoCloud
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -107,3 +111,20 @@ def store(db_url: str):  # type: ignore[no-untyped-def]
     s.upgrade()
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[DemoCloud]:
+    """The demo cloud (every provider on loopback: moto and the wire fakes), one per test module; the
+    process environment it sets (dummy AWS credentials) is restored after."""
+    from agent.demo.run import DemoCloud  # only where a module asks for it: it loads the whole daemon
+
+    saved = dict(os.environ)
+    demo = DemoCloud()
+    demo.start()
+    try:
+        yield demo
+    finally:
+        demo.stop()
+        os.environ.clear()
+        os.environ.update(saved)

@@ -9,29 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from agent.demo.run import DemoCloud, demo_config
 from agent.store import Store
 from tests.conftest import free_port
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[DemoCloud]:
-    saved = dict(os.environ)
-    demo = DemoCloud()
-    demo.start()
-    try:
-        yield demo
-    finally:
-        demo.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from posture_verify import checkpoints as cps
 from posture_verify.records import Records
 from posture_verify.rfc3161 import Checked, TsaCerts, check_token, parse_response
 
-__all__ = ["PARALLEL_TOKENS", "TokenJob", "TokenChecks", "check_tokens", "token_job"]
+__all__ = ["PARALLEL_TOKENS", "TokenChecks", "TokenJob", "check_tokens", "recorded_certs", "token_job"]
 
 PARALLEL_TOKENS = 512
 
@@ -61,6 +61,7 @@ def check_tokens(jobs: Sequence[TokenJob], pinned: Sequence[bytes], recorded: Se
 
 
 def recorded_certs(rec: Records) -> list[str]:
+    """The TSA certificates (PEM) recorded with the tokens, once per TSA."""
     return [str(pem) for w in rec.witnesses if w.get("kind") == "rfc3161-certs"
             for pem in (w.get("detail") or {}).get("certs", [])]
 

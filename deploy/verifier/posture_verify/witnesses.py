@@ -27,7 +27,7 @@ from posture_verify import checkpoints as cps
 from posture_verify.canonical import isoformat, sha256_hex
 from posture_verify.records import Records
 from posture_verify.report import VerifyReport
-from posture_verify.rfc3161 import Checked, TsaCerts, check_token
+from posture_verify.rfc3161 import Checked, TsaCerts
 from posture_verify.s3 import (
     Credentials,
     S3Error,
@@ -40,7 +40,7 @@ from posture_verify.s3 import (
     parse_bucket_url,
     store_prefix,
 )
-from posture_verify.token_jobs import TokenChecks
+from posture_verify.token_jobs import TokenChecks, check_tokens, recorded_certs
 from posture_verify.trust import Trust
 
 __all__ = ["LEGACY_STORE", "check_manifest_witnesses", "check_witnesses", "span", "store_of"]
@@ -99,12 +99,12 @@ class _Witnessing:
         self.tolerance = trust.tolerance
         self.valid: dict[int, set[str]] = {}  # seq -> kinds of valid witnesses in time
         self.why_not: dict[int, list[str]] = {}  # seq -> why a present witness does not count
-        self.certs = TsaCerts(trust.tsa_certs)
+        certs = TsaCerts()  # only to name a recorded certificate that cannot be read: tokens use their own
         for w in rec.witnesses:
             if w.get("kind") == "rfc3161-certs":
                 for pem in (w.get("detail") or {}).get("certs", []):
                     try:
-                        self.certs.add_pem(pem)
+                        certs.add_pem(pem)
                     except ValueError:
                         report.add(f"evidence_anchors {w.get('witness')}", "a recorded TSA certificate cannot be "
                                    "read (altered)")
@@ -424,15 +424,7 @@ def check_manifest_witnesses(rec: Records, manifest: dict[str, Any], body: bytes
         if declared.get("rfc3161"):
             report.add(name, "missing, although the manifest says it was timestamped (removed)")
     else:
-        certs = TsaCerts(trust.tsa_certs)
-        for w in rec.witnesses:
-            if w.get("kind") == "rfc3161-certs":
-                for pem in (w.get("detail") or {}).get("certs", []):
-                    try:
-                        certs.add_pem(pem)
-                    except ValueError:
-                        continue  # named by check_witnesses
-        res = check_token(tsr, body, certs, None)
+        res = check_tokens([(tsr, body, None)], trust.tsa_certs, recorded_certs(rec))[0]
         if res.problem is not None:
             report.add(name, f"{res.problem.replace('what it is recorded for', 'the manifest')}")
         else:

@@ -8,10 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from agent.demo.run import DemoCloud, _demo_signing_key, _write_witness_files, demo_config
@@ -21,19 +19,6 @@ from tests.conftest import free_port
 from tests.integration.evidence.tsa import both_clis
 
 AGENT_CLI = Path(sys.executable).parent / "posture-agent"
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[DemoCloud]:
-    saved = dict(os.environ)
-    demo = DemoCloud()
-    demo.start()
-    try:
-        yield demo
-    finally:
-        demo.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _wait(what: str, cond: object, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
