@@ -194,7 +194,7 @@ class Dispatcher:
             if self._stop.is_set():
                 break
             held = self._held.get(row.channel)
-            if row.channel in blocked or (held is not None and held > utcnow()):
+            if row.channel in blocked or (held is not None and held > now):
                 continue
             channel = self.channels.get(row.channel)
             if channel is None:

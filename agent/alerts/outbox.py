@@ -88,8 +88,28 @@ def enqueue(conn: Connection, items: Iterable[tuple[str, str, Alert]], now: date
 
 
 def due(conn: Connection, now: datetime, *, limit: int = 200) -> list[OutboxRow]:
-    """Pending rows, oldest first (per-channel order is delivery order)."""
-    q = select(t).where(t.c.state == "pending", t.c.next_attempt_at <= now).order_by(t.c.id).limit(limit)
+    """Pending rows that may go now, oldest first (per-channel order is delivery order).
+
+    A row waiting out its backoff holds back every later row of its channel, even rows that
+    never failed: otherwise they would overtake it and the channel would get them out of order.
+    """
+    waiting = t.alias("waiting")
+    earlier_waits = (
+        select(waiting.c.id)
+        .where(
+            waiting.c.channel == t.c.channel,
+            waiting.c.state == "pending",
+            waiting.c.id < t.c.id,
+            waiting.c.next_attempt_at > now,
+        )
+        .exists()
+    )
+    q = (
+        select(t)
+        .where(t.c.state == "pending", t.c.next_attempt_at <= now, ~earlier_waits)
+        .order_by(t.c.id)
+        .limit(limit)
+    )
     return [_row(r) for r in conn.execute(q)]
 
 

@@ -210,6 +210,37 @@ def test_channel_down_for_many_cycles_gets_each_message_once(
     )
 
 
+def test_a_message_waiting_out_its_backoff_is_not_overtaken(
+    store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later message that never failed still waits for the earlier one of its channel."""
+    sink, url = slack_sink
+    pipeline, disp = make(store, {"slack": url}, monkeypatch=monkeypatch)
+    try:
+        record(pipeline, [bucket("a"), bucket("b")])
+        sink.down = True
+        record(pipeline, [bucket("a", public=True), bucket("b")])
+        disp.run_once()  # a fails and waits out its backoff
+        sink.down = False
+        record(pipeline, [bucket("a", public=True), bucket("b", public=True)])
+        with store.engine.connect() as conn:
+            (a,) = [r for r in outbox.list_rows(conn, ("pending",)) if r.attempts == 1]
+            waiting = a.next_attempt_at - timedelta(microseconds=1)
+            assert [r.alert.resource_id for r in outbox.due(conn, waiting)] == []
+        # a fresh dispatcher knows nothing of the hold: only the outbox keeps b back
+        _, fresh = make(store, {"slack": url}, monkeypatch=monkeypatch)
+        try:
+            fresh.run_once(now=waiting)
+            assert sink.received == []
+            fresh.run_once(now=a.next_attempt_at + timedelta(seconds=1))
+        finally:
+            fresh.stop()
+    finally:
+        disp.stop()
+    sent = [d["blocks"][1]["fields"][0]["text"].split("`")[1] for d in sink.received]
+    assert sent == ["arn:aws:s3:::a", "arn:aws:s3:::b"]
+
+
 def test_retry_after_and_parking(store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sink, url = slack_sink
     pipeline, disp = make(store, {"slack": url}, extra="  max_attempts: 3\n", monkeypatch=monkeypatch)
