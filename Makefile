@@ -36,12 +36,15 @@ faketime:
 demo: $(STAMP)
 	$(BIN)/posture-agent demo
 
-test: $(STAMP) prometheus chromium
+test: $(STAMP) prometheus chromium lint
 	$(BIN)/pytest -q
 
+LINTED := agent checks collectors tests bench deploy/verifier
+
 lint: $(STAMP)
-	$(BIN)/ruff check agent checks collectors tests bench deploy/verifier
-	$(BIN)/mypy agent checks deploy/verifier/posture_verify
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy agent checks collectors deploy/verifier/posture_verify
 
 bench: $(STAMP)
 	$(BIN)/python bench/daemon_cycle.py

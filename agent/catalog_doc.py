@@ -60,8 +60,7 @@ def catalog_markdown(checks: Iterable[Check], mappings: Mappings) -> str:
             reads = "<br>".join(_cell(r) for r in m.reads) or f"`{m.resource_type}` attributes"
             needs = _cell(m.needs) or f"see {perms.removeprefix('docs/')}"
             out.append(
-                f"| `{m.id}`<br>{_cell(m.title)} | {m.severity.value} | {reads} | {needs} "
-                f"| {_refs(mappings, m.id)} |"
+                f"| `{m.id}`<br>{_cell(m.title)} | {m.severity.value} | {reads} | {needs} | {_refs(mappings, m.id)} |"
             )
         out.append("")
     return "\n".join(out)

@@ -143,9 +143,7 @@ def _secret(value: Any) -> Secret:
         raise ValueError("expected a secret reference: env:NAME or file:/path")
     if re.match(r"^env:[A-Za-z_][A-Za-z0-9_]*$", value) or re.match(r"^file:/.+", value):
         return Secret(value)
-    raise ValueError(
-        "secrets are given by reference only: use env:NAME or file:/absolute/path, never the value itself"
-    )
+    raise ValueError("secrets are given by reference only: use env:NAME or file:/absolute/path, never the value itself")
 
 
 SecretRef = Annotated[
@@ -212,7 +210,8 @@ class Schedule(_Model):
         second = trig.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
         if first is None or second is None:
             return timedelta(hours=1)
-        return second - first
+        interval: timedelta = second - first
+        return interval
 
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -259,9 +258,7 @@ class _SourceBase(_Model):
 
 class AwsSource(_SourceBase):
     provider: Literal["aws"]
-    regions: list[str] | None = Field(
-        default=None, description="Regions to scan; default: every enabled region"
-    )
+    regions: list[str] | None = Field(default=None, description="Regions to scan; default: every enabled region")
     accounts: list[AwsAccount] = Field(default_factory=list)
     organization: bool = Field(default=False, description="Discover every active member account")
     role_name: str = Field(default="PostureAgentReadOnly", description="Role assumed in member accounts")
@@ -300,15 +297,18 @@ class GcpSource(_SourceBase):
     page_size: int = Field(default=500, ge=1, le=1000, description="Items asked for per API page")
     timeout: Duration = Field(default=timedelta(seconds=60), description="Per-request timeout")
     cloud_identity_admin: str | None = Field(
-        default=None, pattern=r"^[^@\s]+@[^@\s]+$",
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
         description="Super administrator the service account impersonates (domain-wide delegation) to read "
-                    "2-Step Verification enforcement from the Cloud Identity Policy API; unset: not read",
+        "2-Step Verification enforcement from the Cloud Identity Policy API; unset: not read",
     )
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_TENANT = re.compile(r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-                     r"|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$")
+_TENANT = re.compile(
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$"
+)
 
 
 def _https_base(value: str | None, key: str) -> str | None:
@@ -413,8 +413,16 @@ class FleetOptions(_Model):
     timeout: Duration = Field(default=timedelta(seconds=30))
     max_retries: int = Field(default=5, ge=0, le=20, description="Retries after 429/5xx (Retry-After honoured)")
     policies: dict[
-        Literal["antivirus", "firewall", "disk_encryption", "os_supported", "os_patched", "password_required",
-                "edr", "tamper_protection"],
+        Literal[
+            "antivirus",
+            "firewall",
+            "disk_encryption",
+            "os_supported",
+            "os_patched",
+            "password_required",
+            "edr",
+            "tamper_protection",
+        ],
         str,
     ] = Field(default_factory=dict, description="Fleet policy name whose result answers each device attribute")
 
@@ -444,7 +452,8 @@ class PushOptions(_Model):
     """Devices report themselves to POST /v1/devices on the agent's HTTP port (HMAC-signed)."""
 
     realm: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
         description="Account name the devices are filed under; default: the source name",
     )
     device_keys: SecretRef | None = Field(
@@ -559,8 +568,9 @@ class TsaAnchor(_Model):
     """An RFC 3161 timestamping authority that witnesses every checkpoint (agent/evidence/anchoring.py)."""
 
     url: str = Field(pattern=r"^https?://\S+$", description="The TSA's URL (POST application/timestamp-query)")
-    ca_bundle: str | None = Field(default=None, description="PEM file of the CAs for the TSA's HTTPS certificate; "
-                                  "default: the system's")
+    ca_bundle: str | None = Field(
+        default=None, description="PEM file of the CAs for the TSA's HTTPS certificate; default: the system's"
+    )
     timeout: Duration = Field(default=timedelta(seconds=10), description="Per request")
 
 
@@ -603,7 +613,8 @@ class EvidenceConfig(_Model):
     checkpoint_every: Duration = Field(
         default=timedelta(hours=1),
         description="Checkpoint cadence, signed into every checkpoint: one is written this often even when nothing "
-                    "happened, and a verifier with a pinned key fails a longer gap (1m to 1d)")
+        "happened, and a verifier with a pinned key fails a longer gap (1m to 1d)",
+    )
     anchors: AnchorsConfig = AnchorsConfig()  # external witnesses of every checkpoint (agent/evidence/anchoring.py)
 
     @field_validator("checkpoint_every")
@@ -641,8 +652,7 @@ class Config(_Model):
     def _db(cls, v: str) -> str:
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
             raise ValueError(
-                f"unsupported database URL {_redact_url(v)!r}: use sqlite:///PATH or "
-                "postgresql+psycopg://USER@HOST/DB"
+                f"unsupported database URL {_redact_url(v)!r}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
             )
         return v
 
@@ -774,11 +784,7 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
             isinstance(node, dict)
             and isinstance(part, str)
             and part not in node
-            and (
-                "[" in part
-                or part in ("aws", "gcp", "azure", "endpoints", "slack", "webhook")
-                or "function-" in part
-            )
+            and ("[" in part or part in ("aws", "gcp", "azure", "endpoints", "slack", "webhook") or "function-" in part)
         ):
             continue
         else:

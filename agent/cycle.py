@@ -48,9 +48,16 @@ AfterCycle = Callable[[CycleResult], None]
 class Pipeline:
     """Everything a cycle needs, built once and shared by all sources."""
 
-    def __init__(self, config: Config, store: Store | None, *, metrics: AgentMetrics | None = None,
-                 checks: Mapping[str, Check] | None = None, mappings: Mappings | None = None,
-                 collectors: Mapping[str, Callable[..., list[Snapshot]]] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store | None,
+        *,
+        metrics: AgentMetrics | None = None,
+        checks: Mapping[str, Check] | None = None,
+        mappings: Mappings | None = None,
+        collectors: Mapping[str, Callable[..., list[Snapshot]]] | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.metrics = metrics or AgentMetrics()
@@ -65,8 +72,7 @@ class Pipeline:
         scope = config.scope
         self._frameworks = tuple(scope.frameworks)
         self._categories = tuple(scope.soc2_categories)
-        self.controls = {cid: self.mappings.tags_for(cid, self._frameworks, self._categories)
-                         for cid in self.checks}
+        self.controls = {cid: self.mappings.tags_for(cid, self._frameworks, self._categories) for cid in self.checks}
         for src in config.sources:
             self.metrics.interval.labels(src.name).set(src.schedule.nominal_interval().total_seconds())
         if store is not None:
@@ -118,16 +124,25 @@ class Pipeline:
             status = "partial"
         else:
             status = "complete"
-        run = RunRecord(id=run_id, source=source.name, provider=source.provider, started_at=started,
-                        finished_at=utcnow(), status=status,
-                        detail={"error": error, "accounts": [s.account for s in snapshots]})
+        run = RunRecord(
+            id=run_id,
+            source=source.name,
+            provider=source.provider,
+            started_at=started,
+            finished_at=utcnow(),
+            status=status,
+            detail={"error": error, "accounts": [s.account for s in snapshots]},
+        )
         result = CycleResult(run=run, snapshots=snapshots, findings=findings, error=error)
         if self.store is not None:
             result.writes = self.store.record_cycle(run, findings_by_snap, within=self.in_transaction)
             self._refresh_posture_if_needed(result)
         t_stored = time.monotonic()
-        result.timings = {"collect": t_collected - t0, "evaluate": t_evaluated - t_collected,
-                          "store": t_stored - t_evaluated}
+        result.timings = {
+            "collect": t_collected - t0,
+            "evaluate": t_evaluated - t_collected,
+            "store": t_stored - t_evaluated,
+        }
         self._observe(source, result, time.monotonic() - t0)
         for hook in self.after_cycle:
             try:
@@ -155,10 +170,17 @@ class Pipeline:
 
         self._posture_at = time.monotonic()
         self.metrics.set_posture(self.store.finding_counts())
-        posture = evaluate_posture(self.mappings, self.store.current_findings(), manual.list_evidence(self.store),
-                                   frameworks=self._frameworks, categories=self._categories, now=utcnow())
-        self.metrics.set_requirements((fid, rs.requirement.id, rs.status)
-                                      for fid, states in posture.requirements.items() for rs in states)
+        posture = evaluate_posture(
+            self.mappings,
+            self.store.current_findings(),
+            manual.list_evidence(self.store),
+            frameworks=self._frameworks,
+            categories=self._categories,
+            now=utcnow(),
+        )
+        self.metrics.set_requirements(
+            (fid, rs.requirement.id, rs.status) for fid, states in posture.requirements.items() for rs in states
+        )
 
     def _observe(self, source: AnySource, result: CycleResult, seconds: float) -> None:
         m = self.metrics
@@ -174,18 +196,27 @@ class Pipeline:
             for change in w.changes:
                 m.finding_changes.labels(change.check_id, change.status).inc()
         level = logging.WARNING if run.status != "complete" else logging.INFO
-        log.log(level, "collection finished", extra={
-            "source": source.name, "run": run.id, "status": run.status, "seconds": round(seconds, 3),
-            "accounts": len(result.snapshots), "resources": sum(len(s.resources) for s in result.snapshots),
-            "collection_errors": sum(len(s.errors) for s in result.snapshots),
-            "failing": sum(1 for f in result.findings if f.status.value == "fail"),
-            "timings": {k: round(v, 4) for k, v in result.timings.items()},
-            "error": result.error or None})
+        log.log(
+            level,
+            "collection finished",
+            extra={
+                "source": source.name,
+                "run": run.id,
+                "status": run.status,
+                "seconds": round(seconds, 3),
+                "accounts": len(result.snapshots),
+                "resources": sum(len(s.resources) for s in result.snapshots),
+                "collection_errors": sum(len(s.errors) for s in result.snapshots),
+                "failing": sum(1 for f in result.findings if f.status.value == "fail"),
+                "timings": {k: round(v, 4) for k, v in result.timings.items()},
+                "error": result.error or None,
+            },
+        )
 
 
 def _chain(*fns: Callable[[str, str, str | None], None]) -> Callable[[str, str, str | None], None]:
     def call(service: str, operation: str, code: str | None) -> None:
         for fn in fns:
             fn(service, operation, code)
-    return call
 
+    return call

@@ -86,7 +86,11 @@ class Daemon:
             if not source.enabled:
                 continue
             self.scheduler.add_job(
-                self._job, self._trigger(source), args=[source], id=source.name, name=source.name,
+                self._job,
+                self._trigger(source),
+                args=[source],
+                id=source.name,
+                name=source.name,
                 next_run_time=utcnow(),  # collect at start, then on schedule
                 misfire_grace_time=int(source.schedule.misfire_grace.total_seconds()),
             )
@@ -101,8 +105,10 @@ class Daemon:
             self.dispatcher.start()
         self.scheduler.start()
         host, port = self.http.address
-        log.info("agent started", extra={"listen": f"{host}:{port}",
-                                         "sources": [s.name for s in self.config.sources if s.enabled]})
+        log.info(
+            "agent started",
+            extra={"listen": f"{host}:{port}", "sources": [s.name for s in self.config.sources if s.enabled]},
+        )
 
     # -- health ------------------------------------------------------------------------------
 
@@ -125,8 +131,11 @@ class Daemon:
             success = (last.get(src.name) or {}).get("last_success")
             reference = max(success, self.started_at) if success else self.started_at
             overdue = now - reference > limit
-            sources[src.name] = {"last_success": success.isoformat() if success else None,
-                                 "overdue": overdue, "limit_seconds": int(limit.total_seconds())}
+            sources[src.name] = {
+                "last_success": success.isoformat() if success else None,
+                "overdue": overdue,
+                "limit_seconds": int(limit.total_seconds()),
+            }
             ready = ready and not overdue
         return ready, {"store": "ok" if store_ok else "unreachable", "sources": sources}
 
@@ -173,4 +182,3 @@ class Daemon:
             logging.shutdown()
             os._exit(0)
         return 0
-

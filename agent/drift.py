@@ -115,9 +115,7 @@ def _walk(old: Any, new: Any, path: str, out: list[AttributeChange]) -> None:
         out.append(AttributeChange(path or "(root)", old, new))
 
 
-def diff_attributes(
-    old: Mapping[str, Any], new: Mapping[str, Any]
-) -> tuple[tuple[AttributeChange, ...], bool]:
+def diff_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[tuple[AttributeChange, ...], bool]:
     """Leaf-level differences of two attribute trees; (changes, truncated)."""
     out: list[AttributeChange] = []
     _walk(old, new, "", out)

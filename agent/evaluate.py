@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agent.models import CollectionError, Finding, Resource, Snapshot, Status, finding_uid
-from checks.base import Check, Context, MissingInput, Verdict
+from checks.base import Check, CheckMeta, Context, MissingInput, Verdict
 
 __all__ = ["evaluate", "scope_id"]
 
@@ -23,8 +23,7 @@ def _covers(err: CollectionError, resource: Resource) -> bool:
     return err.region in ("", "global", resource.region) or resource.region == "global"
 
 
-def _run_one(chk: Check, resource: Resource, ctx: Context,
-             starving: list[CollectionError]) -> Verdict:
+def _run_one(chk: Check, resource: Resource, ctx: Context, starving: list[CollectionError]) -> Verdict:
     for err in starving:
         if _covers(err, resource):
             return Verdict(Status.ERROR, f"input missing: {err.summary()}")
@@ -64,23 +63,32 @@ def evaluate(
         ctx = Context(snapshot=snapshot, params={**meta.params, **params.get(meta.id, {})}, now=now)
         tags = controls.get(meta.id, ())
 
-        def emit(resource_id: str, rtype: str, region: str, verdict: Verdict, meta=meta, tags=tags) -> None:
-            findings.append(Finding(
-                uid=finding_uid(meta.id, resource_id),
-                check_id=meta.id,
-                resource_id=resource_id,
-                resource_type=rtype,
-                provider=snapshot.provider,
-                account=snapshot.account,
-                region=region,
-                status=verdict.status,
-                severity=meta.severity,
-                message=verdict.reason,
-                controls=tags,
-                evaluated_at=now,
-                source=snapshot.source,
-                observed=verdict.observed,
-            ))
+        def emit(
+            resource_id: str,
+            rtype: str,
+            region: str,
+            verdict: Verdict,
+            meta: CheckMeta = meta,
+            tags: tuple[str, ...] = tags,
+        ) -> None:
+            findings.append(
+                Finding(
+                    uid=finding_uid(meta.id, resource_id),
+                    check_id=meta.id,
+                    resource_id=resource_id,
+                    resource_type=rtype,
+                    provider=snapshot.provider,
+                    account=snapshot.account,
+                    region=region,
+                    status=verdict.status,
+                    severity=meta.severity,
+                    message=verdict.reason,
+                    controls=tags,
+                    evaluated_at=now,
+                    source=snapshot.source,
+                    observed=verdict.observed,
+                )
+            )
 
         own_errors = snapshot.errors_for([meta.resource_type])
         seen_scopes: set[str] = set()
@@ -89,8 +97,12 @@ def evaluate(
             if sid in seen_scopes:
                 continue
             seen_scopes.add(sid)
-            emit(sid, meta.resource_type, err.region or "global",
-                 Verdict(Status.ERROR, f"could not list {meta.resource_type}: {err.summary()}"))
+            emit(
+                sid,
+                meta.resource_type,
+                err.region or "global",
+                Verdict(Status.ERROR, f"could not list {meta.resource_type}: {err.summary()}"),
+            )
         starving = snapshot.errors_for(meta.requires) if meta.requires else []
         for resource in snapshot.of_type(meta.resource_type):
             emit(resource.id, resource.type, resource.region, _run_one(chk, resource, ctx, starving))

@@ -93,9 +93,7 @@ def list_exceptions(store: Store) -> list[ExceptionRule]:
         return load_rules(conn)
 
 
-def apply_exceptions(
-    findings: Sequence[Finding], rules: Iterable[ExceptionRule], now: datetime
-) -> list[Finding]:
+def apply_exceptions(findings: Sequence[Finding], rules: Iterable[ExceptionRule], now: datetime) -> list[Finding]:
     """Failing findings covered by an active rule become ``excepted`` (original status kept in the
     message); everything else is returned unchanged."""
     active = [r for r in rules if r.active(now)]

@@ -31,8 +31,7 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        extras = " ".join(f"{k}={v}" for k, v in vars(record).items()
-                          if k not in _RESERVED and not k.startswith("_"))
+        extras = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_"))
         ts = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
         line = f"{ts} {record.levelname.lower():7} {record.getMessage()}"
         if extras:
@@ -51,6 +50,17 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "apscheduler", "httpx", "httpcore", "werkzeug",
-                  "alembic", "moto", "azure", "google"):
+    for noisy in (
+        "botocore",
+        "boto3",
+        "urllib3",
+        "apscheduler",
+        "httpx",
+        "httpcore",
+        "werkzeug",
+        "alembic",
+        "moto",
+        "azure",
+        "google",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -57,10 +57,12 @@ def mappings_dir() -> Path:
 def schema(name: str, directory: Path | None = None) -> dict[str, Any]:
     """The JSON Schema ``controls`` or ``framework`` (from mappings/schema/)."""
     base = directory if directory is not None and (directory / "schema").is_dir() else mappings_dir()
-    return json.loads((base / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads((base / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return doc
 
 
 # -- model ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Control:
@@ -123,8 +125,7 @@ class Mappings:
     controls: dict[str, Control] = field(default_factory=dict)
     frameworks: dict[str, Framework] = field(default_factory=dict)
     _by_check: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
-    _tags: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = field(
-        default_factory=dict, repr=False)
+    _tags: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index()
@@ -149,20 +150,31 @@ class Mappings:
             return self.frameworks[framework_id]
         except KeyError:
             known = ", ".join(self.frameworks) or "none"
-            raise ConfigError([Problem(key="framework", message=f"unknown framework {framework_id!r}; "
-                                       f"known: {known}")]) from None
+            raise ConfigError(
+                [Problem(key="framework", message=f"unknown framework {framework_id!r}; known: {known}")]
+            ) from None
 
     def requirement_checks(self, req: Requirement) -> tuple[str, ...]:
         """The checks whose findings decide ``req``: its controls' checks that its framework admits."""
         fw = self.frameworks.get(req.framework)
-        return tuple(sorted({c for cid in req.controls if cid in self.controls for c in self.controls[cid].checks
-                             if fw is None or fw.admits(c)}))
+        return tuple(
+            sorted(
+                {
+                    c
+                    for cid in req.controls
+                    if cid in self.controls
+                    for c in self.controls[cid].checks
+                    if fw is None or fw.admits(c)
+                }
+            )
+        )
 
     def requirements_for_control(self, control_id: str) -> list[Requirement]:
         return [r for fw in self.frameworks.values() for r in fw.requirements if control_id in r.controls]
 
-    def tags_for(self, check_id: str, frameworks: Iterable[str] = ("soc2",),
-                 categories: Iterable[str] = (ALWAYS_IN_SCOPE,)) -> tuple[str, ...]:
+    def tags_for(
+        self, check_id: str, frameworks: Iterable[str] = ("soc2",), categories: Iterable[str] = (ALWAYS_IN_SCOPE,)
+    ) -> tuple[str, ...]:
         """The requirement refs (``SOC2:CC6.1``, ``ISO27001:A.8.5``...) a check's findings affect,
         limited to the frameworks and SOC 2 categories in scope."""
         fws, cats = tuple(frameworks), tuple(categories)
@@ -191,6 +203,7 @@ class Mappings:
 
 
 # -- loading -------------------------------------------------------------------------------------
+
 
 def _dotted(path: Iterable[str | int]) -> str:
     out = ""
@@ -254,8 +267,9 @@ def _read(file: Path, problems: list[Problem]) -> tuple[Any, dict[YamlPath, int]
         return None
 
 
-def _validated(file: Path, name: str, base: Path, problems: list[Problem]
-               ) -> tuple[dict[str, Any], dict[YamlPath, int]] | None:
+def _validated(
+    file: Path, name: str, base: Path, problems: list[Problem]
+) -> tuple[dict[str, Any], dict[YamlPath, int]] | None:
     loaded = _read(file, problems)
     if loaded is None:
         return None
@@ -293,20 +307,37 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
         for i, c in enumerate(doc["controls"]):
             line = lines.get(("controls", i, "id"), 0)
             if c["id"] in m.controls:
-                problems.append(Problem(file=str(cfile), line=line, key=f"controls[{i}].id",
-                                        message=f"duplicate control id {c['id']!r} (first defined on line "
-                                        f"{control_lines[c['id']]})"))
+                problems.append(
+                    Problem(
+                        file=str(cfile),
+                        line=line,
+                        key=f"controls[{i}].id",
+                        message=f"duplicate control id {c['id']!r} (first defined on line {control_lines[c['id']]})",
+                    )
+                )
                 continue
             for j, chk in enumerate(c.get("checks", [])):
                 if known_checks is not None and chk not in known_checks:
                     where = lines.get(("controls", i, "checks", j), line)
-                    problems.append(Problem(file=str(cfile), line=where, key=f"controls[{i}].checks[{j}]",
-                                            message=f"control {c['id']}: unknown check id {chk!r}"))
+                    problems.append(
+                        Problem(
+                            file=str(cfile),
+                            line=where,
+                            key=f"controls[{i}].checks[{j}]",
+                            message=f"control {c['id']}: unknown check id {chk!r}",
+                        )
+                    )
             control_lines[c["id"]] = line
             m.controls[c["id"]] = Control(
-                id=c["id"], title=c["title"], description=c["description"], kind=c["kind"],
-                checks=tuple(c.get("checks", ())), evidence=c.get("evidence"),
-                review_every=_parse_days(c.get("review_every")), line=line)
+                id=c["id"],
+                title=c["title"],
+                description=c["description"],
+                kind=c["kind"],
+                checks=tuple(c.get("checks", ())),
+                evidence=c.get("evidence"),
+                review_every=_parse_days(c.get("review_every")),
+                line=line,
+            )
 
     fdir = base / "frameworks"
     files = sorted(fdir.glob("*.yaml")) if fdir.is_dir() else []
@@ -323,42 +354,85 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
         meta = doc["framework"]
         fid = meta["id"]
         if f.stem != fid:
-            problems.append(Problem(file=str(f), line=lines.get(("framework", "id"), 0), key="framework.id",
-                                    message=f"framework {fid!r} must be in a file named {fid}.yaml"))
+            problems.append(
+                Problem(
+                    file=str(f),
+                    line=lines.get(("framework", "id"), 0),
+                    key="framework.id",
+                    message=f"framework {fid!r} must be in a file named {fid}.yaml",
+                )
+            )
         if fid in m.frameworks:
-            problems.append(Problem(file=str(f), line=lines.get(("framework", "id"), 0), key="framework.id",
-                                    message=f"duplicate framework id {fid!r} (also in "
-                                    f"{m.frameworks[fid].file})"))
+            problems.append(
+                Problem(
+                    file=str(f),
+                    line=lines.get(("framework", "id"), 0),
+                    key="framework.id",
+                    message=f"duplicate framework id {fid!r} (also in {m.frameworks[fid].file})",
+                )
+            )
             continue
         reqs: list[Requirement] = []
         seen: dict[str, int] = {}
         for i, r in enumerate(doc["requirements"]):
             line = lines.get(("requirements", i, "id"), 0)
             if r["id"] in seen:
-                problems.append(Problem(file=str(f), line=line, key=f"requirements[{i}].id",
-                                        message=f"duplicate requirement id {r['id']!r} (first on line "
-                                        f"{seen[r['id']]})"))
+                problems.append(
+                    Problem(
+                        file=str(f),
+                        line=line,
+                        key=f"requirements[{i}].id",
+                        message=f"duplicate requirement id {r['id']!r} (first on line {seen[r['id']]})",
+                    )
+                )
                 continue
             seen[r["id"]] = line
             for j, cid in enumerate(r["controls"]):
                 if controls_ok and cid not in m.controls:
                     where = lines.get(("requirements", i, "controls", j), line)
-                    problems.append(Problem(file=str(f), line=where, key=f"requirements[{i}].controls[{j}]",
-                                            message=f"requirement {r['id']}: unknown control id {cid!r}"))
+                    problems.append(
+                        Problem(
+                            file=str(f),
+                            line=where,
+                            key=f"requirements[{i}].controls[{j}]",
+                            message=f"requirement {r['id']}: unknown control id {cid!r}",
+                        )
+                    )
                 used.add(cid)
-            reqs.append(Requirement(framework=fid, prefix=meta["prefix"], id=r["id"], title=r["title"],
-                                    controls=tuple(r["controls"]), section=r.get("section", ""),
-                                    category=r.get("category"), implementation=r.get("implementation"),
-                                    line=line))
-        m.frameworks[fid] = Framework(id=fid, prefix=meta["prefix"], name=meta["name"],
-                                      version=str(meta["version"]), requirements=tuple(reqs), file=str(f),
-                                      providers=tuple(meta.get("providers", ())))
+            reqs.append(
+                Requirement(
+                    framework=fid,
+                    prefix=meta["prefix"],
+                    id=r["id"],
+                    title=r["title"],
+                    controls=tuple(r["controls"]),
+                    section=r.get("section", ""),
+                    category=r.get("category"),
+                    implementation=r.get("implementation"),
+                    line=line,
+                )
+            )
+        m.frameworks[fid] = Framework(
+            id=fid,
+            prefix=meta["prefix"],
+            name=meta["name"],
+            version=str(meta["version"]),
+            requirements=tuple(reqs),
+            file=str(f),
+            providers=tuple(meta.get("providers", ())),
+        )
 
     if controls_ok and frameworks_ok:
         for cid, c in m.controls.items():
             if cid not in used:
-                problems.append(Problem(file=str(cfile), line=c.line, key=cid,
-                                        message=f"control {cid} is mapped to no framework requirement"))
+                problems.append(
+                    Problem(
+                        file=str(cfile),
+                        line=c.line,
+                        key=cid,
+                        message=f"control {cid} is mapped to no framework requirement",
+                    )
+                )
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line)))
     order = {fid: i for i, fid in enumerate(FRAMEWORK_ORDER)}

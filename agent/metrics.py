@@ -29,15 +29,17 @@ class _PostureCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         counts, meta = self._m.snapshot_state()
         findings = GaugeMetricFamily(
-            "posture_findings", "Resources per check and status in the latest evaluation.",
-            labels=["check", "provider", "severity", "status"])
+            "posture_findings",
+            "Resources per check and status in the latest evaluation.",
+            labels=["check", "provider", "severity", "status"],
+        )
         for (check, status), n in sorted(counts.items()):
             provider, severity = meta.get(check, ("", ""))
             findings.add_metric([check, provider, severity, status], n)
         yield findings
-        failing = GaugeMetricFamily("posture_failing_resources",
-                                    "Failing resources per severity in the latest evaluation.",
-                                    labels=["severity"])
+        failing = GaugeMetricFamily(
+            "posture_failing_resources", "Failing resources per severity in the latest evaluation.", labels=["severity"]
+        )
         per_sev: dict[str, int] = {s: 0 for s in ("critical", "high", "medium", "low", "info")}
         for (check, status), n in counts.items():
             if status == "fail":
@@ -50,14 +52,16 @@ class _PostureCollector(Collector):
         req_status = GaugeMetricFamily(
             "posture_requirement_status",
             "1 for each framework requirement in scope, labelled with its current status.",
-            labels=["framework", "requirement", "status"])
+            labels=["framework", "requirement", "status"],
+        )
         totals: dict[tuple[str, str], int] = {}
         for framework, requirement, state in requirements:
             req_status.add_metric([framework, requirement, state], 1)
             totals[(framework, state)] = totals.get((framework, state), 0) + 1
         yield req_status
-        per_fw = GaugeMetricFamily("posture_requirements", "In-scope requirements per framework and status.",
-                                   labels=["framework", "status"])
+        per_fw = GaugeMetricFamily(
+            "posture_requirements", "In-scope requirements per framework and status.", labels=["framework", "status"]
+        )
         for (framework, state), n in sorted(totals.items()):
             per_fw.add_metric([framework, state], n)
         yield per_fw
@@ -76,42 +80,79 @@ class AgentMetrics:
         self._extra: list[Any] = []
         self._requirements: list[tuple[str, str, str]] = []
         Info("posture_build", "Build information.", registry=r).info({"version": __version__})
-        self.collections = Counter("posture_collections", "Collection runs by source and outcome.",
-                                   ["source", "status"], registry=r)
+        self.collections = Counter(
+            "posture_collections", "Collection runs by source and outcome.", ["source", "status"], registry=r
+        )
         self.collection_duration = Histogram(
-            "posture_collection_duration_seconds", "Wall time of a collection + evaluation cycle.",
-            ["source"], buckets=(1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600), registry=r)
-        self.last_success = Gauge("posture_last_successful_collection_timestamp_seconds",
-                                  "Unix time of the last run that collected data, per source.",
-                                  ["source"], registry=r)
-        self.interval = Gauge("posture_source_interval_seconds", "Configured (nominal) interval per source.",
-                              ["source"], registry=r)
-        self.resources = Gauge("posture_resources_collected", "Resources in the latest snapshot of a source.",
-                               ["source", "provider"], registry=r)
-        self.collection_errors = Gauge("posture_collection_errors",
-                                       "Inputs that could not be collected in the latest run.",
-                                       ["source"], registry=r)
-        self.api_calls = Counter("posture_api_calls", "Cloud API calls made by collectors.",
-                                 ["provider", "service"], registry=r)
-        self.api_errors = Counter("posture_api_errors", "Cloud API calls that failed, by error code.",
-                                  ["provider", "service", "code"], registry=r)
-        self.evidence_bytes = Counter("posture_evidence_bytes_added",
-                                      "Compressed bytes of new bodies and manifests written to the store.",
-                                      ["source"], registry=r)
-        self.finding_changes = Counter("posture_finding_transitions",
-                                       "Findings whose status changed, by check and new status.",
-                                       ["check", "status"], registry=r)
+            "posture_collection_duration_seconds",
+            "Wall time of a collection + evaluation cycle.",
+            ["source"],
+            buckets=(1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "posture_last_successful_collection_timestamp_seconds",
+            "Unix time of the last run that collected data, per source.",
+            ["source"],
+            registry=r,
+        )
+        self.interval = Gauge(
+            "posture_source_interval_seconds", "Configured (nominal) interval per source.", ["source"], registry=r
+        )
+        self.resources = Gauge(
+            "posture_resources_collected",
+            "Resources in the latest snapshot of a source.",
+            ["source", "provider"],
+            registry=r,
+        )
+        self.collection_errors = Gauge(
+            "posture_collection_errors", "Inputs that could not be collected in the latest run.", ["source"], registry=r
+        )
+        self.api_calls = Counter(
+            "posture_api_calls", "Cloud API calls made by collectors.", ["provider", "service"], registry=r
+        )
+        self.api_errors = Counter(
+            "posture_api_errors",
+            "Cloud API calls that failed, by error code.",
+            ["provider", "service", "code"],
+            registry=r,
+        )
+        self.evidence_bytes = Counter(
+            "posture_evidence_bytes_added",
+            "Compressed bytes of new bodies and manifests written to the store.",
+            ["source"],
+            registry=r,
+        )
+        self.finding_changes = Counter(
+            "posture_finding_transitions",
+            "Findings whose status changed, by check and new status.",
+            ["check", "status"],
+            registry=r,
+        )
         # drift and alerting (agent/watch.py, agent/alerts/dispatcher.py)
-        self.drift_events = Counter("posture_drift_events", "Drift events by kind (regressed, resolved, "
-                                    "new_failing, error, gone, excepted, added, removed, modified) and check "
-                                    "(empty for resource changes).", ["kind", "check"], registry=r)
-        self.resource_changes = Counter("posture_resource_changes", "Resources added, removed or modified "
-                                        "between snapshots.", ["provider", "resource_type", "change"], registry=r)
-        self.alerts_sent = Counter("posture_alerts_sent", "Alert messages delivered, per channel.",
-                                   ["channel"], registry=r)
-        self.alerts_failed = Counter("posture_alerts_failed", "Failed alert delivery attempts, per channel "
-                                     "and reason (http_4xx, http_429, http_5xx, network).",
-                                     ["channel", "reason"], registry=r)
+        self.drift_events = Counter(
+            "posture_drift_events",
+            "Drift events by kind (regressed, resolved, "
+            "new_failing, error, gone, excepted, added, removed, modified) and check "
+            "(empty for resource changes).",
+            ["kind", "check"],
+            registry=r,
+        )
+        self.resource_changes = Counter(
+            "posture_resource_changes",
+            "Resources added, removed or modified between snapshots.",
+            ["provider", "resource_type", "change"],
+            registry=r,
+        )
+        self.alerts_sent = Counter(
+            "posture_alerts_sent", "Alert messages delivered, per channel.", ["channel"], registry=r
+        )
+        self.alerts_failed = Counter(
+            "posture_alerts_failed",
+            "Failed alert delivery attempts, per channel and reason (http_4xx, http_429, http_5xx, network).",
+            ["channel", "reason"],
+            registry=r,
+        )
         r.register(_PostureCollector(self))
 
     def set_posture(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -152,4 +193,5 @@ class AgentMetrics:
             self.api_calls.labels(provider, service).inc()
             if error_code:
                 self.api_errors.labels(provider, service, error_code).inc()
+
         return observe

@@ -88,9 +88,9 @@ def _json_default(obj: Any) -> Any:
 
 def canonical_json(obj: Any) -> bytes:
     """Stable bytes for hashing: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
-    ).encode("utf-8")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode(
+        "utf-8"
+    )
 
 
 def sha256_hex(data: bytes) -> str:
@@ -201,8 +201,9 @@ class CollectionError:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CollectionError:
-        return cls(**{k: str(data.get(k, "")) for k in
-                      ("service", "operation", "region", "code", "message", "resource_type")})
+        return cls(
+            **{k: str(data.get(k, "")) for k in ("service", "operation", "region", "code", "message", "resource_type")}
+        )
 
     def summary(self) -> str:
         where = f" in {self.region}" if self.region else ""
@@ -284,7 +285,8 @@ class Finding:
     def same_message(self, stored: str) -> bool:
         """Whether ``stored`` (a recorded message) says what this finding says, observations aside."""
         return stored == self.recorded_message or (
-            bool(self.observed) and stored.startswith(self.message + OBSERVED_MARK) and stored.endswith(")"))
+            bool(self.observed) and stored.startswith(self.message + OBSERVED_MARK) and stored.endswith(")")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -44,10 +44,17 @@ class ControlState:
     checks: tuple[str, ...] = ()  # the control's checks that decided this state
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.control.id, "title": self.control.title, "kind": self.control.kind,
-                "status": self.status, "reason": self.reason, "checks": list(self.checks),
-                "failing_resources": len(self.failing_resources), "findings": dict(self.counts),
-                "evidence": dict(self.evidence) if self.evidence else None}
+        return {
+            "id": self.control.id,
+            "title": self.control.title,
+            "kind": self.control.kind,
+            "status": self.status,
+            "reason": self.reason,
+            "checks": list(self.checks),
+            "failing_resources": len(self.failing_resources),
+            "findings": dict(self.counts),
+            "evidence": dict(self.evidence) if self.evidence else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -72,9 +79,19 @@ class RequirementState:
 
     def to_dict(self) -> dict[str, Any]:
         r = self.requirement
-        return {"framework": r.framework, "id": r.id, "ref": r.ref, "title": r.title, "section": r.section,
-                "category": r.category, "status": self.status, "kind": self.kind, "checks": list(self.checks),
-                "failing_resources": self.failing_resources, "controls": [c.to_dict() for c in self.controls]}
+        return {
+            "framework": r.framework,
+            "id": r.id,
+            "ref": r.ref,
+            "title": r.title,
+            "section": r.section,
+            "category": r.category,
+            "status": self.status,
+            "kind": self.kind,
+            "checks": list(self.checks),
+            "failing_resources": self.failing_resources,
+            "controls": [c.to_dict() for c in self.controls],
+        }
 
 
 @dataclass(frozen=True)
@@ -104,20 +121,32 @@ def _automated_state(control: Control, checks: tuple[str, ...], rows: Sequence[A
         if status == FAIL:
             failing.add(str(_get(row, "resource_id")))
         elif status == ERROR and not error_reason:
-            error_reason = (f"{_get(row, 'check_id')} on {_get(row, 'resource_id')}: "
-                            f"{_get(row, 'message', '')}")
+            error_reason = f"{_get(row, 'check_id')} on {_get(row, 'resource_id')}: {_get(row, 'message', '')}"
     if failing:
         failing_checks = sorted({str(_get(r, "check_id")) for r in rows if _get(r, "status") == FAIL})
         noun = "resource" if len(failing) == 1 else "resources"
-        return ControlState(control, FAIL, f"{len(failing)} failing {noun} ({', '.join(failing_checks)})",
-                            frozenset(failing), counts, checks=checks)
+        return ControlState(
+            control,
+            FAIL,
+            f"{len(failing)} failing {noun} ({', '.join(failing_checks)})",
+            frozenset(failing),
+            counts,
+            checks=checks,
+        )
     if counts.get(ERROR):
-        return ControlState(control, ERROR, f"{counts[ERROR]} could not be evaluated; first: {error_reason}",
-                            frozenset(), counts, checks=checks)
+        return ControlState(
+            control,
+            ERROR,
+            f"{counts[ERROR]} could not be evaluated; first: {error_reason}",
+            frozenset(),
+            counts,
+            checks=checks,
+        )
     if rows:
         n = len(rows)
-        return ControlState(control, PASS, f"{n} finding{'s' if n != 1 else ''}, none failing",
-                            frozenset(), counts, checks=checks)
+        return ControlState(
+            control, PASS, f"{n} finding{'s' if n != 1 else ''}, none failing", frozenset(), counts, checks=checks
+        )
     why = ("no findings yet for " + ", ".join(checks)) if checks else "no check of this framework's providers"
     return ControlState(control, NO_DATA, why, frozenset(), counts, checks=checks)
 
@@ -130,10 +159,18 @@ def _manual_state(control: Control, evidence: Any | None, now: datetime) -> Cont
     due: datetime = info["next_review"]
     info = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in info.items()}
     if now > due:
-        return ControlState(control, FAIL, f"evidence {info['filename']} was due for review on "
-                            f"{due.date().isoformat()} (owner {info['owner']})", evidence=info)
-    return ControlState(control, PASS, f"{info['filename']} (owner {info['owner']}), next review "
-                        f"{due.date().isoformat()}", evidence=info)
+        return ControlState(
+            control,
+            FAIL,
+            f"evidence {info['filename']} was due for review on {due.date().isoformat()} (owner {info['owner']})",
+            evidence=info,
+        )
+    return ControlState(
+        control,
+        PASS,
+        f"{info['filename']} (owner {info['owner']}), next review {due.date().isoformat()}",
+        evidence=info,
+    )
 
 
 def _latest(evidence: Iterable[Any]) -> dict[str, Any]:
@@ -141,14 +178,21 @@ def _latest(evidence: Iterable[Any]) -> dict[str, Any]:
     for e in evidence:
         cid = str(_get(e, "control_id"))
         cur = out.get(cid)
-        if cur is None or (_get(e, "attached_at"), _get(e, "id") or 0) > (_get(cur, "attached_at"),
-                                                                           _get(cur, "id") or 0):
+        if cur is None or (_get(e, "attached_at"), _get(e, "id") or 0) > (
+            _get(cur, "attached_at"),
+            _get(cur, "id") or 0,
+        ):
             out[cid] = e
     return out
 
 
-def control_states(mappings: Mappings, findings: Iterable[Any], evidence: Iterable[Any],
-                   now: datetime, admits: Callable[[str], bool] | None = None) -> dict[str, ControlState]:
+def control_states(
+    mappings: Mappings,
+    findings: Iterable[Any],
+    evidence: Iterable[Any],
+    now: datetime,
+    admits: Callable[[str], bool] | None = None,
+) -> dict[str, ControlState]:
     """Each control's state; ``admits`` limits automated controls to some checks (a framework's
     providers)."""
     by_check: dict[str, list[Any]] = {}
@@ -183,8 +227,15 @@ def _requirement_state(req: Requirement, states: Mapping[str, ControlState]) -> 
     return RequirementState(req, status, kind, cs)
 
 
-def evaluate_posture(mappings: Mappings, findings: Iterable[Any], evidence: Iterable[Any], *,
-                     frameworks: Iterable[str], categories: Iterable[str], now: datetime) -> Posture:
+def evaluate_posture(
+    mappings: Mappings,
+    findings: Iterable[Any],
+    evidence: Iterable[Any],
+    *,
+    frameworks: Iterable[str],
+    categories: Iterable[str],
+    now: datetime,
+) -> Posture:
     """Status of every in-scope requirement of ``frameworks`` (SOC 2 limited to ``categories``,
     security always in). ``findings``: current finding rows (check_id, status, resource_id, message);
     ``evidence``: manual evidence rows (control_id, attached_at, next_review, filename, owner...)."""

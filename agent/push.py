@@ -130,8 +130,11 @@ class PushReceiver:
         sent = datetime.fromtimestamp(int(ts_text), UTC)
         skew = abs((now - sent).total_seconds())
         if skew > opts.replay_window.total_seconds():
-            raise Refused(401, f"timestamp is {skew:.0f}s away from the agent's clock "
-                          f"(window {opts.replay_window.total_seconds():.0f}s)")
+            raise Refused(
+                401,
+                f"timestamp is {skew:.0f}s away from the agent's clock "
+                f"(window {opts.replay_window.total_seconds():.0f}s)",
+            )
         last = last_reported_at(self.store, source.name, device)
         if last is not None and sent <= last:
             raise Refused(409, "replayed or out-of-order report: not newer than the last one accepted")
@@ -142,16 +145,24 @@ class PushReceiver:
             raise Refused(400, "body is not valid JSON") from None
         import jsonschema
 
-        errors = sorted(jsonschema.Draft202012Validator(report_schema()).iter_errors(doc),
-                        key=lambda e: list(e.absolute_path))
+        errors = sorted(
+            jsonschema.Draft202012Validator(report_schema()).iter_errors(doc), key=lambda e: list(e.absolute_path)
+        )
         if errors:
             where = "/".join(str(p) for p in errors[0].absolute_path) or "(document)"
             raise Refused(422, f"report does not match the schema at {where}: {errors[0].message[:200]}")
         if doc["device_id"] != device:
             raise Refused(422, "device_id in the report differs from X-Posture-Device")
         try:
-            report_id = save_report(self.store, source=source.name, device_id=device, nonce=nonce,
-                                    reported_at=sent, received_at=now, body=doc)
+            report_id = save_report(
+                self.store,
+                source=source.name,
+                device_id=device,
+                nonce=nonce,
+                reported_at=sent,
+                received_at=now,
+                body=doc,
+            )
         except DuplicateNonce:
             raise Refused(409, "replayed report: this nonce was already used") from None
         log.info("device report accepted", extra={"source": source.name, "device": device})
@@ -165,8 +176,14 @@ class PushReceiver:
             answer = self.receive(norm, request.rfile.read)  # type: ignore[arg-type]
             status: int = 202
         except Refused as exc:
-            log.warning("device report refused", extra={"status": exc.status, "reason": exc.reason,
-                                                        "device": str(norm.get("X-Posture-Device", ""))[:128]})
+            log.warning(
+                "device report refused",
+                extra={
+                    "status": exc.status,
+                    "reason": exc.reason,
+                    "device": str(norm.get("X-Posture-Device", ""))[:128],
+                },
+            )
             answer, status = {"error": exc.reason}, exc.status
             request.close_connection = True  # the unread body (if any) must not be parsed as a request
         except AgentError as exc:

@@ -150,9 +150,7 @@ class Watch:
 
     # -- drift + outbox (inside the cycle's transaction) -----------------------------------------
 
-    def in_transaction(
-        self, store: Store, conn: Connection, run: RunRecord, writes: list[SnapshotWrite]
-    ) -> None:
+    def in_transaction(self, store: Store, conn: Connection, run: RunRecord, writes: list[SnapshotWrite]) -> None:
         now = run.finished_at
         all_events: list[DriftEvent] = []
         alerts: list[tuple[str, Alert]] = []  # (dedup base, alert)
@@ -196,8 +194,7 @@ class Watch:
         with self._lock:
             self._pending_metrics[run.id] = all_events
 
-    def _requirement_events(self, conn: Connection, run: RunRecord, writes: list[SnapshotWrite]
-                            ) -> list[DriftEvent]:
+    def _requirement_events(self, conn: Connection, run: RunRecord, writes: list[SnapshotWrite]) -> list[DriftEvent]:
         """Framework requirements whose state changed with this cycle (e.g. SOC2:CC6.1 pass -> fail).
 
         Read through the cycle's own connection, so the findings just written count. The first
@@ -210,10 +207,14 @@ class Watch:
         findings = [dict(r._mapping) for r in conn.execute(select(st.finding_current))]
         evidence = manual.records_in(conn)
         p = self.pipeline
-        posture = evaluate_posture(p.mappings, findings, evidence, frameworks=p._frameworks,
-                                   categories=p._categories, now=run.finished_at)
-        states = {f"{rs.requirement.ref}": (rs.status, fid, rs.requirement.title)
-                  for fid, reqs in posture.requirements.items() for rs in reqs}
+        posture = evaluate_posture(
+            p.mappings, findings, evidence, frameworks=p._frameworks, categories=p._categories, now=run.finished_at
+        )
+        states = {
+            f"{rs.requirement.ref}": (rs.status, fid, rs.requirement.title)
+            for fid, reqs in posture.requirements.items()
+            for rs in reqs
+        }
         with self._lock:
             self._pending_requirements[run.id] = states
         previous = self._requirements
@@ -224,16 +225,30 @@ class Watch:
             before = previous.get(ref, (None,))[0]
             if before is None or before == status:
                 continue
-            kind = ("requirement_regressed" if (before, status) == ("pass", "fail") else
-                    "requirement_resolved" if (before, status) == ("fail", "pass") else "requirement_changed")
-            events.append(DriftEvent(kind=kind, source=run.source, provider="", account="", region="",
-                                     resource_id=ref, resource_type="requirement", previous_status=before,
-                                     status=status, detail={"framework": framework, "title": title}))
+            kind = (
+                "requirement_regressed"
+                if (before, status) == ("pass", "fail")
+                else "requirement_resolved"
+                if (before, status) == ("fail", "pass")
+                else "requirement_changed"
+            )
+            events.append(
+                DriftEvent(
+                    kind=kind,
+                    source=run.source,
+                    provider="",
+                    account="",
+                    region="",
+                    resource_id=ref,
+                    resource_type="requirement",
+                    previous_status=before,
+                    status=status,
+                    detail={"framework": framework, "title": title},
+                )
+            )
         return events
 
-    def _resource_drift(
-        self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite
-    ) -> list[ResourceChange]:
+    def _resource_drift(self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite) -> list[ResourceChange]:
         key = (snap.source, snap.account)
         cur_map = self._current_manifest(store, conn, snap, w)
         prev_row = conn.execute(
@@ -273,14 +288,13 @@ class Watch:
         cur = {rid: load(cur_map[rid]) for rid in (*added, *modified)}
         return diff_resources(prev, cur)
 
-    def _current_manifest(
-        self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite
-    ) -> dict[str, str]:
+    def _current_manifest(self, store: Store, conn: Connection, snap: Any, w: SnapshotWrite) -> dict[str, str]:
         # the store has just resolved this manifest for its own delta; reuse it rather than re-read
         cached = store.resolved_manifest(snap.source, snap.account, w.manifest_hash)
         if cached is not None:
             return cached
-        return resolve_manifest(w.manifest_hash, lambda h: _blob(conn, h))
+        resolved: dict[str, str] = resolve_manifest(w.manifest_hash, lambda h: _blob(conn, h))
+        return resolved
 
     @staticmethod
     def _resource_event(snap: Any, c: ResourceChange) -> DriftEvent:
@@ -340,9 +354,7 @@ class Watch:
         remediation = ""
         if chk is not None:
             rem = chk.meta.remediation
-            remediation = "\n".join(
-                x for x in (rem.console, f"CLI: {rem.cli}" if rem.cli else "", rem.docs) if x
-            )
+            remediation = "\n".join(x for x in (rem.console, f"CLI: {rem.cli}" if rem.cli else "", rem.docs) if x)
         controls, frameworks = self._controls(ev.check_id, ch.finding)
         verb = {
             "regressed": "Regressed",
@@ -365,9 +377,7 @@ class Watch:
             resource_type=ev.resource_type,
             previous_status=ev.previous_status or "",
             status=ev.status or "",
-            message=str(
-                ev.detail.get("message") or ("resource no longer present" if ev.kind == "gone" else "")
-            ),
+            message=str(ev.detail.get("message") or ("resource no longer present" if ev.kind == "gone" else "")),
             controls=controls,
             frameworks=frameworks,
             remediation=remediation,
@@ -415,9 +425,7 @@ class Watch:
             )
         return out
 
-    def _enqueue(
-        self, conn: Connection, run: RunRecord, alerts: Sequence[tuple[str, Alert]], now: datetime
-    ) -> None:
+    def _enqueue(self, conn: Connection, run: RunRecord, alerts: Sequence[tuple[str, Alert]], now: datetime) -> None:
         cfg = self.config.alerts
         if not cfg.channels:
             return
@@ -430,9 +438,7 @@ class Watch:
         for name, groups in per_channel.items():
             for group, items in groups.items():
                 if group != "notice" and len(items) > cfg.digest_threshold:
-                    rows.append(
-                        (name, f"{name}:{run.id}:digest:{group}", _digest(group, run, [a for _, a in items]))
-                    )
+                    rows.append((name, f"{name}:{run.id}:digest:{group}", _digest(group, run, [a for _, a in items])))
                 else:
                     rows.extend((name, f"{name}:{key}", alert) for key, alert in items)
         outbox.enqueue(conn, rows, now)

@@ -44,11 +44,17 @@ sys.path.insert(0, str(ROOT))
 REGIONS = ["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-1"]
 FULL = {"users": 1000, "buckets": 500, "instances": 500, "security_groups": 1000}
 PROWLER_VENV = ROOT / ".bench" / "prowler-venv"
-CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-         "AWS_DEFAULT_REGION": "us-east-1", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": ""}
+CREDS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_SESSION_TOKEN": "",
+    "AWS_PROFILE": "",
+}
 
 
 # -- moto and the proxy ------------------------------------------------------------------------
+
 
 def free_port() -> int:
     import socket
@@ -62,8 +68,12 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     """moto in its own process, so its memory and CPU are not charged to any contender."""
     port = free_port()
     env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -84,6 +94,7 @@ def reset(moto: str) -> None:
 
 
 # -- seeding -----------------------------------------------------------------------------------
+
 
 def counts(scale: float) -> dict[str, int]:
     return {k: max(1, int(v * scale)) for k, v in FULL.items()}
@@ -120,8 +131,7 @@ def seed(moto: str, scale: float, workers: int = 8) -> dict[str, int]:
         kw = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         s3.create_bucket(Bucket=f"bench-bucket-{i:05d}", **kw)
         if i % 2 == 0:
-            s3.put_bucket_versioning(Bucket=f"bench-bucket-{i:05d}",
-                                     VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_versioning(Bucket=f"bench-bucket-{i:05d}", VersioningConfiguration={"Status": "Enabled"})
 
     def instances(region: str, count: int) -> None:
         ec2 = client("ec2", region)
@@ -136,11 +146,16 @@ def seed(moto: str, scale: float, workers: int = 8) -> dict[str, int]:
         ec2 = client("ec2", region)
         gid = ec2.create_security_group(GroupName=f"sg-{i:05d}", Description="bench")["GroupId"]
         port = (22, 443, 3389, 5432)[i % 4]
-        ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[{
-            "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ec2.authorize_security_group_ingress(
+            GroupId=gid,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+            ],
+        )
 
-    per_region = [n["instances"] // len(REGIONS) + (1 if r < n["instances"] % len(REGIONS) else 0)
-                  for r in range(len(REGIONS))]
+    per_region = [
+        n["instances"] // len(REGIONS) + (1 if r < n["instances"] % len(REGIONS) else 0) for r in range(len(REGIONS))
+    ]
     jobs: list[Callable[[], None]] = [lambda i=i: user(i) for i in range(n["users"])]
     jobs += [lambda i=i: bucket(i) for i in range(n["buckets"])]
     jobs += [lambda r=r, c=c: instances(r, c) for r, c in zip(REGIONS, per_region, strict=True) if c]
@@ -153,6 +168,7 @@ def seed(moto: str, scale: float, workers: int = 8) -> dict[str, int]:
 
 # -- contenders (each runs in its own subprocess) ----------------------------------------------
 
+
 def run_agent(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]:
     from agent.config import AwsSource
     from agent.evaluate import evaluate
@@ -161,38 +177,57 @@ def run_agent(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]
     from collectors.aws import collect
 
     t0 = time.perf_counter()
-    source = AwsSource(name="bench", provider="aws", regions=regions, endpoint_url=endpoint,
-                       max_workers=workers)
+    source = AwsSource(name="bench", provider="aws", regions=regions, endpoint_url=endpoint, max_workers=workers)
     snapshots = collect(source, CollectContext())
     t1 = time.perf_counter()
     checks = list(load_checks(["checks.aws"]).values())
     findings = [f for s in snapshots for f in evaluate(s, checks)]
     t2 = time.perf_counter()
-    return {"resources": sum(len(s.resources) for s in snapshots), "findings": len(findings),
-            "collection_errors": sum(len(s.errors) for s in snapshots),
-            "collect_s": round(t1 - t0, 2), "evaluate_s": round(t2 - t1, 2)}
+    return {
+        "resources": sum(len(s.resources) for s in snapshots),
+        "findings": len(findings),
+        "collection_errors": sum(len(s.errors) for s in snapshots),
+        "collect_s": round(t1 - t0, 2),
+        "evaluate_s": round(t2 - t1, 2),
+    }
 
 
 # The floor: the same list/describe operations posture-agent sends (its table), written as a plain
 # boto3 script. One task per (service, region) like the collector's units; S3 and other per-item
 # detail calls run inside their task, as in the collector.
 _REGIONAL_SINGLE = [  # (client, method, kwargs): one call (or paginated listing) per region
-    ("accessanalyzer", "list_analyzers", {}), ("guardduty", "list_detectors", {}),
+    ("accessanalyzer", "list_analyzers", {}),
+    ("guardduty", "list_detectors", {}),
     ("config", "describe_configuration_recorders", {}),
     ("config", "describe_configuration_recorder_status", {}),
-    ("securityhub", "describe_hub", {}), ("backup", "list_backup_plans", {}),
+    ("securityhub", "describe_hub", {}),
+    ("backup", "list_backup_plans", {}),
     ("backup", "list_protected_resources", {}),
     ("cloudtrail", "describe_trails", {"includeShadowTrails": False}),
-    ("ssm", "describe_instance_information", {}), ("rds", "describe_db_instances", {}),
-    ("kms", "list_keys", {}), ("elbv2", "describe_load_balancers", {}), ("logs", "describe_log_groups", {}),
-    ("lambda", "list_functions", {}), ("secretsmanager", "list_secrets", {}),
+    ("ssm", "describe_instance_information", {}),
+    ("rds", "describe_db_instances", {}),
+    ("kms", "list_keys", {}),
+    ("elbv2", "describe_load_balancers", {}),
+    ("logs", "describe_log_groups", {}),
+    ("lambda", "list_functions", {}),
+    ("secretsmanager", "list_secrets", {}),
     ("acm", "list_certificates", {}),
-    ("dynamodb", "list_tables", {}), ("efs", "describe_file_systems", {}), ("sns", "list_topics", {}),
-    ("sqs", "list_queues", {}), ("eks", "list_clusters", {}), ("ecr", "describe_repositories", {}),
+    ("dynamodb", "list_tables", {}),
+    ("efs", "describe_file_systems", {}),
+    ("sns", "list_topics", {}),
+    ("sqs", "list_queues", {}),
+    ("eks", "list_clusters", {}),
+    ("ecr", "describe_repositories", {}),
 ]
-_EC2 = [("describe_instances", {}), ("describe_security_groups", {}), ("describe_volumes", {}),
-        ("describe_snapshots", {"OwnerIds": ["self"]}), ("describe_images", {"Owners": ["self"]}),
-        ("describe_vpcs", {}), ("describe_flow_logs", {})]
+_EC2 = [
+    ("describe_instances", {}),
+    ("describe_security_groups", {}),
+    ("describe_volumes", {}),
+    ("describe_snapshots", {"OwnerIds": ["self"]}),
+    ("describe_images", {"Owners": ["self"]}),
+    ("describe_vpcs", {}),
+    ("describe_flow_logs", {}),
+]
 
 
 def run_floor(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]:
@@ -212,8 +247,11 @@ def run_floor(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]
     def listing(c: Any, method: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             if c.can_paginate(method):
-                cfg = {"PageSize": 50} if method.startswith("describe_") and c.meta.service_model \
-                    .service_name in ("ec2",) else {}
+                cfg = (
+                    {"PageSize": 50}
+                    if method.startswith("describe_") and c.meta.service_model.service_name in ("ec2",)
+                    else {}
+                )
                 return list(c.get_paginator(method).paginate(**kwargs, PaginationConfig=cfg))
             return [getattr(c, method)(**kwargs)]
         except ClientError:
@@ -234,15 +272,25 @@ def run_floor(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]
         c = client("s3", "us-east-1")
         control = client("s3control", "us-east-1")
         # moto serves s3control on its one host: drop the "{AccountId}." host prefix
-        control.meta.events.register("before-send", lambda request, **_: setattr(
-            request, "url", re.sub(r"^(https?://)\d{12}\.", r"\1", request.url)))
+        control.meta.events.register(
+            "before-send",
+            lambda request, **_: setattr(request, "url", re.sub(r"^(https?://)\d{12}\.", r"\1", request.url)),
+        )
         with contextlib.suppress(ClientError):
-            control.get_public_access_block(AccountId=boto3.client("sts", endpoint_url=endpoint)
-                                            .get_caller_identity()["Account"])
+            control.get_public_access_block(
+                AccountId=boto3.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]
+            )
+
         def details(name: str) -> None:
-            for method in ("get_bucket_location", "get_public_access_block", "get_bucket_encryption",
-                           "get_bucket_versioning", "get_bucket_policy", "get_bucket_acl",
-                           "get_bucket_logging"):
+            for method in (
+                "get_bucket_location",
+                "get_public_access_block",
+                "get_bucket_encryption",
+                "get_bucket_versioning",
+                "get_bucket_policy",
+                "get_bucket_acl",
+                "get_bucket_logging",
+            ):
                 with contextlib.suppress(ClientError):
                     getattr(c, method)(Bucket=name)
 
@@ -274,8 +322,9 @@ def run_floor(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]
 
 
 def prowler_help() -> str:
-    out = subprocess.run([str(PROWLER_VENV / "bin" / "prowler"), "aws", "--help"], capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [str(PROWLER_VENV / "bin" / "prowler"), "aws", "--help"], capture_output=True, text=True, timeout=300
+    )
     return out.stdout + out.stderr
 
 
@@ -285,14 +334,19 @@ def ensure_prowler() -> str | None:
         return None
     try:
         subprocess.run([sys.executable, "-m", "venv", str(PROWLER_VENV)], check=True, timeout=300)
-        subprocess.run([str(PROWLER_VENV / "bin" / "pip"), "install", "-q", "prowler"], check=True,
-                       timeout=1800, capture_output=True)
+        subprocess.run(
+            [str(PROWLER_VENV / "bin" / "pip"), "install", "-q", "prowler"],
+            check=True,
+            timeout=1800,
+            capture_output=True,
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         return f"install failed: {exc}"
     return None
 
 
 # -- measuring ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -317,8 +371,14 @@ def _vm_hwm_kb(pid: int) -> int:
     return 0
 
 
-def measure(name: str, argv: list[str], env: dict[str, str], seen: deque[Any],
-            timeout: float | None = None, cwd: str | None = None) -> Result:
+def measure(
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    seen: deque[Any],
+    timeout: float | None = None,
+    cwd: str | None = None,
+) -> Result:
     """Run one contender; wall time, peak RSS (ru_maxrss of the child) and the proxy's request count."""
     seen.clear()
     t0 = time.perf_counter()
@@ -368,8 +428,18 @@ def child_env(endpoint: str) -> dict[str, str]:
 
 
 def contender(kind: str, endpoint: str, regions: list[str], workers: int) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--contender", kind, "--endpoint", endpoint,
-            "--regions", ",".join(regions), "--workers", str(workers)]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--contender",
+        kind,
+        "--endpoint",
+        endpoint,
+        "--regions",
+        ",".join(regions),
+        "--workers",
+        str(workers),
+    ]
 
 
 def prowler_argv(regions: list[str], outdir: str) -> list[str]:
@@ -385,15 +455,21 @@ def prowler_argv(regions: list[str], outdir: str) -> list[str]:
 
 # -- main --------------------------------------------------------------------------------------
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 1,000 users, 500 buckets, 500 "
-                    "instances, 1,000 security groups")
+    ap.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 1,000 users, 500 buckets, 500 instances, 1,000 security groups"
+    )
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--linearity", default="0.25,0.5", help="extra posture-agent scales ('' = none)")
     ap.add_argument("--no-prowler", action="store_true")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of the agent and the floor, alternated; "
-                    "the fastest of each is reported")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="runs of the agent and the floor, alternated; the fastest of each is reported",
+    )
     ap.add_argument("--prowler-timeout", type=float, default=900.0)
     ap.add_argument("--contender", choices=["agent", "floor"], help=argparse.SUPPRESS)
     ap.add_argument("--endpoint", help=argparse.SUPPRESS)
@@ -445,13 +521,15 @@ def main() -> None:
                 results.append(Result("prowler", ok=False, note=f"did not run: {prowler_why}"))
             else:
                 outdir = tempfile.mkdtemp(prefix="prowler-out-")
-                pr = measure("prowler", prowler_argv(REGIONS, outdir), env, seen,
-                             timeout=args.prowler_timeout, cwd=outdir)
+                pr = measure(
+                    "prowler", prowler_argv(REGIONS, outdir), env, seen, timeout=args.prowler_timeout, cwd=outdir
+                )
                 produced = sum(1 for p in Path(outdir).rglob("*.json*"))
                 if pr.ok and pr.detail.get("exit") not in (0, 3):
                     pr.ok = False
-                    pr.note = f"did not run against moto: exit {pr.detail.get('exit')}: " + \
-                              " | ".join(pr.detail.get("tail", [])[-3:])
+                    pr.note = f"did not run against moto: exit {pr.detail.get('exit')}: " + " | ".join(
+                        pr.detail.get("tail", [])[-3:]
+                    )
                 elif pr.ok:
                     pr.note = f"exit {pr.detail.get('exit')}, {produced} output file(s)"
                 else:
@@ -466,12 +544,18 @@ def main() -> None:
         moto_proc.wait(timeout=30)
 
 
-def report(args: argparse.Namespace, results: list[Result],
-           agent_runs: dict[float, tuple[dict[str, int], float, Result]], total_s: float) -> None:
+def report(
+    args: argparse.Namespace,
+    results: list[Result],
+    agent_runs: dict[float, tuple[dict[str, int], float, Result]],
+    total_s: float,
+) -> None:
     n = agent_runs[args.scale][0]
-    print(f"\nAWS scan, {len(REGIONS)} regions ({', '.join(REGIONS)}), one account, workers={args.workers}, "
-          f"{n['users']} users / {n['buckets']} buckets / {n['instances']} instances / "
-          f"{n['security_groups']} security groups; machine: {os.cpu_count()} cores, shared")
+    print(
+        f"\nAWS scan, {len(REGIONS)} regions ({', '.join(REGIONS)}), one account, workers={args.workers}, "
+        f"{n['users']} users / {n['buckets']} buckets / {n['instances']} instances / "
+        f"{n['security_groups']} security groups; machine: {os.cpu_count()} cores, shared"
+    )
     print("\n| contender | wall s | peak RSS MB | API calls | note |\n|---|---:|---:|---:|---|")
     for r in results:
         wall = f"{r.wall_s:.1f}" if r.wall_s else "-"
@@ -484,17 +568,22 @@ def report(args: argparse.Namespace, results: list[Result],
         print(f"prowler / posture-agent: {pr.wall_s / agent.wall_s:.1f}x (target >= 5x)")
     only_agent = sorted(set(agent.ops) - set(floor.ops))
     only_floor = sorted(set(floor.ops) - set(agent.ops))
-    print(f"operations only posture-agent sent: {only_agent or 'none'}; "
-          f"only the floor: {only_floor or 'none'}")
-    print("\nlinearity (posture-agent):\n"
-          "| scale | resources seeded | collected | wall s | s per 1,000 resources |\n"
-          "|---:|---:|---:|---:|---:|")
+    print(f"operations only posture-agent sent: {only_agent or 'none'}; only the floor: {only_floor or 'none'}")
+    print(
+        "\nlinearity (posture-agent):\n"
+        "| scale | resources seeded | collected | wall s | s per 1,000 resources |\n"
+        "|---:|---:|---:|---:|---:|"
+    )
     for scale, (cnt, _, res) in sorted(agent_runs.items()):
         total = sum(cnt.values())
-        print(f"| {scale:g} | {total} | {res.detail.get('resources', '?')} | {res.wall_s:.1f} | "
-              f"{1000 * res.wall_s / total:.1f} |")
-    print(f"\nbenchmark total {total_s / 60:.1f} min; peak RSS of this driver (proxy) "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"| {scale:g} | {total} | {res.detail.get('resources', '?')} | {res.wall_s:.1f} | "
+            f"{1000 * res.wall_s / total:.1f} |"
+        )
+    print(
+        f"\nbenchmark total {total_s / 60:.1f} min; peak RSS of this driver (proxy) "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

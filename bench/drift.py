@@ -125,9 +125,7 @@ def _cycle(pipeline: Pipeline, resources: list[Resource]) -> None:
 
 def bench_in_store(n: int, changed: float, workdir: Path) -> dict[str, float]:
     """The same work inside a real cycle: manifests, changed bodies read back, drift rows, outbox."""
-    cfg = parse_config(
-        "alerts:\n  channels:\n    - {name: hook, type: webhook, url: 'http://127.0.0.1:9'}\n", env={}
-    )
+    cfg = parse_config("alerts:\n  channels:\n    - {name: hook, type: webhook, url: 'http://127.0.0.1:9'}\n", env={})
     store = Store(f"sqlite:///{workdir / 'drift.db'}")
     store.upgrade()
     pipeline = Pipeline(cfg, store, checks={_private.id: _private})

@@ -75,17 +75,35 @@ def resource(i: int, version: int, ok: bool, seen: datetime | None = None) -> Re
     attrs: dict[str, Any] = {"Encrypted": ok, "Version": version, "Tags": {"team": f"t{i % 17}"}}
     if seen is not None:
         attrs["LastSeen"] = seen.isoformat()
-    return Resource(provider="aws", account="111122223333", region="us-east-1", type="aws.s3.bucket",
-                    id=f"arn:aws:s3:::bucket-{i:06d}", name=f"bucket-{i:06d}", attributes=attrs,
-                    observations=("LastSeen",) if seen is not None else ())
+    return Resource(
+        provider="aws",
+        account="111122223333",
+        region="us-east-1",
+        type="aws.s3.bucket",
+        id=f"arn:aws:s3:::bucket-{i:06d}",
+        name=f"bucket-{i:06d}",
+        attributes=attrs,
+        observations=("LastSeen",) if seen is not None else (),
+    )
 
 
 def finding(r: Resource, at: datetime) -> Finding:
     ok = bool(r.attributes["Encrypted"])
-    return Finding(uid=finding_uid(CHECK, r.id), check_id=CHECK, resource_id=r.id, resource_type=r.type,
-                   provider="aws", account=r.account, region=r.region, status=Status.PASS if ok else Status.FAIL,
-                   severity=Severity.HIGH, message="encrypted" if ok else "not encrypted", controls=(),
-                   evaluated_at=at, source="prod")
+    return Finding(
+        uid=finding_uid(CHECK, r.id),
+        check_id=CHECK,
+        resource_id=r.id,
+        resource_type=r.type,
+        provider="aws",
+        account=r.account,
+        region=r.region,
+        status=Status.PASS if ok else Status.FAIL,
+        severity=Severity.HIGH,
+        message="encrypted" if ok else "not encrypted",
+        controls=(),
+        evaluated_at=at,
+        source="prod",
+    )
 
 
 def default_start(cycles: int, sample: int) -> datetime:
@@ -97,6 +115,7 @@ def default_start(cycles: int, sample: int) -> datetime:
 
 
 # -- the witnesses ----------------------------------------------------------------------------------
+
 
 class BenchTsa(LocalTsa):
     """OpenSSL's TSA (agent.demo.tsa.LocalTsa) kept in ``home`` across runs, its clock set per token:
@@ -110,9 +129,11 @@ class BenchTsa(LocalTsa):
             ca, tsa, key = make_tsa_certs(name)
             (home / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
             (home / "tsa.pem").write_bytes(tsa.public_bytes(serialization.Encoding.PEM))
-            (home / "tsa.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                             serialization.PrivateFormat.PKCS8,
-                                                             serialization.NoEncryption()))
+            (home / "tsa.key").write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
             (home / "tsa.key").chmod(0o600)
             (home / "serial").write_text("01\n")
             (home / "tsa.cnf").write_text(_CONFIG.format(dir=home, policy=DEMO_POLICY))
@@ -127,13 +148,32 @@ class BenchTsa(LocalTsa):
     def reply(self, query: bytes) -> bytes:
         env = dict(os.environ)
         if self.clock is not None:
-            env.update(LD_PRELOAD=str(FAKETIME_LIB), FAKETIME="@" + self.clock.astimezone(UTC).strftime(
-                "%Y-%m-%d %H:%M:%S"), FAKETIME_DONT_RESET="1", TZ="UTC")
+            env.update(
+                LD_PRELOAD=str(FAKETIME_LIB),
+                FAKETIME="@" + self.clock.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                FAKETIME_DONT_RESET="1",
+                TZ="UTC",
+            )
         with self._lock, tempfile.TemporaryDirectory(dir=self._dir) as tmp:
             q, r = Path(tmp) / "req.tsq", Path(tmp) / "resp.tsr"
             q.write_bytes(query)
-            done = subprocess.run(["openssl", "ts", "-reply", "-config", str(self._dir / "tsa.cnf"), "-queryfile",
-                                   str(q), "-out", str(r)], capture_output=True, timeout=30, check=False, env=env)
+            done = subprocess.run(
+                [
+                    "openssl",
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self._dir / "tsa.cnf"),
+                    "-queryfile",
+                    str(q),
+                    "-out",
+                    str(r),
+                ],
+                capture_output=True,
+                timeout=30,
+                check=False,
+                env=env,
+            )
             if done.returncode != 0 or not r.exists():
                 raise ValueError(done.stderr.decode(errors="replace").strip() or "openssl ts -reply failed")
             self.requests += 1
@@ -166,8 +206,9 @@ class Witnesses:
             self.moto.start()
             host, port = self.moto.get_host_and_port()
             endpoint = f"http://{host}:{port}"
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-anchors",
-                                                                     ObjectLockEnabledForBucket=True)
+            boto3.client("s3", endpoint_url=endpoint).create_bucket(
+                Bucket="bench-anchors", ObjectLockEnabledForBucket=True
+            )
             cfg["s3"] = {"bucket": "bench-anchors", "endpoint_url": endpoint, "retain_days": 800}
         self.config = AnchorsConfig.model_validate(cfg) if cfg else None
         self.anchorer: Anchorer | None = None
@@ -201,6 +242,7 @@ class Witnesses:
 
 # -- the store ---------------------------------------------------------------------------------------
 
+
 def state_dir(db: str, given: str | None) -> Path:
     if given:
         return Path(given)
@@ -228,8 +270,11 @@ def signer_in(state: Path, sign: bool) -> Signer | None:
     pem = state / "signing.pem"
     if not pem.exists():
         state.mkdir(parents=True, exist_ok=True)
-        pem.write_bytes(Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        pem.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         pem.chmod(0o600)
     signer = Signer(pem.read_bytes())
     (state / "signing-public.pem").write_bytes(public_pem(signer.public))
@@ -258,10 +303,13 @@ def payload_by_relation(store: Store) -> dict[str, int]:
         if store.dialect == "sqlite":
             rows = conn.execute(text("SELECT name, SUM(payload) FROM dbstat GROUP BY name"))
         else:
-            rows = conn.execute(text(
-                "SELECT c.relname, pg_relation_size(c.oid) + COALESCE(pg_total_relation_size(c.reltoastrelid), 0) "
-                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i')"))
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, pg_relation_size(c.oid) + COALESCE(pg_total_relation_size(c.reltoastrelid), 0) "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i')"
+                )
+            )
         return {str(name): int(size or 0) for name, size in rows}
 
 
@@ -269,8 +317,16 @@ class Writer:
     """The estate and the daemon's cycle: record_cycle, then every fourth cycle a signed checkpoint and
     its witnesses."""
 
-    def __init__(self, store: Store, resources: int, change_per_day: float, signer: Signer | None,
-                 witnesses: Witnesses, start: datetime, tick: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        resources: int,
+        change_per_day: float,
+        signer: Signer | None,
+        witnesses: Witnesses,
+        start: datetime,
+        tick: bool = False,
+    ) -> None:
         self.store, self.signer, self.witnesses, self.start = store, signer, witnesses, start
         self.tick = tick  # every resource's observation moves each cycle: every body is built and hashed again
         self.rng = random.Random(7)
@@ -294,10 +350,18 @@ class Writer:
         at = self.start + c * STEP
         if self.tick:
             self.resources = [resource(i, self.versions[i], self.oks[i], at) for i in range(len(self.resources))]
-        snap = Snapshot(source="prod", provider="aws", account="111122223333", started_at=at, finished_at=at,
-                        resources=tuple(self.resources), errors=())
-        run = RunRecord(id=new_run_id(at), source="prod", provider="aws", started_at=at, finished_at=at,
-                        status="complete")
+        snap = Snapshot(
+            source="prod",
+            provider="aws",
+            account="111122223333",
+            started_at=at,
+            finished_at=at,
+            resources=tuple(self.resources),
+            errors=(),
+        )
+        run = RunRecord(
+            id=new_run_id(at), source="prod", provider="aws", started_at=at, finished_at=at, status="complete"
+        )
         t0 = time.perf_counter()
         self.store.record_cycle(run, [(snap, self.findings)])
         ms = (time.perf_counter() - t0) * 1000
@@ -312,14 +376,16 @@ class Writer:
 
 # -- measuring -----------------------------------------------------------------------------------------
 
+
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     return time.perf_counter() - t0, done.returncode, (done.stdout + done.stderr).strip()
 
 
-def verifier_commands(bundle: Path, state: Path, verifier_python: str | None, tsa: bool
-                      ) -> dict[str, tuple[list[str], dict[str, str]]]:
+def verifier_commands(
+    bundle: Path, state: Path, verifier_python: str | None, tsa: bool
+) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The two verifiers as processes: the auditor's `python -m posture_verify` (in its own environment
     when ``verifier_python`` names one; else this venv's Python with only deploy/verifier on its path)
     and the operator's `posture-agent evidence verify`."""
@@ -343,8 +409,17 @@ def verifier_commands(bundle: Path, state: Path, verifier_python: str | None, ts
     return cmds
 
 
-def measure_period(store: Store, start: datetime, end: datetime, state: Path, signer: Signer | None,
-                   witnesses: Witnesses, runs: int, verifier_python: str | None, keep: Path | None) -> None:
+def measure_period(
+    store: Store,
+    start: datetime,
+    end: datetime,
+    state: Path,
+    signer: Signer | None,
+    witnesses: Witnesses,
+    runs: int,
+    verifier_python: str | None,
+    keep: Path | None,
+) -> None:
     """Export the period, then verify the bundle with both verifiers alternately (``runs`` each, min and
     median), and the store in-process; each line printed when done."""
     witnesses.real_time()  # the manifest is timestamped now
@@ -352,8 +427,16 @@ def measure_period(store: Store, start: datetime, end: datetime, state: Path, si
     try:
         out = keep or tmp / "bundle.zip"
         t = time.perf_counter()
-        export_bundle(store, load_mappings(), framework="soc2", start=start, end=end, out=out, signer=signer,
-                      anchors=witnesses.config)
+        export_bundle(
+            store,
+            load_mappings(),
+            framework="soc2",
+            start=start,
+            end=end,
+            out=out,
+            signer=signer,
+            anchors=witnesses.config,
+        )
         print(f"export={time.perf_counter() - t:.1f}s bundle={out.stat().st_size / 1e6:.1f} MB ({out})", flush=True)
         cmds = verifier_commands(out, state, verifier_python, witnesses.tsa is not None)
         times: dict[str, list[float]] = {name: [] for name in cmds}
@@ -369,19 +452,27 @@ def measure_period(store: Store, start: datetime, end: datetime, state: Path, si
                     print(output[-3000:], flush=True)
         print("  command lines: " + " | ".join(" ".join(c) for c, _ in cmds.values()), flush=True)
         for name, ts in times.items():
-            print(f"verify bundle [{name}]: min {min(ts):.1f}s median {statistics.median(ts):.1f}s "
-                  f"(runs: {', '.join(f'{x:.1f}' for x in ts)})", flush=True)
+            print(
+                f"verify bundle [{name}]: min {min(ts):.1f}s median {statistics.median(ts):.1f}s "
+                f"(runs: {', '.join(f'{x:.1f}' for x in ts)})",
+                flush=True,
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     from posture_verify.chain import verify_records
     from posture_verify.trust import build_trust
 
-    trust = build_trust(public_keys=[state / "signing-public.pem"] if signer else [],
-                        tsa_certs=[state / "tsa" / "ca.pem"] if witnesses.tsa is not None else [])
+    trust = build_trust(
+        public_keys=[state / "signing-public.pem"] if signer else [],
+        tsa_certs=[state / "tsa" / "ca.pem"] if witnesses.tsa is not None else [],
+    )
     t = time.perf_counter()
     sreport = verify_records(load_store_records(store, now=end), trust=trust)
-    print(f"verify store (in-process, load + verify)={time.perf_counter() - t:.1f}s ok={sreport.ok} "
-          f"{'; '.join(str(i) for i in sreport.issues[:3])}", flush=True)
+    print(
+        f"verify store (in-process, load + verify)={time.perf_counter() - t:.1f}s ok={sreport.ok} "
+        f"{'; '.join(str(i) for i in sreport.issues[:3])}",
+        flush=True,
+    )
 
 
 def bytes_per_cycle(store: Store, label: str, write: Callable[[int], float], first: int, sample: int) -> None:
@@ -389,10 +480,15 @@ def bytes_per_cycle(store: Store, label: str, write: Callable[[int], float], fir
     ms = [write(first + k) for k in range(sample)]
     after = payload_by_relation(store)
     grown = {k: (v - before.get(k, 0)) / sample for k, v in after.items() if v != before.get(k, 0)}
-    print(f"db={store.dialect} {label}: bytes per unchanged cycle={sum(grown.values()):.0f} over {sample} cycles; "
-          f"unchanged cycle write median={statistics.median(ms):.1f} ms", flush=True)
-    print("  by table/index: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(grown.items(), key=lambda x: -x[1])),
-          flush=True)
+    print(
+        f"db={store.dialect} {label}: bytes per unchanged cycle={sum(grown.values()):.0f} over {sample} cycles; "
+        f"unchanged cycle write median={statistics.median(ms):.1f} ms",
+        flush=True,
+    )
+    print(
+        "  by table/index: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(grown.items(), key=lambda x: -x[1])),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -408,11 +504,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="verifications of the bundle per verifier")
     ap.add_argument("--verifier-python", help="the Python of an environment with only posture-verify installed")
     ap.add_argument("--keep-bundle", type=Path, help="write the bundle here and keep it")
-    ap.add_argument("--measure-only", action="store_true",
-                    help="skip writing: export and verify what --db already holds")
+    ap.add_argument(
+        "--measure-only", action="store_true", help="skip writing: export and verify what --db already holds"
+    )
     ap.add_argument("--no-measure", action="store_true", help="write and count bytes only")
-    ap.add_argument("--tick", action="store_true",
-                    help="every resource's observation (LastSeen) moves every cycle, as a real estate's do")
+    ap.add_argument(
+        "--tick",
+        action="store_true",
+        help="every resource's observation (LastSeen) moves every cycle, as a real estate's do",
+    )
     args = ap.parse_args()
     kinds = {k for k in args.witnesses.split(",") if k and k != "none"}
     state = state_dir(args.db, args.state)
@@ -428,8 +528,9 @@ def main() -> None:
             with store.engine.connect() as conn:
                 first, last = conn.execute(text("SELECT min(started_at), max(finished_at) FROM snapshots")).one()
             start, end = (datetime.fromisoformat(str(x)).replace(tzinfo=UTC) for x in (first, last))
-            measure_period(store, start, end + STEP, state, signer, witnesses, args.runs, args.verifier_python,
-                           args.keep_bundle)
+            measure_period(
+                store, start, end + STEP, state, signer, witnesses, args.runs, args.verifier_python, args.keep_bundle
+            )
             return
         start = default_start(args.cycles, args.unchanged_sample)
         writer = Writer(store, args.resources, args.change_per_day, signer, witnesses, start, tick=args.tick)
@@ -440,19 +541,27 @@ def main() -> None:
             if c % 1000 == 0:
                 print(f"cycle {c}: {time.perf_counter() - t_write:.0f}s", flush=True)
         write_s = time.perf_counter() - t_write
-        print(f"db={store.dialect} resources={args.resources} cycles={args.cycles} signed={signer is not None} "
-              f"witnesses={','.join(sorted(kinds)) or 'none'} write={write_s:.0f}s "
-              f"({write_s / max(1, args.cycles) * 1000:.0f} ms/cycle) store size={logical_size(store) / 1e6:.1f} MB",
-              flush=True)
+        print(
+            f"db={store.dialect} resources={args.resources} cycles={args.cycles} signed={signer is not None} "
+            f"witnesses={','.join(sorted(kinds)) or 'none'} write={write_s:.0f}s "
+            f"({write_s / max(1, args.cycles) * 1000:.0f} ms/cycle) store size={logical_size(store) / 1e6:.1f} MB",
+            flush=True,
+        )
         # the same estate again: what an unchanged cycle adds, with its share of a checkpoint and its witnesses
-        bytes_per_cycle(store, f"signed={signer is not None} witnesses={','.join(sorted(kinds)) or 'none'}",
-                        writer.cycle, args.cycles, args.unchanged_sample)
+        bytes_per_cycle(
+            store,
+            f"signed={signer is not None} witnesses={','.join(sorted(kinds)) or 'none'}",
+            writer.cycle,
+            args.cycles,
+            args.unchanged_sample,
+        )
         end = start + (args.cycles + args.unchanged_sample) * STEP
         writer.checkpoint(end)  # the daemon's next hourly checkpoint, after the period's end
         print(f"store size={logical_size(store) / 1e6:.1f} MB", flush=True)
         if not args.no_measure:
-            measure_period(store, start, end, state, signer, witnesses, args.runs, args.verifier_python,
-                           args.keep_bundle)
+            measure_period(
+                store, start, end, state, signer, witnesses, args.runs, args.verifier_python, args.keep_bundle
+            )
     finally:
         witnesses.close()
         store.close()

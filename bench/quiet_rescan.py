@@ -58,9 +58,26 @@ def main() -> int:
                 if i:
                     time.sleep(1.1)  # observation times have second resolution: let them move
                 t0 = time.perf_counter()
-                done = subprocess.run([sys.executable, "-m", "agent.cli.main", "scan", "--config", str(config),
-                                       "--source", args.source, "--format", "json", "--output", os.devnull],
-                                      capture_output=True, text=True, env=dict(os.environ), check=False)
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "agent.cli.main",
+                        "scan",
+                        "--config",
+                        str(config),
+                        "--source",
+                        args.source,
+                        "--format",
+                        "json",
+                        "--output",
+                        os.devnull,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=dict(os.environ),
+                    check=False,
+                )
                 wall = time.perf_counter() - t0
                 if done.returncode != 0:
                     print(done.stderr[-2000:], file=sys.stderr)
@@ -76,8 +93,9 @@ def main() -> int:
         print(f"{i:>6} {drift:>12} {blobs:>9} {size:>10} {payload:>13} {wall:>7.1f}")
     if rows:
         med = [statistics.median(r[k] for r in rows) for k in range(1, 6)]
-        print(f"median: drift {med[0]:g}, blobs {med[1]:g}, file {med[2]:g} B, payload {med[3]:g} B, "
-              f"wall {med[4]:.1f} s")
+        print(
+            f"median: drift {med[0]:g}, blobs {med[1]:g}, file {med[2]:g} B, payload {med[3]:g} B, wall {med[4]:.1f} s"
+        )
     return 0
 
 

@@ -49,8 +49,7 @@ def main() -> None:
         moto.start()
         host, port = moto.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-anchors",
-                                                                 ObjectLockEnabledForBucket=True)
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-anchors", ObjectLockEnabledForBucket=True)
         anchors["s3"] = {"bucket": "bench-anchors", "endpoint_url": endpoint, "retain_days": 400}
     tsa = LocalTsa("bench TSA").start() if "tsa" in kinds else None
     if tsa is not None:
@@ -64,10 +63,19 @@ def main() -> None:
 
     def one_cycle(k: int) -> None:
         t = start + k * bench.STEP
-        snap = Snapshot(source="prod", provider="aws", account="111122223333", started_at=t, finished_at=t,
-                        resources=tuple(resources), errors=())
-        store.record_cycle(RunRecord(id=new_run_id(t), source="prod", provider="aws", started_at=t, finished_at=t,
-                                     status="complete"), [(snap, findings)])
+        snap = Snapshot(
+            source="prod",
+            provider="aws",
+            account="111122223333",
+            started_at=t,
+            finished_at=t,
+            resources=tuple(resources),
+            errors=(),
+        )
+        store.record_cycle(
+            RunRecord(id=new_run_id(t), source="prod", provider="aws", started_at=t, finished_at=t, status="complete"),
+            [(snap, findings)],
+        )
         if k % 4 == 3:  # hourly
             checkpoint_now(store, t)
             if anchorer is not None:
@@ -89,8 +97,10 @@ def main() -> None:
         if moto is not None:
             moto.stop()
     grown = {k: (v - before.get(k, 0)) / args.sample for k, v in after.items() if v != before.get(k, 0)}
-    print(f"db={store.dialect} witnesses={','.join(sorted(kinds)) or 'none'} sample={args.sample} cycles: "
-          f"bytes per unchanged cycle={sum(grown.values()):.0f}")
+    print(
+        f"db={store.dialect} witnesses={','.join(sorted(kinds)) or 'none'} sample={args.sample} cycles: "
+        f"bytes per unchanged cycle={sum(grown.values()):.0f}"
+    )
     print("  by table/index: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(grown.items(), key=lambda x: -x[1])))
     store.close()
 

@@ -1,6 +1,6 @@
 """Collectors: read-only API calls -> Snapshot. One protocol for every provider:
 
-    collect(source_config, ctx: CollectContext) -> list[Snapshot]   # one snapshot per account
+collect(source_config, ctx: CollectContext) -> list[Snapshot]   # one snapshot per account
 """
 
 from __future__ import annotations

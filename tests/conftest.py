@@ -28,6 +28,7 @@ def free_port() -> int:
 
 # -- AWS: moto in server mode --------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
@@ -57,6 +58,7 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 # -- the store on both databases -----------------------------------------------------------------
+
 
 def _pg_available() -> str | None:
     try:

@@ -78,9 +78,7 @@ def _reveal(value: Secret | str) -> str:
     return value.reveal() if isinstance(value, Secret) else value
 
 
-def deliver(
-    client: httpx.Client, channel: SlackChannel | WebhookChannel, alert: Alert, delivery_id: str
-) -> Delivery:
+def deliver(client: httpx.Client, channel: SlackChannel | WebhookChannel, alert: Alert, delivery_id: str) -> Delivery:
     """POST one alert to one channel."""
     try:
         if isinstance(channel, SlackChannel):

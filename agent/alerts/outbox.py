@@ -115,15 +115,11 @@ def due(conn: Connection, now: datetime, *, limit: int = 200) -> list[OutboxRow]
 
 def mark_sent(conn: Connection, row_id: int, now: datetime) -> None:
     conn.execute(
-        update(t)
-        .where(t.c.id == row_id)
-        .values(state="sent", sent_at=now, attempts=t.c.attempts + 1, last_error="")
+        update(t).where(t.c.id == row_id).values(state="sent", sent_at=now, attempts=t.c.attempts + 1, last_error="")
     )
 
 
-def mark_failed(
-    conn: Connection, row_id: int, *, attempts: int, next_attempt_at: datetime, error: str
-) -> None:
+def mark_failed(conn: Connection, row_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:
     conn.execute(
         update(t)
         .where(t.c.id == row_id)
@@ -132,9 +128,7 @@ def mark_failed(
 
 
 def park(conn: Connection, row_id: int, *, attempts: int, error: str) -> None:
-    conn.execute(
-        update(t).where(t.c.id == row_id).values(state="parked", attempts=attempts, last_error=error[:500])
-    )
+    conn.execute(update(t).where(t.c.id == row_id).values(state="parked", attempts=attempts, last_error=error[:500]))
 
 
 def park_stale(conn: Connection, channel: str, created_before: datetime, error: str) -> int:
@@ -157,8 +151,6 @@ def counts(conn: Connection) -> dict[tuple[str, str], int]:
     return {(r.channel, r.state): int(r.n) for r in conn.execute(q)}
 
 
-def list_rows(
-    conn: Connection, states: Sequence[str] = ("pending", "parked"), limit: int = 500
-) -> list[OutboxRow]:
+def list_rows(conn: Connection, states: Sequence[str] = ("pending", "parked"), limit: int = 500) -> list[OutboxRow]:
     q = select(t).where(t.c.state.in_(list(states))).order_by(t.c.id).limit(limit)
     return [_row(r) for r in conn.execute(q)]

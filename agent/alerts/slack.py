@@ -92,8 +92,7 @@ def _digest_blocks(alert: Alert) -> list[dict[str, Any]]:
     top = sorted(alert.by_check.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     checks = "\n".join(f"• {_code(k)}: {v}" for k, v in top)
     items = "\n".join(
-        f"• {escape(i.get('severity', ''))} {_code(i.get('check_id', ''))} on "
-        f"{_code(i.get('resource_id', ''))}"
+        f"• {escape(i.get('severity', ''))} {_code(i.get('check_id', ''))} on {_code(i.get('resource_id', ''))}"
         for i in alert.items[:10]
     )
     blocks = [

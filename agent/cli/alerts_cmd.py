@@ -74,16 +74,13 @@ def register(app: typer.Typer) -> None:
             )
         console.print(table)
         console.print(
-            f"{sum(r.state == 'pending' for r in rows)} pending, "
-            f"{sum(r.state == 'parked' for r in rows)} parked"
+            f"{sum(r.state == 'pending' for r in rows)} pending, {sum(r.state == 'parked' for r in rows)} parked"
         )
 
     @alerts_app.command("test")
     def test(
         channel: Annotated[str, typer.Argument(help="Channel name from alerts.channels.")],
-        config: Annotated[
-            Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="POSTURE_CONFIG")
-        ],
+        config: Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="POSTURE_CONFIG")],
     ) -> None:
         """Send a test message to one channel now (not through the outbox)."""
         cfg = load_config(config)

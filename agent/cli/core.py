@@ -73,21 +73,61 @@ def scan_document(scan_id: str, started: Any, finished: Any, results: list[Cycle
     findings = []
     for res in results:
         for snap in res.snapshots:
-            sources.append({"name": snap.source, "provider": snap.provider, "account": snap.account,
-                            "status": snap.status, "run_id": res.run.id,
-                            "errors": [e.to_dict() for e in snap.errors]})
+            sources.append(
+                {
+                    "name": snap.source,
+                    "provider": snap.provider,
+                    "account": snap.account,
+                    "status": snap.status,
+                    "run_id": res.run.id,
+                    "errors": [e.to_dict() for e in snap.errors],
+                }
+            )
         if res.error:
-            sources.append({"name": res.run.source, "provider": res.run.provider, "account": "",
-                            "status": "failed", "run_id": res.run.id,
-                            "errors": [{"service": "", "operation": "", "region": "", "code": "RunFailed",
-                                        "message": res.error, "resource_type": ""}]})
+            sources.append(
+                {
+                    "name": res.run.source,
+                    "provider": res.run.provider,
+                    "account": "",
+                    "status": "failed",
+                    "run_id": res.run.id,
+                    "errors": [
+                        {
+                            "service": "",
+                            "operation": "",
+                            "region": "",
+                            "code": "RunFailed",
+                            "message": res.error,
+                            "resource_type": "",
+                        }
+                    ],
+                }
+            )
         for f in res.findings:
-            findings.append({"check_id": f.check_id, "resource_id": f.resource_id,
-                             "resource_type": f.resource_type, "provider": f.provider, "account": f.account,
-                             "region": f.region, "status": f.status.value, "severity": f.severity.value,
-                             "controls": list(f.controls), "message": f.message, "uid": f.uid})
-    return {"run": {"id": scan_id, "started_at": isoformat(started), "finished_at": isoformat(finished),
-                    "sources": sources}, "findings": findings}
+            findings.append(
+                {
+                    "check_id": f.check_id,
+                    "resource_id": f.resource_id,
+                    "resource_type": f.resource_type,
+                    "provider": f.provider,
+                    "account": f.account,
+                    "region": f.region,
+                    "status": f.status.value,
+                    "severity": f.severity.value,
+                    "controls": list(f.controls),
+                    "message": f.message,
+                    "uid": f.uid,
+                }
+            )
+    return {
+        "run": {
+            "id": scan_id,
+            "started_at": isoformat(started),
+            "finished_at": isoformat(finished),
+            "sources": sources,
+        },
+        "findings": findings,
+    }
 
 
 def _print_findings_table(doc: dict[str, Any]) -> None:
@@ -97,8 +137,15 @@ def _print_findings_table(doc: dict[str, Any]) -> None:
     for col in ("severity", "status", "check", "account", "region", "resource", "reason"):
         table.add_column(col, overflow="fold")
     for f in rows:
-        table.add_row(f"[{_SEV_STYLE[f['severity']]}]{f['severity']}[/]", f["status"], f["check_id"],
-                      f["account"], f["region"], f["resource_id"], f["message"])
+        table.add_row(
+            f"[{_SEV_STYLE[f['severity']]}]{f['severity']}[/]",
+            f["status"],
+            f["check_id"],
+            f["account"],
+            f["region"],
+            f["resource_id"],
+            f["message"],
+        )
     console.print(table)
     counts: dict[str, int] = {}
     for f in doc["findings"]:
@@ -107,8 +154,9 @@ def _print_findings_table(doc: dict[str, Any]) -> None:
         state = s["status"] if not s["errors"] else f"{s['status']} ({len(s['errors'])} inputs missing)"
         console.print(f"source {s['name']} account {s['account'] or '-'}: {state}")
         for e in s["errors"][:10]:
-            console.print(f"  [yellow]missing[/] {e['service']}:{e['operation']} {e['region']}: "
-                          f"{e['code']}: {e['message']}")
+            console.print(
+                f"  [yellow]missing[/] {e['service']}:{e['operation']} {e['region']}: {e['code']}: {e['message']}"
+            )
     console.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no findings")
 
 
@@ -121,11 +169,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     app.add_typer(checks_app, name="checks")
 
     @app.command()
-    def run(config: Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).",
-                                                  envvar="POSTURE_CONFIG")],
-            db: DbOpt = None,
-            listen: Annotated[str | None, typer.Option(help="Override HOST:PORT of the HTTP port.")] = None
-            ) -> None:
+    def run(
+        config: Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="POSTURE_CONFIG")],
+        db: DbOpt = None,
+        listen: Annotated[str | None, typer.Option(help="Override HOST:PORT of the HTTP port.")] = None,
+    ) -> None:
         """Run the daemon: collect every source on its schedule, serve /metrics, /healthz, /readyz."""
         from agent.daemon import Daemon
 
@@ -152,8 +200,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         db: DbOpt = None,
         fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result here.")] = None,
-        fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if failing findings at or above "
-                                                "this severity exist.")] = FailOn.never,
+        fail_on: Annotated[
+            FailOn, typer.Option("--fail-on", help="Exit 1 if failing findings at or above this severity exist.")
+        ] = FailOn.never,
     ) -> None:
         """Collect, evaluate and store once, then print the findings."""
         cfg = resolve_config(config)
@@ -166,8 +215,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 raise UsageError(f"--region: {str(exc).splitlines()[-1].strip()}") from None
             sources: list[AnySource] = [src]
         else:
-            sources = [s for s in cfg.sources if (not source or s.name in source)
-                       and (provider is None or s.provider == provider)]
+            sources = [
+                s
+                for s in cfg.sources
+                if (not source or s.name in source) and (provider is None or s.provider == provider)
+            ]
             unknown = set(source or ()) - {s.name for s in cfg.sources}
             if unknown:
                 raise UsageError(f"--source: no source named {sorted(unknown)[0]!r} in {config}")
@@ -179,8 +231,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         started = utcnow()
         results: list[CycleResult] = []
         show = sys.stderr.isatty()
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err_console, disable=not show, transient=True) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not show,
+            transient=True,
+        ) as progress:
             for each in sources:
                 ctx = CollectContext(progress=_RichProgress(progress, f"collecting {each.name}"))
                 results.append(pipeline.run_cycle(each, ctx))
@@ -199,8 +258,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @checks_app.command("list")
     def checks_list(
         provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
-        fmt: Annotated[CatalogFormat, typer.Option(
-            "--format", "-f", help="markdown: the catalog as in docs/checks.md")] = CatalogFormat.table,
+        fmt: Annotated[
+            CatalogFormat, typer.Option("--format", "-f", help="markdown: the catalog as in docs/checks.md")
+        ] = CatalogFormat.table,
     ) -> None:
         """List every check with its severity, resource type and the controls it maps to."""
         from agent.mappings import load_mappings
@@ -221,8 +281,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         for col in ("id", "severity", "resource type", "title", "SOC 2"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(r["id"], r["severity"], r["resource_type"], r["title"],
-                          " ".join(t.split(":", 1)[1] for t in r["controls"] if t.startswith("SOC2:")))
+            table.add_row(
+                r["id"],
+                r["severity"],
+                r["resource_type"],
+                r["title"],
+                " ".join(t.split(":", 1)[1] for t in r["controls"] if t.startswith("SOC2:")),
+            )
         console.print(table)
 
     @app.command()
@@ -251,8 +316,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         for col in ("status", "severity", "check", "account", "region", "resource", "since", "reason"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(r["status"], r["severity"], r["check_id"], r["account"], r["region"],
-                          r["resource_id"], isoformat(r["since"]), r["message"])
+            table.add_row(
+                r["status"],
+                r["severity"],
+                r["check_id"],
+                r["account"],
+                r["region"],
+                r["resource_id"],
+                isoformat(r["since"]),
+                r["message"],
+            )
         console.print(table)
 
     @config_app.command("validate")

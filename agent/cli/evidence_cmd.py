@@ -20,8 +20,7 @@ from agent.mappings import load_mappings
 
 __all__ = ["evidence_app", "register"]
 
-evidence_app = typer.Typer(name="evidence", help="Evidence: attach and list manual evidence.",
-                           no_args_is_help=True)
+evidence_app = typer.Typer(name="evidence", help="Evidence: attach and list manual evidence.", no_args_is_help=True)
 
 
 @evidence_app.command("attach")
@@ -42,8 +41,9 @@ def attach(
         raise UsageError(f"--review-every: {exc}") from None
     mappings = load_mappings()
     # every check (control, file, owner, interval) before the database is touched
-    prepared = manual.prepare(control_id=control, path=file, owner=owner, review_every=interval,
-                              controls=mappings.controls)
+    prepared = manual.prepare(
+        control_id=control, path=file, owner=owner, review_every=interval, controls=mappings.controls
+    )
     scope = resolve_scope(config, db)
     store = open_store(scope.database, create=True)
     assert store is not None  # create=True always opens
@@ -52,8 +52,10 @@ def attach(
         rec = manual.store_prepared(store, prepared)
     finally:
         store.close()
-    typer.echo(f"attached {rec.filename} to {rec.control_id}: sha256 {rec.sha256}, {rec.size} bytes, "
-               f"owner {rec.owner}, next review {rec.next_review.date().isoformat()}")
+    typer.echo(
+        f"attached {rec.filename} to {rec.control_id}: sha256 {rec.sha256}, {rec.size} bytes, "
+        f"owner {rec.owner}, next review {rec.next_review.date().isoformat()}"
+    )
 
 
 @evidence_app.command("list")
@@ -76,20 +78,26 @@ def list_(
             store.close()
     now = datetime.now(UTC)
     latest = {r.id for r in manual.latest_by_control(records).values()}
-    rows = [{**r.to_dict(), "state": ("overdue" if r.overdue(now) else "current") if r.id in latest
-             else "superseded"} for r in records]
+    rows = [
+        {**r.to_dict(), "state": ("overdue" if r.overdue(now) else "current") if r.id in latest else "superseded"}
+        for r in records
+    ]
     if output is OutputFormat.json:
         typer.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         typer.echo("no manual evidence attached; use `posture-agent evidence attach`")
         return
-    typer.echo(f"{'ID':>4} {'CONTROL':<26} {'STATE':<10} {'NEXT REVIEW':<11} {'ATTACHED':<16} {'SIZE':>9} "
-               f"{'SHA256':<12} {'OWNER':<16} FILE")
+    typer.echo(
+        f"{'ID':>4} {'CONTROL':<26} {'STATE':<10} {'NEXT REVIEW':<11} {'ATTACHED':<16} {'SIZE':>9} "
+        f"{'SHA256':<12} {'OWNER':<16} FILE"
+    )
     for r in rows:
-        typer.echo(f"{r['id']:>4} {r['control_id']:<26} {r['state']:<10} {r['next_review'][:10]:<11} "
-                   f"{r['attached_at'][:16].replace('T', ' '):<16} {r['size']:>9} {r['sha256'][:12]:<12} "
-                   f"{r['owner'][:16]:<16} {r['filename']}")
+        typer.echo(
+            f"{r['id']:>4} {r['control_id']:<26} {r['state']:<10} {r['next_review'][:10]:<11} "
+            f"{r['attached_at'][:16].replace('T', ' '):<16} {r['size']:>9} {r['sha256'][:12]:<12} "
+            f"{r['owner'][:16]:<16} {r['filename']}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -101,12 +101,23 @@ def export(
     store = _store(config, db)
     try:
         with _bar("export") as progress:
-            manifest = export_bundle(store, mappings, framework=framework, start=start, end=end, out=out,
-                                     signer=_signer(config), progress=progress, anchors=_anchors(config))
+            manifest = export_bundle(
+                store,
+                mappings,
+                framework=framework,
+                start=start,
+                end=end,
+                out=out,
+                signer=_signer(config),
+                progress=progress,
+                anchors=_anchors(config),
+            )
     finally:
         store.close()
-    typer.echo(f"wrote {out}: {manifest['entries']} chain entries, {manifest['snapshots']} snapshots, "
-               f"{len(manifest['files'])} files, {out.stat().st_size} bytes")
+    typer.echo(
+        f"wrote {out}: {manifest['entries']} chain entries, {manifest['snapshots']} snapshots, "
+        f"{len(manifest['files'])} files, {out.stat().st_size} bytes"
+    )
 
 
 @evidence_app.command("framework")
@@ -138,22 +149,30 @@ def framework_mapping(
 @evidence_app.command("verify")
 def verify(
     bundle: Annotated[Path | None, typer.Argument(help="A bundle zip; without it, the store itself")] = None,
-    public_key: Annotated[list[Path] | None, typer.Option(
-        "--public-key", metavar="PEM", help=OPTION_HELP["public_key"])] = None,
-    key_fingerprint: Annotated[list[str] | None, typer.Option(
-        "--key-fingerprint", metavar="HEX", help=OPTION_HELP["key_fingerprint"])] = None,
-    tsa_cert: Annotated[list[Path] | None, typer.Option(
-        "--tsa-cert", metavar="PEM", help=OPTION_HELP["tsa_cert"])] = None,
-    anchor_bucket: Annotated[str | None, typer.Option(
-        "--anchor-bucket", metavar="S3URL", help=OPTION_HELP["anchor_bucket"])] = None,
-    s3_endpoint: Annotated[str | None, typer.Option(
-        "--s3-endpoint", metavar="URL", help=OPTION_HELP["s3_endpoint"])] = None,
-    tolerance: Annotated[str | None, typer.Option(
-        "--tolerance", metavar="DURATION", help=OPTION_HELP["tolerance"])] = None,
-    max_cadence: Annotated[str | None, typer.Option(
-        "--max-cadence", metavar="DURATION", help=OPTION_HELP["max_cadence"])] = None,
-    framework_sha256: Annotated[str | None, typer.Option(
-        "--framework-sha256", metavar="HEX", help=OPTION_HELP["framework_sha256"])] = None,
+    public_key: Annotated[
+        list[Path] | None, typer.Option("--public-key", metavar="PEM", help=OPTION_HELP["public_key"])
+    ] = None,
+    key_fingerprint: Annotated[
+        list[str] | None, typer.Option("--key-fingerprint", metavar="HEX", help=OPTION_HELP["key_fingerprint"])
+    ] = None,
+    tsa_cert: Annotated[
+        list[Path] | None, typer.Option("--tsa-cert", metavar="PEM", help=OPTION_HELP["tsa_cert"])
+    ] = None,
+    anchor_bucket: Annotated[
+        str | None, typer.Option("--anchor-bucket", metavar="S3URL", help=OPTION_HELP["anchor_bucket"])
+    ] = None,
+    s3_endpoint: Annotated[
+        str | None, typer.Option("--s3-endpoint", metavar="URL", help=OPTION_HELP["s3_endpoint"])
+    ] = None,
+    tolerance: Annotated[
+        str | None, typer.Option("--tolerance", metavar="DURATION", help=OPTION_HELP["tolerance"])
+    ] = None,
+    max_cadence: Annotated[
+        str | None, typer.Option("--max-cadence", metavar="DURATION", help=OPTION_HELP["max_cadence"])
+    ] = None,
+    framework_sha256: Annotated[
+        str | None, typer.Option("--framework-sha256", metavar="HEX", help=OPTION_HELP["framework_sha256"])
+    ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -166,9 +185,16 @@ def verify(
     from posture_verify.trust import TrustError, build_trust
 
     try:
-        trust = build_trust(public_keys=public_key or [], fingerprints=key_fingerprint or [],
-                            tsa_certs=tsa_cert or [], anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
-                            tolerance=tolerance, max_cadence=max_cadence, framework_sha256=framework_sha256)
+        trust = build_trust(
+            public_keys=public_key or [],
+            fingerprints=key_fingerprint or [],
+            tsa_certs=tsa_cert or [],
+            anchor_bucket=anchor_bucket,
+            s3_endpoint=s3_endpoint,
+            tolerance=tolerance,
+            max_cadence=max_cadence,
+            framework_sha256=framework_sha256,
+        )
     except TrustError as exc:
         raise UsageError(str(exc)) from None
     with _bar("verify") as progress:
@@ -192,8 +218,9 @@ def verify(
                     report = verify_records(records, trust=trust, progress=step)
                 else:  # the configured key checks the signatures; it proves nothing to a third party
                     signer = _signer(config)
-                    report = verify_records(records, trust=trust, public_keys=[signer.public] if signer else [],
-                                            progress=step)
+                    report = verify_records(
+                        records, trust=trust, public_keys=[signer.public] if signer else [], progress=step
+                    )
             finally:
                 store.close()
             what = "the store"
@@ -229,15 +256,20 @@ def at(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    typer.echo(f"{result['control']} at {result['at']}: {result['status'].upper()} "
-               f"({len(result['findings'])} findings)")
+    typer.echo(
+        f"{result['control']} at {result['at']}: {result['status'].upper()} ({len(result['findings'])} findings)"
+    )
     for f in result["findings"]:
-        typer.echo(f"  {f['status']:<8} {f['check_id']:<40} {f['resource_id']}  since {f['since']} "
-                   f"(snapshot {f['snapshot_id']}): {f['message']}")
+        typer.echo(
+            f"  {f['status']:<8} {f['check_id']:<40} {f['resource_id']}  since {f['since']} "
+            f"(snapshot {f['snapshot_id']}): {f['message']}"
+        )
     for s in result["latest_snapshots"]:
         entry = s.get("chain_entry") or {}
-        typer.echo(f"  snapshot {s['snapshot_id']} {s['source']}/{s['account']} at {s['finished_at']} "
-                   f"manifest {s['manifest_hash'][:16]} chain seq {entry.get('seq')}")
+        typer.echo(
+            f"  snapshot {s['snapshot_id']} {s['source']}/{s['account']} at {s['finished_at']} "
+            f"manifest {s['manifest_hash'][:16]} chain seq {entry.get('seq')}"
+        )
 
 
 @evidence_app.command("coverage")
@@ -278,8 +310,10 @@ def _describe(row: dict[str, Any]) -> str:
     signed = f", signed by key {row['key_id']}" if row["key_id"] else ", not signed (no evidence.signing_key)"
     rotation = f", rotating to key {row['rotate_to']}" if row.get("rotate_to") else ""
     announce = ", announcing its key" if row.get("announce") and not row.get("rotate_to") else ""
-    return (f"checkpoint {row['seq']} of store {row['store']} at entry seq {row['head_seq']}, cadence "
-            f"{row['cadence_s']}s{signed}{announce}{rotation}")
+    return (
+        f"checkpoint {row['seq']} of store {row['store']} at entry seq {row['head_seq']}, cadence "
+        f"{row['cadence_s']}s{signed}{announce}{rotation}"
+    )
 
 
 @evidence_app.command("checkpoint")
@@ -298,8 +332,9 @@ def checkpoint(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
 @evidence_app.command("rotate-key")
 def rotate_key_cmd(
-    new_key: Annotated[str, typer.Option("--new-key", metavar="REF",
-                                         help="The new Ed25519 private key (PEM): file:/path or env:NAME")],
+    new_key: Annotated[
+        str, typer.Option("--new-key", metavar="REF", help="The new Ed25519 private key (PEM): file:/path or env:NAME")
+    ],
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -314,8 +349,9 @@ def rotate_key_cmd(
         raise UsageError("--config is needed: evidence.signing_key names the current key, which signs the rotation")
     current = _signer(config)
     if current is None:
-        raise UsageError("evidence.signing_key is not set: there is no current key to rotate from; set it to the "
-                         "new key instead")
+        raise UsageError(
+            "evidence.signing_key is not set: there is no current key to rotate from; set it to the new key instead"
+        )
     try:
         ref: Secret = _secret(new_key)
         new = Signer(ref.reveal(), option="--new-key")
@@ -332,16 +368,19 @@ def rotate_key_cmd(
         store.close()
     for row in rows:
         typer.echo(_describe(row))
-    typer.echo(f"rotated from key {current.fingerprint} to key {new.fingerprint}. Now set evidence.signing_key to "
-               f"{new_key} and start the agent; tell the auditor the new fingerprint (an auditor who pinned the old "
-               "one reaches the new one through the rotation)")
+    typer.echo(
+        f"rotated from key {current.fingerprint} to key {new.fingerprint}. Now set evidence.signing_key to "
+        f"{new_key} and start the agent; tell the auditor the new fingerprint (an auditor who pinned the old "
+        "one reaches the new one through the rotation)"
+    )
 
 
 @evidence_app.command("prune")
 def prune_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted")] = False,
-    retention_days: Annotated[int | None, typer.Option(
-        "--retention-days", help="Override evidence.retention_days (default 400)", min=30)] = None,
+    retention_days: Annotated[
+        int | None, typer.Option("--retention-days", help="Override evidence.retention_days (default 400)", min=30)
+    ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:

@@ -63,9 +63,7 @@ def register(app: typer.Typer) -> None:
             )
         finally:
             store.close()
-        typer.echo(
-            f"exception #{new_id}: {check} on {resource} accepted by {owner} until {isoformat(expires_at)}"
-        )
+        typer.echo(f"exception #{new_id}: {check} on {resource} accepted by {owner} until {isoformat(expires_at)}")
 
     @exc_app.command("list")
     def list_(

@@ -18,8 +18,7 @@ from agent.errors import UsageError
 from agent.mappings import Mappings, load_mappings
 from agent.posture import Posture, RequirementState, coverage, evaluate_posture
 
-__all__ = ["ConfigOpt", "DbOpt", "FormatOpt", "OutputFormat", "Scope", "open_store", "register",
-           "resolve_scope"]
+__all__ = ["ConfigOpt", "DbOpt", "FormatOpt", "OutputFormat", "Scope", "open_store", "register", "resolve_scope"]
 
 
 class OutputFormat(StrEnum):
@@ -27,14 +26,23 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-ConfigOpt = Annotated[Path | None, typer.Option(
-    "--config", "-c", envvar="POSTURE_CONFIG",
-    help="Config file (scope and database); default: soc2, security")]
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", envvar="POSTURE_DB", help="Database URL (sqlite:///PATH or postgresql+psycopg://...)")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", envvar="POSTURE_CONFIG", help="Config file (scope and database); default: soc2, security"
+    ),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", envvar="POSTURE_DB", help="Database URL (sqlite:///PATH or postgresql+psycopg://...)"),
+]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")]
-CategoryOpt = Annotated[list[str] | None, typer.Option(
-    "--category", help="SOC 2 category to add to the scope (repeatable): " + ", ".join(SOC2_CATEGORIES[1:]))]
+CategoryOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--category", help="SOC 2 category to add to the scope (repeatable): " + ", ".join(SOC2_CATEGORIES[1:])
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,9 @@ class Scope:
     from_config: bool
 
 
-def resolve_scope(config: Path | None, db: str | None, categories: list[str] | None = None,
-                  framework: str | None = None) -> Scope:
+def resolve_scope(
+    config: Path | None, db: str | None, categories: list[str] | None = None, framework: str | None = None
+) -> Scope:
     """Scope and database from --config (or defaults: soc2, security), --category and --db."""
     extra = [c.strip().lower() for c in categories or []]
     bad = [c for c in extra if c not in SOC2_CATEGORIES]
@@ -58,8 +67,7 @@ def resolve_scope(config: Path | None, db: str | None, categories: list[str] | N
         cfg = load_config(config)
         fws: tuple[str, ...] = tuple(cfg.scope.frameworks)
         if framework is not None and framework not in fws:
-            raise UsageError(f"framework {framework} is not in scope in {config} (scope.frameworks: "
-                             f"{', '.join(fws)})")
+            raise UsageError(f"framework {framework} is not in scope in {config} (scope.frameworks: {', '.join(fws)})")
         cats = tuple(dict.fromkeys(["security", *cfg.scope.soc2_categories, *extra]))
         return Scope(fws, cats, db or cfg.database, True)
     fws = (framework,) if framework else ("soc2",)
@@ -99,8 +107,9 @@ def read_state(url: str) -> tuple[list[dict[str, Any]], list[Any], str]:
 
 def _posture(scope: Scope, mappings: Mappings) -> tuple[Posture, str]:
     findings, evidence, note = read_state(scope.database)
-    return evaluate_posture(mappings, findings, evidence, frameworks=scope.frameworks,
-                            categories=scope.categories, now=datetime.now(UTC)), note
+    return evaluate_posture(
+        mappings, findings, evidence, frameworks=scope.frameworks, categories=scope.categories, now=datetime.now(UTC)
+    ), note
 
 
 def _render_requirements(states: tuple[RequirementState, ...], width: int = 100) -> list[str]:
@@ -111,11 +120,17 @@ def _render_requirements(states: tuple[RequirementState, ...], width: int = 100)
         lines.append(f"{r.id:<22} {rs.status:<11} {rs.kind:<11} {failing:>7}  {r.title}")
         pad = " " * 4
         for reason in rs.reasons:
-            lines.extend(textwrap.wrap(reason, width, initial_indent=pad + "! ",
-                                       subsequent_indent=pad + "  "))
+            lines.extend(textwrap.wrap(reason, width, initial_indent=pad + "! ", subsequent_indent=pad + "  "))
         if rs.checks:
-            lines.extend(textwrap.wrap("checks: " + ", ".join(rs.checks), width, initial_indent=pad,
-                                       subsequent_indent=pad + "  ", break_on_hyphens=False))
+            lines.extend(
+                textwrap.wrap(
+                    "checks: " + ", ".join(rs.checks),
+                    width,
+                    initial_indent=pad,
+                    subsequent_indent=pad + "  ",
+                    break_on_hyphens=False,
+                )
+            )
     return lines
 
 
@@ -134,11 +149,19 @@ def controls(
     fw = mappings.framework(framework)
     summary = posture.summary(framework)
     if output is OutputFormat.json:
-        typer.echo(json.dumps({
-            "framework": {"id": fw.id, "name": fw.name, "version": fw.version},
-            "scope": {"frameworks": list(scope.frameworks), "soc2_categories": list(scope.categories)},
-            "generated_at": posture.at.isoformat(), "note": note or None, "summary": summary,
-            "requirements": [rs.to_dict() for rs in states]}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "framework": {"id": fw.id, "name": fw.name, "version": fw.version},
+                    "scope": {"frameworks": list(scope.frameworks), "soc2_categories": list(scope.categories)},
+                    "generated_at": posture.at.isoformat(),
+                    "note": note or None,
+                    "summary": summary,
+                    "requirements": [rs.to_dict() for rs in states],
+                },
+                indent=2,
+            )
+        )
         return
     cats = f"; categories: {', '.join(scope.categories)}" if framework == "soc2" else ""
     typer.echo(f"{fw.name} ({fw.version}){cats}")
@@ -146,10 +169,12 @@ def controls(
         typer.echo(f"note: {note}")
     for line in _render_requirements(states):
         typer.echo(line)
-    typer.echo(f"\n{summary['total']} requirements: {summary['pass']} pass, {summary['fail']} fail, "
-               f"{summary['error']} error, {summary['no_data']} no data, "
-               f"{summary['unsupported']} unsupported "
-               f"| {summary['automated']} automated, {summary['manual']} manual")
+    typer.echo(
+        f"\n{summary['total']} requirements: {summary['pass']} pass, {summary['fail']} fail, "
+        f"{summary['error']} error, {summary['no_data']} no data, "
+        f"{summary['unsupported']} unsupported "
+        f"| {summary['automated']} automated, {summary['manual']} manual"
+    )
 
 
 def frameworks(
@@ -163,20 +188,22 @@ def frameworks(
     rows = []
     for fid, fw in mappings.frameworks.items():
         cov = coverage(mappings, fid, scope.categories)
-        rows.append({"id": fid, "name": fw.name, "version": fw.version,
-                     "in_scope": fid in scope.frameworks, **cov})
+        rows.append({"id": fid, "name": fw.name, "version": fw.version, "in_scope": fid in scope.frameworks, **cov})
     if output is OutputFormat.json:
         typer.echo(json.dumps({"soc2_categories": list(scope.categories), "frameworks": rows}, indent=2))
         return
-    typer.echo(f"{'FRAMEWORK':<10} {'REQUIREMENTS':>12} {'AUTOMATED':>9} {'MANUAL':>6} "
-               f"{'UNSUPPORTED':>11}  NAME")
+    typer.echo(f"{'FRAMEWORK':<10} {'REQUIREMENTS':>12} {'AUTOMATED':>9} {'MANUAL':>6} {'UNSUPPORTED':>11}  NAME")
     for r in rows:
         mark = "" if r["in_scope"] else "  (not in scope)"
-        typer.echo(f"{r['id']:<10} {r['requirements']:>12} {r['automated']:>9} {r['manual']:>6} "
-                   f"{r['unsupported']:>11}  {r['name']} {r['version']}{mark}")
-    typer.echo(f"\nSOC 2 categories counted: {', '.join(scope.categories)}; "
-               f"{len(mappings.controls)} common controls "
-               f"({sum(c.automated for c in mappings.controls.values())} automated)")
+        typer.echo(
+            f"{r['id']:<10} {r['requirements']:>12} {r['automated']:>9} {r['manual']:>6} "
+            f"{r['unsupported']:>11}  {r['name']} {r['version']}{mark}"
+        )
+    typer.echo(
+        f"\nSOC 2 categories counted: {', '.join(scope.categories)}; "
+        f"{len(mappings.controls)} common controls "
+        f"({sum(c.automated for c in mappings.controls.values())} automated)"
+    )
 
 
 def register(app: typer.Typer) -> None:

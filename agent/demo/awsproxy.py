@@ -50,8 +50,18 @@ import httpx
 __all__ = ["AwsProxy", "Fault", "RequestInfo"]
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-        "transfer-encoding", "upgrade", "expect", "content-length"}
+_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+    "content-length",
+}
 # REST operations the proxy recognises by path: (signing service, method, path) -> operation.
 _REST: list[tuple[str, str, re.Pattern[str], str]] = [
     ("access-analyzer", "GET", re.compile(r"^/analyzer/?$"), "ListAnalyzers"),
@@ -60,9 +70,15 @@ _REST: list[tuple[str, str, re.Pattern[str], str]] = [
     ("lambda", "GET", re.compile(r"^/2021-10-31/functions/[^/]+/urls/?$"), "ListFunctionUrlConfigs"),
 ]
 # S3 bucket reads recognised by their sub-resource query key (path-style requests).
-_S3_GET = {"encryption": "GetBucketEncryption", "policy": "GetBucketPolicy",
-           "versioning": "GetBucketVersioning", "acl": "GetBucketAcl", "logging": "GetBucketLogging",
-           "location": "GetBucketLocation", "publicAccessBlock": "GetPublicAccessBlock"}
+_S3_GET = {
+    "encryption": "GetBucketEncryption",
+    "policy": "GetBucketPolicy",
+    "versioning": "GetBucketVersioning",
+    "acl": "GetBucketAcl",
+    "logging": "GetBucketLogging",
+    "location": "GetBucketLocation",
+    "publicAccessBlock": "GetPublicAccessBlock",
+}
 _PATCH_TIMES = ("OperationStartTime", "OperationEndTime", "LastNoRebootInstallOperationTime")
 # Patch Manager scans a server about daily: a scan younger than this recurs, so it is served at the same
 # age on every request; an older one has stopped and stays fixed, its age growing.
@@ -94,9 +110,14 @@ class Fault:
     times: int | None = None
 
     def matches(self, info: RequestInfo) -> bool:
-        return all(want is None or want == have for want, have in
-                   ((self.service, info.service), (self.operation, info.operation),
-                    (self.region, info.region)))
+        return all(
+            want is None or want == have
+            for want, have in (
+                (self.service, info.service),
+                (self.operation, info.operation),
+                (self.region, info.region),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -137,9 +158,12 @@ class AwsProxy:
         now = datetime.now(UTC)
         state = self.patch_states[instance_id]
         recurring = str(state.get("Operation", "")).lower() == "scan"
-        return {k: min(v + (now - self._built), now)
-                if recurring and k in _PATCH_TIMES and isinstance(v, datetime) and self._built - v < _RECURRING_SCAN
-                else v for k, v in {"InstanceId": instance_id, **state}.items()}
+        return {
+            k: min(v + (now - self._built), now)
+            if recurring and k in _PATCH_TIMES and isinstance(v, datetime) and self._built - v < _RECURRING_SCAN
+            else v
+            for k, v in {"InstanceId": instance_id, **state}.items()
+        }
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -220,18 +244,21 @@ def _error(info: RequestInfo, fault: Fault) -> tuple[int, dict[str, str], bytes]
     rid = str(uuid.uuid4())
     status = fault.status or 400
     if info.protocol == "ec2":
-        body = (f"<Response><Errors><Error><Code>{fault.code}</Code><Message>{fault.message}</Message>"
-                f"</Error></Errors><RequestID>{rid}</RequestID></Response>")
+        body = (
+            f"<Response><Errors><Error><Code>{fault.code}</Code><Message>{fault.message}</Message>"
+            f"</Error></Errors><RequestID>{rid}</RequestID></Response>"
+        )
         return status, {"Content-Type": "text/xml"}, body.encode()
     if info.protocol == "query":
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.code}</Code><Message>"
-                f"{fault.message}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>")
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.code}</Code><Message>"
+            f"{fault.message}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+        )
         return status, {"Content-Type": "text/xml"}, body.encode()
     if info.protocol == "rest-xml":
         body = f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
         return status, {"Content-Type": "application/xml", "x-amz-request-id": rid}, body.encode()
-    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": fault.code,
-               "x-amzn-RequestId": rid}
+    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": fault.code, "x-amzn-RequestId": rid}
     return status, headers, json.dumps({"__type": fault.code, "message": fault.message}).encode()
 
 
@@ -239,7 +266,7 @@ def _page(items: list[Any], request: Mapping[str, Any], key: str) -> dict[str, A
     """MaxResults/NextToken paging over a fixture list (the token is an offset)."""
     start = int(request.get("NextToken") or 0)
     size = int(request.get("MaxResults") or 50)
-    answer: dict[str, Any] = {key: items[start:start + size]}
+    answer: dict[str, Any] = {key: items[start : start + size]}
     if start + size < len(items):
         answer["NextToken"] = str(start + size)
     return answer
@@ -281,15 +308,26 @@ class _Handler(BaseHTTPRequestHandler):
         if info.service == "ssm" and info.operation == "ListInventoryEntries":
             request = json.loads(body or b"{}")
             instance = request.get("InstanceId", "")
-            by_type = {"AWS:Application": self.proxy.inventory, "AWS:Service": self.proxy.services,
-                       "AWS:WindowsUpdate": self.proxy.windows_updates}
+            by_type = {
+                "AWS:Application": self.proxy.inventory,
+                "AWS:Service": self.proxy.services,
+                "AWS:WindowsUpdate": self.proxy.windows_updates,
+            }
             entries = by_type.get(request.get("TypeName", ""), {}).get(instance, [])
-            return {"TypeName": request.get("TypeName"), "InstanceId": instance, "SchemaVersion": "1.1",
-                    "CaptureTime": _now(), **_page(list(entries), request, "Entries")}
+            return {
+                "TypeName": request.get("TypeName"),
+                "InstanceId": instance,
+                "SchemaVersion": "1.1",
+                "CaptureTime": _now(),
+                **_page(list(entries), request, "Entries"),
+            }
         if info.service == "ssm" and info.operation == "DescribeInstancePatchStates":
             request = json.loads(body or b"{}")
-            states = [_wire(self.proxy._patch_state(i)) for i in request.get("InstanceIds", [])
-                      if i in self.proxy.patch_states]
+            states = [
+                _wire(self.proxy._patch_state(i))
+                for i in request.get("InstanceIds", [])
+                if i in self.proxy.patch_states
+            ]
             return _page(states, request, "InstancePatchStates")
         if info.service == "lambda" and info.operation == "ListFunctionUrlConfigs":
             return self._function_urls(headers)
@@ -302,14 +340,12 @@ class _Handler(BaseHTTPRequestHandler):
         """moto has GetFunctionUrlConfig but no List: a function has at most one URL (no aliases
         are seeded), so the list is that one config or nothing."""
         path = urlsplit(self.path).path.rstrip("/").removesuffix("/urls") + "/url"
-        forward = {k: v for k, v in headers.items() if k in ("authorization", "x-amz-security-token",
-                                                             "x-amz-date")}
+        forward = {k: v for k, v in headers.items() if k in ("authorization", "x-amz-security-token", "x-amz-date")}
         answer = self.proxy._http.get(path, headers=forward)
         if answer.status_code >= 300:
             return {"FunctionUrlConfigs": []}
         config = answer.json()
-        keep = ("FunctionUrl", "FunctionArn", "AuthType", "Cors", "CreationTime", "LastModifiedTime",
-                "InvokeMode")
+        keep = ("FunctionUrl", "FunctionArn", "AuthType", "Cors", "CreationTime", "LastModifiedTime", "InvokeMode")
         return {"FunctionUrlConfigs": [{k: config[k] for k in keep if k in config}]}
 
     def _managed_instances(self, info: RequestInfo, headers: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -319,8 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
         forward = {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"}
         if "x-amz-security-token" in headers:
             forward["X-Amz-Security-Token"] = headers["x-amz-security-token"]
-        answer = self.proxy._http.post("/", headers=forward,
-                                       content=b"Action=DescribeInstances&Version=2016-11-15")
+        answer = self.proxy._http.post("/", headers=forward, content=b"Action=DescribeInstances&Version=2016-11-15")
         out = []
         for inst in ElementTree.fromstring(answer.content).iter():
             if _local_name(inst.tag) != "item" or _child(inst, "instanceId") is None:
@@ -330,12 +365,19 @@ class _Handler(BaseHTTPRequestHandler):
             if instance_id not in self.proxy.inventory or state != "running":
                 continue
             windows = (_child(inst, "platform") or self.proxy.platforms.get(instance_id, "")).lower() == "windows"
-            out.append({"InstanceId": instance_id, "PingStatus": "Online",
-                        "LastPingDateTime": time.time(), "AgentVersion": "3.3.0.0",
-                        "PlatformType": "Windows" if windows else "Linux",
-                        "PlatformName": "Microsoft Windows Server 2022" if windows else "Amazon Linux",
-                        "IPAddress": _child(inst, "privateIpAddress") or "",
-                        "ResourceType": "EC2Instance", "ComputerName": instance_id})
+            out.append(
+                {
+                    "InstanceId": instance_id,
+                    "PingStatus": "Online",
+                    "LastPingDateTime": time.time(),
+                    "AgentVersion": "3.3.0.0",
+                    "PlatformType": "Windows" if windows else "Linux",
+                    "PlatformName": "Microsoft Windows Server 2022" if windows else "Amazon Linux",
+                    "IPAddress": _child(inst, "privateIpAddress") or "",
+                    "ResourceType": "EC2Instance",
+                    "ComputerName": instance_id,
+                }
+            )
         return out
 
     # -- plumbing --------------------------------------------------------------------------------

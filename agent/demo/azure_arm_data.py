@@ -107,9 +107,7 @@ def _alert(rg: str, sub: str, operation: str) -> dict[str, Any]:
                     {"field": "operationName", "equals": operation},
                 ]
             },
-            "actions": {
-                "actionGroups": [{"actionGroupId": f"{rg}/providers/microsoft.insights/actionGroups/secops"}]
-            },
+            "actions": {"actionGroups": [{"actionGroupId": f"{rg}/providers/microsoft.insights/actionGroups/secops"}]},
             "enabled": True,
         },
     }

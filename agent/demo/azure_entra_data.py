@@ -35,8 +35,12 @@ __all__ = ["entra_graph"]
 
 PRIV_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 APP_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
-_ROLES = {GLOBAL_ADMIN: "Global Administrator", SECURITY_READER: "Security Reader",
-          PRIV_ROLE_ADMIN: "Privileged Role Administrator", APP_ADMIN: "Application Administrator"}
+_ROLES = {
+    GLOBAL_ADMIN: "Global Administrator",
+    SECURITY_READER: "Security Reader",
+    PRIV_ROLE_ADMIN: "Privileged Role Administrator",
+    APP_ADMIN: "Application Administrator",
+}
 STAFF, ENG, ADMINS = "g-staff", "g-eng", "g-tenant-admins"
 _GROUPS = {STAFF: "All staff", ENG: "Engineering", ADMINS: "Tenant Admins"}
 _T = "#microsoft.graph."
@@ -50,11 +54,14 @@ _PEOPLE = [
     ("u-erin", "erin@contoso.example", "Erin Engineer", False, 5, 5, ["microsoftAuthenticator"], True),
     ("u-guest", "gus_partner.example#EXT#@contoso.example", "Gus Guest", True, 20, 20, [], None),
 ]
-_MEMBERS = {STAFF: ["u-alice", "u-bob", "u-carol", "u-dave", "u-erin"], ENG: ["u-dave", "u-erin"],
-            ADMINS: ["u-carol"]}
+_MEMBERS = {STAFF: ["u-alice", "u-bob", "u-carol", "u-dave", "u-erin"], ENG: ["u-dave", "u-erin"], ADMINS: ["u-carol"]}
 _PER_USER = {"u-bob": "enforced"}
-_SP = {"@odata.type": _T + "servicePrincipal", "id": "sp-deploy", "displayName": "deploy-pipeline",
-       "appId": "5b2f6a1e-0c4d-4e8f-9a7b-3c2d1e0f9a8b"}
+_SP = {
+    "@odata.type": _T + "servicePrincipal",
+    "id": "sp-deploy",
+    "displayName": "deploy-pipeline",
+    "appId": "5b2f6a1e-0c4d-4e8f-9a7b-3c2d1e0f9a8b",
+}
 _RECENT_DAYS = 30  # a sign-in this recent recurs: it ticks; an older one is history and stays fixed
 _REPORT_LAG = timedelta(minutes=10)  # the registration report is refreshed shortly before each read
 
@@ -64,8 +71,9 @@ def _signed_in(days: int, now: datetime) -> Tick | str:
     return Tick(-ago) if days <= _RECENT_DAYS else _iso(now - ago)
 
 
-def _user(oid: str, upn: str, name: str, guest: bool, tried: int, success: int, created: datetime,
-          now: datetime) -> dict[str, Any]:
+def _user(
+    oid: str, upn: str, name: str, guest: bool, tried: int, success: int, created: datetime, now: datetime
+) -> dict[str, Any]:
     return {
         "id": oid,
         "displayName": name,
@@ -92,19 +100,39 @@ def _principal(oid: str) -> dict[str, Any]:
 
 
 def _assignment(aid: str, oid: str, role: str, **extra: Any) -> dict[str, Any]:
-    return {"id": aid, "principalId": oid, "roleDefinitionId": role, "directoryScopeId": "/",
-            "principal": _principal(oid), **extra}
+    return {
+        "id": aid,
+        "principalId": oid,
+        "roleDefinitionId": role,
+        "directoryScopeId": "/",
+        "principal": _principal(oid),
+        **extra,
+    }
 
 
-def _ca(pid: str, name: str, *, state: str = "enabled", users: dict[str, Any] | None = None,
-        grant: dict[str, Any] | None = None, **conditions: Any) -> dict[str, Any]:
+def _ca(
+    pid: str,
+    name: str,
+    *,
+    state: str = "enabled",
+    users: dict[str, Any] | None = None,
+    grant: dict[str, Any] | None = None,
+    **conditions: Any,
+) -> dict[str, Any]:
     return {
         "id": pid,
         "displayName": name,
         "state": state,
         "conditions": {
-            "users": {"includeUsers": ["All"], "excludeUsers": [], "includeGroups": [], "excludeGroups": [],
-                      "includeRoles": [], "excludeRoles": [], **(users or {})},
+            "users": {
+                "includeUsers": ["All"],
+                "excludeUsers": [],
+                "includeGroups": [],
+                "excludeGroups": [],
+                "includeRoles": [],
+                "excludeRoles": [],
+                **(users or {}),
+            },
             "applications": {"includeApplications": ["All"], "excludeApplications": []},
             "clientAppTypes": ["all"],
             "userRiskLevels": [],
@@ -113,22 +141,40 @@ def _ca(pid: str, name: str, *, state: str = "enabled", users: dict[str, Any] | 
             "locations": None,
             **conditions,
         },
-        "grantControls": {"operator": "OR", "builtInControls": ["mfa"], "customAuthenticationFactors": [],
-                          "termsOfUse": [], "authenticationStrength": None, **(grant or {})},
+        "grantControls": {
+            "operator": "OR",
+            "builtInControls": ["mfa"],
+            "customAuthenticationFactors": [],
+            "termsOfUse": [],
+            "authenticationStrength": None,
+            **(grant or {}),
+        },
     }
 
 
-_MFA_STRENGTH = {"id": "00000000-0000-0000-0000-000000000002", "displayName": "Multifactor authentication",
-                 "policyType": "builtIn", "requirementsSatisfied": "mfa"}
+_MFA_STRENGTH = {
+    "id": "00000000-0000-0000-0000-000000000002",
+    "displayName": "Multifactor authentication",
+    "policyType": "builtIn",
+    "requirementsSatisfied": "mfa",
+}
 _POLICIES = [
     _ca("ca-all", "Require MFA for all users", users={"excludeGroups": [STAFF]}),
     _ca("ca-risk", "MFA for risky sign-ins", signInRiskLevels=["high"]),
     _ca("ca-pilot", "MFA pilot", state="enabledForReportingButNotEnforced"),
-    _ca("ca-eng", "Engineering: MFA or compliant device", users={"includeUsers": [], "includeGroups": [ENG]},
-        grant={"builtInControls": ["compliantDevice"], "authenticationStrength": _MFA_STRENGTH}),
+    _ca(
+        "ca-eng",
+        "Engineering: MFA or compliant device",
+        users={"includeUsers": [], "includeGroups": [ENG]},
+        grant={"builtInControls": ["compliantDevice"], "authenticationStrength": _MFA_STRENGTH},
+    ),
     _ca("ca-admins", "Require MFA for admins", users={"includeUsers": [], "includeRoles": [GLOBAL_ADMIN]}),
-    _ca("ca-legacy", "Block legacy authentication", clientAppTypes=["exchangeActiveSync", "other"],
-        grant={"builtInControls": ["block"]}),
+    _ca(
+        "ca-legacy",
+        "Block legacy authentication",
+        clientAppTypes=["exchangeActiveSync", "other"],
+        grant={"builtInControls": ["block"]},
+    ),
 ]
 
 
@@ -144,21 +190,44 @@ def _methods(kinds: list[str]) -> list[dict[str, Any]]:
 
 def _methods_policy() -> dict[str, Any]:
     def config(cid: str, state: str) -> dict[str, Any]:
-        return {"@odata.type": f"{_T}{cid[0].lower()}{cid[1:]}AuthenticationMethodConfiguration", "id": cid,
-                "state": state, "includeTargets": [{"targetType": "group", "id": "all_users"}]}
+        return {
+            "@odata.type": f"{_T}{cid[0].lower()}{cid[1:]}AuthenticationMethodConfiguration",
+            "id": cid,
+            "state": state,
+            "includeTargets": [{"targetType": "group", "id": "all_users"}],
+        }
 
-    return {"id": "authenticationMethodsPolicy", "policyMigrationState": "migrationComplete",
-            "authenticationMethodConfigurations": [
-                config("MicrosoftAuthenticator", "enabled"), config("Fido2", "enabled"),
-                config("Sms", "disabled"), config("Voice", "disabled"), config("Email", "enabled"),
-                config("TemporaryAccessPass", "enabled")]}
+    return {
+        "id": "authenticationMethodsPolicy",
+        "policyMigrationState": "migrationComplete",
+        "authenticationMethodConfigurations": [
+            config("MicrosoftAuthenticator", "enabled"),
+            config("Fido2", "enabled"),
+            config("Sms", "disabled"),
+            config("Voice", "disabled"),
+            config("Email", "enabled"),
+            config("TemporaryAccessPass", "enabled"),
+        ],
+    }
 
 
 def _app(oid: str, name: str, secrets: list[tuple[datetime, datetime]], now: datetime) -> dict[str, Any]:
-    return {"id": oid, "appId": f"{oid}-appid", "displayName": name, "keyCredentials": [],
-            "passwordCredentials": [{"keyId": f"{oid}-s{i}", "displayName": f"secret {i + 1}", "hint": "abc",
-                                     "startDateTime": _iso(start), "endDateTime": _iso(end)}
-                                    for i, (start, end) in enumerate(secrets)]}
+    return {
+        "id": oid,
+        "appId": f"{oid}-appid",
+        "displayName": name,
+        "keyCredentials": [],
+        "passwordCredentials": [
+            {
+                "keyId": f"{oid}-s{i}",
+                "displayName": f"secret {i + 1}",
+                "hint": "abc",
+                "startDateTime": _iso(start),
+                "endDateTime": _iso(end),
+            }
+            for i, (start, end) in enumerate(secrets)
+        ],
+    }
 
 
 def entra_graph(now: datetime | None = None) -> dict[str, Any]:
@@ -169,10 +238,17 @@ def entra_graph(now: datetime | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/v1.0/users": [_user(o, u, n, g, t, s, created, now) for o, u, n, g, t, s, _, _ in _PEOPLE],
         "/v1.0/reports/authenticationMethods/userRegistrationDetails": [
-            {"id": o, "userPrincipalName": u, "isMfaRegistered": bool(m), "isMfaCapable": c,
-             "methodsRegistered": ["mobilePhone" if k == "phone" else k for k in m], "isAdmin": o == "u-alice",
-             "lastUpdatedDateTime": Tick(-_REPORT_LAG)}
-            for o, u, _, g, _, _, m, c in _PEOPLE if not g
+            {
+                "id": o,
+                "userPrincipalName": u,
+                "isMfaRegistered": bool(m),
+                "isMfaCapable": c,
+                "methodsRegistered": ["mobilePhone" if k == "phone" else k for k in m],
+                "isAdmin": o == "u-alice",
+                "lastUpdatedDateTime": Tick(-_REPORT_LAG),
+            }
+            for o, u, _, g, _, _, m, c in _PEOPLE
+            if not g
         ],
         "/v1.0/roleManagement/directory/roleDefinitions": [
             {"id": rid, "templateId": rid, "displayName": name} for rid, name in _ROLES.items()
@@ -184,14 +260,29 @@ def entra_graph(now: datetime | None = None) -> dict[str, Any]:
             _assignment("ra-4", _SP["id"], APP_ADMIN),
         ],
         "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances": [
-            {"id": f"rasi-{i}", "principalId": p, "roleDefinitionId": r, "directoryScopeId": "/",
-             "assignmentType": "Assigned", "memberType": "Direct", "startDateTime": _iso(created), "endDateTime": None}
-            for i, (p, r) in enumerate([("u-alice", GLOBAL_ADMIN), (ADMINS, GLOBAL_ADMIN),
-                                         ("u-erin", SECURITY_READER), (_SP["id"], APP_ADMIN)])
+            {
+                "id": f"rasi-{i}",
+                "principalId": p,
+                "roleDefinitionId": r,
+                "directoryScopeId": "/",
+                "assignmentType": "Assigned",
+                "memberType": "Direct",
+                "startDateTime": _iso(created),
+                "endDateTime": None,
+            }
+            for i, (p, r) in enumerate(
+                [("u-alice", GLOBAL_ADMIN), (ADMINS, GLOBAL_ADMIN), ("u-erin", SECURITY_READER), (_SP["id"], APP_ADMIN)]
+            )
         ],
         "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances": [
-            _assignment("resi-1", "u-erin", PRIV_ROLE_ADMIN, memberType="Direct", startDateTime=_iso(now - 30 * day),
-                        endDateTime=_iso(now + 150 * day)),
+            _assignment(
+                "resi-1",
+                "u-erin",
+                PRIV_ROLE_ADMIN,
+                memberType="Direct",
+                startDateTime=_iso(now - 30 * day),
+                endDateTime=_iso(now + 150 * day),
+            ),
         ],
         "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy": {
             "id": "00000000-0000-0000-0000-000000000005",
@@ -216,8 +307,12 @@ def entra_graph(now: datetime | None = None) -> dict[str, Any]:
         },
         "/v1.0/policies/authenticationMethodsPolicy": _methods_policy(),
         "/v1.0/applications": [
-            _app("app-billing", "billing-api", [(now - 400 * day, now - 35 * day), (now - 40 * day, now + 140 * day)],
-                 now),
+            _app(
+                "app-billing",
+                "billing-api",
+                [(now - 400 * day, now - 35 * day), (now - 40 * day, now + 140 * day)],
+                now,
+            ),
             _app("app-reporting", "reporting-app", [(now - 10 * day, now + 720 * day)], now),
             _app("app-portal", "customer-portal", [(now - 60 * day, now + 120 * day)], now),
         ],

@@ -32,8 +32,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from agent.demo.azure_ids import DEMO_CLIENT_ID, DEMO_SUBSCRIPTION, DEMO_TENANT, iso
 
-__all__ = ["DEMO_CLIENT_ID", "DEMO_SUBSCRIPTION", "DEMO_TENANT", "Countdown", "FakeAzure", "FakeTenant", "Tick",
-           "demo_tenant"]
+__all__ = [
+    "DEMO_CLIENT_ID",
+    "DEMO_SUBSCRIPTION",
+    "DEMO_TENANT",
+    "Countdown",
+    "FakeAzure",
+    "FakeTenant",
+    "Tick",
+    "demo_tenant",
+]
 
 
 @dataclass(frozen=True)
@@ -145,8 +153,9 @@ class _Server(ThreadingHTTPServer):
 class FakeAzure:
     """Login + Graph + ARM on one TLS port: /{tenant}/..., /graph/..., /arm/..."""
 
-    def __init__(self, tenant: FakeTenant | None = None, *, page_size: int = 2,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, tenant: FakeTenant | None = None, *, page_size: int = 2, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.tenant = tenant or demo_tenant()
         self.page_size = page_size
         self.clock = clock or (lambda: datetime.now(UTC))  # the moment a request is answered
@@ -272,9 +281,7 @@ class FakeAzure:
         t = self.tenant
         self.token_requests += 1
         ok_secret = form.get("client_secret") == t.client_secret
-        ok_assertion = form.get("client_assertion_type", "").endswith("jwt-bearer") and form.get(
-            "client_assertion"
-        )
+        ok_assertion = form.get("client_assertion_type", "").endswith("jwt-bearer") and form.get("client_assertion")
         if form.get("client_id") != t.client_id or not (ok_secret or ok_assertion):
             return 401, {
                 "error": "invalid_client",

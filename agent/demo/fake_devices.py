@@ -53,22 +53,52 @@ def demo_hosts() -> list[dict[str, Any]]:
 
     Times of hosts seen within a day tick; dave-mbp's times and erin-mbp's policy time are fixed.
     """
-    def host(i: int, name: str, platform: str, os_version: str, *, av: bool, disk: bool, fw: bool = True,
-             seen: float = 0.1, policies_age: float | None = None, mdm: str | None = "On (automatic)",
-             edr: bool = True) -> dict[str, Any]:
+
+    def host(
+        i: int,
+        name: str,
+        platform: str,
+        os_version: str,
+        *,
+        av: bool,
+        disk: bool,
+        fw: bool = True,
+        seen: float = 0.1,
+        policies_age: float | None = None,
+        mdm: str | None = "On (automatic)",
+        edr: bool = True,
+    ) -> dict[str, Any]:
         seen_at: str | timedelta = timedelta(days=seen) if seen < 1 else _ago(seen)
         checked = seen_at if policies_age is None else _ago(policies_age)
         results = [(1, AV_POLICY, av), (2, FW_POLICY, fw), (3, EDR_POLICY, edr)]
-        return {"id": i, "hostname": name, "display_name": name, "platform": platform, "os_version": os_version,
-                "hardware_serial": f"SN{i:05d}", "seen_time": seen_at, "status": "online",
-                "policy_updated_at": checked, "detail_updated_at": seen_at,
-                "disk_encryption_enabled": disk,
-                "issues": {"failing_policies_count": sum(1 for *_, ok in results if not ok),
-                           "total_issues_count": sum(1 for *_, ok in results if not ok)},
-                "mdm": {"enrollment_status": mdm, "name": "Fleet" if mdm else "", "server_url": None,
-                        "encryption_key_available": False},
-                "policies": [{"id": pid, "name": pname, "response": "pass" if ok else "fail", "critical": False}
-                             for pid, pname, ok in results]}
+        return {
+            "id": i,
+            "hostname": name,
+            "display_name": name,
+            "platform": platform,
+            "os_version": os_version,
+            "hardware_serial": f"SN{i:05d}",
+            "seen_time": seen_at,
+            "status": "online",
+            "policy_updated_at": checked,
+            "detail_updated_at": seen_at,
+            "disk_encryption_enabled": disk,
+            "issues": {
+                "failing_policies_count": sum(1 for *_, ok in results if not ok),
+                "total_issues_count": sum(1 for *_, ok in results if not ok),
+            },
+            "mdm": {
+                "enrollment_status": mdm,
+                "name": "Fleet" if mdm else "",
+                "server_url": None,
+                "encryption_key_available": False,
+            },
+            "policies": [
+                {"id": pid, "name": pname, "response": "pass" if ok else "fail", "critical": False}
+                for pid, pname, ok in results
+            ],
+        }
+
     return [
         host(1, "alice-mbp", "darwin", "macOS 14.5", av=True, disk=True),
         host(2, "bob-thinkpad", "windows", "Windows 11 Pro 23H2", av=True, disk=True, mdm="On (manual)"),
@@ -80,8 +110,13 @@ def demo_hosts() -> list[dict[str, Any]]:
 
 
 class FakeFleet:
-    def __init__(self, hosts: Iterable[Mapping[str, Any]], *, token: str = "demo-fleet-token",
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        hosts: Iterable[Mapping[str, Any]],
+        *,
+        token: str = "demo-fleet-token",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.hosts = [dict(h) for h in hosts]
         self.token = token
         self.clock = clock or (lambda: datetime.now(UTC))  # the moment a request is answered
@@ -105,7 +140,7 @@ class FakeFleet:
         hosts = [{k: _stamp(now - v) if isinstance(v, timedelta) else v for k, v in h.items()} for h in self.hosts]
         if parts.path == "/api/v1/fleet/hosts":
             page, per_page = int(q.get("page", ["0"])[0]), int(q.get("per_page", ["100"])[0])
-            chunk = hosts[page * per_page:(page + 1) * per_page]
+            chunk = hosts[page * per_page : (page + 1) * per_page]
             # As Fleet documents: no disk_encryption_enabled in the listing, policies only on request.
             hidden = {"disk_encryption_enabled"} | (set() if q.get("populate_policies") == ["true"] else {"policies"})
             summary = [{k: v for k, v in h.items() if k not in hidden} for h in chunk]
@@ -154,16 +189,28 @@ class FakeFleet:
             self._server = None
 
 
-def push_report(agent_url: str, key: str, report: Mapping[str, Any], *, source: str | None = None,
-                timestamp: int | None = None, nonce: str | None = None,
-                body: bytes | None = None) -> httpx.Response:
+def push_report(
+    agent_url: str,
+    key: str,
+    report: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    timestamp: int | None = None,
+    nonce: str | None = None,
+    body: bytes | None = None,
+) -> httpx.Response:
     """Sign and POST one device report (the Python twin of deploy/endpoint/posture-report.sh)."""
     data = body if body is not None else json.dumps(report).encode()
     ts = str(int(time.time()) if timestamp is None else timestamp)
     nonce = nonce or secrets.token_hex(16)
     device = str(report.get("device_id", ""))
-    headers = {"Content-Type": "application/json", "X-Posture-Device": device, "X-Posture-Timestamp": ts,
-               "X-Posture-Nonce": nonce, "X-Posture-Signature": sign(key, ts, nonce, device, data)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Posture-Device": device,
+        "X-Posture-Timestamp": ts,
+        "X-Posture-Nonce": nonce,
+        "X-Posture-Signature": sign(key, ts, nonce, device, data),
+    }
     if source:
         headers["X-Posture-Source"] = source
     return httpx.post(agent_url.rstrip("/") + PATH, content=data, headers=headers, timeout=10)
@@ -191,13 +238,29 @@ def stop() -> None:
 
 def source_configs(url: str | None = None) -> list[dict[str, Any]]:
     """Endpoint sources to add to the demo Config's ``sources`` (call start() first)."""
-    return [{"name": "demo-fleet", "provider": "endpoints", "kind": "fleet", "schedule": {"interval": "1h"},
-             "fleet": {"url": url or start(), "token": f"env:{TOKEN_ENV}", "policies": dict(POLICIES)}}]
+    return [
+        {
+            "name": "demo-fleet",
+            "provider": "endpoints",
+            "kind": "fleet",
+            "schedule": {"interval": "1h"},
+            "fleet": {"url": url or start(), "token": f"env:{TOKEN_ENV}", "policies": dict(POLICIES)},
+        }
+    ]
 
 
 def ssm_source_config(endpoint: str, regions: Iterable[str] = ("us-east-1", "eu-west-1")) -> dict[str, Any]:
     """The demo organisation's servers through SSM (the AwsProxy at ``endpoint`` must be built with
     ``DemoOrg.proxy_fixtures()`` so it serves their inventory and Patch Manager states)."""
-    return {"name": "demo-servers", "provider": "endpoints", "kind": "ssm", "schedule": {"interval": "1h"},
-            "ssm": {"regions": list(regions), "organization": True, "role_name": "OrganizationAccountAccessRole",
-                    "endpoint_url": endpoint}}
+    return {
+        "name": "demo-servers",
+        "provider": "endpoints",
+        "kind": "ssm",
+        "schedule": {"interval": "1h"},
+        "ssm": {
+            "regions": list(regions),
+            "organization": True,
+            "role_name": "OrganizationAccountAccessRole",
+            "endpoint_url": endpoint,
+        },
+    }

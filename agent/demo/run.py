@@ -49,8 +49,12 @@ class DemoCloud:
         # Process-local dummy credentials: the demo must never reach a real cloud account.
         for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             os.environ.pop(var, None)
-        os.environ.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo",
-                          AWS_DEFAULT_REGION="us-east-1", MOTO_EC2_LOAD_DEFAULT_AMIS="false")
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="demo",
+            AWS_SECRET_ACCESS_KEY="demo",
+            AWS_DEFAULT_REGION="us-east-1",
+            MOTO_EC2_LOAD_DEFAULT_AMIS="false",
+        )
         from moto.server import ThreadedMotoServer
 
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
@@ -78,9 +82,13 @@ class DemoCloud:
         self._proxy.start()
         self.endpoint = self._proxy.url
         self._azure = fake_azure.FakeAzure(fake_azure.demo_tenant()).start()
-        self.other_sources = [fake_gcp.source_config(fake_gcp.start()), self._azure.source_config(),
-                              self._azure.intune_config(), *fake_devices.source_configs(fake_devices.start()),
-                              fake_devices.ssm_source_config(self.endpoint)]
+        self.other_sources = [
+            fake_gcp.source_config(fake_gcp.start()),
+            self._azure.source_config(),
+            self._azure.intune_config(),
+            *fake_devices.source_configs(fake_devices.start()),
+            fake_devices.ssm_source_config(self.endpoint),
+        ]
 
     def _start_witnesses(self) -> None:
         """The auditor's Object Lock bucket in moto, and a local TSA when openssl is installed."""
@@ -90,15 +98,22 @@ class DemoCloud:
 
         sts = boto3.client("sts", region_name="us-east-1", endpoint_url=self.moto_url)
         creds = sts.assume_role(RoleArn=self.anchor_role, RoleSessionName="demo-auditor")["Credentials"]
-        boto3.client("s3", region_name="us-east-1", endpoint_url=self.moto_url,
-                     aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                     aws_session_token=creds["SessionToken"]).create_bucket(
-            Bucket=DEMO_ANCHOR_BUCKET, ObjectLockEnabledForBucket=True)
+        boto3.client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url=self.moto_url,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        ).create_bucket(Bucket=DEMO_ANCHOR_BUCKET, ObjectLockEnabledForBucket=True)
         if tsa.available():
             self.tsa = tsa.LocalTsa("posture-agent demo TSA").start()
         else:
-            print("posture-agent demo: openssl is not installed, so the demo runs without an RFC 3161 timestamping "
-                  "authority; checkpoints are witnessed by the Object Lock bucket only", flush=True)
+            print(
+                "posture-agent demo: openssl is not installed, so the demo runs without an RFC 3161 timestamping "
+                "authority; checkpoints are witnessed by the Object Lock bucket only",
+                flush=True,
+            )
 
     @property
     def anchor_role(self) -> str:
@@ -110,9 +125,18 @@ class DemoCloud:
 
     def anchors(self) -> dict[str, Any]:
         """The demo's evidence.anchors: its TSA (when running) and the auditor's bucket."""
-        return {"every": "10s", "tsa": [{"url": self.tsa.url}] if self.tsa is not None else [],
-                "s3": {"bucket": DEMO_ANCHOR_BUCKET, "prefix": DEMO_ANCHOR_PREFIX, "region": "us-east-1",
-                       "endpoint_url": self.moto_url, "role_arn": self.anchor_role, "retain_days": 400}}
+        return {
+            "every": "10s",
+            "tsa": [{"url": self.tsa.url}] if self.tsa is not None else [],
+            "s3": {
+                "bucket": DEMO_ANCHOR_BUCKET,
+                "prefix": DEMO_ANCHOR_PREFIX,
+                "region": "us-east-1",
+                "endpoint_url": self.moto_url,
+                "role_arn": self.anchor_role,
+                "retain_days": 400,
+            },
+        }
 
     def stop(self) -> None:
         from agent.demo import fake_devices, fake_gcp
@@ -128,27 +152,52 @@ class DemoCloud:
         self._moto.stop()
 
 
-def demo_config(endpoint: str, db_url: str, listen: str, interval: str,
-                other_sources: Sequence[dict[str, Any]] = (), anchors: dict[str, Any] | None = None,
-                signing_key: str | None = None) -> Config:
+def demo_config(
+    endpoint: str,
+    db_url: str,
+    listen: str,
+    interval: str,
+    other_sources: Sequence[dict[str, Any]] = (),
+    anchors: dict[str, Any] | None = None,
+    signing_key: str | None = None,
+) -> Config:
     """The demo's configuration: every source collected every ``interval``; ``anchors``: its
     evidence.anchors (DemoCloud.anchors()); ``signing_key``: a secret reference to its Ed25519 key."""
     schedule = {"interval": interval}
-    aws = {"name": "demo-org", "provider": "aws", "organization": True,
-           "role_name": "OrganizationAccountAccessRole", "regions": ["us-east-1", "eu-west-1"],
-           "endpoint_url": endpoint, "schedule": schedule}
-    return Config.model_validate({
-        "database": db_url,
-        "listen": listen,
-        "workers": 3,
-        "scope": {"frameworks": ["soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa"],
-                  "soc2_categories": ["security", "availability", "confidentiality"]},
-        "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
-        # checkpoints every 2 minutes, each anchored within seconds: a bundle exported soon after the start
-        # already has witnessed checkpoints
-        **({"evidence": {"checkpoint_every": "2m", "anchors": anchors,
-                         **({"signing_key": signing_key} if signing_key else {})}} if anchors else {}),
-    })
+    aws = {
+        "name": "demo-org",
+        "provider": "aws",
+        "organization": True,
+        "role_name": "OrganizationAccountAccessRole",
+        "regions": ["us-east-1", "eu-west-1"],
+        "endpoint_url": endpoint,
+        "schedule": schedule,
+    }
+    return Config.model_validate(
+        {
+            "database": db_url,
+            "listen": listen,
+            "workers": 3,
+            "scope": {
+                "frameworks": ["soc2", "iso27001", "nist80053", "cis_aws", "cis_azure", "cis_gcp", "hipaa"],
+                "soc2_categories": ["security", "availability", "confidentiality"],
+            },
+            "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
+            # checkpoints every 2 minutes, each anchored within seconds: a bundle exported soon after the start
+            # already has witnessed checkpoints
+            **(
+                {
+                    "evidence": {
+                        "checkpoint_every": "2m",
+                        "anchors": anchors,
+                        **({"signing_key": signing_key} if signing_key else {}),
+                    }
+                }
+                if anchors
+                else {}
+            ),
+        }
+    )
 
 
 def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | None) -> int:
@@ -164,8 +213,9 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     cloud = DemoCloud()
     cloud.start()
     key_ref, fingerprint = _demo_signing_key(demo_dir)
-    cfg = demo_config(cloud.endpoint, db_url, listen, interval, cloud.other_sources, anchors=cloud.anchors(),
-                      signing_key=key_ref)
+    cfg = demo_config(
+        cloud.endpoint, db_url, listen, interval, cloud.other_sources, anchors=cloud.anchors(), signing_key=key_ref
+    )
     witnesses = _write_witness_files(cloud, demo_dir, db_url, key_ref, fingerprint)
     store = Store(db_url)
     store.upgrade()
@@ -173,18 +223,21 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     daemon.start()
     host, port = daemon.http.address
     members = ", ".join(cloud.org.members.values())
-    print(f"""
+    print(
+        f"""
   fake AWS endpoint : {cloud.endpoint}  (management {cloud.org.management}, members {members})
-  other sources     : {', '.join(s.name for s in cfg.sources[1:])}  (fake GCP, Azure/Entra ID, Intune, Fleet)
+  other sources     : {", ".join(s.name for s in cfg.sources[1:])}  (fake GCP, Azure/Entra ID, Intune, Fleet)
   metrics           : http://{host}:{port}/metrics
   health            : http://{host}:{port}/healthz  http://{host}:{port}/readyz
-  evidence store    : {demo_dir / 'posture.db'}
+  evidence store    : {demo_dir / "posture.db"}
   try               : posture-agent findings --status fail --db {db_url}
                       posture-agent controls --framework soc2 --db {db_url}
   collection every {interval}; a drift (bucket made public, MFA removed, then fixed) every {drift_every}.
 {witnesses}
   Stop with Ctrl-C.
-""", flush=True)
+""",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -210,8 +263,9 @@ def _demo_signing_key(demo_dir: Path) -> tuple[str, str]:
 
     path = demo_dir / "evidence-signing.pem"
     if not path.exists():
-        pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption())
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         path.touch(mode=0o600)
         path.write_bytes(pem)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -225,8 +279,9 @@ def _write_witness_files(cloud: DemoCloud, demo_dir: Path, db_url: str, key_ref:
     import yaml
 
     config = demo_dir / "evidence.yaml"
-    config.write_text(yaml.safe_dump({"database": db_url, "evidence": {"anchors": cloud.anchors(),
-                                                                        "signing_key": key_ref}}))
+    config.write_text(
+        yaml.safe_dump({"database": db_url, "evidence": {"anchors": cloud.anchors(), "signing_key": key_ref}})
+    )
     creds = "AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo"
     tsa_cert = ""
     if cloud.tsa is not None:

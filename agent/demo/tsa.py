@@ -37,8 +37,12 @@ def available() -> bool:
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "posture-agent local TSA"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "posture-agent local TSA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def _pem(cert: x509.Certificate) -> bytes:
@@ -50,26 +54,60 @@ def make_tsa_certs(name: str) -> tuple[x509.Certificate, x509.Certificate, ec.El
     now = datetime.now(UTC)
     ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(f"{name} root CA")
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=400))
-          .not_valid_after(now + timedelta(days=3650))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    tsa = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca_name).public_key(tsa_key.public_key())
-           .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=400))
-           .not_valid_after(now + timedelta(days=3650))
-           .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-           .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                        data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                        crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-           .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-           .add_extension(x509.SubjectKeyIdentifier.from_public_key(tsa_key.public_key()), critical=False)
-           .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-           .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=400))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    tsa = (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(ca_name)
+        .public_key(tsa_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=400))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(tsa_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     return ca, tsa, tsa_key
 
 
@@ -109,8 +147,11 @@ class LocalTsa:
         (self._dir / "ca.pem").write_bytes(self.ca_pem)
         (self._dir / "tsa.pem").write_bytes(self.cert_pem)
         key_file = self._dir / "tsa.key"
-        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         key_file.chmod(0o600)
         (self._dir / "serial").write_text("01\n")
         (self._dir / "tsa.cnf").write_text(_CONFIG.format(dir=self._dir, policy=policy))
@@ -134,9 +175,22 @@ class LocalTsa:
         with self._lock, tempfile.TemporaryDirectory(dir=self._dir) as tmp:
             q, r = Path(tmp) / "req.tsq", Path(tmp) / "resp.tsr"
             q.write_bytes(query)
-            done = subprocess.run(["openssl", "ts", "-reply", "-config", str(self._dir / "tsa.cnf"),
-                                   "-queryfile", str(q), "-out", str(r)], capture_output=True, timeout=30,
-                                  check=False)
+            done = subprocess.run(
+                [
+                    "openssl",
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self._dir / "tsa.cnf"),
+                    "-queryfile",
+                    str(q),
+                    "-out",
+                    str(r),
+                ],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
             if done.returncode != 0 or not r.exists():
                 raise ValueError(done.stderr.decode(errors="replace").strip() or "openssl ts -reply failed")
             self.requests += 1

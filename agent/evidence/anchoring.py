@@ -51,8 +51,17 @@ from agent.store import Store
 from agent.store.evidence_tables import evidence_anchors as an
 from agent.store.evidence_tables import evidence_checkpoints as cp
 
-__all__ = ["ANCHOR_ACTIONS", "AnchorWriteRefused", "Anchorer", "S3Writer", "TsaClient", "anchor_pending",
-           "load_witness_rows", "schedule", "witness_manifest"]
+__all__ = [
+    "ANCHOR_ACTIONS",
+    "AnchorWriteRefused",
+    "Anchorer",
+    "S3Writer",
+    "TsaClient",
+    "anchor_pending",
+    "load_witness_rows",
+    "schedule",
+    "witness_manifest",
+]
 
 log = logging.getLogger("agent.evidence")
 
@@ -69,6 +78,7 @@ class AnchorWriteRefused(AgentError):
 
 # -- RFC 3161 ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Stamp:
     der: bytes  # the TimeStampResp as the TSA sent it
@@ -81,12 +91,13 @@ def _token_part(resp_der: bytes) -> bytes:
     """The TimeStampToken (a CMS ContentInfo) inside a DER TimeStampResp: SEQUENCE {status, token}.
     Read by hand so certificates can be taken from responses a strict parser refuses (OpenSSL's
     TSA sends its certificate SET unsorted)."""
+
     def tlv(data: bytes, at: int) -> tuple[int, int]:  # (start of value, end of element)
         length = data[at + 1]
         start = at + 2
         if length & 0x80:
             n = length & 0x7F
-            length, start = int.from_bytes(data[at + 2:at + 2 + n], "big"), at + 2 + n
+            length, start = int.from_bytes(data[at + 2 : at + 2 + n], "big"), at + 2 + n
         return start, start + length
 
     inner, _ = tlv(resp_der, 0)
@@ -98,8 +109,9 @@ def _token_part(resp_der: bytes) -> bytes:
 class TsaClient:
     """One timestamping authority."""
 
-    def __init__(self, url: str, *, ca_bundle: str | None = None, timeout: float = 10,
-                 http: httpx.Client | None = None) -> None:
+    def __init__(
+        self, url: str, *, ca_bundle: str | None = None, timeout: float = 10, http: httpx.Client | None = None
+    ) -> None:
         self.url = url
         self._http = http or httpx.Client(timeout=timeout, verify=ca_bundle or True)
 
@@ -108,8 +120,14 @@ class TsaClient:
 
     def request(self, data: bytes, *, cert_req: bool) -> tuple[bytes, int]:
         """POST a TimeStampReq over SHA-256(data); the raw response and the nonce sent."""
-        req = (TimestampRequestBuilder().data(data).hash_algorithm(HashAlgorithm.SHA256).nonce(nonce=True)
-               .cert_request(cert_request=cert_req).build())
+        req = (
+            TimestampRequestBuilder()
+            .data(data)
+            .hash_algorithm(HashAlgorithm.SHA256)
+            .nonce(nonce=True)
+            .cert_request(cert_request=cert_req)
+            .build()
+        )
         resp = self._http.post(self.url, content=req.as_bytes(), headers={"Content-Type": QUERY_TYPE})
         if resp.status_code != 200:
             raise RuntimeError(f"TSA {self.url} answered HTTP {resp.status_code}")
@@ -126,8 +144,9 @@ class TsaClient:
         if resp.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
             raise RuntimeError(f"TSA {self.url} refused: status {resp.status} {' '.join(resp.status_string)}")
         tst = resp.tst_info
-        if tst.message_imprint.hash_algorithm != SHA256_OID or \
-                tst.message_imprint.message != bytes.fromhex(sha256_hex(data)):
+        if tst.message_imprint.hash_algorithm != SHA256_OID or tst.message_imprint.message != bytes.fromhex(
+            sha256_hex(data)
+        ):
             raise RuntimeError(f"TSA {self.url} answered for other data")
         if tst.nonce != nonce:
             raise RuntimeError(f"TSA {self.url} answered with another nonce")
@@ -152,6 +171,7 @@ def _signer_key(cert: x509.Certificate) -> tuple[str, int]:
 
 
 # -- S3 Object Lock -----------------------------------------------------------------------------------
+
 
 class S3Writer:
     """The agent's only write to a cloud: PutObject of checkpoint copies into one bucket and prefix.
@@ -184,8 +204,11 @@ class S3Writer:
 
         sts.meta.events.register("before-parameter-build.sts", only_assume_role)
         creds = sts.assume_role(RoleArn=role, RoleSessionName="posture-agent-anchor")["Credentials"]
-        session = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                                aws_session_token=creds["SessionToken"])
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
         expires = creds["Expiration"]
         return session, expires if expires.tzinfo else expires.replace(tzinfo=UTC)
 
@@ -195,10 +218,16 @@ class S3Writer:
                 from botocore.config import Config
 
                 session, self._expires = self._session()
-                client = session.client("s3", region_name=self.config.region, endpoint_url=self.config.endpoint_url,
-                                        config=Config(retries={"mode": "standard", "max_attempts": 3},
-                                                      s3={"addressing_style": "path"} if self.config.endpoint_url
-                                                      else {}, user_agent_extra="posture-agent-anchor"))
+                client = session.client(
+                    "s3",
+                    region_name=self.config.region,
+                    endpoint_url=self.config.endpoint_url,
+                    config=Config(
+                        retries={"mode": "standard", "max_attempts": 3},
+                        s3={"addressing_style": "path"} if self.config.endpoint_url else {},
+                        user_agent_extra="posture-agent-anchor",
+                    ),
+                )
                 install_anchor_guard(client, self.bucket, self.prefix)
                 self._client = client
             return self._client
@@ -206,15 +235,26 @@ class S3Writer:
     def put(self, key: str, data: bytes, now: datetime) -> dict[str, Any]:
         """Write one locked object; its receipt (key, version id, ETag, retain-until, time)."""
         until = now + timedelta(days=int(self.config.retain_days))
-        resp = self.client().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json",
-                                        ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until)
+        resp = self.client().put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType="application/json",
+            ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=until,
+        )
         headers = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         when = headers.get("last-modified") or headers.get("date")
         from email.utils import parsedate_to_datetime
 
         at = parsedate_to_datetime(when).astimezone(UTC) if when else now
-        return {"key": key, "version_id": resp.get("VersionId"), "etag": str(resp.get("ETag", "")).strip('"'),
-                "retain_until": isoformat(until.replace(microsecond=0)), "at": at}
+        return {
+            "key": key,
+            "version_id": resp.get("VersionId"),
+            "etag": str(resp.get("ETag", "")).strip('"'),
+            "retain_until": isoformat(until.replace(microsecond=0)),
+            "at": at,
+        }
 
 
 def install_anchor_guard(client: Any, bucket: str, prefix: str) -> None:
@@ -224,11 +264,14 @@ def install_anchor_guard(client: Any, bucket: str, prefix: str) -> None:
     def guard(params: dict[str, Any], model: Any, **_: Any) -> None:
         action = f"s3:{model.name}"
         if action not in ANCHOR_ACTIONS:
-            raise AnchorWriteRefused(f"refused s3.{model.name} ({action}): the anchor writer only puts checkpoint "
-                                     "copies")
+            raise AnchorWriteRefused(
+                f"refused s3.{model.name} ({action}): the anchor writer only puts checkpoint copies"
+            )
         if params.get("Bucket") != bucket or not str(params.get("Key", "")).startswith(under):
-            raise AnchorWriteRefused(f"refused s3.PutObject to {params.get('Bucket')}/{params.get('Key')}: the "
-                                     f"anchor writer only writes under s3://{bucket}/{under}")
+            raise AnchorWriteRefused(
+                f"refused s3.PutObject to {params.get('Bucket')}/{params.get('Key')}: the "
+                f"anchor writer only writes under s3://{bucket}/{under}"
+            )
 
     client.meta.events.register("before-parameter-build.s3", guard)
 
@@ -240,6 +283,7 @@ def install_anchor_guard(client: Any, bucket: str, prefix: str) -> None:
 # rfc3161-certs row (about 190 bytes instead of 630 for OpenSSL's TSA). Readers get the DER back, so
 # the verifier and bundles never see the packing (like zstd blob bodies).
 
+
 def _zstd_dict(reference: bytes) -> Any:
     import zstandard
 
@@ -249,8 +293,9 @@ def _zstd_dict(reference: bytes) -> Any:
 def _pack(token: bytes, reference: bytes) -> bytes:
     import zstandard
 
-    return zstandard.ZstdCompressor(level=19, dict_data=_zstd_dict(reference), write_checksum=False,
-                                    write_dict_id=False).compress(token)
+    return zstandard.ZstdCompressor(
+        level=19, dict_data=_zstd_dict(reference), write_checksum=False, write_dict_id=False
+    ).compress(token)
 
 
 def _unpack(packed: bytes, reference: bytes) -> bytes:
@@ -282,8 +327,11 @@ def load_witness_rows(conn: Any, seqs: Iterable[int] | None = None) -> list[dict
     rows = conn.execute(select(an).order_by(an.c.id)).all()
     references = {int(r.id): bytes(r.data) for r in rows if r.kind == "rfc3161-certs" and r.data is not None}
     wanted = set(seqs) if seqs is not None else None
-    return [_row_json(r, references) for r in rows
-            if wanted is None or r.kind == "rfc3161-certs" or int(r.checkpoint_seq) in wanted]
+    return [
+        _row_json(r, references)
+        for r in rows
+        if wanted is None or r.kind == "rfc3161-certs" or int(r.checkpoint_seq) in wanted
+    ]
 
 
 def _with_store(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -302,6 +350,7 @@ def _with_store(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # -- the job ----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class AnchorResult:
     anchored: int = 0
@@ -314,8 +363,11 @@ class Anchorer:
 
     def __init__(self, store: Store, anchors: Any, *, tsa_clients: Sequence[TsaClient] | None = None) -> None:
         self.store = store
-        self.tsas = list(tsa_clients) if tsa_clients is not None else [
-            TsaClient(t.url, ca_bundle=t.ca_bundle, timeout=t.timeout.total_seconds()) for t in anchors.tsa]
+        self.tsas = (
+            list(tsa_clients)
+            if tsa_clients is not None
+            else [TsaClient(t.url, ca_bundle=t.ca_bundle, timeout=t.timeout.total_seconds()) for t in anchors.tsa]
+        )
         self.s3 = S3Writer(anchors.s3) if anchors.s3 is not None else None
         self._refs: dict[tuple[str, tuple[str, int]], tuple[int, bytes]] | None = None
 
@@ -332,8 +384,11 @@ class Anchorer:
         if self._refs is None:
             self._refs = {}
             with self.store.engine.connect() as conn:
-                for r in conn.execute(select(an.c.id, an.c.witness, an.c.detail, an.c.data)
-                                      .where(an.c.kind == "rfc3161-certs").order_by(an.c.id)):
+                for r in conn.execute(
+                    select(an.c.id, an.c.witness, an.c.detail, an.c.data)
+                    .where(an.c.kind == "rfc3161-certs")
+                    .order_by(an.c.id)
+                ):
                     for pem in json.loads(r.detail).get("certs", []):
                         for cert in x509.load_pem_x509_certificates(pem.encode()):
                             self._refs[(r.witness, _signer_key(cert))] = (int(r.id), bytes(r.data or b""))
@@ -343,8 +398,12 @@ class Anchorer:
         """The checkpoints of the last day, and the witnesses they already have."""
         with self.store.engine.connect() as conn:
             recent = _with_store(conn, [norm(r) for r in conn.execute(select(cp).order_by(cp.c.seq.desc()).limit(200))])
-            done = {(int(r.checkpoint_seq), r.kind, r.witness) for r in conn.execute(
-                select(an.c.checkpoint_seq, an.c.kind, an.c.witness).order_by(an.c.id.desc()).limit(_RECENT_ROWS))}
+            done = {
+                (int(r.checkpoint_seq), r.kind, r.witness)
+                for r in conn.execute(
+                    select(an.c.checkpoint_seq, an.c.kind, an.c.witness).order_by(an.c.id.desc()).limit(_RECENT_ROWS)
+                )
+            }
         since = now - ANCHOR_WITHIN
         fresh = [c for c in recent if datetime.fromisoformat(c["at"].replace("Z", "+00:00")) >= since]
         return sorted(fresh, key=lambda c: int(c["seq"])), done
@@ -364,15 +423,28 @@ class Anchorer:
         with self.store.transaction() as conn:
             if ref is None:
                 detail = {"certs": [x.public_bytes(serialization.Encoding.PEM).decode() for x in certs]}
-                row_id = conn.execute(insert(an).values(
-                    checkpoint_seq=int(c["seq"]), kind="rfc3161-certs", witness=tsa.url, at=stamp.gen_time,
-                    data=stamp.der, detail=json.dumps(detail, separators=(",", ":")))).inserted_primary_key
+                row_id = conn.execute(
+                    insert(an).values(
+                        checkpoint_seq=int(c["seq"]),
+                        kind="rfc3161-certs",
+                        witness=tsa.url,
+                        at=stamp.gen_time,
+                        data=stamp.der,
+                        detail=json.dumps(detail, separators=(",", ":")),
+                    )
+                ).inserted_primary_key
                 assert row_id is not None
                 ref = (int(row_id[0]), stamp.der)
-            conn.execute(insert(an).values(
-                checkpoint_seq=int(c["seq"]), kind="rfc3161", witness=tsa.url, at=stamp.gen_time,
-                data=_pack(stamp.der, ref[1]),
-                detail=json.dumps({"nonce": str(stamp.nonce), "ref": ref[0]}, separators=(",", ":"))))
+            conn.execute(
+                insert(an).values(
+                    checkpoint_seq=int(c["seq"]),
+                    kind="rfc3161",
+                    witness=tsa.url,
+                    at=stamp.gen_time,
+                    data=_pack(stamp.der, ref[1]),
+                    detail=json.dumps({"nonce": str(stamp.nonce), "ref": ref[0]}, separators=(",", ":")),
+                )
+            )
         for cert in certs:  # committed: later tokens of this certificate are packed against this one
             refs[(tsa.url, _signer_key(cert))] = ref
 
@@ -382,8 +454,18 @@ class Anchorer:
         receipt = writer.put(key, checkpoint_object(checkpoint_body(c), c.get("signature")), now)
         # the key follows from the witness, the store and the seq; the retention is the bucket's to say
         detail = {"version_id": receipt["version_id"], "etag": receipt["etag"]}
-        self._insert([{"checkpoint_seq": int(c["seq"]), "kind": "s3", "witness": writer.url, "at": receipt["at"],
-                       "data": None, "detail": json.dumps(detail, separators=(",", ":"), sort_keys=True)}])
+        self._insert(
+            [
+                {
+                    "checkpoint_seq": int(c["seq"]),
+                    "kind": "s3",
+                    "witness": writer.url,
+                    "at": receipt["at"],
+                    "data": None,
+                    "detail": json.dumps(detail, separators=(",", ":"), sort_keys=True),
+                }
+            ]
+        )
 
     def run(self, now: datetime | None = None) -> AnchorResult:
         """Give every recent checkpoint its missing witnesses; failures are logged, never raised."""
@@ -402,8 +484,10 @@ class Anchorer:
                     res.anchored += 1
                 except Exception as exc:  # network, TSA or database: retried on the next tick
                     res.failed += 1
-                    log.warning("evidence anchoring failed", extra={"witness": tsa.url, "checkpoint": seq,
-                                                                    "error": f"{type(exc).__name__}: {exc}"})
+                    log.warning(
+                        "evidence anchoring failed",
+                        extra={"witness": tsa.url, "checkpoint": seq, "error": f"{type(exc).__name__}: {exc}"},
+                    )
             if self.s3 is not None and (seq, "s3", self.s3.url) not in done:
                 try:
                     self.anchor_s3(self.s3, c, now)
@@ -412,8 +496,10 @@ class Anchorer:
                     raise
                 except Exception as exc:
                     res.failed += 1
-                    log.warning("evidence anchoring failed", extra={"witness": self.s3.url, "checkpoint": seq,
-                                                                    "error": f"{type(exc).__name__}: {exc}"})
+                    log.warning(
+                        "evidence anchoring failed",
+                        extra={"witness": self.s3.url, "checkpoint": seq, "error": f"{type(exc).__name__}: {exc}"},
+                    )
         if res.anchored:
             log.info("evidence anchored", extra={"witnesses": res.anchored, "failed": res.failed})
         return res
@@ -446,22 +532,35 @@ def schedule(scheduler: Any, store: Store | None, evidence_config: Any) -> list[
     anchorer = Anchorer(store, anchors)
     # a thread of its own: collection keeping every worker busy must not delay a witness past the tolerance
     scheduler.add_executor(ThreadPoolExecutor(1), alias="evidence-anchor")
-    scheduler.add_job(_job, IntervalTrigger(seconds=max(1, int(anchors.every.total_seconds())), timezone="UTC"),
-                      args=[anchorer], id="evidence-anchor", name="evidence-anchor", next_run_time=utcnow(),
-                      executor="evidence-anchor", coalesce=True, misfire_grace_time=None, max_instances=1)
+    scheduler.add_job(
+        _job,
+        IntervalTrigger(seconds=max(1, int(anchors.every.total_seconds())), timezone="UTC"),
+        args=[anchorer],
+        id="evidence-anchor",
+        name="evidence-anchor",
+        next_run_time=utcnow(),
+        executor="evidence-anchor",
+        coalesce=True,
+        misfire_grace_time=None,
+        max_instances=1,
+    )
     return ["evidence-anchor"]
 
 
 # -- the bundle manifest --------------------------------------------------------------------------------
+
 
 def declared_witnesses(anchors: Any) -> dict[str, Any] | None:
     """What a bundle manifest says it was given (so the verifier misses a removed one), or None."""
     if anchors is None or not (anchors.tsa or anchors.s3):
         return None
     s3 = anchors.s3
-    return {"rfc3161": bool(anchors.tsa),
-            "s3": (f"s3://{s3.bucket}/{s3.prefix.strip('/')}" if s3.prefix.strip("/") else f"s3://{s3.bucket}")
-            if s3 is not None else None}
+    return {
+        "rfc3161": bool(anchors.tsa),
+        "s3": (f"s3://{s3.bucket}/{s3.prefix.strip('/')}" if s3.prefix.strip("/") else f"s3://{s3.bucket}")
+        if s3 is not None
+        else None,
+    }
 
 
 def witness_manifest(anchors: Any, body: bytes, store_id: str, now: datetime | None = None) -> bytes | None:
@@ -496,6 +595,7 @@ def witness_manifest(anchors: Any, body: bytes, store_id: str, now: datetime | N
         except AnchorWriteRefused:
             raise
         except Exception as exc:
-            raise AgentError(f"the bundle manifest could not be copied to s3://{writer.bucket}/{key}: "
-                             f"{type(exc).__name__}: {exc}") from None
+            raise AgentError(
+                f"the bundle manifest could not be copied to s3://{writer.bucket}/{key}: {type(exc).__name__}: {exc}"
+            ) from None
     return tsr

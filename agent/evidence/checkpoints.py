@@ -38,8 +38,21 @@ from agent.store.chain import GENESIS
 from agent.store.evidence_tables import evidence_checkpoints as cp
 from agent.store.evidence_tables import evidence_store
 
-__all__ = ["DEFAULT_CADENCE_S", "RotationError", "Signer", "body", "checkpoint_now", "fingerprint", "key_id",
-           "load_public_key", "public_pem", "rotate_key", "store_id", "verify_signature", "write_checkpoint"]
+__all__ = [
+    "DEFAULT_CADENCE_S",
+    "RotationError",
+    "Signer",
+    "body",
+    "checkpoint_now",
+    "fingerprint",
+    "key_id",
+    "load_public_key",
+    "public_pem",
+    "rotate_key",
+    "store_id",
+    "verify_signature",
+    "write_checkpoint",
+]
 
 
 def public_pem(public: Ed25519PublicKey) -> bytes:
@@ -86,34 +99,49 @@ def store_id(conn: Connection, at: datetime) -> str:
     return new
 
 
-def write_checkpoint(store: Store, conn: Connection, at: datetime, signer: Signer | None = None, *,
-                     cadence_s: int | None = None, pruned_through: int | None = None,
-                     pruned_hash: str | None = None, rotate_to: Ed25519PublicKey | None = None) -> dict[str, Any]:
+def write_checkpoint(
+    store: Store,
+    conn: Connection,
+    at: datetime,
+    signer: Signer | None = None,
+    *,
+    cadence_s: int | None = None,
+    pruned_through: int | None = None,
+    pruned_hash: str | None = None,
+    rotate_to: Ed25519PublicKey | None = None,
+) -> dict[str, Any]:
     """Commit to the current head inside the caller's transaction, even when nothing was appended
     since the last checkpoint (silence is then provable). ``cadence_s``: the cadence to sign; by
     default the last checkpoint's (a prune keeps the daemon's). ``rotate_to``: the next key, named by
     this checkpoint, which ``signer`` (the current key) signs."""
-    head = conn.execute(select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash)
-                        .order_by(t.evidence_log.c.seq.desc()).limit(1)).first()
+    head = conn.execute(
+        select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash).order_by(t.evidence_log.c.seq.desc()).limit(1)
+    ).first()
     last = conn.execute(select(cp).order_by(cp.c.seq.desc()).limit(1)).first()
     row: dict[str, Any] = {
-        "v": 2, "store": store_id(conn, at), "seq": (last.seq + 1) if last else 1, "at": at,
-        "head_seq": head.seq if head else int(pruned_through if pruned_through is not None else
-                                              (last.head_seq if last else 0)),
+        "v": 2,
+        "store": store_id(conn, at),
+        "seq": (last.seq + 1) if last else 1,
+        "at": at,
+        "head_seq": head.seq
+        if head
+        else int(pruned_through if pruned_through is not None else (last.head_seq if last else 0)),
         "head_hash": head.entry_hash if head else (pruned_hash or (last.head_hash if last else GENESIS)),
         "pruned_through": pruned_through if pruned_through is not None else (last.pruned_through if last else 0),
         "pruned_hash": pruned_hash if pruned_hash is not None else (last.pruned_hash if last else GENESIS),
         "prev_hash": last.checkpoint_hash if last else GENESIS,
         "cadence_s": int(cadence_s or (last.cadence_s if last is not None and last.cadence_s else DEFAULT_CADENCE_S)),
         "key_id": signer.fingerprint if signer else None,
-        "announce": None, "rotate_to": None,
+        "announce": None,
+        "rotate_to": None,
     }
     if rotate_to is not None:
         if signer is None:
             raise ValueError("a rotation checkpoint is signed by the current key")
         row["rotate_to"], row["announce"] = fingerprint(rotate_to), announce_value(rotate_to)
-    elif signer is not None and (last is None or (last.key_id != signer.fingerprint
-                                                  and last.rotate_to != signer.fingerprint)):
+    elif signer is not None and (
+        last is None or (last.key_id != signer.fingerprint and last.rotate_to != signer.fingerprint)
+    ):
         # a key signing for the first time (the store's first checkpoint, or a key that replaced
         # another without a rotation) says which it is; a key rotated to was announced by the rotation
         row["announce"] = announce_value(signer.public)
@@ -124,8 +152,9 @@ def write_checkpoint(store: Store, conn: Connection, at: datetime, signer: Signe
     return row
 
 
-def checkpoint_now(store: Store, at: datetime, signer: Signer | None = None, *,
-                   cadence_s: int | None = None) -> dict[str, Any]:
+def checkpoint_now(
+    store: Store, at: datetime, signer: Signer | None = None, *, cadence_s: int | None = None
+) -> dict[str, Any]:
     """A checkpoint in its own transaction, whether or not anything was appended since the last."""
     with store.transaction() as conn:
         return write_checkpoint(store, conn, at, signer, cadence_s=cadence_s)
@@ -135,24 +164,39 @@ class RotationError(Exception):
     """The store's checkpoints are not signed by the key the rotation starts from."""
 
 
-def rotate_key(store: Store, at: datetime, current: Signer, new: Signer, *,
-               cadence_s: int | None = None) -> list[dict[str, Any]]:
+def rotate_key(
+    store: Store, at: datetime, current: Signer, new: Signer, *, cadence_s: int | None = None
+) -> list[dict[str, Any]]:
     """In one transaction: the rotation checkpoint, signed by ``current`` and naming ``new``, then
     the first checkpoint signed by ``new``. Returns the rows written."""
     if new.fingerprint == current.fingerprint:
         raise RotationError("the new key is the current key")
     with store.transaction() as conn:
-        retired = conn.execute(select(cp.c.seq, cp.c.rotate_to).where(cp.c.key_id == current.fingerprint,
-                                                                      cp.c.rotate_to.isnot(None)).limit(1)).first()
+        retired = conn.execute(
+            select(cp.c.seq, cp.c.rotate_to)
+            .where(cp.c.key_id == current.fingerprint, cp.c.rotate_to.isnot(None))
+            .limit(1)
+        ).first()
         if retired is not None:
-            raise RotationError(f"key {current.key_id} (evidence.signing_key) was rotated to key "
-                                f"{retired.rotate_to[:16]} at checkpoint {retired.seq}")
-        last_signed = conn.execute(select(cp.c.seq, cp.c.key_id, cp.c.rotate_to).where(cp.c.signature.isnot(None))
-                                   .order_by(cp.c.seq.desc()).limit(1)).first()
-        if last_signed is not None and last_signed.key_id not in (current.fingerprint, current.key_id) \
-                and last_signed.rotate_to != current.fingerprint:
-            raise RotationError(f"the store's last signed checkpoint ({last_signed.seq}) is signed by key "
-                                f"{str(last_signed.key_id)[:16]}, not by evidence.signing_key {current.key_id}")
+            raise RotationError(
+                f"key {current.key_id} (evidence.signing_key) was rotated to key "
+                f"{retired.rotate_to[:16]} at checkpoint {retired.seq}"
+            )
+        last_signed = conn.execute(
+            select(cp.c.seq, cp.c.key_id, cp.c.rotate_to)
+            .where(cp.c.signature.isnot(None))
+            .order_by(cp.c.seq.desc())
+            .limit(1)
+        ).first()
+        if (
+            last_signed is not None
+            and last_signed.key_id not in (current.fingerprint, current.key_id)
+            and last_signed.rotate_to != current.fingerprint
+        ):
+            raise RotationError(
+                f"the store's last signed checkpoint ({last_signed.seq}) is signed by key "
+                f"{str(last_signed.key_id)[:16]}, not by evidence.signing_key {current.key_id}"
+            )
         rows = []
         if last_signed is None or last_signed.key_id != current.fingerprint:
             # the current key has not signed yet (or signed only version-1 checkpoints): it says which it is first

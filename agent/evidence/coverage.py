@@ -35,9 +35,22 @@ from agent.store import schema as t
 from agent.store.alerting import exceptions as exc_t
 from agent.store.manual import manual_evidence
 
-__all__ = ["CheckCoverage", "Coverage", "DocumentPeriod", "Failure", "Gap", "ManualControlCoverage", "Scope",
-           "UNMONITORED_THRESHOLD_PCT", "compute_coverage", "documents_in_force", "fmt_duration", "fmt_pct",
-           "fmt_when", "scope_of"]
+__all__ = [
+    "CheckCoverage",
+    "Coverage",
+    "DocumentPeriod",
+    "Failure",
+    "Gap",
+    "ManualControlCoverage",
+    "Scope",
+    "UNMONITORED_THRESHOLD_PCT",
+    "compute_coverage",
+    "documents_in_force",
+    "fmt_duration",
+    "fmt_pct",
+    "fmt_when",
+    "scope_of",
+]
 
 
 def scope_of(mappings: Mappings, framework: str, categories: tuple[str, ...] = ()) -> Scope:
@@ -46,30 +59,67 @@ def scope_of(mappings: Mappings, framework: str, categories: tuple[str, ...] = (
     fw = mappings.framework(framework)
     reqs = fw.in_scope(categories) if categories else list(fw.requirements)
     used = sorted({c for r in reqs for c in r.controls if c in mappings.controls})
-    controls = {cid: ScopeControl(cid, mappings.controls[cid].title, mappings.controls[cid].automated,
-                                  mappings.controls[cid].evidence) for cid in used}
-    return Scope(fw.id, fw.name, fw.version, tuple(categories),
-                 tuple(ScopeRequirement(r.ref, r.title, tuple(r.controls), mappings.requirement_checks(r))
-                       for r in reqs), controls)
+    controls = {
+        cid: ScopeControl(
+            cid, mappings.controls[cid].title, mappings.controls[cid].automated, mappings.controls[cid].evidence
+        )
+        for cid in used
+    }
+    return Scope(
+        fw.id,
+        fw.name,
+        fw.version,
+        tuple(categories),
+        tuple(ScopeRequirement(r.ref, r.title, tuple(r.controls), mappings.requirement_checks(r)) for r in reqs),
+        controls,
+    )
 
 
-def compute_coverage(store: Store, mappings: Mappings, framework: str, start: datetime, end: datetime, *,
-                     intervals: Mapping[str, timedelta] | None = None, categories: tuple[str, ...] = (),
-                     now: datetime | None = None,
-                     unmonitored_threshold_pct: float = UNMONITORED_THRESHOLD_PCT) -> Coverage:
+def compute_coverage(
+    store: Store,
+    mappings: Mappings,
+    framework: str,
+    start: datetime,
+    end: datetime,
+    *,
+    intervals: Mapping[str, timedelta] | None = None,
+    categories: tuple[str, ...] = (),
+    now: datetime | None = None,
+    unmonitored_threshold_pct: float = UNMONITORED_THRESHOLD_PCT,
+) -> Coverage:
     """The coverage over every row of the store up to the period's end: the live view of `evidence
     coverage`. (A bundle computes it from its own records: agent/evidence/export.py.)"""
     end_eff = min(end, now) if now else end
     with store.engine.connect() as conn:
-        runs = [dict(r._mapping) for r in conn.execute(select(t.runs.c.source, t.runs.c.finished_at, t.runs.c.status)
-                                                 .where(t.runs.c.finished_at <= end_eff))]
+        runs = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(t.runs.c.source, t.runs.c.finished_at, t.runs.c.status).where(t.runs.c.finished_at <= end_eff)
+            )
+        ]
         fe = t.finding_events.c
-        events = [dict(r._mapping) for r in conn.execute(
-            select(fe.uid, fe.source, fe.check_id, fe.resource_id, fe.status, fe.message, fe.at)
-            .where(fe.at <= end_eff).order_by(fe.id))]
-        excs = [dict(r._mapping) for r in conn.execute(
-            select(exc_t).where(exc_t.c.created_at < end_eff, exc_t.c.expires_at > start))]
+        events = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(fe.uid, fe.source, fe.check_id, fe.resource_id, fe.status, fe.message, fe.at)
+                .where(fe.at <= end_eff)
+                .order_by(fe.id)
+            )
+        ]
+        excs = [
+            dict(r._mapping)
+            for r in conn.execute(select(exc_t).where(exc_t.c.created_at < end_eff, exc_t.c.expires_at > start))
+        ]
         docs = [dict(r._mapping) for r in conn.execute(select(*(c for c in manual_evidence.c if c.name != "content")))]
-    return compute(scope_of(mappings, framework, categories), start=start, end=end, now=now, runs=runs,
-                   events=events, exceptions=excs, documents=docs, intervals=intervals,
-                   unmonitored_threshold_pct=unmonitored_threshold_pct)
+    return compute(
+        scope_of(mappings, framework, categories),
+        start=start,
+        end=end,
+        now=now,
+        runs=runs,
+        events=events,
+        exceptions=excs,
+        documents=docs,
+        intervals=intervals,
+        unmonitored_threshold_pct=unmonitored_threshold_pct,
+    )

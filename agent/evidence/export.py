@@ -59,15 +59,19 @@ class _Zip:
 
 
 def _segment(conn: Connection, start: datetime, end: datetime) -> tuple[int, int] | None:
-    row = conn.execute(select(func.min(t.evidence_log.c.seq), func.max(t.evidence_log.c.seq))
-                       .where(t.evidence_log.c.at >= start, t.evidence_log.c.at <= end)).first()
+    row = conn.execute(
+        select(func.min(t.evidence_log.c.seq), func.max(t.evidence_log.c.seq)).where(
+            t.evidence_log.c.at >= start, t.evidence_log.c.at <= end
+        )
+    ).first()
     if row is None or row[0] is None:
         return None
     return int(row[0]), int(row[1])
 
 
-def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tuple[str, str], int], pruned: bool
-              ) -> tuple[dict[str, dict[str, list[str]]], dict[str, str], dict[str, list[str]]]:
+def _baseline(
+    conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tuple[str, str], int], pruned: bool
+) -> tuple[dict[str, dict[str, list[str]]], dict[str, str], dict[str, list[str]]]:
     """Per (source, account): the finding state before the period's first snapshot, and the
     results_hash of the snapshot it must reproduce; and per finding of those states its check and
     resource (the summaries need them; its uid is their hash)."""
@@ -82,17 +86,23 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
     for src, acct in sorted(keys):
         sid = first_sid[(src, acct)]
         state: dict[str, list[str]] = {}
-        for e in conn.execute(select(fe.uid, fe.status, fe.message, fe.check_id, fe.resource_id).where(
-                fe.source == src, fe.account == acct, fe.snapshot_id < sid).order_by(fe.id)):
+        for e in conn.execute(
+            select(fe.uid, fe.status, fe.message, fe.check_id, fe.resource_id)
+            .where(fe.source == src, fe.account == acct, fe.snapshot_id < sid)
+            .order_by(fe.id)
+        ):
             if e.status == "gone":
                 state.pop(e.uid, None)
             else:
                 state[e.uid] = [e.status, e.message]
                 findings[e.uid] = [e.check_id, e.resource_id]
         name = f"{src}\t{acct}"
-        prev = conn.execute(select(t.snapshots.c.results_hash).where(
-            t.snapshots.c.source == src, t.snapshots.c.account == acct, t.snapshots.c.id < sid)
-            .order_by(t.snapshots.c.id.desc()).limit(1)).scalar()
+        prev = conn.execute(
+            select(t.snapshots.c.results_hash)
+            .where(t.snapshots.c.source == src, t.snapshots.c.account == acct, t.snapshots.c.id < sid)
+            .order_by(t.snapshots.c.id.desc())
+            .limit(1)
+        ).scalar()
         if prev is not None:
             hashes[name] = prev
         states[name] = state
@@ -100,9 +110,19 @@ def _baseline(conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tupl
     return states, hashes, {u: v for u, v in sorted(findings.items()) if u in kept}
 
 
-def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: datetime, end: datetime,
-                  out: Path, signer: Signer | None = None, categories: tuple[str, ...] = (),
-                  progress: Progress | None = None, anchors: Any = None) -> dict[str, Any]:
+def export_bundle(
+    store: Store,
+    mappings: Mappings,
+    *,
+    framework: str,
+    start: datetime,
+    end: datetime,
+    out: Path,
+    signer: Signer | None = None,
+    categories: tuple[str, ...] = (),
+    progress: Progress | None = None,
+    anchors: Any = None,
+) -> dict[str, Any]:
     """Write the bundle; returns its manifest. With ``anchors`` (evidence.anchors) the manifest's
     canonical body is timestamped (manifest.tsr) and copied to the anchor bucket."""
     progress = progress or (lambda _s, _n, _total: None)
@@ -114,14 +134,21 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
         with store.engine.connect() as conn:
             seg = _segment(conn, start, end)
             el = t.evidence_log
-            entries = [norm(r) for r in conn.execute(select(el).where(el.c.seq >= seg[0], el.c.seq <= seg[1])
-                                                     .order_by(el.c.seq))] if seg else []
+            entries = (
+                [
+                    norm(r)
+                    for r in conn.execute(select(el).where(el.c.seq >= seg[0], el.c.seq <= seg[1]).order_by(el.c.seq))
+                ]
+                if seg
+                else []
+            )
             progress("chain", 1, 10)
             refs: dict[str, list[str]] = {}
             for e in entries:
                 # cycle (and legacy run) entries are referenced by the bare run id, the others as "kind:id"
                 refs.setdefault(e["kind"], []).append(
-                    e["ref"] if e["kind"] in ("cycle", "run") else e["ref"].partition(":")[2])
+                    e["ref"] if e["kind"] in ("cycle", "run") else e["ref"].partition(":")[2]
+                )
             run_ids = set(refs.get("run", [])) | set(refs.get("cycle", []))
             sids = sorted({int(x) for x in refs.get("collection", [])} | cycle_snapshot_ids(entries))
             checkpoints, key_checkpoints, store_id = _checkpoints(conn, start, end)
@@ -131,18 +158,22 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             drift_sids = sorted({int(x) for x in refs.get("drift", [])})
             drift = _rows_in(conn, drift_events, drift_events.c.snapshot_id, drift_sids)
             kept = [json.loads(e["content"]).get("kept") or {} for e in entries if e["kind"] == "prune"]
-            vouched = ({int(x) for x in refs.get("manual_evidence", [])}
-                       | {int(x) for k in kept for x in k.get("manual_evidence", {})})
+            vouched = {int(x) for x in refs.get("manual_evidence", [])} | {
+                int(x) for k in kept for x in k.get("manual_evidence", {})
+            }
             # and every document in force during the period, whatever its attach date
             manual_ids = sorted(vouched | _in_force_ids(conn, start, end))
-            vouched_exc = ({int(x) for x in refs.get("exception", [])}
-                           | {int(x) for k in kept for x in k.get("exceptions", {})})
+            vouched_exc = {int(x) for x in refs.get("exception", [])} | {
+                int(x) for k in kept for x in k.get("exceptions", {})
+            }
             # and every exception in force during the period, whatever its creation date
             exc_ids = sorted(vouched_exc | _exceptions_in_force(conn, start, min(end, generated)))
             out_ids = sorted({int(x) for x in refs.get("alert", [])})
             excs = _rows_in(conn, exceptions, exceptions.c.id, exc_ids)
-            outbox = [{k: v for k, v in r.items() if k != "last_error"}
-                      for r in _rows_in(conn, alerts_outbox, alerts_outbox.c.id, out_ids)]
+            outbox = [
+                {k: v for k, v in r.items() if k != "last_error"}
+                for r in _rows_in(conn, alerts_outbox, alerts_outbox.c.id, out_ids)
+            ]
             progress("records", 3, 10)
             keys = {(s["source"], s["account"]) for s in snaps}
             first_sid: dict[tuple[str, str], int] = {}
@@ -155,15 +186,30 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             z.add("chain/key-checkpoints.jsonl", _jsonl(key_checkpoints))
             if witnessed:  # the checkpoints' witnesses, and every TSA's certificates
                 z.add("chain/witnesses.jsonl", _jsonl(load_witness_rows(conn, (int(c["seq"]) for c in checkpoints))))
-            z.add("chain/segment.json", canonical_json({
-                "first_seq": seg[0] if seg else None, "last_seq": seg[1] if seg else None,
-                "anchor_prev": entries[0]["prev_hash"] if entries else None,
-                "baseline": baseline, "baseline_results": baseline_results, "baseline_findings": baseline_findings,
-                "baseline_pruned": pruned,
-                "note": "baseline: per source/account the finding state before the period's first snapshot; "
-                        "baseline_findings: the check and resource of each of its findings"}))
-            for name, rows in (("runs", runs), ("snapshots", snaps), ("finding_events", events),
-                               ("drift_events", drift), ("exceptions", excs), ("alerts_outbox", outbox)):
+            z.add(
+                "chain/segment.json",
+                canonical_json(
+                    {
+                        "first_seq": seg[0] if seg else None,
+                        "last_seq": seg[1] if seg else None,
+                        "anchor_prev": entries[0]["prev_hash"] if entries else None,
+                        "baseline": baseline,
+                        "baseline_results": baseline_results,
+                        "baseline_findings": baseline_findings,
+                        "baseline_pruned": pruned,
+                        "note": "baseline: per source/account the finding state before the period's first snapshot; "
+                        "baseline_findings: the check and resource of each of its findings",
+                    }
+                ),
+            )
+            for name, rows in (
+                ("runs", runs),
+                ("snapshots", snaps),
+                ("finding_events", events),
+                ("drift_events", drift),
+                ("exceptions", excs),
+                ("alerts_outbox", outbox),
+            ):
                 z.add(f"records/{name}.jsonl", _jsonl(rows))
             manual_rows = []
             for mid in manual_ids:
@@ -176,16 +222,19 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
                 z.add(row["file"], doc)
                 manual_rows.append(row)
             z.add("records/manual_evidence.jsonl", _jsonl(manual_rows))
-            vouchers = (_vouchers(conn, "manual_evidence", sorted(set(manual_ids) - vouched), seg[0] if seg else None)
-                        + _vouchers(conn, "exceptions", sorted(set(exc_ids) - vouched_exc), seg[0] if seg else None))
+            vouchers = _vouchers(
+                conn, "manual_evidence", sorted(set(manual_ids) - vouched), seg[0] if seg else None
+            ) + _vouchers(conn, "exceptions", sorted(set(exc_ids) - vouched_exc), seg[0] if seg else None)
             z.add("chain/vouchers.jsonl", _jsonl(vouchers))
             z.add("chain/stubs.jsonl", _jsonl(_stubs(conn, seg, checkpoints, vouchers)))
             progress("blobs", 4, 10)
-            wanted = sorted(reachable_blobs(conn, (s["manifest_hash"] for s in snaps))
-                            | {h for s in snaps if (h := errors_blob(s["errors"])) is not None})
+            wanted = sorted(
+                reachable_blobs(conn, (s["manifest_hash"] for s in snaps))
+                | {h for s in snaps if (h := errors_blob(s["errors"])) is not None}
+            )
             blob_index = []
             for i in range(0, len(wanted), 500):
-                for b in conn.execute(select(t.blobs).where(t.blobs.c.hash.in_(wanted[i:i + 500]))):
+                for b in conn.execute(select(t.blobs).where(t.blobs.c.hash.in_(wanted[i : i + 500]))):
                     # uncompressed (the zip deflates it): the standalone verifier needs no zstd
                     z.add(blob_path(b.hash), decompress(bytes(b.body)))
                     blob_index.append({"hash": b.hash, "kind": b.kind, "size": b.size})
@@ -193,23 +242,46 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
             progress("coverage", 7, 10)
         # the summaries, from the records just written and with the functions the verifier runs on them
         z.add(SCOPE_FILE, canonical_json(scope.to_dict()))
-        carried, _ = carried_findings({(k.partition("\t")[0], k.partition("\t")[2]): v for k, v in baseline.items()},
-                                      baseline_findings)
-        for name, data in {**listings(events, drift, outbox), **derived(
-                scope, start=start, end=end, generated=generated, runs=runs, events=events, carried=carried,
-                exceptions=excs, documents=manual_rows, files={int(r["id"]): r["file"] for r in manual_rows},
-                entries=len(entries), checkpoints=len(checkpoints),
-                key=signer.fingerprint if signer is not None else None, start_known=not pruned)}.items():
+        carried, _ = carried_findings(
+            {(k.partition("\t")[0], k.partition("\t")[2]): v for k, v in baseline.items()}, baseline_findings
+        )
+        for name, data in {
+            **listings(events, drift, outbox),
+            **derived(
+                scope,
+                start=start,
+                end=end,
+                generated=generated,
+                runs=runs,
+                events=events,
+                carried=carried,
+                exceptions=excs,
+                documents=manual_rows,
+                files={int(r["id"]): r["file"] for r in manual_rows},
+                entries=len(entries),
+                checkpoints=len(checkpoints),
+                key=signer.fingerprint if signer is not None else None,
+                start_known=not pruned,
+            ),
+        }.items():
             z.add(name, data)
         if signer is not None:
             z.add("keys/signing-public.pem", public_pem(signer.public))
         z.add("README.txt", _readme(framework, start, end, signer is not None, declared_witnesses(anchors)))
         progress("manifest", 9, 10)
-        manifest = {"format": BUNDLE_FORMAT, "framework": framework, "from": isoformat(start), "to": isoformat(end),
-                    "generated_at": isoformat(generated), "entries": len(entries), "snapshots": len(snaps),
-                    "signing_key_id": signer.key_id if signer else None,
-                    "key": signer.fingerprint if signer else None, "store": store_id,
-                    "files": dict(sorted(z.files.items()))}
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "framework": framework,
+            "from": isoformat(start),
+            "to": isoformat(end),
+            "generated_at": isoformat(generated),
+            "entries": len(entries),
+            "snapshots": len(snaps),
+            "signing_key_id": signer.key_id if signer else None,
+            "key": signer.fingerprint if signer else None,
+            "store": store_id,
+            "files": dict(sorted(z.files.items())),
+        }
         declared = declared_witnesses(anchors)
         if declared is not None:  # what the manifest's own witnesses are, so a removed one is missed
             manifest["witnesses"] = declared
@@ -230,20 +302,22 @@ def export_bundle(store: Store, mappings: Mappings, *, framework: str, start: da
 def _rows_in(conn: Connection, table: Any, col: Any, ids: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i in range(0, len(ids), 500):
-        out.extend(norm(r) for r in conn.execute(select(table).where(col.in_(ids[i:i + 500]))))
+        out.extend(norm(r) for r in conn.execute(select(table).where(col.in_(ids[i : i + 500]))))
     pk = "id" if "id" in table.c else None
     return sorted(out, key=lambda r: r[pk]) if pk else out
 
 
 def _in_force_ids(conn: Connection, start: datetime, end: datetime) -> set[int]:
     """The manual documents in force at some time of the period (agent/evidence/coverage.py's rule)."""
-    rows = conn.execute(select(*(c for c in manual_evidence.c if c.name != "content"))
-                        .where(manual_evidence.c.attached_at <= end))
+    rows = conn.execute(
+        select(*(c for c in manual_evidence.c if c.name != "content")).where(manual_evidence.c.attached_at <= end)
+    )
     return {d.id for d in documents_in_force(rows, start, end)}
 
 
-def _checkpoints(conn: Connection, start: datetime, end: datetime
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+def _checkpoints(
+    conn: Connection, start: datetime, end: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
     """The checkpoints covering the period (the last at or before its start, every one in it, the
     first after its end), the earlier and later ones that announce or rotate keys (a pinned key
     reaches the period's keys through them), and the store id their bodies name."""
@@ -257,16 +331,22 @@ def _checkpoints(conn: Connection, start: datetime, end: datetime
         q = q.where(cp.c.seq <= hi)
     covering = [norm(r) for r in conn.execute(q)]
     seqs = {c["seq"] for c in covering}
-    keyed = [norm(r) for r in conn.execute(select(cp).where(or_(cp.c.announce.isnot(None), cp.c.rotate_to.isnot(None)))
-                                           .order_by(cp.c.seq)) if r.seq not in seqs]
+    keyed = [
+        norm(r)
+        for r in conn.execute(
+            select(cp).where(or_(cp.c.announce.isnot(None), cp.c.rotate_to.isnot(None))).order_by(cp.c.seq)
+        )
+        if r.seq not in seqs
+    ]
     for c in (*covering, *keyed):
         if c.get("v") is not None:
             c["store"] = sid
     return covering, keyed, sid
 
 
-def _stubs(conn: Connection, seg: tuple[int, int] | None, checkpoints: list[dict[str, Any]],
-           vouchers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _stubs(
+    conn: Connection, seg: tuple[int, int] | None, checkpoints: list[dict[str, Any]], vouchers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The chain entries, without content, between the segment and what must link to it: the entries
     vouching for documents attached before the period, and the heads of the checkpoints around it."""
     el = t.evidence_log.c
@@ -284,9 +364,14 @@ def _stubs(conn: Connection, seg: tuple[int, int] | None, checkpoints: list[dict
         ranges.append((min([*starts, *heads]), max([*starts, *heads])))
     out: list[dict[str, Any]] = []
     for a, b in ranges:
-        out.extend(norm(r) for r in conn.execute(
-            select(el.seq, el.at, el.kind, el.ref, el.content_hash, el.prev_hash, el.entry_hash)
-            .where(el.seq >= a, el.seq <= b).order_by(el.seq)))
+        out.extend(
+            norm(r)
+            for r in conn.execute(
+                select(el.seq, el.at, el.kind, el.ref, el.content_hash, el.prev_hash, el.entry_hash)
+                .where(el.seq >= a, el.seq <= b)
+                .order_by(el.seq)
+            )
+        )
     return out
 
 
@@ -302,8 +387,9 @@ def _vouchers(conn: Connection, table: str, ids: list[int], first_seq: int | Non
     out: dict[int, dict[str, Any]] = {}
     if ids:
         for i in range(0, len(ids), 500):
-            for r in conn.execute(select(el).where(el.c.kind == kind,
-                                                   el.c.ref.in_([f"{kind}:{x}" for x in ids[i:i + 500]]))):
+            for r in conn.execute(
+                select(el).where(el.c.kind == kind, el.c.ref.in_([f"{kind}:{x}" for x in ids[i : i + 500]]))
+            ):
                 out[int(r.ref.partition(":")[2])] = norm(r)
         missing = set(ids) - set(out)
         if missing:  # pruned: the latest prune entry before the segment re-vouches for kept rows
@@ -319,8 +405,12 @@ def _vouchers(conn: Connection, table: str, ids: list[int], first_seq: int | Non
 
 
 def _exceptions_in_force(conn: Connection, start: datetime, end: datetime) -> set[int]:
-    return {int(x) for x in conn.execute(select(exceptions.c.id).where(exceptions.c.created_at < end,
-                                                                       exceptions.c.expires_at > start)).scalars()}
+    return {
+        int(x)
+        for x in conn.execute(
+            select(exceptions.c.id).where(exceptions.c.created_at < end, exceptions.c.expires_at > start)
+        ).scalars()
+    }
 
 
 def _readme(framework: str, start: datetime, end: datetime, signed: bool, witnesses: Any) -> bytes:

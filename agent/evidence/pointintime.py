@@ -23,10 +23,15 @@ def state_at(store: Store, mappings: Mappings, at: datetime, control: str) -> di
         checks = sorted(mappings.controls[control].checks)
     else:
         prefix, _, rid = control.partition(":")
-        reqs = [r for fw in mappings.frameworks.values() for r in fw.requirements
-                if r.ref.lower() == control.lower() or (r.prefix.lower() == prefix.lower() and r.id == rid)]
+        reqs = [
+            r
+            for fw in mappings.frameworks.values()
+            for r in fw.requirements
+            if r.ref.lower() == control.lower() or (r.prefix.lower() == prefix.lower() and r.id == rid)
+        ]
         if not reqs:
             from agent.errors import UsageError
+
             raise UsageError(f"unknown control or requirement {control!r} (e.g. SOC2:CC6.1 or IAM-USER-MFA)")
         controls = [c for r in reqs for c in r.controls if c in mappings.controls]
         checks = sorted({c for r in reqs for c in mappings.requirement_checks(r)})
@@ -37,29 +42,58 @@ def state_at(store: Store, mappings: Mappings, at: datetime, control: str) -> di
             if e.status == "gone":
                 state.pop(e.uid, None)
             else:
-                state[e.uid] = {"check_id": e.check_id, "resource_id": e.resource_id, "status": e.status,
-                                "message": e.message, "since": isoformat(e.at), "snapshot_id": e.snapshot_id}
+                state[e.uid] = {
+                    "check_id": e.check_id,
+                    "resource_id": e.resource_id,
+                    "status": e.status,
+                    "message": e.message,
+                    "since": isoformat(e.at),
+                    "snapshot_id": e.snapshot_id,
+                }
         sids = {v["snapshot_id"] for v in state.values()}
         snaps: dict[int, dict[str, Any]] = {}
         latest: dict[Any, Any] = {}
-        for s in conn.execute(select(t.snapshots).where(t.snapshots.c.finished_at <= at)
-                              .order_by(t.snapshots.c.id.desc()).limit(200)):
+        for s in conn.execute(
+            select(t.snapshots).where(t.snapshots.c.finished_at <= at).order_by(t.snapshots.c.id.desc()).limit(200)
+        ):
             latest.setdefault((s.source, s.account), s)
         for s in latest.values():
-            snaps[s.id] = {"snapshot_id": s.id, "source": s.source, "account": s.account,
-                           "finished_at": isoformat(s.finished_at), "manifest_hash": s.manifest_hash,
-                           "results_hash": s.results_hash, "status": s.status}
+            snaps[s.id] = {
+                "snapshot_id": s.id,
+                "source": s.source,
+                "account": s.account,
+                "finished_at": isoformat(s.finished_at),
+                "manifest_hash": s.manifest_hash,
+                "results_hash": s.results_hash,
+                "status": s.status,
+            }
         entry = {}
         el = t.evidence_log.c
         for s in latest.values():
             # the cycle entry of the snapshot's run (a legacy store: the snapshot's own entry)
-            row = conn.execute(select(el.seq, el.entry_hash).where(
-                ((el.kind == "cycle") & (el.ref == s.run_id)) | (el.ref == f"snapshot:{s.id}"))).first()
+            row = conn.execute(
+                select(el.seq, el.entry_hash).where(
+                    ((el.kind == "cycle") & (el.ref == s.run_id)) | (el.ref == f"snapshot:{s.id}")
+                )
+            ).first()
             if row:
                 entry[s.id] = {"seq": row.seq, "entry_hash": row.entry_hash}
     findings = sorted(state.values(), key=lambda v: (v["check_id"], v["resource_id"]))
-    status = ("fail" if any(f["status"] == "fail" for f in findings) else
-              "error" if any(f["status"] == "error" for f in findings) else "pass" if findings else "no_data")
-    return {"at": isoformat(at), "control": control, "controls": controls, "status": status,
-            "findings": findings, "changed_in_snapshots": sorted(sids),
-            "latest_snapshots": [v | {"chain_entry": entry.get(k)} for k, v in snaps.items()]}
+    status = (
+        "fail"
+        if any(f["status"] == "fail" for f in findings)
+        else "error"
+        if any(f["status"] == "error" for f in findings)
+        else "pass"
+        if findings
+        else "no_data"
+    )
+    return {
+        "at": isoformat(at),
+        "control": control,
+        "controls": controls,
+        "status": status,
+        "findings": findings,
+        "changed_in_snapshots": sorted(sids),
+        "latest_snapshots": [v | {"chain_entry": entry.get(k)} for k, v in snaps.items()],
+    }

@@ -20,8 +20,7 @@ from posture_verify.records import (
 
 from agent.models import canonical_json
 
-__all__ = ["AUDITED_COLUMNS", "Records", "STARVED_MESSAGE", "Unreadable", "cycle_snapshot_ids", "kept_row_hash",
-           "norm"]
+__all__ = ["AUDITED_COLUMNS", "Records", "STARVED_MESSAGE", "Unreadable", "cycle_snapshot_ids", "kept_row_hash", "norm"]
 
 
 def norm(row: Any) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class PruneResult:
 
 def _chunks(ids: list[Any]) -> Iterable[list[Any]]:
     for i in range(0, len(ids), _BATCH):
-        yield ids[i:i + _BATCH]
+        yield ids[i : i + _BATCH]
 
 
 def _boundary(conn: Connection, cutoff: datetime) -> tuple[int, str] | None:
@@ -77,8 +77,9 @@ def _whole_cycles(conn: Connection, through: int, through_hash: str) -> tuple[in
     cycle entry holds both, so stores written since need no adjustment."""
     el, sn = t.evidence_log.c, t.snapshots.c
     while through > 0:
-        tail = conn.execute(select(el.seq, el.kind, el.ref).where(el.seq <= through, el.seq > through - 64)
-                            .order_by(el.seq)).all()
+        tail = conn.execute(
+            select(el.seq, el.kind, el.ref).where(el.seq <= through, el.seq > through - 64).order_by(el.seq)
+        ).all()
         sids = [int(r.ref.partition(":")[2]) for r in tail if r.kind == "collection"]
         runs = set(conn.execute(select(sn.run_id).where(sn.id.in_(sids))).scalars()) if sids else set()
         pruned_runs = {r.ref for r in tail if r.kind == "run"}
@@ -102,8 +103,9 @@ def _allow_delete(store: Store, conn: Connection, cutoff: datetime, on: bool) ->
     conn.execute(update(evidence_prune_guard).where(evidence_prune_guard.c.id == 1).values(active=1 if on else 0))
 
 
-def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | None = None,
-          dry_run: bool = False) -> PruneResult:
+def prune(
+    store: Store, now: datetime, retention_days: int, *, signer: Signer | None = None, dry_run: bool = False
+) -> PruneResult:
     """Delete evidence older than ``now - retention_days`` in one transaction; with ``dry_run``
     only count what would go."""
     cutoff = now - timedelta(days=retention_days)
@@ -117,13 +119,18 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
         el = t.evidence_log.c
         refs = conn.execute(select(el.kind, el.ref, el.content).where(el.seq <= through)).all()
         run_ids = sorted({r.ref for r in refs if r.kind in ("cycle", "run")})
-        sids = sorted({int(r.ref.partition(":")[2]) for r in refs if r.kind == "collection"}
-                      | cycle_snapshot_ids(refs))
+        sids = sorted({int(r.ref.partition(":")[2]) for r in refs if r.kind == "collection"} | cycle_snapshot_ids(refs))
         drift_sids = sorted({int(r.ref.partition(":")[2]) for r in refs if r.kind == "drift"})
         kept_manual = {int(r.ref.partition(":")[2]) for r in refs if r.kind == "manual_evidence"}
         kept_exc = {int(r.ref.partition(":")[2]) for r in refs if r.kind == "exception"}
-        res = PruneResult(cutoff=cutoff, pruned_through=through, entries=len(refs), runs=len(run_ids),
-                          snapshots=len(sids), dry_run=dry_run)
+        res = PruneResult(
+            cutoff=cutoff,
+            pruned_through=through,
+            entries=len(refs),
+            runs=len(run_ids),
+            snapshots=len(sids),
+            dry_run=dry_run,
+        )
         fe, de = t.finding_events.c, drift_events.c
         for ids in _chunks(sids):
             res.finding_events += int(conn.execute(select(func.count()).where(fe.snapshot_id.in_(ids))).scalar() or 0)
@@ -144,8 +151,11 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
             conn.execute(t.runs.delete().where(t.runs.c.id.in_(ids)))
         conn.execute(t.evidence_log.delete().where(el.seq <= through))
         keep = reachable_blobs(conn, conn.execute(select(t.snapshots.c.manifest_hash).distinct()).scalars().all())
-        keep |= {h for v in conn.execute(select(t.snapshots.c.errors).distinct()).scalars()
-                 if (h := errors_blob(v)) is not None}
+        keep |= {
+            h
+            for v in conn.execute(select(t.snapshots.c.errors).distinct()).scalars()
+            if (h := errors_blob(v)) is not None
+        }
         unused = [h for h in conn.execute(select(t.blobs.c.hash)).scalars() if h not in keep]
         for ids in _chunks(unused):
             conn.execute(t.blobs.delete().where(t.blobs.c.hash.in_(ids)))
@@ -153,16 +163,27 @@ def prune(store: Store, now: datetime, retention_days: int, *, signer: Signer | 
         _allow_delete(store, conn, cutoff, False)
         kept: dict[str, dict[str, str]] = {"manual_evidence": {}, "exceptions": {}}
         kept_sets: tuple[tuple[Any, str, set[int]], ...] = (
-            (manual_evidence, "manual_evidence", kept_manual), (exceptions, "exceptions", kept_exc))
+            (manual_evidence, "manual_evidence", kept_manual),
+            (exceptions, "exceptions", kept_exc),
+        )
         for table, name, kept_ids in kept_sets:
             for chunk in _chunks(sorted(kept_ids)):
                 cols = [table.c[c] for c in AUDITED_COLUMNS[name]]
                 for r in conn.execute(select(*cols).where(table.c.id.in_(chunk))):
                     kept[name][str(r.id)] = kept_row_hash(dict(r._mapping), name)
-        store.append_evidence(conn, at=now, kind="prune", ref=f"prune:{through}", content={
-            "cutoff": cutoff, "pruned_through": through, "pruned_hash": through_hash,
-            "counts": {k: v for k, v in res.to_dict().items() if isinstance(v, int) and not isinstance(v, bool)},
-            "kept": kept})
+        store.append_evidence(
+            conn,
+            at=now,
+            kind="prune",
+            ref=f"prune:{through}",
+            content={
+                "cutoff": cutoff,
+                "pruned_through": through,
+                "pruned_hash": through_hash,
+                "counts": {k: v for k, v in res.to_dict().items() if isinstance(v, int) and not isinstance(v, bool)},
+                "kept": kept,
+            },
+        )
         write_checkpoint(store, conn, now, signer, pruned_through=through, pruned_hash=through_hash)
     return res
 
@@ -171,6 +192,8 @@ def describe(res: PruneResult) -> str:
     what = "would delete" if res.dry_run else "deleted"
     if not res.pruned_through:
         return f"nothing older than {isoformat(res.cutoff)} to prune"
-    return (f"{what} evidence before {isoformat(res.cutoff)}: chain entries 1..{res.pruned_through} "
-            f"({res.entries}), {res.runs} runs, {res.snapshots} snapshots, {res.finding_events} finding events, "
-            f"{res.drift_events} drift events" + ("" if res.dry_run else f", {res.blobs} blobs"))
+    return (
+        f"{what} evidence before {isoformat(res.cutoff)}: chain entries 1..{res.pruned_through} "
+        f"({res.entries}), {res.runs} runs, {res.snapshots} snapshots, {res.finding_events} finding events, "
+        f"{res.drift_events} drift events" + ("" if res.dry_run else f", {res.blobs} blobs")
+    )

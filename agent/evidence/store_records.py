@@ -49,8 +49,7 @@ def load_store_records(store: Store, now: datetime | None = None) -> Records:
     anchored = store.has_table("evidence_anchors")
     with store.engine.connect() as conn:
         entries = [norm(r) for r in conn.execute(select(t.evidence_log).order_by(t.evidence_log.c.seq))]
-        checkpoints = [norm(r) for r in conn.execute(
-            select(evidence_checkpoints).order_by(evidence_checkpoints.c.seq))]
+        checkpoints = [norm(r) for r in conn.execute(select(evidence_checkpoints).order_by(evidence_checkpoints.c.seq))]
         sid = conn.execute(select(evidence_store.c.store_id)).scalar()
         for c in checkpoints:  # every version-2 body names the store, kept once in evidence_store
             if c.get("v") is not None:
@@ -80,11 +79,26 @@ def load_store_records(store: Store, now: datetime | None = None) -> Records:
     def blob_rows() -> Iterator[BlobRow]:
         with store.engine.connect() as c:
             result = c.execution_options(yield_per=500).execute(
-                select(t.blobs.c.hash, t.blobs.c.kind, t.blobs.c.size, t.blobs.c.body))
+                select(t.blobs.c.hash, t.blobs.c.kind, t.blobs.c.size, t.blobs.c.body)
+            )
             for r in result:
                 yield r.hash, r.kind, int(r.size), _decompressed(r.body)
 
-    return Records(entries=entries, checkpoints=checkpoints, runs=runs, snapshots=snapshots, events=events,
-                   drift=drift, manual=manual, exceptions=excs, outbox=outbox, blob=blob, blob_rows=blob_rows,
-                   complete=True, where="store", witnesses=witnesses, store_id=str(sid) if sid else None,
-                   period_end=isoformat(now or utcnow()))
+    return Records(
+        entries=entries,
+        checkpoints=checkpoints,
+        runs=runs,
+        snapshots=snapshots,
+        events=events,
+        drift=drift,
+        manual=manual,
+        exceptions=excs,
+        outbox=outbox,
+        blob=blob,
+        blob_rows=blob_rows,
+        complete=True,
+        where="store",
+        witnesses=witnesses,
+        store_id=str(sid) if sid else None,
+        period_end=isoformat(now or utcnow()),
+    )

@@ -33,8 +33,9 @@ def decompress(data: bytes) -> bytes:
     return zstandard.ZstdDecompressor().decompress(data)
 
 
-def manifest_delta(new: Mapping[str, str], prev: Mapping[str, str] | None,
-                   prev_hash: str | None, prev_depth: int) -> Manifest:
+def manifest_delta(
+    new: Mapping[str, str], prev: Mapping[str, str] | None, prev_hash: str | None, prev_depth: int
+) -> Manifest:
     """The manifest to store for ``new`` given the previous full mapping."""
     if prev is None or prev_hash is None or prev_depth + 1 >= FULL_EVERY:
         return Manifest(base=None, depth=0, items=dict(new))

@@ -33,15 +33,24 @@ from agent.store.blobs import Manifest, compress, decompress, manifest_delta, re
 from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
 from agent.store.resultset import ResultSetHash
 
-__all__ = ["ERRORS_BLOB", "FindingChange", "InTransaction", "RunRecord", "Store", "SnapshotWrite", "errors_blob",
-           "reachable_blobs", "redact_url", "snapshot_errors"]
+__all__ = [
+    "ERRORS_BLOB",
+    "FindingChange",
+    "InTransaction",
+    "RunRecord",
+    "Store",
+    "SnapshotWrite",
+    "errors_blob",
+    "reachable_blobs",
+    "redact_url",
+    "snapshot_errors",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 GONE = "gone"
 # the message of a finding that could not be re-collected: kept as error, left out of the result set
 STARVED = "not collected this cycle; see the snapshot's collection errors"
-_EVENT_BASE = ("uid", "source", "check_id", "resource_id", "resource_type", "provider", "account", "region",
-               "severity")
+_EVENT_BASE = ("uid", "source", "check_id", "resource_id", "resource_type", "provider", "account", "region", "severity")
 _EVENT_COLUMNS = ("snapshot_id", *_EVENT_BASE, "status", "previous_status", "message", "at")
 _CURRENT_COLUMNS = (*_EVENT_BASE, "status", "message", "first_seen", "since")
 
@@ -151,13 +160,15 @@ def reachable_blobs(conn: Connection, manifest_hashes: Iterable[str]) -> set[str
     fetched: dict[str, bytes] = {}
 
     def fetch(hashes: list[str]) -> None:
-        fetched.update((r.hash, r.body) for r in conn.execute(
-            select(t.blobs.c.hash, t.blobs.c.body).where(t.blobs.c.hash.in_(hashes))))
+        fetched.update(
+            (r.hash, r.body)
+            for r in conn.execute(select(t.blobs.c.hash, t.blobs.c.body).where(t.blobs.c.hash.in_(hashes)))
+        )
 
     for i in range(0, len(heads), 500):
         fetched.clear()
-        fetch([h for h in heads[i:i + 500] if h not in out])
-        for current in heads[i:i + 500]:
+        fetch([h for h in heads[i : i + 500] if h not in out])
+        for current in heads[i : i + 500]:
             walking: str | None = current
             while walking is not None and walking not in out:
                 if walking not in fetched:
@@ -244,33 +255,50 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def record_cycle(self, run: RunRecord, results: Sequence[tuple[Snapshot, Sequence[Finding]]],
-                     *, within: Sequence[InTransaction] = ()) -> list[SnapshotWrite]:
+    def record_cycle(
+        self,
+        run: RunRecord,
+        results: Sequence[tuple[Snapshot, Sequence[Finding]]],
+        *,
+        within: Sequence[InTransaction] = (),
+    ) -> list[SnapshotWrite]:
         """Store one cycle of one source atomically: run, bodies, manifests, finding changes and
         the evidence-chain entries. ``within`` callbacks write in the same transaction (drift
         events, alert outbox rows). Nothing is written if anything fails."""
         committed = False
         try:
             with self.transaction() as conn:
-                run_row = {"id": run.id, "source": run.source, "provider": run.provider,
-                           "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
-                           "resource_count": sum(len(s.resources) for s, _ in results),
-                           "error_count": sum(len(s.errors) for s, _ in results),
-                           "detail": canonical_json(run.detail).decode()}
+                run_row = {
+                    "id": run.id,
+                    "source": run.source,
+                    "provider": run.provider,
+                    "started_at": run.started_at,
+                    "finished_at": run.finished_at,
+                    "status": run.status,
+                    "resource_count": sum(len(s.resources) for s, _ in results),
+                    "error_count": sum(len(s.errors) for s, _ in results),
+                    "detail": canonical_json(run.detail).decode(),
+                }
                 conn.execute(insert(t.runs).values(**run_row))
                 committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
-                writes = [self._write_snapshot(conn, run, snap, findings, committed_rows)
-                          for snap, findings in results]
+                writes = [self._write_snapshot(conn, run, snap, findings, committed_rows) for snap, findings in results]
                 # one chain entry for the whole cycle: the run, its snapshots and their finding events
                 commitment = CycleCommitment(run_fields(run_row), committed_rows)
-                self.append_evidence(conn, at=run.finished_at, kind="cycle", ref=run.id,
-                                     content=commitment.content(), content_hash=commitment.content_hash)
+                self.append_evidence(
+                    conn,
+                    at=run.finished_at,
+                    kind="cycle",
+                    ref=run.id,
+                    content=commitment.content(),
+                    content_hash=commitment.content_hash,
+                )
                 for fn in within:
                     fn(self, conn, run, writes)
             committed = True
         except SQLAlchemyError as exc:
-            raise StoreError(f"could not store run {run.id}: {type(exc).__name__}: "
-                             f"{getattr(exc, 'orig', exc)}") from None
+            raise StoreError(
+                f"could not store run {run.id}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
+            ) from None
         finally:
             if not committed:  # rolled back: the in-memory state may be ahead of the database
                 for snap, _ in results:
@@ -282,24 +310,26 @@ class Store:
         last snapshot in the database is still the one it was built from (one indexed lookup),
         reloaded otherwise (first cycle, another writer, or a failed transaction)."""
         key = (source, account)
-        last = conn.execute(select(func.max(t.snapshots.c.id)).where(
-            t.snapshots.c.source == source, t.snapshots.c.account == account)).scalar()
+        last = conn.execute(
+            select(func.max(t.snapshots.c.id)).where(t.snapshots.c.source == source, t.snapshots.c.account == account)
+        ).scalar()
         cached = self._states.get(key)
         if cached is not None and cached.snapshot_id == last:
             return cached
         state = _KeyState(snapshot_id=None)
         if last is not None:
-            row = conn.execute(select(t.snapshots.c.manifest_hash, t.snapshots.c.results_hash)
-                               .where(t.snapshots.c.id == last)).one()
+            row = conn.execute(
+                select(t.snapshots.c.manifest_hash, t.snapshots.c.results_hash).where(t.snapshots.c.id == last)
+            ).one()
             man = cached.manifest if cached is not None else None
             if man is None or man[0] != row.manifest_hash:
                 depth = Manifest.decode(self._blob(conn, row.manifest_hash)).depth
-                man = (row.manifest_hash, depth,
-                       resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h)))
+                man = (row.manifest_hash, depth, resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h)))
             state = _KeyState(snapshot_id=int(last), manifest=man, results_hash=row.results_hash)
         fc = t.finding_current.c
-        for r in conn.execute(select(*[fc[c] for c in _CURRENT_COLUMNS])
-                              .where(fc.source == source, fc.account == account)):
+        for r in conn.execute(
+            select(*[fc[c] for c in _CURRENT_COLUMNS]).where(fc.source == source, fc.account == account)
+        ):
             state.current[r.uid] = dict(r._mapping)
             if r.message != STARVED:
                 state.results.add(r.uid, r.status, r.message)
@@ -315,8 +345,7 @@ class Store:
             raise StoreError(f"blob {hash_} is missing from the store")
         return decompress(body)
 
-    def _put_blobs(self, conn: Connection, items: Iterable[tuple[str, str, Callable[[], bytes]]]
-                   ) -> tuple[int, int]:
+    def _put_blobs(self, conn: Connection, items: Iterable[tuple[str, str, Callable[[], bytes]]]) -> tuple[int, int]:
         """Insert (hash, kind, body producer) bodies not yet stored; returns (count, compressed bytes).
         Bodies are serialised only when they are really new."""
         rows = {h: (kind, raw) for h, kind, raw in items}
@@ -325,8 +354,7 @@ class Store:
         known: set[str] = set()
         hashes = list(rows)
         for i in range(0, len(hashes), 500):
-            known.update(conn.execute(select(t.blobs.c.hash).where(
-                t.blobs.c.hash.in_(hashes[i:i + 500]))).scalars())
+            known.update(conn.execute(select(t.blobs.c.hash).where(t.blobs.c.hash.in_(hashes[i : i + 500]))).scalars())
         new: list[dict[str, Any]] = []
         for h in hashes:
             if h not in known:
@@ -336,8 +364,14 @@ class Store:
             conn.execute(self._insert_ignore(t.blobs), new)
         return len(new), sum(len(r["body"]) for r in new)
 
-    def _write_snapshot(self, conn: Connection, run: RunRecord, snap: Snapshot, findings: Sequence[Finding],
-                        committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]]) -> SnapshotWrite:
+    def _write_snapshot(
+        self,
+        conn: Connection,
+        run: RunRecord,
+        snap: Snapshot,
+        findings: Sequence[Finding],
+        committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+    ) -> SnapshotWrite:
         state = self._state(conn, snap.source, snap.account)
         prev = state.manifest
         prev_map: dict[str, str] = prev[2] if prev is not None else {}
@@ -352,8 +386,9 @@ class Store:
         if prev is not None and not fresh and len(prev_map) == len(mapping):
             manifest_hash, depth = prev[0], prev[1]  # unchanged estate: no new manifest
         else:
-            manifest = manifest_delta(mapping, prev[2] if prev else None,
-                                      prev[0] if prev else None, prev[1] if prev else 0)
+            manifest = manifest_delta(
+                mapping, prev[2] if prev else None, prev[0] if prev else None, prev[1] if prev else 0
+            )
             manifest_hash, depth = manifest.hash, manifest.depth
             c2, b2 = self._put_blobs(conn, [(manifest_hash, "manifest", manifest.encode)])
             count, nbytes = count + c2, nbytes + b2
@@ -371,21 +406,37 @@ class Store:
         self._apply_findings(state, upserts, gone)
         # no finding changed: the same result set, whose hash is known
         results_hash = state.results.hexdigest() if events or state.results_hash is None else state.results_hash
-        row = {"run_id": run.id, "source": snap.source, "provider": snap.provider, "account": snap.account,
-               "started_at": snap.started_at, "finished_at": snap.finished_at, "status": snap.status,
-               "errors": errors_json, "manifest_hash": manifest_hash, "results_hash": results_hash,
-               "resource_count": len(snap.resources)}
+        row = {
+            "run_id": run.id,
+            "source": snap.source,
+            "provider": snap.provider,
+            "account": snap.account,
+            "started_at": snap.started_at,
+            "finished_at": snap.finished_at,
+            "status": snap.status,
+            "errors": errors_json,
+            "manifest_hash": manifest_hash,
+            "results_hash": results_hash,
+            "resource_count": len(snap.resources),
+        }
         snapshot_id = conn.execute(insert(t.snapshots).values(**row).returning(t.snapshots.c.id)).scalar_one()
         self._write_findings(conn, snapshot_id, events, upserts, gone)
         # the chain entry commits to the finding_events rows of this snapshot, in insertion order
         committed_rows.append((snapshot_id, snapshot_fields({"id": snapshot_id, **row}), events))
         state.snapshot_id, state.results_hash = snapshot_id, results_hash
         state.manifest = (manifest_hash, depth, mapping)
-        return SnapshotWrite(snapshot_id=snapshot_id, manifest_hash=manifest_hash, results_hash=results_hash,
-                             new_bodies=count, bytes_added=nbytes, changes=tuple(changes))
+        return SnapshotWrite(
+            snapshot_id=snapshot_id,
+            manifest_hash=manifest_hash,
+            results_hash=results_hash,
+            new_bodies=count,
+            bytes_added=nbytes,
+            changes=tuple(changes),
+        )
 
-    def _diff_findings(self, state: _KeyState, snap: Snapshot, findings: Sequence[Finding]
-                       ) -> tuple[list[FindingChange], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    def _diff_findings(
+        self, state: _KeyState, snap: Snapshot, findings: Sequence[Finding]
+    ) -> tuple[list[FindingChange], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         """Compare with the in-memory current state: (changes, event rows, upserts, gone uids), the
         rows still without their snapshot id. Work beyond one dict lookup per finding is per change."""
         current = state.current
@@ -404,18 +455,34 @@ class Store:
                 continue
             if old is None:
                 new_uids += 1
-            row = {"uid": f.uid, "source": snap.source, "check_id": f.check_id, "resource_id": f.resource_id,
-                   "resource_type": f.resource_type, "provider": f.provider, "account": f.account,
-                   "region": f.region, "status": status, "severity": f.severity.value,
-                   "message": f.recorded_message}
+            row = {
+                "uid": f.uid,
+                "source": snap.source,
+                "check_id": f.check_id,
+                "resource_id": f.resource_id,
+                "resource_type": f.resource_type,
+                "provider": f.provider,
+                "account": f.account,
+                "region": f.region,
+                "status": status,
+                "severity": f.severity.value,
+                "message": f.recorded_message,
+            }
             events.append({**row, "at": at, "previous_status": old["status"] if old is not None else None})
             status_changed = old is None or old["status"] != status
             since = old["since"] if old is not None and not status_changed else at
             upserts.append({**row, "first_seen": old["first_seen"] if old is not None else at, "since": since})
             if status_changed:
-                changes.append(FindingChange(uid=f.uid, check_id=f.check_id, resource_id=f.resource_id,
-                                             previous_status=old["status"] if old is not None else None,
-                                             status=status, finding=f))
+                changes.append(
+                    FindingChange(
+                        uid=f.uid,
+                        check_id=f.check_id,
+                        resource_id=f.resource_id,
+                        previous_status=old["status"] if old is not None else None,
+                        status=status,
+                        finding=f,
+                    )
+                )
         gone: list[str] = []
         if len(seen) - new_uids != len(current):  # some current finding was not seen this cycle
             starved = {(e.resource_type, e.region) for e in snap.errors}
@@ -426,22 +493,50 @@ class Store:
                 if (old["resource_type"], old["region"]) in starved or (old["resource_type"], "") in starved:
                     # not seen because it could not be collected: unknown, never silently resolved
                     if old["status"] != Status.ERROR.value or old["message"] != STARVED:
-                        events.append({**base, "at": at, "status": "error",
-                                       "previous_status": old["status"], "message": STARVED})
-                        upserts.append({**base, "status": "error", "message": STARVED,
-                                        "first_seen": old["first_seen"],
-                                        "since": at if old["status"] != Status.ERROR.value else old["since"]})
+                        events.append(
+                            {**base, "at": at, "status": "error", "previous_status": old["status"], "message": STARVED}
+                        )
+                        upserts.append(
+                            {
+                                **base,
+                                "status": "error",
+                                "message": STARVED,
+                                "first_seen": old["first_seen"],
+                                "since": at if old["status"] != Status.ERROR.value else old["since"],
+                            }
+                        )
                         if old["status"] != Status.ERROR.value:
-                            changes.append(FindingChange(uid=uid, check_id=old["check_id"],
-                                                         resource_id=old["resource_id"],
-                                                         previous_status=old["status"], status="error",
-                                                         finding=None))
+                            changes.append(
+                                FindingChange(
+                                    uid=uid,
+                                    check_id=old["check_id"],
+                                    resource_id=old["resource_id"],
+                                    previous_status=old["status"],
+                                    status="error",
+                                    finding=None,
+                                )
+                            )
                     continue
                 gone.append(uid)
-                events.append(base | {"at": at, "status": GONE, "previous_status": old["status"],
-                                      "message": "resource no longer present"})
-                changes.append(FindingChange(uid=uid, check_id=old["check_id"], resource_id=old["resource_id"],
-                                             previous_status=old["status"], status=GONE, finding=None))
+                events.append(
+                    base
+                    | {
+                        "at": at,
+                        "status": GONE,
+                        "previous_status": old["status"],
+                        "message": "resource no longer present",
+                    }
+                )
+                changes.append(
+                    FindingChange(
+                        uid=uid,
+                        check_id=old["check_id"],
+                        resource_id=old["resource_id"],
+                        previous_status=old["status"],
+                        status=GONE,
+                        finding=None,
+                    )
+                )
         return changes, events, upserts, gone
 
     @staticmethod
@@ -461,13 +556,18 @@ class Store:
             else:
                 if old["message"] != STARVED:
                     results.remove(uid, old["status"], old["message"])
-                old.update({c: u[c] for c in ("status", "message", "severity", "since", "region",
-                                              "resource_type")})
+                old.update({c: u[c] for c in ("status", "message", "severity", "since", "region", "resource_type")})
             if u["message"] != STARVED:
                 results.add(uid, u["status"], u["message"])
 
-    def _write_findings(self, conn: Connection, snapshot_id: int, events: list[dict[str, Any]],
-                        upserts: list[dict[str, Any]], gone: list[str]) -> None:
+    def _write_findings(
+        self,
+        conn: Connection,
+        snapshot_id: int,
+        events: list[dict[str, Any]],
+        upserts: list[dict[str, Any]],
+        gone: list[str],
+    ) -> None:
         """Insert the events and bring finding_current up to date."""
         for e in events:
             e["snapshot_id"] = snapshot_id
@@ -479,13 +579,15 @@ class Store:
             conn.execute(insert(t.finding_events), events)
         if gone:
             for i in range(0, len(gone), 500):
-                conn.execute(t.finding_current.delete().where(t.finding_current.c.uid.in_(gone[i:i + 500])))
+                conn.execute(t.finding_current.delete().where(t.finding_current.c.uid.in_(gone[i : i + 500])))
         if upserts:
-            stmt = (postgresql.insert(t.finding_current) if self.dialect == "postgresql"
-                    else sqlite.insert(t.finding_current))
+            stmt = (
+                postgresql.insert(t.finding_current)
+                if self.dialect == "postgresql"
+                else sqlite.insert(t.finding_current)
+            )
             cols = ["status", "message", "severity", "since", "snapshot_id", "region", "resource_type"]
-            stmt = stmt.on_conflict_do_update(index_elements=["uid"],
-                                              set_={c: stmt.excluded[c] for c in cols})
+            stmt = stmt.on_conflict_do_update(index_elements=["uid"], set_={c: stmt.excluded[c] for c in cols})
             conn.execute(stmt, upserts)
 
     def resolved_manifest(self, source: str, account: str, manifest_hash: str) -> dict[str, str] | None:
@@ -496,29 +598,57 @@ class Store:
             return state.manifest[2]
         return None
 
-    def append_evidence(self, conn: Connection, *, at: datetime, kind: str, ref: str, content: Any,
-                        content_hash: Callable[[bytes], str] = sha256_hex) -> int:
+    def append_evidence(
+        self,
+        conn: Connection,
+        *,
+        at: datetime,
+        kind: str,
+        ref: str,
+        content: Any,
+        content_hash: Callable[[bytes], str] = sha256_hex,
+    ) -> int:
         """Append an entry to the hash chain inside the caller's transaction; returns its seq.
         ``content_hash`` maps the canonical content to the hash the entry commits to (a cycle
         entry's also covers the rows it describes)."""
         body = canonical_json(content)
-        head = conn.execute(select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash)
-                            .order_by(t.evidence_log.c.seq.desc()).limit(1)).first()
+        head = conn.execute(
+            select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash).order_by(t.evidence_log.c.seq.desc()).limit(1)
+        ).first()
         seq = (head.seq + 1) if head else 1
         prev = head.entry_hash if head else GENESIS
         chash = content_hash(body)
-        conn.execute(insert(t.evidence_log).values(
-            seq=seq, at=at, kind=kind, ref=ref, content=body.decode(), content_hash=chash, prev_hash=prev,
-            entry_hash=entry_hash(seq=seq, at=at, kind=kind, ref=ref, content_hash=chash, prev_hash=prev)))
+        conn.execute(
+            insert(t.evidence_log).values(
+                seq=seq,
+                at=at,
+                kind=kind,
+                ref=ref,
+                content=body.decode(),
+                content_hash=chash,
+                prev_hash=prev,
+                entry_hash=entry_hash(seq=seq, at=at, kind=kind, ref=ref, content_hash=chash, prev_hash=prev),
+            )
+        )
         return seq
 
     # -- reads -------------------------------------------------------------------------------
 
-    def current_findings(self, *, status: Iterable[str] = (), check: Iterable[str] = (),
-                         account: Iterable[str] = (), source: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def current_findings(
+        self,
+        *,
+        status: Iterable[str] = (),
+        check: Iterable[str] = (),
+        account: Iterable[str] = (),
+        source: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
         q = select(t.finding_current)
-        for col, values in ((t.finding_current.c.status, status), (t.finding_current.c.check_id, check),
-                            (t.finding_current.c.account, account), (t.finding_current.c.source, source)):
+        for col, values in (
+            (t.finding_current.c.status, status),
+            (t.finding_current.c.check_id, check),
+            (t.finding_current.c.account, account),
+            (t.finding_current.c.source, source),
+        ):
             values = list(values)
             if values:
                 q = q.where(col.in_(values))
@@ -530,7 +660,8 @@ class Store:
         """(source, check_id, severity, status, count) of the current state."""
         c = t.finding_current.c
         q = select(c.source, c.check_id, c.severity, c.status, func.count().label("count")).group_by(
-            c.source, c.check_id, c.severity, c.status)
+            c.source, c.check_id, c.severity, c.status
+        )
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
@@ -539,8 +670,11 @@ class Store:
         out: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
             latest = select(t.runs.c.source, func.max(t.runs.c.finished_at).label("at")).group_by(t.runs.c.source)
-            ok = (select(t.runs.c.source, func.max(t.runs.c.finished_at).label("at"))
-                  .where(t.runs.c.status != "failed").group_by(t.runs.c.source))
+            ok = (
+                select(t.runs.c.source, func.max(t.runs.c.finished_at).label("at"))
+                .where(t.runs.c.status != "failed")
+                .group_by(t.runs.c.source)
+            )
             for row in conn.execute(latest):
                 out[row.source] = {"last_run": row.at, "last_success": None}
             for row in conn.execute(ok):
@@ -558,10 +692,16 @@ class Store:
             if row is None:
                 raise StoreError(f"no snapshot {snapshot_id}")
             mapping = resolve_manifest(row.manifest_hash, lambda h: self._blob(conn, h))
-            resources = tuple(Resource.from_dict(json.loads(self._blob(conn, h)))
-                              for _, h in sorted(mapping.items()))
-            errors = tuple(CollectionError.from_dict(e) for e in snapshot_errors(row.errors,
-                                                                                 lambda h: self._blob(conn, h)))
-        return Snapshot(source=row.source, provider=row.provider, account=row.account,
-                        started_at=row.started_at, finished_at=row.finished_at,
-                        resources=resources, errors=errors)
+            resources = tuple(Resource.from_dict(json.loads(self._blob(conn, h))) for _, h in sorted(mapping.items()))
+            errors = tuple(
+                CollectionError.from_dict(e) for e in snapshot_errors(row.errors, lambda h: self._blob(conn, h))
+            )
+        return Snapshot(
+            source=row.source,
+            provider=row.provider,
+            account=row.account,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            resources=resources,
+            errors=errors,
+        )

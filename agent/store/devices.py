@@ -32,11 +32,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from agent.errors import StoreError
 from agent.store.schema import UTCDateTime, metadata
 
-__all__ = ["DeviceReport", "DuplicateNonce", "device_reports", "last_reported_at",
-           "latest_reports", "save_report"]
+__all__ = ["DeviceReport", "DuplicateNonce", "device_reports", "last_reported_at", "latest_reports", "save_report"]
 
 device_reports = Table(
-    "device_reports", metadata,
+    "device_reports",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(128), nullable=False),
     Column("device_id", String(128), nullable=False),
@@ -63,19 +63,37 @@ class DeviceReport:
     body: dict[str, Any]
 
 
-def save_report(store: Any, *, source: str, device_id: str, nonce: str, reported_at: datetime,
-                received_at: datetime, body: dict[str, Any]) -> int:
+def save_report(
+    store: Any,
+    *,
+    source: str,
+    device_id: str,
+    nonce: str,
+    reported_at: datetime,
+    received_at: datetime,
+    body: dict[str, Any],
+) -> int:
     """Store one accepted report and its evidence-chain entry in one transaction."""
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    row = {"source": source, "device_id": device_id, "nonce": nonce, "reported_at": reported_at,
-           "received_at": received_at, "sha256": digest}
+    row = {
+        "source": source,
+        "device_id": device_id,
+        "nonce": nonce,
+        "reported_at": reported_at,
+        "received_at": received_at,
+        "sha256": digest,
+    }
     try:
         with store.transaction() as conn:
-            new_id = int(conn.execute(insert(device_reports).values(**row, body=text)
-                                      .returning(device_reports.c.id)).scalar_one())
-            store.append_evidence(conn, at=received_at, kind="device_report", ref=f"device_report:{new_id}",
-                          content={**row, "id": new_id})
+            new_id = int(
+                conn.execute(
+                    insert(device_reports).values(**row, body=text).returning(device_reports.c.id)
+                ).scalar_one()
+            )
+            store.append_evidence(
+                conn, at=received_at, kind="device_report", ref=f"device_report:{new_id}", content={**row, "id": new_id}
+            )
     except IntegrityError:
         raise DuplicateNonce(f"report {nonce} of {device_id} was already received") from None
     except SQLAlchemyError as exc:
@@ -85,7 +103,8 @@ def save_report(store: Any, *, source: str, device_id: str, nonce: str, reported
 
 def last_reported_at(store: Any, source: str, device_id: str) -> datetime | None:
     q = select(func.max(device_reports.c.reported_at)).where(
-        device_reports.c.source == source, device_reports.c.device_id == device_id)
+        device_reports.c.source == source, device_reports.c.device_id == device_id
+    )
     with store.engine.connect() as conn:
         value = conn.execute(q).scalar()
     return value if value is None or isinstance(value, datetime) else None
@@ -93,12 +112,26 @@ def last_reported_at(store: Any, source: str, device_id: str) -> datetime | None
 
 def latest_reports(store: Any, source: str, since: datetime) -> list[DeviceReport]:
     """The newest report of every device of ``source`` that reported after ``since``."""
-    newest = (select(device_reports.c.device_id, func.max(device_reports.c.id).label("id"))
-              .where(device_reports.c.source == source, device_reports.c.reported_at >= since)
-              .group_by(device_reports.c.device_id).subquery())
-    q = (select(device_reports).join(newest, and_(device_reports.c.id == newest.c.id))
-         .order_by(device_reports.c.device_id))
+    newest = (
+        select(device_reports.c.device_id, func.max(device_reports.c.id).label("id"))
+        .where(device_reports.c.source == source, device_reports.c.reported_at >= since)
+        .group_by(device_reports.c.device_id)
+        .subquery()
+    )
+    q = (
+        select(device_reports)
+        .join(newest, and_(device_reports.c.id == newest.c.id))
+        .order_by(device_reports.c.device_id)
+    )
     with store.engine.connect() as conn:
         rows = list(conn.execute(q))
-    return [DeviceReport(source=r.source, device_id=r.device_id, reported_at=r.reported_at,
-                         received_at=r.received_at, body=json.loads(r.body)) for r in rows]
+    return [
+        DeviceReport(
+            source=r.source,
+            device_id=r.device_id,
+            reported_at=r.reported_at,
+            received_at=r.received_at,
+            body=json.loads(r.body),
+        )
+        for r in rows
+    ]

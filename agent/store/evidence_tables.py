@@ -12,7 +12,8 @@ __all__ = ["evidence_anchors", "evidence_checkpoints", "evidence_prune_guard", "
 # A checkpoint commits to the chain head at a time (and to what retention pruned before it); each
 # one chains to the previous checkpoint and is Ed25519-signed when a signing key is configured.
 evidence_checkpoints = Table(
-    "evidence_checkpoints", metadata,
+    "evidence_checkpoints",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", UTCDateTime, nullable=False),
     Column("head_seq", BigInteger, nullable=False),
@@ -33,7 +34,8 @@ evidence_checkpoints = Table(
 
 # The store's id, named by every version-2 checkpoint body: one row, written once (migration 0007).
 evidence_store = Table(
-    "evidence_store", metadata,
+    "evidence_store",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("store_id", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -45,7 +47,8 @@ evidence_store = Table(
 # (s3: detail {"key", "version_id", "etag", "retain_until"}). ``at`` is the witness's time (genTime,
 # the object's Last-Modified). Append-only like the other evidence tables.
 evidence_anchors = Table(
-    "evidence_anchors", metadata,
+    "evidence_anchors",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("checkpoint_seq", Integer, nullable=False),
     Column("kind", String(16), nullable=False),
@@ -57,7 +60,8 @@ evidence_anchors = Table(
 
 # SQLite only in practice: the delete triggers let rows go only while this says a prune is running.
 evidence_prune_guard = Table(
-    "evidence_prune_guard", metadata,
+    "evidence_prune_guard",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("active", Integer, nullable=False),
 )

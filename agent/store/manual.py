@@ -32,13 +32,24 @@ from agent.errors import StoreError, UsageError
 from agent.store.blobs import compress, decompress
 from agent.store.schema import UTCDateTime, metadata
 
-__all__ = ["EvidenceRecord", "MAX_BYTES", "Prepared", "attach", "latest_by_control",
-           "list_evidence", "manual_evidence", "prepare", "read_content", "store_prepared"]
+__all__ = [
+    "EvidenceRecord",
+    "MAX_BYTES",
+    "Prepared",
+    "attach",
+    "latest_by_control",
+    "list_evidence",
+    "manual_evidence",
+    "prepare",
+    "read_content",
+    "store_prepared",
+]
 
 MAX_BYTES = 100 * 1024 * 1024
 
 manual_evidence = Table(
-    "manual_evidence", metadata,
+    "manual_evidence",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("control_id", String(64), nullable=False),
     Column("filename", String(255), nullable=False),
@@ -88,8 +99,9 @@ def _check_control(control_id: str, controls: Mapping[str, Any]) -> None:
         hint = f"; did you mean {close[0]}?" if close else "; see `posture-agent controls`"
         raise UsageError(f"unknown control id {control_id!r}{hint}")
     if getattr(control, "kind", "manual") != "manual":
-        raise UsageError(f"control {control_id} is automated (tested by checks); evidence can be attached "
-                         "to manual controls only")
+        raise UsageError(
+            f"control {control_id} is automated (tested by checks); evidence can be attached to manual controls only"
+        )
 
 
 def _read_file(path: Path) -> bytes:
@@ -120,8 +132,9 @@ class Prepared:
     data: bytes
 
 
-def prepare(*, control_id: str, path: str | Path, owner: str, review_every: timedelta,
-            controls: Mapping[str, Any]) -> Prepared:
+def prepare(
+    *, control_id: str, path: str | Path, owner: str, review_every: timedelta, controls: Mapping[str, Any]
+) -> Prepared:
     """Check the control, owner and interval and read the file; raises UsageError on any problem."""
     _check_control(control_id, controls)
     owner = owner.strip()
@@ -133,8 +146,9 @@ def prepare(*, control_id: str, path: str | Path, owner: str, review_every: time
         raise UsageError("--review-every must be a whole number of days, e.g. 90d or 365d")
     p = Path(path).expanduser()
     data = _read_file(p)
-    return Prepared(control_id=control_id, filename=p.name[:255], owner=owner,
-                    review_every_days=review_every.days, data=data)
+    return Prepared(
+        control_id=control_id, filename=p.name[:255], owner=owner, review_every_days=review_every.days, data=data
+    )
 
 
 def store_prepared(store: Any, prepared: Prepared, now: datetime | None = None) -> EvidenceRecord:
@@ -142,28 +156,41 @@ def store_prepared(store: Any, prepared: Prepared, now: datetime | None = None) 
     at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     data = prepared.data
     row: dict[str, Any] = {
-        "control_id": prepared.control_id, "filename": prepared.filename,
-        "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "owner": prepared.owner,
-        "attached_at": at, "review_every_days": prepared.review_every_days,
-        "next_review": at + timedelta(days=prepared.review_every_days)}
+        "control_id": prepared.control_id,
+        "filename": prepared.filename,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "owner": prepared.owner,
+        "attached_at": at,
+        "review_every_days": prepared.review_every_days,
+        "next_review": at + timedelta(days=prepared.review_every_days),
+    }
     try:
         with store.transaction() as conn:
-            new_id = conn.execute(insert(manual_evidence).values(**row, content=compress(data))
-                                  .returning(manual_evidence.c.id)).scalar_one()
-            store.append_evidence(conn, at=at, kind="manual_evidence", ref=f"manual_evidence:{new_id}",
-                          content={**row, "id": new_id})
+            new_id = conn.execute(
+                insert(manual_evidence).values(**row, content=compress(data)).returning(manual_evidence.c.id)
+            ).scalar_one()
+            store.append_evidence(
+                conn, at=at, kind="manual_evidence", ref=f"manual_evidence:{new_id}", content={**row, "id": new_id}
+            )
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not store evidence: {type(exc).__name__}: "
-                         f"{getattr(exc, 'orig', exc)}") from None
+        raise StoreError(f"could not store evidence: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from None
     return EvidenceRecord(id=new_id, **row)
 
 
-def attach(store: Any, *, control_id: str, path: str | Path, owner: str, review_every: timedelta,
-           controls: Mapping[str, Any], now: datetime | None = None) -> EvidenceRecord:
+def attach(
+    store: Any,
+    *,
+    control_id: str,
+    path: str | Path,
+    owner: str,
+    review_every: timedelta,
+    controls: Mapping[str, Any],
+    now: datetime | None = None,
+) -> EvidenceRecord:
     """Validate everything first (control, file, owner, interval), then store the document and its
     evidence-chain entry in one transaction. Raises UsageError with nothing stored."""
-    prepared = prepare(control_id=control_id, path=path, owner=owner, review_every=review_every,
-                       controls=controls)
+    prepared = prepare(control_id=control_id, path=path, owner=owner, review_every=review_every, controls=controls)
     return store_prepared(store, prepared, now)
 
 
@@ -198,8 +225,9 @@ def latest_by_control(records: Iterable[EvidenceRecord]) -> dict[str, EvidenceRe
 def read_content(store: Any, evidence_id: int) -> bytes:
     """The stored document, verified against its SHA-256."""
     with store.engine.connect() as conn:
-        row = conn.execute(select(manual_evidence.c.content, manual_evidence.c.sha256)
-                           .where(manual_evidence.c.id == evidence_id)).first()
+        row = conn.execute(
+            select(manual_evidence.c.content, manual_evidence.c.sha256).where(manual_evidence.c.id == evidence_id)
+        ).first()
     if row is None:
         raise StoreError(f"no manual evidence {evidence_id}")
     data = decompress(row.content)

@@ -21,8 +21,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["metadata", "runs", "snapshots", "blobs", "finding_events", "finding_current", "evidence_log",
-           "Sha256Hex", "UTCDateTime"]
+__all__ = [
+    "metadata",
+    "runs",
+    "snapshots",
+    "blobs",
+    "finding_events",
+    "finding_current",
+    "evidence_log",
+    "Sha256Hex",
+    "UTCDateTime",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -75,7 +84,8 @@ class Sha256Hex(TypeDecorator[str]):
 metadata = MetaData()
 
 runs = Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("source", String(128), nullable=False),
     Column("provider", String(32), nullable=False),
@@ -89,7 +99,8 @@ runs = Table(
 
 # Content-addressed bodies: resources and snapshot manifests, zstd-compressed canonical JSON.
 blobs = Table(
-    "blobs", metadata,
+    "blobs",
+    metadata,
     Column("hash", Sha256Hex, primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("size", Integer, nullable=False),
@@ -97,7 +108,8 @@ blobs = Table(
 )
 
 snapshots = Table(
-    "snapshots", metadata,
+    "snapshots",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(32), ForeignKey("runs.id"), nullable=False),
     Column("source", String(128), nullable=False),
@@ -115,7 +127,8 @@ snapshots = Table(
 
 # Append-only: one row per change of a finding's (status, message), and 'gone' when it disappears.
 finding_events = Table(
-    "finding_events", metadata,
+    "finding_events",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("snapshot_id", Integer, ForeignKey("snapshots.id"), nullable=False),
     Column("uid", String(32), nullable=False),
@@ -138,7 +151,8 @@ finding_events = Table(
 
 # Derived cache of the latest state of every finding (rebuildable from finding_events).
 finding_current = Table(
-    "finding_current", metadata,
+    "finding_current",
+    metadata,
     Column("uid", String(32), primary_key=True),
     Column("source", String(128), nullable=False),
     Column("check_id", String(128), nullable=False),
@@ -159,7 +173,8 @@ finding_current = Table(
 
 # Hash chain over every evidence entry (collections now; evaluations, drift, alerts later).
 evidence_log = Table(
-    "evidence_log", metadata,
+    "evidence_log",
+    metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("at", UTCDateTime, nullable=False),
     Column("kind", String(32), nullable=False),

@@ -42,6 +42,7 @@ _NO_DATE = {"", "n/a", "no_information", "not_supported", "none", "null"}
 
 # -- time --------------------------------------------------------------------------------------
 
+
 def parse_time(value: Any) -> datetime | None:
     """An aware UTC datetime from an ISO string / datetime, or None for the report's placeholders.
 
@@ -95,6 +96,7 @@ def cred_bool(row: Mapping[str, Any], column: str) -> bool:
 
 # -- small helpers -----------------------------------------------------------------------------
 
+
 def as_list(value: Any) -> list[Any]:
     """Policy fields may be a scalar or a list; always get a list."""
     if value is None:
@@ -142,6 +144,7 @@ def auth_detail(user: Resource, key: str) -> Any:
 
 # -- IAM / resource policies -------------------------------------------------------------------
 
+
 def parse_policy(document: Any) -> Mapping[str, Any]:
     """A policy document as a dict; IAM may hand it back URL-encoded JSON text."""
     if isinstance(document, Mapping):
@@ -177,8 +180,14 @@ def _grants_everyone(stmt: Mapping[str, Any]) -> bool:
 
 # Condition keys whose positive match pins a statement to known callers or networks, by the kind
 # of value they hold (a wildcard in the part that names the account lets strangers match).
-_ACCOUNT_KEYS = {"aws:sourceaccount", "aws:sourceowner", "aws:principalaccount", "aws:principalorgid",
-                 "aws:sourcevpce", "aws:sourcevpc"}
+_ACCOUNT_KEYS = {
+    "aws:sourceaccount",
+    "aws:sourceowner",
+    "aws:principalaccount",
+    "aws:principalorgid",
+    "aws:sourcevpce",
+    "aws:sourcevpc",
+}
 _ARN_KEYS = {"aws:sourcearn", "aws:principalarn"}
 _RESTRICTING_KEYS = _ACCOUNT_KEYS | _ARN_KEYS | {"aws:userid", "aws:principalorgpaths", "aws:sourceip"}
 _EVERYWHERE = {"*", "0.0.0.0/0", "::/0"}
@@ -211,8 +220,7 @@ def _has_restricting_condition(stmt: Mapping[str, Any]) -> bool:
         op = str(operator).lower()
         # Negated operators and ...IfExists let callers without the key through, and so does
         # ForAllValues (true when the key is absent from the request): not a restriction.
-        if ("not" in op or op.endswith("ifexists") or op.startswith("forallvalues:")
-                or not isinstance(pairs, Mapping)):
+        if "not" in op or op.endswith("ifexists") or op.startswith("forallvalues:") or not isinstance(pairs, Mapping):
             continue
         for key, values in pairs.items():
             name = str(key).lower()
@@ -225,9 +233,9 @@ def _has_restricting_condition(stmt: Mapping[str, Any]) -> bool:
 def public_statements(document: Any) -> list[Mapping[str, Any]]:
     """Allow statements open to any principal with no condition that narrows who can use them."""
     return [
-        s for s in statements(document)
-        if s.get("Effect") == "Allow" and _grants_everyone(s)
-        and not _has_restricting_condition(s)
+        s
+        for s in statements(document)
+        if s.get("Effect") == "Allow" and _grants_everyone(s) and not _has_restricting_condition(s)
     ]
 
 
@@ -312,6 +320,7 @@ def open_ingress(permissions: Iterable[Mapping[str, Any]], ports: Iterable[int])
 
 
 # -- endpoint software -------------------------------------------------------------------------
+
 
 def _needle(product: str) -> re.Pattern[str]:
     # Word-boundary match so "ESET" does not match "preset" but does match "ESET Endpoint Security".

@@ -23,13 +23,10 @@ EXTERNAL_ACCESS_TYPES = {"ACCOUNT", "ORGANIZATION"}
             "2. Switch to the region to cover.\n"
             "3. Choose Create analyzer, pick the account or organization as zone of trust, and create it."
         ),
-        cli="aws accessanalyzer create-analyzer --analyzer-name <analyzer-name> --type ACCOUNT --region "
-            "<region>",
+        cli="aws accessanalyzer create-analyzer --analyzer-name <analyzer-name> --type ACCOUNT --region <region>",
         docs="https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-getting-started.html",
     ),
-    reads=(
-        "accessanalyzer:ListAnalyzers: analyzers[].name, type, status",
-    ),
+    reads=("accessanalyzer:ListAnalyzers: analyzers[].name, type, status",),
     needs="access-analyzer:ListAnalyzers",
 )
 def accessanalyzer_enabled(settings: Resource, ctx: Context) -> Verdict:
@@ -44,8 +41,7 @@ def accessanalyzer_enabled(settings: Resource, ctx: Context) -> Verdict:
         raise MissingInput(f"an active analyzer in region {settings.region} has no type")
     if active:
         kinds = ", ".join(sorted({str(a["type"]) for a in active}))
-        return failed(f"region {settings.region} has active analyzers of type {kinds} only, none for "
-                      "external access")
+        return failed(f"region {settings.region} has active analyzers of type {kinds} only, none for external access")
     if analyzers:
         return failed(f"region {settings.region} has {len(analyzers)} analyzer(s) and none is ACTIVE")
     return failed(f"region {settings.region} has no IAM Access Analyzer")

@@ -51,9 +51,7 @@ def _summary_value(account: Resource, key: str) -> Any:
         ),
         docs=IAM_DOCS + "enable-mfa-for-root.html",
     ),
-    reads=(
-        "iam:GetAccountSummary: SummaryMap.AccountMFAEnabled",
-    ),
+    reads=("iam:GetAccountSummary: SummaryMap.AccountMFAEnabled",),
     needs="iam:GetAccountSummary",
 )
 def root_mfa_enabled(account: Resource, ctx: Context) -> Verdict:
@@ -77,10 +75,7 @@ def root_mfa_enabled(account: Resource, ctx: Context) -> Verdict:
             "2. Under Access keys, note where each key is used and move that use to an IAM role.\n"
             "3. Choose Actions > Deactivate, then Delete, for every root access key."
         ),
-        cli=(
-            "# Must run with root credentials:\n"
-            "aws iam delete-access-key --access-key-id <root-access-key-id>"
-        ),
+        cli=("# Must run with root credentials:\naws iam delete-access-key --access-key-id <root-access-key-id>"),
         docs=IAM_DOCS + "id_root-user_manage_delete-key.html",
     ),
     reads=(
@@ -99,9 +94,7 @@ def root_access_keys_absent(account: Resource, ctx: Context) -> Verdict:
     except MissingInput:
         row = need(account, "RootCredentials")
         if row is None:
-            raise MissingInput(
-                "neither the account summary nor a root credential-report row is available"
-            ) from None
+            raise MissingInput("neither the account summary nor a root credential-report row is available") from None
         present = sum(cred_bool(row, f"access_key_{n}_active") for n in (1, 2))
     if present:
         return failed(f"root user of account {account.account} has {present} access key(s)")

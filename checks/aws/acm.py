@@ -34,7 +34,7 @@ from checks.base import (
             "3. For an imported certificate, obtain a new one and choose Reimport certificate."
         ),
         cli="aws acm import-certificate --certificate-arn <certificate-arn> --certificate fileb://<cert.pem> "
-            "--private-key fileb://<key.pem> --certificate-chain fileb://<chain.pem>",
+        "--private-key fileb://<key.pem> --certificate-chain fileb://<chain.pem>",
         docs="https://docs.aws.amazon.com/acm/latest/userguide/managed-renewal.html",
     ),
     params={"days": 30},

@@ -111,7 +111,7 @@ def _in_scope(settings: Resource, ctx: Context) -> dict[str, list[str]]:
         cli=(
             "aws backup create-backup-plan --backup-plan file://<plan.json> && "
             "aws backup create-backup-selection --backup-plan-id <plan-id> --backup-selection "
-            "'{\"SelectionName\":\"all\",\"IamRoleArn\":\"<backup-role-arn>\",\"Resources\":[\"*\"]}'"
+            '\'{"SelectionName":"all","IamRoleArn":"<backup-role-arn>","Resources":["*"]}\''
         ),
         docs="https://docs.aws.amazon.com/aws-backup/latest/devguide/creating-a-backup-plan.html",
     ),
@@ -129,21 +129,21 @@ def _in_scope(settings: Resource, ctx: Context) -> dict[str, list[str]]:
         "ec2:DescribeVolumes: VolumeId",
     ),
     needs=(
-            "backup:ListBackupPlans, backup:ListBackupSelections, backup:ListProtectedResources, "
-            "rds:DescribeDBInstances, dynamodb:ListTables, dynamodb:DescribeTable, "
-            "elasticfilesystem:DescribeFileSystems, ec2:DescribeVolumes"
+        "backup:ListBackupPlans, backup:ListBackupSelections, backup:ListProtectedResources, "
+        "rds:DescribeDBInstances, dynamodb:ListTables, dynamodb:DescribeTable, "
+        "elasticfilesystem:DescribeFileSystems, ec2:DescribeVolumes"
     ),
 )
 def plan_covers_region(settings: Resource, ctx: Context) -> Verdict:
     in_scope = _in_scope(settings, ctx)
     if not in_scope:
-        return not_applicable(
-            f"region {settings.region} has no RDS, DynamoDB, EFS or EBS resources to back up")
+        return not_applicable(f"region {settings.region} has no RDS, DynamoDB, EFS or EBS resources to back up")
     total = sum(len(v) for v in in_scope.values())
     plan_ids = _plans_with_selection(settings)
     if not plan_ids:
-        return failed(f"region {settings.region} has {total} resource(s) to back up and no backup plan "
-                      "with a resource selection")
+        return failed(
+            f"region {settings.region} has {total} resource(s) to back up and no backup plan with a resource selection"
+        )
     days = int(ctx.params.get("max_backup_age_days", 35))
     protected = _last_backups(settings)
     missing: dict[str, int] = {}

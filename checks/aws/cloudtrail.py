@@ -104,8 +104,7 @@ def multi_region_enabled(account: Resource, ctx: Context) -> Verdict:
             unreadable.append(f"{_trail_name(trail)} ({exc})")
             continue
         if not gaps:
-            return passed(f"trail {_trail_name(trail)} is multi-region, logging and records management "
-                          "events")
+            return passed(f"trail {_trail_name(trail)} is multi-region, logging and records management events")
         notes.append(f"{_trail_name(trail)}: {', '.join(gaps)}")
     if unreadable:
         detail = "; ".join(unreadable)
@@ -133,9 +132,7 @@ def multi_region_enabled(account: Resource, ctx: Context) -> Verdict:
         cli="aws cloudtrail update-trail --name <trail-name> --enable-log-file-validation",
         docs=CT_DOCS + "cloudtrail-log-file-validation-enabling.html",
     ),
-    reads=(
-        "cloudtrail:DescribeTrails: LogFileValidationEnabled",
-    ),
+    reads=("cloudtrail:DescribeTrails: LogFileValidationEnabled",),
     needs="cloudtrail:DescribeTrails",
 )
 def log_file_validation(trail: Resource, ctx: Context) -> Verdict:
@@ -162,9 +159,7 @@ def log_file_validation(trail: Resource, ctx: Context) -> Verdict:
         cli="aws cloudtrail update-trail --name <trail-name> --kms-key-id <kms-key-arn>",
         docs=CT_DOCS + "encrypting-cloudtrail-log-files-with-aws-kms.html",
     ),
-    reads=(
-        "cloudtrail:DescribeTrails: KmsKeyId",
-    ),
+    reads=("cloudtrail:DescribeTrails: KmsKeyId",),
     needs="cloudtrail:DescribeTrails",
 )
 def kms_encryption(trail: Resource, ctx: Context) -> Verdict:
@@ -207,16 +202,18 @@ def kms_encryption(trail: Resource, ctx: Context) -> Verdict:
         ),
     ),
     needs=(
-            "cloudtrail:DescribeTrails, s3:ListAllMyBuckets, s3:GetBucketPolicy, s3:GetBucketAcl, "
-            "s3:GetBucketPublicAccessBlock, s3:GetAccountPublicAccessBlock"
+        "cloudtrail:DescribeTrails, s3:ListAllMyBuckets, s3:GetBucketPolicy, s3:GetBucketAcl, "
+        "s3:GetBucketPublicAccessBlock, s3:GetAccountPublicAccessBlock"
     ),
 )
 def bucket_not_public(trail: Resource, ctx: Context) -> Verdict:
     name = need(trail, "S3BucketName")
     bucket = ctx.snapshot.get(f"arn:aws:s3:::{name}")
     if bucket is None:
-        raise MissingInput(f"bucket not in this snapshot: {name}, the log bucket of trail "
-                           f"{_trail_name(trail)} (another account, or not collected)")
+        raise MissingInput(
+            f"bucket not in this snapshot: {name}, the log bucket of trail "
+            f"{_trail_name(trail)} (another account, or not collected)"
+        )
     exposures: list[str] = []
     policy_open = public_statements(need(bucket, "Policy"))
     if policy_open and not effective_pab(bucket, ctx.snapshot, "RestrictPublicBuckets"):
@@ -273,6 +270,7 @@ def cloudwatch_logs(trail: Resource, ctx: Context) -> Verdict:
         raise MissingInput(f"trail {_trail_name(trail)} has an unreadable CloudWatch Logs delivery time") from exc
     hours = int(ctx.params.get("max_delivery_age_hours", 24))
     if last is not None and (ctx.now - last).total_seconds() > hours * 3600:
-        return failed(f"trail {_trail_name(trail)} last delivered to {group} on {last.isoformat()}, "
-                      f"more than {hours} hours ago")
+        return failed(
+            f"trail {_trail_name(trail)} last delivered to {group} on {last.isoformat()}, more than {hours} hours ago"
+        )
     return passed(f"trail {_trail_name(trail)} delivers to {group}")

@@ -60,6 +60,8 @@ def recorder_enabled(settings: Resource, ctx: Context) -> Verdict:
         if not recording:
             problems.append(f"recorder {name} is not recording")
         elif failing:
-            problems.append(f"recorder {name} is recording but its last recording failed "
-                            f"({state.get('lastErrorCode') or 'no error code'})")
+            problems.append(
+                f"recorder {name} is recording but its last recording failed "
+                f"({state.get('lastErrorCode') or 'no error code'})"
+            )
     return failed(f"AWS Config in {settings.region}: " + "; ".join(problems))

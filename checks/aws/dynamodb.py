@@ -23,7 +23,7 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "3. Turn on point-in-time recovery and save."
         ),
         cli="aws dynamodb update-continuous-backups --table-name <table-name> "
-            "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
+        "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
         docs="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery.html",
     ),
     reads=(

@@ -37,6 +37,7 @@ def _gone(instance: Resource) -> bool:
 
 # -- instances ---------------------------------------------------------------------------------
 
+
 @check(
     id="aws.ec2.instance_imdsv2",
     title="EC2 instances require IMDSv2 session tokens",
@@ -54,12 +55,10 @@ def _gone(instance: Resource) -> bool:
             "3. Set IMDSv2 to Required and save."
         ),
         cli="aws ec2 modify-instance-metadata-options --instance-id <instance-id> --http-tokens required "
-            "--http-endpoint enabled",
+        "--http-endpoint enabled",
         docs=EC2_DOCS + "configuring-IMDS-existing-instances.html",
     ),
-    reads=(
-        "ec2:DescribeInstances: State.Name, MetadataOptions.HttpTokens, MetadataOptions.HttpEndpoint",
-    ),
+    reads=("ec2:DescribeInstances: State.Name, MetadataOptions.HttpTokens, MetadataOptions.HttpEndpoint",),
     needs="ec2:DescribeInstances",
 )
 def instance_imdsv2(instance: Resource, ctx: Context) -> Verdict:
@@ -70,8 +69,7 @@ def instance_imdsv2(instance: Resource, ctx: Context) -> Verdict:
         return passed(f"instance {_short(instance)} has the metadata service disabled")
     if options.get("HttpTokens") == "required":
         return passed(f"instance {_short(instance)} requires IMDSv2 tokens")
-    return failed(f"instance {_short(instance)} allows IMDSv1 (HttpTokens "
-                  f"{options.get('HttpTokens', 'unset')})")
+    return failed(f"instance {_short(instance)} allows IMDSv1 (HttpTokens {options.get('HttpTokens', 'unset')})")
 
 
 @check(
@@ -92,7 +90,7 @@ def instance_imdsv2(instance: Resource, ctx: Context) -> Verdict:
             "load balancer or Session Manager."
         ),
         cli="aws ec2 disassociate-address --association-id <association-id> && "
-            "aws ec2 modify-subnet-attribute --subnet-id <subnet-id> --no-map-public-ip-on-launch",
+        "aws ec2 modify-subnet-attribute --subnet-id <subnet-id> --no-map-public-ip-on-launch",
         docs=EC2_DOCS + "using-instance-addressing.html",
     ),
     reads=(
@@ -127,6 +125,7 @@ def _public_ips(instance: Resource) -> list[str]:
 
 
 # -- security groups ---------------------------------------------------------------------------
+
 
 def _sg(sg: Resource) -> str:
     gid = sg.attributes.get("GroupId") or _short(sg)
@@ -166,8 +165,7 @@ _SG_READS = (
     ),
     remediation=Remediation(
         console=_SG_CONSOLE,
-        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 22 --cidr "
-            "0.0.0.0/0",
+        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 22 --cidr 0.0.0.0/0",
         docs=_SG_DOCS,
     ),
     reads=_SG_READS,
@@ -188,8 +186,7 @@ def sg_no_open_ssh(sg: Resource, ctx: Context) -> Verdict:
     ),
     remediation=Remediation(
         console=_SG_CONSOLE,
-        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 3389 --cidr "
-            "0.0.0.0/0",
+        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port 3389 --cidr 0.0.0.0/0",
         docs=_SG_DOCS,
     ),
     reads=_SG_READS,
@@ -213,8 +210,7 @@ DB_PORTS = [1433, 1521, 3306, 5432, 6379, 9200, 11211, 27017, 5439, 9042]
     ),
     remediation=Remediation(
         console=_SG_CONSOLE,
-        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port <port> --cidr "
-            "0.0.0.0/0",
+        cli="aws ec2 revoke-security-group-ingress --group-id <group-id> --protocol tcp --port <port> --cidr 0.0.0.0/0",
         docs=_SG_DOCS,
     ),
     params={"ports": DB_PORTS},
@@ -247,9 +243,7 @@ def sg_no_open_db_ports(sg: Resource, ctx: Context) -> Verdict:
         ),
         docs=VPC_DOCS + "default-security-group.html",
     ),
-    reads=(
-        "ec2:DescribeSecurityGroups: GroupName, IpPermissions, IpPermissionsEgress",
-    ),
+    reads=("ec2:DescribeSecurityGroups: GroupName, IpPermissions, IpPermissionsEgress",),
     needs="ec2:DescribeSecurityGroups",
 )
 def default_sg_restricts_all(sg: Resource, ctx: Context) -> Verdict:
@@ -258,13 +252,12 @@ def default_sg_restricts_all(sg: Resource, ctx: Context) -> Verdict:
     ingress = need(sg, "IpPermissions") or []
     egress = need(sg, "IpPermissionsEgress") or []
     if ingress or egress:
-        return failed(
-            f"default security group {_sg(sg)} has {len(ingress)} inbound and {len(egress)} outbound rule(s)"
-        )
+        return failed(f"default security group {_sg(sg)} has {len(ingress)} inbound and {len(egress)} outbound rule(s)")
     return passed(f"default security group {_sg(sg)} has no rules")
 
 
 # -- EBS, snapshots, images --------------------------------------------------------------------
+
 
 @check(
     id="aws.ec2.ebs_default_encryption",
@@ -284,9 +277,7 @@ def default_sg_restricts_all(sg: Resource, ctx: Context) -> Verdict:
         cli="aws ec2 enable-ebs-encryption-by-default --region <region>",
         docs="https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html",
     ),
-    reads=(
-        "ec2:GetEbsEncryptionByDefault: EbsEncryptionByDefault",
-    ),
+    reads=("ec2:GetEbsEncryptionByDefault: EbsEncryptionByDefault",),
     needs="ec2:GetEbsEncryptionByDefault",
 )
 def ebs_default_encryption(settings: Resource, ctx: Context) -> Verdict:
@@ -311,12 +302,10 @@ def ebs_default_encryption(settings: Resource, ctx: Context) -> Verdict:
             "3. Create a volume from the encrypted copy and swap it in for the original."
         ),
         cli="aws ec2 copy-snapshot --source-region <region> --source-snapshot-id <snapshot-id> --encrypted "
-            "--kms-key-id <kms-key-arn>",
+        "--kms-key-id <kms-key-arn>",
         docs="https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html",
     ),
-    reads=(
-        "ec2:DescribeVolumes: Encrypted",
-    ),
+    reads=("ec2:DescribeVolumes: Encrypted",),
     needs="ec2:DescribeVolumes",
 )
 def volume_encrypted(volume: Resource, ctx: Context) -> Verdict:
@@ -341,8 +330,8 @@ def volume_encrypted(volume: Resource, ctx: Context) -> Verdict:
             "3. Select Private and save; consider enabling Block public access for snapshots."
         ),
         cli="aws ec2 modify-snapshot-attribute --snapshot-id <snapshot-id> --attribute "
-            "createVolumePermission "
-            "--operation-type remove --group-names all",
+        "createVolumePermission "
+        "--operation-type remove --group-names all",
         docs="https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html",
     ),
     reads=(
@@ -375,13 +364,10 @@ def snapshot_not_public(snapshot: Resource, ctx: Context) -> Verdict:
             "2. Choose Actions > Edit AMI permissions.\n"
             "3. Select Private and save; consider Block public access for AMIs."
         ),
-        cli="aws ec2 modify-image-attribute --image-id <image-id> --launch-permission "
-            "\"Remove=[{Group=all}]\"",
+        cli='aws ec2 modify-image-attribute --image-id <image-id> --launch-permission "Remove=[{Group=all}]"',
         docs=EC2_DOCS + "sharingamis-intro.html",
     ),
-    reads=(
-        "ec2:DescribeImages (Owners self): Public",
-    ),
+    reads=("ec2:DescribeImages (Owners self): Public",),
     needs="ec2:DescribeImages",
 )
 def ami_not_public(image: Resource, ctx: Context) -> Verdict:
@@ -391,6 +377,7 @@ def ami_not_public(image: Resource, ctx: Context) -> Verdict:
 
 
 # -- VPC ---------------------------------------------------------------------------------------
+
 
 @check(
     id="aws.ec2.vpc_flow_logs",
@@ -408,7 +395,7 @@ def ami_not_public(image: Resource, ctx: Context) -> Verdict:
             "3. Filter All, choose CloudWatch Logs or S3 as destination, and create."
         ),
         cli="aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc-id> --traffic-type ALL "
-            "--log-destination-type s3 --log-destination arn:aws:s3:::<bucket-name>",
+        "--log-destination-type s3 --log-destination arn:aws:s3:::<bucket-name>",
         docs=VPC_DOCS + "working-with-flow-logs.html",
     ),
     reads=(
@@ -426,8 +413,9 @@ def vpc_flow_logs(vpc: Resource, ctx: Context) -> Verdict:
     if delivering:
         return passed(f"VPC {_short(vpc)} has active flow log {', '.join(delivering)}")
     if active:
-        errors = "; ".join(f"{f.get('FlowLogId', '?')}: {f.get('DeliverLogsErrorMessage') or 'delivery failed'}"
-                           for f in active)
+        errors = "; ".join(
+            f"{f.get('FlowLogId', '?')}: {f.get('DeliverLogsErrorMessage') or 'delivery failed'}" for f in active
+        )
         return failed(f"VPC {_short(vpc)} has active flow logs that fail to deliver ({errors})")
     if logs:
         return failed(f"VPC {_short(vpc)} has {len(logs)} flow log(s) and none is ACTIVE")
@@ -437,16 +425,27 @@ def vpc_flow_logs(vpc: Resource, ctx: Context) -> Verdict:
 # -- antivirus on instances, from SSM inventory ------------------------------------------------
 
 AV_PRODUCTS = [
-    "CrowdStrike", "Falcon Sensor", "falcon-sensor",
-    "SentinelOne", "Sentinel Agent",
-    "Microsoft Defender", "Windows Defender", "mdatp", "Microsoft Defender for Endpoint",
+    "CrowdStrike",
+    "Falcon Sensor",
+    "falcon-sensor",
+    "SentinelOne",
+    "Sentinel Agent",
+    "Microsoft Defender",
+    "Windows Defender",
+    "mdatp",
+    "Microsoft Defender for Endpoint",
     "Sophos",
-    "Trend Micro", "Deep Security Agent", "ds_agent",
-    "Carbon Black", "cb-psc-sensor",
+    "Trend Micro",
+    "Deep Security Agent",
+    "ds_agent",
+    "Carbon Black",
+    "cb-psc-sensor",
     "ESET",
-    "ClamAV", "clamav",
+    "ClamAV",
+    "clamav",
     "Symantec",
-    "McAfee", "Trellix",
+    "McAfee",
+    "Trellix",
     "Cortex XDR",
 ]
 

@@ -23,12 +23,10 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "3. Save; consider enhanced scanning with Amazon Inspector."
         ),
         cli="aws ecr put-image-scanning-configuration --repository-name <repository-name> "
-            "--image-scanning-configuration scanOnPush=true",
+        "--image-scanning-configuration scanOnPush=true",
         docs="https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html",
     ),
-    reads=(
-        "ecr:DescribeRepositories: imageScanningConfiguration.scanOnPush",
-    ),
+    reads=("ecr:DescribeRepositories: imageScanningConfiguration.scanOnPush",),
     needs="ecr:DescribeRepositories",
 )
 def scan_on_push(repo: Resource, ctx: Context) -> Verdict:

@@ -24,9 +24,7 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
         cli="aws efs create-file-system --encrypted --kms-key-id <kms-key-arn> --creation-token <token>",
         docs="https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html",
     ),
-    reads=(
-        "efs:DescribeFileSystems: Encrypted",
-    ),
+    reads=("efs:DescribeFileSystems: Encrypted",),
     needs="elasticfilesystem:DescribeFileSystems",
 )
 def efs_encrypted(fs: Resource, ctx: Context) -> Verdict:

@@ -25,12 +25,10 @@ _ANYWHERE = {"0.0.0.0/0", "::/0"}
             "3. Save and confirm that kubectl still reaches the cluster from your networks."
         ),
         cli="aws eks update-cluster-config --name <cluster-name> --resources-vpc-config "
-            "endpointPublicAccess=true,publicAccessCidrs=<cidr>,endpointPrivateAccess=true",
+        "endpointPublicAccess=true,publicAccessCidrs=<cidr>,endpointPrivateAccess=true",
         docs="https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html",
     ),
-    reads=(
-        "eks:ListClusters/DescribeCluster: cluster.resourcesVpcConfig.endpointPublicAccess, publicAccessCidrs",
-    ),
+    reads=("eks:ListClusters/DescribeCluster: cluster.resourcesVpcConfig.endpointPublicAccess, publicAccessCidrs",),
     needs="eks:ListClusters, eks:DescribeCluster",
 )
 def endpoint_not_public(cluster: Resource, ctx: Context) -> Verdict:

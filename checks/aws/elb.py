@@ -30,8 +30,7 @@ def _lb(lb: Resource) -> str:
 def _redirects_to_https(listener: Mapping[str, Any]) -> bool:
     actions = listener.get("DefaultActions") or []
     return bool(actions) and all(
-        a.get("Type") == "redirect" and (a.get("RedirectConfig") or {}).get("Protocol") == "HTTPS"
-        for a in actions
+        a.get("Type") == "redirect" and (a.get("RedirectConfig") or {}).get("Protocol") == "HTTPS" for a in actions
     )
 
 
@@ -90,8 +89,7 @@ def listener_tls(lb: Resource, ctx: Context) -> Verdict:
         return not_applicable(f"load balancer {_lb(lb)} has no listeners")
     bad = _plain_listeners(lb_type, listeners)
     if bad:
-        return failed(f"internet-facing {lb_type} load balancer {_lb(lb)} has unencrypted listeners: "
-                      + ", ".join(bad))
+        return failed(f"internet-facing {lb_type} load balancer {_lb(lb)} has unencrypted listeners: " + ", ".join(bad))
     return passed(f"every listener of {lb_type} load balancer {_lb(lb)} is encrypted or redirects to HTTPS")
 
 
@@ -126,8 +124,7 @@ _OLD_TLS_NAME = re.compile(r"-(?:TLS13|TLS|FS)-1-[01]-")
             "2. On Listeners select the HTTPS/TLS listener and choose Edit.\n"
             "3. Under Security policy pick a TLS 1.2+ policy such as ELBSecurityPolicy-TLS13-1-2-2021-06."
         ),
-        cli="aws elbv2 modify-listener --listener-arn <listener-arn> --ssl-policy "
-            "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        cli="aws elbv2 modify-listener --listener-arn <listener-arn> --ssl-policy ELBSecurityPolicy-TLS13-1-2-2021-06",
         docs=ALB_DOCS + "describe-ssl-policies.html",
     ),
     params={"old_policies": OLD_TLS_POLICIES},
@@ -145,8 +142,11 @@ def tls_policy_current(lb: Resource, ctx: Context) -> Verdict:
     unnamed = [f"{lst.get('Protocol')}:{lst.get('Port')}" for lst in tls if not lst.get("SslPolicy")]
     if unnamed:
         raise MissingInput(f"load balancer {_lb(lb)} listener {', '.join(unnamed)} has no SslPolicy")
-    outdated = [f"{lst.get('Protocol')}:{lst.get('Port')} uses {lst.get('SslPolicy')}"
-                for lst in tls if lst["SslPolicy"] in old or _OLD_TLS_NAME.search(str(lst["SslPolicy"]))]
+    outdated = [
+        f"{lst.get('Protocol')}:{lst.get('Port')} uses {lst.get('SslPolicy')}"
+        for lst in tls
+        if lst["SslPolicy"] in old or _OLD_TLS_NAME.search(str(lst["SslPolicy"]))
+    ]
     if outdated:
         return failed(f"load balancer {_lb(lb)} allows TLS < 1.2: " + "; ".join(outdated))
     policies = sorted({str(lst.get("SslPolicy")) for lst in tls})

@@ -46,6 +46,7 @@ def _on(ts: datetime) -> str:
 
 # -- console MFA -------------------------------------------------------------------------------
 
+
 @check(
     id="aws.iam.console_user_mfa",
     title="IAM users with console access have MFA enabled",
@@ -70,9 +71,7 @@ def _on(ts: datetime) -> str:
         ),
         docs=IAM_DOCS + "id_credentials_mfa_enable.html",
     ),
-    reads=(
-        "iam:GenerateCredentialReport/GetCredentialReport: password_enabled, mfa_active",
-    ),
+    reads=("iam:GenerateCredentialReport/GetCredentialReport: password_enabled, mfa_active",),
     needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def console_user_mfa(user: Resource, ctx: Context) -> Verdict:
@@ -85,6 +84,7 @@ def console_user_mfa(user: Resource, ctx: Context) -> Verdict:
 
 
 # -- unused / inactive credentials -------------------------------------------------------------
+
 
 def _stale_password(row: Mapping[str, Any], now: datetime, days: int) -> str | None:
     if not cred_bool(row, "password_enabled"):
@@ -176,8 +176,8 @@ def _last_activity(row: Mapping[str, Any]) -> datetime | None:
             "3. Disable console access and deactivate access keys, then delete the user."
         ),
         cli="aws iam delete-login-profile --user-name <user-name> && "
-            "aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status "
-            "Inactive",
+        "aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status "
+        "Inactive",
         docs=IAM_DOCS + "id_credentials_finding-unused.html",
     ),
     params={"days": 90},
@@ -196,8 +196,9 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
     last = _last_activity(row)
     if last is not None:
         if days_since(last, ctx.now) < days:
-            return passed(f"user {_name(user)} was active in the last {days} days",
-                          observed=f"last activity {last.isoformat()}")
+            return passed(
+                f"user {_name(user)} was active in the last {days} days", observed=f"last activity {last.isoformat()}"
+            )
         return failed(f"user {_name(user)} has credentials but was last active {_on(last)}, {days} or more days ago")
     created = cred_time(row, "user_creation_time")
     if created is not None and days_since(created, ctx.now) < days:
@@ -206,6 +207,7 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
 
 
 # -- access keys -------------------------------------------------------------------------------
+
 
 @check(
     id="aws.iam.access_key_rotated_90d",
@@ -230,9 +232,7 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
         docs=IAM_DOCS + "id_credentials_access-keys.html#rotating_access_keys_console",
     ),
     params={"days": 90},
-    reads=(
-        "iam:GenerateCredentialReport/GetCredentialReport: access_key_N_active, access_key_N_last_rotated",
-    ),
+    reads=("iam:GenerateCredentialReport/GetCredentialReport: access_key_N_active, access_key_N_last_rotated",),
     needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def access_key_rotated_90d(user: Resource, ctx: Context) -> Verdict:
@@ -267,13 +267,10 @@ def access_key_rotated_90d(user: Resource, ctx: Context) -> Verdict:
             "2. Find which key is still in use (Last used column).\n"
             "3. Deactivate the other key and delete it once nothing breaks."
         ),
-        cli="aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status "
-            "Inactive",
+        cli="aws iam update-access-key --user-name <user-name> --access-key-id <access-key-id> --status Inactive",
         docs=IAM_DOCS + "id_credentials_access-keys.html",
     ),
-    reads=(
-        "iam:GenerateCredentialReport/GetCredentialReport: access_key_1_active, access_key_2_active",
-    ),
+    reads=("iam:GenerateCredentialReport/GetCredentialReport: access_key_1_active, access_key_2_active",),
     needs="iam:GenerateCredentialReport, iam:GetCredentialReport",
 )
 def single_active_access_key(user: Resource, ctx: Context) -> Verdict:
@@ -284,6 +281,7 @@ def single_active_access_key(user: Resource, ctx: Context) -> Verdict:
 
 
 # -- policies ----------------------------------------------------------------------------------
+
 
 def _allows_everything(document: Any) -> bool:
     for stmt in statements(document):
@@ -384,8 +382,7 @@ def user_no_admin_policy(user: Resource, ctx: Context) -> Verdict:
     findings = _holder_admin(attrs, "UserPolicyList", ctx, f"user {name}")
     for group_name in _group_names(auth_detail(user, "GroupList") or []):
         group = _group(ctx, user.account, group_name)
-        findings += _holder_admin(group.attributes, "GroupPolicyList", ctx, f"via group {group_name}, user "
-                                                                            f"{name}")
+        findings += _holder_admin(group.attributes, "GroupPolicyList", ctx, f"via group {group_name}, user {name}")
     if findings:
         return failed("; ".join(findings))
     return passed(f"user {name} has no policy allowing every action on every resource")
@@ -412,15 +409,14 @@ def user_no_admin_policy(user: Resource, ctx: Context) -> Verdict:
         ),
         docs=IAM_DOCS + "id_groups_manage_attach-policy.html",
     ),
-    reads=(
-        "iam:GetAccountAuthorizationDetails: UserDetailList[].UserPolicyList, AttachedManagedPolicies",
-    ),
+    reads=("iam:GetAccountAuthorizationDetails: UserDetailList[].UserPolicyList, AttachedManagedPolicies",),
     needs="iam:GetAccountAuthorizationDetails",
 )
 def user_no_direct_policies(user: Resource, ctx: Context) -> Verdict:
     inline = [p.get("PolicyName", "?") for p in auth_detail(user, "UserPolicyList") or []]
-    attached = [p.get("PolicyName") or p.get("PolicyArn", "?")
-                for p in auth_detail(user, "AttachedManagedPolicies") or []]
+    attached = [
+        p.get("PolicyName") or p.get("PolicyArn", "?") for p in auth_detail(user, "AttachedManagedPolicies") or []
+    ]
     if inline or attached:
         parts = []
         if inline:

@@ -54,8 +54,7 @@ def key_rotation(key: Resource, ctx: Context) -> Verdict:
     if spec != "SYMMETRIC_DEFAULT" or a.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT":
         return not_applicable(f"key {kid} is {spec}/{a.get('KeyUsage')}; automatic rotation does not apply")
     if a.get("Origin", "AWS_KMS") != "AWS_KMS":
-        return not_applicable(f"key {kid} has origin {a.get('Origin')}; its material cannot rotate "
-                              "automatically")
+        return not_applicable(f"key {kid} has origin {a.get('Origin')}; its material cannot rotate automatically")
     if need(key, "KeyRotationEnabled") is True:
         return passed(f"key {kid} rotates automatically")
     return failed(f"key {kid} has automatic rotation off")

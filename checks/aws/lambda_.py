@@ -59,14 +59,31 @@ def function_url_auth(fn: Resource, ctx: Context) -> Verdict:
 
 
 DEPRECATED_RUNTIMES = [
-    "python2.7", "python3.6", "python3.7", "python3.8",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
     # the first Node.js runtimes were retired in 2016-2020, yet their functions still run
-    "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10",
-    "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x",
+    "nodejs",
+    "nodejs4.3",
+    "nodejs4.3-edge",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
     "java8",
-    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "dotnet6",
-    "ruby2.5", "ruby2.7",
-    "go1.x", "provided",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet5.0",
+    "dotnet6",
+    "ruby2.5",
+    "ruby2.7",
+    "go1.x",
+    "provided",
 ]
 # Runtimes that reach deprecation on a date: judged against the snapshot's time.
 DEPRECATED_ON = {"nodejs18.x": "2025-09-01", "python3.9": "2025-12-15"}
@@ -91,9 +108,7 @@ DEPRECATED_ON = {"nodejs18.x": "2025-09-01", "python3.9": "2025-12-15"}
         docs=LAMBDA_DOCS + "lambda-runtimes.html",
     ),
     params={"deprecated": DEPRECATED_RUNTIMES, "deprecated_on": DEPRECATED_ON},
-    reads=(
-        "lambda:ListFunctions: Runtime, PackageType",
-    ),
+    reads=("lambda:ListFunctions: Runtime, PackageType",),
     needs="lambda:ListFunctions",
 )
 def runtime_supported(fn: Resource, ctx: Context) -> Verdict:

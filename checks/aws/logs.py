@@ -25,9 +25,7 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
         docs="https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html",
     ),
     params={"min_days": 365},
-    reads=(
-        "logs:DescribeLogGroups: logGroupName, retentionInDays",
-    ),
+    reads=("logs:DescribeLogGroups: logGroupName, retentionInDays",),
     needs="logs:DescribeLogGroups",
 )
 def log_group_retention(group: Resource, ctx: Context) -> Verdict:

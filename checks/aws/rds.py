@@ -43,12 +43,10 @@ def _aurora(db: Resource) -> bool:
             "3. Restore a new instance from the encrypted copy and switch applications over."
         ),
         cli="aws rds copy-db-snapshot --source-db-snapshot-identifier <snapshot-id> "
-            "--target-db-snapshot-identifier <encrypted-snapshot-id> --kms-key-id <kms-key-arn>",
+        "--target-db-snapshot-identifier <encrypted-snapshot-id> --kms-key-id <kms-key-arn>",
         docs=RDS_DOCS + "Overview.Encryption.html",
     ),
-    reads=(
-        "rds:DescribeDBInstances: StorageEncrypted",
-    ),
+    reads=("rds:DescribeDBInstances: StorageEncrypted",),
     needs="rds:DescribeDBInstances",
 )
 def instance_encrypted(db: Resource, ctx: Context) -> Verdict:
@@ -73,12 +71,10 @@ def instance_encrypted(db: Resource, ctx: Context) -> Verdict:
             "3. Apply the change immediately or in the next maintenance window."
         ),
         cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --no-publicly-accessible "
-            "--apply-immediately",
+        "--apply-immediately",
         docs=RDS_DOCS + "USER_VPC.WorkingWithRDSInstanceinaVPC.html",
     ),
-    reads=(
-        "rds:DescribeDBInstances: PubliclyAccessible",
-    ),
+    reads=("rds:DescribeDBInstances: PubliclyAccessible",),
     needs="rds:DescribeDBInstances",
 )
 def instance_not_public(db: Resource, ctx: Context) -> Verdict:
@@ -103,14 +99,12 @@ def instance_not_public(db: Resource, ctx: Context) -> Verdict:
             "3. Apply the change."
         ),
         cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --backup-retention-period "
-            "7 "
-            "--apply-immediately",
+        "7 "
+        "--apply-immediately",
         docs=RDS_DOCS + "USER_WorkingWithAutomatedBackups.html",
     ),
     params={"days": 7},
-    reads=(
-        "rds:DescribeDBInstances: BackupRetentionPeriod",
-    ),
+    reads=("rds:DescribeDBInstances: BackupRetentionPeriod",),
     needs="rds:DescribeDBInstances",
 )
 def backup_retention_7d(db: Resource, ctx: Context) -> Verdict:
@@ -137,13 +131,10 @@ def backup_retention_7d(db: Resource, ctx: Context) -> Verdict:
             "2. Under Availability & durability choose Create a standby instance.\n"
             "3. Apply the change (expect a performance impact while the standby is created)."
         ),
-        cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --multi-az "
-            "--apply-immediately",
+        cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --multi-az --apply-immediately",
         docs=RDS_DOCS + "Concepts.MultiAZ.html",
     ),
-    reads=(
-        "rds:DescribeDBInstances: Engine, MultiAZ",
-    ),
+    reads=("rds:DescribeDBInstances: Engine, MultiAZ",),
     needs="rds:DescribeDBInstances",
 )
 def multi_az(db: Resource, ctx: Context) -> Verdict:
@@ -170,12 +161,10 @@ def multi_az(db: Resource, ctx: Context) -> Verdict:
             "3. Apply the change immediately."
         ),
         cli="aws rds modify-db-instance --db-instance-identifier <db-instance-id> --deletion-protection "
-            "--apply-immediately",
+        "--apply-immediately",
         docs=RDS_DOCS + "USER_DeleteInstance.html#USER_DeleteInstance.DeletionProtection",
     ),
-    reads=(
-        "rds:DescribeDBInstances: Engine, DeletionProtection",
-    ),
+    reads=("rds:DescribeDBInstances: Engine, DeletionProtection",),
     needs="rds:DescribeDBInstances",
 )
 def deletion_protection(db: Resource, ctx: Context) -> Verdict:

@@ -27,9 +27,7 @@ from checks.base import (
 )
 
 S3_DOCS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/"
-PAB_CLI = (
-    "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"
-)
+PAB_CLI = "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"
 
 
 def _bucket(b: Resource) -> str:
@@ -91,8 +89,7 @@ def account_public_access_block(account: Resource, ctx: Context) -> Verdict:
             "2. On Permissions, under Block public access, choose Edit.\n"
             "3. Select Block all public access and save (or enable it for the whole account)."
         ),
-        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration "
-            f"{PAB_CLI}",
+        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration {PAB_CLI}",
         docs=S3_DOCS + "configuring-block-public-access-bucket.html",
     ),
     reads=(
@@ -113,8 +110,7 @@ def bucket_public_access_block(bucket: Resource, ctx: Context) -> Verdict:
     if off:
         return failed(f"bucket {_bucket(bucket)} has public access block off for: {', '.join(off)}")
     levels = sorted(set(filter(None, where.values())))
-    return passed(f"bucket {_bucket(bucket)} has all public access block settings on ({'/'.join(levels)} "
-                  "level)")
+    return passed(f"bucket {_bucket(bucket)} has all public access block settings on ({'/'.join(levels)} level)")
 
 
 @check(
@@ -134,8 +130,8 @@ def bucket_public_access_block(bucket: Resource, ctx: Context) -> Verdict:
         ),
         cli=(
             "aws s3api put-bucket-encryption --bucket <bucket-name> --server-side-encryption-configuration "
-            "'{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":{\"SSEAlgorithm\":\"aws:kms\","
-            "\"KMSMasterKeyID\":\"<kms-key-arn>\"},\"BucketKeyEnabled\":true}]}'"
+            '\'{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms",'
+            '"KMSMasterKeyID":"<kms-key-arn>"},"BucketKeyEnabled":true}]}\''
         ),
         docs=S3_DOCS + "default-bucket-encryption.html",
     ),
@@ -152,7 +148,8 @@ def bucket_default_encryption(bucket: Resource, ctx: Context) -> Verdict:
     rules = (config or {}).get("Rules") or []
     algos = [
         str((r.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm"))
-        for r in rules if r.get("ApplyServerSideEncryptionByDefault")
+        for r in rules
+        if r.get("ApplyServerSideEncryptionByDefault")
     ]
     if algos:
         return passed(f"bucket {_bucket(bucket)} encrypts new objects by default with {', '.join(algos)}")
@@ -174,13 +171,10 @@ def bucket_default_encryption(bucket: Resource, ctx: Context) -> Verdict:
             "2. On Properties, under Bucket Versioning, choose Edit.\n"
             "3. Select Enable and save."
         ),
-        cli="aws s3api put-bucket-versioning --bucket <bucket-name> --versioning-configuration "
-            "Status=Enabled",
+        cli="aws s3api put-bucket-versioning --bucket <bucket-name> --versioning-configuration Status=Enabled",
         docs=S3_DOCS + "manage-versioning-examples.html",
     ),
-    reads=(
-        "s3:GetBucketVersioning: Status",
-    ),
+    reads=("s3:GetBucketVersioning: Status",),
     needs="s3:ListAllMyBuckets, s3:GetBucketVersioning",
 )
 def bucket_versioning(bucket: Resource, ctx: Context) -> Verdict:
@@ -213,9 +207,7 @@ def _denies_insecure_transport(stmt: Mapping[str, Any], bucket_arn: str) -> bool
         if str(operator).lower() not in ("bool", "boolifexists") or not isinstance(pairs, Mapping):
             continue
         for key, value in pairs.items():
-            if str(key).lower() == "aws:securetransport" and any(
-                str(v).lower() == "false" for v in as_list(value)
-            ):
+            if str(key).lower() == "aws:securetransport" and any(str(v).lower() == "false" for v in as_list(value)):
                 return True
     return False
 
@@ -238,10 +230,10 @@ def _denies_insecure_transport(stmt: Mapping[str, Any], bucket_arn: str) -> bool
         ),
         cli=(
             "aws s3api put-bucket-policy --bucket <bucket-name> --policy "
-            "'{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"DenyInsecureTransport\","
-            "\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":"
-            "[\"arn:aws:s3:::<bucket-name>\",\"arn:aws:s3:::<bucket-name>/*\"],"
-            "\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}]}'"
+            '\'{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport",'
+            '"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":'
+            '["arn:aws:s3:::<bucket-name>","arn:aws:s3:::<bucket-name>/*"],'
+            '"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}\''
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
     ),
@@ -259,8 +251,9 @@ def bucket_tls_only(bucket: Resource, ctx: Context) -> Verdict:
         return failed(f"bucket {_bucket(bucket)} has no bucket policy, so plain HTTP is allowed")
     if any(_denies_insecure_transport(s, bucket.id) for s in statements(policy)):
         return passed(f"bucket {_bucket(bucket)} policy denies requests without TLS")
-    return failed(f"bucket {_bucket(bucket)} policy does not deny aws:SecureTransport false on the bucket "
-                  "and all its objects")
+    return failed(
+        f"bucket {_bucket(bucket)} policy does not deny aws:SecureTransport false on the bucket and all its objects"
+    )
 
 
 @check(
@@ -280,13 +273,11 @@ def bucket_tls_only(bucket: Resource, ctx: Context) -> Verdict:
         ),
         cli=(
             "aws s3api put-bucket-logging --bucket <bucket-name> --bucket-logging-status "
-            "'{\"LoggingEnabled\":{\"TargetBucket\":\"<log-bucket-name>\",\"TargetPrefix\":\"<bucket-name>/\"}}'"
+            '\'{"LoggingEnabled":{"TargetBucket":"<log-bucket-name>","TargetPrefix":"<bucket-name>/"}}\''
         ),
         docs=S3_DOCS + "enable-server-access-logging.html",
     ),
-    reads=(
-        "s3:GetBucketLogging: LoggingEnabled.TargetBucket",
-    ),
+    reads=("s3:GetBucketLogging: LoggingEnabled.TargetBucket",),
     needs="s3:ListAllMyBuckets, s3:GetBucketLogging",
 )
 def bucket_access_logging(bucket: Resource, ctx: Context) -> Verdict:
@@ -322,8 +313,7 @@ def _neutralised(bucket: Resource, ctx: Context, flags: list[str]) -> str | None
             "aws:SourceVpce or named principals).\n"
             "3. Turn on Block public access for the bucket or account."
         ),
-        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration "
-            f"{PAB_CLI}",
+        cli=f"aws s3api put-public-access-block --bucket <bucket-name> --public-access-block-configuration {PAB_CLI}",
         docs=S3_DOCS + "access-control-block-public-access.html",
     ),
     # BlockPublicPolicy only rejects new public policies; an existing one keeps working, so by
@@ -364,7 +354,7 @@ def bucket_no_public_policy(bucket: Resource, ctx: Context) -> Verdict:
             "3. Or edit the ACL and remove grants to Everyone and Authenticated users group."
         ),
         cli="aws s3api put-bucket-ownership-controls --bucket <bucket-name> "
-            "--ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'",
+        "--ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'",
         docs=S3_DOCS + "about-object-ownership.html",
     ),
     reads=(
@@ -382,4 +372,3 @@ def bucket_no_public_acl(bucket: Resource, ctx: Context) -> Verdict:
     if guard:
         return passed(f"bucket {_bucket(bucket)} ACL grants {', '.join(grants)}, but {guard}")
     return failed(f"bucket {_bucket(bucket)} ACL grants {', '.join(grants)}")
-

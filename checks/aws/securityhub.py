@@ -24,9 +24,7 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
         cli="aws securityhub enable-security-hub --enable-default-standards --region <region>",
         docs="https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-settingup.html",
     ),
-    reads=(
-        "securityhub:DescribeHub: HubArn (InvalidAccessException = not enabled)",
-    ),
+    reads=("securityhub:DescribeHub: HubArn (InvalidAccessException = not enabled)",),
     needs="securityhub:DescribeHub",
 )
 def securityhub_enabled(settings: Resource, ctx: Context) -> Verdict:

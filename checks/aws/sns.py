@@ -22,7 +22,7 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
             "3. Enable encryption, pick a KMS key and save."
         ),
         cli="aws sns set-topic-attributes --topic-arn <topic-arn> --attribute-name KmsMasterKeyId "
-            "--attribute-value <kms-key-id>",
+        "--attribute-value <kms-key-id>",
         docs="https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic.html",
     ),
     reads=(

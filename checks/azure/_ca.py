@@ -187,15 +187,16 @@ def condition_gap(
     gap = _app_gap(cond.get("applications") or {}, app)
     if gap:
         return gap
-    for key, label in (("userRiskLevels", "user risk"), ("signInRiskLevels", "sign-in risk"),
-                       ("insiderRiskLevels", "insider risk")):
+    for key, label in (
+        ("userRiskLevels", "user risk"),
+        ("signInRiskLevels", "sign-in risk"),
+        ("insiderRiskLevels", "insider risk"),
+    ):
         levels = cond.get(key)
         if levels:
             text = levels if isinstance(levels, str) else ", ".join(str(v) for v in levels)
             return f"applies only at {label} {text}"
-    if cond.get("servicePrincipalRiskLevels") or (cond.get("clientApplications") or {}).get(
-        "includeServicePrincipals"
-    ):
+    if cond.get("servicePrincipalRiskLevels") or (cond.get("clientApplications") or {}).get("includeServicePrincipals"):
         return "targets workload identities, not users"
     types = {str(t) for t in cond.get("clientAppTypes") or []}
     if client_types and types and "all" not in types and not types | blocked >= _ALL_CLIENT_TYPES:
@@ -342,9 +343,7 @@ def mfa_coverage(
     return Coverage(gaps=tuple(gaps + elsewhere), unknown=tuple(unknown))
 
 
-def role_gap(
-    policy: Mapping[str, Any], role: str, holders: Iterable[Subject], directory: Directory
-) -> str | None:
+def role_gap(policy: Mapping[str, Any], role: str, holders: Iterable[Subject], directory: Directory) -> str | None:
     """None when ``policy`` requires MFA at every sign-in to all apps for whoever holds ``role``
     (targeted by All users or by the role) and excludes none of its current ``holders``."""
     state = str(policy.get("state") or "")
@@ -381,9 +380,7 @@ def block_gap(policy: Mapping[str, Any], subject: Subject, directory: Directory)
     return blocked, gap
 
 
-def _blocked_legacy(
-    policies: Sequence[Mapping[str, Any]], subject: Subject, directory: Directory
-) -> frozenset[str]:
+def _blocked_legacy(policies: Sequence[Mapping[str, Any]], subject: Subject, directory: Directory) -> frozenset[str]:
     """Legacy client types that enabled block policies stop for ``subject`` without any gap."""
     found: set[str] = set()
     for policy in policies:

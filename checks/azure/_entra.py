@@ -85,8 +85,10 @@ def role_ids(items: Iterable[Mapping[str, Any]]) -> frozenset[str]:
 
 def is_break_glass(user: Resource, names: Iterable[str]) -> bool:
     wanted = {str(n).lower() for n in names}
-    return bool(wanted & {str(user.attributes.get("userPrincipalName") or "").lower(),
-                          str(user.attributes.get("id") or "").lower()})
+    return bool(
+        wanted
+        & {str(user.attributes.get("userPrincipalName") or "").lower(), str(user.attributes.get("id") or "").lower()}
+    )
 
 
 def directory_of(tenant: Resource) -> _ca.Directory:

@@ -59,8 +59,9 @@ def tenant_mfa_verdict(ctx: Context, tenant: Resource, what: str, *, app: str | 
     names = ctx.params.get("break_glass") or []
     users = [u for u in enabled_users(ctx) if not is_break_glass(u, names)]
     if not users:  # "all 0 users covered" would be a pass on nothing
-        raise MissingInput("no enabled user other than break-glass accounts is in the snapshot: coverage of "
-                           f"{what} cannot be shown")
+        raise MissingInput(
+            f"no enabled user other than break-glass accounts is in the snapshot: coverage of {what} cannot be shown"
+        )
     fails: list[str] = []
     unknown: list[tuple[str, str]] = []
     gaps: Counter[str] = Counter()
@@ -77,9 +78,13 @@ def tenant_mfa_verdict(ctx: Context, tenant: Resource, what: str, *, app: str | 
         why = "; ".join(f"{gap} ({n} of them)" for gap, n in gaps.most_common(6)) or "no policy requires MFA"
         tail = f"; {len(unknown)} more users unknown" if unknown else ""
         base = "neither security defaults nor per-user MFA apply" if per_user else "security defaults are off"
-        return unless_defaults_unknown(tenant, failed(
-            f"{len(fails)} of {len(users)} enabled users can reach {what} without MFA{extra}: {who}; {base}; "
-            f"Conditional Access gaps: {why}{tail}"))
+        return unless_defaults_unknown(
+            tenant,
+            failed(
+                f"{len(fails)} of {len(users)} enabled users can reach {what} without MFA{extra}: {who}; {base}; "
+                f"Conditional Access gaps: {why}{tail}"
+            ),
+        )
     if unknown:
         raise MissingInput(f"cannot tell for {len(unknown)} of {len(users)} users: {summarise(unknown, 3)}")
     return passed(f"all {len(users)} enabled users (members and guests) must pass MFA for {what}{extra}")

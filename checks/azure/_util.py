@@ -107,10 +107,7 @@ def user_label(user: Resource) -> str:
 
 
 def is_enabled_member(user: Resource) -> bool:
-    return (
-        bool(user.attributes.get("accountEnabled"))
-        and str(user.attributes.get("userType") or "Member") != "Guest"
-    )
+    return bool(user.attributes.get("accountEnabled")) and str(user.attributes.get("userType") or "Member") != "Guest"
 
 
 def privileged_roles(roles: Iterable[Mapping[str, Any]], extra_names: Iterable[str] = ()) -> list[str]:

@@ -126,7 +126,8 @@ def user_mfa_registered(user: Resource, ctx: Context) -> Verdict:
     ),
     params={"extra_roles": []},
     reads=(*_ROLES, _REPORT, *_FALLBACK),
-    needs="RoleManagement.Read.Directory, GroupMember.Read.All; " + _MFA_NEEDS
+    needs="RoleManagement.Read.Directory, GroupMember.Read.All; "
+    + _MFA_NEEDS
     + "; Microsoft Entra ID P2 for eligible (PIM) roles",
 )
 def privileged_user_mfa(user: Resource, ctx: Context) -> Verdict:
@@ -209,8 +210,10 @@ def _last_success(user: Resource) -> Any:
         docs=DOCS + "monitoring-health/howto-manage-inactive-user-accounts",
     ),
     params={"days": 90},
-    reads=("GET /v1.0/users?$select=signInActivity: accountEnabled, createdDateTime, "
-           "signInActivity.lastSuccessfulSignInDateTime",),
+    reads=(
+        "GET /v1.0/users?$select=signInActivity: accountEnabled, createdDateTime, "
+        "signInActivity.lastSuccessfulSignInDateTime",
+    ),
     needs="User.Read.All, AuditLog.Read.All (Graph, application); Microsoft Entra ID P1 for signInActivity",
 )
 def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
@@ -221,19 +224,23 @@ def user_inactive_90d(user: Resource, ctx: Context) -> Verdict:
     if last is not None:
         age = days_since(last, ctx.now)
         if age < days:
-            return passed(f"user {user_label(user)} signed in successfully in the last {days} days",
-                          observed=f"last successful sign-in {last.isoformat()}")
-        return failed(f"user {user_label(user)} is enabled and last signed in successfully on {last.date()}, "
-                      f"{days} or more days ago")
+            return passed(
+                f"user {user_label(user)} signed in successfully in the last {days} days",
+                observed=f"last successful sign-in {last.isoformat()}",
+            )
+        return failed(
+            f"user {user_label(user)} is enabled and last signed in successfully on {last.date()}, "
+            f"{days} or more days ago"
+        )
     try:
         created = parse_time(user.attributes.get("createdDateTime"))
     except ValueError:
         created = None
     if created is not None and days_since(created, ctx.now) < days:
-        return passed(f"user {user_label(user)} was created on {created.date()}, less than {days} days ago, "
-                      "not used yet")
+        return passed(
+            f"user {user_label(user)} was created on {created.date()}, less than {days} days ago, not used yet"
+        )
     return failed(
         f"user {user_label(user)} is enabled and has no successful sign-in recorded "
         "(Entra records successful sign-ins since December 2023)"
     )
-

@@ -12,8 +12,10 @@ from checks.azure._util import parse_time
 from checks.base import Context, MissingInput, Remediation, Severity, Verdict, check, failed, need, passed
 
 DOCS = "https://learn.microsoft.com/entra/identity-platform/"
-_READ = ("GET /v1.0/applications?$select=id,appId,displayName,passwordCredentials,keyCredentials: "
-         "passwordCredentials[].startDateTime/endDateTime, keyCredentials[].endDateTime")
+_READ = (
+    "GET /v1.0/applications?$select=id,appId,displayName,passwordCredentials,keyCredentials: "
+    "passwordCredentials[].startDateTime/endDateTime, keyCredentials[].endDateTime"
+)
 _NEEDS = "Application.Read.All (Graph, application)"
 
 

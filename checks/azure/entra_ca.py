@@ -63,8 +63,13 @@ def _holders(ctx: Context, tenant: Resource) -> dict[str, list[_ca.Subject]]:
         docs=DOCS + "conditional-access/policy-old-require-mfa-admin",
     ),
     params={"break_glass": [], "extra_roles": []},
-    reads=(READS_SD, READS_CA, READS_GROUPS, READS_ROLES,
-           "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal: roleDefinitionId"),
+    reads=(
+        READS_SD,
+        READS_CA,
+        READS_GROUPS,
+        READS_ROLES,
+        "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal: roleDefinitionId",
+    ),
     needs=NEEDS + "; Microsoft Entra ID P2 for eligible (PIM) holders",
 )
 def ca_mfa_admins(tenant: Resource, ctx: Context) -> Verdict:
@@ -92,12 +97,23 @@ def ca_mfa_admins(tenant: Resource, ctx: Context) -> Verdict:
             if reasons and all(r.startswith("unknown: ") for r in reasons):
                 unknown.append((name, reasons[0].removeprefix("unknown: ")))
             else:
-                missing.append((name, next((r for r in reasons if not r.startswith("unknown")),
-                                           "no enabled MFA policy targets the role")))
+                missing.append(
+                    (
+                        name,
+                        next(
+                            (r for r in reasons if not r.startswith("unknown")),
+                            "no enabled MFA policy targets the role",
+                        ),
+                    )
+                )
     if missing:
-        return unless_defaults_unknown(tenant, failed(
-            f"{len(missing)} of {len(roles)} privileged roles are not covered by an MFA policy: "
-            f"{summarise(missing, 4)}"))
+        return unless_defaults_unknown(
+            tenant,
+            failed(
+                f"{len(missing)} of {len(roles)} privileged roles are not covered by an MFA policy: "
+                f"{summarise(missing, 4)}"
+            ),
+        )
     if unknown:
         raise MissingInput(f"cannot tell for {len(unknown)} roles: {summarise(unknown, 2)}")
     return passed(f"all {len(roles)} privileged roles must pass MFA at every sign-in ({', '.join(sorted(by))})")
@@ -143,8 +159,12 @@ def legacy_auth_blocked(tenant: Resource, ctx: Context) -> Verdict:
         else:
             fails.append((user_label(user), "; ".join(cover.gaps[:2]) or "no enabled block policy"))
     if fails:
-        return unless_defaults_unknown(tenant, failed(
-            f"legacy authentication is open for {len(fails)} of {len(users)} enabled users: {summarise(fails, 3)}"))
+        return unless_defaults_unknown(
+            tenant,
+            failed(
+                f"legacy authentication is open for {len(fails)} of {len(users)} enabled users: {summarise(fails, 3)}"
+            ),
+        )
     if unknown:
         raise MissingInput(f"cannot tell for {len(unknown)} users: {summarise(unknown, 2)}")
     return passed(f"legacy authentication is blocked for all {len(users)} enabled users by {', '.join(sorted(by))}")

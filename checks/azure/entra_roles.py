@@ -26,8 +26,10 @@ DOCS = "https://learn.microsoft.com/entra/identity/"
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 _ASSIGNMENTS = "GET /v1.0/roleManagement/directory/roleAssignments?$expand=principal: roleDefinitionId, principal"
 _GROUPS = "GET /v1.0/groups/{id}/transitiveMembers: id, @odata.type (role-assignable groups)"
-_SCHEDULES = ("GET /v1.0/roleManagement/directory/roleAssignmentScheduleInstances?$expand=principal: "
-              "startDateTime, endDateTime, assignmentType")
+_SCHEDULES = (
+    "GET /v1.0/roleManagement/directory/roleAssignmentScheduleInstances?$expand=principal: "
+    "startDateTime, endDateTime, assignmentType"
+)
 _ELIGIBLE = "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal: endDateTime"
 _NEEDS = "RoleManagement.Read.Directory, GroupMember.Read.All (Graph, application)"
 
@@ -67,8 +69,10 @@ def global_admin_count(tenant: Resource, ctx: Context) -> Verdict:
             holders.append(user_label(user))
     names = ", ".join(sorted(holders)) or "none"
     if len(holders) < low:
-        return failed(f"only {len(holders)} enabled user(s) hold Global Administrator actively ({names}); "
-                      f"at least {low} are needed so the tenant is never locked out")
+        return failed(
+            f"only {len(holders)} enabled user(s) hold Global Administrator actively ({names}); "
+            f"at least {low} are needed so the tenant is never locked out"
+        )
     if len(holders) > high:
         return failed(f"{len(holders)} enabled users hold Global Administrator actively, more than {high}: {names}")
     return passed(f"{len(holders)} enabled users hold Global Administrator actively ({names})")
@@ -115,15 +119,21 @@ def privileged_roles_pim(user: Resource, ctx: Context) -> Verdict:
         return not_applicable(f"user {user_label(user)} is a break-glass account named in the check's parameters")
     if any(r.get("permanent") is None for r in active):
         why = user.errors.get("RoleSchedules", "assignment schedules were not collected")
-        raise MissingInput(f"whether the roles of {user_label(user)} are permanent is unknown: {why} "
-                           "(role assignment schedules need Microsoft Entra ID P2)")
+        raise MissingInput(
+            f"whether the roles of {user_label(user)} are permanent is unknown: {why} "
+            "(role assignment schedules need Microsoft Entra ID P2)"
+        )
     standing = [r for r in active if r.get("permanent")]
     if standing:
-        held = [f"{r.get('name')} ({'via group ' + r['group'].get('displayName', '') if r.get('group') else 'direct'})"
-                for r in standing]
+        held = [
+            f"{r.get('name')} ({'via group ' + r['group'].get('displayName', '') if r.get('group') else 'direct'})"
+            for r in standing
+        ]
         return failed(f"user {user_label(user)} holds {', '.join(sorted(set(held)))} permanently active")
-    return passed(f"user {user_label(user)} holds its privileged roles time-bound "
-                  f"({', '.join(sorted({str(r.get('name')) + ' ' + _until(r) for r in active}))})")
+    return passed(
+        f"user {user_label(user)} holds its privileged roles time-bound "
+        f"({', '.join(sorted({str(r.get('name')) + ' ' + _until(r) for r in active}))})"
+    )
 
 
 def _allowed(principal: Mapping[str, Any], allow: set[str]) -> bool:
@@ -167,8 +177,11 @@ def sp_no_privileged_role(tenant: Resource, ctx: Context) -> Verdict:
         principal = a.get("principal") or {}
         role = PRIVILEGED_ROLE_TEMPLATES.get(str(a.get("templateId") or "").lower(), str(a.get("name")))
         sps = [(principal, "direct")] if principal.get("type") == "servicePrincipal" else []
-        sps += [(m, f"via group {principal.get('displayName')}") for m in a.get("members") or []
-                if m.get("type") == "servicePrincipal"]
+        sps += [
+            (m, f"via group {principal.get('displayName')}")
+            for m in a.get("members") or []
+            if m.get("type") == "servicePrincipal"
+        ]
         for sp, how in sps:
             if not _allowed(sp, allow):
                 who = f"'{sp.get('displayName') or sp.get('id')}' (appId {sp.get('appId') or '?'})"
@@ -176,5 +189,7 @@ def sp_no_privileged_role(tenant: Resource, ctx: Context) -> Verdict:
     if found:
         items = [(who, "; ".join(sorted(roles))) for who, roles in sorted(found.items())]
         return failed(f"{len(found)} service principal(s) hold privileged directory roles: {summarise(items)}")
-    return passed(f"no service principal holds a privileged directory role ({len(assignments)} assignments read"
-                  + (f", {len(allow)} allowed by parameter)" if allow else ")"))
+    return passed(
+        f"no service principal holds a privileged directory role ({len(assignments)} assignments read"
+        + (f", {len(allow)} allowed by parameter)" if allow else ")")
+    )

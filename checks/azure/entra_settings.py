@@ -56,7 +56,7 @@ def _field(policy: Mapping[str, Any], *path: str) -> Any:
             "Entra admin center > External Identities > External collaboration settings > Guest invite "
             "restrictions: 'Only users assigned to specific admin roles can invite guest users' > Save."
         ),
-        cli=_CLI.replace("GET", "PATCH") + " --body '{\"allowInvitesFrom\": \"adminsAndGuestInviters\"}'",
+        cli=_CLI.replace("GET", "PATCH") + ' --body \'{"allowInvitesFrom": "adminsAndGuestInviters"}\'',
         docs=DOCS + "external-id/external-collaboration-settings-configure",
     ),
     reads=(_READ + "allowInvitesFrom",),
@@ -84,7 +84,7 @@ def guest_invites_restricted(tenant: Resource, ctx: Context) -> Verdict:
             "Entra admin center > External Identities > External collaboration settings > Guest user access: "
             "'Guest user access is restricted to properties and memberships of their own directory objects'."
         ),
-        cli=_CLI.replace("GET", "PATCH") + f" --body '{{\"guestUserRoleId\": \"{RESTRICTED_GUEST}\"}}'",
+        cli=_CLI.replace("GET", "PATCH") + f' --body \'{{"guestUserRoleId": "{RESTRICTED_GUEST}"}}\'',
         docs=DOCS + "identity/users/users-restrict-guest-permissions",
     ),
     reads=(_READ + "guestUserRoleId",),
@@ -114,7 +114,7 @@ def guest_access_restricted(tenant: Resource, ctx: Context) -> Verdict:
             "permissions'), and set up the admin consent workflow."
         ),
         cli=_CLI.replace("GET", "PATCH")
-        + " --body '{\"defaultUserRolePermissions\": {\"permissionGrantPoliciesAssigned\": []}}'",
+        + ' --body \'{"defaultUserRolePermissions": {"permissionGrantPoliciesAssigned": []}}\'',
         docs=DOCS + "identity/enterprise-apps/configure-user-consent",
     ),
     params={"allow_verified_publishers": False},
@@ -144,8 +144,7 @@ def user_consent_restricted(tenant: Resource, ctx: Context) -> Verdict:
     ),
     remediation=Remediation(
         console="Entra admin center > Users > User settings > 'Users can register applications': No > Save.",
-        cli=_CLI.replace("GET", "PATCH")
-        + " --body '{\"defaultUserRolePermissions\": {\"allowedToCreateApps\": false}}'",
+        cli=_CLI.replace("GET", "PATCH") + ' --body \'{"defaultUserRolePermissions": {"allowedToCreateApps": false}}\'',
         docs=DOCS + "identity/role-based-access-control/delegate-app-roles",
     ),
     reads=(_READ + "defaultUserRolePermissions.allowedToCreateApps",),

@@ -63,9 +63,7 @@ def soft_delete_enabled(vault: Resource, ctx: Context) -> Verdict:
 def purge_protection_enabled(vault: Resource, ctx: Context) -> Verdict:
     if props(vault).get("enablePurgeProtection") is True:
         return passed(f"key vault {vault.name} has purge protection enabled")
-    return failed(
-        f"key vault {vault.name} does not have purge protection: deleted keys can be purged at once"
-    )
+    return failed(f"key vault {vault.name} does not have purge protection: deleted keys can be purged at once")
 
 
 @check(
@@ -83,7 +81,7 @@ def purge_protection_enabled(vault: Resource, ctx: Context) -> Verdict:
             "group (or AuditEvent), send to a Log Analytics workspace or storage account > Save."
         ),
         cli="az monitor diagnostic-settings create --name audit --resource <vault-resource-id> "
-        "--workspace <workspace-resource-id> --logs '[{\"categoryGroup\":\"audit\",\"enabled\":true}]'",
+        '--workspace <workspace-resource-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\'',
         docs=DOCS + "logging",
     ),
     references=("CIS Microsoft Azure Foundations v3.0.0 6.1.4",),
@@ -134,9 +132,7 @@ def rbac_authorization(vault: Resource, ctx: Context) -> Verdict:
         return passed(f"key vault {vault.name} uses Azure RBAC for data access")
     policies = len(p.get("accessPolicies") or [])
     why = "is off" if p.get("enableRbacAuthorization") is False else "is not set (the default is access policies)"
-    return failed(
-        f"key vault {vault.name} uses vault access policies ({policies} defined): RBAC authorization {why}"
-    )
+    return failed(f"key vault {vault.name} uses vault access policies ({policies} defined): RBAC authorization {why}")
 
 
 @check(
@@ -157,8 +153,10 @@ def rbac_authorization(vault: Resource, ctx: Context) -> Verdict:
         docs=DOCS + "network-security",
     ),
     params={"max_addresses": 65536},
-    reads=(_VAULTS + ": properties.publicNetworkAccess, properties.networkAcls (defaultAction, ipRules), "
-           "properties.privateEndpointConnections",),
+    reads=(
+        _VAULTS + ": properties.publicNetworkAccess, properties.networkAcls (defaultAction, ipRules), "
+        "properties.privateEndpointConnections",
+    ),
     needs=ARM_READER,
 )
 def public_network_restricted(vault: Resource, ctx: Context) -> Verdict:

@@ -104,8 +104,10 @@ def activity_log_retained(sub: Resource, ctx: Context) -> Verdict:
             raise MissingInput("; ".join(problems))
         retired = "; log profiles no longer count: Azure retired them on 2026-09-30"
         detail = f" ({'; '.join(gaps)}{retired})" if gaps else f" ({retired[2:]})"
-        return failed(f"subscription {sub.name} has no diagnostic setting exporting its activity log "
-                      f"(Azure alone keeps 90 days){detail}")
+        return failed(
+            f"subscription {sub.name} has no diagnostic setting exporting its activity log "
+            f"(Azure alone keeps 90 days){detail}"
+        )
     try:
         profiles = need(sub, "LogProfiles") or []
     except MissingInput as exc:
@@ -114,9 +116,7 @@ def activity_log_retained(sub: Resource, ctx: Context) -> Verdict:
     for prof in profiles:
         gap = _profile_gap(prof, days)
         if not gap:
-            return passed(
-                f"subscription {sub.name} keeps its activity log with log profile {prof.get('name')}"
-            )
+            return passed(f"subscription {sub.name} keeps its activity log with log profile {prof.get('name')}")
         gaps.append(f"log profile {prof.get('name')} {gap}")
     if problems:
         raise MissingInput("; ".join(problems) + "; no log profile keeps the activity log")

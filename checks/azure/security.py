@@ -41,8 +41,19 @@ _CIS = "CIS Microsoft Azure Foundations v3.0.0 "
         docs=_DEFENDER_DOCS + "enable-enhanced-security",
     ),
     references=tuple(
-        _CIS + n for n in ("3.1.3.1", "3.1.4.1", "3.1.5.1", "3.1.6.1", "3.1.7.1", "3.1.7.2", "3.1.7.3",
-                           "3.1.7.4", "3.1.8.1", "3.1.9.1")
+        _CIS + n
+        for n in (
+            "3.1.3.1",
+            "3.1.4.1",
+            "3.1.5.1",
+            "3.1.6.1",
+            "3.1.7.1",
+            "3.1.7.2",
+            "3.1.7.3",
+            "3.1.7.4",
+            "3.1.8.1",
+            "3.1.9.1",
+        )
     ),
     params={
         "plans": [
@@ -58,8 +69,10 @@ _CIS = "CIS Microsoft Azure Foundations v3.0.0 "
             "AppServices",
         ]
     },
-    reads=("GET /subscriptions/{id}/providers/Microsoft.Security/pricings?api-version=2024-01-01: "
-           "name, properties.pricingTier",),
+    reads=(
+        "GET /subscriptions/{id}/providers/Microsoft.Security/pricings?api-version=2024-01-01: "
+        "name, properties.pricingTier",
+    ),
     needs=ARM_READER + " (or Security Reader)",
 )
 def defender_plan_enabled(pricing: Resource, ctx: Context) -> Verdict:
@@ -77,12 +90,8 @@ def defender_plan_enabled(pricing: Resource, ctx: Context) -> Verdict:
 
 # -- security contacts ------------------------------------------------------------------------------
 
-_CONTACTS = (
-    "GET /subscriptions/{id}/providers/Microsoft.Security/securityContacts?api-version=2023-12-01-preview: "
-)
-_CONTACT_CONSOLE = (
-    "Microsoft Defender for Cloud > Environment settings > the subscription > Email notifications: "
-)
+_CONTACTS = "GET /subscriptions/{id}/providers/Microsoft.Security/securityContacts?api-version=2023-12-01-preview: "
+_CONTACT_CONSOLE = "Microsoft Defender for Cloud > Environment settings > the subscription > Email notifications: "
 _CONTACT_DOCS = _DEFENDER_DOCS + "configure-email-notifications"
 
 
@@ -100,8 +109,7 @@ def _contacts(sub: Resource) -> list[ContactView]:
         "the security contact. Without an address the notices reach nobody who will act on them."
     ),
     remediation=Remediation(
-        console=_CONTACT_CONSOLE + "enter the security team's shared mailbox in 'Additional email addresses' "
-        "> Save.",
+        console=_CONTACT_CONSOLE + "enter the security team's shared mailbox in 'Additional email addresses' > Save.",
         cli="az security contact create --name default --emails security@example.com "
         "--alert-notifications on --alerts-admins on",
         docs=_CONTACT_DOCS,
@@ -140,8 +148,10 @@ _SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
     ),
     references=(_CIS + "3.1.14",),
     params={"minimal_severity": "High"},
-    reads=(_CONTACTS + "properties.isEnabled, notificationsSources[sourceType=Alert].minimalSeverity "
-           "(2020-01-01-preview: alertNotifications.state, minimalSeverity)",),
+    reads=(
+        _CONTACTS + "properties.isEnabled, notificationsSources[sourceType=Alert].minimalSeverity "
+        "(2020-01-01-preview: alertNotifications.state, minimalSeverity)",
+    ),
     needs=ARM_READER,
 )
 def alert_notifications_on(sub: Resource, ctx: Context) -> Verdict:
@@ -150,9 +160,7 @@ def alert_notifications_on(sub: Resource, ctx: Context) -> Verdict:
     contacts = _contacts(sub)
     for c in contacts:
         if c.alerts_on and _SEVERITY_RANK.get(c.minimal_severity.lower(), 99) <= limit:
-            return passed(
-                f"subscription {sub.name} emails Defender alerts of severity {c.minimal_severity} or higher"
-            )
+            return passed(f"subscription {sub.name} emails Defender alerts of severity {c.minimal_severity} or higher")
     if not contacts:
         return failed(f"subscription {sub.name} has no security contact, so Defender alerts are not emailed")
     on = [c for c in contacts if c.alerts_on]

@@ -122,16 +122,13 @@ def _block(count: int) -> str:
     params={"max_addresses": 65536, "allow_azure_services": False},
     reads=(
         _SERVERS + ": properties.publicNetworkAccess",
-        "GET {server}/firewallRules?api-version=2021-11-01: name, properties.startIpAddress, "
-        "properties.endIpAddress",
+        "GET {server}/firewallRules?api-version=2021-11-01: name, properties.startIpAddress, properties.endIpAddress",
     ),
     needs=ARM_READER,
 )
 def server_no_open_firewall(server: Resource, ctx: Context) -> Verdict:
     if str(props(server).get("publicNetworkAccess") or "").lower() == "disabled":
-        return passed(
-            f"SQL server {server.name} has public network access disabled; firewall rules do not apply"
-        )
+        return passed(f"SQL server {server.name} has public network access disabled; firewall rules do not apply")
     # A /16 is as wide as a site, VPN or NAT egress range gets; wider rules admit other people's networks.
     limit = int(ctx.params.get("max_addresses", 65536))
     azure_ok = bool(ctx.params.get("allow_azure_services", False))
@@ -184,9 +181,7 @@ def server_minimum_tls_12(server: Resource, ctx: Context) -> Verdict:
     try:
         ok = float(str(value)) >= 1.2
     except ValueError as exc:
-        raise MissingInput(
-            f"SQL server {server.name} reports an unknown minimalTlsVersion {value!r}"
-        ) from exc
+        raise MissingInput(f"SQL server {server.name} reports an unknown minimalTlsVersion {value!r}") from exc
     if ok:
         return passed(f"SQL server {server.name} requires TLS {value} or later")
     return failed(f"SQL server {server.name} accepts TLS {value}, below 1.2")

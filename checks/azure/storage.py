@@ -38,10 +38,7 @@ _ACCOUNTS = "GET /subscriptions/{id}/providers/Microsoft.Storage/storageAccounts
             "2. Set 'Allow Blob anonymous access' to Disabled and Save.\n"
             "3. Enforce it with the built-in policy 'Storage account public access should be disallowed'."
         ),
-        cli=(
-            "az storage account update --name <account> --resource-group <group> "
-            "--allow-blob-public-access false"
-        ),
+        cli=("az storage account update --name <account> --resource-group <group> --allow-blob-public-access false"),
         docs=DOCS + "blobs/anonymous-read-access-prevent",
     ),
     references=("CIS Microsoft Azure Foundations v3.0.0 4.17",),
@@ -189,8 +186,10 @@ def blob_soft_delete(account: Resource, ctx: Context) -> Verdict:
     ),
     references=("CIS Microsoft Azure Foundations v3.0.0 4.7", "CIS Microsoft Azure Foundations v3.0.0 4.6"),
     params={"max_addresses": 65536},
-    reads=(_ACCOUNTS + ": properties.publicNetworkAccess, properties.networkAcls (defaultAction, ipRules, "
-           "virtualNetworkRules)",),
+    reads=(
+        _ACCOUNTS + ": properties.publicNetworkAccess, properties.networkAcls (defaultAction, ipRules, "
+        "virtualNetworkRules)",
+    ),
     needs=ARM_READER,
 )
 def default_network_deny(account: Resource, ctx: Context) -> Verdict:

@@ -24,12 +24,19 @@ NONCOMPLIANT = ("nonCompliant", "noncompliant")
 
 def evidence(device: Resource, topic: str) -> list[dict[str, Any]]:
     found = device.attributes.get("compliance_settings") or []
-    return [e for e in found if isinstance(e, dict) and e.get("topic") == topic
-            and isinstance(e.get("required"), (int, float)) and not isinstance(e.get("required"), bool)]
+    return [
+        e
+        for e in found
+        if isinstance(e, dict)
+        and e.get("topic") == topic
+        and isinstance(e.get("required"), (int, float))
+        and not isinstance(e.get("required"), bool)
+    ]
 
 
-def by_bound(device: Resource, topic: str, *, at_most: bool, limit: float, scale: float,
-             show: Callable[[float], str], what: str) -> Verdict | None:
+def by_bound(
+    device: Resource, topic: str, *, at_most: bool, limit: float, scale: float, show: Callable[[float], str], what: str
+) -> Verdict | None:
     """A verdict from policy bounds, or None without evidence.
 
     ``at_most``: the requirement is an upper bound (lock within N minutes); otherwise a lower bound
@@ -43,14 +50,18 @@ def by_bound(device: Resource, topic: str, *, at_most: bool, limit: float, scale
         required = float(e["required"]) * scale
         decides = required >= limit if at_most else required <= limit
         if e.get("state") in NONCOMPLIANT and decides:
-            return failed(f"device {name} does not meet the {show(required)} {what} that policy "
-                          f"'{e.get('policy')}' requires (limit {show(limit)})")
+            return failed(
+                f"device {name} does not meet the {show(required)} {what} that policy "
+                f"'{e.get('policy')}' requires (limit {show(limit)})"
+            )
     for e in items:
         required = float(e["required"]) * scale
         decides = required <= limit if at_most else required >= limit
         if e.get("state") in COMPLIANT and decides:
             return passed(f"device {name} meets the {show(required)} {what} of policy '{e.get('policy')}'")
-    states = ", ".join(f"'{e.get('policy')}' ({show(float(e['required']) * scale)}): {e.get('state')}"
-                       for e in items)
-    return Verdict(Status.ERROR, f"device {name}: its {what} is known only against policies that do not "
-                                 f"decide the limit of {show(limit)} ({states})")
+    states = ", ".join(f"'{e.get('policy')}' ({show(float(e['required']) * scale)}): {e.get('state')}" for e in items)
+    return Verdict(
+        Status.ERROR,
+        f"device {name}: its {what} is known only against policies that do not "
+        f"decide the limit of {show(limit)} ({states})",
+    )

@@ -11,9 +11,11 @@ __all__ = ["GRAPH", "NEEDS", "NEEDS_COMPLIANCE", "NEEDS_PATCHES", "reads"]
 GRAPH = "GET /v1.0/deviceManagement/managedDevices"
 _PROTECTION = "GET /beta/deviceManagement/managedDevices/{id}/windowsProtectionState (path configurable)"
 _DETECTED = "GET /v1.0/deviceManagement/managedDevices/{id}/detectedApps: displayName"
-_POLICY_STATES = ("GET /v1.0/deviceManagement/managedDevices/{id}/deviceCompliancePolicyStates: id, displayName, "
-                  "state; GET /beta/.../deviceCompliancePolicyStates/{policyId}/settingStates: setting, state; "
-                  "GET /v1.0/deviceManagement/deviceCompliancePolicies: ")
+_POLICY_STATES = (
+    "GET /v1.0/deviceManagement/managedDevices/{id}/deviceCompliancePolicyStates: id, displayName, "
+    "state; GET /beta/.../deviceCompliancePolicyStates/{policyId}/settingStates: setting, state; "
+    "GET /v1.0/deviceManagement/deviceCompliancePolicies: "
+)
 _FLEET = "Fleet: GET /api/v1/fleet/hosts?populate_policies=true: "
 _FLEET_POLICY = _FLEET + "policies[].response of the policy mapped to `{key}`, policy_updated_at"
 _SSM_APPS = "SSM: ListInventoryEntries AWS:Application: Name"
@@ -43,8 +45,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "push: screen_lock_seconds",
     ),
     "password": (
-        f"Intune: {_POLICY_STATES}passwordRequired, passcodeRequired, passwordMinimumLength, "
-        "passcodeMinimumLength",
+        f"Intune: {_POLICY_STATES}passwordRequired, passcodeRequired, passwordMinimumLength, passcodeMinimumLength",
         _FLEET_POLICY.format(key="password_required"),
         "push: password.required, password.min_length",
     ),
@@ -92,16 +93,22 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-NEEDS = ("Intune: DeviceManagementManagedDevices.Read.All (Graph, application) and an Intune licence; Fleet: "
-         "an API-only user with the Observer role; SSM: ssm:DescribeInstanceInformation, ssm:ListInventoryEntries; "
-         "push: each device's signing key")
-NEEDS_COMPLIANCE = ("Intune: DeviceManagementManagedDevices.Read.All and DeviceManagementConfiguration.Read.All "
-                    "(Graph, application) and an Intune licence; Fleet: an API-only user with the Observer role; "
-                    "push: each device's signing key")
+NEEDS = (
+    "Intune: DeviceManagementManagedDevices.Read.All (Graph, application) and an Intune licence; Fleet: "
+    "an API-only user with the Observer role; SSM: ssm:DescribeInstanceInformation, ssm:ListInventoryEntries; "
+    "push: each device's signing key"
+)
+NEEDS_COMPLIANCE = (
+    "Intune: DeviceManagementManagedDevices.Read.All and DeviceManagementConfiguration.Read.All "
+    "(Graph, application) and an Intune licence; Fleet: an API-only user with the Observer role; "
+    "push: each device's signing key"
+)
 
-NEEDS_PATCHES = ("SSM: ssm:DescribeInstancePatchStates and ssm:DescribeInstanceInformation, and a Patch Manager scan "
-                 "(AWS-RunPatchBaseline); Fleet: an API-only user with the Observer role; push: each device's "
-                 "signing key")
+NEEDS_PATCHES = (
+    "SSM: ssm:DescribeInstancePatchStates and ssm:DescribeInstanceInformation, and a Patch Manager scan "
+    "(AWS-RunPatchBaseline); Fleet: an API-only user with the Observer role; push: each device's "
+    "signing key"
+)
 
 
 def reads(*attributes: str) -> tuple[str, ...]:

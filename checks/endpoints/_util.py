@@ -76,8 +76,9 @@ def mobile_not_applicable(device: Resource, what: str) -> Verdict | None:
     """Phones and tablets run no desktop antivirus, EDR or host firewall; their protection is MDM
     compliance and the jailbreak check."""
     if device.attributes.get("platform") in MOBILE:
-        return not_applicable(f"device {host(device)} is a phone or tablet: {what} does not apply "
-                              "(see mdm_compliant and not_jailbroken)")
+        return not_applicable(
+            f"device {host(device)} is a phone or tablet: {what} does not apply (see mdm_compliant and not_jailbroken)"
+        )
     return None
 
 
@@ -94,8 +95,13 @@ def stale_limit(ctx: Context) -> float:
 
 
 # How a separately dated part of a report is named in messages.
-_REPORTS = {"antivirus": "protection report", "tamper_protection": "protection report", "edr": "EDR sensor report",
-            "mdm_compliance": "compliance report", "patches": "last patch scan"}
+_REPORTS = {
+    "antivirus": "protection report",
+    "tamper_protection": "protection report",
+    "edr": "EDR sensor report",
+    "mdm_compliance": "compliance report",
+    "patches": "last patch scan",
+}
 
 
 def day(value: Any) -> str:
@@ -109,8 +115,9 @@ def _report_age(device: Resource, ctx: Context, attrs: tuple[str, ...]) -> tuple
     observed = device.attributes.get("observed_at") or {}
     oldest: tuple[float | None, str, Any] = (0.0, "its last check-in", None)
     for attr in attrs or ("last_seen",):
-        label = f"its {_REPORTS.get(attr, attr.replace('_', ' ') + ' report')}" if attr in observed \
-            else "its last check-in"
+        label = (
+            f"its {_REPORTS.get(attr, attr.replace('_', ' ') + ' report')}" if attr in observed else "its last check-in"
+        )
         stamp = observed[attr] if attr in observed else device.attributes.get("last_seen")
         if not stamp:
             return None, label, None
@@ -134,5 +141,7 @@ def settle(device: Resource, ctx: Context, verdict: Verdict, *attrs: str) -> Ver
         return failed(f"{verdict.reason} (as last reported {when})", verdict.observed)
     if age is None:
         return Verdict(Status.ERROR, f"{verdict.reason}, but {label} has no date, so it cannot vouch for today")
-    return Verdict(Status.ERROR, f"{verdict.reason} as of {day(stamp)}, but {label} is older than {limit:g} days: "
-                                 "the state today is unknown")
+    return Verdict(
+        Status.ERROR,
+        f"{verdict.reason} as of {day(stamp)}, but {label} is older than {limit:g} days: the state today is unknown",
+    )

@@ -21,8 +21,8 @@ from checks.endpoints._util import DOCS, MOBILE, STALE, host, known, server_not_
     ),
     remediation=Remediation(
         console="1. Require a password in the MDM compliance and configuration policies (Intune: Password > "
-                "Require a password to unlock, Minimum password length).\n2. Set the minimum length to at least "
-                "8 characters on computers and 6 digits on phones.",
+        "Require a password to unlock, Minimum password length).\n2. Set the minimum length to at least "
+        "8 characters on computers and 6 digits on phones.",
         cli="net accounts /minpwlen:8   # Windows; macOS: pwpolicy -setglobalpolicy minChars=8",
         docs=DOCS + "#password",
     ),
@@ -38,16 +38,26 @@ def password_required(device: Resource, ctx: Context) -> Verdict:
     mobile = device.attributes.get("platform") in MOBILE
     limit = int(ctx.params.get("min_length_mobile" if mobile else "min_length", 6 if mobile else 8))
     if known(device, "password_required", "whether a password is required") is not True:
-        return settle(device, ctx, failed(f"device {name} does not require a password to unlock"),
-                      "password_required")
+        return settle(device, ctx, failed(f"device {name} does not require a password to unlock"), "password_required")
     length = device.attributes.get("password_min_length")
     if isinstance(length, int):
-        verdict = (failed(f"device {name} allows passwords of {length} characters (minimum {limit})")
-                   if length < limit else passed(f"device {name} requires a password of at least {length} characters"))
+        verdict = (
+            failed(f"device {name} allows passwords of {length} characters (minimum {limit})")
+            if length < limit
+            else passed(f"device {name} requires a password of at least {length} characters")
+        )
         return settle(device, ctx, verdict, "password_required")
-    by_policy = by_bound(device, "password_length", at_most=False, limit=limit, scale=1,
-                         show=lambda n: f"{n:g}-character", what="minimum password length")
+    by_policy = by_bound(
+        device,
+        "password_length",
+        at_most=False,
+        limit=limit,
+        scale=1,
+        show=lambda n: f"{n:g}-character",
+        what="minimum password length",
+    )
     if by_policy is not None and by_policy.status != Status.ERROR:
         return settle(device, ctx, by_policy, "password_required")
-    return settle(device, ctx, passed(f"device {name} requires a password (minimum length not reported)"),
-                  "password_required")
+    return settle(
+        device, ctx, passed(f"device {name} requires a password (minimum length not reported)"), "password_required"
+    )

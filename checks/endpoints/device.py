@@ -73,12 +73,13 @@ def antivirus_running(device: Resource, ctx: Context) -> Verdict:
         return Verdict(Status.ERROR, f"device {name}: protection state of {_names(unknown)} is unknown{behind}")
     if passive:
         others = [p for p in products if p.get("passive") is not True]
-        reason = (f"{_names(others)} installed with protection off" if others
-                  else "no other product reported")
-        return settle(device, ctx, failed(f"device {name}: {_names(passive)} is in passive mode and {reason}"),
-                      "antivirus")
-    return settle(device, ctx, failed(f"device {name}: {_names(products)} installed but protection is off"),
-                  "antivirus")
+        reason = f"{_names(others)} installed with protection off" if others else "no other product reported"
+        return settle(
+            device, ctx, failed(f"device {name}: {_names(passive)} is in passive mode and {reason}"), "antivirus"
+        )
+    return settle(
+        device, ctx, failed(f"device {name}: {_names(products)} installed but protection is off"), "antivirus"
+    )
 
 
 @check(
@@ -105,8 +106,12 @@ def antivirus_up_to_date(device: Resource, ctx: Context) -> Verdict:
         return skip
     products = [p for p in _products(device) if p.get("enabled") is not False and p.get("passive") is not True]
     if not products:
-        return settle(device, ctx, failed(f"device {host(device)} has no active antivirus product to keep up to "
-                                          "date"), "antivirus")
+        return settle(
+            device,
+            ctx,
+            failed(f"device {host(device)} has no active antivirus product to keep up to date"),
+            "antivirus",
+        )
     limit = float(ctx.params.get("max_definition_age_days", 7))
     current, unknown = [], []
     for p in products:
@@ -124,8 +129,12 @@ def antivirus_up_to_date(device: Resource, ctx: Context) -> Verdict:
         return settle(device, ctx, passed(f"device {host(device)}: {', '.join(current)} up to date"), "antivirus")
     if unknown and len(unknown) == len(products):
         return Verdict(Status.ERROR, f"device {host(device)}: definition state of {', '.join(unknown)} unknown")
-    return settle(device, ctx, failed(f"device {host(device)}: antivirus definitions are out of date (limit "
-                                      f"{limit:g} days)"), "antivirus")
+    return settle(
+        device,
+        ctx,
+        failed(f"device {host(device)}: antivirus definitions are out of date (limit {limit:g} days)"),
+        "antivirus",
+    )
 
 
 @check(
@@ -177,8 +186,10 @@ def os_supported(device: Resource, ctx: Context) -> Verdict:
     if known(device, "os_supported", "whether the OS is supported") is True:
         verdict = passed(f"device {host(device)} runs supported {version}")
     else:
-        verdict = failed(f"device {host(device)} runs {version}, which no longer gets security updates or is "
-                         "below the required minimum version")
+        verdict = failed(
+            f"device {host(device)} runs {version}, which no longer gets security updates or is "
+            "below the required minimum version"
+        )
     return settle(device, ctx, verdict, "os_supported")
 
 
@@ -205,11 +216,13 @@ def os_patched(device: Resource, ctx: Context) -> Verdict:
     age = age_days(stamp, ctx.now)
     limit = float(ctx.params.get("max_days", 30))
     if age > limit:
-        verdict = failed(f"device {host(device)} last installed OS updates on {day(stamp)}, more than {limit:g} "
-                         "days ago")
+        verdict = failed(
+            f"device {host(device)} last installed OS updates on {day(stamp)}, more than {limit:g} days ago"
+        )
     else:
-        verdict = passed(f"device {host(device)} installed OS updates in the last {limit:g} days",
-                         f"updates installed {stamp}")
+        verdict = passed(
+            f"device {host(device)} installed OS updates in the last {limit:g} days", f"updates installed {stamp}"
+        )
     return settle(device, ctx, verdict, "os_updated_at")
 
 
@@ -237,8 +250,15 @@ def screen_lock(device: Resource, ctx: Context) -> Verdict:
         return Verdict(Status.NOT_APPLICABLE, f"device {host(device)} is a server with no interactive screen")
     limit = int(ctx.params.get("max_seconds", 900))
     if seconds is None:
-        by_policy = by_bound(device, "screen_lock", at_most=True, limit=limit, scale=60,
-                             show=lambda s: f"{s / 60:g} min", what="screen lock")
+        by_policy = by_bound(
+            device,
+            "screen_lock",
+            at_most=True,
+            limit=limit,
+            scale=60,
+            show=lambda s: f"{s / 60:g} min",
+            what="screen lock",
+        )
         if by_policy is None:
             raise unknown(device, "the screen lock timeout")
         return settle(device, ctx, by_policy, "screen_lock_seconds")
@@ -258,12 +278,11 @@ def screen_lock(device: Resource, ctx: Context) -> Verdict:
     severity=Severity.MEDIUM,
     resource_type="endpoint.device",
     rationale=(
-        "The host firewall keeps services on a laptop from being reached on hostile networks such as "
-        "cafés and hotels."
+        "The host firewall keeps services on a laptop from being reached on hostile networks such as cafés and hotels."
     ),
     remediation=Remediation(
         console="1. Turn on the OS firewall (macOS: System Settings > Network > Firewall; Windows: "
-                "Windows Security > Firewall) and enforce it by MDM.",
+        "Windows Security > Firewall) and enforce it by MDM.",
         cli="sudo ufw enable   # Ubuntu; Windows: Set-NetFirewallProfile -All -Enabled True",
         docs=DOCS + "#firewall",
     ),

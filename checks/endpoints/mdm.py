@@ -29,7 +29,7 @@ _UNKNOWN_STATES = {
     ),
     remediation=Remediation(
         console="1. Enrol the device in the company MDM (Intune Company Portal, Fleet or Apple Business Manager).\n"
-                "2. For macOS fleets, use automated device enrolment so a user cannot remove the profile.",
+        "2. For macOS fleets, use automated device enrolment so a user cannot remove the profile.",
         cli="sudo profiles renew -type enrollment   # macOS; Windows: Settings > Accounts > Access work or school",
         docs=DOCS + "#mdm",
     ),
@@ -71,7 +71,7 @@ def _failing(device: Resource) -> str:
     ),
     remediation=Remediation(
         console="1. Open the device in Intune (Devices > All devices > Device compliance) or Fleet (Host > "
-                "Policies) and fix each failing setting.\n2. Sync the device so it is evaluated again.",
+        "Policies) and fix each failing setting.\n2. Sync the device so it is evaluated again.",
         cli="# Intune: Company Portal > Check status; Fleet: fleetctl get host <id>",
         docs=DOCS + "#mdm",
     ),
@@ -86,8 +86,10 @@ def mdm_compliant(device: Resource, ctx: Context) -> Verdict:
     name = host(device)
     state = need(device, "mdm_compliance")
     if state is None and device.attributes.get("mdm_enrolled") is False:
-        return not_applicable(f"device {name} is not enrolled in MDM, so it has no compliance state "
-                              "(endpoint.device.mdm_enrolled reports it)")
+        return not_applicable(
+            f"device {name} is not enrolled in MDM, so it has no compliance state "
+            "(endpoint.device.mdm_enrolled reports it)"
+        )
     state = str(known(device, "mdm_compliance", "a compliance verdict"))
     if state == "compliant":
         return settle(device, ctx, passed(f"device {name} is compliant with its policies"), "mdm_compliance")
@@ -96,8 +98,14 @@ def mdm_compliant(device: Resource, ctx: Context) -> Verdict:
     if state == "inGracePeriod":
         until = (device.attributes.get("extra") or {}).get("complianceGracePeriodExpirationDateTime")
         when = f" until {parse_time(until).date().isoformat()}" if until else ""
-        return settle(device, ctx, failed(f"device {name} is not compliant{_failing(device)} (in its grace "
-                                          f"period{when}, access not yet blocked)"), "mdm_compliance")
+        return settle(
+            device,
+            ctx,
+            failed(
+                f"device {name} is not compliant{_failing(device)} (in its grace period{when}, access not yet blocked)"
+            ),
+            "mdm_compliance",
+        )
     why = _UNKNOWN_STATES.get(state, "the source gave an unrecognised state")
     return Verdict(Status.ERROR, f"device {name}: compliance state '{state}': {why}")
 
@@ -113,7 +121,7 @@ def mdm_compliant(device: Resource, ctx: Context) -> Verdict:
     ),
     remediation=Remediation(
         console="1. Block jailbroken devices in the compliance policy (Intune: Device Health > Jailbroken "
-                "devices: Block).\n2. Restore the device to factory firmware before it may access company data.",
+        "devices: Block).\n2. Restore the device to factory firmware before it may access company data.",
         cli="# Intune: set securityBlockJailbrokenDevices in the iOS/Android compliance policy",
         docs=DOCS + "#mdm",
     ),

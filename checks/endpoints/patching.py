@@ -20,9 +20,9 @@ from checks.endpoints._util import DOCS, STALE, host, known, settle
     ),
     remediation=Remediation(
         console="1. Run the patch baseline's install operation (AWS Systems Manager > Patch Manager > Patch now) "
-                "and reboot when it asks.\n2. Investigate failed patches in the node's compliance details.",
+        "and reboot when it asks.\n2. Investigate failed patches in the node's compliance details.",
         cli="aws ssm send-command --document-name AWS-RunPatchBaseline --parameters Operation=Install "
-            "--instance-ids <id>",
+        "--instance-ids <id>",
         docs=DOCS + "#os-updates",
     ),
     params={**STALE, "allow_pending_reboot": False},
@@ -47,5 +47,6 @@ def patches_installed(device: Resource, ctx: Context) -> Verdict:
     counted = isinstance(missing, int) and isinstance(failed_count, int)
     if counted or state.get("compliant") is True:
         return settle(device, ctx, passed(f"device {name} has no missing or failed OS patches"), "patches")
-    return Verdict(Status.ERROR, f"device {name}: its patch state has no counts (missing {missing}, "
-                                 f"failed {failed_count})")
+    return Verdict(
+        Status.ERROR, f"device {name}: its patch state has no counts (missing {missing}, failed {failed_count})"
+    )

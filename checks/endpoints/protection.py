@@ -27,8 +27,8 @@ def _names(items: list[dict[str, Any]]) -> str:
     ),
     remediation=Remediation(
         console="1. Install the company's EDR sensor (CrowdStrike Falcon, SentinelOne, Microsoft Defender for "
-                "Endpoint...) through MDM.\n2. Check in its console that the host is online; restart or "
-                "reinstall the sensor if it is not.",
+        "Endpoint...) through MDM.\n2. Check in its console that the host is online; restart or "
+        "reinstall the sensor if it is not.",
         cli="sudo /opt/CrowdStrike/falconctl -g --rfm-state   # Windows: sc query CSFalconService",
         docs=DOCS + "#edr",
     ),
@@ -44,13 +44,18 @@ def edr_healthy(device: Resource, ctx: Context) -> Verdict:
         return skip
     name = host(device)
     wanted = [str(p).lower() for p in ctx.params.get("products") or []]
-    sensors = [e for e in known(device, "edr", "EDR sensors") if isinstance(e, dict)
-               and (not wanted or any(w in str(e.get("product", "")).lower() for w in wanted))]
+    sensors = [
+        e
+        for e in known(device, "edr", "EDR sensors")
+        if isinstance(e, dict) and (not wanted or any(w in str(e.get("product", "")).lower() for w in wanted))
+    ]
     if not sensors:
         which = f" ({', '.join(wanted)})" if wanted else ""
         if not wanted and not ctx.params.get("required"):
-            return not_applicable(f"device {name} has no EDR sensor installed and this check's 'required' "
-                                  "parameter is off (antivirus_running judges malware protection)")
+            return not_applicable(
+                f"device {name} has no EDR sensor installed and this check's 'required' "
+                "parameter is off (antivirus_running judges malware protection)"
+            )
         return settle(device, ctx, failed(f"device {name} has no EDR sensor{which} installed"), "edr")
     limit = float(ctx.params.get("max_disconnected_days", 3))
     healthy, bad, unknown = [], [], []
@@ -68,8 +73,9 @@ def edr_healthy(device: Resource, ctx: Context) -> Verdict:
         return settle(device, ctx, passed(f"device {name}: EDR sensor {_names(healthy)} is running"), "edr")
     if unknown:
         source = device.attributes.get("source") or "its source"
-        return Verdict(Status.ERROR, f"device {name}: {_names(unknown)} is installed but {source} does not "
-                                     "report whether it runs")
+        return Verdict(
+            Status.ERROR, f"device {name}: {_names(unknown)} is installed but {source} does not report whether it runs"
+        )
     return settle(device, ctx, failed(f"device {name}: {'; '.join(bad)} (limit {limit:g} days)"), "edr")
 
 
@@ -84,7 +90,7 @@ def edr_healthy(device: Resource, ctx: Context) -> Verdict:
     ),
     remediation=Remediation(
         console="1. Turn on tamper protection centrally (Microsoft Defender portal > Settings > Endpoints > "
-                "Advanced features, or Intune > Endpoint security > Antivirus).",
+        "Advanced features, or Intune > Endpoint security > Antivirus).",
         cli="# macOS: sudo mdatp config tamper-protection enforcement-level --value block",
         docs=DOCS + "#antivirus",
     ),

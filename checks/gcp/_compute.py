@@ -9,8 +9,17 @@ from typing import Any
 from agent.models import Resource
 from checks.base import Context, MissingInput, need
 
-__all__ = ["REQUIRE_OS_LOGIN", "SERIAL_PORT_OFF", "compute_project", "is_gke_node", "is_windows",
-           "metadata_flag", "org_constraint", "os_login", "project_of"]
+__all__ = [
+    "REQUIRE_OS_LOGIN",
+    "SERIAL_PORT_OFF",
+    "compute_project",
+    "is_gke_node",
+    "is_windows",
+    "metadata_flag",
+    "org_constraint",
+    "os_login",
+    "project_of",
+]
 
 REQUIRE_OS_LOGIN = "constraints/compute.requireOsLogin"
 SERIAL_PORT_OFF = "constraints/compute.disableSerialPortAccess"
@@ -86,6 +95,8 @@ def os_login(ctx: Context, instance: Resource) -> tuple[bool, str]:
         on = bool(metadata_flag(need(compute_project(ctx, instance), "commonInstanceMetadata"), "enable-oslogin"))
         where = "project metadata"
     if not on and policy_unknown:
-        raise MissingInput(f"OS Login is off in {where}, but the organization policy compute.requireOsLogin "
-                           f"could override it: {policy_unknown}")
+        raise MissingInput(
+            f"OS Login is off in {where}, but the organization policy compute.requireOsLogin "
+            f"could override it: {policy_unknown}"
+        )
     return on, where

@@ -19,8 +19,10 @@ from typing import Any
 
 __all__ = ["QueryError", "matches"]
 
-_TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>=~|!~|!=|<=|>=|=|:|<|>)|(?P<paren>[()])'
-                    r'|(?P<word>[^\s()"=:<>!~]+))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>=~|!~|!=|<=|>=|=|:|<|>)|(?P<paren>[()])'
+    r'|(?P<word>[^\s()"=:<>!~]+))'
+)
 _SEVERITY = ["DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"]
 
 Node = Callable[[Mapping[str, Any]], bool]
@@ -38,7 +40,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             break
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise QueryError(f"cannot read the filter at {text[pos:pos + 20]!r}")
+            raise QueryError(f"cannot read the filter at {text[pos : pos + 20]!r}")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -97,7 +99,7 @@ def _compare(op: str, actual: Any, expected: str) -> bool:
         left, right = _rank(actual), _rank(expected)
         if type(left) is not type(right):
             return False
-        return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+        return bool({"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op])
     raise QueryError(f"operator {op}")  # pragma: no cover - the parser only passes the ones above
 
 

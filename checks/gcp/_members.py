@@ -19,13 +19,30 @@ BASIC_ROLES = ("roles/owner", "roles/editor")
 # Google-owned projects whose service accounts are service agents: Google creates them in its own
 # projects, grants them roles in yours (Editor for some) and runs them; they are not yours to manage.
 # https://cloud.google.com/iam/docs/service-agents
-_AGENT_PROJECTS = frozenset({
-    "compute-system", "container-engine-robot", "containerregistry", "dataflow-service-producer-prod",
-    "dataproc-accounts", "gs-project-accounts", "serverless-robot-prod", "cloud-ml.google.com",
-    "cloud-redis", "cloud-tpu", "cloudcomposer-accounts", "firebase-rules", "gcf-admin-robot",
-    "genomics-api.google.com", "sourcerepo-service-accounts", "cloud-filer", "endpoints-portal",
-    "remotebuildexecution", "container-analysis", "firebase-sa-management",
-})
+_AGENT_PROJECTS = frozenset(
+    {
+        "compute-system",
+        "container-engine-robot",
+        "containerregistry",
+        "dataflow-service-producer-prod",
+        "dataproc-accounts",
+        "gs-project-accounts",
+        "serverless-robot-prod",
+        "cloud-ml.google.com",
+        "cloud-redis",
+        "cloud-tpu",
+        "cloudcomposer-accounts",
+        "firebase-rules",
+        "gcf-admin-robot",
+        "genomics-api.google.com",
+        "sourcerepo-service-accounts",
+        "cloud-filer",
+        "endpoints-portal",
+        "remotebuildexecution",
+        "container-analysis",
+        "firebase-sa-management",
+    }
+)
 # service-PROJECT_NUMBER@..., service-org-ORG_NUMBER@..., service-folder-FOLDER_NUMBER@...
 _AGENT_LOCAL = re.compile(r"^service-((org|folder)-)?\d+$")
 

@@ -13,8 +13,18 @@ from typing import Any
 
 from agent.models import Resource
 
-__all__ = ["PUBLIC_MEMBERS", "bindings", "days_since", "is_world", "label", "open_ports", "parse_duration_s",
-           "parse_time", "policy_of", "WORLD"]
+__all__ = [
+    "PUBLIC_MEMBERS",
+    "bindings",
+    "days_since",
+    "is_world",
+    "label",
+    "open_ports",
+    "parse_duration_s",
+    "parse_time",
+    "policy_of",
+    "WORLD",
+]
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 WORLD = ("0.0.0.0/0", "::/0")

@@ -9,10 +9,12 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
 from checks.gcp._util import days_since, parse_time
 
 DOCS = "https://cloud.google.com/docs/authentication/api-keys"
-READS = ("GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=apikeys.googleapis.com/Key (Cloud Asset): "
-         "displayName, createTime, restrictions.browserKeyRestrictions.allowedReferrers, "
-         "restrictions.serverKeyRestrictions.allowedIps, restrictions.androidKeyRestrictions, "
-         "restrictions.iosKeyRestrictions, restrictions.apiTargets[].service",)
+READS = (
+    "GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=apikeys.googleapis.com/Key (Cloud Asset): "
+    "displayName, createTime, restrictions.browserKeyRestrictions.allowedReferrers, "
+    "restrictions.serverKeyRestrictions.allowedIps, restrictions.androidKeyRestrictions, "
+    "restrictions.iosKeyRestrictions, restrictions.apiTargets[].service",
+)
 NEEDS = "roles/cloudasset.viewer (Cloud Asset Viewer) on the scope"
 ANY_IP = ("0.0.0.0", "0.0.0.0/0", "::", "::0", "::/0")
 ALL_CLOUD_APIS = "cloudapis.googleapis.com"
@@ -61,14 +63,17 @@ def key_application_restricted(key: Resource, ctx: Context) -> Verdict:
     name = _name(key)
     referrers = list((r.get("browserKeyRestrictions") or {}).get("allowedReferrers") or [])
     ips = list((r.get("serverKeyRestrictions") or {}).get("allowedIps") or [])
-    apps = list((r.get("androidKeyRestrictions") or {}).get("allowedApplications") or []) + \
-        list((r.get("iosKeyRestrictions") or {}).get("allowedBundleIds") or [])
+    apps = list((r.get("androidKeyRestrictions") or {}).get("allowedApplications") or []) + list(
+        (r.get("iosKeyRestrictions") or {}).get("allowedBundleIds") or []
+    )
     wide = [x for x in referrers if _wide_referrer(str(x))] + [x for x in ips if str(x).strip() in ANY_IP]
     if wide:
         return failed(f"API key {name} allows any caller through {', '.join(map(str, wide))}")
     if referrers or ips or apps:
-        return passed(f"API key {name} is restricted to {len(referrers) + len(ips) + len(apps)} named "
-                      "site(s), address(es) or app(s)")
+        return passed(
+            f"API key {name} is restricted to {len(referrers) + len(ips) + len(apps)} named "
+            "site(s), address(es) or app(s)"
+        )
     return failed(f"API key {name} has no application restriction: anyone holding it can use it")
 
 

@@ -48,12 +48,16 @@ def _enforced(policy: dict[str, Any], now: datetime) -> tuple[bool, str]:
         cli="",
         docs="https://support.google.com/a/answer/9176657",
     ),
-    reads=("GET https://cloudidentity.googleapis.com/v1/policies?filter=setting.type.matches("
-           "'security.two_step_verification_enforcement') (Cloud Identity Policy API): policyQuery.orgUnit, "
-           "policyQuery.group, policyQuery.sortOrder, setting.value.enforcedFrom, type",),
-    needs=("a super administrator the agent's service account impersonates through domain-wide delegation "
-           "(source option cloud_identity_admin), scope https://www.googleapis.com/auth/"
-           "cloud-identity.policies.readonly; Cloud Identity Free/Premium or Google Workspace"),
+    reads=(
+        "GET https://cloudidentity.googleapis.com/v1/policies?filter=setting.type.matches("
+        "'security.two_step_verification_enforcement') (Cloud Identity Policy API): policyQuery.orgUnit, "
+        "policyQuery.group, policyQuery.sortOrder, setting.value.enforcedFrom, type",
+    ),
+    needs=(
+        "a super administrator the agent's service account impersonates through domain-wide delegation "
+        "(source option cloud_identity_admin), scope https://www.googleapis.com/auth/"
+        "cloud-identity.policies.readonly; Cloud Identity Free/Premium or Google Workspace"
+    ),
 )
 def two_step_verification_enforced(customer: Resource, ctx: Context) -> Verdict:
     policies = list(need(customer, "policies") or [])

@@ -133,17 +133,19 @@ def _interfaces(instance: Resource) -> list[dict[str, Any]]:
             "2. Under Network interfaces, set External IPv4 address to None and save."
         ),
         cli="gcloud compute instances delete-access-config <instance> --zone=<zone> "
-            "--access-config-name='External NAT'",
+        "--access-config-name='External NAT'",
         docs=CE_DOCS + "ip-addresses/reserve-static-external-ip-address#unassign_ip",
     ),
     reads=(INSTANCES + ": networkInterfaces[].accessConfigs[].natIP, networkInterfaces[].ipv6AccessConfigs[]",),
     needs=NEEDS,
 )
 def instance_no_external_ip(instance: Resource, ctx: Context) -> Verdict:
-    ips = [str(ac.get("natIP") or "ephemeral") for ni in _interfaces(instance)
-           for ac in ni.get("accessConfigs") or []]
-    ips += [str(ac.get("externalIpv6") or "ipv6") for ni in _interfaces(instance)
-            for ac in ni.get("ipv6AccessConfigs") or []]
+    ips = [str(ac.get("natIP") or "ephemeral") for ni in _interfaces(instance) for ac in ni.get("accessConfigs") or []]
+    ips += [
+        str(ac.get("externalIpv6") or "ipv6")
+        for ni in _interfaces(instance)
+        for ac in ni.get("ipv6AccessConfigs") or []
+    ]
     if ips:
         return failed(f"instance {label(instance)} has external IP(s) {', '.join(ips)}")
     return passed(f"instance {label(instance)} has only internal addresses")
@@ -165,7 +167,7 @@ def instance_no_external_ip(instance: Resource, ctx: Context) -> Verdict:
             "3. Save and start the instance."
         ),
         cli="gcloud compute instances update <instance> --zone=<zone> --shielded-secure-boot "
-            "--shielded-vtpm --shielded-integrity-monitoring",
+        "--shielded-vtpm --shielded-integrity-monitoring",
         docs=CE_DOCS + "shielded-vm/modifying-shielded-vm",
     ),
     reads=(INSTANCES + ": shieldedInstanceConfig.enableSecureBoot, enableVtpm, enableIntegrityMonitoring",),
@@ -177,8 +179,15 @@ def instance_shielded_vm(instance: Resource, ctx: Context) -> Verdict:
     config = instance.attributes.get("shieldedInstanceConfig")
     if not config:  # the API omits the block for images without Shielded VM support
         return failed(f"instance {label(instance)} is not a Shielded VM")
-    off = [name for key, name in (("enableSecureBoot", "Secure Boot"), ("enableVtpm", "vTPM"),
-                                  ("enableIntegrityMonitoring", "integrity monitoring")) if not config.get(key)]
+    off = [
+        name
+        for key, name in (
+            ("enableSecureBoot", "Secure Boot"),
+            ("enableVtpm", "vTPM"),
+            ("enableIntegrityMonitoring", "integrity monitoring"),
+        )
+        if not config.get(key)
+    ]
     if off:
         return failed(f"instance {label(instance)} has {', '.join(off)} turned off")
     return passed(f"instance {label(instance)} boots with Secure Boot, vTPM and integrity monitoring")
@@ -200,7 +209,7 @@ def instance_shielded_vm(instance: Resource, ctx: Context) -> Verdict:
             "3. Save and start the instance."
         ),
         cli="gcloud compute instances set-service-account <instance> --zone=<zone> "
-            "--service-account=<sa-email> --scopes=cloud-platform",
+        "--service-account=<sa-email> --scopes=cloud-platform",
         docs=CE_DOCS + "access/create-enable-service-accounts-for-instances",
     ),
     reads=(INSTANCES + ": serviceAccounts[].email, serviceAccounts[].scopes",),
@@ -239,9 +248,11 @@ def instance_default_sa_full_scope(instance: Resource, ctx: Context) -> Verdict:
         cli="gcloud resource-manager org-policies enable-enforce compute.requireOsLogin --organization=<org-id>",
         docs=CE_DOCS + "oslogin/set-up-oslogin",
     ),
-    reads=(INSTANCES + ": metadata.items[enable-oslogin], status, disks[].licenses, disks[].guestOsFeatures",
-           COMPUTE_PROJECTS + ": commonInstanceMetadata.items[enable-oslogin]",
-           ORG_POLICIES + ": orgPolicy[constraints/compute.requireOsLogin] on the project, folders, organization"),
+    reads=(
+        INSTANCES + ": metadata.items[enable-oslogin], status, disks[].licenses, disks[].guestOsFeatures",
+        COMPUTE_PROJECTS + ": commonInstanceMetadata.items[enable-oslogin]",
+        ORG_POLICIES + ": orgPolicy[constraints/compute.requireOsLogin] on the project, folders, organization",
+    ),
     needs=NEEDS,
 )
 def instance_os_login(instance: Resource, ctx: Context) -> Verdict:

@@ -53,10 +53,12 @@ FLOW_LOG_PURPOSES = ("", "PRIVATE", "PRIVATE_RFC_1918")
         cli="gcloud compute instances add-metadata <instance> --zone=<zone> --metadata=block-project-ssh-keys=TRUE",
         docs=CE_DOCS + "connect/restrict-ssh-keys#block-keys",
     ),
-    reads=(INSTANCES + ": metadata.items[block-project-ssh-keys], metadata.items[enable-oslogin], labels, "
-           "disks[].licenses, disks[].guestOsFeatures",
-           COMPUTE_PROJECTS + ": commonInstanceMetadata.items[enable-oslogin]",
-           ORG_POLICIES + ": orgPolicy[constraints/compute.requireOsLogin]"),
+    reads=(
+        INSTANCES + ": metadata.items[block-project-ssh-keys], metadata.items[enable-oslogin], labels, "
+        "disks[].licenses, disks[].guestOsFeatures",
+        COMPUTE_PROJECTS + ": commonInstanceMetadata.items[enable-oslogin]",
+        ORG_POLICIES + ": orgPolicy[constraints/compute.requireOsLogin]",
+    ),
     needs=NEEDS,
 )
 def instance_block_project_ssh_keys(instance: Resource, ctx: Context) -> Verdict:
@@ -95,9 +97,11 @@ def instance_block_project_ssh_keys(instance: Resource, ctx: Context) -> Verdict
         cli="gcloud compute instances add-metadata <instance> --zone=<zone> --metadata=serial-port-enable=FALSE",
         docs=CE_DOCS + "troubleshooting/troubleshooting-using-serial-console",
     ),
-    reads=(INSTANCES + ": metadata.items[serial-port-enable]",
-           COMPUTE_PROJECTS + ": commonInstanceMetadata.items[serial-port-enable]",
-           ORG_POLICIES + ": orgPolicy[constraints/compute.disableSerialPortAccess]"),
+    reads=(
+        INSTANCES + ": metadata.items[serial-port-enable]",
+        COMPUTE_PROJECTS + ": commonInstanceMetadata.items[serial-port-enable]",
+        ORG_POLICIES + ": orgPolicy[constraints/compute.disableSerialPortAccess]",
+    ),
     needs=NEEDS,
 )
 def instance_serial_port_disabled(instance: Resource, ctx: Context) -> Verdict:
@@ -113,11 +117,15 @@ def instance_serial_port_disabled(instance: Resource, ctx: Context) -> Verdict:
     try:
         enforced, set_on = org_constraint(ctx, instance, SERIAL_PORT_OFF)
     except MissingInput as exc:
-        raise MissingInput(f"instance {name} turns the serial console on in {where}; whether "
-                           f"compute.disableSerialPortAccess blocks it is unknown: {exc}") from None
+        raise MissingInput(
+            f"instance {name} turns the serial console on in {where}; whether "
+            f"compute.disableSerialPortAccess blocks it is unknown: {exc}"
+        ) from None
     if enforced:
-        return passed(f"instance {name} asks for the serial console ({where}) but the organization policy "
-                      f"compute.disableSerialPortAccess on {set_on} keeps it off")
+        return passed(
+            f"instance {name} asks for the serial console ({where}) but the organization policy "
+            f"compute.disableSerialPortAccess on {set_on} keeps it off"
+        )
     return failed(f"instance {name} allows connections to its serial console ({where})")
 
 
@@ -172,14 +180,16 @@ def instance_ip_forwarding_off(instance: Resource, ctx: Context) -> Verdict:
             "metadata, with no filter. Save."
         ),
         cli="gcloud compute networks subnets update <subnet> --region=<region> --enable-flow-logs "
-            "--logging-aggregation-interval=interval-5-sec --logging-flow-sampling=1 "
-            "--logging-metadata=include-all",
+        "--logging-aggregation-interval=interval-5-sec --logging-flow-sampling=1 "
+        "--logging-metadata=include-all",
         docs=VPC_DOCS + "using-flow-logs",
     ),
     params={"flow_sampling": 1.0, "aggregation_interval": "INTERVAL_5_SEC", "metadata": "INCLUDE_ALL_METADATA"},
-    reads=("GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=compute.googleapis.com/Subnetwork (Cloud Asset): "
-           "purpose, enableFlowLogs, logConfig.enable, logConfig.aggregationInterval, logConfig.flowSampling, "
-           "logConfig.metadata, logConfig.filterExpr",),
+    reads=(
+        "GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=compute.googleapis.com/Subnetwork (Cloud Asset): "
+        "purpose, enableFlowLogs, logConfig.enable, logConfig.aggregationInterval, logConfig.flowSampling, "
+        "logConfig.metadata, logConfig.filterExpr",
+    ),
     needs=NEEDS,
 )
 def subnet_flow_logs(subnet: Resource, ctx: Context) -> Verdict:

@@ -40,14 +40,15 @@ def _covered(contacts: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
             "2. Add a monitored address (a team list) for Legal, Security, Suspension and Technical, or All."
         ),
         cli="gcloud essential-contacts create --email=security@example.com "
-            "--notification-categories=legal,security,suspension,technical --organization=<org-id>",
+        "--notification-categories=legal,security,suspension,technical --organization=<org-id>",
         docs="https://cloud.google.com/resource-manager/docs/manage-essential-contacts",
     ),
-    reads=("GET /v1/{parent}/assets?contentType=RESOURCE&assetTypes=essentialcontacts.googleapis.com/Contact "
-           "(Cloud Asset): email, notificationCategorySubscriptions, validationState (on the project and its "
-           "folders and organization)",),
-    needs="roles/cloudasset.viewer (Cloud Asset Viewer) on the scope, and on the organization for inherited "
-          "contacts",
+    reads=(
+        "GET /v1/{parent}/assets?contentType=RESOURCE&assetTypes=essentialcontacts.googleapis.com/Contact "
+        "(Cloud Asset): email, notificationCategorySubscriptions, validationState (on the project and its "
+        "folders and organization)",
+    ),
+    needs="roles/cloudasset.viewer (Cloud Asset Viewer) on the scope, and on the organization for inherited contacts",
 )
 def contacts_configured(project: Resource, ctx: Context) -> Verdict:
     name = str(project.attributes.get("projectId") or project.account)
@@ -55,12 +56,13 @@ def contacts_configured(project: Resource, ctx: Context) -> Verdict:
     covered = _covered(own)
     missing = [c for c in CATEGORIES if c not in covered]
     if missing and "ancestorEssentialContacts" in project.errors:
-        raise MissingInput(f"project {name}'s own contacts leave out {', '.join(missing)} and "
-                           f"{project.errors['ancestorEssentialContacts']}")
+        raise MissingInput(
+            f"project {name}'s own contacts leave out {', '.join(missing)} and "
+            f"{project.errors['ancestorEssentialContacts']}"
+        )
     if missing:
         covered = _covered([*own, *(project.attributes.get("ancestorEssentialContacts") or [])])
         missing = [c for c in CATEGORIES if c not in covered]
     if missing:
         return failed(f"project {name}: no valid essential contact receives {', '.join(missing)} notices")
-    return passed(f"project {name}: " + "; ".join(f"{c} to {', '.join(sorted(set(covered[c])))}"
-                                                  for c in CATEGORIES))
+    return passed(f"project {name}: " + "; ".join(f"{c} to {', '.join(sorted(set(covered[c])))}" for c in CATEGORIES))

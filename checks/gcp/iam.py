@@ -8,8 +8,10 @@ from checks.gcp._members import BASIC_ROLES, is_admin_role, is_person, is_servic
 from checks.gcp._reads import ASSET_VIEWER, IAM_DOCS, SEARCH_POLICIES
 from checks.gcp._util import PUBLIC_MEMBERS, bindings, days_since, parse_time, policy_of
 
-LIST_KEYS = ("GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=iam.googleapis.com/ServiceAccountKey "
-             "(Cloud Asset): keyType, disabled, validAfterTime")
+LIST_KEYS = (
+    "GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=iam.googleapis.com/ServiceAccountKey "
+    "(Cloud Asset): keyType, disabled, validAfterTime"
+)
 
 
 def _where(policy: Resource) -> str:
@@ -66,7 +68,7 @@ def no_primitive_roles_for_users(policy: Resource, ctx: Context) -> Verdict:
             "3. Save."
         ),
         cli="gcloud projects remove-iam-policy-binding <project-id> --member=serviceAccount:<email> "
-            "--role=roles/editor",
+        "--role=roles/editor",
         docs=IAM_DOCS + "service-account-overview#service-account-permissions",
     ),
     reads=(SEARCH_POLICIES,),
@@ -74,12 +76,18 @@ def no_primitive_roles_for_users(policy: Resource, ctx: Context) -> Verdict:
 )
 def service_account_no_primitive_roles(policy: Resource, ctx: Context) -> Verdict:
     need(policy, "bindings")
-    grants = sorted({f"{m} has {r}" for r, m in bindings(policy_of(policy))
-                     if is_admin_role(r) and is_service_account(m) and not is_service_agent(m)})
+    grants = sorted(
+        {
+            f"{m} has {r}"
+            for r, m in bindings(policy_of(policy))
+            if is_admin_role(r) and is_service_account(m) and not is_service_agent(m)
+        }
+    )
     if grants:
         return failed(f"{_where(policy)}: {'; '.join(grants)}")
-    return passed(f"{_where(policy)} grants no basic or administrator role to service accounts "
-                  "(Google service agents aside)")
+    return passed(
+        f"{_where(policy)} grants no basic or administrator role to service accounts (Google service agents aside)"
+    )
 
 
 @check(
@@ -97,8 +105,7 @@ def service_account_no_primitive_roles(policy: Resource, ctx: Context) -> Verdic
             "2. Remove allUsers and allAuthenticatedUsers from every role.\n"
             "3. Save."
         ),
-        cli="gcloud projects remove-iam-policy-binding <project-id> --member=allAuthenticatedUsers "
-            "--role=<role>",
+        cli="gcloud projects remove-iam-policy-binding <project-id> --member=allAuthenticatedUsers --role=<role>",
         docs=IAM_DOCS + "overview#all-users",
     ),
     reads=(SEARCH_POLICIES,),

@@ -10,11 +10,17 @@ from checks.gcp._members import is_service_agent, roles_by_member
 from checks.gcp._reads import ASSET_VIEWER, IAM_DOCS, SEARCH_POLICIES
 from checks.gcp._util import policy_of
 
-SA_ADMIN, SA_USER, TOKEN_CREATOR = ("roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountUser",
-                                    "roles/iam.serviceAccountTokenCreator")
+SA_ADMIN, SA_USER, TOKEN_CREATOR = (
+    "roles/iam.serviceAccountAdmin",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountTokenCreator",
+)
 KMS_ADMIN = "roles/cloudkms.admin"
-CONTAINERS = ("cloudresourcemanager.googleapis.com/Project", "cloudresourcemanager.googleapis.com/Folder",
-              "cloudresourcemanager.googleapis.com/Organization")
+CONTAINERS = (
+    "cloudresourcemanager.googleapis.com/Project",
+    "cloudresourcemanager.googleapis.com/Folder",
+    "cloudresourcemanager.googleapis.com/Organization",
+)
 
 
 def _where(policy: Resource) -> str:
@@ -45,7 +51,7 @@ def _kms_crypto(role: str) -> bool:
             "(IAM & Admin > Service Accounts > Permissions)."
         ),
         cli="gcloud projects remove-iam-policy-binding <project-id> --member=<member> "
-            "--role=roles/iam.serviceAccountUser",
+        "--role=roles/iam.serviceAccountUser",
         docs=IAM_DOCS + "service-account-permissions",
     ),
     reads=(SEARCH_POLICIES,),
@@ -55,8 +61,7 @@ def no_service_account_user_at_project(policy: Resource, ctx: Context) -> Verdic
     need(policy, "bindings")
     kind = str(need(policy, "assetType"))
     if kind not in CONTAINERS:
-        return not_applicable(f"{_where(policy)} is a {kind.rsplit('/', 1)[-1]}, not a project, folder or "
-                              "organisation")
+        return not_applicable(f"{_where(policy)} is a {kind.rsplit('/', 1)[-1]}, not a project, folder or organisation")
     held = roles_by_member(policy_of(policy), (SA_USER, TOKEN_CREATOR))
     grants = sorted(f"{m} has {r}" for m, roles in held.items() if not is_service_agent(m) for r in roles)
     if grants:
@@ -91,7 +96,7 @@ def _both(policy: Resource, admin: str, pick: Callable[[str], bool]) -> list[str
             "2. Remove one of the two roles from each and give it to someone else."
         ),
         cli="gcloud projects remove-iam-policy-binding <project-id> --member=<member> "
-            "--role=roles/iam.serviceAccountUser",
+        "--role=roles/iam.serviceAccountUser",
         docs=IAM_DOCS + "understanding-roles#service-accounts-roles",
     ),
     reads=(SEARCH_POLICIES,),
@@ -122,7 +127,7 @@ def service_account_duties_separated(policy: Resource, ctx: Context) -> Verdict:
             "2. Remove one side from each and give it to someone else."
         ),
         cli="gcloud projects remove-iam-policy-binding <project-id> --member=<member> "
-            "--role=roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "--role=roles/cloudkms.cryptoKeyEncrypterDecrypter",
         docs="https://cloud.google.com/kms/docs/separation-of-duties",
     ),
     reads=(SEARCH_POLICIES,),

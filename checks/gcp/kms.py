@@ -13,8 +13,7 @@ from checks.gcp._util import label, parse_duration_s
     severity=Severity.MEDIUM,
     resource_type="gcp.cloudkms.crypto_key",
     rationale=(
-        "Regular rotation limits how much data one key version protects and how long a leaked "
-        "version stays useful."
+        "Regular rotation limits how much data one key version protects and how long a leaked version stays useful."
     ),
     remediation=Remediation(
         console=(
@@ -22,12 +21,14 @@ from checks.gcp._util import label, parse_duration_s
             "2. Choose Edit rotation period, pick 90 days or less and save."
         ),
         cli="gcloud kms keys update <key> --keyring=<ring> --location=<loc> --rotation-period=90d "
-            "--next-rotation-time=<time>",
+        "--next-rotation-time=<time>",
         docs="https://cloud.google.com/kms/docs/rotate-key",
     ),
     params={"max_days": 90},
-    reads=("GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=cloudkms.googleapis.com/CryptoKey (Cloud Asset): "
-           "purpose, rotationPeriod",),
+    reads=(
+        "GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=cloudkms.googleapis.com/CryptoKey (Cloud Asset): "
+        "purpose, rotationPeriod",
+    ),
     needs="roles/cloudasset.viewer (Cloud Asset Viewer) on the scope",
 )
 def key_rotation_90d(key: Resource, ctx: Context) -> Verdict:

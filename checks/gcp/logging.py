@@ -68,11 +68,13 @@ def _judge(configs: list[Mapping[str, Any]]) -> tuple[bool, str]:
             "write; remove exempted principals.\n3. Save."
         ),
         cli="gcloud organizations get-iam-policy <org-id> > p.yaml  # add auditConfigs for allServices, "
-            "then: gcloud organizations set-iam-policy <org-id> p.yaml",
+        "then: gcloud organizations set-iam-policy <org-id> p.yaml",
         docs="https://cloud.google.com/logging/docs/audit/configure-data-access",
     ),
-    reads=(LIST % ("IAM_POLICY", "cloudresourcemanager.googleapis.com/Project,Folder,Organization")
-           + ": iamPolicy.auditConfigs[].service, auditLogConfigs[].logType, auditLogConfigs[].exemptedMembers",),
+    reads=(
+        LIST % ("IAM_POLICY", "cloudresourcemanager.googleapis.com/Project,Folder,Organization")
+        + ": iamPolicy.auditConfigs[].service, auditLogConfigs[].logType, auditLogConfigs[].exemptedMembers",
+    ),
     needs=NEEDS,
 )
 def data_access_audit_logs(project: Resource, ctx: Context) -> Verdict:
@@ -81,10 +83,10 @@ def data_access_audit_logs(project: Resource, ctx: Context) -> Verdict:
     if "ancestorAuditConfigs" in project.errors:
         ok, detail = _judge(own)
         if ok:
-            return passed(f"project {name} {detail} in its own audit configuration (its ancestors' could not "
-                          "be read)")
-        raise MissingInput(f"project {name}'s own audit configuration {detail} and "
-                           f"{project.errors['ancestorAuditConfigs']}")
+            return passed(f"project {name} {detail} in its own audit configuration (its ancestors' could not be read)")
+        raise MissingInput(
+            f"project {name}'s own audit configuration {detail} and {project.errors['ancestorAuditConfigs']}"
+        )
     inherited = list(need(project, "ancestorAuditConfigs") or [])
     configs = own + [c for a in inherited for c in a.get("auditConfigs") or []]
     ok, detail = _judge(configs)
@@ -93,8 +95,9 @@ def data_access_audit_logs(project: Resource, ctx: Context) -> Verdict:
     if ok:
         return passed(f"project {name} {detail}{where}")
     if not configs:
-        return failed(f"project {name} has no data-access audit log configuration for all services, "
-                      "on itself or above it")
+        return failed(
+            f"project {name} has no data-access audit log configuration for all services, on itself or above it"
+        )
     return failed(f"project {name} audit logging for all services {detail}{where}")
 
 
@@ -120,11 +123,13 @@ def _exports_all(sink: Mapping[str, Any]) -> bool:
             "include children.\n3. Create the sink and grant its writer identity access to the destination."
         ),
         cli="gcloud logging sinks create all-logs storage.googleapis.com/<bucket> --organization=<org-id> "
-            "--include-children",
+        "--include-children",
         docs="https://cloud.google.com/logging/docs/export/aggregated_sinks",
     ),
-    reads=(LIST % ("RESOURCE", "logging.googleapis.com/LogSink") + ": name, filter, disabled, includeChildren, "
-           "destination (on the project and its folders and organization)",),
+    reads=(
+        LIST % ("RESOURCE", "logging.googleapis.com/LogSink") + ": name, filter, disabled, includeChildren, "
+        "destination (on the project and its folders and organization)",
+    ),
     needs=NEEDS,
 )
 def sink_exports_all_entries(project: Resource, ctx: Context) -> Verdict:
@@ -132,13 +137,16 @@ def sink_exports_all_entries(project: Resource, ctx: Context) -> Verdict:
     own = [s for s in ctx.snapshot.of_type("gcp.logging.log_sink") if s.account == project.account]
     for sink in own:
         if _exports_all(sink.attributes):
-            return passed(f"project {name}: sink {label(sink)} exports every entry to "
-                          f"{sink.attributes.get('destination')}")
+            return passed(
+                f"project {name}: sink {label(sink)} exports every entry to {sink.attributes.get('destination')}"
+            )
     inherited = list(need(project, "ancestorLogSinks") or [])
     for sink in inherited:
         if _exports_all(sink) and sink.get("includeChildren") is True:
-            return passed(f"project {name}: sink {sink.get('name')} on {sink.get('_ancestor')} exports every entry "
-                          f"of its children to {sink.get('destination')}")
+            return passed(
+                f"project {name}: sink {sink.get('name')} on {sink.get('_ancestor')} exports every entry "
+                f"of its children to {sink.get('destination')}"
+            )
     narrow = [f"{sink.get('name')} on {sink.get('_ancestor')}" for sink in inherited if _exports_all(sink)]
     hint = f" ({', '.join(narrow)} export everything but not their children's entries)" if narrow else ""
     return failed(f"project {name}: no enabled sink with an empty filter covers it{hint}")
@@ -161,7 +169,7 @@ def sink_exports_all_entries(project: Resource, ctx: Context) -> Verdict:
             "For a log bucket: Logging > Logs Storage, edit the bucket and lock its retention."
         ),
         cli="gcloud storage buckets update gs://<bucket> --retention-period=365d && "
-            "gcloud storage buckets update gs://<bucket> --lock-retention-period",
+        "gcloud storage buckets update gs://<bucket> --lock-retention-period",
         docs="https://cloud.google.com/storage/docs/bucket-lock",
     ),
     reads=(

@@ -33,22 +33,43 @@ REQUIRES = ("gcp.logging.log_metric", "gcp.monitoring.alert_policy")
 
 def _audit(project: str, resource_type: str, service: str, method: str, **payload: Any) -> dict[str, Any]:
     """A sample Admin Activity audit log entry, as Cloud Logging stores it."""
-    return {"logName": f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity", "severity": "NOTICE",
-            "resource": {"type": resource_type, "labels": {"project_id": project}},
-            "protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog", "serviceName": service,
-                             "methodName": method, "authenticationInfo": {"principalEmail": "someone@example.com"},
-                             **payload}}
+    return {
+        "logName": f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity",
+        "severity": "NOTICE",
+        "resource": {"type": resource_type, "labels": {"project_id": project}},
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "serviceName": service,
+            "methodName": method,
+            "authenticationInfo": {"principalEmail": "someone@example.com"},
+            **payload,
+        },
+    }
 
 
 def _compute(project: str, resource_type: str, collection: str, verbs: Sequence[str]) -> list[list[dict[str, Any]]]:
     """One operation per verb; each written by the v1 or the beta API (either spelling may be matched)."""
-    return [[_audit(project, resource_type, "compute.googleapis.com", f"{api}.compute.{collection}.{verb}")
-             for api in ("v1", "beta")] for verb in verbs]
+    return [
+        [
+            _audit(project, resource_type, "compute.googleapis.com", f"{api}.compute.{collection}.{verb}")
+            for api in ("v1", "beta")
+        ]
+        for verb in verbs
+    ]
 
 
 def _owner(project: str, action: str) -> dict[str, Any]:
-    return _audit(project, "project", "cloudresourcemanager.googleapis.com", "SetIamPolicy", serviceData={
-        "policyDelta": {"bindingDeltas": [{"action": action, "role": "roles/owner", "member": "user:x@example.com"}]}})
+    return _audit(
+        project,
+        "project",
+        "cloudresourcemanager.googleapis.com",
+        "SetIamPolicy",
+        serviceData={
+            "policyDelta": {
+                "bindingDeltas": [{"action": action, "role": "roles/owner", "member": "user:x@example.com"}]
+            }
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -62,52 +83,83 @@ class Change:
 
 CHANGES: dict[str, Change] = {
     "project_ownership_changes": Change(
-        "project ownership changes (Owner granted or removed)", "2.4",
+        "project ownership changes (Owner granted or removed)",
+        "2.4",
         '(protoPayload.serviceName="cloudresourcemanager.googleapis.com") AND (ProjectOwnership OR '
         'projectOwnerInvitee) OR (protoPayload.serviceData.policyDelta.bindingDeltas.action="REMOVE" AND '
         'protoPayload.serviceData.policyDelta.bindingDeltas.role="roles/owner") OR '
         '(protoPayload.serviceData.policyDelta.bindingDeltas.action="ADD" AND '
         'protoPayload.serviceData.policyDelta.bindingDeltas.role="roles/owner")',
-        lambda p: [[_owner(p, "ADD")], [_owner(p, "REMOVE")]]),
+        lambda p: [[_owner(p, "ADD")], [_owner(p, "REMOVE")]],
+    ),
     "audit_config_changes": Change(
-        "audit configuration changes", "2.5",
+        "audit configuration changes",
+        "2.5",
         'protoPayload.methodName="SetIamPolicy" AND protoPayload.serviceData.policyDelta.auditConfigDeltas:*',
-        lambda p: [[_audit(p, "project", "cloudresourcemanager.googleapis.com", "SetIamPolicy", serviceData={
-            "policyDelta": {"auditConfigDeltas": [{"action": "REMOVE", "service": "allServices",
-                                                   "logType": "DATA_READ"}]}})]]),
+        lambda p: [
+            [
+                _audit(
+                    p,
+                    "project",
+                    "cloudresourcemanager.googleapis.com",
+                    "SetIamPolicy",
+                    serviceData={
+                        "policyDelta": {
+                            "auditConfigDeltas": [
+                                {"action": "REMOVE", "service": "allServices", "logType": "DATA_READ"}
+                            ]
+                        }
+                    },
+                )
+            ]
+        ],
+    ),
     "custom_role_changes": Change(
-        "custom role changes", "2.6",
+        "custom role changes",
+        "2.6",
         'resource.type="iam_role" AND (protoPayload.methodName="google.iam.admin.v1.CreateRole" OR '
         'protoPayload.methodName="google.iam.admin.v1.DeleteRole" OR '
         'protoPayload.methodName="google.iam.admin.v1.UpdateRole")',
-        lambda p: [[_audit(p, "iam_role", "iam.googleapis.com", f"google.iam.admin.v1.{verb}Role")]
-                   for verb in ("Create", "Delete", "Update")]),
+        lambda p: [
+            [_audit(p, "iam_role", "iam.googleapis.com", f"google.iam.admin.v1.{verb}Role")]
+            for verb in ("Create", "Delete", "Update")
+        ],
+    ),
     "firewall_changes": Change(
-        "VPC firewall rule changes", "2.7",
+        "VPC firewall rule changes",
+        "2.7",
         'resource.type="gce_firewall_rule" AND (protoPayload.methodName:"compute.firewalls.patch" OR '
         'protoPayload.methodName:"compute.firewalls.insert" OR protoPayload.methodName:"compute.firewalls.delete")',
-        lambda p: _compute(p, "gce_firewall_rule", "firewalls", ("patch", "insert", "delete"))),
+        lambda p: _compute(p, "gce_firewall_rule", "firewalls", ("patch", "insert", "delete")),
+    ),
     "route_changes": Change(
-        "VPC route changes", "2.8",
+        "VPC route changes",
+        "2.8",
         'resource.type="gce_route" AND (protoPayload.methodName:"compute.routes.delete" OR '
         'protoPayload.methodName:"compute.routes.insert")',
-        lambda p: _compute(p, "gce_route", "routes", ("insert", "delete"))),
+        lambda p: _compute(p, "gce_route", "routes", ("insert", "delete")),
+    ),
     "network_changes": Change(
-        "VPC network changes (networks and peerings)", "2.9",
+        "VPC network changes (networks and peerings)",
+        "2.9",
         'resource.type="gce_network" AND (protoPayload.methodName:"compute.networks.insert" OR '
         'protoPayload.methodName:"compute.networks.patch" OR protoPayload.methodName:"compute.networks.delete" OR '
         'protoPayload.methodName:"compute.networks.removePeering" OR '
         'protoPayload.methodName:"compute.networks.addPeering")',
-        lambda p: _compute(p, "gce_network", "networks", ("insert", "patch", "delete", "removePeering",
-                                                          "addPeering"))),
+        lambda p: _compute(p, "gce_network", "networks", ("insert", "patch", "delete", "removePeering", "addPeering")),
+    ),
     "bucket_iam_changes": Change(
-        "Cloud Storage IAM permission changes", "2.10",
+        "Cloud Storage IAM permission changes",
+        "2.10",
         'resource.type="gcs_bucket" AND protoPayload.methodName="storage.setIamPermissions"',
-        lambda p: [[_audit(p, "gcs_bucket", "storage.googleapis.com", "storage.setIamPermissions")]]),
+        lambda p: [[_audit(p, "gcs_bucket", "storage.googleapis.com", "storage.setIamPermissions")]],
+    ),
     "sql_config_changes": Change(
-        "Cloud SQL instance configuration changes", "2.11",
+        "Cloud SQL instance configuration changes",
+        "2.11",
         'protoPayload.methodName="cloudsql.instances.update"',
-        lambda p: [[_audit(p, "cloudsql_database", "cloudsql.googleapis.com", "cloudsql.instances.update")]]),
+        lambda p: [[_audit(p, "cloudsql_database", "cloudsql.googleapis.com", "cloudsql.instances.update")]],
+    ),
 }
 
 
@@ -126,9 +178,15 @@ def _references(condition: Mapping[str, Any], metric_type: str) -> bool:
     """Whether an alert condition reads the metric (filter, MQL or PromQL spelling)."""
     name = metric_type.removeprefix("logging.googleapis.com/user/")
     promql = "logging_googleapis_com:user_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
-    texts = [str((condition.get(k) or {}).get(f) or "") for k, f in (
-        ("conditionThreshold", "filter"), ("conditionAbsent", "filter"),
-        ("conditionMonitoringQueryLanguage", "query"), ("conditionPrometheusQueryLanguage", "query"))]
+    texts = [
+        str((condition.get(k) or {}).get(f) or "")
+        for k, f in (
+            ("conditionThreshold", "filter"),
+            ("conditionAbsent", "filter"),
+            ("conditionMonitoringQueryLanguage", "query"),
+            ("conditionPrometheusQueryLanguage", "query"),
+        )
+    ]
     exact = re.compile(re.escape(metric_type) + r"(?![\w./-])")
     return any(exact.search(t) or promql in t for t in texts)
 
@@ -163,8 +221,10 @@ def _verdict(project: Resource, ctx: Context, change: Change) -> Verdict:
         for metric in matching:
             if any(_references(c, _metric_type(metric)) for c in conditions):
                 if ok:
-                    return passed(f"project {pid}: alert policy '{name}' fires on metric "
-                                  f"{metric.attributes.get('name')} for {change.what}")
+                    return passed(
+                        f"project {pid}: alert policy '{name}' fires on metric "
+                        f"{metric.attributes.get('name')} for {change.what}"
+                    )
                 problems.append(f"{name} (metric {metric.attributes.get('name')})")
         for c in conditions:
             log_filter = str((c.get("conditionMatchedLog") or {}).get("filter") or "")
@@ -177,8 +237,10 @@ def _verdict(project: Resource, ctx: Context, change: Change) -> Verdict:
             if hit:
                 problems.append(name)
     if problems:
-        return failed(f"project {pid}: {'; '.join(problems)}; no enabled alert policy with a notification "
-                      f"channel watches {change.what}")
+        return failed(
+            f"project {pid}: {'; '.join(problems)}; no enabled alert policy with a notification "
+            f"channel watches {change.what}"
+        )
     if matching:
         names = ", ".join(str(m.attributes.get("name")) for m in matching)
         return failed(f"project {pid}: log-based metric {names} matches {change.what} but no alert policy uses it")
@@ -209,7 +271,7 @@ def _declare(key: str, change: Change) -> Check:
                 "3. Add a notification channel and save the policy (enabled)."
             ),
             cli=f"gcloud logging metrics create <name> --log-filter='{change.example}' && gcloud alpha monitoring "
-                "policies create --policy-from-file=<policy.json>",
+            "policies create --policy-from-file=<policy.json>",
             docs=ALERT_DOCS,
         ),
         reads=READS,

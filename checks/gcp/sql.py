@@ -54,8 +54,7 @@ def instance_no_public_ip(instance: Resource, ctx: Context) -> Verdict:
     severity=Severity.MEDIUM,
     resource_type="gcp.sqladmin.instance",
     rationale=(
-        "Without enforced TLS a client can connect in clear text, exposing credentials and data on "
-        "the network."
+        "Without enforced TLS a client can connect in clear text, exposing credentials and data on the network."
     ),
     remediation=Remediation(
         console=(

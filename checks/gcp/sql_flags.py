@@ -14,12 +14,26 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
 from checks.gcp._util import label
 
 SQL_DOCS = "https://cloud.google.com/sql/docs/"
-READS = ("GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=sqladmin.googleapis.com/Instance (Cloud Asset): "
-         "databaseVersion, settings.databaseFlags[].name, settings.databaseFlags[].value",)
+READS = (
+    "GET /v1/{scope}/assets?contentType=RESOURCE&assetTypes=sqladmin.googleapis.com/Instance (Cloud Asset): "
+    "databaseVersion, settings.databaseFlags[].name, settings.databaseFlags[].value",
+)
 NEEDS = "roles/cloudasset.viewer (Cloud Asset Viewer) on the scope"
 # PostgreSQL message levels, most verbose first
-_LEVELS = ["debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal",
-           "panic"]
+_LEVELS = [
+    "debug5",
+    "debug4",
+    "debug3",
+    "debug2",
+    "debug1",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "log",
+    "fatal",
+    "panic",
+]
 
 
 @dataclass(frozen=True)
@@ -72,8 +86,10 @@ def _judge(instance: Resource, engine: str, flags: tuple[Flag, ...], what: str) 
     if not version.startswith(engine):
         return not_applicable(f"Cloud SQL instance {name} runs {version}, not {what}")
     settings = need(instance, "settings") or {}
-    values = {str(f.get("name", "")).lower(): str(f.get("value", "")).strip().lower()
-              for f in settings.get("databaseFlags") or []}
+    values = {
+        str(f.get("name", "")).lower(): str(f.get("value", "")).strip().lower()
+        for f in settings.get("databaseFlags") or []
+    }
     wrong = []
     for flag in flags:
         set_ = flag.name in values
@@ -108,8 +124,9 @@ def _remediation(engine: str, example: str) -> Remediation:
         "is off: without these flags nobody can tell who connected or changed the database. The "
         "message levels must keep errors logged, and statement durations unlogged (CIS GCP 6.2)."
     ),
-    remediation=_remediation("postgres", "log_connections=on,log_disconnections=on,log_statement=ddl,"
-                                         "cloudsql.enable_pgaudit=on"),
+    remediation=_remediation(
+        "postgres", "log_connections=on,log_disconnections=on,log_statement=ddl,cloudsql.enable_pgaudit=on"
+    ),
     reads=READS,
     needs=NEEDS,
 )

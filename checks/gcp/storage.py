@@ -29,8 +29,10 @@ NEEDS = "roles/cloudasset.viewer (Cloud Asset Viewer) on the scope"
         cli="gcloud storage buckets update gs://<bucket> --public-access-prevention",
         docs=GCS_DOCS + "public-access-prevention",
     ),
-    reads=(BUCKETS % "RESOURCE" + ": iamConfiguration.publicAccessPrevention",
-           BUCKETS % "IAM_POLICY" + ": iamPolicy.bindings[].members"),
+    reads=(
+        BUCKETS % "RESOURCE" + ": iamConfiguration.publicAccessPrevention",
+        BUCKETS % "IAM_POLICY" + ": iamPolicy.bindings[].members",
+    ),
     needs=NEEDS,
 )
 def bucket_not_public(bucket: Resource, ctx: Context) -> Verdict:

@@ -64,8 +64,9 @@ def base_account(source: AwsSource, factory: ClientFactory) -> AccountSession:
         ) from exc
     except (ClientError, BotoCoreError) as exc:  # unreachable endpoint, invalid keys, expired token
         code, message = error_text(exc)
-        raise AgentError(f"source {source.name}: cannot identify the AWS account (sts:GetCallerIdentity): "
-                         f"{code}: {message}") from exc
+        raise AgentError(
+            f"source {source.name}: cannot identify the AWS account (sts:GetCallerIdentity): {code}: {message}"
+        ) from exc
     return AccountSession(account_id, partition, session, factory)
 
 
@@ -92,8 +93,11 @@ def targets(source: AwsSource, base: AccountSession) -> tuple[list[Target], list
                         found[acct["Id"]] = Target(acct["Id"], arn, external)
         except (ClientError, BotoCoreError) as exc:
             code, message = error_text(exc)
-            errors.append(CollectionError(service="organizations", operation="ListAccounts",
-                                          region=GLOBAL, code=code, message=message))
+            errors.append(
+                CollectionError(
+                    service="organizations", operation="ListAccounts", region=GLOBAL, code=code, message=message
+                )
+            )
             found.setdefault(base.account_id, Target(base.account_id))
     for acct in source.accounts:  # explicit entries win over discovered ones
         role_arn = acct.role_arn
@@ -124,15 +128,26 @@ def reach(target: Target, base: AccountSession, factory: ClientFactory) -> Accou
         # account costs ~0.3 s per service and client creation is serialised per session.
         core = botocore.session.Session()
         core.register_component("data_loader", base.loader)
-        session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                aws_secret_access_key=creds["SecretAccessKey"],
-                                aws_session_token=creds["SessionToken"],
-                                region_name=_region(base.session), botocore_session=core)
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=_region(base.session),
+            botocore_session=core,
+        )
         operation = "GetCallerIdentity"
         account_id, partition = _identify(session, factory)
     except (ClientError, BotoCoreError) as exc:
         code, message = error_text(exc)
-        return Unreachable(target.account_id, CollectionError(
-            service="sts", operation=operation, region=GLOBAL, code=code,
-            message=f"{target.role_arn}: {message}", resource_type=""))
+        return Unreachable(
+            target.account_id,
+            CollectionError(
+                service="sts",
+                operation=operation,
+                region=GLOBAL,
+                code=code,
+                message=f"{target.role_arn}: {message}",
+                resource_type="",
+            ),
+        )
     return AccountSession(account_id, partition, session, factory)

@@ -13,78 +13,80 @@ from agent.errors import AgentError
 
 __all__ = ["ALLOWED_ACTIONS", "ReadOnlyViolation", "iam_action", "install_guard"]
 
-ALLOWED_ACTIONS: frozenset[str] = frozenset({
-    # identity, accounts, regions
-    "sts:GetCallerIdentity",
-    "sts:AssumeRole",
-    "organizations:ListAccounts",
-    "ec2:DescribeRegions",
-    # IAM (global)
-    "iam:GetAccountSummary",
-    "iam:GetAccountPasswordPolicy",
-    "iam:GenerateCredentialReport",
-    "iam:GetCredentialReport",
-    "iam:GetAccountAuthorizationDetails",
-    # S3 (IAM action names, not boto3 operation names: see _RENAMED)
-    "s3:ListAllMyBuckets",
-    "s3:GetBucketLocation",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetEncryptionConfiguration",
-    "s3:GetBucketVersioning",
-    "s3:GetBucketPolicy",
-    "s3:GetBucketAcl",
-    "s3:GetBucketLogging",
-    "s3:GetAccountPublicAccessBlock",
-    # regional settings
-    "access-analyzer:ListAnalyzers",
-    "guardduty:ListDetectors",
-    "guardduty:GetDetector",
-    "config:DescribeConfigurationRecorders",
-    "config:DescribeConfigurationRecorderStatus",
-    "securityhub:DescribeHub",
-    "ec2:GetEbsEncryptionByDefault",
-    "backup:ListBackupPlans",
-    "backup:ListBackupSelections",
-    "backup:ListProtectedResources",
-    # regional resources
-    "cloudtrail:DescribeTrails",
-    "cloudtrail:GetTrailStatus",
-    "cloudtrail:GetEventSelectors",
-    "ec2:DescribeInstances",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeVolumes",
-    "ec2:DescribeSnapshots",
-    "ec2:DescribeSnapshotAttribute",
-    "ec2:DescribeImages",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeFlowLogs",
-    "ssm:DescribeInstanceInformation",
-    "ssm:ListInventoryEntries",
-    "ssm:DescribeInstancePatchStates",  # collectors/endpoints/ssm.py: Patch Manager state of each server
-    "rds:DescribeDBInstances",
-    "kms:ListKeys",
-    "kms:DescribeKey",
-    "kms:GetKeyRotationStatus",
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeListeners",
-    "logs:DescribeLogGroups",
-    "lambda:ListFunctions",
-    "lambda:ListFunctionUrlConfigs",
-    "secretsmanager:ListSecrets",
-    "acm:ListCertificates",
-    "acm:DescribeCertificate",
-    "dynamodb:ListTables",
-    "dynamodb:DescribeTable",
-    "dynamodb:DescribeContinuousBackups",
-    "elasticfilesystem:DescribeFileSystems",
-    "sns:ListTopics",
-    "sns:GetTopicAttributes",
-    "sqs:ListQueues",
-    "sqs:GetQueueAttributes",
-    "eks:ListClusters",
-    "eks:DescribeCluster",
-    "ecr:DescribeRepositories",
-})
+ALLOWED_ACTIONS: frozenset[str] = frozenset(
+    {
+        # identity, accounts, regions
+        "sts:GetCallerIdentity",
+        "sts:AssumeRole",
+        "organizations:ListAccounts",
+        "ec2:DescribeRegions",
+        # IAM (global)
+        "iam:GetAccountSummary",
+        "iam:GetAccountPasswordPolicy",
+        "iam:GenerateCredentialReport",
+        "iam:GetCredentialReport",
+        "iam:GetAccountAuthorizationDetails",
+        # S3 (IAM action names, not boto3 operation names: see _RENAMED)
+        "s3:ListAllMyBuckets",
+        "s3:GetBucketLocation",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketAcl",
+        "s3:GetBucketLogging",
+        "s3:GetAccountPublicAccessBlock",
+        # regional settings
+        "access-analyzer:ListAnalyzers",
+        "guardduty:ListDetectors",
+        "guardduty:GetDetector",
+        "config:DescribeConfigurationRecorders",
+        "config:DescribeConfigurationRecorderStatus",
+        "securityhub:DescribeHub",
+        "ec2:GetEbsEncryptionByDefault",
+        "backup:ListBackupPlans",
+        "backup:ListBackupSelections",
+        "backup:ListProtectedResources",
+        # regional resources
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:GetEventSelectors",
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeVolumes",
+        "ec2:DescribeSnapshots",
+        "ec2:DescribeSnapshotAttribute",
+        "ec2:DescribeImages",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeFlowLogs",
+        "ssm:DescribeInstanceInformation",
+        "ssm:ListInventoryEntries",
+        "ssm:DescribeInstancePatchStates",  # collectors/endpoints/ssm.py: Patch Manager state of each server
+        "rds:DescribeDBInstances",
+        "kms:ListKeys",
+        "kms:DescribeKey",
+        "kms:GetKeyRotationStatus",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeListeners",
+        "logs:DescribeLogGroups",
+        "lambda:ListFunctions",
+        "lambda:ListFunctionUrlConfigs",
+        "secretsmanager:ListSecrets",
+        "acm:ListCertificates",
+        "acm:DescribeCertificate",
+        "dynamodb:ListTables",
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeContinuousBackups",
+        "elasticfilesystem:DescribeFileSystems",
+        "sns:ListTopics",
+        "sns:GetTopicAttributes",
+        "sqs:ListQueues",
+        "sqs:GetQueueAttributes",
+        "eks:ListClusters",
+        "eks:DescribeCluster",
+        "ecr:DescribeRepositories",
+    }
+)
 
 # boto3 client name -> IAM service prefix, where they differ.
 _PREFIX: dict[str, str] = {
@@ -120,9 +122,6 @@ def install_guard(client: Any) -> None:
     def _before_call(model: Any, **_: Any) -> None:
         action = iam_action(boto_name, model.name)
         if action not in ALLOWED_ACTIONS:
-            raise ReadOnlyViolation(
-                f"refused {boto_name}.{model.name} ({action}): not on the read-only allowlist"
-            )
+            raise ReadOnlyViolation(f"refused {boto_name}.{model.name} ({action}): not on the read-only allowlist")
 
     client.meta.events.register("before-call", _before_call)
-

@@ -28,8 +28,7 @@ def rows_for(services: Sequence[str] | None) -> list[ResourceType]:
         return list(TABLE)
     wanted = set(services)
     family = {"aws.account": "iam"}
-    return [rt for rt in TABLE
-            if rt.service in wanted or family.get(rt.type, rt.type.split(".")[1]) in wanted]
+    return [rt for rt in TABLE if rt.service in wanted or family.get(rt.type, rt.type.split(".")[1]) in wanted]
 
 
 def _regions(source: AwsSource, first: AccountSession) -> tuple[list[str], list[CollectionError]]:
@@ -41,12 +40,20 @@ def _regions(source: AwsSource, first: AccountSession) -> tuple[list[str], list[
         return sorted(r["RegionName"] for r in answer["Regions"]), []
     except (ClientError, BotoCoreError) as exc:
         code, message = error_text(exc)
-        return [region], [CollectionError(service="ec2", operation="DescribeRegions", region=region,
-                                          code=code, message=f"{message}; scanning {region} only")]
+        return [region], [
+            CollectionError(
+                service="ec2",
+                operation="DescribeRegions",
+                region=region,
+                code=code,
+                message=f"{message}; scanning {region} only",
+            )
+        ]
 
 
-def _units(accounts: list[AccountSession], regions: list[str], rows: list[ResourceType],
-           ctx: CollectContext) -> list[Unit]:
+def _units(
+    accounts: list[AccountSession], regions: list[str], rows: list[ResourceType], ctx: CollectContext
+) -> list[Unit]:
     groups: dict[tuple[str, bool], list[ResourceType]] = {}
     for rt in rows:
         groups.setdefault((rt.service, rt.global_), []).append(rt)
@@ -98,8 +105,13 @@ def collect(source: AwsSource, ctx: CollectContext) -> list[Snapshot]:
     return _snapshots(source, reached, units, extra, started)
 
 
-def _snapshots(source: AwsSource, reached: list[AccountSession | Unreachable], units: list[Unit],
-               extra: dict[str, list[CollectionError]], started: datetime) -> list[Snapshot]:
+def _snapshots(
+    source: AwsSource,
+    reached: list[AccountSession | Unreachable],
+    units: list[Unit],
+    extra: dict[str, list[CollectionError]],
+    started: datetime,
+) -> list[Snapshot]:
     finished = utcnow()
     resources: dict[str, list[Resource]] = {}
     errors: dict[str, list[CollectionError]] = {}
@@ -112,10 +124,15 @@ def _snapshots(source: AwsSource, reached: list[AccountSession | Unreachable], u
         errs = list(extra.get(account_id, [])) + errors.get(account_id, [])
         if isinstance(acct, Unreachable):
             errs.append(acct.error)
-        out.append(Snapshot(
-            source=source.name, provider="aws", account=account_id, started_at=started,
-            finished_at=finished,
-            resources=tuple(sorted(resources.get(account_id, []), key=lambda r: (r.type, r.region, r.id))),
-            errors=tuple(sorted(errs, key=lambda e: (e.resource_type, e.region, e.operation))),
-        ))
+        out.append(
+            Snapshot(
+                source=source.name,
+                provider="aws",
+                account=account_id,
+                started_at=started,
+                finished_at=finished,
+                resources=tuple(sorted(resources.get(account_id, []), key=lambda r: (r.type, r.region, r.id))),
+                errors=tuple(sorted(errs, key=lambda e: (e.resource_type, e.region, e.operation))),
+            )
+        )
     return out

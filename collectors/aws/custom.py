@@ -17,8 +17,17 @@ from collectors.aws.normalise import policy_document
 from collectors.aws.unit import Detail, ResourceType, Unit, error_text
 
 __all__ = [
-    "REPORT_POLLS", "REPORT_SLEEP", "accessanalyzer_settings", "backup_settings", "config_settings",
-    "ec2_settings", "guardduty_settings", "iam_account", "iam_groups", "iam_policies", "iam_users",
+    "REPORT_POLLS",
+    "REPORT_SLEEP",
+    "accessanalyzer_settings",
+    "backup_settings",
+    "config_settings",
+    "ec2_settings",
+    "guardduty_settings",
+    "iam_account",
+    "iam_groups",
+    "iam_policies",
+    "iam_users",
     "vpcs",
 ]
 
@@ -86,8 +95,13 @@ def _authorization_details(unit: Unit) -> dict[str, list[dict[str, Any]]]:
 
 
 _SUMMARY = Detail("AccountSummary", "GetAccountSummary", lambda _: {}, "SummaryMap")
-_PASSWORD_POLICY = Detail("PasswordPolicy", "GetAccountPasswordPolicy", lambda _: {}, "PasswordPolicy",
-                          not_configured=frozenset({"NoSuchEntity"}))
+_PASSWORD_POLICY = Detail(
+    "PasswordPolicy",
+    "GetAccountPasswordPolicy",
+    lambda _: {},
+    "PasswordPolicy",
+    not_configured=frozenset({"NoSuchEntity"}),
+)
 
 
 def iam_account(unit: Unit, rt: ResourceType) -> list[Resource]:
@@ -136,8 +150,7 @@ def _authorization_items(unit: Unit, rt: ResourceType, key: str, name_key: str) 
     if exc is not None:
         unit.add_error(rt, exc, "GetAccountAuthorizationDetails")
         return []
-    return [unit.resource(rt.type, item["Arn"], item, name=item.get(name_key, ""))
-            for item in details[key]]
+    return [unit.resource(rt.type, item["Arn"], item, name=item.get(name_key, "")) for item in details[key]]
 
 
 def iam_policies(unit: Unit, rt: ResourceType) -> list[Resource]:
@@ -149,11 +162,11 @@ def iam_groups(unit: Unit, rt: ResourceType) -> list[Resource]:
 
 
 # -- per-region settings (one resource per account and region) --------------------------------
-def _settings(unit: Unit, rt: ResourceType, attrs: dict[str, Any],
-              errors: dict[str, str] | None = None) -> list[Resource]:
+def _settings(
+    unit: Unit, rt: ResourceType, attrs: dict[str, Any], errors: dict[str, str] | None = None
+) -> list[Resource]:
     prefix = rt.type.split(".")[1]
-    return [unit.resource(rt.type, unit.settings_id(prefix), attrs, name=f"{prefix} settings",
-                          errors=errors)]
+    return [unit.resource(rt.type, unit.settings_id(prefix), attrs, name=f"{prefix} settings", errors=errors)]
 
 
 def accessanalyzer_settings(unit: Unit, rt: ResourceType) -> list[Resource]:
@@ -188,8 +201,9 @@ def backup_settings(unit: Unit, rt: ResourceType) -> list[Resource]:
         selections = {}
         for plan in attrs["Plans"]:
             plan_id = plan["BackupPlanId"]
-            selections[plan_id] = list(unit.pages("ListBackupSelections", "BackupSelectionsList",
-                                                  {"BackupPlanId": plan_id}))
+            selections[plan_id] = list(
+                unit.pages("ListBackupSelections", "BackupSelectionsList", {"BackupPlanId": plan_id})
+            )
         attrs["Selections"] = selections
     except _BOTO as exc:
         errors["Selections" if "Plans" in attrs else "Plans"] = _text(exc)
@@ -219,4 +233,3 @@ def vpcs(unit: Unit, rt: ResourceType) -> list[Resource]:
 
 def _tag_name(item: dict[str, Any]) -> str:
     return next((t["Value"] for t in item.get("Tags") or [] if t.get("Key") == "Name"), "")
-

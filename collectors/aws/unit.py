@@ -111,8 +111,9 @@ def error_text(exc: BaseException) -> tuple[str, str]:
 class Unit:
     """(account, region, service): one client per service, reused by every row of the unit."""
 
-    def __init__(self, account: AccountSession, service: str, region: str, ctx: CollectContext,
-                 rows: list[ResourceType]) -> None:
+    def __init__(
+        self, account: AccountSession, service: str, region: str, ctx: CollectContext, rows: list[ResourceType]
+    ) -> None:
         self.account = account
         self.service = service
         self.region = region  # "global" or a region name
@@ -148,14 +149,25 @@ class Unit:
         self.last_operation = operation
         return dict(getattr(self.client(service), xform_name(operation))(**params))
 
-    def pages(self, operation: str, result: str, params: Mapping[str, Any] | None = None,
-              page_size: int | None = None, service: str | None = None) -> Iterator[Any]:
+    def pages(
+        self,
+        operation: str,
+        result: str,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        service: str | None = None,
+    ) -> Iterator[Any]:
         """Items of every page; botocore's paginator wherever the operation has one."""
         for page in self.raw_pages(operation, params, page_size, service):
             yield from jmespath.search(result, page) or []
 
-    def raw_pages(self, operation: str, params: Mapping[str, Any] | None = None,
-                  page_size: int | None = None, service: str | None = None) -> Iterator[dict[str, Any]]:
+    def raw_pages(
+        self,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        service: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
         client = self.client(service)
         method = xform_name(operation)
         self.last_operation = operation
@@ -174,18 +186,36 @@ class Unit:
     def settings_id(self, service: str) -> str:
         return self.arn(service, "settings")
 
-    def resource(self, type_: str, id_: str, attributes: Mapping[str, Any], *, name: str = "",
-                 errors: Mapping[str, str] | None = None, region: str | None = None) -> Resource:
-        return Resource(provider="aws", account=self.account.account_id,
-                        region=region or self.region, type=type_, id=id_, name=name,
-                        attributes=normalise(dict(attributes)), errors=dict(errors or {}),
-                        observations=self.observations.get(type_, ()))
+    def resource(
+        self,
+        type_: str,
+        id_: str,
+        attributes: Mapping[str, Any],
+        *,
+        name: str = "",
+        errors: Mapping[str, str] | None = None,
+        region: str | None = None,
+    ) -> Resource:
+        return Resource(
+            provider="aws",
+            account=self.account.account_id,
+            region=region or self.region,
+            type=type_,
+            id=id_,
+            name=name,
+            attributes=normalise(dict(attributes)),
+            errors=dict(errors or {}),
+            observations=self.observations.get(type_, ()),
+        )
 
     def add_error(self, rt: ResourceType, exc: BaseException, operation: str = "") -> None:
         code, message = error_text(exc)
         op = operation or getattr(exc, "operation_name", "") or self.last_operation
-        self.errors.append(CollectionError(service=rt.service, operation=op, region=self.region,
-                                           code=code, message=message, resource_type=rt.type))
+        self.errors.append(
+            CollectionError(
+                service=rt.service, operation=op, region=self.region, code=code, message=message, resource_type=rt.type
+            )
+        )
 
     def detail(self, d: Detail, item: Item) -> tuple[bool, Any]:
         """(True, value) or (False, "Code: message"). Not-configured codes give (True, None)."""

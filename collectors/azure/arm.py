@@ -88,12 +88,23 @@ TABLE: tuple[ArmType, ...] = (
     ArmType("azure.network.nic", "/providers/Microsoft.Network/networkInterfaces", "2023-09-01"),
     ArmType("azure.network.watcher", "/providers/Microsoft.Network/networkWatchers", "2023-09-01"),
     ArmType("azure.network.flowlog", "/flowLogs", "2023-09-01", parent="azure.network.watcher"),
-    ArmType("azure.monitor.workspace", "/providers/Microsoft.OperationalInsights/workspaces", "2022-10-01",
-            # the daily cap's next reset and whether today's ingestion is over it
-            observations=("properties.workspaceCapping.dataIngestionStatus",
-                          "properties.workspaceCapping.quotaNextResetTime")),
-    ArmType("azure.security.pricing", "/providers/Microsoft.Security/pricings", "2024-01-01", global_=True,
-            observations=("properties.freeTrialRemainingTime",)),  # an ISO 8601 duration counting down
+    ArmType(
+        "azure.monitor.workspace",
+        "/providers/Microsoft.OperationalInsights/workspaces",
+        "2022-10-01",
+        # the daily cap's next reset and whether today's ingestion is over it
+        observations=(
+            "properties.workspaceCapping.dataIngestionStatus",
+            "properties.workspaceCapping.quotaNextResetTime",
+        ),
+    ),
+    ArmType(
+        "azure.security.pricing",
+        "/providers/Microsoft.Security/pricings",
+        "2024-01-01",
+        global_=True,
+        observations=("properties.freeTrialRemainingTime",),
+    ),  # an ISO 8601 duration counting down
 )
 # Subscription-level settings stored on the azure.subscription resource.
 SUBSCRIPTION_DETAILS: tuple[Detail, ...] = (
@@ -122,9 +133,7 @@ def _op(path: str) -> str:
 
 def list_subscriptions(http: AzureHttp) -> list[dict[str, Any]]:
     """Every subscription the agent can read (raises ApiError if the list itself fails)."""
-    return http.list(
-        "arm", "/subscriptions", {"api-version": SUBSCRIPTIONS_API}, operation="ListSubscriptions"
-    )
+    return http.list("arm", "/subscriptions", {"api-version": SUBSCRIPTIONS_API}, operation="ListSubscriptions")
 
 
 def _with_details(
@@ -170,9 +179,7 @@ def collect_subscription(
         op = f"{ops[row.parent]}.{_op(row.path)}" if row.parent else ops[row.type]
         ops[row.type] = op
         # (region, path prefix) of each listing: the subscription, or each resource of the parent type
-        scopes = (
-            [(r.region, r.id) for r in resources if r.type == row.parent] if row.parent else [("", base)]
-        )
+        scopes = [(r.region, r.id) for r in resources if r.type == row.parent] if row.parent else [("", base)]
         for scope_region, prefix in scopes:
             http.ctx.check_cancelled()
             try:

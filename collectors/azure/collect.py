@@ -74,8 +74,7 @@ def collect(source: AzureSource, ctx: CollectContext) -> list[Snapshot]:
             missing = [
                 f
                 for f in source.subscriptions or []
-                if f.lower() not in found
-                and not any(f.lower() == str(s.get("displayName", "")).lower() for s in subs)
+                if f.lower() not in found and not any(f.lower() == str(s.get("displayName", "")).lower() for s in subs)
             ]
             if missing:
                 log.warning("azure subscriptions not visible to the agent: %s", ", ".join(missing))
@@ -84,8 +83,6 @@ def collect(source: AzureSource, ctx: CollectContext) -> list[Snapshot]:
                 ctx.check_cancelled()
                 started = utcnow()
                 resources, errors = collect_subscription(http, sub)
-                snapshots.append(
-                    _snapshot(source, str(sub.get("subscriptionId")), started, resources, errors)
-                )
+                snapshots.append(_snapshot(source, str(sub.get("subscriptionId")), started, resources, errors))
                 ctx.progress.advance(1, f"subscription {sub.get('displayName') or sub.get('subscriptionId')}")
     return snapshots

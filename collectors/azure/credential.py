@@ -63,9 +63,7 @@ def make_credential(creds: AzureCredentials) -> TokenCredential:
                 [
                     Problem(
                         key="federated_token_file",
-                        message=(
-                            "auth: workload_identity needs federated_token_file or AZURE_FEDERATED_TOKEN_FILE"
-                        ),
+                        message=("auth: workload_identity needs federated_token_file or AZURE_FEDERATED_TOKEN_FILE"),
                     )
                 ]
             )

@@ -31,8 +31,12 @@ __all__ = ["APP_TYPE", "TENANT_TYPE", "USER_OBSERVATIONS", "USER_TYPE", "collect
 USER_TYPE = "azure.entra.user"
 TENANT_TYPE = "azure.entra.tenant"
 # a user's sign-ins (signInActivity) and the time the registration report row was refreshed
-USER_OBSERVATIONS = ("Registration.lastUpdatedDateTime", "SignInActivity.lastNonInteractiveSignInDateTime",
-                     "SignInActivity.lastSignInDateTime", "SignInActivity.lastSuccessfulSignInDateTime")
+USER_OBSERVATIONS = (
+    "Registration.lastUpdatedDateTime",
+    "SignInActivity.lastNonInteractiveSignInDateTime",
+    "SignInActivity.lastSignInDateTime",
+    "SignInActivity.lastSuccessfulSignInDateTime",
+)
 
 _USER_FIELDS = "id,displayName,userPrincipalName,userType,accountEnabled,createdDateTime"
 _USER_KEEP = ("id", "displayName", "userPrincipalName", "userType", "accountEnabled", "createdDateTime")
@@ -74,9 +78,7 @@ def _users(http: AzureHttp, errors: list[CollectionError]) -> tuple[list[dict[st
             return None, None
         why = f"{exc.code}: {exc.message}".strip()
     try:
-        return http.list(
-            "graph", "/v1.0/users", {"$select": _USER_FIELDS, "$top": "999"}, operation="ListUsers"
-        ), why
+        return http.list("graph", "/v1.0/users", {"$select": _USER_FIELDS, "$top": "999"}, operation="ListUsers"), why
     except ApiError as exc:
         errors.append(_error("ListUsers", exc, USER_TYPE))
         return None, None
@@ -118,8 +120,11 @@ def collect_entra(
     if why:
         tenant_errs["GroupMembers"] = why
     put("RoleAssignments", roles.assignments, roles.error)
-    for key, why in (("EligibleRoles", roles.eligible_error), ("RoleSchedules", roles.schedules_error),
-                     ("RoleGroups", roles.group_error)):
+    for key, why in (
+        ("EligibleRoles", roles.eligible_error),
+        ("RoleSchedules", roles.schedules_error),
+        ("RoleGroups", roles.group_error),
+    ):
         if why:
             tenant_errs[key] = why
     mfa_state = per_user_mfa(http, enabled) if per_user_mfa_state else None

@@ -33,8 +33,11 @@ class Registration:
 
 def registration(http: AzureHttp) -> Registration:
     try:
-        rows = http.list("graph", "/v1.0/reports/authenticationMethods/userRegistrationDetails",
-                         operation="ListUserRegistrationDetails")
+        rows = http.list(
+            "graph",
+            "/v1.0/reports/authenticationMethods/userRegistrationDetails",
+            operation="ListUserRegistrationDetails",
+        )
     except ApiError as exc:
         why = err_text(exc)
         if is_licence_error(exc):
@@ -76,8 +79,9 @@ def _each(http: AzureHttp, user_ids: Iterable[str], path: str, operation: str, *
 
 def authentication_methods(http: AzureHttp, user_ids: Iterable[str]) -> PerUser:
     """Each user's registered methods, trimmed to their type (phone numbers and device names stay out)."""
-    got = _each(http, user_ids, "/v1.0/users/{id}/authentication/methods", "ListUserAuthenticationMethods",
-                listing=True)
+    got = _each(
+        http, user_ids, "/v1.0/users/{id}/authentication/methods", "ListUserAuthenticationMethods", listing=True
+    )
     got.values = {
         uid: [{k: m[k] for k in ("@odata.type", "phoneType") if m.get(k)} for m in methods]
         for uid, methods in got.values.items()
@@ -86,7 +90,6 @@ def authentication_methods(http: AzureHttp, user_ids: Iterable[str]) -> PerUser:
 
 
 def per_user_mfa(http: AzureHttp, user_ids: Iterable[str]) -> PerUser:
-    got = _each(http, user_ids, "/beta/users/{id}/authentication/requirements", "GetPerUserMfaState",
-                listing=False)
+    got = _each(http, user_ids, "/beta/users/{id}/authentication/requirements", "GetPerUserMfaState", listing=False)
     got.values = {uid: {"perUserMfaState": (v or {}).get("perUserMfaState")} for uid, v in got.values.items()}
     return got

@@ -57,7 +57,9 @@ class Groups:
         try:
             info = self.http.get("graph", f"/v1.0/groups/{seg}", {"$select": "id,displayName"}, operation="GetGroup")
             members = self.http.list(
-                "graph", f"/v1.0/groups/{seg}/transitiveMembers", {"$top": "999"},
+                "graph",
+                f"/v1.0/groups/{seg}/transitiveMembers",
+                {"$top": "999"},
                 operation="ListGroupTransitiveMembers",
             )
         except ApiError as exc:
@@ -65,8 +67,16 @@ class Groups:
             return False
         self._names[gid] = str((info or {}).get("displayName") or gid)
         self._members[gid] = [
-            {k: v for k, v in (("id", str(m.get("id"))), ("type", object_type(m)),
-                               ("displayName", m.get("displayName")), ("appId", m.get("appId"))) if v}
+            {
+                k: v
+                for k, v in (
+                    ("id", str(m.get("id"))),
+                    ("type", object_type(m)),
+                    ("displayName", m.get("displayName")),
+                    ("appId", m.get("appId")),
+                )
+                if v
+            }
             for m in members
         ]
         return True
@@ -83,8 +93,10 @@ class Groups:
         failed = []
         for gid in sorted(set(gids)):
             if self.read(gid):
-                out[gid] = {"displayName": self.name(gid),
-                            "members": sorted(m["id"] for m in self.members(gid, "user"))}
+                out[gid] = {
+                    "displayName": self.name(gid),
+                    "members": sorted(m["id"] for m in self.members(gid, "user")),
+                }
             else:
                 failed.append(f"group {gid}: {self.errors[gid]}")
         return out, "; ".join(failed)

@@ -22,15 +22,22 @@ __all__ = [
 ]
 
 APP_TYPE = "azure.entra.application"
-_AUTHZ_KEEP = ("allowInvitesFrom", "guestUserRoleId", "allowedToSignUpEmailBasedSubscriptions",
-               "allowEmailVerifiedUsersToJoinOrganization", "blockMsolPowerShell", "allowUserConsentForRiskyApps")
+_AUTHZ_KEEP = (
+    "allowInvitesFrom",
+    "guestUserRoleId",
+    "allowedToSignUpEmailBasedSubscriptions",
+    "allowEmailVerifiedUsersToJoinOrganization",
+    "blockMsolPowerShell",
+    "allowUserConsentForRiskyApps",
+)
 _CRED_KEEP = ("keyId", "displayName", "startDateTime", "endDateTime", "type", "usage")
 
 
 def security_defaults(http: AzureHttp) -> tuple[Any, str]:
     try:
-        sd = http.get("graph", "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
-                      operation="GetSecurityDefaults")
+        sd = http.get(
+            "graph", "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy", operation="GetSecurityDefaults"
+        )
     except ApiError as exc:
         return None, err_text(exc)
     return {"isEnabled": (sd or {}).get("isEnabled")}, ""
@@ -40,14 +47,20 @@ def _trim_policy(p: Mapping[str, Any]) -> dict[str, Any]:
     grant = p.get("grantControls")
     if isinstance(grant, Mapping):
         grant = {k: v for k, v in grant.items() if "@odata" not in k}
-    return {"id": p.get("id"), "displayName": p.get("displayName"), "state": p.get("state"),
-            "conditions": p.get("conditions"), "grantControls": grant}
+    return {
+        "id": p.get("id"),
+        "displayName": p.get("displayName"),
+        "state": p.get("state"),
+        "conditions": p.get("conditions"),
+        "grantControls": grant,
+    }
 
 
 def conditional_access(http: AzureHttp) -> tuple[list[dict[str, Any]] | None, str]:
     try:
-        policies = http.list("graph", "/v1.0/identity/conditionalAccess/policies",
-                             operation="ListConditionalAccessPolicies")
+        policies = http.list(
+            "graph", "/v1.0/identity/conditionalAccess/policies", operation="ListConditionalAccessPolicies"
+        )
     except ApiError as exc:
         return None, err_text(exc)
     return [_trim_policy(p) for p in policies], ""
@@ -78,20 +91,28 @@ def authorization_policy(http: AzureHttp) -> tuple[Any, str]:
 
 def authentication_methods_policy(http: AzureHttp) -> tuple[Any, str]:
     try:
-        body = http.get("graph", "/v1.0/policies/authenticationMethodsPolicy",
-                        operation="GetAuthenticationMethodsPolicy")
+        body = http.get(
+            "graph", "/v1.0/policies/authenticationMethodsPolicy", operation="GetAuthenticationMethodsPolicy"
+        )
     except ApiError as exc:
         return None, err_text(exc)
+
     def targets(items: Any) -> list[dict[str, Any]]:
         return [{"targetType": t.get("targetType"), "id": t.get("id")} for t in items or []]
 
     configs = [
-        {"id": c.get("id"), "state": c.get("state"), "includeTargets": targets(c.get("includeTargets")),
-         "excludeTargets": targets(c.get("excludeTargets"))}
+        {
+            "id": c.get("id"),
+            "state": c.get("state"),
+            "includeTargets": targets(c.get("includeTargets")),
+            "excludeTargets": targets(c.get("excludeTargets")),
+        }
         for c in (body or {}).get("authenticationMethodConfigurations") or []
     ]
-    return {"policyMigrationState": (body or {}).get("policyMigrationState"),
-            "authenticationMethodConfigurations": configs}, ""
+    return {
+        "policyMigrationState": (body or {}).get("policyMigrationState"),
+        "authenticationMethodConfigurations": configs,
+    }, ""
 
 
 def methods_policy_groups(policy: Mapping[str, Any] | None) -> set[str]:
@@ -107,20 +128,37 @@ def applications(http: AzureHttp, tenant: str) -> tuple[list[Resource], list[Col
     """App registrations with their secrets' and certificates' validity (no secret hint, no key)."""
     try:
         apps = http.list(
-            "graph", "/v1.0/applications",
+            "graph",
+            "/v1.0/applications",
             {"$select": "id,appId,displayName,passwordCredentials,keyCredentials", "$top": "999"},
             operation="ListApplications",
         )
     except ApiError as exc:
-        return [], [CollectionError(service="graph", operation="ListApplications", region="global", code=exc.code,
-                                    message=exc.message or f"HTTP {exc.status}", resource_type=APP_TYPE)]
+        return [], [
+            CollectionError(
+                service="graph",
+                operation="ListApplications",
+                region="global",
+                code=exc.code,
+                message=exc.message or f"HTTP {exc.status}",
+                resource_type=APP_TYPE,
+            )
+        ]
     resources = []
     for app in apps:
         oid = str(app.get("id"))
         attrs = {k: app.get(k) for k in ("id", "appId", "displayName")}
         for key in ("passwordCredentials", "keyCredentials"):
             attrs[key] = [{k: c.get(k) for k in _CRED_KEEP if k in c} for c in app.get(key) or []]
-        resources.append(Resource(provider="azure", account=tenant, region="global", type=APP_TYPE,
-                                  id=f"entra:{tenant}:application:{oid}",
-                                  name=str(app.get("displayName") or app.get("appId") or oid), attributes=attrs))
+        resources.append(
+            Resource(
+                provider="azure",
+                account=tenant,
+                region="global",
+                type=APP_TYPE,
+                id=f"entra:{tenant}:application:{oid}",
+                name=str(app.get("displayName") or app.get("appId") or oid),
+                attributes=attrs,
+            )
+        )
     return resources, []

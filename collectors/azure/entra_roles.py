@@ -50,24 +50,34 @@ def collect_roles(http: AzureHttp, groups: Groups) -> RoleData:
     try:
         definitions = {
             str(d.get("id")): d
-            for d in http.list("graph", f"{_BASE}/roleDefinitions", {"$select": "id,displayName,templateId"},
-                               operation="ListRoleDefinitions")
+            for d in http.list(
+                "graph",
+                f"{_BASE}/roleDefinitions",
+                {"$select": "id,displayName,templateId"},
+                operation="ListRoleDefinitions",
+            )
         }
-        active = http.list("graph", f"{_BASE}/roleAssignments", {"$expand": "principal"},
-                           operation="ListRoleAssignments")
+        active = http.list(
+            "graph", f"{_BASE}/roleAssignments", {"$expand": "principal"}, operation="ListRoleAssignments"
+        )
     except ApiError as exc:
         return RoleData(error=err_text(exc), eligible=None)
     data = RoleData()
     schedules: dict[tuple[str, str, str], dict[str, Any]] = {}
     try:
-        for s in http.list("graph", f"{_BASE}/roleAssignmentScheduleInstances",
-                           operation="ListRoleAssignmentScheduleInstances"):
+        for s in http.list(
+            "graph", f"{_BASE}/roleAssignmentScheduleInstances", operation="ListRoleAssignmentScheduleInstances"
+        ):
             schedules[_key(s)] = s
     except ApiError as exc:
         data.schedules_error = err_text(exc) + (f" ({_P2})" if is_licence_error(exc) else "")
     try:
-        eligible = http.list("graph", f"{_BASE}/roleEligibilityScheduleInstances", {"$expand": "principal"},
-                             operation="ListRoleEligibilityScheduleInstances")
+        eligible = http.list(
+            "graph",
+            f"{_BASE}/roleEligibilityScheduleInstances",
+            {"$expand": "principal"},
+            operation="ListRoleEligibilityScheduleInstances",
+        )
     except ApiError as exc:
         # Without P2 there is no PIM, and so no eligible assignment: an empty list is the fact.
         eligible = []
@@ -105,7 +115,8 @@ def collect_roles(http: AzureHttp, groups: Groups) -> RoleData:
                     for m in groups.members(gid, "user"):
                         if target is not None:
                             target.setdefault(m["id"], []).append(
-                                {**entry, "group": {"id": gid, "displayName": groups.name(gid)}})
+                                {**entry, "group": {"id": gid, "displayName": groups.name(gid)}}
+                            )
                 else:
                     failed_groups.append(f"group {gid}: {groups.errors[gid]}")
             elif principal.get("type") == "user" and target is not None:

@@ -24,8 +24,13 @@ DEVICE_TYPE = "endpoint.device"
 # what changes with each check-in rather than with the device's configuration (agent.observations):
 # the check-in itself, the per-attribute report times, antivirus definition updates (several a day)
 # the EDR sensor's last contact with its cloud and Intune's protection report time
-OBSERVATIONS = ("antivirus[].definitions_updated", "edr[].last_connected",
-                "extra.windowsProtectionState.lastReportedDateTime", "last_seen", "observed_at")
+OBSERVATIONS = (
+    "antivirus[].definitions_updated",
+    "edr[].last_connected",
+    "extra.windowsProtectionState.lastReportedDateTime",
+    "last_seen",
+    "observed_at",
+)
 PLATFORMS = ("macos", "windows", "linux", "ios", "android", "other")
 
 
@@ -38,8 +43,12 @@ class Antivirus:
     passive: bool | None = None  # installed but deferring to another product (Defender passive mode)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"product": self.product, "enabled": self.enabled, "up_to_date": self.up_to_date,
-                               "definitions_updated": self.definitions_updated}
+        out: dict[str, Any] = {
+            "product": self.product,
+            "enabled": self.enabled,
+            "up_to_date": self.up_to_date,
+            "definitions_updated": self.definitions_updated,
+        }
         if self.passive is not None:  # only sources that can tell; keeps older bodies unchanged
             out["passive"] = self.passive
         return out
@@ -67,8 +76,12 @@ class PatchState:
     compliant: bool | None = None  # the source's own verdict, when it gives no counts (a Fleet policy)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"missing": self.missing, "failed": self.failed, "pending_reboot": self.pending_reboot,
-                "compliant": self.compliant}
+        return {
+            "missing": self.missing,
+            "failed": self.failed,
+            "pending_reboot": self.pending_reboot,
+            "compliant": self.compliant,
+        }
 
 
 def device_resource(
@@ -105,22 +118,41 @@ def device_resource(
     if platform not in PLATFORMS:
         platform = "other"
     attrs: dict[str, Any] = {
-        "source": source_kind, "device_id": device_id, "hostname": hostname, "platform": platform,
-        "owner": owner, "os_version": os_version, "os_build": os_build, "serial": serial,
+        "source": source_kind,
+        "device_id": device_id,
+        "hostname": hostname,
+        "platform": platform,
+        "owner": owner,
+        "os_version": os_version,
+        "os_build": os_build,
+        "serial": serial,
         "last_seen": last_seen,
         "antivirus": None if antivirus is None else [a.to_dict() for a in antivirus],
-        "disk_encryption": disk_encryption, "firewall": firewall,
-        "screen_lock_seconds": screen_lock_seconds, "os_updated_at": os_updated_at,
+        "disk_encryption": disk_encryption,
+        "firewall": firewall,
+        "screen_lock_seconds": screen_lock_seconds,
+        "os_updated_at": os_updated_at,
         "os_supported": os_supported,
-        "mdm_enrolled": mdm_enrolled, "mdm_compliance": mdm_compliance,
-        "password_required": password_required, "password_min_length": password_min_length,
-        "jailbroken": jailbroken, "tamper_protection": tamper_protection,
+        "mdm_enrolled": mdm_enrolled,
+        "mdm_compliance": mdm_compliance,
+        "password_required": password_required,
+        "password_min_length": password_min_length,
+        "jailbroken": jailbroken,
+        "tamper_protection": tamper_protection,
         "edr": None if edr is None else [e.to_dict() for e in edr],
         "patches": None if patches is None else patches.to_dict(),
         "compliance_settings": None if compliance_settings is None else [dict(s) for s in compliance_settings],
         "observed_at": dict(observed_at or {}),
         "extra": dict(extra or {}),
     }
-    return Resource(provider="endpoints", account=account, region="global", type=DEVICE_TYPE,
-                    id=f"device:{source_kind}:{account}:{device_id}", name=hostname, attributes=attrs,
-                    errors=dict(errors or {}), observations=OBSERVATIONS)
+    return Resource(
+        provider="endpoints",
+        account=account,
+        region="global",
+        type=DEVICE_TYPE,
+        id=f"device:{source_kind}:{account}:{device_id}",
+        name=hostname,
+        attributes=attrs,
+        errors=dict(errors or {}),
+        observations=OBSERVATIONS,
+    )

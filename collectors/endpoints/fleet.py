@@ -40,8 +40,25 @@ __all__ = ["FleetClient", "collect_fleet", "host_to_resource", "needs_detail", "
 log = logging.getLogger(__name__)
 
 _PLATFORMS = {"darwin": "macos", "windows": "windows", "ios": "ios", "ipados": "ios", "android": "android"}
-_LINUX = {"ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "arch", "linux", "sles", "opensuse",
-          "gentoo", "manjaro", "pop", "nixos", "rocky", "almalinux", "oracle"}
+_LINUX = {
+    "ubuntu",
+    "debian",
+    "rhel",
+    "centos",
+    "fedora",
+    "amzn",
+    "arch",
+    "linux",
+    "sles",
+    "opensuse",
+    "gentoo",
+    "manjaro",
+    "pop",
+    "nixos",
+    "rocky",
+    "almalinux",
+    "oracle",
+}
 MAX_WAIT = 120.0
 
 
@@ -62,26 +79,40 @@ def _retry_after(response: httpx.Response, attempt: int) -> float:
         return min(float(value), MAX_WAIT)
     if value:
         try:
-            return max(0.0, min((parsedate_to_datetime(value) - parsedate_to_datetime(
-                response.headers.get("Date") or value)).total_seconds(), MAX_WAIT))
+            return max(
+                0.0,
+                min(
+                    float(
+                        (
+                            parsedate_to_datetime(value) - parsedate_to_datetime(response.headers.get("Date") or value)
+                        ).total_seconds()
+                    ),
+                    MAX_WAIT,
+                ),
+            )
         except (TypeError, ValueError):
             pass
-    return min(0.5 * 2 ** attempt, MAX_WAIT)
+    return min(0.5 * 2.0**attempt, MAX_WAIT)
 
 
 class FleetClient:
     """A thin httpx client: bearer token, retries on 429/5xx honouring Retry-After."""
 
-    def __init__(self, opts: FleetOptions, ctx: CollectContext,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, opts: FleetOptions, ctx: CollectContext, sleep: Callable[[float], None] = time.sleep) -> None:
         self.opts = opts
         self.ctx = ctx
         self.sleep = sleep
         verify: Any = opts.ca_bundle or True
-        self.http = httpx.Client(base_url=opts.url.rstrip("/"), timeout=opts.timeout.total_seconds(),
-                                 verify=verify, headers={"Authorization": f"Bearer {opts.token.reveal()}",
-                                                         "Accept": "application/json",
-                                                         "User-Agent": "posture-agent"})
+        self.http = httpx.Client(
+            base_url=opts.url.rstrip("/"),
+            timeout=opts.timeout.total_seconds(),
+            verify=verify,
+            headers={
+                "Authorization": f"Bearer {opts.token.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": "posture-agent",
+            },
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -95,7 +126,7 @@ class FleetClient:
                 self.ctx.on_api_call("fleet", operation, type(exc).__name__)
                 if attempt == self.opts.max_retries:
                     raise FleetError(operation, type(exc).__name__, str(exc)[:300]) from None
-                self.sleep(min(0.5 * 2 ** attempt, MAX_WAIT))
+                self.sleep(min(0.5 * 2**attempt, MAX_WAIT))
                 continue
             status = response.status_code
             self.ctx.on_api_call("fleet", operation, None if status < 300 else str(status))
@@ -103,8 +134,7 @@ class FleetClient:
                 if attempt == self.opts.max_retries:
                     raise FleetError(operation, str(status), f"gave up after {attempt + 1} attempts")
                 wait = _retry_after(response, attempt)
-                log.info("fleet asked us to wait", extra={"operation": operation, "status": status,
-                                                          "seconds": wait})
+                log.info("fleet asked us to wait", extra={"operation": operation, "status": status, "seconds": wait})
                 self.sleep(wait)
                 continue
             if status >= 400:
@@ -123,9 +153,11 @@ class FleetClient:
         out: list[dict[str, Any]] = []
         page = 0
         while True:
-            data = self.get("ListHosts", "/api/v1/fleet/hosts",
-                            {"page": page, "per_page": self.opts.per_page, "order_key": "id",
-                             "populate_policies": "true"})
+            data = self.get(
+                "ListHosts",
+                "/api/v1/fleet/hosts",
+                {"page": page, "per_page": self.opts.per_page, "order_key": "id", "populate_policies": "true"},
+            )
             batch = [h for h in data.get("hosts") or [] if isinstance(h, dict)]
             out.extend(batch)
             more = (data.get("meta") or {}).get("has_next_results")
@@ -142,8 +174,7 @@ class FleetClient:
 
 
 def _policy_results(host: dict[str, Any]) -> dict[str, str]:
-    return {str(p.get("name")): str(p.get("response") or "") for p in host.get("policies") or []
-            if isinstance(p, dict)}
+    return {str(p.get("name")): str(p.get("response") or "") for p in host.get("policies") or [] if isinstance(p, dict)}
 
 
 def _by_policy(results: dict[str, str], name: str | None) -> bool | None:
@@ -180,16 +211,20 @@ def needs_detail(summary: dict[str, Any], policies: dict[str, str]) -> bool:
     return no_disk or "policies" not in summary
 
 
-def host_to_resource(account: str, summary: dict[str, Any], detail: dict[str, Any] | None,
-                     policies: dict[str, str], detail_error: str | None = None) -> Resource:
+def host_to_resource(
+    account: str,
+    summary: dict[str, Any],
+    detail: dict[str, Any] | None,
+    policies: dict[str, str],
+    detail_error: str | None = None,
+) -> Resource:
     host = {**summary, **(detail or {})}
     results = _policy_results(host)
     av_policy = policies.get("antivirus")
     antivirus = None
     av_ok = _by_policy(results, av_policy)
     if av_ok is not None:
-        antivirus = [Antivirus(product=f"Fleet policy: {av_policy}", enabled=av_ok, up_to_date=av_ok)] \
-            if av_ok else []
+        antivirus = [Antivirus(product=f"Fleet policy: {av_policy}", enabled=av_ok, up_to_date=av_ok)] if av_ok else []
     edr_ok = _by_policy(results, policies.get("edr"))
     patched = _by_policy(results, policies.get("os_patched"))
     disk = host.get("disk_encryption_enabled")
@@ -197,9 +232,19 @@ def host_to_resource(account: str, summary: dict[str, Any], detail: dict[str, An
     compliance, failing = _compliance(host, results)
     # Policy results carry their own time: judge them by it, not by the last check-in.
     checked = host.get("policy_updated_at") or None
-    observed: dict[str, str | None] = {key: checked for key in (
-        "antivirus", "firewall", "os_supported", "password_required", "edr", "tamper_protection", "patches",
-        "mdm_compliance")}
+    observed: dict[str, str | None] = {
+        key: checked
+        for key in (
+            "antivirus",
+            "firewall",
+            "os_supported",
+            "password_required",
+            "edr",
+            "tamper_protection",
+            "patches",
+            "mdm_compliance",
+        )
+    }
     if isinstance(disk, bool):
         if host.get("detail_updated_at"):
             observed["disk_encryption"] = host["detail_updated_at"]
@@ -213,11 +258,16 @@ def host_to_resource(account: str, summary: dict[str, Any], detail: dict[str, An
                 errors[key] = detail_error
     mdm = host.get("mdm") or {}
     return device_resource(
-        source_kind="fleet", account=account, device_id=str(host.get("id")),
+        source_kind="fleet",
+        account=account,
+        device_id=str(host.get("id")),
         hostname=str(host.get("display_name") or host.get("computer_name") or host.get("hostname") or ""),
-        platform=platform_of(str(host.get("platform") or "")), owner=None,
-        os_version=host.get("os_version"), os_build=host.get("build") or None,
-        serial=host.get("hardware_serial") or None, last_seen=host.get("seen_time"),
+        platform=platform_of(str(host.get("platform") or "")),
+        owner=None,
+        os_version=host.get("os_version"),
+        os_build=host.get("build") or None,
+        serial=host.get("hardware_serial") or None,
+        last_seen=host.get("seen_time"),
         antivirus=antivirus,
         disk_encryption=disk if isinstance(disk, bool) else by_policy_disk,
         firewall=_by_policy(results, policies.get("firewall")),
@@ -229,9 +279,15 @@ def host_to_resource(account: str, summary: dict[str, Any], detail: dict[str, An
         edr=None if edr_ok is None else [Edr(product=f"Fleet policy: {policies['edr']}", running=edr_ok)],
         patches=None if patched is None else PatchState(compliant=patched),
         observed_at=observed,
-        extra={"fleet_status": host.get("status"), "policies": results, "failing_policies": failing,
-               "team": host.get("team_name"), "uuid": host.get("uuid"),
-               "mdm_status": mdm.get("enrollment_status"), "mdm_name": mdm.get("name") or None},
+        extra={
+            "fleet_status": host.get("status"),
+            "policies": results,
+            "failing_policies": failing,
+            "team": host.get("team_name"),
+            "uuid": host.get("uuid"),
+            "mdm_status": mdm.get("enrollment_status"),
+            "mdm_name": mdm.get("name") or None,
+        },
         errors=errors,
     )
 
@@ -261,10 +317,26 @@ def collect_fleet(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]
             resources.append(host_to_resource(account, h, detail, policies, why))
             ctx.progress.advance(1, f"{account} host {h.get('id')}")
     except FleetError as exc:
-        errors.append(CollectionError(service="fleet", operation=exc.operation, region="global",
-                                      code=exc.code, message=exc.message, resource_type=DEVICE_TYPE))
+        errors.append(
+            CollectionError(
+                service="fleet",
+                operation=exc.operation,
+                region="global",
+                code=exc.code,
+                message=exc.message,
+                resource_type=DEVICE_TYPE,
+            )
+        )
     finally:
         client.close()
-    return [Snapshot(source=source.name, provider="endpoints", account=account, started_at=started,
-                     finished_at=utcnow(), resources=tuple(sorted(resources, key=lambda r: r.id)),
-                     errors=tuple(errors))]
+    return [
+        Snapshot(
+            source=source.name,
+            provider="endpoints",
+            account=account,
+            started_at=started,
+            finished_at=utcnow(),
+            resources=tuple(sorted(resources, key=lambda r: r.id)),
+            errors=tuple(errors),
+        )
+    ]

@@ -132,8 +132,9 @@ def _defender(state: dict[str, Any], others: list[str], complete: bool) -> Antiv
         enabled = False
     else:
         enabled = None  # a null field is not "off"
-    return Antivirus(product=DEFENDER, enabled=enabled, up_to_date=up_to_date, definitions_updated=None,
-                     passive=passive)
+    return Antivirus(
+        product=DEFENDER, enabled=enabled, up_to_date=up_to_date, definitions_updated=None, passive=passive
+    )
 
 
 def _evidence(details: IntuneDetails) -> list[dict[str, Any]] | None:
@@ -154,8 +155,15 @@ def _evidence(details: IntuneDetails) -> list[dict[str, Any]] | None:
             required = values.get(prop)
             if topic is None or required in (None, False, 0, "") or setting.get("state") in _SKIP_POLICY_STATES:
                 continue  # not a setting we map, the policy does not require it, or it does not apply
-            out.append({"topic": topic, "setting": name, "policy": state.get("displayName") or policy.get(
-                "displayName"), "state": setting.get("state"), "required": required})
+            out.append(
+                {
+                    "topic": topic,
+                    "setting": name,
+                    "policy": state.get("displayName") or policy.get("displayName"),
+                    "state": setting.get("state"),
+                    "required": required,
+                }
+            )
     return out
 
 
@@ -169,15 +177,17 @@ def _by_topic(evidence: list[dict[str, Any]] | None, topic: str) -> bool | None:
     return None
 
 
-def _os_supported(dev: dict[str, Any], evidence: list[dict[str, Any]] | None,
-                  details: IntuneDetails) -> bool | None:
+def _os_supported(dev: dict[str, Any], evidence: list[dict[str, Any]] | None, details: IntuneDetails) -> bool | None:
     by_state = _by_topic(evidence, "os_minimum")
     if by_state is not None or details.policy_states is None or details.policies is None:
         return by_state
     # No setting state: compare the device's version with the minimum of its applicable policies.
     have = _version(dev.get("osVersion"))
-    minimums = [_version(details.policies.get(str(s.get("id")), {}).get("osMinimumVersion"))
-                for s in details.policy_states if s.get("state") not in _SKIP_POLICY_STATES]
+    minimums = [
+        _version(details.policies.get(str(s.get("id")), {}).get("osMinimumVersion"))
+        for s in details.policy_states
+        if s.get("state") not in _SKIP_POLICY_STATES
+    ]
     wanted = [m for m in minimums if m]
     if have is None or not wanted:
         return None
@@ -218,17 +228,34 @@ def device_from_intune(tenant: str, dev: dict[str, Any], details: IntuneDetails)
     encrypted = dev.get("isEncrypted")
     extra = {
         k: dev.get(k)
-        for k in ("complianceState", "complianceGracePeriodExpirationDateTime", "managedDeviceOwnerType",
-                  "managementAgent", "model", "manufacturer")
+        for k in (
+            "complianceState",
+            "complianceGracePeriodExpirationDateTime",
+            "managedDeviceOwnerType",
+            "managementAgent",
+            "model",
+            "manufacturer",
+        )
         if dev.get(k) is not None
     }
     if protection is not None:
         extra["windowsProtectionState"] = {
             k: protection.get(k)
-            for k in ("malwareProtectionEnabled", "realTimeProtectionEnabled", "signatureUpdateOverdue",
-                      "tamperProtectionEnabled", "productStatus", "deviceState", "lastReportedDateTime",
-                      "antiMalwareVersion", "signatureVersion", "engineVersion", "quickScanOverdue",
-                      "fullScanOverdue", "rebootRequired")
+            for k in (
+                "malwareProtectionEnabled",
+                "realTimeProtectionEnabled",
+                "signatureUpdateOverdue",
+                "tamperProtectionEnabled",
+                "productStatus",
+                "deviceState",
+                "lastReportedDateTime",
+                "antiMalwareVersion",
+                "signatureVersion",
+                "engineVersion",
+                "quickScanOverdue",
+                "fullScanOverdue",
+                "rebootRequired",
+            )
             if k in protection
         }
     tamper = protection.get("tamperProtectionEnabled") if protection is not None else None
@@ -264,8 +291,13 @@ def _why(call: str, exc: ApiError, permission: str = "") -> str:
     return f"{call}: {exc.code}: {exc.message}{hint}"
 
 
-def _details(http: AzureHttp, creds: Any, dev: dict[str, Any],
-             policies: dict[str, dict[str, Any]] | None, policies_error: str | None) -> IntuneDetails:
+def _details(
+    http: AzureHttp,
+    creds: Any,
+    dev: dict[str, Any],
+    policies: dict[str, dict[str, Any]] | None,
+    policies_error: str | None,
+) -> IntuneDetails:
     ident = str(dev.get("id"))
     platform = _platform(dev.get("operatingSystem"))
     found = IntuneDetails(policies=policies)
@@ -273,8 +305,9 @@ def _details(http: AzureHttp, creds: Any, dev: dict[str, Any],
         found.errors["compliance"] = policies_error
     if platform == "windows":
         try:
-            found.protection = http.get("graph", creds.protection_state_path.replace("{id}", ident),
-                                        operation="GetWindowsProtectionState")
+            found.protection = http.get(
+                "graph", creds.protection_state_path.replace("{id}", ident), operation="GetWindowsProtectionState"
+            )
         except ApiError as exc:
             found.errors["protection"] = _why("windowsProtectionState", exc)
     if platform in ("windows", "macos"):
@@ -329,8 +362,9 @@ def collect_intune(source: EndpointSource, ctx: CollectContext) -> list[Snapshot
         policies_error: str | None = None
         if devices:
             try:
-                policies = {str(p.get("id")): p for p in http.list("graph", POLICIES,
-                                                                    operation="ListCompliancePolicies")}
+                policies = {
+                    str(p.get("id")): p for p in http.list("graph", POLICIES, operation="ListCompliancePolicies")
+                }
             except ApiError as exc:
                 policies_error = _why("deviceCompliancePolicies", exc, _CONFIG_PERMISSION)
         ctx.progress.add_total(len(devices))

@@ -33,21 +33,36 @@ __all__ = ["collect_ssm", "server_device"]
 
 DEFENDER = "Microsoft Defender Antivirus"
 #: Every AWS operation this collector sends (the read-only allowlist and IAM policy must grant them).
-OPERATIONS: frozenset[tuple[str, str]] = frozenset({
-    ("ssm", "DescribeInstanceInformation"), ("ssm", "ListInventoryEntries"), ("ssm", "DescribeInstancePatchStates"),
-})
+OPERATIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("ssm", "DescribeInstanceInformation"),
+        ("ssm", "ListInventoryEntries"),
+        ("ssm", "DescribeInstancePatchStates"),
+    }
+)
 PATCH_BATCH = 50  # DescribeInstancePatchStates takes at most 50 instance ids
-_NO_PATCH_STATE = ("NoPatchState: Patch Manager has no scan or install result for this instance "
-                   "(associate AWS-RunPatchBaseline with Operation=Scan)")
+_NO_PATCH_STATE = (
+    "NoPatchState: Patch Manager has no scan or install result for this instance "
+    "(associate AWS-RunPatchBaseline with Operation=Scan)"
+)
 
 
 def _aws_source(source: EndpointSource) -> AwsSource:
     opts = source.ssm
     assert opts is not None
-    return AwsSource(provider="aws", name=source.name, regions=list(opts.regions), accounts=list(opts.accounts),
-                     organization=opts.organization, role_name=opts.role_name, external_id=opts.external_id,
-                     profile=opts.profile, endpoint_url=opts.endpoint_url, max_workers=opts.max_workers,
-                     services=["ssm"])
+    return AwsSource(
+        provider="aws",
+        name=source.name,
+        regions=list(opts.regions),
+        accounts=list(opts.accounts),
+        organization=opts.organization,
+        role_name=opts.role_name,
+        external_id=opts.external_id,
+        profile=opts.profile,
+        endpoint_url=opts.endpoint_url,
+        max_workers=opts.max_workers,
+        services=["ssm"],
+    )
 
 
 def _entries(client: Any, instance_id: str, type_name: str) -> list[dict[str, Any]]:
@@ -70,8 +85,9 @@ def _iso(value: Any) -> str | None:
     return isoformat(value) if hasattr(value, "astimezone") else str(value)
 
 
-def _protection(apps: list[dict[str, Any]] | None, services: list[dict[str, Any]] | None
-                ) -> tuple[list[Antivirus] | None, list[Edr] | None]:
+def _protection(
+    apps: list[dict[str, Any]] | None, services: list[dict[str, Any]] | None
+) -> tuple[list[Antivirus] | None, list[Edr] | None]:
     """Antivirus products and EDR sensors from installed software and (Windows) service states."""
     running: dict[str, bool] = {}
     defender: bool | None = None
@@ -105,9 +121,17 @@ def _protection(apps: list[dict[str, Any]] | None, services: list[dict[str, Any]
     return antivirus, edr
 
 
-def server_device(account: str, region: str, info: dict[str, Any], *, apps: list[dict[str, Any]] | None,
-                  services: list[dict[str, Any]] | None, updates: list[dict[str, Any]] | None,
-                  patch: dict[str, Any] | None, errors: dict[str, str]) -> Resource:
+def server_device(
+    account: str,
+    region: str,
+    info: dict[str, Any],
+    *,
+    apps: list[dict[str, Any]] | None,
+    services: list[dict[str, Any]] | None,
+    updates: list[dict[str, Any]] | None,
+    patch: dict[str, Any] | None,
+    errors: dict[str, str],
+) -> Resource:
     antivirus, edr = _protection(apps, services)
     installed = [str(u.get("InstalledTime")) for u in updates or [] if u.get("InstalledTime")]
     patch_end = _iso((patch or {}).get("OperationEndTime"))
@@ -116,23 +140,39 @@ def server_device(account: str, region: str, info: dict[str, Any], *, apps: list
     patches = None
     observed: dict[str, str | None] = {}
     if patch is not None:
-        patches = PatchState(missing=patch.get("MissingCount"), failed=patch.get("FailedCount"),
-                             pending_reboot=patch.get("InstalledPendingRebootCount"))
+        patches = PatchState(
+            missing=patch.get("MissingCount"),
+            failed=patch.get("FailedCount"),
+            pending_reboot=patch.get("InstalledPendingRebootCount"),
+        )
         observed["patches"] = patch_end
     elif "patches" not in errors:
         errors = {**errors, "patches": _NO_PATCH_STATE}
     seen = info.get("LastPingDateTime")
     platform = {"Windows": "windows", "Linux": "linux", "MacOS": "macos"}.get(str(info.get("PlatformType")), "other")
     return device_resource(
-        source_kind="ssm", account=account, device_id=str(info["InstanceId"]),
-        hostname=str(info.get("ComputerName") or info["InstanceId"]), platform=platform,
+        source_kind="ssm",
+        account=account,
+        device_id=str(info["InstanceId"]),
+        hostname=str(info.get("ComputerName") or info["InstanceId"]),
+        platform=platform,
         os_version=" ".join(filter(None, [info.get("PlatformName"), info.get("PlatformVersion")])) or None,
-        last_seen=_iso(seen), antivirus=antivirus, edr=edr,
-        os_updated_at=max(installed) if installed else None, patches=patches, observed_at=observed,
-        extra={"headless": True, "region": region, "ping_status": info.get("PingStatus"),
-               "agent_version": info.get("AgentVersion"),
-               "patch_operation": (patch or {}).get("Operation"), "patch_baseline": (patch or {}).get("BaselineId")},
-        errors=errors)
+        last_seen=_iso(seen),
+        antivirus=antivirus,
+        edr=edr,
+        os_updated_at=max(installed) if installed else None,
+        patches=patches,
+        observed_at=observed,
+        extra={
+            "headless": True,
+            "region": region,
+            "ping_status": info.get("PingStatus"),
+            "agent_version": info.get("AgentVersion"),
+            "patch_operation": (patch or {}).get("Operation"),
+            "patch_baseline": (patch or {}).get("BaselineId"),
+        },
+        errors=errors,
+    )
 
 
 def _patch_states(client: Any, ids: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
@@ -140,7 +180,7 @@ def _patch_states(client: Any, ids: list[str]) -> tuple[dict[str, dict[str, Any]
     states: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
     for start in range(0, len(ids), PATCH_BATCH):
-        batch = ids[start:start + PATCH_BATCH]
+        batch = ids[start : start + PATCH_BATCH]
         try:
             for page in client.get_paginator("describe_instance_patch_states").paginate(InstanceIds=batch):
                 for state in page.get("InstancePatchStates") or []:
@@ -151,20 +191,32 @@ def _patch_states(client: Any, ids: list[str]) -> tuple[dict[str, dict[str, Any]
     return states, failed
 
 
-def _collect_account(acct: AccountSession, regions: list[str], ctx: CollectContext
-                     ) -> tuple[list[Resource], list[CollectionError]]:
+def _collect_account(
+    acct: AccountSession, regions: list[str], ctx: CollectContext
+) -> tuple[list[Resource], list[CollectionError]]:
     resources: list[Resource] = []
     errors: list[CollectionError] = []
     for region in regions:
         ctx.check_cancelled()
         client = acct.client("ssm", region)
         try:
-            infos = [i for page in client.get_paginator("describe_instance_information").paginate()
-                     for i in page.get("InstanceInformationList", [])]
+            infos = [
+                i
+                for page in client.get_paginator("describe_instance_information").paginate()
+                for i in page.get("InstanceInformationList", [])
+            ]
         except (ClientError, BotoCoreError) as exc:
             code, message = error_text(exc)
-            errors.append(CollectionError(service="ssm", operation="DescribeInstanceInformation", region=region,
-                                          code=code, message=message, resource_type=DEVICE_TYPE))
+            errors.append(
+                CollectionError(
+                    service="ssm",
+                    operation="DescribeInstanceInformation",
+                    region=region,
+                    code=code,
+                    message=message,
+                    resource_type=DEVICE_TYPE,
+                )
+            )
             continue
         patch_states, patch_errors = _patch_states(client, [str(i["InstanceId"]) for i in infos])
         for info in infos:
@@ -175,16 +227,27 @@ def _collect_account(acct: AccountSession, regions: list[str], ctx: CollectConte
             found: dict[str, list[dict[str, Any]] | None] = {"apps": None, "services": None, "updates": None}
             wanted: list[tuple[str, str, tuple[str, ...]]] = [("apps", "AWS:Application", ("antivirus", "edr"))]
             if info.get("PlatformType") == "Windows":
-                wanted += [("services", "AWS:Service", ("antivirus", "edr")),
-                           ("updates", "AWS:WindowsUpdate", ("os_updated_at",))]
+                wanted += [
+                    ("services", "AWS:Service", ("antivirus", "edr")),
+                    ("updates", "AWS:WindowsUpdate", ("os_updated_at",)),
+                ]
             for key, type_name, attrs in wanted:
                 try:
                     found[key] = _entries(client, ident, type_name)
                 except (ClientError, BotoCoreError) as exc:
                     per.update({a: f"{type_name}: " + ": ".join(error_text(exc)) for a in attrs})
-            resources.append(server_device(acct.account_id, region, info, apps=found["apps"],
-                                           services=found["services"], updates=found["updates"],
-                                           patch=patch_states.get(ident), errors=per))
+            resources.append(
+                server_device(
+                    acct.account_id,
+                    region,
+                    info,
+                    apps=found["apps"],
+                    services=found["services"],
+                    updates=found["updates"],
+                    patch=patch_states.get(ident),
+                    errors=per,
+                )
+            )
     return resources, errors
 
 
@@ -203,7 +266,15 @@ def collect_ssm(source: EndpointSource, ctx: CollectContext) -> list[Snapshot]:
             more = [acct.error]
         else:
             resources, more = _collect_account(acct, list(aws.regions or []), ctx)
-        out.append(Snapshot(source=source.name, provider="endpoints", account=target.account_id,
-                            started_at=started, finished_at=utcnow(),
-                            resources=tuple(sorted(resources, key=lambda r: r.id)), errors=tuple(errs + more)))
+        out.append(
+            Snapshot(
+                source=source.name,
+                provider="endpoints",
+                account=target.account_id,
+                started_at=started,
+                finished_at=utcnow(),
+                resources=tuple(sorted(resources, key=lambda r: r.id)),
+                errors=tuple(errs + more),
+            )
+        )
     return out

@@ -49,8 +49,9 @@ class Hierarchy:
     org_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # org/folder/project -> policies
     sinks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # ancestor -> LogSink data
     contacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # ancestor -> Contact data
-    coverage: dict[str, Coverage] = field(default_factory=lambda: {IAM: Coverage(), ORG_POLICY: Coverage(),
-                                                                   SETTINGS: Coverage()})
+    coverage: dict[str, Coverage] = field(
+        default_factory=lambda: {IAM: Coverage(), ORG_POLICY: Coverage(), SETTINGS: Coverage()}
+    )
 
 
 def _unread(cov: Coverage, chain: Sequence[str], indexes: Iterable[int]) -> list[str]:
@@ -94,7 +95,9 @@ def inherited(chain: Sequence[str], h: Hierarchy) -> tuple[dict[str, Any], dict[
     unread = _unread(h.coverage[IAM], chain, above)
     attrs["ancestorAuditConfigs"] = [
         {"ancestor": chain[i], "auditConfigs": list(h.iam[chain[i]].get("auditConfigs") or [])}
-        for i in above if chain[i] in h.iam and h.coverage[IAM].covers(chain, i)]
+        for i in above
+        if chain[i] in h.iam and h.coverage[IAM].covers(chain, i)
+    ]
     if unread:
         errors["ancestorAuditConfigs"] = _why(h.coverage[IAM], unread, "IAM policies (audit configs)")
 

@@ -33,13 +33,15 @@ def credentials(source: GcpSource) -> Any:
     if source.credentials is not None:
         try:
             info = json.loads(source.credentials.reveal())
-            return service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+            return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=list(SCOPES)
+            )
         except (ValueError, KeyError) as exc:
             raise AgentError(
                 f"source {source.name}: {source.credentials.ref} is not a service-account key file: {exc}"
             ) from None
     if source.endpoint:
-        return AnonymousCredentials()  # emulators and the demo's fake Cloud Asset server
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]  # emulators and the demo's fake Cloud Asset server
     try:
         creds, _project = google.auth.default(scopes=list(SCOPES))
     except DefaultCredentialsError as exc:
@@ -52,14 +54,19 @@ def build_client(source: GcpSource, creds: Any = None) -> Any:
     from google.cloud.asset_v1 import AssetServiceClient
 
     options = ClientOptions(api_endpoint=source.endpoint) if source.endpoint else None
-    return AssetServiceClient(credentials=creds if creds is not None else credentials(source), transport="rest",
-                              client_options=options)
+    return AssetServiceClient(
+        credentials=creds if creds is not None else credentials(source), transport="rest", client_options=options
+    )
 
 
 def list_retry(timeout: float) -> retries.Retry:
     """Retry quota (429) and transient errors with exponential backoff within ``timeout`` seconds."""
     return retries.Retry(
-        predicate=retries.if_exception_type(TooManyRequests, ResourceExhausted, ServiceUnavailable,
-                                            DeadlineExceeded, InternalServerError),
-        initial=0.5, maximum=30.0, multiplier=2.0, timeout=timeout,
+        predicate=retries.if_exception_type(
+            TooManyRequests, ResourceExhausted, ServiceUnavailable, DeadlineExceeded, InternalServerError
+        ),
+        initial=0.5,
+        maximum=30.0,
+        multiplier=2.0,
+        timeout=timeout,
     )

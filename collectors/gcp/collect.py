@@ -91,8 +91,17 @@ def _error(operation: str, exc: Exception, types: Iterable[str]) -> list[Collect
     code = getattr(exc, "code", None)
     code_text = getattr(code, "name", None) or (str(code) if code is not None else type(exc).__name__)
     message = getattr(exc, "message", None) or str(exc)
-    return [CollectionError(service=SERVICE, operation=operation, region="global", code=str(code_text),
-                            message=str(message)[:500], resource_type=t) for t in sorted(set(types))]
+    return [
+        CollectionError(
+            service=SERVICE,
+            operation=operation,
+            region="global",
+            code=str(code_text),
+            message=str(message)[:500],
+            resource_type=t,
+        )
+        for t in sorted(set(types))
+    ]
 
 
 def _project_of(ancestors: Iterable[str], data: dict[str, Any]) -> str:
@@ -113,8 +122,9 @@ class _Run:
         self.timeout = source.timeout.total_seconds()
         self.asset_types = list(source.asset_types or ASSET_TYPES)
 
-    def _call(self, operation: str, types: Iterable[str], fn: Callable[[], Iterable[Any]],
-              each: Callable[[Any], None]) -> str:
+    def _call(
+        self, operation: str, types: Iterable[str], fn: Callable[[], Iterable[Any]], each: Callable[[Any], None]
+    ) -> str:
         """Run one paged call; "" when it succeeded, else the error it recorded ("CODE: message")."""
         self.ctx.check_cancelled()
         try:
@@ -124,21 +134,33 @@ class _Run:
             self.ctx.on_api_call(SERVICE, operation, None)
             return ""
         except (GoogleAPICallError, RetryError) as exc:
-            log.warning("cloud asset call failed", extra={"source": self.source.name, "operation": operation,
-                                                          "error": str(exc)[:200]})
+            log.warning(
+                "cloud asset call failed",
+                extra={"source": self.source.name, "operation": operation, "error": str(exc)[:200]},
+            )
             self.ctx.on_api_call(SERVICE, operation, type(exc).__name__)
             errors = _error(operation, exc, types)
             self.g.errors.extend(errors)
             return f"{errors[0].code}: {errors[0].message}" if errors else type(exc).__name__
 
-    def _list(self, parent: str, content: str, asset_types: list[str], each: Callable[[Any], None],
-              starves: Iterable[str]) -> str:
-        return self._call("ListAssets", starves,
-                          lambda: self.client.list_assets(
-                              request={"parent": parent, "asset_types": asset_types, "content_type": content,
-                                       "page_size": self.source.page_size},
-                              retry=self.retry, timeout=self.timeout),
-                          each)
+    def _list(
+        self, parent: str, content: str, asset_types: list[str], each: Callable[[Any], None], starves: Iterable[str]
+    ) -> str:
+        return self._call(
+            "ListAssets",
+            starves,
+            lambda: self.client.list_assets(
+                request={
+                    "parent": parent,
+                    "asset_types": asset_types,
+                    "content_type": content,
+                    "page_size": self.source.page_size,
+                },
+                retry=self.retry,
+                timeout=self.timeout,
+            ),
+            each,
+        )
 
     def _scope_root(self) -> str:
         """The scope as the hierarchy names it (a project scope given by id becomes projects/NUMBER)."""
@@ -167,12 +189,20 @@ class _Run:
             if number:
                 self.g.projects.setdefault(number, project_id)
 
-        self._call("SearchAllResources", ["gcp.project"],
-                   lambda: self.client.search_all_resources(
-                       request={"scope": self.source.scope, "asset_types": [PROJECT_ASSET],
-                                "page_size": self.source.page_size},
-                       retry=self.retry, timeout=self.timeout),
-                   each)
+        self._call(
+            "SearchAllResources",
+            ["gcp.project"],
+            lambda: self.client.search_all_resources(
+                request={
+                    "scope": self.source.scope,
+                    "asset_types": [PROJECT_ASSET],
+                    "page_size": self.source.page_size,
+                },
+                retry=self.retry,
+                timeout=self.timeout,
+            ),
+            each,
+        )
 
     def resources(self) -> None:
         def each(asset: Any) -> None:
@@ -183,15 +213,28 @@ class _Run:
                 project = f"projects/{data['projectNumber']}"
                 self.g.projects[project] = str(data.get("projectId") or project)
             name = str(data.get("name") or asset.name.rsplit("/", 1)[-1])
-            attrs = {**data, "_parent": asset.resource.parent, "_location": asset.resource.location,
-                     "_project": project, "_ancestors": list(asset.ancestors)}
-            self.g.resources[asset.name] = Resource(provider="gcp", account=project, region=_region(asset),
-                                                    type=rtype, id=asset.name, name=name, attributes=attrs,
-                                                    observations=OBSERVATIONS.get(rtype, ()))
+            attrs = {
+                **data,
+                "_parent": asset.resource.parent,
+                "_location": asset.resource.location,
+                "_project": project,
+                "_ancestors": list(asset.ancestors),
+            }
+            self.g.resources[asset.name] = Resource(
+                provider="gcp",
+                account=project,
+                region=_region(asset),
+                type=rtype,
+                id=asset.name,
+                name=name,
+                attributes=attrs,
+                observations=OBSERVATIONS.get(rtype, ()),
+            )
             self._keep_inherited(asset, data)
 
-        failure = self._list(self.source.scope, "RESOURCE", self.asset_types, each,
-                             [resource_type(t) for t in self.asset_types])
+        failure = self._list(
+            self.source.scope, "RESOURCE", self.asset_types, each, [resource_type(t) for t in self.asset_types]
+        )
         if all(t in self.asset_types for t in ANCESTOR_RESOURCE_TYPES):
             self._cover(SETTINGS, self._scope_root(), failure)
         else:
@@ -219,8 +262,9 @@ class _Run:
             policies[asset.name] = _to_dict(asset._pb.iam_policy)
             self._hierarchy_policy(asset)
 
-        failure = self._list(self.source.scope, "IAM_POLICY", wanted + list(HIERARCHY_TYPES), each,
-                             [resource_type(t) for t in wanted])
+        failure = self._list(
+            self.source.scope, "IAM_POLICY", wanted + list(HIERARCHY_TYPES), each, [resource_type(t) for t in wanted]
+        )
         self._cover(IAM, self._scope_root(), failure)
         failed = bool(failure)
         wanted_types = {resource_type(t) for t in wanted}
@@ -247,22 +291,32 @@ class _Run:
     def above_scope(self) -> None:
         """For a folder or project scope: what the projects inherit from the organization and the
         folders above the scope, listed on the organization (needs cloudasset.viewer there)."""
-        roots = sorted({chain[-1] for chain in self._chains() if chain[-1].startswith("organizations/")}
-                       - {self.source.scope})
+        roots = sorted(
+            {chain[-1] for chain in self._chains() if chain[-1].startswith("organizations/")} - {self.source.scope}
+        )
         settings = [t for t in ANCESTOR_RESOURCE_TYPES if t in self.asset_types]
         for root in roots:
-            self._cover(IAM, root, self._list(root, "IAM_POLICY", list(HIERARCHY_TYPES),
-                                              self._hierarchy_policy, [""]))
-            self._cover(ORG_POLICY, root, self._list(root, "ORG_POLICY", list(HIERARCHY_TYPES),
-                                                     self._org_policy, [""]))
+            self._cover(IAM, root, self._list(root, "IAM_POLICY", list(HIERARCHY_TYPES), self._hierarchy_policy, [""]))
+            self._cover(ORG_POLICY, root, self._list(root, "ORG_POLICY", list(HIERARCHY_TYPES), self._org_policy, [""]))
             if len(settings) == len(ANCESTOR_RESOURCE_TYPES):
-                self._cover(SETTINGS, root, self._list(
-                    root, "RESOURCE", settings,
-                    lambda a: self._keep_inherited(a, _to_dict(a._pb.resource.data)), [""]))
+                self._cover(
+                    SETTINGS,
+                    root,
+                    self._list(
+                        root,
+                        "RESOURCE",
+                        settings,
+                        lambda a: self._keep_inherited(a, _to_dict(a._pb.resource.data)),
+                        [""],
+                    ),
+                )
 
     def _chains(self) -> list[list[str]]:
-        return [list(r.attributes.get("_ancestors") or [r.account]) for r in self.g.resources.values()
-                if r.type == "gcp.project"]
+        return [
+            list(r.attributes.get("_ancestors") or [r.account])
+            for r in self.g.resources.values()
+            if r.type == "gcp.project"
+        ]
 
     def identity(self) -> None:
         if not self.source.cloud_identity_admin:
@@ -275,9 +329,15 @@ class _Run:
         account = self.g.projects.get(root, root) if root.startswith("projects/") else root
         rid = "//cloudidentity.googleapis.com/customers/my_customer"
         self.g.resources[rid] = Resource(
-            provider="gcp", account=account, region="global", type=CUSTOMER_TYPE, id=rid, name="my_customer",
+            provider="gcp",
+            account=account,
+            region="global",
+            type=CUSTOMER_TYPE,
+            id=rid,
+            name="my_customer",
             attributes={} if failure else {"customer": "customers/my_customer", "policies": policies},
-            errors={"policies": failure} if failure else {})
+            errors={"policies": failure} if failure else {},
+        )
 
     def link(self) -> None:
         """Attach inherited settings to each project and destination settings to each log sink."""
@@ -285,8 +345,9 @@ class _Run:
             if r.type == "gcp.project":
                 chain = list(r.attributes.get("_ancestors") or [r.account])
                 attrs, errors = inherited(chain, self.g.hierarchy)
-                self.g.resources[rid] = Resource(**{**_fields(r), "attributes": {**r.attributes, **attrs},
-                                                    "errors": {**r.errors, **errors}})
+                self.g.resources[rid] = Resource(
+                    **{**_fields(r), "attributes": {**r.attributes, **attrs}, "errors": {**r.errors, **errors}}
+                )
             elif r.type == resource_type(LOG_SINK_ASSET):
                 dest, why = self._destination(str(r.attributes.get("destination") or ""))
                 fields = _fields(r)
@@ -311,8 +372,12 @@ class _Run:
                 a = found.attributes
                 if rtype == "gcp.storage.bucket":
                     return {"type": rtype, "resource": cid, "retentionPolicy": a.get("retentionPolicy") or {}}, ""
-                return {"type": rtype, "resource": cid, "locked": a.get("locked") is True,
-                        "retentionDays": a.get("retentionDays")}, ""
+                return {
+                    "type": rtype,
+                    "resource": cid,
+                    "locked": a.get("locked") is True,
+                    "retentionDays": a.get("retentionDays"),
+                }, ""
         if any(e.resource_type == rtype for e in self.g.errors):
             return {}, f"destination {dest}: {rtype} could not be listed"
         return {}, f"destination {dest} is not among the collected {rtype} resources (outside the scope or deleted)"
@@ -333,22 +398,48 @@ class _Run:
             project = str(r.project or "")
             owner = project or str(r.organization or "") or (list(r.folders)[-1] if r.folders else "")
             rid = f"{r.resource}#iamPolicy"
-            attrs = {"resource": r.resource, "assetType": r.asset_type, "project": project,
-                     "folders": list(r.folders), "organization": r.organization,
-                     "bindings": policy.get("bindings", [])}
-            self.g.resources[rid] = Resource(provider="gcp", account=owner, region="global", type=POLICY_TYPE,
-                                             id=rid, name=r.resource.rsplit("/", 2)[-1], attributes=attrs)
+            attrs = {
+                "resource": r.resource,
+                "assetType": r.asset_type,
+                "project": project,
+                "folders": list(r.folders),
+                "organization": r.organization,
+                "bindings": policy.get("bindings", []),
+            }
+            self.g.resources[rid] = Resource(
+                provider="gcp",
+                account=owner,
+                region="global",
+                type=POLICY_TYPE,
+                id=rid,
+                name=r.resource.rsplit("/", 2)[-1],
+                attributes=attrs,
+            )
 
-        self._call("SearchAllIamPolicies", [POLICY_TYPE],
-                   lambda: self.client.search_all_iam_policies(
-                       request={"scope": self.source.scope, "page_size": self.source.page_size},
-                       retry=self.retry, timeout=self.timeout),
-                   each)
+        self._call(
+            "SearchAllIamPolicies",
+            [POLICY_TYPE],
+            lambda: self.client.search_all_iam_policies(
+                request={"scope": self.source.scope, "page_size": self.source.page_size},
+                retry=self.retry,
+                timeout=self.timeout,
+            ),
+            each,
+        )
 
 
 def _fields(r: Resource) -> dict[str, Any]:
-    return {"provider": r.provider, "account": r.account, "region": r.region, "type": r.type, "id": r.id,
-            "name": r.name, "attributes": r.attributes, "errors": r.errors, "observations": r.observations}
+    return {
+        "provider": r.provider,
+        "account": r.account,
+        "region": r.region,
+        "type": r.type,
+        "id": r.id,
+        "name": r.name,
+        "attributes": r.attributes,
+        "errors": r.errors,
+        "observations": r.observations,
+    }
 
 
 def _region(asset: Any) -> str:
@@ -361,8 +452,16 @@ def collect(source: GcpSource, ctx: CollectContext) -> list[Snapshot]:
     started = utcnow()
     creds = credentials(source)
     run = _Run(source, ctx, build_client(source, creds), creds)
-    steps = (run.projects, run.resources, run.asset_policies, run.org_policies, run.above_scope,
-             run.iam_policies, run.identity, run.link)
+    steps = (
+        run.projects,
+        run.resources,
+        run.asset_policies,
+        run.org_policies,
+        run.above_scope,
+        run.iam_policies,
+        run.identity,
+        run.link,
+    )
     ctx.progress.add_total(len(steps))
     for step in steps:
         step()
@@ -384,7 +483,15 @@ def _snapshots(source: GcpSource, g: _Gathered, started: Any) -> list[Snapshot]:
     out = []
     for account in sorted(by_account):
         resources = sorted(by_account[account], key=lambda r: (r.type, r.id))
-        out.append(Snapshot(source=source.name, provider="gcp", account=account, started_at=started,
-                            finished_at=finished, resources=tuple(resources),
-                            errors=tuple(sorted(g.errors, key=lambda e: (e.resource_type, e.operation)))))
+        out.append(
+            Snapshot(
+                source=source.name,
+                provider="gcp",
+                account=account,
+                started_at=started,
+                finished_at=finished,
+                resources=tuple(resources),
+                errors=tuple(sorted(g.errors, key=lambda e: (e.resource_type, e.operation))),
+            )
+        )
     return out

@@ -25,8 +25,9 @@ PATH = "/v1/policies"
 # The read-only allowlist of this collector's own HTTP calls: nothing else leaves the process.
 ALLOWED = frozenset({("GET", PATH)})
 _RETRY_STATUS = {429, 500, 502, 503, 504}
-_NEEDS = ("a super administrator impersonated through domain-wide delegation (cloud_identity_admin) with "
-          f"the scope {SCOPE}")
+_NEEDS = (
+    f"a super administrator impersonated through domain-wide delegation (cloud_identity_admin) with the scope {SCOPE}"
+)
 
 
 class IdentityError(Exception):
@@ -39,9 +40,11 @@ def _delegated(credentials: Any, admin: str) -> Any:
     if not hasattr(credentials, "with_subject"):
         if type(credentials).__name__ == "AnonymousCredentials":
             return credentials  # the local fake
-        raise IdentityError("UNSUPPORTED_CREDENTIALS",
-                            f"these credentials cannot impersonate {admin}: the Policy API needs {_NEEDS}; "
-                            "use a service-account key (credentials: file:...)")
+        raise IdentityError(
+            "UNSUPPORTED_CREDENTIALS",
+            f"these credentials cannot impersonate {admin}: the Policy API needs {_NEEDS}; "
+            "use a service-account key (credentials: file:...)",
+        )
     return credentials.with_scopes([SCOPE]).with_subject(admin)
 
 
@@ -52,7 +55,7 @@ def _get(session: Any, url: str, params: dict[str, str], timeout: float) -> dict
     for attempt in range(4):
         response = session.request(method, url, params=params, timeout=timeout)
         if response.status_code in _RETRY_STATUS and attempt < 3:
-            time.sleep(min(float(response.headers.get("Retry-After") or 2 ** attempt), 30.0))
+            time.sleep(min(float(response.headers.get("Retry-After") or 2**attempt), 30.0))
             continue
         if response.status_code != 200:
             try:
@@ -73,13 +76,14 @@ def read_policies(source: GcpSource, credentials: Any) -> tuple[list[dict[str, A
     admin = str(source.cloud_identity_admin or "")
     base = (source.endpoint or BASE_URL).rstrip("/")
     try:
-        session = AuthorizedSession(_delegated(credentials, admin))
+        session = AuthorizedSession(_delegated(credentials, admin))  # type: ignore[no-untyped-call]
         policies: list[dict[str, Any]] = []
         params = {"filter": f"setting.type.matches('{SETTING}')", "pageSize": "100"}
         while True:
             page = _get(session, base + PATH, params, source.timeout.total_seconds())
-            policies += [p for p in page.get("policies") or []
-                         if str((p.get("setting") or {}).get("type", "")).endswith(SETTING)]
+            policies += [
+                p for p in page.get("policies") or [] if str((p.get("setting") or {}).get("type", "")).endswith(SETTING)
+            ]
             token = page.get("nextPageToken")
             if not token:
                 return policies, ""

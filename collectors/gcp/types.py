@@ -7,9 +7,22 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ANCESTOR_RESOURCE_TYPES", "ASSET_TYPES", "CONTACT_ASSET", "CUSTOMER_TYPE", "FOLDER_ASSET",
-           "HIERARCHY_TYPES", "IAM_POLICY_TYPES", "LOG_SINK_ASSET", "OBSERVATIONS", "ORGANIZATION_ASSET",
-           "ORG_POLICY_TYPES", "PROJECT_ASSET", "POLICY_TYPE", "resource_type"]
+__all__ = [
+    "ANCESTOR_RESOURCE_TYPES",
+    "ASSET_TYPES",
+    "CONTACT_ASSET",
+    "CUSTOMER_TYPE",
+    "FOLDER_ASSET",
+    "HIERARCHY_TYPES",
+    "IAM_POLICY_TYPES",
+    "LOG_SINK_ASSET",
+    "OBSERVATIONS",
+    "ORGANIZATION_ASSET",
+    "ORG_POLICY_TYPES",
+    "PROJECT_ASSET",
+    "POLICY_TYPE",
+    "resource_type",
+]
 
 PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
 FOLDER_ASSET = "cloudresourcemanager.googleapis.com/Folder"

@@ -15,8 +15,19 @@ import pytest
 CHECKS_DIR = Path(__file__).resolve().parents[2] / "checks"
 FILES = sorted(CHECKS_DIR.rglob("*.py"))
 ALLOWED_PROJECT = {"agent.models", "checks.base"}
-FORBIDDEN_ROOTS = {"boto3", "botocore", "google", "azure", "httpx", "requests", "sqlalchemy", "aiohttp",
-                   "urllib3", "psycopg", "collectors"}
+FORBIDDEN_ROOTS = {
+    "boto3",
+    "botocore",
+    "google",
+    "azure",
+    "httpx",
+    "requests",
+    "sqlalchemy",
+    "aiohttp",
+    "urllib3",
+    "psycopg",
+    "collectors",
+}
 
 
 def _package_of(path: Path) -> list[str]:
@@ -72,14 +83,28 @@ def test_check_module_imports_are_pure(path: Path) -> None:
     assert not bad, f"{path.name} imports outside the check sandbox: {bad}"
 
 
-@pytest.mark.parametrize("module", ["boto3", "botocore.session", "google.cloud.asset_v1", "azure.identity",
-                                    "httpx", "requests", "sqlalchemy", "agent.store", "agent.evaluate",
-                                    "collectors.aws", "checks.aws.s3"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "boto3",
+        "botocore.session",
+        "google.cloud.asset_v1",
+        "azure.identity",
+        "httpx",
+        "requests",
+        "sqlalchemy",
+        "agent.store",
+        "agent.evaluate",
+        "collectors.aws",
+        "checks.aws.s3",
+    ],
+)
 def test_rule_rejects(module: str) -> None:
     assert not _allowed(module)
 
 
-@pytest.mark.parametrize("module", ["json", "datetime", "collections.abc", "agent.models", "checks.base",
-                                    "checks.aws._util", "__future__"])
+@pytest.mark.parametrize(
+    "module", ["json", "datetime", "collections.abc", "agent.models", "checks.base", "checks.aws._util", "__future__"]
+)
 def test_rule_accepts(module: str) -> None:
     assert _allowed(module)

@@ -17,17 +17,30 @@ CHECKS = sorted(load_checks().values(), key=lambda c: c.id)
 
 
 def _run(chk: Check, resource: Resource) -> Status:
-    snap = Snapshot(source="t", provider=chk.meta.provider, account="acct", started_at=NOW - timedelta(minutes=1),
-                    finished_at=NOW, resources=(resource,))
+    snap = Snapshot(
+        source="t",
+        provider=chk.meta.provider,
+        account="acct",
+        started_at=NOW - timedelta(minutes=1),
+        finished_at=NOW,
+        resources=(resource,),
+    )
     [finding] = [f for f in evaluate(snap, [chk]) if f.resource_id == resource.id]
     return finding.status
 
 
 def _resource(chk: Check, attributes: dict[str, object], errors: dict[str, str]) -> Resource:
     provider = chk.meta.provider
-    return Resource(provider=provider, account="acct", region="global", type=chk.meta.resource_type,
-                    id=f"{chk.meta.resource_type}/nothing-read", name="nothing-read", attributes=attributes,
-                    errors=errors)
+    return Resource(
+        provider=provider,
+        account="acct",
+        region="global",
+        type=chk.meta.resource_type,
+        id=f"{chk.meta.resource_type}/nothing-read",
+        name="nothing-read",
+        attributes=attributes,
+        errors=errors,
+    )
 
 
 @pytest.mark.parametrize("chk", CHECKS, ids=lambda c: c.id)
@@ -49,8 +62,12 @@ def _attribute_names() -> set[str]:
     names: set[str] = set()
     for path in (Path(__file__).resolve().parents[2] / "checks").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                    "need", "known", "props") and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("need", "known", "props")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+            ):
                 names.add(str(node.args[1].value))
     return names | {"properties"}
 

@@ -31,7 +31,7 @@ def test_image_copies_only_paths_that_exist() -> None:
 def test_container_is_non_root_read_only_friendly_and_health_checked() -> None:
     text = dockerfile()
     assert re.search(r"^USER 10001", text, flags=re.M)
-    assert "VOLUME [\"/var/lib/posture-agent\"]" in text
+    assert 'VOLUME ["/var/lib/posture-agent"]' in text
     assert "POSTURE_DATA_DIR=/var/lib/posture-agent" in text
     assert "HEALTHCHECK" in text and "/healthz" in text
     assert text.count("FROM ") == 2  # multi-stage

@@ -64,6 +64,7 @@ sys.meta_path.insert(0, _Blocked())
 
 # -- (a) imports -------------------------------------------------------------------------------------
 
+
 def _imports(path: Path) -> Iterator[tuple[int, str, bool]]:
     """(line, module, dynamic) of every import in a module; relative imports are the package's own."""
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -82,8 +83,18 @@ def _imports(path: Path) -> Iterator[tuple[int, str, bool]]:
 
 def test_package_imports_only_stdlib_cryptography_and_rfc3161() -> None:
     modules = sorted(PACKAGE.glob("*.py"))
-    assert {p.name for p in modules} >= {"__init__.py", "__main__.py", "canonical.py", "lthash.py", "manifests.py",
-                                         "records.py", "chain.py", "checkpoints.py", "bundle.py", "cli.py"}
+    assert {p.name for p in modules} >= {
+        "__init__.py",
+        "__main__.py",
+        "canonical.py",
+        "lthash.py",
+        "manifests.py",
+        "records.py",
+        "chain.py",
+        "checkpoints.py",
+        "bundle.py",
+        "cli.py",
+    }
     bad = []
     for path in modules:
         for line, module, dynamic in _imports(path):
@@ -96,12 +107,14 @@ def test_package_imports_only_stdlib_cryptography_and_rfc3161() -> None:
 
 # -- a bundle exported by the agent from the seeded store ----------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("standalone")
     key = Ed25519PrivateKey.generate()
-    signer = Signer(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+    signer = Signer(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     store = Store(f"sqlite:///{tmp / 'posture.db'}")
     store.upgrade()
     try:
@@ -109,13 +122,21 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for hour in (1, 2):  # hourly, as the daemon writes them: with a pinned key they must cover the period
             checkpoint_now(store, T0.replace(hour=hour), signer)
         bundle = tmp / "bundle.zip"
-        export_bundle(store, load_mappings(), framework="soc2", start=T0, end=datetime(2026, 1, 1, 2, tzinfo=UTC),
-                      out=bundle, signer=signer)
+        export_bundle(
+            store,
+            load_mappings(),
+            framework="soc2",
+            start=T0,
+            end=datetime(2026, 1, 1, 2, tzinfo=UTC),
+            out=bundle,
+            signer=signer,
+        )
     finally:
         store.close()
     pem = tmp / "signing-public.pem"
-    pem.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    pem.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     tampered = tmp / "tampered.zip"
     with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(tampered, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -131,22 +152,37 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _standalone(exported: dict[str, Path], *args: str | Path) -> subprocess.CompletedProcess[str]:
     """`python -m posture_verify ...` with only the verifier's dependencies importable."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(exported["blockdir"]), str(VERIFIER)]),
-           "PYTHONNOUSERSITE": "1"}
-    return subprocess.run([sys.executable, "-m", "posture_verify", *map(str, args)], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(exported["blockdir"]), str(VERIFIER)]),
+        "PYTHONNOUSERSITE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "posture_verify", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _agent(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(AGENT_CLI), "evidence", "verify", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [str(AGENT_CLI), "evidence", "verify", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_blocker_blocks(exported: dict[str, Path]) -> None:
     env = {**os.environ, "PYTHONPATH": str(exported["blockdir"])}
     for module in ("agent", "zstandard", "sqlalchemy", "pydantic", "boto3"):
-        r = subprocess.run([sys.executable, "-c", f"import {module}"], env=env, capture_output=True, text=True,
-                           check=False)
+        r = subprocess.run(
+            [sys.executable, "-c", f"import {module}"], env=env, capture_output=True, text=True, check=False
+        )
         assert r.returncode == 1 and "blocked" in r.stderr, (module, r.stderr)
 
 
@@ -178,6 +214,7 @@ def test_standalone_and_agent_name_the_same_problems(exported: dict[str, Path]) 
 
 # -- errors are one line, never a traceback -------------------------------------------------------------
 
+
 def test_usage_and_input_errors_are_one_line(exported: dict[str, Path]) -> None:
     tmp = exported["tmp"]
     missing = _standalone(exported, tmp / "nope.zip")
@@ -193,8 +230,11 @@ def test_usage_and_input_errors_are_one_line(exported: dict[str, Path]) -> None:
     assert r.returncode == 1 and "file manifest.json: is not JSON" in r.stdout
     # garbage inside a listed file, with the manifest updated to match (an attacker's edit)
     edited = tmp / "edited.zip"
-    _rewrite(exported["bundle"], edited, {"records/snapshots.jsonl": b'{"id": "x"}\nnot json\n[1]\n',
-                                          "chain/segment.json": b"[]"})
+    _rewrite(
+        exported["bundle"],
+        edited,
+        {"records/snapshots.jsonl": b'{"id": "x"}\nnot json\n[1]\n', "chain/segment.json": b"[]"},
+    )
     r = _standalone(exported, edited)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "file records/snapshots.jsonl: line 2 is not a JSON object" in r.stdout
@@ -211,8 +251,9 @@ def test_usage_and_input_errors_are_one_line(exported: dict[str, Path]) -> None:
     raw[at] ^= 0x20
     stored.write_bytes(bytes(raw))
     r = _standalone(exported, stored)
-    assert r.returncode == 1 and any(line.startswith("file report.html: cannot be read from the zip: ")
-                                     for line in r.stdout.splitlines()), r.stdout + r.stderr
+    assert r.returncode == 1 and any(
+        line.startswith("file report.html: cannot be read from the zip: ") for line in r.stdout.splitlines()
+    ), r.stdout + r.stderr
     bad_key = tmp / "bad.pem"
     bad_key.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
     r = _standalone(exported, exported["bundle"], "--public-key", bad_key)
@@ -265,6 +306,7 @@ def test_blob_files_are_checked_against_the_manifest(exported: dict[str, Path]) 
 
 # -- re-zipped by another tool ----------------------------------------------------------------------------
 
+
 def _unpack(bundle: Path, into: Path) -> Path:
     with zipfile.ZipFile(bundle) as zf:
         zf.extractall(into)
@@ -274,8 +316,13 @@ def _unpack(bundle: Path, into: Path) -> Path:
 def _zip_tool() -> str:
     found = shutil.which("zip")
     if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run("apt-get update -qq && apt-get install -y -qq zip", shell=True, check=False,
-                       capture_output=True, timeout=600)
+        subprocess.run(
+            "apt-get update -qq && apt-get install -y -qq zip",
+            shell=True,
+            check=False,
+            capture_output=True,
+            timeout=600,
+        )
         found = shutil.which("zip")
     assert found, "Debian's zip is needed (apt-get install zip)"
     return found
@@ -314,8 +361,9 @@ def test_directory_entries_and_file_order_do_not_count(exported: dict[str, Path]
     shutil.copy(out, extra)
     with zipfile.ZipFile(extra, "a") as zf:
         zf.writestr("chain/notes.txt", b"added")
-    assert [str(i) for i in verify_bundle(extra).issues] == ["file chain/notes.txt: not listed in the manifest "
-                                                             "(inserted)"]
+    assert [str(i) for i in verify_bundle(extra).issues] == [
+        "file chain/notes.txt: not listed in the manifest (inserted)"
+    ]
     # a second member of the same name: which one a reader shows is up to the tool, so it fails
     duplicated = tmp / "duplicated.zip"
     shutil.copy(out, duplicated)
@@ -327,6 +375,7 @@ def test_directory_entries_and_file_order_do_not_count(exported: dict[str, Path]
 
 
 # -- the store reader hands the core uncompressed bodies ----------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["resource", "manifest"])
 def test_corrupt_stored_body_is_named(tmp_path: Path, kind: str) -> None:
@@ -343,9 +392,13 @@ def test_corrupt_stored_body_is_named(tmp_path: Path, kind: str) -> None:
         with store.engine.begin() as conn:
             for (name,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
                 conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
-            victim = bytes(conn.execute(sa.text("SELECT MIN(hash) FROM blobs WHERE kind = :k"), {"k": kind}).scalar()).hex()
-            conn.execute(sa.text("UPDATE blobs SET body = :b WHERE hash = :h"),
-                         {"b": b"\x00\x11\x22", "h": bytes.fromhex(victim)})
+            victim = bytes(
+                conn.execute(sa.text("SELECT MIN(hash) FROM blobs WHERE kind = :k"), {"k": kind}).scalar()
+            ).hex()
+            conn.execute(
+                sa.text("UPDATE blobs SET body = :b WHERE hash = :h"),
+                {"b": b"\x00\x11\x22", "h": bytes.fromhex(victim)},
+            )
         found = [str(i) for i in verify_records(load_store_records(store)).issues]
     finally:
         store.close()
@@ -356,6 +409,7 @@ def test_corrupt_stored_body_is_named(tmp_path: Path, kind: str) -> None:
 
 # -- format-1 bundles (zstd blobs) ------------------------------------------------------------------------
 
+
 def test_format1_bundle_needs_zstandard(exported: dict[str, Path]) -> None:
     """A bundle written before format 2 verifies where zstandard is importable (the agent) and is
     reported as needing the agent where it is not."""
@@ -364,15 +418,34 @@ def test_format1_bundle_needs_zstandard(exported: dict[str, Path]) -> None:
     r = _standalone(exported, bundle)
     assert r.returncode == 1
     problems = r.stdout.splitlines()[:-1]
-    assert len(problems) == 1 and "posture-agent-evidence-bundle/1" in problems[0] and \
-        "posture-agent evidence verify" in problems[0], problems
+    assert (
+        len(problems) == 1
+        and "posture-agent-evidence-bundle/1" in problems[0]
+        and "posture-agent evidence verify" in problems[0]
+    ), problems
 
 
 # -- (c) the wheel ----------------------------------------------------------------------------------------
 
+
 def _build(project: Path, out: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(out), str(project)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = out.glob("*.whl")
     return wheel
 
@@ -405,17 +478,23 @@ def test_summaries_are_computed_again(exported: dict[str, Path]) -> None:
     """The report, OSCAL file and CSVs are computed again from the records (an operator holding the key
     cannot edit them: tests/integration/evidence/test_tamper_matrix.py); the verifier names the framework
     mapping they are computed for, which the auditor can pin."""
-    as_json = json.loads(_standalone(exported, exported["bundle"], "--public-key", exported["pem"],
-                                     "--format", "json").stdout)
+    as_json = json.loads(
+        _standalone(exported, exported["bundle"], "--public-key", exported["pem"], "--format", "json").stdout
+    )
     assert as_json["ok"] is True and as_json["summaries_not_recomputed"] == []
     with zipfile.ZipFile(exported["bundle"]) as zf:
         digest = hashlib.sha256(zf.read("framework.json")).hexdigest()
     assert as_json["framework_sha256"] == digest
     text = _standalone(exported, exported["bundle"], "--public-key", exported["pem"])
-    assert f"posture-verify: note: framework: the summaries are computed for the mapping in framework.json, SHA-256 " \
-           f"{digest}" in text.stderr
+    assert (
+        f"posture-verify: note: framework: the summaries are computed for the mapping in framework.json, SHA-256 "
+        f"{digest}" in text.stderr
+    )
     pinned = _standalone(exported, exported["bundle"], "--public-key", exported["pem"], "--framework-sha256", digest)
     assert pinned.returncode == 0 and "note: framework" not in pinned.stderr
     other = _standalone(exported, exported["bundle"], "--public-key", exported["pem"], "--framework-sha256", "ab" * 32)
-    assert other.returncode == 1 and "file framework.json: SHA-256" in other.stdout and "is not the framework " \
-        "mapping you pinned" in other.stdout
+    assert (
+        other.returncode == 1
+        and "file framework.json: SHA-256" in other.stdout
+        and "is not the framework mapping you pinned" in other.stdout
+    )

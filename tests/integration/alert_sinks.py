@@ -113,9 +113,7 @@ class WebhookSink(Sink):
 
     def validate(self, headers: dict[str, str], body: bytes) -> tuple[Reply | None, Any]:
         h = {k.lower(): v for k, v in headers.items()}
-        if not verify_signature(
-            self.secret, body, h.get("x-posture-timestamp"), h.get("x-posture-signature")
-        ):
+        if not verify_signature(self.secret, body, h.get("x-posture-timestamp"), h.get("x-posture-signature")):
             return Reply(401, "bad signature"), None
         doc = json.loads(body)
         doc["_headers"] = h

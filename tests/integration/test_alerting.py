@@ -61,9 +61,7 @@ def record(pipeline: Pipeline, resources: list[Resource], source: str = "t") -> 
     for r in resources:
         by_account.setdefault(r.account, []).append(r)
     snaps = [
-        Snapshot(
-            source=source, provider="aws", account=a, started_at=now, finished_at=now, resources=tuple(rs)
-        )
+        Snapshot(source=source, provider="aws", account=a, started_at=now, finished_at=now, resources=tuple(rs))
         for a, rs in sorted(by_account.items())
     ]
     run = RunRecord(
@@ -96,9 +94,7 @@ def make(
             channels.append(f"    - {{name: {name}, type: slack, webhook_url: 'env:{var}'}}")
         else:
             monkeypatch.setenv("HOOK_SECRET", "s3cret")
-            channels.append(
-                f"    - {{name: {name}, type: webhook, url: 'env:{var}', secret: 'env:HOOK_SECRET'}}"
-            )
+            channels.append(f"    - {{name: {name}, type: webhook, url: 'env:{var}', secret: 'env:HOOK_SECRET'}}")
     text = "alerts:\n  channels:\n" + "\n".join(channels) + "\n" + extra
     cfg = parse_config(text + "external_url: https://posture.example.com\n", env={})
     pipeline = Pipeline(cfg, store, checks={_private.id: _private})
@@ -127,15 +123,11 @@ def slack_sink() -> Iterator[tuple[SlackSink, str]]:
 def kinds(sink: SlackSink | WebhookSink) -> list[str]:
     out = []
     for doc in sink.received:
-        out.append(
-            doc["alert"]["transition"] if "alert" in doc else doc["blocks"][0]["text"]["text"].split(":")[0]
-        )
+        out.append(doc["alert"]["transition"] if "alert" in doc else doc["blocks"][0]["text"]["text"].split(":")[0])
     return out
 
 
-def test_one_regression_then_one_resolution(
-    store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_one_regression_then_one_resolution(store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sink, url = slack_sink
     pipeline, disp = make(store, {"slack": url}, monkeypatch=monkeypatch)
     try:
@@ -321,9 +313,7 @@ def test_signed_webhook_and_routing(store: Store, slack_sink: Any, monkeypatch: 
     assert doc["_headers"]["x-posture-delivery"] == doc["delivery"]
 
 
-def test_exception_excepts_and_expiry_alerts(
-    store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_exception_excepts_and_expiry_alerts(store: Store, slack_sink: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sink, url = slack_sink
     pipeline, disp = make(store, {"slack": url}, monkeypatch=monkeypatch)
     try:

@@ -123,8 +123,6 @@ def test_exceptions_drift_and_pending(tmp_path: Path, monkeypatch: pytest.Monkey
     assert modified["detail"]["summary"] == ["PublicAccessBlockConfiguration.BlockPublicAcls: true -> false"]
     table = cli("drift", "--since", "1h", "--db", url, env={"COLUMNS": "300"})
     assert "BlockPublicAcls" in table.stdout and "2 events" in table.stdout
-    pending: list[dict[str, Any]] = json.loads(
-        cli("alerts", "pending", "--db", url, "--format", "json").stdout
-    )
+    pending: list[dict[str, Any]] = json.loads(cli("alerts", "pending", "--db", url, "--format", "json").stdout)
     assert len(pending) == 1 and pending[0]["state"] == "pending" and pending[0]["attempts"] == 1
     assert "HTTP 500" in pending[0]["last_error"]

@@ -28,8 +28,12 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)))
     log = tmp_path / "agent.log"
     with log.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "agent.cli.main", "run", "--config", str(config)],
-                                stdout=subprocess.DEVNULL, stderr=err, env=dict(os.environ))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent.cli.main", "run", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=dict(os.environ),
+        )
     try:
         deadline = time.monotonic() + 120
         sources = {s.name for s in cfg.sources}
@@ -54,13 +58,32 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     for requirement in ("SOC2:CC6.1", "SOC2:CC6.8"):
-        out = subprocess.run([sys.executable, "-m", "agent.cli.main", "findings", "--db", db, "--control",
-                              requirement, "--format", "json"], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "agent.cli.main",
+                "findings",
+                "--db",
+                db,
+                "--control",
+                requirement,
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         rows = json.loads(out.stdout)
         evaluated = {r["provider"] for r in rows if r["status"] in ("pass", "fail")}
         assert evaluated == {"aws", "gcp", "azure", "endpoints"}, (requirement, evaluated)
-    controls = subprocess.run([sys.executable, "-m", "agent.cli.main", "controls", "--framework", "soc2", "--db", db,
-                               "--format", "json"], capture_output=True, text=True, timeout=120)
+    controls = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "controls", "--framework", "soc2", "--db", db, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     states = {r["id"]: r for r in json.loads(controls.stdout)["requirements"]}
     assert states["CC6.1"]["kind"] == "automated" and states["CC6.1"]["status"] in ("pass", "fail")
     assert states["CC6.8"]["failing_resources"] > 0  # the laptop without antivirus, among others

@@ -13,8 +13,13 @@ import pytest
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli.main", *args], capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
 
 
 @pytest.fixture
@@ -33,8 +38,7 @@ def test_findings_filters(scanned: str) -> None:
     assert {r["status"] for r in every} >= {"pass", "fail"}
     failing = json.loads(cli("findings", "--db", scanned, "--status", "fail", "--format", "json").stdout)
     assert failing and all(r["status"] == "fail" for r in failing)
-    one = json.loads(cli("findings", "--db", scanned, "--check", "aws.s3.bucket_versioning",
-                         "--format", "json").stdout)
+    one = json.loads(cli("findings", "--db", scanned, "--check", "aws.s3.bucket_versioning", "--format", "json").stdout)
     assert [(r["resource_id"], r["status"]) for r in one] == [("arn:aws:s3:::plain-bucket", "fail")]
     cc61 = json.loads(cli("findings", "--db", scanned, "--control", "SOC2:CC6.1", "--format", "json").stdout)
     assert cc61 and all("SOC2:CC6.1" in r["controls"] for r in cc61)

@@ -41,9 +41,16 @@ class Agent:
         self.port = free_port()
         self.db = db or f"sqlite:///{tmp / 'posture.db'}"
         self.config = tmp / "agent.yaml"
-        self.config.write_text(yaml.safe_dump({
-            "database": self.db, "listen": f"127.0.0.1:{self.port}",
-            "log": {"level": "info", "format": "json"}, "sources": sources}))
+        self.config.write_text(
+            yaml.safe_dump(
+                {
+                    "database": self.db,
+                    "listen": f"127.0.0.1:{self.port}",
+                    "log": {"level": "info", "format": "json"},
+                    "sources": sources,
+                }
+            )
+        )
         self.log = tmp / "agent.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -51,7 +58,10 @@ class Agent:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "agent.cli.main", "run", "--config", str(self.config)],
-                stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ))
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=dict(os.environ),
+            )
         self.wait_for(lambda: self.get("/healthz").status_code == 200, "healthz")
         return self
 
@@ -108,8 +118,11 @@ def assert_consistent(db: str) -> None:
         snaps = conn.execute(sa.text("SELECT id, run_id FROM snapshots")).all()
         assert {s.run_id for s in snaps} <= run_ids
         el = evidence_log  # through the table: hashes are bytea on PostgreSQL, hex to the code
-        chain = conn.execute(sa.select(el.c.seq, el.c.at, el.c.kind, el.c.ref, el.c.content_hash, el.c.prev_hash,
-                                       el.c.entry_hash).order_by(el.c.seq)).all()
+        chain = conn.execute(
+            sa.select(
+                el.c.seq, el.c.at, el.c.kind, el.c.ref, el.c.content_hash, el.c.prev_hash, el.c.entry_hash
+            ).order_by(el.c.seq)
+        ).all()
     for s in snaps:
         loaded = store.load_snapshot(s.id)
         assert all(r.content_hash for r in loaded.resources)
@@ -117,8 +130,9 @@ def assert_consistent(db: str) -> None:
     for row in chain:
         at = row.at if isinstance(row.at, datetime) else datetime.fromisoformat(row.at)
         assert row.prev_hash == prev
-        assert row.entry_hash == entry_hash(seq=row.seq, at=at, kind=row.kind, ref=row.ref,
-                                            content_hash=row.content_hash, prev_hash=row.prev_hash)
+        assert row.entry_hash == entry_hash(
+            seq=row.seq, at=at, kind=row.kind, ref=row.ref, content_hash=row.content_hash, prev_hash=row.prev_hash
+        )
         prev = row.entry_hash
     assert sum(1 for r in chain if r.kind == "cycle") == len(run_ids)  # one chain entry per run
     report = verify_records(load_store_records(store))
@@ -127,8 +141,14 @@ def assert_consistent(db: str) -> None:
 
 
 def source(endpoint: str, name: str = "acct", interval: str = "10s") -> dict[str, Any]:
-    return {"name": name, "provider": "aws", "regions": ["us-east-1"], "endpoint_url": endpoint,
-            "services": ["s3", "iam"], "schedule": {"interval": interval}}
+    return {
+        "name": name,
+        "provider": "aws",
+        "regions": ["us-east-1"],
+        "endpoint_url": endpoint,
+        "services": ["s3", "iam"],
+        "schedule": {"interval": interval},
+    }
 
 
 def test_runs_on_interval_serves_health_and_stops_on_sigterm(proxy: AwsProxy, tmp_path: Path) -> None:
@@ -160,9 +180,14 @@ def test_sigterm_mid_collection_leaves_the_store_consistent(proxy: AwsProxy, tmp
     try:
         agent.wait_for(lambda: len(runs(agent.db)) >= 1, "a first complete run", timeout=45)
         proxy.add_fault(Fault(service="s3", status=None, delay=20.0))  # the next collection hangs in S3
-        agent.wait_for(lambda: any(i.service == "s3" for i in list(proxy.seen)[-50:]) and
-                       sum(1 for e in agent.events() if e.get("event") == "collection started") >= 2,
-                       "the second collection to be under way", timeout=30)
+        agent.wait_for(
+            lambda: (
+                any(i.service == "s3" for i in list(proxy.seen)[-50:])
+                and sum(1 for e in agent.events() if e.get("event") == "collection started") >= 2
+            ),
+            "the second collection to be under way",
+            timeout=30,
+        )
         time.sleep(1.0)
         code, seconds = agent.terminate()
         assert code == 0 and seconds < 10, (code, seconds)

@@ -19,11 +19,7 @@ PAB = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPubl
 
 
 def _titles(sink: SlackSink, prefix: str) -> list[str]:
-    return [
-        d["blocks"][0]["text"]["text"]
-        for d in sink.received
-        if d["blocks"][0]["text"]["text"].startswith(prefix)
-    ]
+    return [d["blocks"][0]["text"]["text"] for d in sink.received if d["blocks"][0]["text"]["text"].startswith(prefix)]
 
 
 def _settle(disp: Dispatcher, sink: SlackSink) -> None:
@@ -35,9 +31,7 @@ def _settle(disp: Dispatcher, sink: SlackSink) -> None:
     disp.run_once()
 
 
-def test_bucket_made_public_alerts_once_then_resolves(
-    aws: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bucket_made_public_alerts_once_then_resolves(aws: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="e2e-data")
     s3.put_public_access_block(Bucket="e2e-data", PublicAccessBlockConfiguration=dict.fromkeys(PAB, True))
@@ -78,9 +72,7 @@ def test_bucket_made_public_alerts_once_then_resolves(
             _settle(disp, sink)
             assert len(_titles(sink, "Regressed")) == 1
 
-            s3.put_public_access_block(
-                Bucket="e2e-data", PublicAccessBlockConfiguration=dict.fromkeys(PAB, True)
-            )
+            s3.put_public_access_block(Bucket="e2e-data", PublicAccessBlockConfiguration=dict.fromkeys(PAB, True))
             pipeline.run_cycle(source)
             _settle(disp, sink)
             assert len(_titles(sink, "Resolved")) == 1

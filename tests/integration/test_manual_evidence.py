@@ -17,8 +17,9 @@ from agent.store import manual
 from agent.store import schema as t
 
 
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-            ) -> tuple[int, str, str]:
+def run_cli(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     """The real entry point (agent.cli.main.main), exit code included."""
     from agent.cli.main import main
 
@@ -48,13 +49,16 @@ def policy(tmp_path: Path) -> Path:
 
 def counts(store: Any) -> tuple[int, int]:
     with store.engine.connect() as conn:
-        return (conn.execute(select(func.count()).select_from(manual.manual_evidence)).scalar_one(),
-                conn.execute(select(func.count()).select_from(t.evidence_log)).scalar_one())
+        return (
+            conn.execute(select(func.count()).select_from(manual.manual_evidence)).scalar_one(),
+            conn.execute(select(func.count()).select_from(t.evidence_log)).scalar_one(),
+        )
 
 
 def soc2(db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    code, out, err = run_cli(["controls", "--framework", "soc2", "--db", db_url, "--format", "json"],
-                             monkeypatch, capsys)
+    code, out, err = run_cli(
+        ["controls", "--framework", "soc2", "--db", db_url, "--format", "json"], monkeypatch, capsys
+    )
     assert code == 0, err
     return {r["id"]: r for r in json.loads(out)["requirements"]}
 
@@ -63,14 +67,27 @@ def control(req: dict[str, Any], cid: str) -> dict[str, Any]:
     return next(c for c in req["controls"] if c["id"] == cid)
 
 
-def test_attach_list_and_status(store: Any, db_url: str, policy: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_attach_list_and_status(
+    store: Any, db_url: str, policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = soc2(db_url, monkeypatch, capsys)
     assert control(before["CC5.3"], "POL-INFOSEC")["status"] == "fail"
     assert "no evidence attached" in control(before["CC5.3"], "POL-INFOSEC")["reason"]
 
-    args = ["evidence", "attach", "--control", "POL-INFOSEC", "--file", str(policy), "--owner", "Jane Doe",
-            "--review-every", "365d", "--db", db_url]
+    args = [
+        "evidence",
+        "attach",
+        "--control",
+        "POL-INFOSEC",
+        "--file",
+        str(policy),
+        "--owner",
+        "Jane Doe",
+        "--review-every",
+        "365d",
+        "--db",
+        db_url,
+    ]
     code, out, err = run_cli(args, monkeypatch, capsys)
     assert code == 0, err
     digest = hashlib.sha256(policy.read_bytes()).hexdigest()
@@ -99,13 +116,20 @@ def test_attach_list_and_status(store: Any, db_url: str, policy: Path, monkeypat
     assert control(after["CC5.3"], "POL-INFOSEC")["status"] == "pass"
 
 
-def test_overdue_evidence_fails_the_control(store: Any, db_url: str, policy: Path,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_overdue_evidence_fails_the_control(
+    store: Any, db_url: str, policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     controls = load_mappings().controls
     long_ago = datetime.now(UTC) - timedelta(days=120)
-    manual.attach(store, control_id="ACCESS-REVIEW", path=policy, owner="Sam",
-                  review_every=timedelta(days=90), controls=controls, now=long_ago)
+    manual.attach(
+        store,
+        control_id="ACCESS-REVIEW",
+        path=policy,
+        owner="Sam",
+        review_every=timedelta(days=90),
+        controls=controls,
+        now=long_ago,
+    )
     reqs = soc2(db_url, monkeypatch, capsys)
     ctrl = control(reqs["CC6.2"], "ACCESS-REVIEW")
     assert ctrl["status"] == "fail"
@@ -121,25 +145,35 @@ def test_overdue_evidence_fails_the_control(store: Any, db_url: str, policy: Pat
     assert [r["state"] for r in json.loads(out)] == ["overdue"]
 
     # a new attachment adds a row; the latest is in force
-    manual.attach(store, control_id="ACCESS-REVIEW", path=policy, owner="Sam",
-                  review_every=timedelta(days=90), controls=controls)
+    manual.attach(
+        store, control_id="ACCESS-REVIEW", path=policy, owner="Sam", review_every=timedelta(days=90), controls=controls
+    )
     assert counts(store)[0] == 2
     assert control(soc2(db_url, monkeypatch, capsys)["CC6.2"], "ACCESS-REVIEW")["status"] == "pass"
     code, out, _ = run_cli(["evidence", "list", "--db", db_url, "--format", "json"], monkeypatch, capsys)
     assert [r["state"] for r in json.loads(out)] == ["superseded", "current"]
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--control", "POL-INFOSEC", "--file", "/nonexistent/policy.pdf"], "evidence file not found"),
-    (["--control", "POL-NOPE"], "unknown control id 'POL-NOPE'"),
-    (["--control", "IAM-USER-MFA"], "is automated"),
-    (["--control", "POL-INFOSEC", "--review-every", "12h"], "whole number of days"),
-    (["--control", "POL-INFOSEC", "--review-every", "soon"], "--review-every"),
-    (["--control", "POL-INFOSEC", "--owner", " "], "--owner"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--control", "POL-INFOSEC", "--file", "/nonexistent/policy.pdf"], "evidence file not found"),
+        (["--control", "POL-NOPE"], "unknown control id 'POL-NOPE'"),
+        (["--control", "IAM-USER-MFA"], "is automated"),
+        (["--control", "POL-INFOSEC", "--review-every", "12h"], "whole number of days"),
+        (["--control", "POL-INFOSEC", "--review-every", "soon"], "--review-every"),
+        (["--control", "POL-INFOSEC", "--owner", " "], "--owner"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line_and_stores_nothing(
-        store: Any, db_url: str, policy: Path, args: list[str], message: str,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    store: Any,
+    db_url: str,
+    policy: Path,
+    args: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     before = counts(store)
     full = ["evidence", "attach", "--file", str(policy), "--owner", "Jane", "--db", db_url, *args]
     code, out, err = run_cli(full, monkeypatch, capsys)
@@ -150,11 +184,22 @@ def test_bad_input_exits_2_with_one_line_and_stores_nothing(
     assert counts(store) == before
 
 
-def test_bad_input_does_not_create_a_database(tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_does_not_create_a_database(
+    tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "fresh" / "posture.db"
-    args = ["evidence", "attach", "--control", "POL-NOPE", "--file", str(policy), "--owner", "J",
-            "--db", f"sqlite:///{db}"]
+    args = [
+        "evidence",
+        "attach",
+        "--control",
+        "POL-NOPE",
+        "--file",
+        str(policy),
+        "--owner",
+        "J",
+        "--db",
+        f"sqlite:///{db}",
+    ]
     code, _, err = run_cli(args, monkeypatch, capsys)
     assert code == 2 and "unknown control id" in err
     assert not db.exists()

@@ -77,9 +77,7 @@ def test_prometheus_scrapes_agent(agent_http: tuple[str, int], tmp_path: Path) -
         result: list[dict[str, object]] = []
         while time.monotonic() < deadline and not result:
             try:
-                r = httpx.get(
-                    f"http://127.0.0.1:{prom_port}/api/v1/query", params={"query": query}, timeout=5
-                )
+                r = httpx.get(f"http://127.0.0.1:{prom_port}/api/v1/query", params={"query": query}, timeout=5)
                 if r.status_code == 200:
                     result = r.json()["data"]["result"]
             except httpx.HTTPError:

@@ -96,9 +96,7 @@ def _used_names() -> dict[str, set[str]]:
 
 def test_real_scrape_is_clean_and_covers_dashboards_and_rules(scrape: str) -> None:
     assert PROMTOOL is not None
-    res = subprocess.run(
-        [PROMTOOL, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60
-    )
+    res = subprocess.run([PROMTOOL, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and not (res.stdout + res.stderr).strip(), res.stdout + res.stderr
     samples = {s.name for fam in text_string_to_metric_families(scrape) for s in fam.samples}
     missing = {f: sorted(n - samples) for f, n in _used_names().items() if n - samples}

@@ -55,15 +55,19 @@ def _stored_bytes(store: Store) -> int:
             return int(conn.execute(text("SELECT SUM(payload) FROM dbstat")).scalar() or 0)
         total = 0
         for table in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")):
-            total += int(conn.execute(text(
-                f'SELECT COALESCE(SUM(pg_column_size(x.*) + 28), 0) FROM "{table[0]}" x')).scalar() or 0)
+            total += int(
+                conn.execute(text(f'SELECT COALESCE(SUM(pg_column_size(x.*) + 28), 0) FROM "{table[0]}" x')).scalar()
+                or 0
+            )
         return total
 
 
 def _counts(store: Store) -> tuple[int, int]:
     with store.engine.connect() as conn:
-        return (int(conn.execute(select(func.count()).select_from(drift_events)).scalar() or 0),
-                int(conn.execute(select(func.count()).select_from(t.blobs)).scalar() or 0))
+        return (
+            int(conn.execute(select(func.count()).select_from(drift_events)).scalar() or 0),
+            int(conn.execute(select(func.count()).select_from(t.blobs)).scalar() or 0),
+        )
 
 
 def _snapshots(store: Store) -> int:
@@ -119,8 +123,10 @@ def test_untouched_cloud_is_quiet_through_the_daemon_cycle(cloud: DemoCloud, db_
 
 def _drift_rows(store: Store, after: int, limit: int = 20) -> list[dict[str, Any]]:
     with store.engine.connect() as conn:
-        return [{k: r._mapping[k] for k in ("source", "kind", "resource_id", "check_id", "detail")}
-                for r in conn.execute(select(drift_events).order_by(drift_events.c.id).offset(after).limit(limit))]
+        return [
+            {k: r._mapping[k] for k in ("source", "kind", "resource_id", "check_id", "detail")}
+            for r in conn.execute(select(drift_events).order_by(drift_events.c.id).offset(after).limit(limit))
+        ]
 
 
 def test_untouched_cloud_is_quiet_through_scan(cloud: DemoCloud, db_url: str, tmp_path: Path) -> None:
@@ -129,9 +135,26 @@ def test_untouched_cloud_is_quiet_through_scan(cloud: DemoCloud, db_url: str, tm
     config.write_text(yaml.safe_dump(_config(cloud, db).model_dump(mode="json", exclude_none=True)))
 
     def scan() -> None:
-        out = subprocess.run([sys.executable, "-m", "agent.cli.main", "scan", "--config", str(config),
-                              "--source", "demo-org", "--format", "json", "--output", str(tmp_path / "out.json")],
-                             capture_output=True, text=True, timeout=600, env=dict(os.environ))
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "agent.cli.main",
+                "scan",
+                "--config",
+                str(config),
+                "--source",
+                "demo-org",
+                "--format",
+                "json",
+                "--output",
+                str(tmp_path / "out.json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=dict(os.environ),
+        )
         assert out.returncode == 0, out.stderr[-2000:]
 
     scan()
@@ -167,14 +190,18 @@ def test_one_configuration_change_per_provider_is_exactly_that_drift(cloud: Demo
         finally:
             restore()
         rows = _drift_rows(store, drift0, limit=200)
-        modified = sorted((provider_of[r["source"]], tuple(c["path"] for c in json.loads(r["detail"])["changes"]))
-                          for r in rows if r["kind"] == "modified")
+        modified = sorted(
+            (provider_of[r["source"]], tuple(c["path"] for c in json.loads(r["detail"])["changes"]))
+            for r in rows
+            if r["kind"] == "modified"
+        )
         assert modified == sorted(_EXPECTED), "\n".join(map(str, rows))
         # nothing else: no resource added or removed; a finding changes only on a changed resource (and
         # a requirement with it)
         changed = {r["resource_id"] for r in rows if r["kind"] == "modified"}
-        assert all(r["kind"] == "modified" or r["resource_id"] in changed or r["kind"].startswith("requirement_")
-                   for r in rows), rows
+        assert all(
+            r["kind"] == "modified" or r["resource_id"] in changed or r["kind"].startswith("requirement_") for r in rows
+        ), rows
     finally:
         store.close()
 
@@ -195,8 +222,9 @@ def _change_one_attribute_per_provider(cloud: DemoCloud) -> Callable[[], None]:
     s3 = boto3.client("s3", endpoint_url=cloud.moto_url, region_name="us-east-1")
     bucket = sorted(b["Name"] for b in s3.list_buckets()["Buckets"])[0]
     before = s3.get_bucket_versioning(Bucket=bucket).get("Status")
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={
-        "Status": "Suspended" if before == "Enabled" else "Enabled"})
+    s3.put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration={"Status": "Suspended" if before == "Enabled" else "Enabled"}
+    )
     if before is not None:
         undo.append(lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": before}))
 
@@ -207,8 +235,11 @@ def _change_one_attribute_per_provider(cloud: DemoCloud) -> Callable[[], None]:
     undo.append(lambda: gcs["resource"].__setitem__("data", gcs_data))
 
     tenant = cloud._azure.tenant
-    accounts = next(v for v in tenant.arm.values() if isinstance(v, list) and any(
-        i.get("name") == "contosopublic" for i in v if isinstance(i, dict)))
+    accounts = next(
+        v
+        for v in tenant.arm.values()
+        if isinstance(v, list) and any(i.get("name") == "contosopublic" for i in v if isinstance(i, dict))
+    )
     account = next(i for i in accounts if i.get("name") == "contosopublic")
     props = account["properties"]
     account["properties"] = {**props, "minimumTlsVersion": "TLS1_2"}

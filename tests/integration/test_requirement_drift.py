@@ -12,16 +12,31 @@ from agent.config import AwsSource, parse_config
 from agent.cycle import Pipeline
 from agent.store import Store
 
-TLS_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-    "Resource": ["arn:aws:s3:::tls-bucket", "arn:aws:s3:::tls-bucket/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+TLS_ONLY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::tls-bucket", "arn:aws:s3:::tls-bucket/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+)
 
 
 def requirement_events(store: Store) -> list[tuple[str, str, str | None, str | None]]:
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT kind, resource_id, previous_status, status FROM drift_events "
-                                    "WHERE resource_type = 'requirement' ORDER BY id")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT kind, resource_id, previous_status, status FROM drift_events "
+                "WHERE resource_type = 'requirement' ORDER BY id"
+            )
+        ).all()
     return [tuple(r) for r in rows]
 
 

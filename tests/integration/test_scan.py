@@ -17,16 +17,36 @@ SCHEMA = json.loads((ROOT / "docs" / "scan-output.schema.json").read_text())
 
 
 def scan(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli.main", "scan", *args], capture_output=True,
-                          text=True, timeout=300, cwd=cwd, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "scan", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=dict(os.environ),
+    )
 
 
 @pytest.fixture
 def seeded(aws: str) -> str:
     s3 = boto3.client("s3", endpoint_url=aws)
     s3.create_bucket(Bucket="public-assets")
-    s3.put_bucket_policy(Bucket="public-assets", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-assets/*"}]}))
+    s3.put_bucket_policy(
+        Bucket="public-assets",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::public-assets/*",
+                    }
+                ],
+            }
+        ),
+    )
     iam = boto3.client("iam", endpoint_url=aws)
     iam.create_user(UserName="eve")
     iam.create_login_profile(UserName="eve", Password="Passw0rd!Passw0rd!")
@@ -35,8 +55,18 @@ def seeded(aws: str) -> str:
 
 def test_scan_json_contract_with_no_config(seeded: str, tmp_path: Path) -> None:
     out = tmp_path / "scan.json"
-    proc = scan("aws", "--region", "us-east-1", "--db", f"sqlite:///{tmp_path / 'p.db'}", "--format", "json",
-                "--output", str(out), cwd=tmp_path)
+    proc = scan(
+        "aws",
+        "--region",
+        "us-east-1",
+        "--db",
+        f"sqlite:///{tmp_path / 'p.db'}",
+        "--format",
+        "json",
+        "--output",
+        str(out),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, SCHEMA)
@@ -61,8 +91,11 @@ def test_scan_table_and_fail_on(seeded: str, tmp_path: Path) -> None:
 
 
 def test_scan_bad_input_is_one_line(tmp_path: Path) -> None:
-    for args, needle in ((("gcp",), "give a provider"), (("aws", "--region", "moon-1"), "--region"),
-                         (("--config", str(tmp_path / "missing.yaml")), "config file not found")):
+    for args, needle in (
+        (("gcp",), "give a provider"),
+        (("aws", "--region", "moon-1"), "--region"),
+        (("--config", str(tmp_path / "missing.yaml")), "config file not found"),
+    ):
         proc = scan(*args, cwd=tmp_path)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and needle in proc.stderr, proc.stderr

@@ -22,21 +22,54 @@ ACCOUNT = "111122223333"
 
 
 def bucket(name: str, public: bool = False, region: str = "us-east-1") -> Resource:
-    return Resource(provider="aws", account=ACCOUNT, region=region, type="aws.s3.bucket",
-                    id=f"arn:aws:s3:::{name}", name=name, attributes={"Public": public})
+    return Resource(
+        provider="aws",
+        account=ACCOUNT,
+        region=region,
+        type="aws.s3.bucket",
+        id=f"arn:aws:s3:::{name}",
+        name=name,
+        attributes={"Public": public},
+    )
 
 
 def cycle(store: Store, i: int, resources: list[Resource], errors: tuple[CollectionError, ...] = ()):  # type: ignore[no-untyped-def]
     at = T0 + timedelta(minutes=15 * i)
-    snap = Snapshot(source="prod", provider="aws", account=ACCOUNT, started_at=at, finished_at=at,
-                    resources=tuple(resources), errors=errors)
-    findings = [Finding(uid=finding_uid("aws.s3.public", r.id), check_id="aws.s3.public", resource_id=r.id,
-                        resource_type=r.type, provider="aws", account=ACCOUNT, region=r.region,
-                        status=Status.FAIL if r.attributes["Public"] else Status.PASS, severity=Severity.HIGH,
-                        message="public" if r.attributes["Public"] else "private", controls=(),
-                        evaluated_at=at, source="prod") for r in resources]
-    run = RunRecord(id=uuid.uuid4().hex, source="prod", provider="aws", started_at=at, finished_at=at,
-                    status="partial" if errors else "complete")
+    snap = Snapshot(
+        source="prod",
+        provider="aws",
+        account=ACCOUNT,
+        started_at=at,
+        finished_at=at,
+        resources=tuple(resources),
+        errors=errors,
+    )
+    findings = [
+        Finding(
+            uid=finding_uid("aws.s3.public", r.id),
+            check_id="aws.s3.public",
+            resource_id=r.id,
+            resource_type=r.type,
+            provider="aws",
+            account=ACCOUNT,
+            region=r.region,
+            status=Status.FAIL if r.attributes["Public"] else Status.PASS,
+            severity=Severity.HIGH,
+            message="public" if r.attributes["Public"] else "private",
+            controls=(),
+            evaluated_at=at,
+            source="prod",
+        )
+        for r in resources
+    ]
+    run = RunRecord(
+        id=uuid.uuid4().hex,
+        source="prod",
+        provider="aws",
+        started_at=at,
+        finished_at=at,
+        status="partial" if errors else "complete",
+    )
     return store.record_cycle(run, [(snap, findings)])[0]
 
 
@@ -67,8 +100,7 @@ def test_unchanged_cycle_stores_no_bodies(store: Store) -> None:
 def test_transitions_and_gone(store: Store) -> None:
     cycle(store, 0, [bucket("a"), bucket("b")])
     w = cycle(store, 1, [bucket("a", public=True), bucket("b")])
-    assert [(c.resource_id, c.previous_status, c.status) for c in w.changes] == [
-        ("arn:aws:s3:::a", "pass", "fail")]
+    assert [(c.resource_id, c.previous_status, c.status) for c in w.changes] == [("arn:aws:s3:::a", "pass", "fail")]
     w = cycle(store, 2, [bucket("a", public=True)])
     assert [(c.resource_id, c.status) for c in w.changes] == [("arn:aws:s3:::b", "gone")]
     current = store.current_findings()
@@ -78,8 +110,14 @@ def test_transitions_and_gone(store: Store) -> None:
 
 def test_uncollected_resources_become_error_not_resolved(store: Store) -> None:
     cycle(store, 0, [bucket("a", public=True)])
-    err = CollectionError(service="s3", operation="ListBuckets", region="us-east-1", code="AccessDenied",
-                          message="denied", resource_type="aws.s3.bucket")
+    err = CollectionError(
+        service="s3",
+        operation="ListBuckets",
+        region="us-east-1",
+        code="AccessDenied",
+        message="denied",
+        resource_type="aws.s3.bucket",
+    )
     w = cycle(store, 1, [], errors=(err,))
     assert [(c.previous_status, c.status) for c in w.changes] == [("fail", "error")]
     assert store.current_findings()[0]["status"] == "error"
@@ -88,10 +126,12 @@ def test_uncollected_resources_become_error_not_resolved(store: Store) -> None:
 def test_a_failed_write_leaves_nothing_behind(store: Store) -> None:
     cycle(store, 0, [bucket("a")])
     before = store.runs()
-    snap = Snapshot(source="prod", provider="aws", account=ACCOUNT, started_at=T0, finished_at=T0,
-                    resources=(bucket("new"),))
-    run = RunRecord(id=before[0]["id"], source="prod", provider="aws", started_at=T0, finished_at=T0,
-                    status="complete")  # duplicate run id: the insert fails
+    snap = Snapshot(
+        source="prod", provider="aws", account=ACCOUNT, started_at=T0, finished_at=T0, resources=(bucket("new"),)
+    )
+    run = RunRecord(
+        id=before[0]["id"], source="prod", provider="aws", started_at=T0, finished_at=T0, status="complete"
+    )  # duplicate run id: the insert fails
     with pytest.raises(StoreError):
         store.record_cycle(run, [(snap, [])])
     assert store.runs() == before
@@ -108,23 +148,33 @@ def test_evidence_chain_links(store: Store) -> None:
         cycle(store, i, [bucket("a", public=bool(i % 2))])
     with store.engine.connect() as conn:
         el = t.evidence_log  # through the table: hashes are bytea on PostgreSQL, hex to the code
-        rows = conn.execute(sa.select(el.c.seq, el.c.at, el.c.kind, el.c.ref, el.c.content_hash, el.c.prev_hash,
-                                      el.c.entry_hash).order_by(el.c.seq)).all()
+        rows = conn.execute(
+            sa.select(
+                el.c.seq, el.c.at, el.c.kind, el.c.ref, el.c.content_hash, el.c.prev_hash, el.c.entry_hash
+            ).order_by(el.c.seq)
+        ).all()
     prev = GENESIS
     for row in rows:
         assert row.prev_hash == prev
         at = row.at if isinstance(row.at, datetime) else datetime.fromisoformat(str(row.at))
-        assert row.entry_hash == entry_hash(seq=row.seq, at=at, kind=row.kind, ref=row.ref,
-                                            content_hash=row.content_hash, prev_hash=row.prev_hash)
+        assert row.entry_hash == entry_hash(
+            seq=row.seq, at=at, kind=row.kind, ref=row.ref, content_hash=row.content_hash, prev_hash=row.prev_hash
+        )
         prev = row.entry_hash
     assert [r.kind for r in rows] == ["cycle"] * 3  # one entry per cycle: run, snapshot and finding events
 
 
 def _trail(seen: str, declared: bool) -> Resource:
-    return Resource(provider="aws", account=ACCOUNT, region="us-east-1", type="aws.cloudtrail.trail",
-                    id="arn:aws:cloudtrail:us-east-1:111122223333:trail/main", name="main",
-                    attributes={"Public": False, "Status": {"IsLogging": True, "LatestDeliveryTime": seen}},
-                    observations=("Status.LatestDeliveryTime",) if declared else ())
+    return Resource(
+        provider="aws",
+        account=ACCOUNT,
+        region="us-east-1",
+        type="aws.cloudtrail.trail",
+        id="arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+        name="main",
+        attributes={"Public": False, "Status": {"IsLogging": True, "LatestDeliveryTime": seen}},
+        observations=("Status.LatestDeliveryTime",) if declared else (),
+    )
 
 
 def test_store_written_before_observations_were_declared_keeps_verifying(db_url: str) -> None:
@@ -164,8 +214,16 @@ def test_repeated_collection_errors_are_stored_once(db_url: str, tmp_path: Path)
     from agent.mappings import load_mappings
     from tests.integration.evidence.tamper_lab import tamper
 
-    denied = (CollectionError(service="kms", operation="ListKeys", region="eu-west-1", code="AccessDenied",
-                              message="not authorized to perform kms:ListKeys", resource_type="aws.kms.key"),)
+    denied = (
+        CollectionError(
+            service="kms",
+            operation="ListKeys",
+            region="eu-west-1",
+            code="AccessDenied",
+            message="not authorized to perform kms:ListKeys",
+            resource_type="aws.kms.key",
+        ),
+    )
     store = Store(db_url)
     store.upgrade()
     try:
@@ -180,12 +238,19 @@ def test_repeated_collection_errors_are_stored_once(db_url: str, tmp_path: Path)
         assert verify_records(load_store_records(store)).ok
         # a bundle carries the error set with the snapshots that refer to it
         out = tmp_path / "bundle.zip"
-        export_bundle(store, load_mappings(), framework="soc2", start=T0 - timedelta(minutes=1),
-                      end=T0 + timedelta(hours=1), out=out)
+        export_bundle(
+            store,
+            load_mappings(),
+            framework="soc2",
+            start=T0 - timedelta(minutes=1),
+            end=T0 + timedelta(hours=1),
+            out=out,
+        )
         assert verify_bundle(out).ok, [str(i) for i in verify_bundle(out).issues]
         with zipfile.ZipFile(out) as z:
-            assert any(n.startswith("blobs/") and json.loads(z.read(n)) == [e.to_dict() for e in denied]
-                       for n in z.namelist())
+            assert any(
+                n.startswith("blobs/") and json.loads(z.read(n)) == [e.to_dict() for e in denied] for n in z.namelist()
+            )
         tamper(store, "DELETE FROM blobs WHERE kind = 'errors'")  # as whoever holds the database could
         issues = [str(i) for i in verify_records(load_store_records(store)).issues]
         assert any("collection errors" in i and "missing" in i for i in issues), issues

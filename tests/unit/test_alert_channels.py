@@ -145,9 +145,7 @@ def test_exceptions_apply_to_failures_until_expiry() -> None:
     ]
     out = apply_exceptions(fs, [rule], now)
     assert [f.status for f in out] == [Status.EXCEPTED, Status.PASS, Status.FAIL]
-    assert out[0].message.startswith("excepted (was fail) by exception #7 of bob") and out[
-        0
-    ].message.endswith("open")
+    assert out[0].message.startswith("excepted (was fail) by exception #7 of bob") and out[0].message.endswith("open")
     assert rule.state(now) == "active" and rule.state(now + timedelta(days=25)) == "expiring"
     later = apply_exceptions(fs, [rule], now + timedelta(days=30))
     assert [f.status for f in later] == [Status.FAIL, Status.PASS, Status.FAIL]

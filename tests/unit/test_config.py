@@ -35,34 +35,53 @@ def test_good_config_loads() -> None:
     assert cfg.sources[0].schedule.jitter.total_seconds() == 30
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("sources: [\n", "agent.yaml:2: YAML syntax"),
-    ("database: sqlite:///a\ndatabase: sqlite:///b\n", "agent.yaml:2: duplicate key 'database'"),
-    ("databse: sqlite:///a\n", "agent.yaml:1: databse: unknown key; did you mean 'database'?"),
-    ("sources:\n  - provider: aws\n", "agent.yaml:2: sources[0].name: required key is missing"),
-    ("sources:\n  - name: a\n    provider: aws\n    schedule: {interval: 15x}\n",
-     "agent.yaml:4: sources[0].schedule.interval: invalid duration '15x'"),
-    ("sources:\n  - name: a\n    provider: aws\n    schedule: {cron: '61 * * * *'}\n",
-     "agent.yaml:4: sources[0].schedule.cron: invalid cron expression"),
-    ("sources:\n  - name: a\n    provider: aws\n    schedule: {interval: 1h, cron: '0 * * * *'}\n",
-     "agent.yaml:4: sources[0].schedule: give exactly one of interval or cron"),
-    ("sources:\n  - name: a\n    provider: aws\n  - name: a\n    provider: aws\n",
-     "agent.yaml:1: (top level): source name 'a' is used twice"),
-    ("sources:\n  - name: a\n    provider: oracle\n",
-     "agent.yaml:3: sources[0].provider: unknown provider 'oracle'"),
-    ("sources:\n  - name: a\n    provider: aws\n    regions: [us-east-1, mars-1]\n",
-     "agent.yaml:4: sources[0].regions: not an AWS region name: 'mars-1'"),
-    ("sources:\n  - name: a\n    provider: aws\n    accounts:\n      - role_arn: arn:aws:iam::12:role/x\n",
-     "agent.yaml:5: sources[0].accounts[0].role_arn: not an IAM role ARN"),
-    ("database: mysql://root@db/x\n", "agent.yaml:1: database: unsupported database URL"),
-    ("listen: localhost:http\n", "agent.yaml:1: listen: listen must be HOST:PORT"),
-    ("workers: many\n", "agent.yaml:1: workers: Input should be a valid integer"),
-    ("scope:\n  frameworks: [soc3]\n", "agent.yaml:2: scope.frameworks[0]: invalid value 'soc3'"),
-    ("scope:\n  soc2_categories: [securty]\n", "agent.yaml:2: scope.soc2_categories[0]: invalid value 'securty'"),
-    ("alerts:\n  channels:\n    - name: s\n      type: slack\n      webhook_url: https://hooks.slack.com/services/T/B/X\n",
-     "agent.yaml:5: alerts.channels[0].webhook_url: secrets are given by reference only"),
-    ("- just\n- a list\n", "agent.yaml:1: the config must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sources: [\n", "agent.yaml:2: YAML syntax"),
+        ("database: sqlite:///a\ndatabase: sqlite:///b\n", "agent.yaml:2: duplicate key 'database'"),
+        ("databse: sqlite:///a\n", "agent.yaml:1: databse: unknown key; did you mean 'database'?"),
+        ("sources:\n  - provider: aws\n", "agent.yaml:2: sources[0].name: required key is missing"),
+        (
+            "sources:\n  - name: a\n    provider: aws\n    schedule: {interval: 15x}\n",
+            "agent.yaml:4: sources[0].schedule.interval: invalid duration '15x'",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: aws\n    schedule: {cron: '61 * * * *'}\n",
+            "agent.yaml:4: sources[0].schedule.cron: invalid cron expression",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: aws\n    schedule: {interval: 1h, cron: '0 * * * *'}\n",
+            "agent.yaml:4: sources[0].schedule: give exactly one of interval or cron",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: aws\n  - name: a\n    provider: aws\n",
+            "agent.yaml:1: (top level): source name 'a' is used twice",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: oracle\n",
+            "agent.yaml:3: sources[0].provider: unknown provider 'oracle'",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: aws\n    regions: [us-east-1, mars-1]\n",
+            "agent.yaml:4: sources[0].regions: not an AWS region name: 'mars-1'",
+        ),
+        (
+            "sources:\n  - name: a\n    provider: aws\n    accounts:\n      - role_arn: arn:aws:iam::12:role/x\n",
+            "agent.yaml:5: sources[0].accounts[0].role_arn: not an IAM role ARN",
+        ),
+        ("database: mysql://root@db/x\n", "agent.yaml:1: database: unsupported database URL"),
+        ("listen: localhost:http\n", "agent.yaml:1: listen: listen must be HOST:PORT"),
+        ("workers: many\n", "agent.yaml:1: workers: Input should be a valid integer"),
+        ("scope:\n  frameworks: [soc3]\n", "agent.yaml:2: scope.frameworks[0]: invalid value 'soc3'"),
+        ("scope:\n  soc2_categories: [securty]\n", "agent.yaml:2: scope.soc2_categories[0]: invalid value 'securty'"),
+        (
+            "alerts:\n  channels:\n    - name: s\n      type: slack\n      webhook_url: https://hooks.slack.com/services/T/B/X\n",
+            "agent.yaml:5: alerts.channels[0].webhook_url: secrets are given by reference only",
+        ),
+        ("- just\n- a list\n", "agent.yaml:1: the config must be a mapping"),
+    ],
+)
 def test_each_mistake_is_named(text: str, expected: str) -> None:
     found = problems(text)
     assert any(p.startswith(expected) for p in found), found
@@ -74,8 +93,10 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_secret_value_never_echoed() -> None:
-    found = problems("alerts:\n  channels:\n    - name: s\n      type: slack\n"
-                     "      webhook_url: https://hooks.slack.com/services/T000/B000/SECRETTOKEN\n")
+    found = problems(
+        "alerts:\n  channels:\n    - name: s\n      type: slack\n"
+        "      webhook_url: https://hooks.slack.com/services/T000/B000/SECRETTOKEN\n"
+    )
     assert not any("SECRETTOKEN" in p for p in found)
 
 
@@ -93,13 +114,16 @@ def test_secret_reference_resolves_lazily(tmp_path: Path, monkeypatch: pytest.Mo
     key.write_text("https://example.invalid/hook\n")
     cfg = parse_config(
         f"alerts:\n  channels:\n    - name: a\n      type: slack\n      webhook_url: file:{key}\n"
-        "    - name: b\n      type: slack\n      webhook_url: env:HOOK_B\n", env={})
+        "    - name: b\n      type: slack\n      webhook_url: env:HOOK_B\n",
+        env={},
+    )
     a, b = cfg.alerts.channels
     assert isinstance(a.webhook_url, Secret) and a.webhook_url.reveal() == "https://example.invalid/hook"
     assert "example.invalid" not in repr(cfg)
     monkeypatch.delenv("HOOK_B", raising=False)
     assert [str(p) for p in secret_problems(cfg)] == [
-        "alerts.channels[1].webhook_url: env:HOOK_B: environment variable HOOK_B is not set"]
+        "alerts.channels[1].webhook_url: env:HOOK_B: environment variable HOOK_B is not set"
+    ]
 
 
 def test_missing_file() -> None:
@@ -111,24 +135,34 @@ def test_missing_file() -> None:
 def test_cli_validate_exit_code_and_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "agent.yaml"
     bad.write_text("databse: x\nsources:\n  - name: a\n    provider: aws\n    schedule: {interval: 1x}\n")
-    proc = subprocess.run([sys.executable, "-m", "agent.cli.main", "config", "validate", str(bad)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "config", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert lines == [f"error: {bad}:1: databse: unknown key; did you mean 'database'?",
-                     f"error: {bad}:5: sources[0].schedule.interval: invalid duration '1x': use e.g. "
-                     "30s, 15m, 1h or 7d"]
+    assert lines == [
+        f"error: {bad}:1: databse: unknown key; did you mean 'database'?",
+        f"error: {bad}:5: sources[0].schedule.interval: invalid duration '1x': use e.g. 30s, 15m, 1h or 7d",
+    ]
     good = tmp_path / "good.yaml"
     good.write_text(GOOD)
-    ok = subprocess.run([sys.executable, "-m", "agent.cli.main", "config", "validate", str(good)],
-                        capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "config", "validate", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
 
 
 def test_schema_is_published() -> None:
-    proc = subprocess.run([sys.executable, "-m", "agent.cli.main", "config", "schema"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "config", "schema"], capture_output=True, text=True, timeout=60
+    )
     import json
 
     schema = json.loads(proc.stdout)

@@ -63,9 +63,7 @@ def test_resources_added_removed_modified() -> None:
 
 
 def _ch(prev: str | None, now: str) -> FindingChange:
-    return FindingChange(
-        uid="u", check_id="aws.s3.x", resource_id="r", previous_status=prev, status=now, finding=None
-    )
+    return FindingChange(uid="u", check_id="aws.s3.x", resource_id="r", previous_status=prev, status=now, finding=None)
 
 
 def test_classify_transitions() -> None:

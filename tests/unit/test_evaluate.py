@@ -11,28 +11,55 @@ from checks.base import Context, Remediation, Severity, Verdict, check, failed, 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@check(id="aws.test.encrypted", title="t", severity=Severity.HIGH, resource_type="aws.test.thing",
-       rationale="r", remediation=Remediation(console="c"), requires=("aws.test.other",))
+@check(
+    id="aws.test.encrypted",
+    title="t",
+    severity=Severity.HIGH,
+    resource_type="aws.test.thing",
+    rationale="r",
+    remediation=Remediation(console="c"),
+    requires=("aws.test.other",),
+)
 def encrypted(r: Resource, ctx: Context) -> Verdict:
     return passed("encrypted") if need(r, "Encryption") else failed(f"{r.name} is not encrypted")
 
 
-@check(id="aws.test.crashes", title="t", severity=Severity.LOW, resource_type="aws.test.thing",
-       rationale="r", remediation=Remediation(console="c"))
+@check(
+    id="aws.test.crashes",
+    title="t",
+    severity=Severity.LOW,
+    resource_type="aws.test.thing",
+    rationale="r",
+    remediation=Remediation(console="c"),
+)
 def crashes(r: Resource, ctx: Context) -> Verdict:
     raise KeyError("boom")
 
 
 def thing(name: str, region: str = "us-east-1", **attrs: object) -> Resource:
     errors = attrs.pop("errors", {})
-    return Resource(provider="aws", account="111122223333", region=region, type="aws.test.thing",
-                    id=f"arn:aws:test:{region}:111122223333:thing/{name}", name=name, attributes=attrs,
-                    errors=errors)  # type: ignore[arg-type]
+    return Resource(
+        provider="aws",
+        account="111122223333",
+        region=region,
+        type="aws.test.thing",
+        id=f"arn:aws:test:{region}:111122223333:thing/{name}",
+        name=name,
+        attributes=attrs,
+        errors=errors,
+    )  # type: ignore[arg-type]
 
 
 def snap(*resources: Resource, errors: tuple[CollectionError, ...] = ()) -> Snapshot:
-    return Snapshot(source="s", provider="aws", account="111122223333", started_at=T0, finished_at=T0,
-                    resources=resources, errors=errors)
+    return Snapshot(
+        source="s",
+        provider="aws",
+        account="111122223333",
+        started_at=T0,
+        finished_at=T0,
+        resources=resources,
+        errors=errors,
+    )
 
 
 def statuses(findings):  # type: ignore[no-untyped-def]
@@ -45,15 +72,20 @@ def test_pass_and_fail() -> None:
 
 
 def test_missing_attribute_is_error_never_pass() -> None:
-    got = statuses(evaluate(snap(thing("a"), thing("b", errors={"Encryption": "AccessDenied: no"})),
-                            [encrypted]))
+    got = statuses(evaluate(snap(thing("a"), thing("b", errors={"Encryption": "AccessDenied: no"})), [encrypted]))
     assert got["a"] == (Status.ERROR, "Encryption was not collected")
     assert got["b"] == (Status.ERROR, "Encryption could not be read: AccessDenied: no")
 
 
 def test_listing_error_gives_scope_error() -> None:
-    err = CollectionError(service="test", operation="ListThings", region="eu-west-1", code="AccessDenied",
-                          message="denied", resource_type="aws.test.thing")
+    err = CollectionError(
+        service="test",
+        operation="ListThings",
+        region="eu-west-1",
+        code="AccessDenied",
+        message="denied",
+        resource_type="aws.test.thing",
+    )
     findings = evaluate(snap(thing("a", Encryption=True), errors=(err,)), [encrypted])
     scope = [f for f in findings if f.resource_id.startswith("scope:")]
     assert len(scope) == 1
@@ -62,10 +94,19 @@ def test_listing_error_gives_scope_error() -> None:
 
 
 def test_required_input_missing_in_region_turns_results_to_error() -> None:
-    err = CollectionError(service="test", operation="ListOthers", region="us-east-1", code="Throttling",
-                          message="slow down", resource_type="aws.test.other")
-    got = statuses(evaluate(snap(thing("a", Encryption=True), thing("b", "eu-west-1", Encryption=True),
-                                 errors=(err,)), [encrypted]))
+    err = CollectionError(
+        service="test",
+        operation="ListOthers",
+        region="us-east-1",
+        code="Throttling",
+        message="slow down",
+        resource_type="aws.test.other",
+    )
+    got = statuses(
+        evaluate(
+            snap(thing("a", Encryption=True), thing("b", "eu-west-1", Encryption=True), errors=(err,)), [encrypted]
+        )
+    )
     assert got["a"][0] == Status.ERROR and "input missing" in got["a"][1]
     assert got["b"][0] == Status.PASS  # the other region's input was collected
 

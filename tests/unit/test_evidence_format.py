@@ -80,6 +80,7 @@ def spec_canonical(v: Any) -> bytes:
         if isinstance(x, dict):
             return "{" + ",".join(enc(k) + ":" + enc(x[k]) for k in sorted(x, key=lambda k: [ord(c) for c in k])) + "}"
         raise TypeError(type(x))
+
     return enc(v).encode("utf-8")
 
 
@@ -96,73 +97,145 @@ def spec_results_hash(items: list[list[str]]) -> str:
 
 CANONICAL_CASES: list[tuple[str, Any]] = [
     ("scalars", [None, True, False, 0, -1, 9007199254740993, "", "a"]),
-    ("keys sorted by code point, not by UTF-16 unit",
-     {"b": 1, "a": 2, "B": 3, "é": 4, "aa": 5, "中": 6, "\uff61": 7, "😀": 8, "": 9}),
-    ("escapes", 'quote " backslash \\ slash / newline \n cr \r tab \t bs \b ff \f nul \x00 us \x1f del \x7f '
-                "ls \u2028"),
+    (
+        "keys sorted by code point, not by UTF-16 unit",
+        {"b": 1, "a": 2, "B": 3, "é": 4, "aa": 5, "中": 6, "\uff61": 7, "😀": 8, "": 9},
+    ),
+    ("escapes", 'quote " backslash \\ slash / newline \n cr \r tab \t bs \b ff \f nul \x00 us \x1f del \x7f ls \u2028'),
     ("unicode as itself", "Zürich – 東京 – 😀"),
     ("nested, no whitespace", {"z": [3, {"y": None, "x": [True, False]}], "a": {}, "m": []}),
-    ("a cycle entry's content", {"run": "cc969d28f36b4b4f", "snapshots": [[1, "2249357accdd9ba9", 2,
-                                                                            "812893186f88bc51"]]}),
+    (
+        "a cycle entry's content",
+        {"run": "cc969d28f36b4b4f", "snapshots": [[1, "2249357accdd9ba9", 2, "812893186f88bc51"]]},
+    ),
 ]
-TIMESTAMPS = ["2026-01-01T00:15:00+00:00", "2026-03-14T10:00:00.123456+00:00", "2026-03-14T12:00:00+02:00",
-              "2026-03-14T10:00:00.5+00:00", "2026-03-14T10:00:00"]
+TIMESTAMPS = [
+    "2026-01-01T00:15:00+00:00",
+    "2026-03-14T10:00:00.123456+00:00",
+    "2026-03-14T12:00:00+02:00",
+    "2026-03-14T10:00:00.5+00:00",
+    "2026-03-14T10:00:00",
+]
 
 
 def _canonical_vectors() -> dict[str, Any]:
     cases = []
     for name, value in CANONICAL_CASES:
         data = canonical.canonical_json(value)
-        cases.append({"name": name, "value": value, "canonical": data.decode(), "utf8_hex": data.hex(),
-                      "sha256": hashlib.sha256(data).hexdigest()})
+        cases.append(
+            {
+                "name": name,
+                "value": value,
+                "canonical": data.decode(),
+                "utf8_hex": data.hex(),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
     stamps = [{"input": s, "canonical": canonical.isoformat(datetime.fromisoformat(s))} for s in TIMESTAMPS]
-    return {"about": "canonical JSON: value -> bytes (UTF-8); timestamps: ISO-8601 input -> canonical string "
-                     "(an input without offset is UTC)", "cases": cases, "timestamps": stamps}
+    return {
+        "about": "canonical JSON: value -> bytes (UTF-8); timestamps: ISO-8601 input -> canonical string "
+        "(an input without offset is UTC)",
+        "cases": cases,
+        "timestamps": stamps,
+    }
 
 
 def _results_vectors() -> dict[str, Any]:
-    items = [["c3be75cdd607b6f4d23fdfe96fc1c056", "pass", "encrypted"],
-             ["5b1f3c1e0e8b4a8c9d2e7f6a5b4c3d2e", "fail", "not encrypted"],
-             ["0a1b2c3d4e5f60718293a4b5c6d7e8f9", "error", "Zoë's bucket: not readable"]]
+    items = [
+        ["c3be75cdd607b6f4d23fdfe96fc1c056", "pass", "encrypted"],
+        ["5b1f3c1e0e8b4a8c9d2e7f6a5b4c3d2e", "fail", "not encrypted"],
+        ["0a1b2c3d4e5f60718293a4b5c6d7e8f9", "error", "Zoë's bucket: not readable"],
+    ]
     first = hashlib.shake_128(canonical.canonical_json(items[0])).digest(2048)
     h = lthash.ResultSetHash(tuple(i) for i in items)
-    return {"about": "results hash (LtHash, 1,024 lanes of 16 bits, SHA-256 of 4,096 packed bytes)",
-            "items": items, "empty_set": lthash.ResultSetHash().hexdigest(),
-            "first_item_shake128_first_8_bytes_hex": first[:8].hex(),
-            "first_item_lanes_0_to_3": [first[2 * i] << 8 | first[2 * i + 1] for i in range(4)],
-            "packed_lanes_first_16_bytes_hex": h.lanes()[:16].hex(), "results_hash": h.hexdigest(),
-            "without_last_item": lthash.ResultSetHash(tuple(i) for i in items[:2]).hexdigest(),
-            "legacy_results_hash": lthash.legacy_results_hash(tuple(i) for i in items)}
+    return {
+        "about": "results hash (LtHash, 1,024 lanes of 16 bits, SHA-256 of 4,096 packed bytes)",
+        "items": items,
+        "empty_set": lthash.ResultSetHash().hexdigest(),
+        "first_item_shake128_first_8_bytes_hex": first[:8].hex(),
+        "first_item_lanes_0_to_3": [first[2 * i] << 8 | first[2 * i + 1] for i in range(4)],
+        "packed_lanes_first_16_bytes_hex": h.lanes()[:16].hex(),
+        "results_hash": h.hexdigest(),
+        "without_last_item": lthash.ResultSetHash(tuple(i) for i in items[:2]).hexdigest(),
+        "legacy_results_hash": lthash.legacy_results_hash(tuple(i) for i in items),
+    }
 
 
 def _entry_vectors() -> dict[str, Any]:
-    e = {"seq": 7, "at": "2026-01-01T00:15:00Z", "kind": "drift", "ref": "drift:2",
-         "content_hash": hashlib.sha256(b'{"events":[]}').hexdigest(), "prev_hash": "ab" * 32}
-    return {"about": "entry_hash = SHA-256 of the canonical JSON of the six fields", "entry": e,
-            "hashed": canonical.canonical_json(e).decode(), "entry_hash": entry_hash(**e)}
+    e = {
+        "seq": 7,
+        "at": "2026-01-01T00:15:00Z",
+        "kind": "drift",
+        "ref": "drift:2",
+        "content_hash": hashlib.sha256(b'{"events":[]}').hexdigest(),
+        "prev_hash": "ab" * 32,
+    }
+    return {
+        "about": "entry_hash = SHA-256 of the canonical JSON of the six fields",
+        "entry": e,
+        "hashed": canonical.canonical_json(e).decode(),
+        "entry_hash": entry_hash(**e),
+    }
 
 
 def _bucket(name: str, encrypted: bool, **attrs: Any) -> Resource:
-    return Resource(provider="aws", account=ACCOUNT, region="us-east-1", type="aws.s3.bucket",
-                    id=f"arn:aws:s3:::{name}", name=name, attributes={"Encrypted": encrypted, **attrs})
+    return Resource(
+        provider="aws",
+        account=ACCOUNT,
+        region="us-east-1",
+        type="aws.s3.bucket",
+        id=f"arn:aws:s3:::{name}",
+        name=name,
+        attributes={"Encrypted": encrypted, **attrs},
+    )
 
 
 def _write_cycle(store: Store, run_id: str, at: datetime, resources: list[Resource]) -> None:
-    findings = [Finding(uid=finding_uid(CHECK, r.id), check_id=CHECK, resource_id=r.id, resource_type=r.type,
-                        provider="aws", account=ACCOUNT, region=r.region,
-                        status=Status.PASS if r.attributes["Encrypted"] else Status.FAIL, severity=Severity.HIGH,
-                        message="encrypted" if r.attributes["Encrypted"] else "not encrypted", controls=(),
-                        evaluated_at=at, source="prod") for r in resources]
-    snap = Snapshot(source="prod", provider="aws", account=ACCOUNT, started_at=at - timedelta(minutes=1),
-                    finished_at=at, resources=tuple(resources), errors=())
-    store.record_cycle(RunRecord(id=run_id, source="prod", provider="aws", started_at=at - timedelta(minutes=1),
-                                 finished_at=at, status="complete"), [(snap, findings)])
+    findings = [
+        Finding(
+            uid=finding_uid(CHECK, r.id),
+            check_id=CHECK,
+            resource_id=r.id,
+            resource_type=r.type,
+            provider="aws",
+            account=ACCOUNT,
+            region=r.region,
+            status=Status.PASS if r.attributes["Encrypted"] else Status.FAIL,
+            severity=Severity.HIGH,
+            message="encrypted" if r.attributes["Encrypted"] else "not encrypted",
+            controls=(),
+            evaluated_at=at,
+            source="prod",
+        )
+        for r in resources
+    ]
+    snap = Snapshot(
+        source="prod",
+        provider="aws",
+        account=ACCOUNT,
+        started_at=at - timedelta(minutes=1),
+        finished_at=at,
+        resources=tuple(resources),
+        errors=(),
+    )
+    store.record_cycle(
+        RunRecord(
+            id=run_id,
+            source="prod",
+            provider="aws",
+            started_at=at - timedelta(minutes=1),
+            finished_at=at,
+            status="complete",
+        ),
+        [(snap, findings)],
+    )
 
 
 def _signer(seed: str = SEED_HEX) -> Signer:
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))
-    return Signer(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()))
+    return Signer(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 def write_scenario(store: Store) -> Records:
@@ -181,15 +254,30 @@ def write_scenario(store: Store) -> Records:
 def _manifest_vector() -> dict[str, Any]:
     """A bundle manifest (as the exporter writes it, with two files) and its signature."""
     key = _signer()
-    manifest = {"format": "posture-agent-evidence-bundle/3", "framework": "soc2", "from": "2026-01-01T00:00:00Z",
-                "to": "2026-01-01T02:00:00Z", "generated_at": "2026-01-01T02:05:00Z", "entries": 2, "snapshots": 2,
-                "signing_key_id": key.key_id, "key": key.fingerprint, "store": STORE_ID,
-                "files": {"chain/entries.jsonl": {"sha256": hashlib.sha256(b"").hexdigest(), "size": 0},
-                          "report.html": {"sha256": hashlib.sha256(b"<p>report</p>").hexdigest(), "size": 13}}}
+    manifest = {
+        "format": "posture-agent-evidence-bundle/3",
+        "framework": "soc2",
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2026-01-01T02:00:00Z",
+        "generated_at": "2026-01-01T02:05:00Z",
+        "entries": 2,
+        "snapshots": 2,
+        "signing_key_id": key.key_id,
+        "key": key.fingerprint,
+        "store": STORE_ID,
+        "files": {
+            "chain/entries.jsonl": {"sha256": hashlib.sha256(b"").hexdigest(), "size": 0},
+            "report.html": {"sha256": hashlib.sha256(b"<p>report</p>").hexdigest(), "size": 13},
+        },
+    }
     body = checkpoints.manifest_body(manifest)
-    return {"about": "manifest.sig = base64 Ed25519 (RFC 8032 test 1 key) over the canonical JSON of manifest.json's "
-                     "object; manifest.json itself may be written indented",
-            "manifest": manifest, "body": body.decode(), "signature": key.sign(body)}
+    return {
+        "about": "manifest.sig = base64 Ed25519 (RFC 8032 test 1 key) over the canonical JSON of manifest.json's "
+        "object; manifest.json itself may be written indented",
+        "manifest": manifest,
+        "body": body.decode(),
+        "signature": key.sign(body),
+    }
 
 
 def _scenario_vectors(rec: Records) -> dict[str, Any]:
@@ -199,41 +287,66 @@ def _scenario_vectors(rec: Records) -> dict[str, Any]:
     for e in rec.entries:
         run = rec.runs[e["ref"]]
         sids = sorted(s for s, snap in rec.snapshots.items() if snap["run_id"] == run["id"])
-        rows = [(sid, snapshot_fields(rec.snapshots[sid]),
-                 [{k: v for k, v in ev.items() if k != "id"} for ev in rec.events.get(sid, [])]) for sid in sids]
+        rows = [
+            (
+                sid,
+                snapshot_fields(rec.snapshots[sid]),
+                [{k: v for k, v in ev.items() if k != "id"} for ev in rec.events.get(sid, [])],
+            )
+            for sid in sids
+        ]
         c = CycleCommitment(run_fields(run), rows)
-        cycles.append({
-            "run": run, "snapshots": [rec.snapshots[s] for s in sids],
-            "finding_events": [ev for s in sids for ev in rec.events.get(s, [])],
-            "run_digest": c.run_digest,
-            "snapshot_digests": [[sid, d, n, ed] for sid, (d, n, ed) in c.snapshot_digests.items()],
-            "rows_digest_input": canonical.canonical_json(
-                {"run": c.run_digest, "snapshots": [[sid, d, n, ed] for sid, (d, n, ed) in
-                                                    c.snapshot_digests.items()]}).decode(),
-            "rows_digest": c.rows_digest, "entry": e})
+        cycles.append(
+            {
+                "run": run,
+                "snapshots": [rec.snapshots[s] for s in sids],
+                "finding_events": [ev for s in sids for ev in rec.events.get(s, [])],
+                "run_digest": c.run_digest,
+                "snapshot_digests": [[sid, d, n, ed] for sid, (d, n, ed) in c.snapshot_digests.items()],
+                "rows_digest_input": canonical.canonical_json(
+                    {
+                        "run": c.run_digest,
+                        "snapshots": [[sid, d, n, ed] for sid, (d, n, ed) in c.snapshot_digests.items()],
+                    }
+                ).decode(),
+                "rows_digest": c.rows_digest,
+                "entry": e,
+            }
+        )
     manifests_ = {h: body for h, body in blobs.items() if kinds[h] == "manifest"}
     resolved = {h: manifests.resolve_manifest(h, lambda x: blobs[x].encode()) for h in manifests_}
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEED_HEX)).public_key()
     next_key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEED2_HEX)).public_key()
     return {
-        "cycle.json": {"about": "two cycles written by the agent: the rows, each digest, the rows digest and the "
-                                "chain entry (content_hash = SHA-256(content + LF + rows_digest))",
-                       "cycles": cycles},
-        "blobs.json": {"about": "blob address = SHA-256 of the uncompressed body",
-                       "blobs": [{"hash": h, "kind": kinds[h], "body": b} for h, b in sorted(blobs.items())]},
-        "manifests.json": {"about": "manifest bodies (full and delta) and the mapping each resolves to",
-                           "manifests": [{"hash": h, "body": manifests_[h], "resolved": resolved[h]}
-                                         for h in sorted(manifests_)]},
+        "cycle.json": {
+            "about": "two cycles written by the agent: the rows, each digest, the rows digest and the "
+            "chain entry (content_hash = SHA-256(content + LF + rows_digest))",
+            "cycles": cycles,
+        },
+        "blobs.json": {
+            "about": "blob address = SHA-256 of the uncompressed body",
+            "blobs": [{"hash": h, "kind": kinds[h], "body": b} for h, b in sorted(blobs.items())],
+        },
+        "manifests.json": {
+            "about": "manifest bodies (full and delta) and the mapping each resolves to",
+            "manifests": [{"hash": h, "body": manifests_[h], "resolved": resolved[h]} for h in sorted(manifests_)],
+        },
         "checkpoint-v2.json": {
             "about": "version-2 checkpoints: the store's first, announcing its key (RFC 8032 test 1), then a rotation "
-                     "signed by it naming the next key (RFC 8032 test 2), then the first checkpoint of the next key",
-            "ed25519_seed_hex": SEED_HEX, "next_ed25519_seed_hex": SEED2_HEX,
+            "signed by it naming the next key (RFC 8032 test 2), then the first checkpoint of the next key",
+            "ed25519_seed_hex": SEED_HEX,
+            "next_ed25519_seed_hex": SEED2_HEX,
             "public_key_hex": key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex(),
-            "public_key_pem": key.public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-            "fingerprint": checkpoints.fingerprint(key), "key_id": checkpoints.key_id(key),
-            "next_fingerprint": checkpoints.fingerprint(next_key), "store": STORE_ID,
-            "checkpoints": rec.checkpoints, "bodies": [checkpoints.body(c).decode() for c in rec.checkpoints]},
+            "public_key_pem": key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ).decode(),
+            "fingerprint": checkpoints.fingerprint(key),
+            "key_id": checkpoints.key_id(key),
+            "next_fingerprint": checkpoints.fingerprint(next_key),
+            "store": STORE_ID,
+            "checkpoints": rec.checkpoints,
+            "bodies": [checkpoints.body(c).decode() for c in rec.checkpoints],
+        },
         "manifest-signature.json": _manifest_vector(),
     }
 
@@ -242,33 +355,95 @@ def _summaries_inputs() -> dict[str, Any]:
     """A small period as a bundle holds it: a failure open at the start and fixed, a new one still open, a
     collection gap, a document in force for part of the period, an exception."""
     at = "2026-01-01T{:02d}:{:02d}:00Z".format
-    runs = [{"source": "prod", "finished_at": at(h, m), "status": "complete"}
-            for h in range(0, 4) for m in (0, 15, 30, 45) if not 1 <= h < 2]
+    runs = [
+        {"source": "prod", "finished_at": at(h, m), "status": "complete"}
+        for h in range(0, 4)
+        for m in (0, 15, 30, 45)
+        if not 1 <= h < 2
+    ]
     b1, b2 = "arn:aws:s3:::b1", "arn:aws:s3:::b2"
     uid1, uid2 = finding_uid(CHECK, b1), finding_uid(CHECK, b2)
     return {
-        "scope": {"framework": "soc2", "name": "SOC 2", "version": "2017", "categories": [],
-                  "requirements": [{"ref": "SOC2:CC6.1", "title": "Logical access", "controls": ["CRYPTO", "POLICY"],
-                                    "checks": [CHECK]},
-                                   {"ref": "SOC2:CC1.1", "title": "Integrity and ethics", "controls": ["CONDUCT"],
-                                    "checks": []}],
-                  "controls": {"CRYPTO": {"title": "Encryption at rest", "kind": "automated", "evidence": None},
-                               "POLICY": {"title": "Access policy", "kind": "manual", "evidence": "a policy"},
-                               "CONDUCT": {"title": "Code of conduct", "kind": "manual", "evidence": "a code"}}},
-        "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T04:00:00Z", "generated": "2026-01-01T03:50:00Z",
+        "scope": {
+            "framework": "soc2",
+            "name": "SOC 2",
+            "version": "2017",
+            "categories": [],
+            "requirements": [
+                {"ref": "SOC2:CC6.1", "title": "Logical access", "controls": ["CRYPTO", "POLICY"], "checks": [CHECK]},
+                {"ref": "SOC2:CC1.1", "title": "Integrity and ethics", "controls": ["CONDUCT"], "checks": []},
+            ],
+            "controls": {
+                "CRYPTO": {"title": "Encryption at rest", "kind": "automated", "evidence": None},
+                "POLICY": {"title": "Access policy", "kind": "manual", "evidence": "a policy"},
+                "CONDUCT": {"title": "Code of conduct", "kind": "manual", "evidence": "a code"},
+            },
+        },
+        "start": "2026-01-01T00:00:00Z",
+        "end": "2026-01-01T04:00:00Z",
+        "generated": "2026-01-01T03:50:00Z",
         "runs": runs,
-        "carried": [{"uid": uid1, "source": "prod", "account": ACCOUNT, "check_id": CHECK, "resource_id": b1,
-                     "status": "fail", "message": "not encrypted"}],
-        "events": [{"id": 7, "uid": uid1, "source": "prod", "check_id": CHECK, "resource_id": b1, "status": "pass",
-                    "message": "encrypted", "at": at(0, 30)},
-                   {"id": 8, "uid": uid2, "source": "prod", "check_id": CHECK, "resource_id": b2, "status": "fail",
-                    "message": "not encrypted", "at": at(3, 0)}],
-        "exceptions": [{"id": 1, "check_id": CHECK, "resource_pattern": "arn:aws:s3:::legacy-*", "owner": "alice",
-                        "reason": "migrating", "created_at": at(0, 5), "expires_at": "2026-02-01T00:00:00Z"}],
-        "documents": [{"id": 3, "control_id": "POLICY", "filename": "access.pdf", "sha256": "ab" * 32, "size": 10,
-                       "owner": "bob", "attached_at": at(1, 0), "review_every_days": 365,
-                       "next_review": "2027-01-01T01:00:00Z"}],
-        "files": {"3": "manual/3-access.pdf"}, "entries": 14, "checkpoints": 4, "key": "cd" * 32,
+        "carried": [
+            {
+                "uid": uid1,
+                "source": "prod",
+                "account": ACCOUNT,
+                "check_id": CHECK,
+                "resource_id": b1,
+                "status": "fail",
+                "message": "not encrypted",
+            }
+        ],
+        "events": [
+            {
+                "id": 7,
+                "uid": uid1,
+                "source": "prod",
+                "check_id": CHECK,
+                "resource_id": b1,
+                "status": "pass",
+                "message": "encrypted",
+                "at": at(0, 30),
+            },
+            {
+                "id": 8,
+                "uid": uid2,
+                "source": "prod",
+                "check_id": CHECK,
+                "resource_id": b2,
+                "status": "fail",
+                "message": "not encrypted",
+                "at": at(3, 0),
+            },
+        ],
+        "exceptions": [
+            {
+                "id": 1,
+                "check_id": CHECK,
+                "resource_pattern": "arn:aws:s3:::legacy-*",
+                "owner": "alice",
+                "reason": "migrating",
+                "created_at": at(0, 5),
+                "expires_at": "2026-02-01T00:00:00Z",
+            }
+        ],
+        "documents": [
+            {
+                "id": 3,
+                "control_id": "POLICY",
+                "filename": "access.pdf",
+                "sha256": "ab" * 32,
+                "size": 10,
+                "owner": "bob",
+                "attached_at": at(1, 0),
+                "review_every_days": 365,
+                "next_review": "2027-01-01T01:00:00Z",
+            }
+        ],
+        "files": {"3": "manual/3-access.pdf"},
+        "entries": 14,
+        "checkpoints": 4,
+        "key": "cd" * 32,
     }
 
 
@@ -276,21 +451,33 @@ def _derived_from(inputs: dict[str, Any]) -> dict[str, bytes]:
     from posture_verify.coverage import Scope
     from posture_verify.summaries import derived
 
-    return derived(Scope.from_dict(inputs["scope"]), start=canonical_time(inputs["start"]),
-                   end=canonical_time(inputs["end"]), generated=canonical_time(inputs["generated"]),
-                   runs=inputs["runs"], events=inputs["events"], carried=inputs["carried"],
-                   exceptions=inputs["exceptions"], documents=inputs["documents"],
-                   files={int(k): v for k, v in inputs["files"].items()}, entries=inputs["entries"],
-                   checkpoints=inputs["checkpoints"], key=inputs["key"])
+    return derived(
+        Scope.from_dict(inputs["scope"]),
+        start=canonical_time(inputs["start"]),
+        end=canonical_time(inputs["end"]),
+        generated=canonical_time(inputs["generated"]),
+        runs=inputs["runs"],
+        events=inputs["events"],
+        carried=inputs["carried"],
+        exceptions=inputs["exceptions"],
+        documents=inputs["documents"],
+        files={int(k): v for k, v in inputs["files"].items()},
+        entries=inputs["entries"],
+        checkpoints=inputs["checkpoints"],
+        key=inputs["key"],
+    )
 
 
 def _summaries_vector() -> dict[str, Any]:
     inputs = _summaries_inputs()
     files = _derived_from(inputs)
-    return {"about": "posture_verify.summaries.derived over these inputs (a bundle's records, framework.json and "
-                     "manifest fields): summary/requirements.json in full and the SHA-256 of every file it writes",
-            "inputs": inputs, "requirements": json.loads(files["summary/requirements.json"]),
-            "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+    return {
+        "about": "posture_verify.summaries.derived over these inputs (a bundle's records, framework.json and "
+        "manifest fields): summary/requirements.json in full and the SHA-256 of every file it writes",
+        "inputs": inputs,
+        "requirements": json.loads(files["summary/requirements.json"]),
+        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
 
 
 def canonical_time(value: str) -> datetime:
@@ -302,14 +489,20 @@ def generate(tmp: Path) -> dict[str, Any]:
     store.upgrade()
     try:
         rec = write_scenario(store)
-        out = {"canonical-json.json": _canonical_vectors(), "results-hash.json": _results_vectors(),
-               "entry-hash.json": _entry_vectors(), "summaries.json": _summaries_vector(), **_scenario_vectors(rec)}
+        out = {
+            "canonical-json.json": _canonical_vectors(),
+            "results-hash.json": _results_vectors(),
+            "entry-hash.json": _entry_vectors(),
+            "summaries.json": _summaries_vector(),
+            **_scenario_vectors(rec),
+        }
     finally:
         store.close()
     return out
 
 
 # -- the checks ---------------------------------------------------------------------------------------------
+
 
 def test_canonical_json_vectors() -> None:
     v = load("canonical-json.json")
@@ -324,8 +517,11 @@ def test_canonical_json_vectors() -> None:
         ts = datetime.fromisoformat(stamp["input"])
         assert canonical.isoformat(ts) == agent_isoformat(ts) == stamp["canonical"]
         # a datetime inside a value is written as its timestamp by both encoders
-        assert canonical.canonical_json({"at": ts}) == agent_canonical_json({"at": ts}) == \
-            spec_canonical({"at": stamp["canonical"]})
+        assert (
+            canonical.canonical_json({"at": ts})
+            == agent_canonical_json({"at": ts})
+            == spec_canonical({"at": stamp["canonical"]})
+        )
 
 
 def test_verifier_canonical_json_refuses_what_is_not_json() -> None:
@@ -365,18 +561,23 @@ def test_verifier_recomputes_the_cycle_vectors() -> None:
         events = {}
         for ev in c["finding_events"]:
             events.setdefault(ev["snapshot_id"], []).append({k: x for k, x in ev.items() if k != "id"})
-        commitment = CycleCommitment(run_fields(c["run"]), [(s["id"], snapshot_fields(s), events.get(s["id"], []))
-                                                            for s in c["snapshots"]])
+        commitment = CycleCommitment(
+            run_fields(c["run"]), [(s["id"], snapshot_fields(s), events.get(s["id"], [])) for s in c["snapshots"]]
+        )
         assert commitment.run_digest == c["run_digest"] == hashlib.sha256(spec_canonical(c["run"])).hexdigest()
         assert [[sid, d, n, e] for sid, (d, n, e) in commitment.snapshot_digests.items()] == c["snapshot_digests"]
-        assert spec_canonical({"run": c["run_digest"], "snapshots": c["snapshot_digests"]}).decode() == \
-            c["rows_digest_input"]
-        assert hashlib.sha256(c["rows_digest_input"].encode()).hexdigest() == c["rows_digest"] == \
-            commitment.rows_digest
+        assert (
+            spec_canonical({"run": c["run_digest"], "snapshots": c["snapshot_digests"]}).decode()
+            == c["rows_digest_input"]
+        )
+        assert hashlib.sha256(c["rows_digest_input"].encode()).hexdigest() == c["rows_digest"] == commitment.rows_digest
         e = c["entry"]
         assert e["content"] == canonical.canonical_json(commitment.content()).decode()
-        assert hashlib.sha256(e["content"].encode() + b"\n" + c["rows_digest"].encode()).hexdigest() == \
-            e["content_hash"] == commitment.content_hash(e["content"].encode())
+        assert (
+            hashlib.sha256(e["content"].encode() + b"\n" + c["rows_digest"].encode()).hexdigest()
+            == e["content_hash"]
+            == commitment.content_hash(e["content"].encode())
+        )
         assert e["prev_hash"] == prev and entry_hash_of(e) == e["entry_hash"]
         prev = e["entry_hash"]
 
@@ -432,8 +633,9 @@ def test_checkpoint_v2_vector() -> None:
     assert "announce" not in json.loads(v["bodies"][2]) and "rotate_to" not in json.loads(v["bodies"][0])
     for c, k in ((first, key), (rotation, key), (after, nxt)):
         assert checkpoints.verify_signature(c, k)
-        Ed25519PublicKey.from_public_bytes(k.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-                                           ).verify(base64.b64decode(c["signature"]), checkpoints.body(c))
+        Ed25519PublicKey.from_public_bytes(
+            k.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        ).verify(base64.b64decode(c["signature"]), checkpoints.body(c))
     assert _signer().sign(v["bodies"][0].encode()) == first["signature"]
     assert _signer(SEED2_HEX).sign(v["bodies"][2].encode()) == after["signature"]
     assert not checkpoints.verify_signature({**first, "cadence_s": 86400}, key)  # the cadence is signed
@@ -504,8 +706,7 @@ def main(argv: list[str]) -> None:
             if path.exists():
                 print(f"kept {path} (frozen; delete it first to regenerate)")
                 continue
-            path.write_text(json.dumps(content, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
-                            encoding="utf-8")
+            path.write_text(json.dumps(content, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
             print(f"wrote {path}")
 
 

@@ -17,67 +17,69 @@ from agent.mappings import load_mappings, mappings_dir, schema
 from agent.posture import control_states, coverage, evaluate_posture
 
 # The AWS checks the mappings must cover (a constant, so these tests do not depend on checks/aws).
-AWS_CHECK_IDS = frozenset((
-    "aws.iam.root_mfa_enabled",
-    "aws.iam.root_access_keys_absent",
-    "aws.iam.password_policy_strong",
-    "aws.iam.console_user_mfa",
-    "aws.iam.user_unused_credentials_45d",
-    "aws.iam.user_inactive_90d",
-    "aws.iam.access_key_rotated_90d",
-    "aws.iam.single_active_access_key",
-    "aws.iam.user_no_admin_policy",
-    "aws.iam.user_no_direct_policies",
-    "aws.accessanalyzer.enabled",
-    "aws.cloudtrail.multi_region_enabled",
-    "aws.cloudtrail.log_file_validation",
-    "aws.cloudtrail.kms_encryption",
-    "aws.cloudtrail.bucket_not_public",
-    "aws.cloudtrail.cloudwatch_logs",
-    "aws.config.recorder_enabled",
-    "aws.guardduty.enabled",
-    "aws.securityhub.enabled",
-    "aws.s3.account_public_access_block",
-    "aws.s3.bucket_public_access_block",
-    "aws.s3.bucket_default_encryption",
-    "aws.s3.bucket_versioning",
-    "aws.s3.bucket_tls_only",
-    "aws.s3.bucket_access_logging",
-    "aws.s3.bucket_no_public_policy",
-    "aws.s3.bucket_no_public_acl",
-    "aws.ec2.instance_imdsv2",
-    "aws.ec2.instance_no_public_ip",
-    "aws.ec2.sg_no_open_ssh",
-    "aws.ec2.sg_no_open_rdp",
-    "aws.ec2.sg_no_open_db_ports",
-    "aws.ec2.ebs_default_encryption",
-    "aws.ec2.volume_encrypted",
-    "aws.ec2.snapshot_not_public",
-    "aws.ec2.ami_not_public",
-    "aws.ec2.vpc_flow_logs",
-    "aws.ec2.default_sg_restricts_all",
-    "aws.ec2.instance_antivirus",
-    "aws.rds.instance_encrypted",
-    "aws.rds.instance_not_public",
-    "aws.rds.backup_retention_7d",
-    "aws.rds.multi_az",
-    "aws.rds.deletion_protection",
-    "aws.kms.key_rotation",
-    "aws.elbv2.listener_tls",
-    "aws.elbv2.tls_policy_current",
-    "aws.logs.log_group_retention",
-    "aws.backup.plan_covers_region",
-    "aws.lambda.function_url_auth",
-    "aws.lambda.runtime_supported",
-    "aws.secretsmanager.rotation_enabled",
-    "aws.acm.certificate_not_expiring",
-    "aws.dynamodb.pitr_enabled",
-    "aws.efs.encrypted",
-    "aws.sns.topic_encrypted",
-    "aws.sqs.queue_encrypted",
-    "aws.eks.endpoint_not_public",
-    "aws.ecr.scan_on_push",
-))
+AWS_CHECK_IDS = frozenset(
+    (
+        "aws.iam.root_mfa_enabled",
+        "aws.iam.root_access_keys_absent",
+        "aws.iam.password_policy_strong",
+        "aws.iam.console_user_mfa",
+        "aws.iam.user_unused_credentials_45d",
+        "aws.iam.user_inactive_90d",
+        "aws.iam.access_key_rotated_90d",
+        "aws.iam.single_active_access_key",
+        "aws.iam.user_no_admin_policy",
+        "aws.iam.user_no_direct_policies",
+        "aws.accessanalyzer.enabled",
+        "aws.cloudtrail.multi_region_enabled",
+        "aws.cloudtrail.log_file_validation",
+        "aws.cloudtrail.kms_encryption",
+        "aws.cloudtrail.bucket_not_public",
+        "aws.cloudtrail.cloudwatch_logs",
+        "aws.config.recorder_enabled",
+        "aws.guardduty.enabled",
+        "aws.securityhub.enabled",
+        "aws.s3.account_public_access_block",
+        "aws.s3.bucket_public_access_block",
+        "aws.s3.bucket_default_encryption",
+        "aws.s3.bucket_versioning",
+        "aws.s3.bucket_tls_only",
+        "aws.s3.bucket_access_logging",
+        "aws.s3.bucket_no_public_policy",
+        "aws.s3.bucket_no_public_acl",
+        "aws.ec2.instance_imdsv2",
+        "aws.ec2.instance_no_public_ip",
+        "aws.ec2.sg_no_open_ssh",
+        "aws.ec2.sg_no_open_rdp",
+        "aws.ec2.sg_no_open_db_ports",
+        "aws.ec2.ebs_default_encryption",
+        "aws.ec2.volume_encrypted",
+        "aws.ec2.snapshot_not_public",
+        "aws.ec2.ami_not_public",
+        "aws.ec2.vpc_flow_logs",
+        "aws.ec2.default_sg_restricts_all",
+        "aws.ec2.instance_antivirus",
+        "aws.rds.instance_encrypted",
+        "aws.rds.instance_not_public",
+        "aws.rds.backup_retention_7d",
+        "aws.rds.multi_az",
+        "aws.rds.deletion_protection",
+        "aws.kms.key_rotation",
+        "aws.elbv2.listener_tls",
+        "aws.elbv2.tls_policy_current",
+        "aws.logs.log_group_retention",
+        "aws.backup.plan_covers_region",
+        "aws.lambda.function_url_auth",
+        "aws.lambda.runtime_supported",
+        "aws.secretsmanager.rotation_enabled",
+        "aws.acm.certificate_not_expiring",
+        "aws.dynamodb.pitr_enabled",
+        "aws.efs.encrypted",
+        "aws.sns.topic_encrypted",
+        "aws.sqs.queue_encrypted",
+        "aws.eks.endpoint_not_public",
+        "aws.ecr.scan_on_push",
+    )
+)
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -87,6 +89,7 @@ def test_fixture_lists_all_59_checks() -> None:
 
 
 # -- the real files ------------------------------------------------------------------------------
+
 
 def _live_check_ids() -> frozenset[str]:
     """Every check the registry finds (AWS plus the other providers' catalogs)."""
@@ -224,8 +227,10 @@ def test_soc2_requirement_needs_a_category(tmp_path: Path) -> None:
 def test_duplicate_control_id(tmp_path: Path) -> None:
     bad = CONTROLS.replace("id: AC-KEYS", "id: AC-MFA")
     out = problems(write(tmp_path, bad))
-    assert f"{tmp_path / 'controls.yaml'}:8: controls[1].id: duplicate control id 'AC-MFA' " \
-           "(first defined on line 3)" in out
+    assert (
+        f"{tmp_path / 'controls.yaml'}:8: controls[1].id: duplicate control id 'AC-MFA' "
+        "(first defined on line 3)" in out
+    )
 
 
 def test_duplicate_requirement_id(tmp_path: Path) -> None:
@@ -241,15 +246,19 @@ def test_duplicate_yaml_key(tmp_path: Path) -> None:
 
 def test_unknown_control_in_framework_names_file_and_line(tmp_path: Path) -> None:
     out = problems(write(tmp_path, soc2=SOC2, iso27001=ISO.replace("POL-SEC", "POL-NOPE")))
-    assert out == [f"{tmp_path / 'frameworks' / 'iso27001.yaml'}:3: requirements[0].controls[1]: "
-                   "requirement A.8.5: unknown control id 'POL-NOPE'"]
+    assert out == [
+        f"{tmp_path / 'frameworks' / 'iso27001.yaml'}:3: requirements[0].controls[1]: "
+        "requirement A.8.5: unknown control id 'POL-NOPE'"
+    ]
 
 
 def test_unknown_check_id_names_file_and_line(tmp_path: Path) -> None:
     bad = CONTROLS.replace("aws.iam.single_active_access_key", "aws.iam.single_key_typo")
     out = problems(write(tmp_path, bad))
-    assert out == [f"{tmp_path / 'controls.yaml'}:12: controls[1].checks[1]: "
-                   "control AC-KEYS: unknown check id 'aws.iam.single_key_typo'"]
+    assert out == [
+        f"{tmp_path / 'controls.yaml'}:12: controls[1].checks[1]: "
+        "control AC-KEYS: unknown check id 'aws.iam.single_key_typo'"
+    ]
 
 
 def test_check_ids_not_validated_without_a_registry(tmp_path: Path) -> None:
@@ -263,10 +272,12 @@ def test_control_mapped_to_no_requirement(tmp_path: Path) -> None:
         "    title: Nobody needs me\n"
         "    description: A control no framework refers to.\n"
         "    kind: manual\n"
-        "    evidence: Something\n")
+        "    evidence: Something\n"
+    )
     out = problems(write(tmp_path, extra))
-    assert out == [f"{tmp_path / 'controls.yaml'}:19: ORPHAN-ONE: control ORPHAN-ONE is mapped to no "
-                   "framework requirement"]
+    assert out == [
+        f"{tmp_path / 'controls.yaml'}:19: ORPHAN-ONE: control ORPHAN-ONE is mapped to no framework requirement"
+    ]
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
@@ -283,7 +294,9 @@ def test_tags_for_respects_frameworks_and_categories(tmp_path: Path) -> None:
     m = load_mappings(write(tmp_path), known_checks=KNOWN)
     assert m.tags_for("aws.iam.access_key_rotated_90d") == ("SOC2:CC6.1",)
     assert m.tags_for("aws.iam.access_key_rotated_90d", ("soc2",), ("security", "availability")) == (
-        "SOC2:A1.2", "SOC2:CC6.1")
+        "SOC2:A1.2",
+        "SOC2:CC6.1",
+    )
     assert m.tags_for("aws.iam.console_user_mfa", ("soc2", "iso27001")) == ("ISO27001:A.8.5", "SOC2:CC6.1")
     assert m.tags_for("aws.iam.console_user_mfa", ("iso27001",)) == ("ISO27001:A.8.5",)
     assert m.tags_for("aws.unknown.check", ("soc2", "iso27001")) == ()
@@ -293,22 +306,28 @@ def test_tags_for_respects_frameworks_and_categories(tmp_path: Path) -> None:
 
 def test_coverage_counts(tmp_path: Path) -> None:
     m = load_mappings(write(tmp_path), known_checks=KNOWN)
-    assert coverage(m, "soc2", ("security",)) == {"requirements": 3, "automated": 1, "manual": 1,
-                                                  "unsupported": 1}
+    assert coverage(m, "soc2", ("security",)) == {"requirements": 3, "automated": 1, "manual": 1, "unsupported": 1}
     assert coverage(m, "soc2", ("security", "availability"))["automated"] == 2
     assert coverage(m, "iso27001", ())["automated"] == 1
 
 
 # -- status rules --------------------------------------------------------------------------------
 
+
 def f(check: str, status: str, resource: str = "r1", message: str = "") -> dict[str, Any]:
     return {"check_id": check, "status": status, "resource_id": resource, "message": message}
 
 
-def ev(control: str, attached: datetime, days: int = 365, id_: int = 1,
-       name: str = "policy.pdf") -> dict[str, Any]:
-    return {"id": id_, "control_id": control, "filename": name, "sha256": "0" * 64, "owner": "Jane",
-            "attached_at": attached, "next_review": attached + timedelta(days=days)}
+def ev(control: str, attached: datetime, days: int = 365, id_: int = 1, name: str = "policy.pdf") -> dict[str, Any]:
+    return {
+        "id": id_,
+        "control_id": control,
+        "filename": name,
+        "sha256": "0" * 64,
+        "owner": "Jane",
+        "attached_at": attached,
+        "next_review": attached + timedelta(days=days),
+    }
 
 
 @pytest.fixture
@@ -320,8 +339,12 @@ MFA, ROT = "aws.iam.console_user_mfa", "aws.iam.access_key_rotated_90d"
 ONE = "aws.iam.single_active_access_key"
 
 
-def states(m: Any, findings: list[dict[str, Any]], evidence: list[dict[str, Any]] | None = None,
-           categories: tuple[str, ...] = ("security",)) -> dict[str, Any]:
+def states(
+    m: Any,
+    findings: list[dict[str, Any]],
+    evidence: list[dict[str, Any]] | None = None,
+    categories: tuple[str, ...] = ("security",),
+) -> dict[str, Any]:
     p = evaluate_posture(m, findings, evidence or [], frameworks=("soc2",), categories=categories, now=NOW)
     return {rs.requirement.id: rs for rs in p.requirements["soc2"]}
 
@@ -375,8 +398,7 @@ def test_manual_requirement_missing_current_overdue_and_latest(m: Any) -> None:
     assert overdue.status == "fail"
     assert "was due for review on 2025-04-27" in overdue.reasons[0]
     # the latest attachment is in force, whatever the order
-    both = [ev("POL-SEC", NOW - timedelta(days=5), id_=2, name="new.pdf"),
-            ev("POL-SEC", NOW - timedelta(days=400))]
+    both = [ev("POL-SEC", NOW - timedelta(days=5), id_=2, name="new.pdf"), ev("POL-SEC", NOW - timedelta(days=400))]
     assert states(m, [], both)["CC5.3"].status == "pass"
 
 
@@ -394,8 +416,9 @@ def test_out_of_scope_categories_are_hidden(m: Any) -> None:
 
 
 def test_posture_serialises_to_json(m: Any) -> None:
-    p = evaluate_posture(m, [f(MFA, "fail")], [ev("POL-SEC", NOW)], frameworks=("soc2",),
-                         categories=("security",), now=NOW)
+    p = evaluate_posture(
+        m, [f(MFA, "fail")], [ev("POL-SEC", NOW)], frameworks=("soc2",), categories=("security",), now=NOW
+    )
     doc = json.loads(json.dumps([rs.to_dict() for rs in p.requirements["soc2"]]))
     cc61 = next(d for d in doc if d["id"] == "CC6.1")
     assert cc61["ref"] == "SOC2:CC6.1" and cc61["failing_resources"] == 1
@@ -409,8 +432,14 @@ def test_a_cloud_specific_benchmark_counts_only_its_providers_checks() -> None:
     assert real.frameworks["cis_aws"].providers == ("aws",)
     assert not any(t.startswith("CIS-AWS:") for t in real.tags_for(azure_mfa, ("soc2", "cis_aws")))
     assert "CIS-AWS:1.10" in real.tags_for(aws_mfa, ("soc2", "cis_aws"))
-    p = evaluate_posture(real, [f(azure_mfa, "fail"), f(aws_mfa, "pass", "r2")], [],
-                         frameworks=("soc2", "cis_aws"), categories=("security",), now=NOW)
+    p = evaluate_posture(
+        real,
+        [f(azure_mfa, "fail"), f(aws_mfa, "pass", "r2")],
+        [],
+        frameworks=("soc2", "cis_aws"),
+        categories=("security",),
+        now=NOW,
+    )
     cis = {rs.requirement.id: rs for rs in p.requirements["cis_aws"]}["1.10"]
     soc2 = {rs.requirement.id: rs for rs in p.requirements["soc2"]}["CC6.1"]
     assert cis.status == "pass" and azure_mfa not in cis.checks and aws_mfa in cis.checks

@@ -28,14 +28,24 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def _trail(**status: Any) -> Resource:
-    return Resource(provider="aws", account="111122223333", region="us-east-1", type="aws.cloudtrail.trail",
-                    id="arn:aws:cloudtrail:us-east-1:111122223333:trail/main", name="main",
-                    attributes={"TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
-                                "IsMultiRegionTrail": True, "Status": {"IsLogging": True, **status}},
-                    observations=("Status.LatestDeliveryTime", "Status.LatestCloudWatchLogsDeliveryTime"))
+    return Resource(
+        provider="aws",
+        account="111122223333",
+        region="us-east-1",
+        type="aws.cloudtrail.trail",
+        id="arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+        name="main",
+        attributes={
+            "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+            "IsMultiRegionTrail": True,
+            "Status": {"IsLogging": True, **status},
+        },
+        observations=("Status.LatestDeliveryTime", "Status.LatestCloudWatchLogsDeliveryTime"),
+    )
 
 
 # -- paths -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["", "a..b", ".a", "a.", "[]", "a.[]", "a[]"])
 def test_bad_paths_are_refused(path: str) -> None:
@@ -50,12 +60,15 @@ def test_strip_paths_through_lists_and_missing_keys() -> None:
     assert attrs["Status"] == {"T": 1, "On": True} and attrs["L"][0] == {"a": 1, "t": 2}  # input untouched
 
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
-                     max_leaves=12)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=12,
+)
 _key = st.text(alphabet="abc", min_size=1, max_size=2)
 _path = st.lists(st.tuples(_key, st.booleans()), min_size=1, max_size=3).map(
-    lambda steps: ".".join(k + ("[]" if many and i < len(steps) - 1 else "") for i, (k, many) in enumerate(steps)))
+    lambda steps: ".".join(k + ("[]" if many and i < len(steps) - 1 else "") for i, (k, many) in enumerate(steps))
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -68,20 +81,28 @@ def test_strip_never_changes_its_input_and_is_idempotent(attrs: dict[str, Any], 
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.one_of(st.none(), st.text(max_size=30), st.integers(), st.booleans()),
-       st.one_of(st.none(), st.text(max_size=30), st.integers(), st.booleans()))
+@given(
+    st.one_of(st.none(), st.text(max_size=30), st.integers(), st.booleans()),
+    st.one_of(st.none(), st.text(max_size=30), st.integers(), st.booleans()),
+)
 def test_observation_values_never_change_the_body_or_its_hash(a: Any, b: Any) -> None:
     first, second = _trail(LatestDeliveryTime=a), _trail(LatestDeliveryTime=b)
     assert first.canonical() == second.canonical() and first.content_hash == second.content_hash
-    assert b"LatestDeliveryTime\":" not in first.canonical()  # named in "observations", its value left out
+    assert b'LatestDeliveryTime":' not in first.canonical()  # named in "observations", its value left out
     assert diff_resources([first], [second]) == []
 
 
 # -- declarations ------------------------------------------------------------------------------------
 
+
 def test_every_declared_path_is_valid_and_every_type_is_known() -> None:
-    declared = {**{r.type: r.observations for r in AWS_TABLE}, **{r.type: r.observations for r in ARM_TABLE},
-                "azure.entra.user": USER_OBSERVATIONS, "endpoint.device": DEVICE_OBSERVATIONS, **GCP_OBSERVATIONS}
+    declared = {
+        **{r.type: r.observations for r in AWS_TABLE},
+        **{r.type: r.observations for r in ARM_TABLE},
+        "azure.entra.user": USER_OBSERVATIONS,
+        "endpoint.device": DEVICE_OBSERVATIONS,
+        **GCP_OBSERVATIONS,
+    }
     for rtype, paths in declared.items():
         assert validate_paths(paths) == tuple(sorted(set(paths))), rtype
     assert set(GCP_OBSERVATIONS) <= set(ASSET_TYPES.values())
@@ -103,11 +124,19 @@ def test_checks_still_read_what_is_declared_an_observation() -> None:
 
 # -- drift -------------------------------------------------------------------------------------------
 
+
 def test_configuration_change_is_drift_observation_change_is_not() -> None:
     old = _trail(LatestDeliveryTime="2026-11-30T10:00:00Z")
-    new = Resource(**{**old.__dict__, "attributes": {**old.attributes, "IsMultiRegionTrail": False,
-                                                      "Status": {"IsLogging": True,
-                                                                 "LatestDeliveryTime": "2026-11-30T11:00:00Z"}}})
+    new = Resource(
+        **{
+            **old.__dict__,
+            "attributes": {
+                **old.attributes,
+                "IsMultiRegionTrail": False,
+                "Status": {"IsLogging": True, "LatestDeliveryTime": "2026-11-30T11:00:00Z"},
+            },
+        }
+    )
     [change] = diff_resources([old], [new])
     assert [str(c) for c in change.changes] == ["IsMultiRegionTrail: true -> false"]
 
@@ -116,19 +145,39 @@ def test_body_stored_before_the_declaration_is_not_drift() -> None:
     """A store written before a type declared its observations holds them in the body: comparing
     that body with a new one shows no change (the upgrade is silent)."""
     new = _trail(LatestDeliveryTime="2026-11-30T11:00:00Z")
-    legacy = Resource(**{**new.__dict__, "observations": (),
-                         "attributes": {**new.attributes, "Status": {"IsLogging": True,
-                                                                     "LatestDeliveryTime": "2026-11-01T00:00:00Z"}}})
+    legacy = Resource(
+        **{
+            **new.__dict__,
+            "observations": (),
+            "attributes": {
+                **new.attributes,
+                "Status": {"IsLogging": True, "LatestDeliveryTime": "2026-11-01T00:00:00Z"},
+            },
+        }
+    )
     assert legacy.content_hash != new.content_hash
     assert diff_resources([legacy], [new]) == []
 
 
 # -- findings ----------------------------------------------------------------------------------------
 
+
 def _finding(message: str, observed: str = "") -> Finding:
-    return Finding(uid="u", check_id="c.d.e", resource_id="r", resource_type="t", provider="aws", account="a",
-                   region="r", status=Status.PASS, severity=Severity.LOW, message=message, controls=(),
-                   evaluated_at=NOW, observed=observed)
+    return Finding(
+        uid="u",
+        check_id="c.d.e",
+        resource_id="r",
+        resource_type="t",
+        provider="aws",
+        account="a",
+        region="r",
+        status=Status.PASS,
+        severity=Severity.LOW,
+        message=message,
+        controls=(),
+        evaluated_at=NOW,
+        observed=observed,
+    )
 
 
 def test_recorded_message_carries_the_observation_and_compares_without_it() -> None:
@@ -142,14 +191,27 @@ def test_recorded_message_carries_the_observation_and_compares_without_it() -> N
 
 
 def _device(seen: datetime) -> Resource:
-    return device_resource(source_kind="fleet", account="fleet.example", device_id="7", hostname="alice-mbp",
-                           platform="macos", last_seen=seen.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return device_resource(
+        source_kind="fleet",
+        account="fleet.example",
+        device_id="7",
+        hostname="alice-mbp",
+        platform="macos",
+        last_seen=seen.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
 
 
 def _evaluate(resource: Resource, check_id: str, now: datetime) -> Finding:
     checks = [load_checks()[check_id]]
-    snap = Snapshot(source="s", provider=resource.provider, account=resource.account,
-                    started_at=now - timedelta(minutes=1), finished_at=now, resources=(resource,), errors=())
+    snap = Snapshot(
+        source="s",
+        provider=resource.provider,
+        account=resource.account,
+        started_at=now - timedelta(minutes=1),
+        finished_at=now,
+        resources=(resource,),
+        errors=(),
+    )
     [finding] = [f for f in evaluate(snap, checks) if f.resource_id == resource.id]
     return finding
 
@@ -157,8 +219,11 @@ def _evaluate(resource: Resource, check_id: str, now: datetime) -> Finding:
 def test_freshness_check_flips_on_an_observation_alone() -> None:
     """The device's body (and hash) is the same whether it checked in an hour or twenty days ago;
     the check still judges the live value, and its messages hold no ticking value."""
-    fresh, fresher, stale = _device(NOW - timedelta(hours=1)), _device(NOW - timedelta(minutes=5)), \
-        _device(NOW - timedelta(days=20))
+    fresh, fresher, stale = (
+        _device(NOW - timedelta(hours=1)),
+        _device(NOW - timedelta(minutes=5)),
+        _device(NOW - timedelta(days=20)),
+    )
     assert fresh.content_hash == fresher.content_hash == stale.content_hash
     a, b = _evaluate(fresh, "endpoint.device.checked_in", NOW), _evaluate(fresher, "endpoint.device.checked_in", NOW)
     assert a.status == b.status == Status.PASS and a.message == b.message and a.observed != b.observed

@@ -55,8 +55,12 @@ def test_reduction_keeps_lanes_exact_past_the_carry_headroom() -> None:
 
 def test_every_field_counts() -> None:
     base = ResultSetHash([("a", "pass", "ok"), ("b", "fail", "open")]).hexdigest()
-    for changed in ([("a", "fail", "ok"), ("b", "fail", "open")], [("a", "pass", "ok!"), ("b", "fail", "open")],
-                    [("c", "pass", "ok"), ("b", "fail", "open")], [("a", "pass", "ok")]):
+    for changed in (
+        [("a", "fail", "ok"), ("b", "fail", "open")],
+        [("a", "pass", "ok!"), ("b", "fail", "open")],
+        [("c", "pass", "ok"), ("b", "fail", "open")],
+        [("a", "pass", "ok")],
+    ):
         assert ResultSetHash(changed).hexdigest() != base
 
 

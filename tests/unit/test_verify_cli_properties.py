@@ -22,8 +22,11 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 durations = st.one_of(
     st.text(max_size=12),
-    st.builds(lambda n, u: f"{n}{u}", st.integers(min_value=-5, max_value=10**15), st.sampled_from(["", "s", "m", "h",
-                                                                                                   "d", "w", "ms"])),
+    st.builds(
+        lambda n, u: f"{n}{u}",
+        st.integers(min_value=-5, max_value=10**15),
+        st.sampled_from(["", "s", "m", "h", "d", "w", "ms"]),
+    ),
 )
 
 
@@ -61,13 +64,19 @@ def test_a_fingerprint_parses_or_names_the_option(value: str) -> None:
 
 
 @SETTINGS
-@given(tolerance=st.none() | durations, max_cadence=st.none() | durations,
-       bucket=st.none() | st.text(max_size=30), fingerprints=st.lists(st.text(max_size=70), max_size=2))
-def test_trust_options_build_or_name_the_option(tolerance: str | None, max_cadence: str | None, bucket: str | None,
-                                                fingerprints: list[str]) -> None:
+@given(
+    tolerance=st.none() | durations,
+    max_cadence=st.none() | durations,
+    bucket=st.none() | st.text(max_size=30),
+    fingerprints=st.lists(st.text(max_size=70), max_size=2),
+)
+def test_trust_options_build_or_name_the_option(
+    tolerance: str | None, max_cadence: str | None, bucket: str | None, fingerprints: list[str]
+) -> None:
     try:
-        trust = build_trust(fingerprints=fingerprints, anchor_bucket=bucket, tolerance=tolerance,
-                            max_cadence=max_cadence)
+        trust = build_trust(
+            fingerprints=fingerprints, anchor_bucket=bucket, tolerance=tolerance, max_cadence=max_cadence
+        )
     except TrustError as exc:
         assert str(exc).startswith("--")
     else:
@@ -87,11 +96,29 @@ def test_any_file_as_a_bundle_gives_a_verdict(tmp_path: Path, data: bytes) -> No
 
 
 @SETTINGS
-@given(members=st.dictionaries(st.sampled_from(["manifest.json", "manifest.sig", "chain/entries.jsonl",
-                                                "chain/checkpoints.jsonl", "records/runs.jsonl", "records/blobs.jsonl",
-                                                "keys/signing-public.pem", "report.html", "blobs/ab/x.json"]),
-                               st.one_of(st.binary(max_size=200), st.just(b'{"format": "posture-agent-evidence-bundle/3"}'),
-                                         st.just(b'{"id": 1}\n[]\n')), max_size=6))
+@given(
+    members=st.dictionaries(
+        st.sampled_from(
+            [
+                "manifest.json",
+                "manifest.sig",
+                "chain/entries.jsonl",
+                "chain/checkpoints.jsonl",
+                "records/runs.jsonl",
+                "records/blobs.jsonl",
+                "keys/signing-public.pem",
+                "report.html",
+                "blobs/ab/x.json",
+            ]
+        ),
+        st.one_of(
+            st.binary(max_size=200),
+            st.just(b'{"format": "posture-agent-evidence-bundle/3"}'),
+            st.just(b'{"id": 1}\n[]\n'),
+        ),
+        max_size=6,
+    )
+)
 def test_any_zip_as_a_bundle_gives_a_verdict(tmp_path: Path, members: dict[str, bytes]) -> None:
     bundle = tmp_path / "bundle.zip"
     with zipfile.ZipFile(bundle, "w") as z:
@@ -103,9 +130,26 @@ def test_any_zip_as_a_bundle_gives_a_verdict(tmp_path: Path, members: dict[str, 
 
 
 @SETTINGS
-@given(argv=st.lists(st.one_of(st.sampled_from(["--public-key", "--key-fingerprint", "--tsa-cert", "--anchor-bucket",
-                                                "--s3-endpoint", "--tolerance", "--max-cadence", "--format"]),
-                               st.text(max_size=20).filter(lambda s: "\x00" not in s)), max_size=6))
+@given(
+    argv=st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "--public-key",
+                    "--key-fingerprint",
+                    "--tsa-cert",
+                    "--anchor-bucket",
+                    "--s3-endpoint",
+                    "--tolerance",
+                    "--max-cadence",
+                    "--format",
+                ]
+            ),
+            st.text(max_size=20).filter(lambda s: "\x00" not in s),
+        ),
+        max_size=6,
+    )
+)
 def test_any_arguments_give_an_exit_status(tmp_path: Path, argv: list[str]) -> None:
     code, out, err = run([str(tmp_path / "missing.zip"), *argv])
     assert code in (1, 2), (code, out, err)

@@ -42,8 +42,18 @@ from posture_verify.summaries import DERIVED, SCOPE_FILE, carried_findings, deri
 from posture_verify.trust import Trust
 from posture_verify.witnesses import check_manifest_witnesses
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_1", "BUNDLE_FORMAT_2", "BUNDLE_FORMAT_3", "MANIFEST", "MANIFEST_SIG",
-           "SIGNING_KEY", "UNLISTED", "blob_path", "verify_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BUNDLE_FORMAT_1",
+    "BUNDLE_FORMAT_2",
+    "BUNDLE_FORMAT_3",
+    "MANIFEST",
+    "MANIFEST_SIG",
+    "SIGNING_KEY",
+    "UNLISTED",
+    "blob_path",
+    "verify_bundle",
+]
 
 BUNDLE_FORMAT = "posture-agent-evidence-bundle/4"
 BUNDLE_FORMAT_3 = "posture-agent-evidence-bundle/3"
@@ -157,11 +167,10 @@ class _Zip:
         """The member read directly, or None to let zipfile read it (and name what is wrong)."""
         mm = self._map
         info = self.zf.getinfo(name)  # the last of duplicated names, as zipfile reads
-        if mm is None or info.flag_bits & 0x41 or info.compress_type not in (zipfile.ZIP_STORED,
-                                                                            zipfile.ZIP_DEFLATED):
+        if mm is None or info.flag_bits & 0x41 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return None
         at = info.header_offset
-        head = mm[at:at + _LOCAL_HEADER.size]
+        head = mm[at : at + _LOCAL_HEADER.size]
         if len(head) != _LOCAL_HEADER.size:
             return None
         fields = _LOCAL_HEADER.unpack(head)
@@ -170,10 +179,10 @@ class _Zip:
         name_len, extra_len = fields[-2], fields[-1]
         start = at + _LOCAL_HEADER.size
         encoded = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
-        if mm[start:start + name_len] != encoded:
+        if mm[start : start + name_len] != encoded:
             return None
         start += name_len + extra_len
-        raw = mm[start:start + info.compress_size]
+        raw = mm[start : start + info.compress_size]
         if len(raw) != info.compress_size:
             return None
         try:
@@ -210,8 +219,9 @@ class _Zip:
             out.append(obj)
         return out
 
-    def keyed(self, name: str, rows: Iterable[dict[str, Any]], key: str, conv: Callable[[Any], Any]
-              ) -> dict[Any, dict[str, Any]]:
+    def keyed(
+        self, name: str, rows: Iterable[dict[str, Any]], key: str, conv: Callable[[Any], Any]
+    ) -> dict[Any, dict[str, Any]]:
         out: dict[Any, dict[str, Any]] = {}
         for n, r in enumerate(rows, 1):
             try:
@@ -316,8 +326,14 @@ class _Files:
         self.pending.clear()
 
 
-def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: Iterable[Ed25519PublicKey] = (),
-                  public_key: Ed25519PublicKey | None = None, progress: Progress | None = None) -> VerifyReport:
+def verify_bundle(
+    path: Path | str,
+    *,
+    trust: Trust | None = None,
+    public_keys: Iterable[Ed25519PublicKey] = (),
+    public_key: Ed25519PublicKey | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
     """Verify a bundle zip. ``trust``: what the auditor pinned; with a key or fingerprint pinned the
     checkpoints must cover the period, signed by a pinned key or one it rotated to, and manifest.json
     must be signed. ``public_keys``/``public_key``, the first spelling of this API, only check
@@ -349,8 +365,11 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
             except ValueError:
                 report.add(f"file {SIGNING_KEY}", "is not an Ed25519 public key in PEM")
         if own and manifest.get("key") and fingerprint(own[0]) != str(manifest["key"]).lower():
-            report.add(f"file {SIGNING_KEY}", f"holds key {fingerprint(own[0])[:16]}, but the manifest names signing "
-                       f"key {str(manifest['key'])[:16]} (key file swapped)")
+            report.add(
+                f"file {SIGNING_KEY}",
+                f"holds key {fingerprint(own[0])[:16]}, but the manifest names signing "
+                f"key {str(manifest['key'])[:16]} (key file swapped)",
+            )
         seg = z.json("chain/segment.json") if "chain/segment.json" in z.names else {}
         if not isinstance(seg, dict):
             if seg is not None:  # None: unreadable or not JSON, already said
@@ -375,8 +394,11 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
                 try:
                     _derived(z, rec, seg, manifest, trust or Trust(), inner)
                 except Exception as exc:  # records of a shape the computation cannot take: named, the rest goes on
-                    inner.add(f"file {SCOPE_FILE}", "the summaries cannot be computed from the records: "
-                              f"{type(exc).__name__}: {exc} (records or framework malformed)")
+                    inner.add(
+                        f"file {SCOPE_FILE}",
+                        "the summaries cannot be computed from the records: "
+                        f"{type(exc).__name__}: {exc} (records or framework malformed)",
+                    )
         except Exception as exc:  # a record of the wrong shape: the bundle does not verify, say where it stopped
             report.add(f"bundle {path}", f"verification stopped: {type(exc).__name__}: {exc} (records malformed)")
             files.finish()
@@ -385,51 +407,72 @@ def verify_bundle(path: Path | str, *, trust: Trust | None = None, public_keys: 
         files.finish()
         z.close()
     if seg.get("last_seq") is not None and inner.last_seq != seg.get("last_seq"):
-        report.add("chain/entries.jsonl", f"ends at seq {inner.last_seq}, the segment says {seg.get('last_seq')} "
-                   "(tail removed)")
+        report.add(
+            "chain/entries.jsonl",
+            f"ends at seq {inner.last_seq}, the segment says {seg.get('last_seq')} (tail removed)",
+        )
     inner.issues[:0] = report.issues
-    inner.summaries = sorted(n for n in z.names if (n.startswith(SUMMARY_PREFIXES) or n in SUMMARY_FILES)
-                             and not (fmt in LISTED and is_listing(n)) and not (fmt == BUNDLE_FORMAT and n in DERIVED))
+    inner.summaries = sorted(
+        n
+        for n in z.names
+        if (n.startswith(SUMMARY_PREFIXES) or n in SUMMARY_FILES)
+        and not (fmt in LISTED and is_listing(n))
+        and not (fmt == BUNDLE_FORMAT and n in DERIVED)
+    )
     if inner.summaries:
-        inner.notes.append(f"summaries: {len(inner.summaries)} files ({', '.join(inner.summaries[:4])}"
-                           f"{', ...' if len(inner.summaries) > 4 else ''}) are the exporter's summaries of the "
-                           "records; the manifest signature binds them to the key holder, but this verifier does not "
-                           "recompute them: rely on the verified records, not on their figures alone")
+        inner.notes.append(
+            f"summaries: {len(inner.summaries)} files ({', '.join(inner.summaries[:4])}"
+            f"{', ...' if len(inner.summaries) > 4 else ''}) are the exporter's summaries of the "
+            "records; the manifest signature binds them to the key holder, but this verifier does not "
+            "recompute them: rely on the verified records, not on their figures alone"
+        )
     return inner
 
 
 def _listings(z: _Zip, rec: Records, report: VerifyReport) -> None:
     """timelines/*.csv, logs/drift.csv and logs/alerts.csv written again from the records and compared."""
-    expected = listings((e for rows in rec.events.values() for e in rows),
-                        (d for rows in rec.drift.values() for d in rows), rec.outbox.values())
+    expected = listings(
+        (e for rows in rec.events.values() for e in rows),
+        (d for rows in rec.drift.values() for d in rows),
+        rec.outbox.values(),
+    )
     for name, data in expected.items():
         got = z.read(name, keep=True)  # kept for the manifest check that follows
         if got is None:
             report.add(f"file {name}", "missing: the records give it (listing removed)")
         elif got != data:
-            report.add(f"file {name}", "differs from the same listing written from the verified records "
-                       "(listing altered)")
+            report.add(
+                f"file {name}", "differs from the same listing written from the verified records (listing altered)"
+            )
     for name in sorted(n for n in z.names if is_listing(n) and n not in expected):
         report.add(f"file {name}", "lists no records of the bundle (listing inserted)")
 
 
-def _derived(z: _Zip, rec: Records, seg: dict[str, Any], manifest: dict[str, Any], trust: Trust,
-             report: VerifyReport) -> None:
+def _derived(
+    z: _Zip, rec: Records, seg: dict[str, Any], manifest: dict[str, Any], trust: Trust, report: VerifyReport
+) -> None:
     """The coverage files (summary/, logs/exceptions.csv, logs/gaps.csv, the OSCAL file, report.html) written
     again from the verified records for the framework the bundle states, and compared byte for byte."""
     raw = z.read(SCOPE_FILE, keep=True)
     if raw is None:
-        report.add(f"file {SCOPE_FILE}", "missing: the bundle does not state the framework its summaries are "
-                   "computed for (removed)")
+        report.add(
+            f"file {SCOPE_FILE}",
+            "missing: the bundle does not state the framework its summaries are computed for (removed)",
+        )
         return
     digest = hashlib.sha256(raw).hexdigest()
     report.framework_sha256 = digest
     if trust.framework_sha256 is not None and digest != trust.framework_sha256:
-        report.add(f"file {SCOPE_FILE}", f"SHA-256 {digest[:16]}... is not the framework mapping you pinned "
-                   f"({trust.framework_sha256[:16]}...): the summaries are computed for another mapping")
+        report.add(
+            f"file {SCOPE_FILE}",
+            f"SHA-256 {digest[:16]}... is not the framework mapping you pinned "
+            f"({trust.framework_sha256[:16]}...): the summaries are computed for another mapping",
+        )
     elif trust.framework_sha256 is None:
-        report.notes.append(f"framework: the summaries are computed for the mapping in {SCOPE_FILE}, SHA-256 "
-                            f"{digest}; pin the one you agreed on with --framework-sha256")
+        report.notes.append(
+            f"framework: the summaries are computed for the mapping in {SCOPE_FILE}, SHA-256 "
+            f"{digest}; pin the one you agreed on with --framework-sha256"
+        )
     try:
         scope = Scope.from_dict(json.loads(raw))
         start, end, made = (parse_time(manifest.get(k)) for k in ("from", "to", "generated_at"))
@@ -443,32 +486,50 @@ def _derived(z: _Zip, rec: Records, seg: dict[str, Any], manifest: dict[str, Any
     carried, problems = carried_findings(rec.baseline, findings if isinstance(findings, dict) else {})
     for where, what in problems:
         report.add(where, what)
-    expected = derived(scope, start=start, end=end, generated=made, runs=rec.runs.values(),
-                       events=[e for rows in rec.events.values() for e in rows], carried=carried,
-                       exceptions=rec.exceptions.values(), documents=rec.manual.values(),
-                       files=rec.manual_files, entries=len(rec.entries), checkpoints=len(rec.checkpoints),
-                       key=str(manifest["key"]) if manifest.get("key") else None, start_known=not rec.baseline_pruned)
+    expected = derived(
+        scope,
+        start=start,
+        end=end,
+        generated=made,
+        runs=rec.runs.values(),
+        events=[e for rows in rec.events.values() for e in rows],
+        carried=carried,
+        exceptions=rec.exceptions.values(),
+        documents=rec.manual.values(),
+        files=rec.manual_files,
+        entries=len(rec.entries),
+        checkpoints=len(rec.checkpoints),
+        key=str(manifest["key"]) if manifest.get("key") else None,
+        start_known=not rec.baseline_pruned,
+    )
     for name, data in expected.items():
         got = z.read(name, keep=True)  # kept for the manifest check that follows
         if got is None:
             report.add(f"file {name}", "missing: the records give it (summary removed)")
         elif got != data:
-            report.add(f"file {name}", "differs from the same file computed from the verified records for the "
-                       f"framework in {SCOPE_FILE} (summary altered)")
-    for name in sorted(n for n in z.names if n.startswith(SUMMARY_PREFIXES + ("oscal/",)) and n not in expected
-                       and not is_listing(n)):
+            report.add(
+                f"file {name}",
+                "differs from the same file computed from the verified records for the "
+                f"framework in {SCOPE_FILE} (summary altered)",
+            )
+    for name in sorted(
+        n for n in z.names if n.startswith(SUMMARY_PREFIXES + ("oscal/",)) and n not in expected and not is_listing(n)
+    ):
         report.add(f"file {name}", "is not a file the records give (summary inserted)")
 
 
 def _period(manifest: dict[str, Any]) -> tuple[str | None, str | None]:
     """The bundle's period: from ``from`` to ``to``, or to ``generated_at`` when the bundle was made
     before its period ended (no checkpoint can follow the moment of export)."""
-    start, end, made = (parse_time(manifest.get(k)) if manifest.get(k) else None
-                        for k in ("from", "to", "generated_at"))
+    start, end, made = (
+        parse_time(manifest.get(k)) if manifest.get(k) else None for k in ("from", "to", "generated_at")
+    )
     if end is not None and made is not None and made < end:
         end = made
-    return (str(manifest["from"]) if start is not None else None,
-            end.isoformat().replace("+00:00", "Z") if end is not None else None)
+    return (
+        str(manifest["from"]) if start is not None else None,
+        end.isoformat().replace("+00:00", "Z") if end is not None else None,
+    )
 
 
 def _manifest_witnesses(z: _Zip, rec: Records, manifest: dict[str, Any], trust: Trust, report: VerifyReport) -> None:
@@ -483,8 +544,7 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
         for r in z.jsonl(f"records/{name}.jsonl"):
             grouped.setdefault(int(r["snapshot_id"]), []).append(r)
     manual, documents = {}, {}
-    for mid, r in z.keyed("records/manual_evidence.jsonl", z.jsonl("records/manual_evidence.jsonl"), "id",
-                          int).items():
+    for mid, r in z.keyed("records/manual_evidence.jsonl", z.jsonl("records/manual_evidence.jsonl"), "id", int).items():
         doc = z.read(str(r.get("file")))
         r["content_sha256"] = hashlib.sha256(doc).hexdigest() if doc is not None else "missing"
         manual[mid] = {k: v for k, v in r.items() if k != "file"}
@@ -495,8 +555,10 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
     unzstd = _zstd_decompress() if legacy else None
     unavailable = None
     if legacy and unzstd is None:
-        unavailable = (f"this bundle is {BUNDLE_FORMAT_1}, whose blobs are zstd-compressed; verify it with "
-                       "`posture-agent evidence verify` (the Python package zstandard is not installed here)")
+        unavailable = (
+            f"this bundle is {BUNDLE_FORMAT_1}, whose blobs are zstd-compressed; verify it with "
+            "`posture-agent evidence verify` (the Python package zstandard is not installed here)"
+        )
 
     ahead = _ReadAhead(z)
     z.readers.append(ahead)
@@ -528,8 +590,11 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
         data, digest = body(h, first_read=True)
         if data is None:
             return None
-        return (h, str(r.get("kind")), int(r["size"]), data, digest) if digest else (
-            h, str(r.get("kind")), int(r["size"]), data)
+        return (
+            (h, str(r.get("kind")), int(r["size"]), data, digest)
+            if digest
+            else (h, str(r.get("kind")), int(r["size"]), data)
+        )
 
     def blob_rows(skip: set[str] | frozenset[str] = frozenset()) -> Iterator[BlobRow]:
         for h, r in index.items():
@@ -560,20 +625,31 @@ def _records(z: _Zip, path: Path, fmt: Any, seg: dict[str, Any], files: _Files, 
     linked = fmt not in (BUNDLE_FORMAT_1, BUNDLE_FORMAT_2)  # vouchers linked by stubs since format 3
     return Records(
         key_checkpoints=z.jsonl("chain/key-checkpoints.jsonl"),
-        vouchers=z.jsonl("chain/vouchers.jsonl") if linked else None, stubs=z.jsonl("chain/stubs.jsonl"),
+        vouchers=z.jsonl("chain/vouchers.jsonl") if linked else None,
+        stubs=z.jsonl("chain/stubs.jsonl"),
         witnesses=z.jsonl("chain/witnesses.jsonl"),
-        entries=z.jsonl("chain/entries.jsonl"), checkpoints=z.jsonl("chain/checkpoints.jsonl"),
+        entries=z.jsonl("chain/entries.jsonl"),
+        checkpoints=z.jsonl("chain/checkpoints.jsonl"),
         runs=z.keyed("records/runs.jsonl", z.jsonl("records/runs.jsonl"), "id", str),
         snapshots=z.keyed("records/snapshots.jsonl", z.jsonl("records/snapshots.jsonl"), "id", int),
-        events=by_snapshot["finding_events"], drift=by_snapshot["drift_events"], manual=manual,
+        events=by_snapshot["finding_events"],
+        drift=by_snapshot["drift_events"],
+        manual=manual,
         manual_files=documents,
         exceptions=z.keyed("records/exceptions.jsonl", z.jsonl("records/exceptions.jsonl"), "id", int),
         outbox=z.keyed("records/alerts_outbox.jsonl", z.jsonl("records/alerts_outbox.jsonl"), "id", int),
-        blob=blob, blob_rows=blob_rows, deferred_blobs=deferred_blobs, blob_row=lambda h: row(h, index[h]),
+        blob=blob,
+        blob_rows=blob_rows,
+        deferred_blobs=deferred_blobs,
+        blob_row=lambda h: row(h, index[h]),
         plan_blob_rows=lambda hashes: ahead.plan([_legacy_blob_path(h) if legacy else blob_path(h) for h in hashes]),
         baseline={split(k): v for k, v in (seg.get("baseline") or {}).items()},
         baseline_results={split(k): v for k, v in (seg.get("baseline_results") or {}).items()},
         baseline_pruned=seg.get("baseline_pruned") is True,
         baseline_required=fmt == BUNDLE_FORMAT and seg.get("baseline_pruned") is not True,
-        complete=False, where=str(path), anchor_seq=seg.get("first_seq"), anchor_prev=seg.get("anchor_prev"),
-        blobs_unavailable=unavailable)
+        complete=False,
+        where=str(path),
+        anchor_seq=seg.get("first_seq"),
+        anchor_prev=seg.get("anchor_prev"),
+        blobs_unavailable=unavailable,
+    )

@@ -48,7 +48,7 @@ def _c_encoder() -> Any:
     # (markers, default, encoder, indent, key separator, item separator, sort_keys, skipkeys, allow_nan), as
     # JSONEncoder.iterencode passes them (markers None: JSON values have no cycles)
     enc = c_make_encoder(None, _default, encode_basestring, None, ":", ",", True, False, True)
-    sample = {"b": [1, -2, "\u00e9\u2028\"\\\n", None, True, False, 1.5], "a": {"z": {}, "y": []}, "\u00e9": ""}
+    sample = {"b": [1, -2, '\u00e9\u2028"\\\n', None, True, False, 1.5], "a": {"z": {}, "y": []}, "\u00e9": ""}
     try:
         if "".join(enc(sample, 0)) != _ENCODER.encode(sample):
             return None

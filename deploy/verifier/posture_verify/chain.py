@@ -42,39 +42,71 @@ from posture_verify.token_jobs import TokenChecks
 from posture_verify.trust import Trust
 from posture_verify.witnesses import check_witnesses
 
-__all__ = ["GENESIS", "LOCATOR", "CycleCommitment", "Issue", "Progress", "VerifyReport", "entry_hash",
-           "entry_hash_of", "run_fields", "snapshot_fields", "verify_records"]
+__all__ = [
+    "GENESIS",
+    "LOCATOR",
+    "CycleCommitment",
+    "Issue",
+    "Progress",
+    "VerifyReport",
+    "entry_hash",
+    "entry_hash_of",
+    "run_fields",
+    "snapshot_fields",
+    "verify_records",
+]
 
 LOCATOR = 16  # hex characters of a row digest kept in the entry, to name what changed
 
 
 def entry_hash(*, seq: int, at: datetime | str, kind: str, ref: str, content_hash: str, prev_hash: str) -> str:
     """``at``: a datetime, or already its canonical string (a normalised row, a bundle)."""
-    return sha256_hex(canonical_json(
-        {"seq": seq, "at": isoformat(at) if isinstance(at, datetime) else at, "kind": kind, "ref": ref,
-         "content_hash": content_hash, "prev_hash": prev_hash}))
+    return sha256_hex(
+        canonical_json(
+            {
+                "seq": seq,
+                "at": isoformat(at) if isinstance(at, datetime) else at,
+                "kind": kind,
+                "ref": ref,
+                "content_hash": content_hash,
+                "prev_hash": prev_hash,
+            }
+        )
+    )
 
 
 class CycleCommitment:
     """What a cycle entry commits to, computed the same way by the writer (Python values) and the
     verifier (rows normalised to JSON): canonical JSON makes both byte-identical."""
 
-    def __init__(self, run: dict[str, Any], snapshots: Sequence[tuple[int, dict[str, Any],
-                                                                       Sequence[dict[str, Any]]]]) -> None:
+    def __init__(
+        self, run: dict[str, Any], snapshots: Sequence[tuple[int, dict[str, Any], Sequence[dict[str, Any]]]]
+    ) -> None:
         self.run_digest = sha256_hex(canonical_json(run))
         self.snapshot_digests: dict[int, tuple[str, int, str]] = {}
         for sid, snap, events in snapshots:
-            self.snapshot_digests[sid] = (sha256_hex(canonical_json(snap)), len(events),
-                                          sha256_hex(canonical_json(list(events))))
-        self.rows_digest = sha256_hex(canonical_json(
-            {"run": self.run_digest, "snapshots": [[sid, d, n, e] for sid, (d, n, e) in
-                                                   self.snapshot_digests.items()]}))
+            self.snapshot_digests[sid] = (
+                sha256_hex(canonical_json(snap)),
+                len(events),
+                sha256_hex(canonical_json(list(events))),
+            )
+        self.rows_digest = sha256_hex(
+            canonical_json(
+                {
+                    "run": self.run_digest,
+                    "snapshots": [[sid, d, n, e] for sid, (d, n, e) in self.snapshot_digests.items()],
+                }
+            )
+        )
 
     def content(self) -> dict[str, Any]:
         # with no finding events the events locator says nothing: left empty
-        return {"run": self.run_digest[:LOCATOR],
-                "snapshots": [[sid, d[:LOCATOR], n, e[:LOCATOR] if n else ""] for sid, (d, n, e) in
-                              self.snapshot_digests.items()]}
+        return {
+            "run": self.run_digest[:LOCATOR],
+            "snapshots": [
+                [sid, d[:LOCATOR], n, e[:LOCATOR] if n else ""] for sid, (d, n, e) in self.snapshot_digests.items()
+            ],
+        }
 
     def content_hash(self, content: bytes) -> str:
         return sha256_hex(content + b"\n" + self.rows_digest.encode())
@@ -82,14 +114,41 @@ class CycleCommitment:
 
 def run_fields(row: dict[str, Any]) -> dict[str, Any]:
     """The runs row columns a cycle entry commits to."""
-    return {k: row[k] for k in ("id", "source", "provider", "started_at", "finished_at", "status",
-                                "resource_count", "error_count", "detail")}
+    return {
+        k: row[k]
+        for k in (
+            "id",
+            "source",
+            "provider",
+            "started_at",
+            "finished_at",
+            "status",
+            "resource_count",
+            "error_count",
+            "detail",
+        )
+    }
 
 
 def snapshot_fields(row: dict[str, Any]) -> dict[str, Any]:
     """The snapshots row columns a cycle entry commits to (every column)."""
-    return {k: row[k] for k in ("id", "run_id", "source", "provider", "account", "started_at", "finished_at",
-                                "status", "errors", "manifest_hash", "results_hash", "resource_count")}
+    return {
+        k: row[k]
+        for k in (
+            "id",
+            "run_id",
+            "source",
+            "provider",
+            "account",
+            "started_at",
+            "finished_at",
+            "status",
+            "errors",
+            "manifest_hash",
+            "results_hash",
+            "resource_count",
+        )
+    }
 
 
 # -- verification -----------------------------------------------------------------------------------
@@ -100,8 +159,14 @@ _KEEP_MANIFEST_BYTES = DEFER_MANIFEST_BYTES
 
 def entry_hash_of(e: dict[str, Any]) -> str:
     """entry_hash over a normalised row (``at`` already the canonical string)."""
-    return entry_hash(seq=int(e["seq"]), at=e["at"], kind=e["kind"], ref=e["ref"], content_hash=e["content_hash"],
-                      prev_hash=e["prev_hash"])
+    return entry_hash(
+        seq=int(e["seq"]),
+        at=e["at"],
+        kind=e["kind"],
+        ref=e["ref"],
+        content_hash=e["content_hash"],
+        prev_hash=e["prev_hash"],
+    )
 
 
 def _evaluated(state: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -131,13 +196,14 @@ def _strip_id(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "id"} for r in rows]
 
 
-NOT_PINNED = ("no key pinned (--public-key or --key-fingerprint): hashes and links were checked, but nothing "
-              "proves who wrote this evidence, nor that none of it was removed or rewritten by whoever holds it")
+NOT_PINNED = (
+    "no key pinned (--public-key or --key-fingerprint): hashes and links were checked, but nothing "
+    "proves who wrote this evidence, nor that none of it was removed or rewritten by whoever holds it"
+)
 
 
 class _Verifier:
-    def __init__(self, rec: Records, report: VerifyReport, check: CheckpointCheck,
-                 progress: Progress | None) -> None:
+    def __init__(self, rec: Records, report: VerifyReport, check: CheckpointCheck, progress: Progress | None) -> None:
         self.rec, self.r, self.check = rec, report, check
         self.progress = progress or (lambda _stage, _n: None)
         self.seen_runs: set[str] = set()
@@ -154,17 +220,21 @@ class _Verifier:
         for sid, snap in rec.snapshots.items():
             self.snapshots_of_run.setdefault(snap["run_id"], []).append(sid)
         self.state: dict[tuple[str, str], dict[str, list[str]]] = {
-            k: {u: list(v) for u, v in st.items()} for k, st in rec.baseline.items()}
+            k: {u: list(v) for u, v in st.items()} for k, st in rec.baseline.items()
+        }
         # per (source, account): the running hash of the evaluated result set, updated per event
         self.results: dict[tuple[str, str], ResultSetHash] = {
-            k: ResultSetHash((u, s, m) for u, (s, m) in _evaluated(st).items()) for k, st in self.state.items()}
+            k: ResultSetHash((u, s, m) for u, (s, m) in _evaluated(st).items()) for k, st in self.state.items()
+        }
         self.last_results: dict[tuple[str, str], str] = dict(rec.baseline_results)
         for key, expected in rec.baseline_results.items():
             st = self.state.get(key, {})
             fast = self.results.get(key, ResultSetHash()).hexdigest()
             if not _matches_results(st, expected, fast):
-                report.add(f"baseline of {key[0]}/{key[1]}", "does not hash to the results_hash of the "
-                           "snapshot before the period (baseline altered)")
+                report.add(
+                    f"baseline of {key[0]}/{key[1]}",
+                    "does not hash to the results_hash of the snapshot before the period (baseline altered)",
+                )
 
     # -- the chain -----------------------------------------------------------------------------
 
@@ -176,13 +246,16 @@ class _Verifier:
             name = f"evidence_log seq {seq} ({e['kind']} {e['ref']})"
             by_seq[seq] = e
             if seq > expected:
-                self.r.add(f"evidence_log seq {expected}" + (f"..{seq - 1}" if seq - 1 > expected else ""),
-                           "missing from the chain (entries removed)")
+                self.r.add(
+                    f"evidence_log seq {expected}" + (f"..{seq - 1}" if seq - 1 > expected else ""),
+                    "missing from the chain (entries removed)",
+                )
             elif seq < expected:
                 self.r.add(name, "out of order or duplicated")
             if e["prev_hash"] != prev:
-                self.r.add(name, "prev_hash does not match the entry before it (entries removed, inserted "
-                           "or reordered)")
+                self.r.add(
+                    name, "prev_hash does not match the entry before it (entries removed, inserted or reordered)"
+                )
             # a cycle entry's content hash also covers its rows: checked in cycle()
             if e["kind"] != "cycle" and sha256_hex(e["content"].encode()) != e["content_hash"]:
                 self.r.add(name, "content does not match content_hash (entry content altered)")
@@ -242,19 +315,25 @@ class _Verifier:
             if first is not None and self.rec.entries and int(hi["seq"]) == int(first) - 1:
                 linked = hi["entry_hash"] == prev
                 if not linked:
-                    self.r.add(f"chain/stubs.jsonl seq {hi['seq']}", "does not link to the segment's first entry "
-                               "(stubs altered)")
+                    self.r.add(
+                        f"chain/stubs.jsonl seq {hi['seq']}",
+                        "does not link to the segment's first entry (stubs altered)",
+                    )
             if last is not None and last_hash is not None and int(lo["seq"]) == last + 1:
                 if lo["prev_hash"] == last_hash:
                     linked = True
                 else:
-                    self.r.add(f"chain/stubs.jsonl seq {lo['seq']}", "does not link to the segment's last entry "
-                               "(stubs altered)")
+                    self.r.add(
+                        f"chain/stubs.jsonl seq {lo['seq']}",
+                        "does not link to the segment's last entry (stubs altered)",
+                    )
             # without a segment (a period with no entries) a run is anchored by a checkpoint's head in it
             linked = linked or any(heads.get(int(s["seq"])) == s["entry_hash"] for s in run)
             if not linked:
-                self.r.add(f"chain/stubs.jsonl seq {lo['seq']}..{hi['seq']}", "linked neither to the segment nor "
-                           "to a checkpoint (stubs altered)")
+                self.r.add(
+                    f"chain/stubs.jsonl seq {lo['seq']}..{hi['seq']}",
+                    "linked neither to the segment nor to a checkpoint (stubs altered)",
+                )
             for s in run:
                 out[int(s["seq"])] = s
                 self.anchored[int(s["seq"])] = linked
@@ -263,8 +342,10 @@ class _Verifier:
     def vouchers(self) -> None:
         """chain/vouchers.jsonl: the entry vouching for each document or exception written before the
         segment, linked to it by hashes; its content must match the row (and a document its file)."""
-        kinds = {"manual_evidence_id": ("manual_evidence", "manual_evidence", self.rec.manual, self.manual),
-                 "exception_id": ("exceptions", "exception", self.rec.exceptions, self.exception)}
+        kinds = {
+            "manual_evidence_id": ("manual_evidence", "manual_evidence", self.rec.manual, self.manual),
+            "exception_id": ("exceptions", "exception", self.rec.exceptions, self.exception),
+        }
         for n, v in enumerate(self.rec.vouchers or [], 1):
             key = next((k for k in kinds if isinstance(v, dict) and k in v), None)
             try:
@@ -278,13 +359,16 @@ class _Verifier:
             table, kind, rows, check = kinds[key]
             name = f"chain/vouchers.jsonl {table} id {rid}"
             if sha256_hex(str(e["content"]).encode()) != e.get("content_hash") or entry_hash_of(e) != e.get(
-                    "entry_hash"):
+                "entry_hash"
+            ):
                 self.r.add(name, f"its entry seq {seq} does not match its hashes (voucher altered)")
                 continue
             linked = self.linked.get(seq)
             if linked is None or linked["entry_hash"] != e["entry_hash"]:
-                self.r.add(name, f"its entry seq {seq} is not linked to the segment by chain/stubs.jsonl (voucher "
-                           "or stubs altered)")
+                self.r.add(
+                    name,
+                    f"its entry seq {seq} is not linked to the segment by chain/stubs.jsonl (voucher or stubs altered)",
+                )
                 continue
             if rid not in rows or not isinstance(content, dict):
                 self.r.add(name, f"vouches for {table} row {rid}, which the bundle does not hold")
@@ -293,18 +377,23 @@ class _Verifier:
             elif e["kind"] == "prune" and str(rid) in ((content.get("kept") or {}).get(table) or {}):
                 self.prune(name, content)
             else:
-                self.r.add(name, f"entry seq {seq} ({e['kind']} {e['ref']}) does not vouch for this row "
-                           "(voucher altered)")
+                self.r.add(
+                    name, f"entry seq {seq} ({e['kind']} {e['ref']}) does not vouch for this row (voucher altered)"
+                )
 
     def unvouched(self) -> None:
         """In a bundle, every document and exception row must be vouched for by an entry of the segment or
         a voucher."""
         for mid in sorted(set(self.rec.manual) - self.seen_manual):
-            self.r.add(f"manual_evidence id {mid}", "no chain entry in the bundle vouches for it (row inserted, or "
-                       "its voucher removed)")
+            self.r.add(
+                f"manual_evidence id {mid}",
+                "no chain entry in the bundle vouches for it (row inserted, or its voucher removed)",
+            )
         for xid in sorted(set(self.rec.exceptions) - self.seen_exceptions):
-            self.r.add(f"exceptions id {xid}", "no chain entry in the bundle vouches for it (row inserted, or "
-                       "its voucher removed)")
+            self.r.add(
+                f"exceptions id {xid}",
+                "no chain entry in the bundle vouches for it (row inserted, or its voucher removed)",
+            )
 
     def record(self, name: str, e: dict[str, Any], content: dict[str, Any]) -> None:
         kind, ref = e["kind"], e["ref"]
@@ -333,8 +422,14 @@ class _Verifier:
             return
         self.seen_runs.add(run_id)
         snaps = sorted(self.snapshots_of_run.get(run_id, ()))
-        expected = {"run": row["id"], "source": row["source"], "provider": row["provider"],
-                    "started_at": row["started_at"], "finished_at": row["finished_at"], "status": row["status"]}
+        expected = {
+            "run": row["id"],
+            "source": row["source"],
+            "provider": row["provider"],
+            "started_at": row["started_at"],
+            "finished_at": row["finished_at"],
+            "status": row["status"],
+        }
         expected["snapshots"] = snaps
         for d in _diff(expected, content):
             self.r.add(f"runs id {run_id}", f"{d} (row altered)")
@@ -346,8 +441,10 @@ class _Verifier:
         try:
             listed = [(int(x[0]), str(x[1]), int(x[2]), str(x[3])) for x in content.get("snapshots", [])]
         except (TypeError, ValueError, IndexError, KeyError):
-            self.r.add(name, "content does not list its snapshots as [id, locator, event count, locator] "
-                       "(entry content altered)")
+            self.r.add(
+                name,
+                "content does not list its snapshots as [id, locator, event count, locator] (entry content altered)",
+            )
             return
         run = self.rec.runs.get(run_id)
         if run is None:
@@ -367,31 +464,35 @@ class _Verifier:
         listed_ids = {sid for sid, *_ in listed}
         for sid in self.snapshots_of_run.get(run_id, ()):
             if sid not in listed_ids:
-                self.r.add(f"snapshots id {sid}", f"belongs to run {run_id} but {name} does not list it "
-                           "(inserted)")
+                self.r.add(f"snapshots id {sid}", f"belongs to run {run_id} but {name} does not list it (inserted)")
         commitment = CycleCommitment(run_fields(run), rows)
         named = False
         if commitment.run_digest[:LOCATOR] != content.get("run"):
-            self.r.add(f"runs id {run_id}", f"does not match what {name} committed to (row altered, or the "
-                       "entry)")
+            self.r.add(f"runs id {run_id}", f"does not match what {name} committed to (row altered, or the entry)")
             named = True
         for sid, loc, count, events_loc in listed:
             digest, n, events_digest = commitment.snapshot_digests[sid]
             if digest[:LOCATOR] != loc:
-                self.r.add(f"snapshots id {sid}", f"does not match what {name} committed to (row altered, or "
-                           "the entry)")
+                self.r.add(
+                    f"snapshots id {sid}", f"does not match what {name} committed to (row altered, or the entry)"
+                )
                 named = True
             if n != count:
-                self.r.add(f"finding_events of snapshot {sid}", f"{n} rows but the chain entry records {count} "
-                           "(rows removed or inserted)")
+                self.r.add(
+                    f"finding_events of snapshot {sid}",
+                    f"{n} rows but the chain entry records {count} (rows removed or inserted)",
+                )
                 named = True
             elif n and events_digest[:LOCATOR] != events_loc:
-                self.r.add(f"finding_events of snapshot {sid}", "rows do not match the chain entry (rows "
-                           "altered or reordered)")
+                self.r.add(
+                    f"finding_events of snapshot {sid}", "rows do not match the chain entry (rows altered or reordered)"
+                )
                 named = True
         if commitment.content_hash(e["content"].encode()) != e["content_hash"] and not named:
-            self.r.add(name, "content_hash does not match the entry's content and the rows it commits to "
-                       "(entry content altered)")
+            self.r.add(
+                name,
+                "content_hash does not match the entry's content and the rows it commits to (entry content altered)",
+            )
         for sid, row, events in rows:
             self.replay(sid, self.rec.snapshots[sid], events, row["results_hash"])
 
@@ -402,26 +503,45 @@ class _Verifier:
             self.r.add(name, f"snapshots row {sid} is missing (removed)")
             return
         self.seen_snapshots.add(sid)
-        expected = {"run": row["run_id"], "snapshot": row["id"], "source": row["source"],
-                    "provider": row["provider"], "account": row["account"], "started_at": row["started_at"],
-                    "finished_at": row["finished_at"], "status": row["status"], "errors": json.loads(row["errors"]),
-                    "manifest_hash": row["manifest_hash"], "results_hash": row["results_hash"],
-                    "resource_count": row["resource_count"]}
+        expected = {
+            "run": row["run_id"],
+            "snapshot": row["id"],
+            "source": row["source"],
+            "provider": row["provider"],
+            "account": row["account"],
+            "started_at": row["started_at"],
+            "finished_at": row["finished_at"],
+            "status": row["status"],
+            "errors": json.loads(row["errors"]),
+            "manifest_hash": row["manifest_hash"],
+            "results_hash": row["results_hash"],
+            "resource_count": row["resource_count"],
+        }
         for d in _diff(expected, content):
             self.r.add(f"snapshots id {sid}", f"{d} (row altered)")
         events = _strip_id(self.rec.events.get(sid, []))
         if "events_hash" in content:
             if len(events) != content.get("event_count"):
-                self.r.add(f"finding_events of snapshot {sid}",
-                           f"{len(events)} rows but the chain entry records {content.get('event_count')} "
-                           "(rows removed or inserted)")
+                self.r.add(
+                    f"finding_events of snapshot {sid}",
+                    f"{len(events)} rows but the chain entry records {content.get('event_count')} "
+                    "(rows removed or inserted)",
+                )
             elif sha256_hex(canonical_json(events)) != content["events_hash"]:
-                self.r.add(f"finding_events of snapshot {sid}",
-                           "rows do not match the chain entry's events_hash (rows altered or reordered)")
+                self.r.add(
+                    f"finding_events of snapshot {sid}",
+                    "rows do not match the chain entry's events_hash (rows altered or reordered)",
+                )
         self.replay(sid, row, events, content.get("results_hash"), content.get("finding_count"))
 
-    def replay(self, sid: int, row: dict[str, Any], events: list[dict[str, Any]], recorded: str | None,
-               finding_count: int | None = None) -> None:
+    def replay(
+        self,
+        sid: int,
+        row: dict[str, Any],
+        events: list[dict[str, Any]],
+        recorded: str | None,
+        finding_count: int | None = None,
+    ) -> None:
         """Apply a snapshot's finding events to the replayed state of its source/account and compare
         the result set with the results hash recorded for the snapshot."""
         key = (str(row["source"]), str(row["account"]))
@@ -430,8 +550,10 @@ class _Verifier:
             if self.rec.baseline_required and key not in self.missing_baseline:
                 # removing a source's baseline would drop its failures open at the start and skip this check
                 self.missing_baseline.add(key)
-                self.r.add(f"chain/segment.json baseline of {key[0]}/{key[1]}", "missing, although the bundle "
-                           "does not say its history was pruned (baseline removed)")
+                self.r.add(
+                    f"chain/segment.json baseline of {key[0]}/{key[1]}",
+                    "missing, although the bundle does not say its history was pruned (baseline removed)",
+                )
             if not self.rec.complete or self.r.pruned_through:
                 return  # no baseline before this point (pruned or outside the bundle): events only
             state = self.state.setdefault(key, {})
@@ -454,22 +576,25 @@ class _Verifier:
         else:
             ok = self.last_results[key] == recorded
         if not ok:
-            self.r.add(f"finding_events up to snapshot {sid}",
-                       "the result set replayed from the finding events does not match the recorded "
-                       "results_hash (evaluation results altered, removed or inserted)")
+            self.r.add(
+                f"finding_events up to snapshot {sid}",
+                "the result set replayed from the finding events does not match the recorded "
+                "results_hash (evaluation results altered, removed or inserted)",
+            )
         elif finding_count is not None and events:
             count = len(_evaluated(state))
             if count != finding_count:
-                self.r.add(f"snapshots id {sid}", f"{count} findings replayed, the chain entry records "
-                           f"{finding_count}")
+                self.r.add(f"snapshots id {sid}", f"{count} findings replayed, the chain entry records {finding_count}")
 
     def drift(self, name: str, sid: int, content: dict[str, Any]) -> None:
         rows = _strip_id(self.rec.drift.get(sid, []))
         self.seen_drift.add(sid)
         recorded = content.get("events", [])
         if len(rows) != len(recorded):
-            self.r.add(f"drift_events of snapshot {sid}", f"{len(rows)} rows but the chain entry records "
-                       f"{len(recorded)} (rows removed or inserted)")
+            self.r.add(
+                f"drift_events of snapshot {sid}",
+                f"{len(rows)} rows but the chain entry records {len(recorded)} (rows removed or inserted)",
+            )
             return
         for i, (row, rec) in enumerate(zip(rows, recorded, strict=True)):
             diffs = _diff(row, rec)
@@ -487,8 +612,7 @@ class _Verifier:
         for d in _diff(expected, content):
             self.r.add(f"manual_evidence id {mid}", f"{d} (row altered)")
         if row.get("content_sha256") != content.get("sha256"):
-            self.r.add(f"manual_evidence id {mid}", "the stored document does not match its SHA-256 "
-                       "(document altered)")
+            self.r.add(f"manual_evidence id {mid}", "the stored document does not match its SHA-256 (document altered)")
 
     def exception(self, name: str, xid: int, content: dict[str, Any]) -> None:
         row = self.rec.exceptions.get(xid)
@@ -505,15 +629,21 @@ class _Verifier:
         if row is None:
             self.r.add(name, f"alerts_outbox row {oid} is missing (removed)")
             return
-        expected = {"outbox_id": row["id"], "channel": row["channel"], "kind": row["kind"],
-                    "dedup_key": row["dedup_key"]}
+        expected = {
+            "outbox_id": row["id"],
+            "channel": row["channel"],
+            "kind": row["kind"],
+            "dedup_key": row["dedup_key"],
+        }
         for d in _diff(expected, content):
             self.r.add(f"alerts_outbox id {oid}", f"{d} (row altered)")
 
     def prune(self, name: str, content: dict[str, Any]) -> None:
         """A retention prune: the manual documents and exceptions it keeps are vouched for again."""
-        tables = {"manual_evidence": (self.rec.manual, self.seen_manual),
-                  "exceptions": (self.rec.exceptions, self.seen_exceptions)}
+        tables = {
+            "manual_evidence": (self.rec.manual, self.seen_manual),
+            "exceptions": (self.rec.exceptions, self.seen_exceptions),
+        }
         for table, kept in (content.get("kept") or {}).items():
             rows, seen = tables.get(table, ({}, set()))
             for rid, expected in kept.items():
@@ -526,8 +656,7 @@ class _Verifier:
                 if kept_row_hash(row, table) != expected:
                     self.r.add(f"{table} id {rid}", "does not match the hash the prune entry keeps (row altered)")
                 elif table == "manual_evidence" and row.get("content_sha256") != row.get("sha256"):
-                    self.r.add(f"{table} id {rid}", "the stored document does not match its SHA-256 "
-                               "(document altered)")
+                    self.r.add(f"{table} id {rid}", "the stored document does not match its SHA-256 (document altered)")
 
     # -- rows nothing in the chain vouches for --------------------------------------------------
 
@@ -570,8 +699,15 @@ class _Verifier:
         self.r.blobs = len(known)
         pending = set(deferred)
         if pending and self.rec.plan_blob_rows is not None:  # the order the walk reads them in
-            self.rec.plan_blob_rows([h for h in dict.fromkeys(self.rec.snapshots[sid]["manifest_hash"]
-                                                              for sid in sorted(self.seen_snapshots)) if h in pending])
+            self.rec.plan_blob_rows(
+                [
+                    h
+                    for h in dict.fromkeys(
+                        self.rec.snapshots[sid]["manifest_hash"] for sid in sorted(self.seen_snapshots)
+                    )
+                    if h in pending
+                ]
+            )
         self.manifests(known, small_manifests, pending)
         for h in sorted(pending):  # present but not reached by any snapshot: checked all the same
             self.read_deferred(h, pending)
@@ -588,7 +724,8 @@ class _Verifier:
             self.r.add(f"blobs {h}", "body does not hash to its address (altered)")
         elif len(raw) != size:
             self.r.add(f"blobs {h}", f"size says {size}, body has {len(raw)} bytes (altered)")
-        return raw
+        body: bytes = raw
+        return body
 
     def read_deferred(self, h: str, pending: set[str]) -> bytes | None:
         """A deferred blob read (and checked like every other) the first time it is needed."""
@@ -648,8 +785,12 @@ class _Verifier:
             else:
                 m = load(h)
                 if m is None:
-                    self.r.add(f"snapshots id {sid}", f"manifest {h} is missing from the blobs" if h not in known
-                               else f"manifest {h} cannot be read as a manifest (altered)")
+                    self.r.add(
+                        f"snapshots id {sid}",
+                        f"manifest {h} is missing from the blobs"
+                        if h not in known
+                        else f"manifest {h} cannot be read as a manifest (altered)",
+                    )
                     continue
                 if cur is not None and m.base == cur[0]:
                     mapping = cur[1]  # the usual delta on the previous manifest: applied in place
@@ -673,21 +814,33 @@ class _Verifier:
                 # the usual answer (all present) from one C-level pass; the list only when something is missing
                 missing = [] if known.issuperset(new_items) else [x for x in new_items if x not in known]
                 if missing:
-                    self.r.add(f"snapshots id {sid}", f"{len(missing)} resource bodies of its manifest are "
-                               f"missing, e.g. blob {missing[0]}")
+                    self.r.add(
+                        f"snapshots id {sid}",
+                        f"{len(missing)} resource bodies of its manifest are missing, e.g. blob {missing[0]}",
+                    )
                 current[key] = (h, mapping)
             errors_hash = errors_blob(row.get("errors"))
             if errors_hash is not None and errors_hash not in known:
-                self.r.add(f"snapshots id {sid}", f"its collection errors, blob {errors_hash}, are missing from the "
-                           "blobs (removed)")
+                self.r.add(
+                    f"snapshots id {sid}",
+                    f"its collection errors, blob {errors_hash}, are missing from the blobs (removed)",
+                )
             if len(mapping) != int(row["resource_count"]):
-                self.r.add(f"snapshots id {sid}", f"manifest lists {len(mapping)} resources, resource_count "
-                           f"says {row['resource_count']}")
+                self.r.add(
+                    f"snapshots id {sid}",
+                    f"manifest lists {len(mapping)} resources, resource_count says {row['resource_count']}",
+                )
             self.r.snapshots += 1
 
 
-def verify_records(rec: Records, *, trust: Trust | None = None, public_keys: Iterable[Ed25519PublicKey] = (),
-                   require_signed: bool = False, progress: Progress | None = None) -> VerifyReport:
+def verify_records(
+    rec: Records,
+    *,
+    trust: Trust | None = None,
+    public_keys: Iterable[Ed25519PublicKey] = (),
+    require_signed: bool = False,
+    progress: Progress | None = None,
+) -> VerifyReport:
     """Verify ``rec``. ``trust``: what the auditor pinned (keys, fingerprints, TSAs, anchor bucket); with a
     key or fingerprint pinned, checkpoints are required, signed by a pinned key or one reached through
     rotations, at their signed cadence over the whole period. ``public_keys`` and ``require_signed``
@@ -696,10 +849,19 @@ def verify_records(rec: Records, *, trust: Trust | None = None, public_keys: Ite
     trust = trust or Trust()
     report = VerifyReport(pinned=pinned)
     check = CheckpointCheck(
-        rec.checkpoints, report, where="evidence_checkpoints" if rec.complete else "chain/checkpoints.jsonl",
-        complete=rec.complete, key_checkpoints=rec.key_checkpoints, pinned=pinned, fingerprints=trust.fingerprints,
-        keys=trust.public_keys if pinned else tuple(public_keys), material=rec.keys, require_signed=require_signed,
-        tolerance=trust.tolerance, max_cadence=trust.max_cadence)
+        rec.checkpoints,
+        report,
+        where="evidence_checkpoints" if rec.complete else "chain/checkpoints.jsonl",
+        complete=rec.complete,
+        key_checkpoints=rec.key_checkpoints,
+        pinned=pinned,
+        fingerprints=trust.fingerprints,
+        keys=trust.public_keys if pinned else tuple(public_keys),
+        material=rec.keys,
+        require_signed=require_signed,
+        tolerance=trust.tolerance,
+        max_cadence=trust.max_cadence,
+    )
     tokens = TokenChecks(rec, trust.tsa_certs).start()  # in a second process while the chain is checked
     v = _Verifier(rec, report, check, progress)
     pruned, pruned_hash = check.links()

@@ -30,15 +30,31 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from posture_verify.canonical import GENESIS, canonical_json, isoformat, sha256_hex
 from posture_verify.report import VerifyReport
 
-__all__ = ["DEFAULT_CADENCE_S", "CheckpointCheck", "announce_value", "body", "check_heads", "fingerprint", "key_id",
-           "load_public_key", "manifest_body", "parse_time", "public_from_announce", "raw_public", "show_duration",
-           "show_time", "verify_signature", "version"]
+__all__ = [
+    "DEFAULT_CADENCE_S",
+    "CheckpointCheck",
+    "announce_value",
+    "body",
+    "check_heads",
+    "fingerprint",
+    "key_id",
+    "load_public_key",
+    "manifest_body",
+    "parse_time",
+    "public_from_announce",
+    "raw_public",
+    "show_duration",
+    "show_time",
+    "verify_signature",
+    "version",
+]
 
 # what a version-1 checkpoint, which signs no cadence, is taken to promise: the hourly job that wrote it
 DEFAULT_CADENCE_S = 3600
 
 
 # -- keys -------------------------------------------------------------------------------------------
+
 
 def raw_public(public: Ed25519PublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -83,6 +99,7 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
 
 # -- bodies ------------------------------------------------------------------------------------------
 
+
 def version(row: dict[str, Any]) -> int:
     """1 for a row written before version 2 (no ``v``)."""
     v = row.get("v")
@@ -93,14 +110,19 @@ def body(row: dict[str, Any]) -> bytes:
     """The signed bytes of a checkpoint (row as stored, or as normalised JSON)."""
     at = row["at"]
     fields: dict[str, Any] = {
-        "seq": int(row["seq"]), "at": isoformat(at) if isinstance(at, datetime) else at,
-        "head_seq": int(row["head_seq"]), "head_hash": row["head_hash"],
-        "pruned_through": int(row["pruned_through"]), "pruned_hash": row["pruned_hash"],
-        "prev_hash": row["prev_hash"]}
+        "seq": int(row["seq"]),
+        "at": isoformat(at) if isinstance(at, datetime) else at,
+        "head_seq": int(row["head_seq"]),
+        "head_hash": row["head_hash"],
+        "pruned_through": int(row["pruned_through"]),
+        "pruned_hash": row["pruned_hash"],
+        "prev_hash": row["prev_hash"],
+    }
     if version(row) == 1:
         return canonical_json(fields)
-    fields.update({"v": version(row), "store": row["store"], "cadence_s": int(row["cadence_s"]),
-                   "key": row.get("key_id")})
+    fields.update(
+        {"v": version(row), "store": row["store"], "cadence_s": int(row["cadence_s"]), "key": row.get("key_id")}
+    )
     for optional in ("announce", "rotate_to"):  # present only where they say something
         if row.get(optional):
             fields[optional] = row[optional]
@@ -121,6 +143,7 @@ def verify_signature(row: dict[str, Any], public: Ed25519PublicKey) -> bool:
 
 
 # -- time, for messages and the cadence ----------------------------------------------------------------
+
 
 def parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
@@ -182,6 +205,7 @@ def _ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
 
 # -- the checks -----------------------------------------------------------------------------------------
 
+
 class CheckpointCheck:
     """Checks the checkpoints of a store or a bundle in three steps: ``links`` (hashes, seqs, the
     previous-checkpoint links), ``signatures`` (and, with pinned keys, which keys may sign), and with
@@ -196,11 +220,22 @@ class CheckpointCheck:
       which proves consistency only.
     """
 
-    def __init__(self, checkpoints: Sequence[dict[str, Any]], report: VerifyReport, *, where: str,
-                 complete: bool, key_checkpoints: Sequence[dict[str, Any]] = (), pinned: bool = False,
-                 fingerprints: Iterable[str] = (), keys: Iterable[Ed25519PublicKey] = (),
-                 material: Iterable[Ed25519PublicKey] = (), require_signed: bool = False,
-                 tolerance: timedelta = timedelta(minutes=10), max_cadence: timedelta = timedelta(days=1)) -> None:
+    def __init__(
+        self,
+        checkpoints: Sequence[dict[str, Any]],
+        report: VerifyReport,
+        *,
+        where: str,
+        complete: bool,
+        key_checkpoints: Sequence[dict[str, Any]] = (),
+        pinned: bool = False,
+        fingerprints: Iterable[str] = (),
+        keys: Iterable[Ed25519PublicKey] = (),
+        material: Iterable[Ed25519PublicKey] = (),
+        require_signed: bool = False,
+        tolerance: timedelta = timedelta(minutes=10),
+        max_cadence: timedelta = timedelta(days=1),
+    ) -> None:
         self.cps = list(checkpoints)
         seqs = {int(c["seq"]) for c in self.cps}
         self.extra = [c for c in key_checkpoints if int(c["seq"]) not in seqs]
@@ -208,8 +243,9 @@ class CheckpointCheck:
         self.keys = list(keys)
         self.require_signed = require_signed or pinned
         self.tolerance, self.max_cadence = tolerance, max_cadence
-        self.trusted: set[str] = ({f.lower() for f in fingerprints} | {fingerprint(k) for k in self.keys}
-                                  if pinned else set())
+        self.trusted: set[str] = (
+            {f.lower() for f in fingerprints} | {fingerprint(k) for k in self.keys} if pinned else set()
+        )
         self.material: dict[str, Ed25519PublicKey] = {fingerprint(k): k for k in [*self.keys, *material]}
         self.retired: dict[str, tuple[int, str]] = {}  # fingerprint -> (seq of its rotation, next fingerprint)
         self.announced: set[str] = set()  # fingerprints some checkpoint so far announced
@@ -239,8 +275,9 @@ class CheckpointCheck:
             else:
                 pseq = int(prev["seq"])
                 if seq == pseq + 1 and c["prev_hash"] != prev["checkpoint_hash"]:
-                    self.r.add(name, "prev_hash does not match the previous checkpoint (checkpoints altered or "
-                               "reordered)")
+                    self.r.add(
+                        name, "prev_hash does not match the previous checkpoint (checkpoints altered or reordered)"
+                    )
                 elif seq > pseq + 1:
                     self.r.add(_seqs(pseq + 1, seq - 1), "missing (removed)")
                 elif seq <= pseq:
@@ -270,8 +307,11 @@ class CheckpointCheck:
             if self.store is None:
                 self.store = c.get("store")
             elif c.get("store") != self.store:
-                self.r.add(name, f"belongs to store {c.get('store')}, the other checkpoints to store {self.store} "
-                           "(checkpoints of another store spliced in)")
+                self.r.add(
+                    name,
+                    f"belongs to store {c.get('store')}, the other checkpoints to store {self.store} "
+                    "(checkpoints of another store spliced in)",
+                )
 
     # -- signatures and keys --------------------------------------------------------------------------
 
@@ -288,11 +328,14 @@ class CheckpointCheck:
                 self.candidates[fingerprint(k)] = k
         for c in ordered:
             seq = int(c["seq"])
-            name = (f"evidence_checkpoints seq {seq}" if seq in main else f"chain/key-checkpoints.jsonl seq {seq}")
+            name = f"evidence_checkpoints seq {seq}" if seq in main else f"chain/key-checkpoints.jsonl seq {seq}"
             if not c.get("signature"):
                 if self.pinned and seq in main:
-                    grouped.setdefault("not signed, but a key is pinned: every checkpoint must be signed by it "
-                                       "(written without a key, or its signature removed)", []).append(seq)
+                    grouped.setdefault(
+                        "not signed, but a key is pinned: every checkpoint must be signed by it "
+                        "(written without a key, or its signature removed)",
+                        [],
+                    ).append(seq)
                 elif self.require_signed and seq in main:
                     self.r.add(name, "not signed, but a public key was given to verify signatures")
                 continue
@@ -328,19 +371,28 @@ class CheckpointCheck:
         fp = self.trusted_fingerprint(kid)
         if fp is None:
             if main:  # a key checkpoint outside the period only helps reach keys: an untrusted one is skipped
-                grouped.setdefault(f"signed by key {kid[:16]}, which is neither pinned nor reached from a pinned "
-                                   "key through a rotation (re-signed with another key, or the key changed without "
-                                   "a rotation)", []).append(seq)
+                grouped.setdefault(
+                    f"signed by key {kid[:16]}, which is neither pinned nor reached from a pinned "
+                    "key through a rotation (re-signed with another key, or the key changed without "
+                    "a rotation)",
+                    [],
+                ).append(seq)
             return
         if fp in self.retired and seq > self.retired[fp][0]:
             at, nxt = self.retired[fp]
-            self.r.add(name, f"signed by key {fp[:16]}, which checkpoint seq {at} rotated to key {nxt[:16]} "
-                       "(a retired key used after its rotation)")
+            self.r.add(
+                name,
+                f"signed by key {fp[:16]}, which checkpoint seq {at} rotated to key {nxt[:16]} "
+                "(a retired key used after its rotation)",
+            )
             return
         key = self.material.get(fp) or self.candidates.get(fp)
         if key is None:
-            self.r.add(name, f"signed by the trusted key {fp[:16]}, whose public key is not known: give it with "
-                       "--public-key (the checkpoint announcing it is missing)")
+            self.r.add(
+                name,
+                f"signed by the trusted key {fp[:16]}, whose public key is not known: give it with "
+                "--public-key (the checkpoint announcing it is missing)",
+            )
             return
         if not verify_signature(c, key):
             self.r.add(name, "Ed25519 signature does not verify (checkpoint forged or altered)")
@@ -357,8 +409,11 @@ class CheckpointCheck:
             if seq == 1:
                 self.r.add(name, "the store's first checkpoint does not announce its signing key")
             else:
-                self.r.add(name, f"signed by key {fp[:16]}, which no earlier checkpoint announces: the store's first "
-                           "checkpoint, or the one rotating to this key, is missing (removed)")
+                self.r.add(
+                    name,
+                    f"signed by key {fp[:16]}, which no earlier checkpoint announces: the store's first "
+                    "checkpoint, or the one rotating to this key, is missing (removed)",
+                )
 
     def _announced_key(self, c: dict[str, Any], name: str, signer: str) -> Ed25519PublicKey | None:
         """The key a checkpoint announces: its own signing key, or on a rotation the next key."""
@@ -379,7 +434,8 @@ class CheckpointCheck:
         kid = str(c.get("key_id") or "").lower()
         if self.keys:  # keys handed in by the caller: only they count, as before key pinning
             key = self._lookup(kid, {fingerprint(k): k for k in self.keys}) or (
-                self.keys[0] if len(self.keys) == 1 else None)
+                self.keys[0] if len(self.keys) == 1 else None
+            )
             if key is None:
                 if self.require_signed:
                     self.r.add(name, f"signed by key {kid[:16]}, not by the public key given")
@@ -414,8 +470,14 @@ class CheckpointCheck:
 
     # -- cadence ----------------------------------------------------------------------------------------
 
-    def cadence(self, entries: Sequence[dict[str, Any]], period_start: str | None, period_end: str | None,
-                pruned_through: int, made_at: str | None = None) -> None:
+    def cadence(
+        self,
+        entries: Sequence[dict[str, Any]],
+        period_start: str | None,
+        period_end: str | None,
+        pruned_through: int,
+        made_at: str | None = None,
+    ) -> None:
         """With pinned keys: the signed checkpoints cover the period at their signed cadence. ``made_at``
         (a bundle's export time): the checkpoint due after the period end, if due before then, too."""
         good = [c for c in self.cps if int(c["seq"]) in self.good]
@@ -427,8 +489,11 @@ class CheckpointCheck:
             lo = start or (parse_time(entries[0]["at"]) if entries else None)
             hi = end or (parse_time(entries[-1]["at"]) if entries else None)
             span = f"{show_time(lo)}..{show_time(hi)}" if lo and hi else "the evidence"
-            self.r.add(self.where, f"no signed checkpoint covers {span}: the period has no signed checkpoint "
-                       "(checkpoints removed, or never signed)")
+            self.r.add(
+                self.where,
+                f"no signed checkpoint covers {span}: the period has no signed checkpoint "
+                "(checkpoints removed, or never signed)",
+            )
             return
         self._too_long(good)
         self._entry_times(good, entries)
@@ -439,32 +504,40 @@ class CheckpointCheck:
             return
         store_first = int(first["seq"]) == 1 and first["prev_hash"] == GENESIS
         if start is not None and fat > start and not store_first:
-            self.r.add(self.where, f"no signed checkpoint covers {show_time(start)}..{show_time(fat)} (cadence "
-                       f"{show_duration(fcad)}): the checkpoint at or before the period start is missing (removed, "
-                       "or not signed)")
+            self.r.add(
+                self.where,
+                f"no signed checkpoint covers {show_time(start)}..{show_time(fat)} (cadence "
+                f"{show_duration(fcad)}): the checkpoint at or before the period start is missing (removed, "
+                "or not signed)",
+            )
         elif entries and not pruned_through and int(entries[0]["seq"]) <= int(first["head_seq"]):
             e0 = parse_time(entries[0]["at"])
             if e0 is not None and fat - e0 > fcad + tol:
                 last = min(int(first["head_seq"]), int(entries[-1]["seq"]))
-                self.r.add(f"evidence_log seq {entries[0]['seq']}..{last}",
-                           f"written from {show_time(e0)}, {show_duration(fat - e0)} before the first signed "
-                           f"checkpoint (seq {first['seq']} at {show_time(fat)}), more than its signed cadence "
-                           f"{show_duration(fcad)} plus tolerance {show_duration(tol)}: no signed checkpoint covers "
-                           f"{show_time(e0)}..{show_time(fat)} (history written before its checkpoints, or the first "
-                           "checkpoints removed)")
+                self.r.add(
+                    f"evidence_log seq {entries[0]['seq']}..{last}",
+                    f"written from {show_time(e0)}, {show_duration(fat - e0)} before the first signed "
+                    f"checkpoint (seq {first['seq']} at {show_time(fat)}), more than its signed cadence "
+                    f"{show_duration(fcad)} plus tolerance {show_duration(tol)}: no signed checkpoint covers "
+                    f"{show_time(e0)}..{show_time(fat)} (history written before its checkpoints, or the first "
+                    "checkpoints removed)",
+                )
         for a, b in zip(good, good[1:], strict=False):
             ta, tb, cad = parse_time(a["at"]), parse_time(b["at"]), self._cadence(a)
             if ta is None or tb is None:
                 continue
             if tb - ta > cad + tol:
-                self.r.add(_seqs(int(a["seq"]), int(b["seq"])),
-                           f"{show_duration(tb - ta)} apart, more than the signed cadence {show_duration(cad)} plus "
-                           f"tolerance {show_duration(tol)}: no signed checkpoint covers {show_time(ta)}.."
-                           f"{show_time(tb)} (checkpoints removed, or the agent stopped)")
+                self.r.add(
+                    _seqs(int(a["seq"]), int(b["seq"])),
+                    f"{show_duration(tb - ta)} apart, more than the signed cadence {show_duration(cad)} plus "
+                    f"tolerance {show_duration(tol)}: no signed checkpoint covers {show_time(ta)}.."
+                    f"{show_time(tb)} (checkpoints removed, or the agent stopped)",
+                )
         self._tail(good[-1], entries, end, parse_time(made_at) if made_at else None)
 
-    def _tail(self, last: dict[str, Any], entries: Sequence[dict[str, Any]], end: datetime | None,
-              made: datetime | None) -> None:
+    def _tail(
+        self, last: dict[str, Any], entries: Sequence[dict[str, Any]], end: datetime | None, made: datetime | None
+    ) -> None:
         lat, cad = parse_time(last["at"]), self._cadence(last)
         if lat is None:
             return
@@ -483,11 +556,18 @@ class CheckpointCheck:
         hi = max([t for t in (end, *times) if t is not None], default=None)
         if hi is None or hi - lat <= cad + self.tolerance:
             return
-        tail = (f"; {len(after)} entries after it (evidence_log seq {after[0]['seq']}..{after[-1]['seq']}) are signed "
-                "by no checkpoint" if after else "")
-        self.r.add(self.where, f"no signed checkpoint covers {show_time(lat)}..{show_time(hi)} (cadence "
-                   f"{show_duration(cad)}): the last signed checkpoint is seq {last['seq']}{tail} (unsigned tail: "
-                   "truncated, or the later checkpoints removed)")
+        tail = (
+            f"; {len(after)} entries after it (evidence_log seq {after[0]['seq']}..{after[-1]['seq']}) are signed "
+            "by no checkpoint"
+            if after
+            else ""
+        )
+        self.r.add(
+            self.where,
+            f"no signed checkpoint covers {show_time(lat)}..{show_time(hi)} (cadence "
+            f"{show_duration(cad)}): the last signed checkpoint is seq {last['seq']}{tail} (unsigned tail: "
+            "truncated, or the later checkpoints removed)",
+        )
 
     def _cadence(self, c: dict[str, Any]) -> timedelta:
         """The cadence a checkpoint signs, capped at the longest the auditor accepts."""
@@ -504,9 +584,12 @@ class CheckpointCheck:
                 by_cadence.setdefault(int(c["cadence_s"]), []).append(int(c["seq"]))
         for cad, seqs in sorted(by_cadence.items()):
             for a, b in _ranges(seqs):
-                self.r.add(_seqs(a, b), f"signs a cadence of {show_duration(timedelta(seconds=cad))}, longer than "
-                           f"the longest accepted ({show_duration(self.max_cadence)}, --max-cadence): it would let "
-                           "that much history be written before its witness (a cadence chosen to cover a backfill)")
+                self.r.add(
+                    _seqs(a, b),
+                    f"signs a cadence of {show_duration(timedelta(seconds=cad))}, longer than "
+                    f"the longest accepted ({show_duration(self.max_cadence)}, --max-cadence): it would let "
+                    "that much history be written before its witness (a cadence chosen to cover a backfill)",
+                )
 
     def _entry_times(self, good: Sequence[dict[str, Any]], entries: Sequence[dict[str, Any]]) -> None:
         """Every entry's time lies between the signed checkpoints around it in the chain, within the
@@ -535,15 +618,21 @@ class CheckpointCheck:
                 _tally(late, after[2], seq, t, max)
         ats = {m[2]: m[1] for m in marks if m[1] is not None}
         for cseq, (a, b, t, n) in sorted(early.items()):
-            self.r.add(_entries(a, b), f"{_count(n)} written after signed checkpoint seq {cseq} at "
-                       f"{show_time(ats[cseq])} {'is' if n == 1 else 'are'} dated before it, from {show_time(t)} "
-                       f"(more than tolerance "
-                       f"{show_duration(tol)}): history written later with the clock set back (backdated)")
+            self.r.add(
+                _entries(a, b),
+                f"{_count(n)} written after signed checkpoint seq {cseq} at "
+                f"{show_time(ats[cseq])} {'is' if n == 1 else 'are'} dated before it, from {show_time(t)} "
+                f"(more than tolerance "
+                f"{show_duration(tol)}): history written later with the clock set back (backdated)",
+            )
         for cseq, (a, b, t, n) in sorted(late.items()):
-            self.r.add(_entries(a, b), f"{_count(n)} signed by checkpoint seq {cseq} at {show_time(ats[cseq])} "
-                       f"{'is' if n == 1 else 'are'} dated after it, up to {show_time(t)} (more than tolerance "
-                       f"{show_duration(tol)}): times "
-                       "altered, or written with the clock set ahead")
+            self.r.add(
+                _entries(a, b),
+                f"{_count(n)} signed by checkpoint seq {cseq} at {show_time(ats[cseq])} "
+                f"{'is' if n == 1 else 'are'} dated after it, up to {show_time(t)} (more than tolerance "
+                f"{show_duration(tol)}): times "
+                "altered, or written with the clock set ahead",
+            )
 
     # -- the bundle manifest ----------------------------------------------------------------------------
 
@@ -551,30 +640,44 @@ class CheckpointCheck:
         """manifest.json signed by the current key (manifest.sig: base64 Ed25519 over its canonical body)."""
         fp = str(manifest.get("key") or "").lower()
         if manifest.get("store") and self.store and manifest.get("store") != self.store:
-            self.r.add("manifest.json", f"names store {manifest.get('store')}, the checkpoints belong to store "
-                       f"{self.store} (bundle assembled from another store)")
+            self.r.add(
+                "manifest.json",
+                f"names store {manifest.get('store')}, the checkpoints belong to store "
+                f"{self.store} (bundle assembled from another store)",
+            )
         if signature is None:
             self.r.manifest_signature = "absent"
             if self.pinned:
-                self.r.add("file manifest.sig", "missing: manifest.json is not signed, so nothing binds the report, "
-                           "the OSCAL file, the CSVs and the documents to the signed checkpoints (unsigned bundle, "
-                           "or its signature removed)")
+                self.r.add(
+                    "file manifest.sig",
+                    "missing: manifest.json is not signed, so nothing binds the report, "
+                    "the OSCAL file, the CSVs and the documents to the signed checkpoints (unsigned bundle, "
+                    "or its signature removed)",
+                )
             return
         if self.pinned:
             tfp = self.trusted_fingerprint(fp)
             if tfp is None:
-                self.r.add("manifest.json", f"signed by key {fp[:16] or '(none named)'}, which is neither pinned nor "
-                           "reached from a pinned key through a rotation (re-signed with another key)")
+                self.r.add(
+                    "manifest.json",
+                    f"signed by key {fp[:16] or '(none named)'}, which is neither pinned nor "
+                    "reached from a pinned key through a rotation (re-signed with another key)",
+                )
                 return
             if tfp in self.retired:
                 at, nxt = self.retired[tfp]
-                self.r.add("manifest.json", f"signed by key {tfp[:16]}, which checkpoint seq {at} rotated to key "
-                           f"{nxt[:16]} (a retired key used after its rotation)")
+                self.r.add(
+                    "manifest.json",
+                    f"signed by key {tfp[:16]}, which checkpoint seq {at} rotated to key "
+                    f"{nxt[:16]} (a retired key used after its rotation)",
+                )
                 return
             key = self.material.get(tfp) or self.candidates.get(tfp)
             if key is None:
-                self.r.add("manifest.json", f"signed by the trusted key {tfp[:16]}, whose public key is not known: "
-                           "give it with --public-key")
+                self.r.add(
+                    "manifest.json",
+                    f"signed by the trusted key {tfp[:16]}, whose public key is not known: give it with --public-key",
+                )
                 return
         else:
             found = self._lookup(fp, {fingerprint(k): k for k in self.keys} if self.keys else self.material)
@@ -587,14 +690,21 @@ class CheckpointCheck:
         try:
             key.verify(base64.b64decode(signature.strip(), validate=True), manifest_body(manifest))
         except (InvalidSignature, ValueError):
-            self.r.add("file manifest.sig", "the Ed25519 signature over manifest.json does not verify (manifest "
-                       "edited, or signed by another key)")
+            self.r.add(
+                "file manifest.sig",
+                "the Ed25519 signature over manifest.json does not verify (manifest edited, or signed by another key)",
+            )
             return
         self.r.manifest_signature = "verified"
 
 
-def check_heads(checkpoints: Sequence[dict[str, Any]], by_seq: dict[int, dict[str, Any]], last: int | None,
-                complete: bool, report: VerifyReport) -> None:
+def check_heads(
+    checkpoints: Sequence[dict[str, Any]],
+    by_seq: dict[int, dict[str, Any]],
+    last: int | None,
+    complete: bool,
+    report: VerifyReport,
+) -> None:
     """Each checkpoint's head must be the chain's entry at that seq; a head past the end of a
     complete chain means its tail was removed."""
     for c in checkpoints:
@@ -603,10 +713,14 @@ def check_heads(checkpoints: Sequence[dict[str, Any]], by_seq: dict[int, dict[st
         e = by_seq.get(head)
         if e is not None:
             if e["entry_hash"] != c["head_hash"]:
-                report.add(name, f"commits to entry seq {head} with hash {c['head_hash'][:16]}..., but the "
-                           f"chain has {e['entry_hash'][:16]}... (chain rewritten)")
+                report.add(
+                    name,
+                    f"commits to entry seq {head} with hash {c['head_hash'][:16]}..., but the "
+                    f"chain has {e['entry_hash'][:16]}... (chain rewritten)",
+                )
         elif last is not None and head > last and complete:
-            report.add(name, f"commits to entry seq {head}, but the chain ends at seq {last} "
-                       "(tail of the chain removed)")
+            report.add(
+                name, f"commits to entry seq {head}, but the chain ends at seq {last} (tail of the chain removed)"
+            )
         elif last is None and head > int(c["pruned_through"]) and complete:
             report.add(name, f"commits to entry seq {head}, but the chain is empty (entries removed)")

@@ -29,27 +29,35 @@ OK, PROBLEMS, USAGE = 0, 1, 2
 def summary(report: VerifyReport, what: str) -> str:
     """The closing line: the verdict and what was checked (also printed by `posture-agent evidence verify`)."""
     signed = (f", {report.signatures_checked} signatures verified" if report.signatures_checked else "") + (
-        f", {report.signatures_unchecked} signatures not checked (no public key)"
-        if report.signatures_unchecked else "")
+        f", {report.signatures_unchecked} signatures not checked (no public key)" if report.signatures_unchecked else ""
+    )
     if report.manifest_signature == "verified":
         signed += ", manifest signature verified"
     verdict = "OK" if report.ok else f"FAILED with {len(report.issues)} problems"
-    whose = (f"; signed by pinned key {', '.join(k[:16] for k in report.signed_by)}" if report.pinned and
-             report.signed_by else "" if report.pinned else "; no key pinned: nothing proves who wrote it")
-    return (f"{verdict}: {what}: {report.entries} entries (seq {report.first_seq}..{report.last_seq}), "
-            f"{report.snapshots} snapshots, {report.blobs} blobs, {report.checkpoints} checkpoints{signed}{whose}")
+    whose = (
+        f"; signed by pinned key {', '.join(k[:16] for k in report.signed_by)}"
+        if report.pinned and report.signed_by
+        else ""
+        if report.pinned
+        else "; no key pinned: nothing proves who wrote it"
+    )
+    return (
+        f"{verdict}: {what}: {report.entries} entries (seq {report.first_seq}..{report.last_seq}), "
+        f"{report.snapshots} snapshots, {report.blobs} blobs, {report.checkpoints} checkpoints{signed}{whose}"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="posture-verify",
         description="Verify a posture-agent evidence bundle offline: every file, hash, chain link, record, "
-                    "result set, manifest and checkpoint signature.")
+        "result set, manifest and checkpoint signature.",
+    )
     p.add_argument("bundle", type=Path, help="the bundle zip (posture-agent evidence export)")
-    p.add_argument("--public-key", action="append", type=Path, default=[], metavar="PEM",
-                   help=OPTION_HELP["public_key"])
-    p.add_argument("--key-fingerprint", action="append", default=[], metavar="HEX",
-                   help=OPTION_HELP["key_fingerprint"])
+    p.add_argument(
+        "--public-key", action="append", type=Path, default=[], metavar="PEM", help=OPTION_HELP["public_key"]
+    )
+    p.add_argument("--key-fingerprint", action="append", default=[], metavar="HEX", help=OPTION_HELP["key_fingerprint"])
     p.add_argument("--tsa-cert", action="append", type=Path, default=[], metavar="PEM", help=OPTION_HELP["tsa_cert"])
     p.add_argument("--anchor-bucket", metavar="S3URL", help=OPTION_HELP["anchor_bucket"])
     p.add_argument("--s3-endpoint", metavar="URL", help=OPTION_HELP["s3_endpoint"])
@@ -69,9 +77,16 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # exits 2 on a usage error
     try:
-        trust = build_trust(public_keys=args.public_key, fingerprints=args.key_fingerprint, tsa_certs=args.tsa_cert,
-                            anchor_bucket=args.anchor_bucket, s3_endpoint=args.s3_endpoint, tolerance=args.tolerance,
-                            max_cadence=args.max_cadence, framework_sha256=args.framework_sha256)
+        trust = build_trust(
+            public_keys=args.public_key,
+            fingerprints=args.key_fingerprint,
+            tsa_certs=args.tsa_cert,
+            anchor_bucket=args.anchor_bucket,
+            s3_endpoint=args.s3_endpoint,
+            tolerance=args.tolerance,
+            max_cadence=args.max_cadence,
+            framework_sha256=args.framework_sha256,
+        )
     except TrustError as exc:
         return _fail(str(exc), USAGE)
     if not args.bundle.is_file():

@@ -29,8 +29,21 @@ from typing import Any
 
 from posture_verify.canonical import isoformat
 
-__all__ = ["CheckCoverage", "Coverage", "DocumentPeriod", "Failure", "Gap", "ManualControlCoverage", "Scope",
-           "UNMONITORED_THRESHOLD_PCT", "compute", "documents_in_force", "fmt_duration", "fmt_pct", "fmt_when"]
+__all__ = [
+    "CheckCoverage",
+    "Coverage",
+    "DocumentPeriod",
+    "Failure",
+    "Gap",
+    "ManualControlCoverage",
+    "Scope",
+    "UNMONITORED_THRESHOLD_PCT",
+    "compute",
+    "documents_in_force",
+    "fmt_duration",
+    "fmt_pct",
+    "fmt_when",
+]
 
 FAILING = {"fail"}
 PASSING = {"pass", "not_applicable", "excepted"}
@@ -41,17 +54,28 @@ UNMONITORED_THRESHOLD_PCT = 1.0
 
 # requirement statuses, worst first where they combine
 PASSING_S, FAILING_S, PARTLY_S, NOT_EVIDENCED_S, NOT_ASSESSED_S = (
-    "passing", "failing", "partly", "not evidenced", "not assessed")
+    "passing",
+    "failing",
+    "partly",
+    "not evidenced",
+    "not assessed",
+)
 STATUSES = (PASSING_S, FAILING_S, PARTLY_S, NOT_EVIDENCED_S, NOT_ASSESSED_S)
 EVIDENCED, PARTLY_EVIDENCED, NOT_EVIDENCED = "evidenced", "partly evidenced", "not evidenced"
 A_PASSING, A_FAILING, A_PARTLY, A_NONE, A_NOT_ASSESSED = (
-    "passing", "failing", "partly monitored", "not monitored", "not assessed")
+    "passing",
+    "failing",
+    "partly monitored",
+    "not monitored",
+    "not assessed",
+)
 
 # a requirement's automated state at an instant is the worst of its monitored checks' states
 _RANK = {"pass": 0, "no_data": 1, "unmonitored": 2, "error": 3, "fail": 4}
 
 
 # -- numbers for people (the report, the reasons and the OSCAL text use these) --------------------
+
 
 def fmt_pct(value: float | None) -> str:
     """At most one decimal, never rounded up to 100% nor down to 0% when it is not exactly that."""
@@ -96,6 +120,7 @@ def fmt_duration(d: timedelta | None) -> str:
 
 # -- records -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Gap:
     source: str
@@ -107,8 +132,12 @@ class Gap:
         return self.end - self.start
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "start": isoformat(self.start), "end": isoformat(self.end),
-                "hours": round(self.duration.total_seconds() / 3600, 2)}
+        return {
+            "source": self.source,
+            "start": isoformat(self.start),
+            "end": isoformat(self.end),
+            "hours": round(self.duration.total_seconds() / 3600, 2),
+        }
 
 
 @dataclass(frozen=True)
@@ -128,11 +157,15 @@ class Failure:
 
     def to_dict(self) -> dict[str, Any]:
         ttr = self.time_to_remediate
-        return {"check_id": self.check_id, "resource_id": self.resource_id,
-                "detected_at": isoformat(self.detected_at),
-                "fixed_at": isoformat(self.fixed_at) if self.fixed_at else None,
-                "hours_to_remediate": round(ttr.total_seconds() / 3600, 2) if ttr is not None else None,
-                "message": self.message, "open_at_start": self.open_at_start}
+        return {
+            "check_id": self.check_id,
+            "resource_id": self.resource_id,
+            "detected_at": isoformat(self.detected_at),
+            "fixed_at": isoformat(self.fixed_at) if self.fixed_at else None,
+            "hours_to_remediate": round(ttr.total_seconds() / 3600, 2) if ttr is not None else None,
+            "message": self.message,
+            "open_at_start": self.open_at_start,
+        }
 
 
 @dataclass
@@ -146,9 +179,15 @@ class SourceCoverage:
     monitored_pct: float = 0.0  # share of the period not inside a gap
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "interval_minutes": self.interval.total_seconds() / 60,
-                "runs_scheduled": self.scheduled, "runs_succeeded": self.succeeded, "runs_failed": self.failed,
-                "monitored_pct": self.monitored_pct, "gaps": [g.to_dict() for g in self.gaps]}
+        return {
+            "source": self.source,
+            "interval_minutes": self.interval.total_seconds() / 60,
+            "runs_scheduled": self.scheduled,
+            "runs_succeeded": self.succeeded,
+            "runs_failed": self.failed,
+            "monitored_pct": self.monitored_pct,
+            "gaps": [g.to_dict() for g in self.gaps],
+        }
 
 
 @dataclass
@@ -166,9 +205,16 @@ class CheckCoverage:
     effective: list[tuple[datetime, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check_id": self.check_id, "sources": self.sources, "pass_pct": self.pass_pct,
-                "fail_pct": self.fail_pct, "error_pct": self.error_pct, "unmonitored_pct": self.unmonitored_pct,
-                "failures": [f.to_dict() for f in self.failures], "exceptions": self.exceptions}
+        return {
+            "check_id": self.check_id,
+            "sources": self.sources,
+            "pass_pct": self.pass_pct,
+            "fail_pct": self.fail_pct,
+            "error_pct": self.error_pct,
+            "unmonitored_pct": self.unmonitored_pct,
+            "failures": [f.to_dict() for f in self.failures],
+            "exceptions": self.exceptions,
+        }
 
 
 @dataclass(frozen=True)
@@ -189,11 +235,20 @@ class DocumentPeriod:
     lapsed_in_period: bool  # its review date passed inside the period before a newer document came
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "control_id": self.control_id, "filename": self.filename, "sha256": self.sha256,
-                "owner": self.owner, "attached_at": isoformat(self.attached_at),
-                "review_every_days": self.review_every_days, "next_review": isoformat(self.next_review),
-                "in_force_until": isoformat(self.in_force_until), "superseded_by": self.superseded_by,
-                "in_force_pct": self.in_force_pct, "lapsed_in_period": self.lapsed_in_period}
+        return {
+            "id": self.id,
+            "control_id": self.control_id,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "owner": self.owner,
+            "attached_at": isoformat(self.attached_at),
+            "review_every_days": self.review_every_days,
+            "next_review": isoformat(self.next_review),
+            "in_force_until": isoformat(self.in_force_until),
+            "superseded_by": self.superseded_by,
+            "in_force_pct": self.in_force_pct,
+            "lapsed_in_period": self.lapsed_in_period,
+        }
 
 
 @dataclass
@@ -214,15 +269,24 @@ class ManualControlCoverage:
         if self.status == NOT_EVIDENCED:
             return f"{self.control_id} had no document in force (expected: {self.expected})"
         lapses = [d for d in self.documents if d.lapsed_in_period]
-        why = (f"the review of {lapses[0].filename} due {fmt_when(lapses[0].next_review)} lapsed" if lapses else
-               f"first attached {fmt_when(min(d.attached_at for d in self.documents))}")
+        why = (
+            f"the review of {lapses[0].filename} due {fmt_when(lapses[0].next_review)} lapsed"
+            if lapses
+            else f"first attached {fmt_when(min(d.attached_at for d in self.documents))}"
+        )
         return f"{self.control_id} had a document in force for {fmt_pct(self.evidenced_pct)} of the period ({why})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"control_id": self.control_id, "title": self.title, "expected": self.expected,
-                "status": self.status, "evidenced_pct": self.evidenced_pct, "reason": self.reason,
-                "documents": [d.to_dict() for d in self.documents],
-                "in_force": [[isoformat(a), isoformat(b)] for a, b in self.intervals]}
+        return {
+            "control_id": self.control_id,
+            "title": self.title,
+            "expected": self.expected,
+            "status": self.status,
+            "evidenced_pct": self.evidenced_pct,
+            "reason": self.reason,
+            "documents": [d.to_dict() for d in self.documents],
+            "in_force": [[isoformat(a), isoformat(b)] for a, b in self.intervals],
+        }
 
 
 @dataclass
@@ -243,12 +307,17 @@ class Coverage:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"framework": self.framework, "from": isoformat(self.start), "to": isoformat(self.end),
-                "unmonitored_threshold_pct": self.unmonitored_threshold_pct, "statuses": self.status_counts(),
-                "sources": [s.to_dict() for s in self.sources.values()],
-                "checks": [c.to_dict() for c in self.checks.values()],
-                "manual_controls": [m.to_dict() for m in self.manual.values()],
-                "requirements": self.requirements}
+        return {
+            "framework": self.framework,
+            "from": isoformat(self.start),
+            "to": isoformat(self.end),
+            "unmonitored_threshold_pct": self.unmonitored_threshold_pct,
+            "statuses": self.status_counts(),
+            "sources": [s.to_dict() for s in self.sources.values()],
+            "checks": [c.to_dict() for c in self.checks.values()],
+            "manual_controls": [m.to_dict() for m in self.manual.values()],
+            "requirements": self.requirements,
+        }
 
 
 def _pct(part: timedelta, whole: timedelta) -> float:
@@ -256,6 +325,7 @@ def _pct(part: timedelta, whole: timedelta) -> float:
 
 
 # -- manual documents ----------------------------------------------------------------------------
+
 
 def _get(row: Any, key: str) -> Any:
     return row[key] if isinstance(row, Mapping) else getattr(row, key)
@@ -286,12 +356,22 @@ def documents_in_force(rows: Iterable[Any], start: datetime, end: datetime) -> l
             if attached > end or until <= start or until <= attached:
                 continue  # never in force inside the period (or replaced the moment it was attached)
             overlap = min(until, end) - max(attached, start)
-            out.append(DocumentPeriod(
-                id=int(_get(r, "id")), control_id=str(_get(r, "control_id")), filename=str(_get(r, "filename")),
-                sha256=str(_get(r, "sha256")), owner=str(_get(r, "owner")), attached_at=attached,
-                review_every_days=int(_get(r, "review_every_days")), next_review=review, in_force_until=until,
-                superseded_by=superseded, in_force_pct=_pct(overlap, span),
-                lapsed_in_period=superseded is None and start < review < end))
+            out.append(
+                DocumentPeriod(
+                    id=int(_get(r, "id")),
+                    control_id=str(_get(r, "control_id")),
+                    filename=str(_get(r, "filename")),
+                    sha256=str(_get(r, "sha256")),
+                    owner=str(_get(r, "owner")),
+                    attached_at=attached,
+                    review_every_days=int(_get(r, "review_every_days")),
+                    next_review=review,
+                    in_force_until=until,
+                    superseded_by=superseded,
+                    in_force_pct=_pct(overlap, span),
+                    lapsed_in_period=superseded is None and start < review < end,
+                )
+            )
     return sorted(out, key=lambda d: (d.control_id, d.attached_at, d.id))
 
 
@@ -307,8 +387,9 @@ def _union_length(intervals: list[tuple[datetime, datetime]]) -> timedelta:
     return total + (cur[1] - cur[0] if cur else timedelta(0))
 
 
-def _intersect(a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datetime]]
-               ) -> list[tuple[datetime, datetime]]:
+def _intersect(
+    a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
     out = []
     for x0, x1 in a:
         for y0, y1 in b:
@@ -324,16 +405,25 @@ def _evidence_status(covered: timedelta, span: timedelta) -> str:
     return PARTLY_EVIDENCED if covered > timedelta(0) else NOT_EVIDENCED
 
 
-def _manual_control(control: ScopeControl, docs: list[DocumentPeriod], start: datetime,
-                    end: datetime) -> ManualControlCoverage:
+def _manual_control(
+    control: ScopeControl, docs: list[DocumentPeriod], start: datetime, end: datetime
+) -> ManualControlCoverage:
     intervals = sorted((max(d.attached_at, start), min(d.in_force_until, end)) for d in docs)
     intervals = [(a, b) for a, b in intervals if a < b]
     covered = _union_length(intervals)
-    return ManualControlCoverage(control.id, control.title, control.evidence or "a document",
-                                 _evidence_status(covered, end - start), _pct(covered, end - start), docs, intervals)
+    return ManualControlCoverage(
+        control.id,
+        control.title,
+        control.evidence or "a document",
+        _evidence_status(covered, end - start),
+        _pct(covered, end - start),
+        docs,
+        intervals,
+    )
 
 
 # -- automated checks ----------------------------------------------------------------------------
+
 
 def _gaps(source: str, times: list[datetime], start: datetime, end: datetime, interval: timedelta) -> list[Gap]:
     """Stretches longer than twice the interval without a successful collection (edges included)."""
@@ -381,24 +471,47 @@ class Scope:
     controls: Mapping[str, ScopeControl]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"framework": self.id, "name": self.name, "version": self.version,
-                "categories": list(self.categories),
-                "requirements": [{"ref": r.ref, "title": r.title, "controls": list(r.controls),
-                                  "checks": list(r.checks)} for r in self.requirements],
-                "controls": {c.id: {"title": c.title, "kind": "automated" if c.automated else "manual",
-                                    "evidence": c.evidence} for c in sorted(self.controls.values(),
-                                                                            key=lambda c: c.id)}}
+        return {
+            "framework": self.id,
+            "name": self.name,
+            "version": self.version,
+            "categories": list(self.categories),
+            "requirements": [
+                {"ref": r.ref, "title": r.title, "controls": list(r.controls), "checks": list(r.checks)}
+                for r in self.requirements
+            ],
+            "controls": {
+                c.id: {"title": c.title, "kind": "automated" if c.automated else "manual", "evidence": c.evidence}
+                for c in sorted(self.controls.values(), key=lambda c: c.id)
+            },
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scope:
         """Raises KeyError, TypeError or ValueError on a document of the wrong shape."""
-        controls = {str(cid): ScopeControl(str(cid), str(c["title"]), {"automated": True, "manual": False}[c["kind"]],
-                                           None if c.get("evidence") is None else str(c["evidence"]))
-                    for cid, c in dict(data["controls"]).items()}
-        reqs = tuple(ScopeRequirement(str(r["ref"]), str(r["title"]), tuple(str(x) for x in r["controls"]),
-                                      tuple(str(x) for x in r["checks"])) for r in data["requirements"])
-        return cls(str(data["framework"]), str(data["name"]), str(data["version"]),
-                   tuple(str(x) for x in data["categories"]), reqs, controls)
+        controls = {
+            str(cid): ScopeControl(
+                str(cid),
+                str(c["title"]),
+                {"automated": True, "manual": False}[c["kind"]],
+                None if c.get("evidence") is None else str(c["evidence"]),
+            )
+            for cid, c in dict(data["controls"]).items()
+        }
+        reqs = tuple(
+            ScopeRequirement(
+                str(r["ref"]), str(r["title"]), tuple(str(x) for x in r["controls"]), tuple(str(x) for x in r["checks"])
+            )
+            for r in data["requirements"]
+        )
+        return cls(
+            str(data["framework"]),
+            str(data["name"]),
+            str(data["version"]),
+            tuple(str(x) for x in data["categories"]),
+            reqs,
+            controls,
+        )
 
 
 def _time(value: Any) -> datetime:
@@ -408,11 +521,21 @@ def _time(value: Any) -> datetime:
     return _utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
 
 
-def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapping[str, Any]],
-            events: Iterable[Mapping[str, Any]], carried: Iterable[Mapping[str, Any]] = (),
-            exceptions: Iterable[Mapping[str, Any]] = (), documents: Iterable[Mapping[str, Any]] = (),
-            now: datetime | None = None, intervals: Mapping[str, timedelta] | None = None,
-            unmonitored_threshold_pct: float = UNMONITORED_THRESHOLD_PCT, start_known: bool = True) -> Coverage:
+def compute(
+    scope: Scope,
+    *,
+    start: datetime,
+    end: datetime,
+    runs: Iterable[Mapping[str, Any]],
+    events: Iterable[Mapping[str, Any]],
+    carried: Iterable[Mapping[str, Any]] = (),
+    exceptions: Iterable[Mapping[str, Any]] = (),
+    documents: Iterable[Mapping[str, Any]] = (),
+    now: datetime | None = None,
+    intervals: Mapping[str, timedelta] | None = None,
+    unmonitored_threshold_pct: float = UNMONITORED_THRESHOLD_PCT,
+    start_known: bool = True,
+) -> Coverage:
     """The coverage of ``scope`` over [start, min(end, now)] from records (JSON rows or database rows as
     mappings, times as datetimes or ISO strings):
 
@@ -449,19 +572,48 @@ def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapp
         in_period = [(at, status) for at, status in rs if at >= start]
         ok = [at for at, status in in_period if status != "failed"]
         gaps = _gaps(src, ok, start, end_eff, interval)
-        sources[src] = SourceCoverage(src, interval, int(span / interval) if span > timedelta(0) else 0,
-                                      len(ok), len(in_period) - len(ok), gaps,
-                                      round(100 - _pct(sum((g.duration for g in gaps), timedelta(0)), span), 2))
+        sources[src] = SourceCoverage(
+            src,
+            interval,
+            int(span / interval) if span > timedelta(0) else 0,
+            len(ok),
+            len(in_period) - len(ok),
+            gaps,
+            round(100 - _pct(sum((g.duration for g in gaps), timedelta(0)), span), 2),
+        )
 
-    ev_rows = [_Event(str(e["uid"]), str(e["source"]), str(e["check_id"]), str(e["resource_id"]), str(e["status"]),
-                      str(e["message"]), start, True) for e in sorted(carried, key=lambda e: str(e["uid"]))]
+    ev_rows = [
+        _Event(
+            str(e["uid"]),
+            str(e["source"]),
+            str(e["check_id"]),
+            str(e["resource_id"]),
+            str(e["status"]),
+            str(e["message"]),
+            start,
+            True,
+        )
+        for e in sorted(carried, key=lambda e: str(e["uid"]))
+    ]
     for row in events:
         at = _time(row["at"])
         if at <= end_eff:
-            ev_rows.append(_Event(str(row["uid"]), str(row["source"]), str(row["check_id"]), str(row["resource_id"]),
-                                  str(row["status"]), str(row["message"]), at, False))
-    exc_rows = sorted((x for x in exceptions if _time(x["created_at"]) < end_eff and _time(x["expires_at"]) > start),
-                      key=lambda x: int(x["id"]))
+            ev_rows.append(
+                _Event(
+                    str(row["uid"]),
+                    str(row["source"]),
+                    str(row["check_id"]),
+                    str(row["resource_id"]),
+                    str(row["status"]),
+                    str(row["message"]),
+                    at,
+                    False,
+                )
+            )
+    exc_rows = sorted(
+        (x for x in exceptions if _time(x["created_at"]) < end_eff and _time(x["expires_at"]) > start),
+        key=lambda x: int(x["id"]),
+    )
 
     # per check: replay finding events into per-check state changes and failure episodes
     check_ids = {c for r in reqs for c in r.checks}
@@ -502,8 +654,9 @@ def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapp
         elif e.status not in FAILING and e.status != "error" and e.uid in open_fail:
             f = open_fail.pop(e.uid)
             if e.at >= start:
-                failures.setdefault(e.check_id, []).append(Failure(f.check_id, f.resource_id, f.detected_at,
-                                                                   e.at, f.message, f.open_at_start))
+                failures.setdefault(e.check_id, []).append(
+                    Failure(f.check_id, f.resource_id, f.detected_at, e.at, f.message, f.open_at_start)
+                )
         after = check_state(e.check_id)
         if after != before:
             changes.setdefault(e.check_id, []).append((e.at, after))
@@ -512,9 +665,15 @@ def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapp
 
     for src in sorted({s for srcs in srcs_of.values() for s in srcs} - set(sources)):
         # findings of a source without a run in these records: none of the period was monitored
-        sources[src] = SourceCoverage(src, DEFAULT_INTERVAL, int(span / DEFAULT_INTERVAL) if span > timedelta(0)
-                                      else 0, 0, 0, _gaps(src, [], start, end_eff, DEFAULT_INTERVAL),
-                                      0.0 if span > timedelta(0) else 100.0)
+        sources[src] = SourceCoverage(
+            src,
+            DEFAULT_INTERVAL,
+            int(span / DEFAULT_INTERVAL) if span > timedelta(0) else 0,
+            0,
+            0,
+            _gaps(src, [], start, end_eff, DEFAULT_INTERVAL),
+            0.0 if span > timedelta(0) else 100.0,
+        )
     checks: dict[str, CheckCoverage] = {}
     for chk in sorted(check_ids):
         srcs = sorted(srcs_of.get(chk, ()))
@@ -522,26 +681,47 @@ def compute(scope: Scope, *, start: datetime, end: datetime, runs: Iterable[Mapp
         timeline = _clip(changes.get(chk, []), start, end_eff)
         effective = _effective(timeline, gaps, start, end_eff)
         totals = _durations(effective, end_eff)
-        excs = [{"id": x["id"], "check_id": chk, "resource_pattern": x["resource_pattern"], "owner": x["owner"],
-                 "reason": x["reason"], "from": isoformat(_time(x["created_at"])),
-                 "until": isoformat(_time(x["expires_at"]))}
-                for x in exc_rows if x["check_id"] == chk]
-        checks[chk] = CheckCoverage(chk, srcs, _pct(totals["pass"], span), _pct(totals["fail"], span),
-                                    _pct(totals["error"], span),
-                                    _pct(totals["unmonitored"] + totals["no_data"], span),
-                                    sorted(failures.get(chk, []), key=lambda f: (f.detected_at, f.resource_id)),
-                                    excs, timeline, effective)
+        excs = [
+            {
+                "id": x["id"],
+                "check_id": chk,
+                "resource_pattern": x["resource_pattern"],
+                "owner": x["owner"],
+                "reason": x["reason"],
+                "from": isoformat(_time(x["created_at"])),
+                "until": isoformat(_time(x["expires_at"])),
+            }
+            for x in exc_rows
+            if x["check_id"] == chk
+        ]
+        checks[chk] = CheckCoverage(
+            chk,
+            srcs,
+            _pct(totals["pass"], span),
+            _pct(totals["fail"], span),
+            _pct(totals["error"], span),
+            _pct(totals["unmonitored"] + totals["no_data"], span),
+            sorted(failures.get(chk, []), key=lambda f: (f.detected_at, f.resource_id)),
+            excs,
+            timeline,
+            effective,
+        )
 
     # manual controls: the documents in force during the period
     docs = documents_in_force(documents, start, end_eff)
-    manual_ids = sorted({c for r in reqs for c in r.controls
-                         if c in scope.controls and not scope.controls[c].automated})
-    manual = {cid: _manual_control(scope.controls[cid], [d for d in docs if d.control_id == cid],
-                                   start, end_eff) for cid in manual_ids}
+    manual_ids = sorted(
+        {c for r in reqs for c in r.controls if c in scope.controls and not scope.controls[c].automated}
+    )
+    manual = {
+        cid: _manual_control(scope.controls[cid], [d for d in docs if d.control_id == cid], start, end_eff)
+        for cid in manual_ids
+    }
 
     cache: dict[tuple[str, ...], dict[str, timedelta]] = {}
-    requirements = [_requirement(r, scope, checks, sources, manual, start, end_eff, unmonitored_threshold_pct,
-                                 cache, start_known) for r in reqs]
+    requirements = [
+        _requirement(r, scope, checks, sources, manual, start, end_eff, unmonitored_threshold_pct, cache, start_known)
+        for r in reqs
+    ]
     return Coverage(scope.id, start, end_eff, sources, checks, requirements, manual, unmonitored_threshold_pct)
 
 
@@ -581,8 +761,9 @@ def _merged(gaps: list[Gap], start: datetime, end: datetime) -> list[tuple[datet
     return out
 
 
-def _effective(timeline: list[tuple[datetime, str]], gaps: list[Gap], start: datetime,
-               end: datetime) -> list[tuple[datetime, str]]:
+def _effective(
+    timeline: list[tuple[datetime, str]], gaps: list[Gap], start: datetime, end: datetime
+) -> list[tuple[datetime, str]]:
     """The check's state from ``start`` to ``end`` as change points, time inside a gap of any of its
     sources shown as ``unmonitored``."""
     spans = _merged(gaps, start, end)
@@ -636,8 +817,15 @@ def _worst(timelines: list[list[tuple[datetime, str]]], start: datetime) -> list
 
 # -- requirements --------------------------------------------------------------------------------
 
-def _automated_part(chks: list[CheckCoverage], start: datetime, end: datetime, threshold: float,
-                    cache: dict[tuple[str, ...], dict[str, timedelta]], start_known: bool = True) -> dict[str, Any]:
+
+def _automated_part(
+    chks: list[CheckCoverage],
+    start: datetime,
+    end: datetime,
+    threshold: float,
+    cache: dict[tuple[str, ...], dict[str, timedelta]],
+    start_known: bool = True,
+) -> dict[str, Any]:
     span = end - start
     monitored = [c for c in chks if c.sources]
     key = tuple(c.check_id for c in monitored)
@@ -649,35 +837,47 @@ def _automated_part(chks: list[CheckCoverage], start: datetime, end: datetime, t
     if totals is None:
         part.update(pass_pct=0.0, fail_pct=0.0, error_pct=0.0, unmonitored_pct=100.0 if chks else None)
     else:
-        part.update(pass_pct=_pct(totals["pass"], span), fail_pct=_pct(totals["fail"], span),
-                    error_pct=_pct(totals["error"], span),
-                    unmonitored_pct=_pct(totals["unmonitored"] + totals["no_data"], span))
+        part.update(
+            pass_pct=_pct(totals["pass"], span),
+            fail_pct=_pct(totals["fail"], span),
+            error_pct=_pct(totals["error"], span),
+            unmonitored_pct=_pct(totals["unmonitored"] + totals["no_data"], span),
+        )
     open_n = sum(1 for f in fails if f.fixed_at is None)
     unverified = (part["unmonitored_pct"] or 0.0) + part["error_pct"]
     if not chks:
         status, reason = A_NOT_ASSESSED, "no check of this framework's providers tests it"
     elif fails or part["fail_pct"] > 0:
         status = A_FAILING
-        reason = (f"{len(fails)} failure{'s' if len(fails) != 1 else ''} in the period"
-                  + (f", {open_n} still open" if open_n else ", all remediated")
-                  + f"; failing {fmt_pct(part['fail_pct'])} of the period")
+        reason = (
+            f"{len(fails)} failure{'s' if len(fails) != 1 else ''} in the period"
+            + (f", {open_n} still open" if open_n else ", all remediated")
+            + f"; failing {fmt_pct(part['fail_pct'])} of the period"
+        )
     elif not monitored or part["pass_pct"] <= 0:
         status = A_NONE
-        reason = ("no check result during the period" if not part["error_pct"] else
-                  f"no passing result during the period ({fmt_pct(part['error_pct'])} of it in error)")
+        reason = (
+            "no check result during the period"
+            if not part["error_pct"]
+            else f"no passing result during the period ({fmt_pct(part['error_pct'])} of it in error)"
+        )
     elif unverified > threshold:
         status = A_PARTLY
-        reason = (f"no failure, but {fmt_pct(unverified)} of the period was not verified (unmonitored or in "
-                  f"error), above the {fmt_pct(threshold)} threshold")
+        reason = (
+            f"no failure, but {fmt_pct(unverified)} of the period was not verified (unmonitored or in "
+            f"error), above the {fmt_pct(threshold)} threshold"
+        )
     else:
         status = A_PASSING
-        reason = ("passing for the whole monitored period"
-                  + (f"; {fmt_pct(unverified)} not verified, within the {fmt_pct(threshold)} threshold"
-                     if unverified else ""))
+        reason = "passing for the whole monitored period" + (
+            f"; {fmt_pct(unverified)} not verified, within the {fmt_pct(threshold)} threshold" if unverified else ""
+        )
     if status == A_PASSING and not start_known:
         status = A_PARTLY
-        reason = ("no failure seen, but the findings open when the period started are not in the records (history "
-                  "pruned before it): a failure open since before the period and unchanged would not show")
+        reason = (
+            "no failure seen, but the findings open when the period started are not in the records (history "
+            "pruned before it): a failure open since before the period and unchanged would not show"
+        )
     part.update(status=status, reason=reason)
     return part
 
@@ -693,21 +893,29 @@ def _manual_part(controls: list[ManualControlCoverage], start: datetime, end: da
     if status == EVIDENCED:
         reason = "every manual control had a document in force for the whole period"
     elif status == PARTLY_EVIDENCED:
-        reason = (f"documents in force for every manual control during {fmt_pct(_pct(covered, span))} of the "
-                  f"period; {issues}")
+        reason = (
+            f"documents in force for every manual control during {fmt_pct(_pct(covered, span))} of the period; {issues}"
+        )
     elif all(m.status != NOT_EVIDENCED for m in controls):
         reason = f"never a document in force for every manual control at once; {issues}"
     else:
         reason = issues
-    return {"status": status, "evidenced_pct": _pct(covered, span), "reason": reason,
-            "controls": [m.control_id for m in controls],
-            "documents": sorted({d.id for m in controls for d in m.documents})}
+    return {
+        "status": status,
+        "evidenced_pct": _pct(covered, span),
+        "reason": reason,
+        "controls": [m.control_id for m in controls],
+        "documents": sorted({d.id for m in controls for d in m.documents}),
+    }
 
 
 def _combine(automated: dict[str, Any] | None, manual: dict[str, Any] | None) -> tuple[str, str]:
     parts = [p for p in (automated, manual) if p is not None and p["status"] != A_NOT_ASSESSED]
-    reasons = [f"{name}: {p['reason']}" for name, p in (("Automated", automated), ("Manual", manual))
-               if p is not None and p["status"] != A_NOT_ASSESSED]
+    reasons = [
+        f"{name}: {p['reason']}"
+        for name, p in (("Automated", automated), ("Manual", manual))
+        if p is not None and p["status"] != A_NOT_ASSESSED
+    ]
     reason = ". ".join(reasons) + "." if reasons else ""
     if not parts:
         return NOT_ASSESSED_S, reason or "No control of posture-agent covers this criterion; assess it separately."
@@ -721,15 +929,21 @@ def _combine(automated: dict[str, Any] | None, manual: dict[str, Any] | None) ->
     return PASSING_S, reason
 
 
-def _requirement(req: ScopeRequirement, scope: Scope, checks: dict[str, CheckCoverage],
-                 sources: dict[str, SourceCoverage],
-                 manual: dict[str, ManualControlCoverage], start: datetime, end: datetime,
-                 threshold: float, cache: dict[tuple[str, ...], dict[str, timedelta]],
-                 start_known: bool = True) -> dict[str, Any]:
+def _requirement(
+    req: ScopeRequirement,
+    scope: Scope,
+    checks: dict[str, CheckCoverage],
+    sources: dict[str, SourceCoverage],
+    manual: dict[str, ManualControlCoverage],
+    start: datetime,
+    end: datetime,
+    threshold: float,
+    cache: dict[tuple[str, ...], dict[str, timedelta]],
+    start_known: bool = True,
+) -> dict[str, Any]:
     ctrls = [scope.controls[c] for c in req.controls if c in scope.controls]
     has_auto, has_manual = any(c.automated for c in ctrls), any(not c.automated for c in ctrls)
-    kind = ("unsupported" if not ctrls else "mixed" if has_auto and has_manual
-            else "automated" if has_auto else "manual")
+    kind = "unsupported" if not ctrls else "mixed" if has_auto and has_manual else "automated" if has_auto else "manual"
     chks = [checks[c] for c in req.checks if c in checks]
     srcs = sorted({s for c in chks for s in c.sources})
     fails = [f for c in chks for f in c.failures]
@@ -738,8 +952,13 @@ def _requirement(req: ScopeRequirement, scope: Scope, checks: dict[str, CheckCov
     man = _manual_part([manual[c.id] for c in ctrls if not c.automated], start, end) if has_manual else None
     status, reason = _combine(automated, man)
     return {
-        "requirement": req.ref, "title": req.title, "kind": kind, "status": status, "reason": reason,
-        "automated": automated, "manual": man,
+        "requirement": req.ref,
+        "title": req.title,
+        "kind": kind,
+        "status": status,
+        "reason": reason,
+        "automated": automated,
+        "manual": man,
         "checks": [c.check_id for c in chks],
         "runs_scheduled": sum(sources[s].scheduled for s in srcs),
         "runs_succeeded": sum(sources[s].succeeded for s in srcs),
@@ -752,7 +971,8 @@ def _requirement(req: ScopeRequirement, scope: Scope, checks: dict[str, CheckCov
         "automated_status": automated["status"] if automated else None,
         "manual_status": man["status"] if man else None,
         "evidenced_pct": man["evidenced_pct"] if man else None,
-        "failures": len(fails), "open_failures": sum(1 for f in fails if f.fixed_at is None),
+        "failures": len(fails),
+        "open_failures": sum(1 for f in fails if f.fixed_at is None),
         "mean_hours_to_remediate": round(sum(ttrs) / len(ttrs), 2) if ttrs else None,
         "max_hours_to_remediate": round(max(ttrs), 2) if ttrs else None,
         "exceptions": sum(len(c.exceptions) for c in chks),

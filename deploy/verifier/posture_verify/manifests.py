@@ -27,8 +27,9 @@ class Manifest:
     removed: tuple[str, ...] = ()
 
     def encode(self) -> bytes:
-        return canonical_json({"v": 1, "base": self.base, "depth": self.depth,
-                               "items": dict(self.items), "removed": list(self.removed)})
+        return canonical_json(
+            {"v": 1, "base": self.base, "depth": self.depth, "items": dict(self.items), "removed": list(self.removed)}
+        )
 
     @property
     def hash(self) -> str:
@@ -37,8 +38,7 @@ class Manifest:
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
         obj: dict[str, Any] = json.loads(data)
-        return cls(base=obj["base"], depth=int(obj["depth"]), items=obj["items"],
-                   removed=tuple(obj.get("removed", ())))
+        return cls(base=obj["base"], depth=int(obj["depth"]), items=obj["items"], removed=tuple(obj.get("removed", ())))
 
 
 def resolve_manifest(hash_: str, load: Callable[[str], bytes]) -> dict[str, str]:

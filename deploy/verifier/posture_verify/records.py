@@ -15,8 +15,16 @@ from typing import Any
 
 from posture_verify.canonical import canonical_json, sha256_hex
 
-__all__ = ["AUDITED_COLUMNS", "DEFER_MANIFEST_BYTES", "STARVED_MESSAGE", "BlobRow", "Records", "Unreadable",
-           "cycle_snapshot_ids", "kept_row_hash"]
+__all__ = [
+    "AUDITED_COLUMNS",
+    "DEFER_MANIFEST_BYTES",
+    "STARVED_MESSAGE",
+    "BlobRow",
+    "Records",
+    "Unreadable",
+    "cycle_snapshot_ids",
+    "kept_row_hash",
+]
 
 # the message the store gives a finding it could not re-collect: such a row is in the replayed state
 # but was not in the evaluated result set of that cycle (the agent's agent.store.db.STARVED; a test
@@ -26,8 +34,17 @@ STARVED_MESSAGE = "not collected this cycle; see the snapshot's collection error
 # the columns of a manual_evidence or exceptions row that its chain entry (and a prune entry that
 # keeps the row) vouches for
 AUDITED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "manual_evidence": ("id", "control_id", "filename", "sha256", "size", "owner", "attached_at",
-                        "review_every_days", "next_review"),
+    "manual_evidence": (
+        "id",
+        "control_id",
+        "filename",
+        "sha256",
+        "size",
+        "owner",
+        "attached_at",
+        "review_every_days",
+        "next_review",
+    ),
     "exceptions": ("id", "check_id", "resource_pattern", "reason", "owner", "created_at", "expires_at"),
 }
 

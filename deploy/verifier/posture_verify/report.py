@@ -49,12 +49,25 @@ class VerifyReport:
         self.issues.append(Issue(record, problem))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "entries": self.entries, "first_seq": self.first_seq, "last_seq": self.last_seq,
-                "checkpoints": self.checkpoints, "signatures_checked": self.signatures_checked,
-                "signatures_unchecked": self.signatures_unchecked, "blobs": self.blobs,
-                "snapshots": self.snapshots, "pruned_through": self.pruned_through,
-                "witnesses": self.witnesses, "notes": self.notes,
-                "pinned": self.pinned, "authorship_proven": self.pinned and self.ok, "signed_by": self.signed_by,
-                "cadence_s": self.cadence_s, "manifest_signature": self.manifest_signature,
-                "summaries_not_recomputed": self.summaries, "framework_sha256": self.framework_sha256,
-                "issues": [{"record": i.record, "problem": i.problem} for i in self.issues]}
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "checkpoints": self.checkpoints,
+            "signatures_checked": self.signatures_checked,
+            "signatures_unchecked": self.signatures_unchecked,
+            "blobs": self.blobs,
+            "snapshots": self.snapshots,
+            "pruned_through": self.pruned_through,
+            "witnesses": self.witnesses,
+            "notes": self.notes,
+            "pinned": self.pinned,
+            "authorship_proven": self.pinned and self.ok,
+            "signed_by": self.signed_by,
+            "cadence_s": self.cadence_s,
+            "manifest_signature": self.manifest_signature,
+            "summaries_not_recomputed": self.summaries,
+            "framework_sha256": self.framework_sha256,
+            "issues": [{"record": i.record, "problem": i.problem} for i in self.issues],
+        }

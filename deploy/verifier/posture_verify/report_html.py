@@ -35,15 +35,25 @@ __all__ = ["html_report"]
 
 # status -> (css class, label, what it means)
 _STATUS = {
-    PASSING_S: ("st-passing", "Passing", "automated part passed for the whole monitored period and every manual "
-                "control had a document in force for the whole period"),
+    PASSING_S: (
+        "st-passing",
+        "Passing",
+        "automated part passed for the whole monitored period and every manual "
+        "control had a document in force for the whole period",
+    ),
     FAILING_S: ("st-failing", "Failing", "at least one failure in the period (remediated or still open)"),
-    PARTLY_S: ("st-partly", "Partly", "no failure, but evidence covers only part of the period (documents in "
-               "force for part of it, or monitoring gaps above the threshold)"),
-    NOT_EVIDENCED_S: ("st-not-evidenced", "Not evidenced", "no document in force, or no check result, during "
-                      "the period"),
-    NOT_ASSESSED_S: ("st-not-assessed", "Not assessed", "no control of posture-agent covers it: assess it "
-                     "separately"),
+    PARTLY_S: (
+        "st-partly",
+        "Partly",
+        "no failure, but evidence covers only part of the period (documents in "
+        "force for part of it, or monitoring gaps above the threshold)",
+    ),
+    NOT_EVIDENCED_S: (
+        "st-not-evidenced",
+        "Not evidenced",
+        "no document in force, or no check result, during the period",
+    ),
+    NOT_ASSESSED_S: ("st-not-assessed", "Not assessed", "no control of posture-agent covers it: assess it separately"),
 }
 _ORDER = (FAILING_S, NOT_EVIDENCED_S, PARTLY_S, PASSING_S, NOT_ASSESSED_S)
 
@@ -109,8 +119,14 @@ def _badge(status: str) -> str:
     return f"<span class='badge {cls}'>{label}</span>"
 
 
-def _table(head: Iterable[str], rows: Iterable[Iterable[str]], *, empty: str, num: Iterable[int] = (),
-           row_class: Iterable[str] | None = None) -> str:
+def _table(
+    head: Iterable[str],
+    rows: Iterable[Iterable[str]],
+    *,
+    empty: str,
+    num: Iterable[int] = (),
+    row_class: Iterable[str] | None = None,
+) -> str:
     """Cells are HTML already escaped by the caller; ``num`` marks right-aligned columns."""
     rows = [list(r) for r in rows]
     if not rows:
@@ -119,9 +135,11 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]], *, empty: str, nu
     classes = list(row_class) if row_class is not None else [""] * len(rows)
     th = "".join(f"<th{' class=num' if i in nums else ''}>{_e(h)}</th>" for i, h in enumerate(head))
     body = "".join(
-        f"<tr{f' class={c}' if c else ''}>" + "".join(
-            f"<td{' class=num' if i in nums else ''}>{cell}</td>" for i, cell in enumerate(r)) + "</tr>"
-        for r, c in zip(rows, classes, strict=True))
+        f"<tr{f' class={c}' if c else ''}>"
+        + "".join(f"<td{' class=num' if i in nums else ''}>{cell}</td>" for i, cell in enumerate(r))
+        + "</tr>"
+        for r, c in zip(rows, classes, strict=True)
+    )
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -134,12 +152,24 @@ def _summary(cov: Coverage, framework_name: str, entries: int, checkpoints: int,
     cards = "".join(
         f"<div class='card {_STATUS[s][0]}'><span class='n'>{counts[s]}</span><span class='l'>{_STATUS[s][1]}"
         f"</span><div class='d'>{_e(_STATUS[s][2])}</div></div>"
-        for s in (PASSING_S, FAILING_S, PARTLY_S, NOT_EVIDENCED_S, NOT_ASSESSED_S))
+        for s in (PASSING_S, FAILING_S, PARTLY_S, NOT_EVIDENCED_S, NOT_ASSESSED_S)
+    )
     sources = _table(
         ["Source", "Collects every", "Runs succeeded", "Runs failed", "Monitored share", "Gaps"],
-        ([f"<b>{_e(s.source)}</b>", _e(fmt_duration(s.interval)), f"{s.succeeded:,} of {s.scheduled:,} expected",
-          f"{s.failed:,}", _e(fmt_pct(s.monitored_pct)), f"{len(s.gaps):,}"] for s in cov.sources.values()),
-        empty="No collection ran during the period: nothing automated was monitored.", num=(2, 3, 4, 5))
+        (
+            [
+                f"<b>{_e(s.source)}</b>",
+                _e(fmt_duration(s.interval)),
+                f"{s.succeeded:,} of {s.scheduled:,} expected",
+                f"{s.failed:,}",
+                _e(fmt_pct(s.monitored_pct)),
+                f"{len(s.gaps):,}",
+            ]
+            for s in cov.sources.values()
+        ),
+        empty="No collection ran during the period: nothing automated was monitored.",
+        num=(2, 3, 4, 5),
+    )
     total = sum(counts.values())
     return (
         "<section id='summary'><h2>Summary</h2>"
@@ -158,7 +188,8 @@ def _summary(cov: Coverage, framework_name: str, entries: int, checkpoints: int,
         f"<h3>Sources</h3>{sources}"
         "<p class='note'>A gap is a stretch longer than twice the collection interval without a successful "
         "collection, agent downtime included. Time in a gap is unmonitored and is never credited as "
-        "passing.</p></section>")
+        "passing.</p></section>"
+    )
 
 
 def _failure_rows(fails: list[Failure], start: datetime, end: datetime) -> list[list[str]]:
@@ -170,10 +201,19 @@ def _failure_rows(fails: list[Failure], start: datetime, end: datetime) -> list[
             ttr = f"<span class='open'>open for {least}{_e(fmt_duration(end - f.detected_at))}</span>"
         else:
             fixed, ttr = _e(fmt_when(f.fixed_at)), least + _e(fmt_duration(f.time_to_remediate))
-        detected = ("failing at the period start" if f.open_at_start and f.detected_at <= start
-                    else fmt_when(f.detected_at))
-        rows.append([f"<span class='mono'>{_e(f.check_id)}</span>", f"<span class='mono'>{_e(f.resource_id)}</span>",
-                     _e(detected), fixed, ttr, _e(f.message)])
+        detected = (
+            "failing at the period start" if f.open_at_start and f.detected_at <= start else fmt_when(f.detected_at)
+        )
+        rows.append(
+            [
+                f"<span class='mono'>{_e(f.check_id)}</span>",
+                f"<span class='mono'>{_e(f.resource_id)}</span>",
+                _e(detected),
+                fixed,
+                ttr,
+                _e(f.message),
+            ]
+        )
     return rows
 
 
@@ -183,36 +223,60 @@ def _criterion(req: dict[str, Any], cov: Coverage) -> str:
     auto, man = req["automated"], req["manual"]
     if auto is not None and auto["unmonitored_pct"] is not None:
         n, seen = len(auto["checks"]), len(auto["monitored_checks"])
-        facts.append(f"Automated, {n} check{'s' if n != 1 else ''} ({seen} with results): passing "
-                     f"{fmt_pct(auto['pass_pct'])}, failing {fmt_pct(auto['fail_pct'])}, in error "
-                     f"{fmt_pct(auto['error_pct'])}, unmonitored {fmt_pct(auto['unmonitored_pct'])} of the period")
+        facts.append(
+            f"Automated, {n} check{'s' if n != 1 else ''} ({seen} with results): passing "
+            f"{fmt_pct(auto['pass_pct'])}, failing {fmt_pct(auto['fail_pct'])}, in error "
+            f"{fmt_pct(auto['error_pct'])}, unmonitored {fmt_pct(auto['unmonitored_pct'])} of the period"
+        )
     if man is not None:
-        docs = sorted({f"{d.filename} ({d.control_id})" for c in req["manual_controls"] if c in cov.manual
-                       for d in cov.manual[c].documents})
+        docs = sorted(
+            {
+                f"{d.filename} ({d.control_id})"
+                for c in req["manual_controls"]
+                if c in cov.manual
+                for d in cov.manual[c].documents
+            }
+        )
         n = len(req["manual_controls"])
         which = ", ".join(req["manual_controls"])
-        facts.append((f"Manual control {which}: a document in force for " if n == 1 else
-                      f"Manual controls {which}: all {n} with a document in force at once for ")
-                     + f"{fmt_pct(man['evidenced_pct'])} of the period; documents: " + (", ".join(docs) or "none"))
+        facts.append(
+            (
+                f"Manual control {which}: a document in force for "
+                if n == 1
+                else f"Manual controls {which}: all {n} with a document in force at once for "
+            )
+            + f"{fmt_pct(man['evidenced_pct'])} of the period; documents: "
+            + (", ".join(docs) or "none")
+        )
     if req["exceptions"]:
         facts.append(f"{req['exceptions']} exception{'s' if req['exceptions'] != 1 else ''} in force")
-    fails = sorted((f for c in req["checks"] if c in cov.checks for f in cov.checks[c].failures),
-                   key=lambda f: (f.detected_at, f.resource_id))
+    fails = sorted(
+        (f for c in req["checks"] if c in cov.checks for f in cov.checks[c].failures),
+        key=lambda f: (f.detected_at, f.resource_id),
+    )
     table = ""
     if fails:
-        table = _table(["Check", "Resource", "Detected", "Fixed", "Time to remediate", "Message"],
-                       _failure_rows(fails, cov.start, cov.end), empty="", num=(4,))
-    return (f"<div class='crit {_STATUS[status][0]}' id='{_e(req['requirement'])}'>"
-            f"<div class='head'><h3>{_e(req['requirement'])} {_e(req['title'])}</h3>{_badge(status)}</div>"
-            f"<p>{_e(req['reason'])}</p>"
-            + "".join(f"<p class='facts'>{_e(x)}.</p>" for x in facts) + table + "</div>")
+        table = _table(
+            ["Check", "Resource", "Detected", "Fixed", "Time to remediate", "Message"],
+            _failure_rows(fails, cov.start, cov.end),
+            empty="",
+            num=(4,),
+        )
+    return (
+        f"<div class='crit {_STATUS[status][0]}' id='{_e(req['requirement'])}'>"
+        f"<div class='head'><h3>{_e(req['requirement'])} {_e(req['title'])}</h3>{_badge(status)}</div>"
+        f"<p>{_e(req['reason'])}</p>" + "".join(f"<p class='facts'>{_e(x)}.</p>" for x in facts) + table + "</div>"
+    )
 
 
 def _criteria(cov: Coverage) -> str:
     reqs = sorted(cov.requirements, key=lambda r: _ORDER.index(r["status"]))
-    return ("<section id='criteria'><h2>Criteria</h2><p class='note'>Failing criteria first, then not evidenced, "
-            "partly, passing and not assessed; each with the reason for its status and its failures.</p>"
-            + "".join(_criterion(r, cov) for r in reqs) + "</section>")
+    return (
+        "<section id='criteria'><h2>Criteria</h2><p class='note'>Failing criteria first, then not evidenced, "
+        "partly, passing and not assessed; each with the reason for its status and its failures.</p>"
+        + "".join(_criterion(r, cov) for r in reqs)
+        + "</section>"
+    )
 
 
 def _pos(at: datetime, cov: Coverage) -> float:
@@ -221,25 +285,36 @@ def _pos(at: datetime, cov: Coverage) -> float:
 
 
 def _gaps(cov: Coverage) -> str:
-    parts = ["<section id='gaps'><h2>Monitoring gaps</h2>",
-             "<p class='legend note'>Each bar is the whole period for one source:<span style='background:#2f8132'>"
-             "</span>collected<span style='background:#c53030'></span>gap (unmonitored)</p>"]
+    parts = [
+        "<section id='gaps'><h2>Monitoring gaps</h2>",
+        "<p class='legend note'>Each bar is the whole period for one source:<span style='background:#2f8132'>"
+        "</span>collected<span style='background:#c53030'></span>gap (unmonitored)</p>",
+    ]
     mid = cov.start + _span(cov) / 2
     for s in cov.sources.values():
         bars = "".join(
             f"<div class='gap' style='left:{_pos(g.start, cov)}%;"
             f"width:{max(_pos(g.end, cov) - _pos(g.start, cov), 0.2):.1f}%'"
-            f" title='{_e(fmt_when(g.start))} to {_e(fmt_when(g.end))}'></div>" for g in s.gaps)
-        parts.append(f"<div class='timeline'><b>{_e(s.source)}</b>: monitored {_e(fmt_pct(s.monitored_pct))} of the "
-                     f"period, {len(s.gaps)} gap{'s' if len(s.gaps) != 1 else ''}<div class='bar'>{bars}</div>"
-                     f"<div class='axis'><span>{_e(fmt_when(cov.start))}</span><span>{_e(fmt_when(mid))}</span>"
-                     f"<span>{_e(fmt_when(cov.end))}</span></div></div>")
+            f" title='{_e(fmt_when(g.start))} to {_e(fmt_when(g.end))}'></div>"
+            for g in s.gaps
+        )
+        parts.append(
+            f"<div class='timeline'><b>{_e(s.source)}</b>: monitored {_e(fmt_pct(s.monitored_pct))} of the "
+            f"period, {len(s.gaps)} gap{'s' if len(s.gaps) != 1 else ''}<div class='bar'>{bars}</div>"
+            f"<div class='axis'><span>{_e(fmt_when(cov.start))}</span><span>{_e(fmt_when(mid))}</span>"
+            f"<span>{_e(fmt_when(cov.end))}</span></div></div>"
+        )
     gaps = sorted((g for s in cov.sources.values() for g in s.gaps), key=lambda g: (g.start, g.source))
-    parts.append(_table(["Source", "From", "To", "Duration"],
-                        ([_e(g.source), _e(fmt_when(g.start)), _e(fmt_when(g.end)), _e(fmt_duration(g.duration))]
-                         for g in gaps),
-                        empty="No monitoring gap in the period." if cov.sources else
-                        "No source collected during the period: the whole period is unmonitored.", num=(3,)))
+    parts.append(
+        _table(
+            ["Source", "From", "To", "Duration"],
+            ([_e(g.source), _e(fmt_when(g.start)), _e(fmt_when(g.end)), _e(fmt_duration(g.duration))] for g in gaps),
+            empty="No monitoring gap in the period."
+            if cov.sources
+            else "No source collected during the period: the whole period is unmonitored.",
+            num=(3,),
+        )
+    )
     parts.append("</section>")
     return "".join(parts)
 
@@ -252,28 +327,52 @@ def _documents(cov: Coverage, files: Mapping[int, str]) -> str:
     rows, classes = [], []
     for d in sorted(docs.values(), key=lambda d: (d.control_id, d.attached_at, d.id)):
         overdue = latest[d.control_id] is d and d.next_review < cov.end
-        state = ("superseded " + fmt_when(d.in_force_until) if d.superseded_by is not None else
-                 "review overdue" if overdue else "lapsed, replaced later" if d.lapsed_in_period else "in force")
+        state = (
+            "superseded " + fmt_when(d.in_force_until)
+            if d.superseded_by is not None
+            else "review overdue"
+            if overdue
+            else "lapsed, replaced later"
+            if d.lapsed_in_period
+            else "in force"
+        )
         due = _e(fmt_when(d.next_review))
-        rows.append([f"<b>{_e(d.control_id)}</b>",
-                     f"{_e(d.filename)}<br><span class='mono small'>{_e(files.get(d.id, 'not in this bundle'))}</span>",
-                     _e(d.owner), f"<span class='nw'>{_e(fmt_when(d.attached_at))}</span>",
-                     f"<span class='nw'>{d.review_every_days} days</span>",
-                     f"<span class='nw{' due' if overdue else ''}'>{due}</span>",
-                     _e(fmt_pct(d.in_force_pct)), _e(state),
-                     f"<span class='mono small' title='{_e(d.sha256)}'>{_e(d.sha256[:12])}…</span>"])
+        rows.append(
+            [
+                f"<b>{_e(d.control_id)}</b>",
+                f"{_e(d.filename)}<br><span class='mono small'>{_e(files.get(d.id, 'not in this bundle'))}</span>",
+                _e(d.owner),
+                f"<span class='nw'>{_e(fmt_when(d.attached_at))}</span>",
+                f"<span class='nw'>{d.review_every_days} days</span>",
+                f"<span class='nw{' due' if overdue else ''}'>{due}</span>",
+                _e(fmt_pct(d.in_force_pct)),
+                _e(state),
+                f"<span class='mono small' title='{_e(d.sha256)}'>{_e(d.sha256[:12])}…</span>",
+            ]
+        )
         classes.append("overdue" if overdue else "")
-    table = _table(["Control", "Document", "Owner", "Attached", "Review every", "Next review", "In force",
-                    "State", "SHA-256"], rows, row_class=classes, num=(6,),
-                   empty="No manual document was in force during the period.")
+    table = _table(
+        ["Control", "Document", "Owner", "Attached", "Review every", "Next review", "In force", "State", "SHA-256"],
+        rows,
+        row_class=classes,
+        num=(6,),
+        empty="No manual document was in force during the period.",
+    )
     missing = [m for m in cov.manual.values() if not m.documents]
-    miss = _table(["Control", "Title", "Expected document"],
-                  ([f"<b>{_e(m.control_id)}</b>", _e(m.title), _e(m.expected)] for m in missing),
-                  empty="Every manual control had a document in force at some time of the period.")
-    return ("<section id='documents'><h2>Manual documents</h2><p class='note'>A document is in force from its "
-            "attachment until its next review date, or until a newer document is attached to the same control. "
-            "Overdue reviews are highlighted.</p>" + table
-            + f"<h3>Manual controls without a document in force ({len(missing)})</h3>" + miss + "</section>")
+    miss = _table(
+        ["Control", "Title", "Expected document"],
+        ([f"<b>{_e(m.control_id)}</b>", _e(m.title), _e(m.expected)] for m in missing),
+        empty="Every manual control had a document in force at some time of the period.",
+    )
+    return (
+        "<section id='documents'><h2>Manual documents</h2><p class='note'>A document is in force from its "
+        "attachment until its next review date, or until a newer document is attached to the same control. "
+        "Overdue reviews are highlighted.</p>"
+        + table
+        + f"<h3>Manual controls without a document in force ({len(missing)})</h3>"
+        + miss
+        + "</section>"
+    )
 
 
 def _exceptions(cov: Coverage) -> str:
@@ -282,11 +381,25 @@ def _exceptions(cov: Coverage) -> str:
     def when(v: str) -> str:
         return fmt_when(datetime.fromisoformat(v.replace("Z", "+00:00")))
 
-    return ("<section id='exceptions'><h2>Exceptions in force</h2>" + _table(
-        ["Check", "Resources", "Owner", "Reason", "From", "Until"],
-        ([f"<span class='mono'>{_e(x['check_id'])}</span>", f"<span class='mono'>{_e(x['resource_pattern'])}</span>",
-          _e(x["owner"]), _e(x["reason"]), _e(when(x["from"])), _e(when(x["until"]))] for x in excs),
-        empty="No exception was in force during the period.") + "</section>")
+    return (
+        "<section id='exceptions'><h2>Exceptions in force</h2>"
+        + _table(
+            ["Check", "Resources", "Owner", "Reason", "From", "Until"],
+            (
+                [
+                    f"<span class='mono'>{_e(x['check_id'])}</span>",
+                    f"<span class='mono'>{_e(x['resource_pattern'])}</span>",
+                    _e(x["owner"]),
+                    _e(x["reason"]),
+                    _e(when(x["from"])),
+                    _e(when(x["until"])),
+                ]
+                for x in excs
+            ),
+            empty="No exception was in force during the period.",
+        )
+        + "</section>"
+    )
 
 
 def _verify(key_fingerprint: str | None) -> str:
@@ -305,34 +418,47 @@ def _verify(key_fingerprint: str | None) -> str:
         "period, out of band:</li></ol>"
         "<div class='verify mono'>posture-verify bundle.zip --key-fingerprint &lt;the fingerprint you were "
         "given&gt;</div>"
-        + (f"<p class='note'>This bundle says it was signed with the key of fingerprint <code>{_e(key_fingerprint)}"
-           "</code>. Compare it with the one you were given; do not copy it from this report into the command.</p>"
-           if key_fingerprint else
-           "<p class='note'>This bundle was exported without a signing key: its checkpoints and manifest are not "
-           "signed, and a verifier given a key fingerprint will refuse it.</p>")
+        + (
+            f"<p class='note'>This bundle says it was signed with the key of fingerprint <code>{_e(key_fingerprint)}"
+            "</code>. Compare it with the one you were given; do not copy it from this report into the command.</p>"
+            if key_fingerprint
+            else "<p class='note'>This bundle was exported without a signing key: its checkpoints and manifest are not "
+            "signed, and a verifier given a key fingerprint will refuse it.</p>"
+        )
         + "<p>Exit status 0 means every file, hash, chain link, record and signature adds up; otherwise each "
-          "problem is printed as <code>record: what is wrong</code> and the exit status is 1.</p></section>")
+        "problem is printed as <code>record: what is wrong</code> and the exit status is 1.</p></section>"
+    )
 
 
-def html_report(cov: Coverage, *, entries: int, checkpoints: int, files: Mapping[int, str],
-                framework_name: str | None = None, key_fingerprint: str | None = None,
-                generated: datetime | None = None) -> str:
+def html_report(
+    cov: Coverage,
+    *,
+    entries: int,
+    checkpoints: int,
+    files: Mapping[int, str],
+    framework_name: str | None = None,
+    key_fingerprint: str | None = None,
+    generated: datetime | None = None,
+) -> str:
     """``files``: manual document id -> its path in the bundle."""
     name = framework_name or cov.framework.upper()
     title = f"{name} evidence report"
-    return "\n".join([
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
-        f"<header><h1>{_e(title)}</h1><p class='sub'>{_e(fmt_when(cov.start))} to {_e(fmt_when(cov.end))}"
-        + (f" &middot; generated {_e(fmt_when(generated))}" if generated else "") + " &middot; posture-agent</p>"
-        "</header>",
-        _summary(cov, name, entries, checkpoints, len(files)),
-        _criteria(cov),
-        _gaps(cov),
-        _documents(cov, files),
-        _exceptions(cov),
-        _verify(key_fingerprint),
-        "<footer>Machine-readable versions: summary/requirements.json and .csv, oscal/assessment-results.json, "
-        "logs/*.csv, timelines/*.csv.</footer></main></body></html>",
-    ])
+    return "\n".join(
+        [
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
+            f"<header><h1>{_e(title)}</h1><p class='sub'>{_e(fmt_when(cov.start))} to {_e(fmt_when(cov.end))}"
+            + (f" &middot; generated {_e(fmt_when(generated))}" if generated else "")
+            + " &middot; posture-agent</p>"
+            "</header>",
+            _summary(cov, name, entries, checkpoints, len(files)),
+            _criteria(cov),
+            _gaps(cov),
+            _documents(cov, files),
+            _exceptions(cov),
+            _verify(key_fingerprint),
+            "<footer>Machine-readable versions: summary/requirements.json and .csv, oscal/assessment-results.json, "
+            "logs/*.csv, timelines/*.csv.</footer></main></body></html>",
+        ]
+    )

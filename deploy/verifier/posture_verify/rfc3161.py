@@ -84,8 +84,9 @@ class TsaCerts:
         span = self._spans.get((how, self._fingerprint(leaf)))
         return span is not None and span[0] <= when <= span[1]
 
-    def verified(self, how: str, leaf: x509.Certificate, when: datetime,
-                 check: Callable[[TimeStampResponse], bool]) -> None:
+    def verified(
+        self, how: str, leaf: x509.Certificate, when: datetime, check: Callable[[TimeStampResponse], bool]
+    ) -> None:
         """The chain of ``leaf`` verified (``how``) at ``when``; ``check`` verifies another token's chain the
         same way, tried once on the latest token of this signer to cover the span up to it."""
         key = (how, self._fingerprint(leaf))
@@ -151,8 +152,13 @@ class Checked:
     note: str | None = None  # why it is not trusted although intact
 
 
-def _verify(resp: TimeStampResponse, digest: bytes, roots: list[x509.Certificate],
-            intermediates: list[x509.Certificate], leaf: x509.Certificate) -> str | None:
+def _verify(
+    resp: TimeStampResponse,
+    digest: bytes,
+    roots: list[x509.Certificate],
+    intermediates: list[x509.Certificate],
+    leaf: x509.Certificate,
+) -> str | None:
     """None when the token verifies with ``roots`` as the only trust anchors, else why not."""
     builder = VerifierBuilder(roots=list(roots), intermediates=list(intermediates), tsa_certificate=leaf)
     try:
@@ -162,8 +168,9 @@ def _verify(resp: TimeStampResponse, digest: bytes, roots: list[x509.Certificate
     return None
 
 
-def check_token(der: bytes, message: bytes, certs: TsaCerts, nonce: int | None,
-                parsed: TimeStampResponse | None = None) -> Checked:
+def check_token(
+    der: bytes, message: bytes, certs: TsaCerts, nonce: int | None, parsed: TimeStampResponse | None = None
+) -> Checked:
     """Check a TimeStampResp over ``message`` (its imprint must be SHA-256(message)); ``parsed``: ``der``
     already parsed."""
     try:
@@ -178,14 +185,18 @@ def check_token(der: bytes, message: bytes, certs: TsaCerts, nonce: int | None,
     imprint = tst.message_imprint
     digest = hashlib.sha256(message).digest()
     if imprint.hash_algorithm != SHA256_OID:
-        return replace(facts, problem=f"its message imprint uses {imprint.hash_algorithm.dotted_string}, not "
-                       "SHA-256")
+        return replace(facts, problem=f"its message imprint uses {imprint.hash_algorithm.dotted_string}, not SHA-256")
     if imprint.message != digest:
-        return replace(facts, problem="its message imprint is not the SHA-256 of what it is recorded for (a token "
-                       "of other data: swapped, or the checkpoint altered)")
+        return replace(
+            facts,
+            problem="its message imprint is not the SHA-256 of what it is recorded for (a token "
+            "of other data: swapped, or the checkpoint altered)",
+        )
     if nonce is not None and tst.nonce != nonce:
-        return replace(facts, problem=f"its nonce {tst.nonce} is not the {nonce} the request carried (not the "
-                       "answer to this request)")
+        return replace(
+            facts,
+            problem=f"its nonce {tst.nonce} is not the {nonce} the request carried (not the answer to this request)",
+        )
     signers = list(resp.signed_data.signer_infos)
     if len(signers) != 1:
         return replace(facts, problem=f"has {len(signers)} signers, expected 1")
@@ -195,9 +206,12 @@ def check_token(der: bytes, message: bytes, certs: TsaCerts, nonce: int | None,
         return replace(facts, problem="carries a certificate that cannot be read (altered)")
     leaf = certs.leaf(signers[0].issuer, signers[0].serial_number)
     if leaf is None:
-        return replace(facts, problem=f"was signed by a certificate (issuer {signers[0].issuer.rfc4514_string()}, "
-                       f"serial {signers[0].serial_number}) found neither in the token nor in the TSA certificates "
-                       "recorded with it")
+        return replace(
+            facts,
+            problem=f"was signed by a certificate (issuer {signers[0].issuer.rfc4514_string()}, "
+            f"serial {signers[0].serial_number}) found neither in the token nor in the TSA certificates "
+            "recorded with it",
+        )
     facts = replace(facts, tsa=leaf.subject.rfc4514_string())
     intermediates = certs.intermediates(leaf)
     if certs.pinned:
@@ -205,14 +219,23 @@ def check_token(der: bytes, message: bytes, certs: TsaCerts, nonce: int | None,
             return replace(facts, trusted=True)
         why = _verify(resp, digest, certs.roots, intermediates, leaf)
         if why is None:
-            certs.verified("pinned", leaf, gen, lambda other: _verify(
-                other, other.tst_info.message_imprint.message, certs.roots, intermediates, leaf) is None)
+            certs.verified(
+                "pinned",
+                leaf,
+                gen,
+                lambda other: (
+                    _verify(other, other.tst_info.message_imprint.message, certs.roots, intermediates, leaf) is None
+                ),
+            )
             return replace(facts, trusted=True)
     own = certs.own_root(leaf)
     if own is None:
         if certs.pinned:
-            return replace(facts, note=f"does not chain to a pinned --tsa-cert certificate ({why}) and its own chain "
-                           "is incomplete, so its signature was not checked (untrusted TSA)")
+            return replace(
+                facts,
+                note=f"does not chain to a pinned --tsa-cert certificate ({why}) and its own chain "
+                "is incomplete, so its signature was not checked (untrusted TSA)",
+            )
         return replace(facts, note="its certificate chain is incomplete, so its signature was not checked")
     how = "own " + own.fingerprint(hashes.SHA256()).hex()
     if certs.covered(how, leaf, gen) and signature_holds(resp, leaf):
@@ -220,13 +243,22 @@ def check_token(der: bytes, message: bytes, certs: TsaCerts, nonce: int | None,
     else:
         why_own = _verify(resp, digest, [own], intermediates, leaf)
         if why_own is None:
-            certs.verified(how, leaf, gen, lambda other: _verify(
-                other, other.tst_info.message_imprint.message, [own], intermediates, leaf) is None)
+            certs.verified(
+                how,
+                leaf,
+                gen,
+                lambda other: (
+                    _verify(other, other.tst_info.message_imprint.message, [own], intermediates, leaf) is None
+                ),
+            )
     if why_own is not None:
         return replace(facts, problem=f"its signature does not verify ({why_own}) (token altered)")
     if certs.pinned:
-        return replace(facts, note=f"intact, but its TSA ({own.subject.rfc4514_string()}) is not among the "
-                       "pinned --tsa-cert certificates (untrusted TSA)")
+        return replace(
+            facts,
+            note=f"intact, but its TSA ({own.subject.rfc4514_string()}) is not among the "
+            "pinned --tsa-cert certificates (untrusted TSA)",
+        )
     return replace(facts, note="intact; the TSA was not pinned (--tsa-cert), so who signed it is not established")
 
 
@@ -280,7 +312,7 @@ def _element(data: bytes, at: int, end: int) -> tuple[int, int, int]:
         n = first & 0x7F
         if not 1 <= n <= 4 or at + 2 + n > end or data[at + 2] == 0:
             raise _Unexpected("length")
-        start, length = at + 2 + n, int.from_bytes(data[at + 2:at + 2 + n], "big")
+        start, length = at + 2 + n, int.from_bytes(data[at + 2 : at + 2 + n], "big")
         if length < 0x80:
             raise _Unexpected("length not minimal")
     if start + length > end:
@@ -307,10 +339,14 @@ def _shape(items: list[tuple[int, int, int, int]], *tags: int) -> None:
 def _algorithm(data: bytes, item: tuple[int, int, int, int]) -> bytes:
     """The OID of an AlgorithmIdentifier (its parameters absent or NULL)."""
     parts = _items(data, item[2], item[3])
-    if not parts or parts[0][0] != 0x06 or len(parts) > 2 or (len(parts) == 2 and data[parts[1][1]:parts[1][3]]
-                                                               != b"\x05\x00"):
+    if (
+        not parts
+        or parts[0][0] != 0x06
+        or len(parts) > 2
+        or (len(parts) == 2 and data[parts[1][1] : parts[1][3]] != b"\x05\x00")
+    ):
         raise _Unexpected("algorithm")
-    return data[parts[0][2]:parts[0][3]]
+    return data[parts[0][2] : parts[0][3]]
 
 
 def _gen_time(resp: TimeStampResponse) -> datetime:
@@ -327,23 +363,31 @@ def _tst_facts(tst: bytes) -> tuple[bytes, int, datetime, int | None]:
     _shape(f[:5], 0x02, 0x06, 0x30, 0x02, 0x18)  # version, policy, messageImprint, serialNumber, genTime
     imprint = _items(tst, f[2][2], f[2][3])
     _shape(imprint, 0x30, 0x04)
-    m = _GEN_TIME.fullmatch(tst[f[4][2]:f[4][3]].decode("ascii"))
+    m = _GEN_TIME.fullmatch(tst[f[4][2] : f[4][3]].decode("ascii"))
     if m is None:
         raise _Unexpected("genTime")
     d = m[1]
-    gen = datetime(int(d[:4]), int(d[4:6]), int(d[6:8]), int(d[8:10]), int(d[10:12]), int(d[12:14]),
-                   int((m[2] or "0").ljust(6, "0")), tzinfo=UTC)
+    gen = datetime(
+        int(d[:4]),
+        int(d[4:6]),
+        int(d[6:8]),
+        int(d[8:10]),
+        int(d[10:12]),
+        int(d[12:14]),
+        int((m[2] or "0").ljust(6, "0")),
+        tzinfo=UTC,
+    )
     rest = [x[0] for x in f[5:]]
     nonce = None
     for i, t in enumerate(rest):  # accuracy, ordering, nonce, tsa [0], extensions [1], in this order
         if t == 0x02:
-            if any(x in (0x02, 0x30, 0x01) for x in rest[i + 1:]):
+            if any(x in (0x02, 0x30, 0x01) for x in rest[i + 1 :]):
                 raise _Unexpected("TSTInfo order")
             item = f[5 + i]
-            nonce = int.from_bytes(tst[item[2]:item[3]], "big", signed=True)
+            nonce = int.from_bytes(tst[item[2] : item[3]], "big", signed=True)
         elif t not in (0x30, 0x01, 0xA0, 0xA1):
             raise _Unexpected("TSTInfo field")
-    return (tst[imprint[1][2]:imprint[1][3]], int.from_bytes(tst[f[3][2]:f[3][3]], "big", signed=True), gen, nonce)
+    return (tst[imprint[1][2] : imprint[1][3]], int.from_bytes(tst[f[3][2] : f[3][3]], "big", signed=True), gen, nonce)
 
 
 def signature_holds(resp: TimeStampResponse, leaf: x509.Certificate) -> bool:
@@ -358,18 +402,22 @@ def signature_holds(resp: TimeStampResponse, leaf: x509.Certificate) -> bool:
             return False
         info = _items(token, s, e)
         _shape(info, 0x06, 0xA0)
-        if token[info[0][2]:info[0][3]] != _OID_SIGNED_DATA:
+        if token[info[0][2] : info[0][3]] != _OID_SIGNED_DATA:
             return False
         tag, s, e = _element(token, info[1][2], info[1][3])
         if tag != 0x30 or e != info[1][3]:
             return False
         sd = _items(token, s, e)  # version, digestAlgorithms, encapContentInfo, [certificates], [crls], signerInfos
-        if len(sd) < 4 or [x[0] for x in sd[:3]] != [0x02, 0x31, 0x30] or sd[-1][0] != 0x31 or \
-                [x[0] for x in sd[3:-1]] not in ([], [0xA0], [0xA1], [0xA0, 0xA1]):
+        if (
+            len(sd) < 4
+            or [x[0] for x in sd[:3]] != [0x02, 0x31, 0x30]
+            or sd[-1][0] != 0x31
+            or [x[0] for x in sd[3:-1]] not in ([], [0xA0], [0xA1], [0xA0, 0xA1])
+        ):
             return False
         content = _items(token, sd[2][2], sd[2][3])
         _shape(content, 0x06, 0xA0)
-        if token[content[0][2]:content[0][3]] != _OID_TST_INFO:
+        if token[content[0][2] : content[0][3]] != _OID_TST_INFO:
             return False
         tag, s, e = _element(token, content[1][2], content[1][3])
         if tag != 0x04 or e != content[1][3]:
@@ -379,13 +427,14 @@ def signature_holds(resp: TimeStampResponse, leaf: x509.Certificate) -> bool:
         _shape(signers, 0x30)
         si = _items(token, signers[0][2], signers[0][3])
         # version, sid (issuerAndSerialNumber), digestAlgorithm, signedAttrs [0], signatureAlgorithm, signature[, [1]]
-        if [x[0] for x in si[:6]] != [0x02, 0x30, 0x30, 0xA0, 0x30, 0x04] or [x[0] for x in si[6:]] not in ([],
-                                                                                                          [0xA1]):
+        if [x[0] for x in si[:6]] != [0x02, 0x30, 0x30, 0xA0, 0x30, 0x04] or [x[0] for x in si[6:]] not in ([], [0xA1]):
             return False
         sid = _items(token, si[1][2], si[1][3])
         _shape(sid, 0x30, 0x02)
-        if token[sid[0][1]:sid[0][3]] != leaf.issuer.public_bytes() or \
-                int.from_bytes(token[sid[1][2]:sid[1][3]], "big", signed=True) != leaf.serial_number:
+        if (
+            token[sid[0][1] : sid[0][3]] != leaf.issuer.public_bytes()
+            or int.from_bytes(token[sid[1][2] : sid[1][3]], "big", signed=True) != leaf.serial_number
+        ):
             return False
         digest = _DIGESTS.get(_algorithm(token, si[2]))
         if digest is None:
@@ -396,7 +445,7 @@ def signature_holds(resp: TimeStampResponse, leaf: x509.Certificate) -> bool:
             if tag != 0x30:
                 return False
             _shape(parts, 0x06, 0x31)
-            oid = token[parts[0][2]:parts[0][3]]
+            oid = token[parts[0][2] : parts[0][3]]
             if oid in attrs:
                 return False
             attrs[oid] = _items(token, parts[1][2], parts[1][3])
@@ -405,20 +454,24 @@ def signature_holds(resp: TimeStampResponse, leaf: x509.Certificate) -> bool:
             return False
         _shape(content_type, 0x06)
         _shape(message_digest, 0x04)
-        if token[content_type[0][2]:content_type[0][3]] != _OID_TST_INFO:
+        if token[content_type[0][2] : content_type[0][3]] != _OID_TST_INFO:
             return False
         h = hashes.Hash(digest())
         h.update(tst)
-        if token[message_digest[0][2]:message_digest[0][3]] != h.finalize():
+        if token[message_digest[0][2] : message_digest[0][3]] != h.finalize():
             return False
         # the TSTInfo signed is the one rfc3161_client read (imprint, serial, genTime and nonce were checked on it)
         tst_info = resp.tst_info
         imprint, serial, gen, nonce = _tst_facts(tst)
-        if (imprint, serial, gen, nonce) != (tst_info.message_imprint.message, tst_info.serial_number,
-                                             _gen_time(resp), tst_info.nonce):
+        if (imprint, serial, gen, nonce) != (
+            tst_info.message_imprint.message,
+            tst_info.serial_number,
+            _gen_time(resp),
+            tst_info.nonce,
+        ):
             return False
-        signed = b"\x31" + token[si[3][1] + 1:si[3][3]]  # the attributes as signed: a SET, not [0]
-        signature = token[si[5][2]:si[5][3]]
+        signed = b"\x31" + token[si[3][1] + 1 : si[3][3]]  # the attributes as signed: a SET, not [0]
+        signature = token[si[5][2] : si[5][3]]
         algorithm = _algorithm(token, si[4])
         key = leaf.public_key()
         if algorithm in _ECDSA and isinstance(key, ec.EllipticCurvePublicKey):

@@ -29,14 +29,25 @@ from xml.etree import ElementTree
 
 from posture_verify.canonical import canonical_json
 
-__all__ = ["Credentials", "S3Error", "S3Reader", "Version", "bundle_key", "checkpoint_key", "checkpoint_object",
-           "lock_of", "parse_bucket_url", "store_prefix"]
+__all__ = [
+    "Credentials",
+    "S3Error",
+    "S3Reader",
+    "Version",
+    "bundle_key",
+    "checkpoint_key",
+    "checkpoint_object",
+    "lock_of",
+    "parse_bucket_url",
+    "store_prefix",
+]
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 # -- layout ---------------------------------------------------------------------------------------------
+
 
 def parse_bucket_url(url: str) -> tuple[str, str]:
     """``s3://bucket/prefix`` -> (bucket, prefix without slashes at either end); ValueError otherwise."""
@@ -65,6 +76,7 @@ def checkpoint_object(body: bytes, signature: str | None) -> bytes:
 
 # -- reading --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Credentials:
     access_key: str
@@ -82,8 +94,9 @@ class Credentials:
         try:
             parser.read(path)
             section = parser[profile]
-            return cls(section["aws_access_key_id"], section["aws_secret_access_key"],
-                       section.get("aws_session_token") or None)
+            return cls(
+                section["aws_access_key_id"], section["aws_secret_access_key"], section.get("aws_session_token") or None
+            )
         except (KeyError, configparser.Error):
             return None
 
@@ -125,8 +138,15 @@ def _s3_time(value: str) -> datetime:
 class S3Reader:
     """GETs on one bucket, SigV4-signed. ``endpoint``: another S3 endpoint (path-style), e.g. moto."""
 
-    def __init__(self, bucket: str, *, region: str = "us-east-1", endpoint: str | None = None,
-                 credentials: Credentials | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        region: str = "us-east-1",
+        endpoint: str | None = None,
+        credentials: Credentials | None = None,
+        timeout: float = 30,
+    ) -> None:
         self.bucket, self.region, self.timeout = bucket, region, timeout
         self.credentials = credentials
         if endpoint:
@@ -147,26 +167,34 @@ class S3Reader:
         if self.credentials.token:
             headers["x-amz-security-token"] = self.credentials.token
         names = sorted(headers)
-        canonical = "\n".join([method, path, query, *(f"{n}:{headers[n].strip()}" for n in names), "",
-                               ";".join(names), _EMPTY_SHA256])
+        canonical = "\n".join(
+            [method, path, query, *(f"{n}:{headers[n].strip()}" for n in names), "", ";".join(names), _EMPTY_SHA256]
+        )
         scope = f"{day}/{self.region}/s3/aws4_request"
         to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-        key = _hmac(_hmac(_hmac(_hmac(f"AWS4{self.credentials.secret_key}".encode(), day), self.region), "s3"),
-                    "aws4_request")
+        key = _hmac(
+            _hmac(_hmac(_hmac(f"AWS4{self.credentials.secret_key}".encode(), day), self.region), "s3"), "aws4_request"
+        )
         signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={self.credentials.access_key}/{scope}, "
-                                    f"SignedHeaders={';'.join(names)}, Signature={signature}")
+        headers["authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={self.credentials.access_key}/{scope}, "
+            f"SignedHeaders={';'.join(names)}, Signature={signature}"
+        )
         return headers
 
     def _use_region(self, region: str) -> None:
         """S3 said the bucket lives elsewhere: sign for (and, on AWS, talk to) that region."""
         self.region = region
         if self.base.endswith(".amazonaws.com"):
-            self.base = (f"https://s3.{region}.amazonaws.com" if self.path_prefix else
-                         f"https://{self.bucket}.s3.{region}.amazonaws.com")
+            self.base = (
+                f"https://s3.{region}.amazonaws.com"
+                if self.path_prefix
+                else f"https://{self.bucket}.s3.{region}.amazonaws.com"
+            )
 
-    def request(self, method: str, key: str = "", query: dict[str, str] | None = None
-                ) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, method: str, key: str = "", query: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         try:
             return self._request(method, key, query)
         except S3Error as exc:
@@ -179,8 +207,11 @@ class S3Reader:
         path = self.path_prefix + "/" + _quote(key, safe="/") if key else (self.path_prefix or "/")
         qs = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted((query or {}).items()))
         headers = self.signed_headers(method, path, qs)
-        req = urllib.request.Request(self.base + path + (f"?{qs}" if qs else ""), method=method,
-                                     headers={k: v for k, v in headers.items() if k != "host"})
+        req = urllib.request.Request(
+            self.base + path + (f"?{qs}" if qs else ""),
+            method=method,
+            headers={k: v for k, v in headers.items() if k != "host"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (https or the given endpoint)
                 return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
@@ -209,15 +240,23 @@ class S3Reader:
             for el in root:
                 tag = el.tag.removeprefix(_NS)
                 if tag in ("Version", "DeleteMarker"):
-                    out.append(Version(key=el.findtext(f"{_NS}Key") or "",
-                                       version_id=el.findtext(f"{_NS}VersionId") or "null",
-                                       etag=(el.findtext(f"{_NS}ETag") or "").strip('"'),
-                                       last_modified=_s3_time(el.findtext(f"{_NS}LastModified") or ""),
-                                       delete_marker=tag == "DeleteMarker"))
+                    out.append(
+                        Version(
+                            key=el.findtext(f"{_NS}Key") or "",
+                            version_id=el.findtext(f"{_NS}VersionId") or "null",
+                            etag=(el.findtext(f"{_NS}ETag") or "").strip('"'),
+                            last_modified=_s3_time(el.findtext(f"{_NS}LastModified") or ""),
+                            delete_marker=tag == "DeleteMarker",
+                        )
+                    )
             if (root.findtext(f"{_NS}IsTruncated") or "false").lower() != "true":
                 break
-            query = {"versions": "", "prefix": prefix, "key-marker": root.findtext(f"{_NS}NextKeyMarker") or "",
-                     "version-id-marker": root.findtext(f"{_NS}NextVersionIdMarker") or ""}
+            query = {
+                "versions": "",
+                "prefix": prefix,
+                "key-marker": root.findtext(f"{_NS}NextKeyMarker") or "",
+                "version-id-marker": root.findtext(f"{_NS}NextVersionIdMarker") or "",
+            }
         # S3 lists a key's versions newest first: reverse within each key, keep the keys in order
         by_key: dict[str, list[Version]] = {}
         for v in out:

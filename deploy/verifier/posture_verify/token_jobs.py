@@ -62,8 +62,12 @@ def check_tokens(jobs: Sequence[TokenJob], pinned: Sequence[bytes], recorded: Se
 
 def recorded_certs(rec: Records) -> list[str]:
     """The TSA certificates (PEM) recorded with the tokens, once per TSA."""
-    return [str(pem) for w in rec.witnesses if w.get("kind") == "rfc3161-certs"
-            for pem in (w.get("detail") or {}).get("certs", [])]
+    return [
+        str(pem)
+        for w in rec.witnesses
+        if w.get("kind") == "rfc3161-certs"
+        for pem in (w.get("detail") or {}).get("certs", [])
+    ]
 
 
 class TokenChecks:

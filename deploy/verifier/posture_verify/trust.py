@@ -16,8 +16,16 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["DEFAULT_MAX_CADENCE", "DEFAULT_TOLERANCE", "OPTION_HELP", "Trust", "TrustError", "build_trust",
-           "parse_fingerprint", "parse_tolerance"]
+__all__ = [
+    "DEFAULT_MAX_CADENCE",
+    "DEFAULT_TOLERANCE",
+    "OPTION_HELP",
+    "Trust",
+    "TrustError",
+    "build_trust",
+    "parse_fingerprint",
+    "parse_tolerance",
+]
 
 DEFAULT_TOLERANCE = timedelta(minutes=10)
 # the longest signed cadence accepted unless the auditor says otherwise: the agent signs 1m..1d. The
@@ -72,8 +80,10 @@ def parse_fingerprint(value: str) -> str:
     """A key fingerprint as given to the auditor: 64 hex characters (colons and spaces ignored)."""
     fp = re.sub(r"[\s:]", "", value).lower()
     if not re.fullmatch(r"[0-9a-f]{64}", fp):
-        raise TrustError(f"--key-fingerprint {value}: not a key fingerprint (the SHA-256 of the raw Ed25519 public "
-                         "key: 64 hexadecimal characters)")
+        raise TrustError(
+            f"--key-fingerprint {value}: not a key fingerprint (the SHA-256 of the raw Ed25519 public "
+            "key: 64 hexadecimal characters)"
+        )
     return fp
 
 
@@ -85,10 +95,17 @@ def parse_sha256(value: str, option: str) -> str:
     return digest
 
 
-def build_trust(*, public_keys: Sequence[Path] = (), fingerprints: Sequence[str] = (),
-                tsa_certs: Sequence[Path] = (), anchor_bucket: str | None = None, s3_endpoint: str | None = None,
-                tolerance: str | None = None, max_cadence: str | None = None,
-                framework_sha256: str | None = None) -> Trust:
+def build_trust(
+    *,
+    public_keys: Sequence[Path] = (),
+    fingerprints: Sequence[str] = (),
+    tsa_certs: Sequence[Path] = (),
+    anchor_bucket: str | None = None,
+    s3_endpoint: str | None = None,
+    tolerance: str | None = None,
+    max_cadence: str | None = None,
+    framework_sha256: str | None = None,
+) -> Trust:
     """The Trust of the command line options, with the same messages in `posture-verify` and
     `posture-agent evidence verify`; TrustError names the option that is unusable."""
     from cryptography import x509
@@ -115,28 +132,33 @@ def build_trust(*, public_keys: Sequence[Path] = (), fingerprints: Sequence[str]
     longest = parse_tolerance(max_cadence, "--max-cadence") if max_cadence is not None else DEFAULT_MAX_CADENCE
     if longest < timedelta(minutes=1):
         raise TrustError(f"--max-cadence {max_cadence}: shorter than a minute, the shortest cadence the agent signs")
-    return Trust(public_keys=tuple(keys), fingerprints=tuple(parse_fingerprint(f) for f in fingerprints),
-                 tsa_certs=tuple(certs), anchor_bucket=anchor_bucket, s3_endpoint=s3_endpoint,
-                 tolerance=parse_tolerance(tolerance) if tolerance is not None else DEFAULT_TOLERANCE,
-                 max_cadence=longest,
-                 framework_sha256=parse_sha256(framework_sha256, "--framework-sha256") if framework_sha256 else None)
+    return Trust(
+        public_keys=tuple(keys),
+        fingerprints=tuple(parse_fingerprint(f) for f in fingerprints),
+        tsa_certs=tuple(certs),
+        anchor_bucket=anchor_bucket,
+        s3_endpoint=s3_endpoint,
+        tolerance=parse_tolerance(tolerance) if tolerance is not None else DEFAULT_TOLERANCE,
+        max_cadence=longest,
+        framework_sha256=parse_sha256(framework_sha256, "--framework-sha256") if framework_sha256 else None,
+    )
 
 
 # the help of each option, shared by `posture-verify` and `posture-agent evidence verify`
 OPTION_HELP = {
     "public_key": "an Ed25519 public key (PEM) of the organisation, received out of band before the period: "
-                  "checkpoints are then required, signed by it or by a key it rotated to; repeatable",
+    "checkpoints are then required, signed by it or by a key it rotated to; repeatable",
     "key_fingerprint": "the SHA-256 fingerprint (64 hex) of such a key, when you were given the fingerprint rather "
-                       "than the key: the key itself is taken from the checkpoint announcing it; repeatable",
+    "than the key: the key itself is taken from the checkpoint announcing it; repeatable",
     "tsa_cert": "the PEM root certificate of a timestamping authority you trust: every checkpoint must then carry "
-                "a valid RFC 3161 token whose signer chains to it; repeatable",
+    "a valid RFC 3161 token whose signer chains to it; repeatable",
     "anchor_bucket": "s3://bucket/prefix of the Object Lock bucket you control, holding each checkpoint's copy",
     "s3_endpoint": "another S3 endpoint URL for --anchor-bucket",
     "tolerance": "allowed skew between a checkpoint's time and its witness, and slack on the signed cadence "
-                 "(default 10m)",
+    "(default 10m)",
     "max_cadence": "the longest checkpoint cadence you accept (default 1d; the agent's default is 1h): a checkpoint "
-                   "signing a longer one fails, as it would let that much history be written before its witness",
+    "signing a longer one fails, as it would let that much history be written before its witness",
     "framework_sha256": "the SHA-256 (64 hex) of the framework mapping you agreed on (the bundle's framework.json, "
-                        "printed by `posture-agent evidence framework`): the report, OSCAL and summaries are "
-                        "computed for that mapping, so a bundle stating another one fails",
+    "printed by `posture-agent evidence framework`): the report, OSCAL and summaries are "
+    "computed for that mapping, so a bundle stating another one fails",
 }

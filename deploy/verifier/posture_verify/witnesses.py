@@ -106,8 +106,10 @@ class _Witnessing:
                     try:
                         certs.add_pem(pem)
                     except ValueError:
-                        report.add(f"evidence_anchors {w.get('witness')}", "a recorded TSA certificate cannot be "
-                                   "read (altered)")
+                        report.add(
+                            f"evidence_anchors {w.get('witness')}",
+                            "a recorded TSA certificate cannot be read (altered)",
+                        )
         ends = [t for t in (_ts(rec.period_end), *(_ts(c["at"]) for c in rec.checkpoints)) if t is not None]
         self.period_end = _ts(rec.period_end) if rec.period_end else (max(ends) if ends else None)
         self.skews: dict[str, list[float]] = {"rfc3161": [], "s3": []}
@@ -118,11 +120,19 @@ class _Witnessing:
     def note(self, seq: int, why: str) -> None:
         self.why_not.setdefault(seq, []).append(why)
 
-    def seen(self, seq: int | None, kind: str, witness: str, when: datetime | None, verdict: str,
-             detail: str | None = None) -> None:
-        self.r.witnesses.append({"checkpoint_seq": seq, "kind": kind, "witness": witness,
-                                 "time": isoformat(when) if when else None, "verdict": verdict,
-                                 **({"detail": detail} if detail else {})})
+    def seen(
+        self, seq: int | None, kind: str, witness: str, when: datetime | None, verdict: str, detail: str | None = None
+    ) -> None:
+        self.r.witnesses.append(
+            {
+                "checkpoint_seq": seq,
+                "kind": kind,
+                "witness": witness,
+                "time": isoformat(when) if when else None,
+                "verdict": verdict,
+                **({"detail": detail} if detail else {}),
+            }
+        )
 
     def in_time(self, name: str, at: Any, when: datetime, what: str) -> bool:
         """A witness's time against its subject's own time: names the backdating or the forward clock."""
@@ -132,12 +142,18 @@ class _Witnessing:
             return False
         skew = when - own
         if skew > self.tolerance:
-            self.r.add(name, f"{what} is from {isoformat(when)}, {span(skew)} after its own time {isoformat(own)}: "
-                       f"it was written after its time (backdated; tolerance {span(self.tolerance)})")
+            self.r.add(
+                name,
+                f"{what} is from {isoformat(when)}, {span(skew)} after its own time {isoformat(own)}: "
+                f"it was written after its time (backdated; tolerance {span(self.tolerance)})",
+            )
             return False
         if -skew > self.tolerance:
-            self.r.add(name, f"{what} is from {isoformat(when)}, {span(skew)} before its own time {isoformat(own)}: "
-                       f"its clock was ahead of the witness (set forward; tolerance {span(self.tolerance)})")
+            self.r.add(
+                name,
+                f"{what} is from {isoformat(when)}, {span(skew)} before its own time {isoformat(own)}: "
+                f"its clock was ahead of the witness (set forward; tolerance {span(self.tolerance)})",
+            )
             return False
         return True
 
@@ -155,8 +171,11 @@ class _Witnessing:
             tsa = str(w.get("witness"))
             c = self.cps.get(seq)
             if c is None:
-                self.r.add(f"evidence_anchors of checkpoint {seq}", f"an RFC 3161 token of {tsa} witnesses checkpoint "
-                           f"{seq}, which is not in the {self.rec.where} (checkpoint removed)")
+                self.r.add(
+                    f"evidence_anchors of checkpoint {seq}",
+                    f"an RFC 3161 token of {tsa} witnesses checkpoint "
+                    f"{seq}, which is not in the {self.rec.where} (checkpoint removed)",
+                )
                 continue
             name, what = _checkpoint(seq), f"RFC 3161 token of {tsa}"
             res = checked.get(id(w))
@@ -171,8 +190,11 @@ class _Witnessing:
             assert res.gen_time is not None
             recorded = _ts(w.get("at"))
             if recorded is not None and abs((recorded - res.gen_time).total_seconds()) >= 1:
-                self.r.add(name, f"{what}: recorded as of {isoformat(recorded)}, but its genTime is "
-                           f"{isoformat(res.gen_time)} (record altered)")
+                self.r.add(
+                    name,
+                    f"{what}: recorded as of {isoformat(recorded)}, but its genTime is "
+                    f"{isoformat(res.gen_time)} (record altered)",
+                )
             ok_time = self.in_time(name, c["at"], res.gen_time, what)
             own = _ts(c["at"])
             if own is not None:
@@ -186,8 +208,14 @@ class _Witnessing:
                     self.note(seq, f"its RFC 3161 token of {tsa} is from a TSA that is not pinned ({res.tsa})")
                 elif not ok_time:
                     self.note(seq, f"its RFC 3161 token of {tsa} is not from its time")
-                self.seen(seq, "rfc3161", tsa, res.gen_time, "not from its time" if not ok_time else "not pinned",
-                          res.note or f"TSA {res.tsa}, policy {res.policy}")
+                self.seen(
+                    seq,
+                    "rfc3161",
+                    tsa,
+                    res.gen_time,
+                    "not from its time" if not ok_time else "not pinned",
+                    res.note or f"TSA {res.tsa}, policy {res.policy}",
+                )
 
     # -- the anchor bucket --------------------------------------------------------------------------
 
@@ -198,10 +226,15 @@ class _Witnessing:
         except ValueError as exc:
             self.r.add(f"anchor bucket {url}", str(exc))
             return
-        reader = S3Reader(bucket, region=self.trust.s3_region, endpoint=self.trust.s3_endpoint,
-                          credentials=Credentials.from_environment())
-        stores = sorted({store_of(c) for c in self.rec.checkpoints}) or ([self.rec.store_id] if self.rec.store_id
-                                                                          else [])
+        reader = S3Reader(
+            bucket,
+            region=self.trust.s3_region,
+            endpoint=self.trust.s3_endpoint,
+            credentials=Credentials.from_environment(),
+        )
+        stores = sorted({store_of(c) for c in self.rec.checkpoints}) or (
+            [self.rec.store_id] if self.rec.store_id else []
+        )
         for store in stores:
             self.bucket_store(reader, url, bucket, prefix, store)
         if not stores:
@@ -239,8 +272,14 @@ class _Witnessing:
         except S3Error as exc:
             return exc
 
-    def copy(self, bucket: str, c: dict[str, Any], live: list[Version], got: tuple[dict[str, str], bytes] | S3Error,
-             recorded: dict[str, Any] | None) -> None:
+    def copy(
+        self,
+        bucket: str,
+        c: dict[str, Any],
+        live: list[Version],
+        got: tuple[dict[str, str], bytes] | S3Error,
+        recorded: dict[str, Any] | None,
+    ) -> None:
         """The first version of a checkpoint's copy: locked, retained, the same bytes, in time; and no
         later version with other content."""
         seq, first = int(c["seq"]), live[0]
@@ -253,19 +292,26 @@ class _Witnessing:
         problems = []
         mode, until = lock_of(headers)
         if mode != "COMPLIANCE":
-            problems.append(f"is not locked in compliance mode (Object Lock mode: {mode or 'none'}): it can be "
-                            "deleted or replaced")
+            problems.append(
+                f"is not locked in compliance mode (Object Lock mode: {mode or 'none'}): it can be deleted or replaced"
+            )
         elif until is None or (self.period_end is not None and until <= self.period_end):
-            problems.append(f"is retained only until {isoformat(until) if until else 'no date'}, not beyond the "
-                            f"end of the period {isoformat(self.period_end) if self.period_end else ''}")
+            problems.append(
+                f"is retained only until {isoformat(until) if until else 'no date'}, not beyond the "
+                f"end of the period {isoformat(self.period_end) if self.period_end else ''}"
+            )
         expected = checkpoint_object(cps.body(c), c.get("signature"))
         if data != expected:
-            problems.append(f"differs from the checkpoint ({self._difference(data, expected)}): the checkpoint was "
-                            "rewritten after it was anchored")
+            problems.append(
+                f"differs from the checkpoint ({self._difference(data, expected)}): the checkpoint was "
+                "rewritten after it was anchored"
+            )
         for later in live[1:]:
             if later.etag != first.etag:
-                problems.append(f"was written again on {isoformat(later.last_modified)} with other content "
-                                f"(version {later.version_id}): an attempt to rewrite the witness")
+                problems.append(
+                    f"was written again on {isoformat(later.last_modified)} with other content "
+                    f"(version {later.version_id}): an attempt to rewrite the witness"
+                )
         if recorded is not None:
             vid = (recorded.get("detail") or {}).get("version_id")
             if vid and vid not in {v.version_id for v in live}:
@@ -280,11 +326,20 @@ class _Witnessing:
         if verdict == "valid":
             self.valid.setdefault(seq, set()).add("s3")
         else:
-            self.note(seq, "its copy in the anchor bucket does not hold" if problems else
-                      "its copy in the anchor bucket is not from its time")
-        self.seen(seq, "s3", f"s3://{bucket}/{first.key}", first.last_modified,
-                  verdict, f"version {first.version_id}, mode {mode}, retained until "
-                  f"{isoformat(until) if until else None}")
+            self.note(
+                seq,
+                "its copy in the anchor bucket does not hold"
+                if problems
+                else "its copy in the anchor bucket is not from its time",
+            )
+        self.seen(
+            seq,
+            "s3",
+            f"s3://{bucket}/{first.key}",
+            first.last_modified,
+            verdict,
+            f"version {first.version_id}, mode {mode}, retained until {isoformat(until) if until else None}",
+        )
 
     @staticmethod
     def _difference(data: bytes, expected: bytes) -> str:
@@ -315,12 +370,18 @@ class _Witnessing:
             obj = f"s3://{bucket}/{live[0].key}"
             if seq > last:
                 if self.period_end is None or when <= self.period_end + self.tolerance:
-                    self.r.add(_checkpoint(seq), f"is in the anchor bucket ({obj}, written {isoformat(when)}) but not "
-                               f"in the {where}, which ends at checkpoint {last}: the records were truncated after "
-                               f"checkpoint {last}, or rewritten from there")
+                    self.r.add(
+                        _checkpoint(seq),
+                        f"is in the anchor bucket ({obj}, written {isoformat(when)}) but not "
+                        f"in the {where}, which ends at checkpoint {last}: the records were truncated after "
+                        f"checkpoint {last}, or rewritten from there",
+                    )
             elif seq > first or self.rec.complete:
-                self.r.add(_checkpoint(seq), f"is in the anchor bucket ({obj}, written {isoformat(when)}) but not in "
-                           f"the {where} (checkpoint removed)")
+                self.r.add(
+                    _checkpoint(seq),
+                    f"is in the anchor bucket ({obj}, written {isoformat(when)}) but not in "
+                    f"the {where} (checkpoint removed)",
+                )
 
     def none_left(self, bucket: str, by_seq: dict[int, list[Version]]) -> None:
         """The records hold no checkpoint, the bucket holds copies: of the store, every one; of a bundle,
@@ -332,21 +393,32 @@ class _Witnessing:
             if not live:
                 continue
             when = live[0].last_modified
-            if self.rec.complete or ((start is None or when >= start - self.tolerance)
-                                     and (self.period_end is None or when <= self.period_end + self.tolerance)):
+            if self.rec.complete or (
+                (start is None or when >= start - self.tolerance)
+                and (self.period_end is None or when <= self.period_end + self.tolerance)
+            ):
                 found.append((seq, when, live[0].key))
         if found:
             first, last = found[0], found[-1]
             seqs = f"{first[0]}..{last[0]}" if len(found) > 1 else str(first[0])
-            self.r.add(f"evidence_checkpoints seq {seqs}", f"{len(found)} in the anchor bucket (s3://{bucket}/"
-                       f"{first[2]}{' ...' if len(found) > 1 else ''}, written {isoformat(first[1])}.."
-                       f"{isoformat(last[1])}) but none in the {self.rec.where}: every checkpoint removed")
+            self.r.add(
+                f"evidence_checkpoints seq {seqs}",
+                f"{len(found)} in the anchor bucket (s3://{bucket}/"
+                f"{first[2]}{' ...' if len(found) > 1 else ''}, written {isoformat(first[1])}.."
+                f"{isoformat(last[1])}) but none in the {self.rec.where}: every checkpoint removed",
+            )
 
     # -- required -----------------------------------------------------------------------------------
 
     def required(self) -> None:
-        given = " and ".join(x for x in ("--tsa-cert" if self.trust.tsa_certs else "",
-                                         "--anchor-bucket" if self.trust.anchor_bucket else "") if x)
+        given = " and ".join(
+            x
+            for x in (
+                "--tsa-cert" if self.trust.tsa_certs else "",
+                "--anchor-bucket" if self.trust.anchor_bucket else "",
+            )
+            if x
+        )
         if not self.trust.witnesses_required:
             return
         if not self.cps:
@@ -357,13 +429,17 @@ class _Witnessing:
             return
         if len(bare) == len(self.cps) and not self.why_not:
             what = "no RFC 3161 tokens" + (" and no copies in the anchor bucket" if self.trust.anchor_bucket else "")
-            self.r.add(self.rec.where, f"carries no witnesses at all ({what}), although {given} was given: the "
-                       f"times of its {_count(len(self.cps), 'checkpoint')} rest on the operator's word alone")
+            self.r.add(
+                self.rec.where,
+                f"carries no witnesses at all ({what}), although {given} was given: the "
+                f"times of its {_count(len(self.cps), 'checkpoint')} rest on the operator's word alone",
+            )
             return
         reasons: dict[str, list[int]] = {}
         for s in bare:
             why = "; ".join(self.why_not.get(s, [])) or (
-                "no RFC 3161 token" + (" and no copy in the anchor bucket" if self.trust.anchor_bucket else ""))
+                "no RFC 3161 token" + (" and no copy in the anchor bucket" if self.trust.anchor_bucket else "")
+            )
             if self.trust.anchor_bucket and not any("anchor bucket" in x for x in self.why_not.get(s, [])):
                 why += "; no copy in the anchor bucket" if s in self.why_not else ""
             reasons.setdefault(why, []).append(s)
@@ -372,36 +448,46 @@ class _Witnessing:
                 for s in seqs:
                     self.r.add(_checkpoint(s), f"has no valid witness ({why}): its time rests on the operator's word")
             else:
-                self.r.add(f"evidence_checkpoints seq {', '.join(_ranges(seqs))}",
-                           f"{len(seqs)} checkpoints have no valid witness ({why}): their times rest on the "
-                           "operator's word")
+                self.r.add(
+                    f"evidence_checkpoints seq {', '.join(_ranges(seqs))}",
+                    f"{len(seqs)} checkpoints have no valid witness ({why}): their times rest on the operator's word",
+                )
 
     def summary(self) -> None:
         tokens = [w for w in self.r.witnesses if w["kind"] == "rfc3161"]
         copies = [w for w in self.r.witnesses if w["kind"] == "s3"]
         if tokens:
             worst = span(timedelta(seconds=max((abs(x) for x in self.skews["rfc3161"]), default=0)))
-            self.r.notes.append(f"witnesses: {_count(len(tokens), 'RFC 3161 token')} from "
-                                f"{', '.join(sorted(self.tsas))}, genTime at most {worst} from their checkpoints")
+            self.r.notes.append(
+                f"witnesses: {_count(len(tokens), 'RFC 3161 token')} from "
+                f"{', '.join(sorted(self.tsas))}, genTime at most {worst} from their checkpoints"
+            )
         recorded = sum(1 for w in self.rec.witnesses if w.get("kind") == "s3")
         if self.trust.anchor_bucket:
             worst = span(timedelta(seconds=max((abs(x) for x in self.skews["s3"]), default=0)))
-            self.r.notes.append(f"witnesses: {_count(len(copies), 'checkpoint copy', 'checkpoint copies')} in "
-                                f"{self.trust.anchor_bucket}, written at most {worst} from their checkpoints")
+            self.r.notes.append(
+                f"witnesses: {_count(len(copies), 'checkpoint copy', 'checkpoint copies')} in "
+                f"{self.trust.anchor_bucket}, written at most {worst} from their checkpoints"
+            )
         elif recorded:
-            self.r.notes.append(f"witnesses: {_count(recorded, 'checkpoint copy', 'checkpoint copies')} in an S3 "
-                                "bucket recorded but not checked (give --anchor-bucket s3://BUCKET/PREFIX)")
+            self.r.notes.append(
+                f"witnesses: {_count(recorded, 'checkpoint copy', 'checkpoint copies')} in an S3 "
+                "bucket recorded but not checked (give --anchor-bucket s3://BUCKET/PREFIX)"
+            )
         if tokens and not self.trust.tsa_certs:
-            self.r.notes.append("witnesses: the TSA was not pinned (--tsa-cert): the tokens are intact, but who "
-                                "signed them is not established")
+            self.r.notes.append(
+                "witnesses: the TSA was not pinned (--tsa-cert): the tokens are intact, but who "
+                "signed them is not established"
+            )
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def check_witnesses(rec: Records, trust: Trust, report: VerifyReport,
-                    checked: dict[int, Checked] | None = None) -> None:
+def check_witnesses(
+    rec: Records, trust: Trust, report: VerifyReport, checked: dict[int, Checked] | None = None
+) -> None:
     """Check every witness of every checkpoint of ``rec`` against what the auditor trusts; with
     ``trust.witnesses_required`` every checkpoint must have a valid one. ``checked``: the tokens'
     outcomes computed beforehand (TokenChecks.start), else they are checked here."""
@@ -413,8 +499,9 @@ def check_witnesses(rec: Records, trust: Trust, report: VerifyReport,
     w.summary()
 
 
-def check_manifest_witnesses(rec: Records, manifest: dict[str, Any], body: bytes, tsr: bytes | None, trust: Trust,
-                             report: VerifyReport) -> None:
+def check_manifest_witnesses(
+    rec: Records, manifest: dict[str, Any], body: bytes, tsr: bytes | None, trust: Trust, report: VerifyReport
+) -> None:
     """A bundle manifest's own witnesses: its RFC 3161 token (manifest.tsr over ``body``, the
     manifest's canonical body) and, with an anchor bucket, its copy there. The manifest declares
     which it was given (``"witnesses"``), so a removed one is missed."""
@@ -431,15 +518,27 @@ def check_manifest_witnesses(rec: Records, manifest: dict[str, Any], body: bytes
             assert res.gen_time is not None
             skew = res.gen_time - (_ts(manifest.get("generated_at")) or res.gen_time)
             if abs(skew) > trust.tolerance:
-                report.add(name, f"its genTime {isoformat(res.gen_time)} is {span(skew)} from the manifest's "
-                           f"generated_at {manifest.get('generated_at')} (tolerance {span(trust.tolerance)})")
+                report.add(
+                    name,
+                    f"its genTime {isoformat(res.gen_time)} is {span(skew)} from the manifest's "
+                    f"generated_at {manifest.get('generated_at')} (tolerance {span(trust.tolerance)})",
+                )
             if trust.tsa_certs and not res.trusted:
                 report.add(name, f"{res.note} (the manifest's time is not witnessed by a pinned TSA)")
-            report.witnesses.append({"checkpoint_seq": None, "kind": "rfc3161", "witness": "manifest.tsr",
-                                     "time": isoformat(res.gen_time), "verdict": "valid",
-                                     "detail": f"TSA {res.tsa}, policy {res.policy}"})
-            report.notes.append(f"witnesses: the manifest was timestamped at {isoformat(res.gen_time)} by {res.tsa}"
-                                + ("" if res.trusted else " (not pinned)"))
+            report.witnesses.append(
+                {
+                    "checkpoint_seq": None,
+                    "kind": "rfc3161",
+                    "witness": "manifest.tsr",
+                    "time": isoformat(res.gen_time),
+                    "verdict": "valid",
+                    "detail": f"TSA {res.tsa}, policy {res.policy}",
+                }
+            )
+            report.notes.append(
+                f"witnesses: the manifest was timestamped at {isoformat(res.gen_time)} by {res.tsa}"
+                + ("" if res.trusted else " (not pinned)")
+            )
     if not trust.anchor_bucket:
         return
     try:
@@ -451,8 +550,9 @@ def check_manifest_witnesses(rec: Records, manifest: dict[str, Any], body: bytes
     # the manifest is filed under its store (that of the bundle's latest checkpoint)
     store = str(manifest.get("store") or store_of(max(rec.checkpoints, key=lambda c: int(c["seq"]))))
     digest = sha256_hex(body)
-    reader = S3Reader(bucket, region=trust.s3_region, endpoint=trust.s3_endpoint,
-                      credentials=Credentials.from_environment())
+    reader = S3Reader(
+        bucket, region=trust.s3_region, endpoint=trust.s3_endpoint, credentials=Credentials.from_environment()
+    )
     key = bundle_key(prefix, store, digest)
     try:
         live = [v for v in reader.list_versions(key) if v.key == key and not v.delete_marker]
@@ -461,8 +561,11 @@ def check_manifest_witnesses(rec: Records, manifest: dict[str, Any], body: bytes
         return
     if not live:
         if declared.get("s3"):
-            report.add("file manifest.json", f"has no copy s3://{bucket}/{key} in the anchor bucket, although it "
-                       f"says it was copied to {declared.get('s3')} (manifest altered, or copied elsewhere)")
+            report.add(
+                "file manifest.json",
+                f"has no copy s3://{bucket}/{key} in the anchor bucket, although it "
+                f"says it was copied to {declared.get('s3')} (manifest altered, or copied elsewhere)",
+            )
         return
     try:
         headers, data = reader.get(key, live[0].version_id)
@@ -471,11 +574,19 @@ def check_manifest_witnesses(rec: Records, manifest: dict[str, Any], body: bytes
         return
     mode, until = lock_of(headers)
     if mode != "COMPLIANCE":
-        report.add("file manifest.json", f"its copy s3://{bucket}/{key} is not locked in compliance mode "
-                   f"(mode: {mode or 'none'})")
+        report.add(
+            "file manifest.json",
+            f"its copy s3://{bucket}/{key} is not locked in compliance mode (mode: {mode or 'none'})",
+        )
     if data != body:
         report.add("file manifest.json", f"its copy s3://{bucket}/{key} differs from the manifest (altered)")
-    report.witnesses.append({"checkpoint_seq": None, "kind": "s3", "witness": f"s3://{bucket}/{key}",
-                             "time": isoformat(live[0].last_modified),
-                             "verdict": "valid" if mode == "COMPLIANCE" and data == body else "problem",
-                             "detail": f"retained until {isoformat(until) if until else None}"})
+    report.witnesses.append(
+        {
+            "checkpoint_seq": None,
+            "kind": "s3",
+            "witness": f"s3://{bucket}/{key}",
+            "time": isoformat(live[0].last_modified),
+            "verdict": "valid" if mode == "COMPLIANCE" and data == body else "problem",
+            "detail": f"retained until {isoformat(until) if until else None}",
+        }
+    )

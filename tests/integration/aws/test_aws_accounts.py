@@ -36,13 +36,18 @@ def _seed_accounts(moto: str, members: list[str]) -> None:
 
 
 def test_organisation_discovery_scans_each_member_with_assumed_credentials(
-        proxy: AwsProxy, aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy: AwsProxy, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     members = _organisation(aws)
     _seed_accounts(aws, members)
     monkeypatch.setenv("POSTURE_TEST_EXTERNAL_ID", "s3cret")
     calls = Calls()
-    source = make_source(organization=True, role_name="OrganizationAccountAccessRole",
-                         external_id="env:POSTURE_TEST_EXTERNAL_ID", services=["sqs", "iam"])
+    source = make_source(
+        organization=True,
+        role_name="OrganizationAccountAccessRole",
+        external_id="env:POSTURE_TEST_EXTERNAL_ID",
+        services=["sqs", "iam"],
+    )
     snapshots = collect(source, context(calls))
     by_account = {s.account: s for s in snapshots}
     assert set(by_account) == {MGMT, *members}
@@ -66,15 +71,23 @@ def test_explicit_accounts_and_an_unreachable_one(proxy: AwsProxy, aws: str) -> 
     _seed_accounts(aws, members)
     # the first AssumeRole is refused: that account becomes an empty snapshot with one error
     proxy.add_fault(Fault(service="sts", operation="AssumeRole", status=403, code="AccessDenied", times=1))
-    source = make_source(services=["sqs"], max_workers=1, accounts=[
-        AwsAccount(role_arn=f"arn:aws:iam::{members[0]}:role/OrganizationAccountAccessRole"),
-        AwsAccount(id=members[1], role_name="OrganizationAccountAccessRole", external_id="plain-id"),
-    ])
+    source = make_source(
+        services=["sqs"],
+        max_workers=1,
+        accounts=[
+            AwsAccount(role_arn=f"arn:aws:iam::{members[0]}:role/OrganizationAccountAccessRole"),
+            AwsAccount(id=members[1], role_name="OrganizationAccountAccessRole", external_id="plain-id"),
+        ],
+    )
     first, second = collect(source, context())
     assert first.account == members[0] and first.resources == ()
     (error,) = first.errors
     assert (error.service, error.operation, error.code, error.resource_type) == (
-        "sts", "AssumeRole", "AccessDenied", "")
+        "sts",
+        "AssumeRole",
+        "AccessDenied",
+        "",
+    )
     assert second.account == members[1] and second.errors == ()
     assert {r.id for r in second.resources} >= {f"arn:aws:sqs:us-east-1:{members[1]}:q-{members[1]}"}
 
@@ -93,8 +106,7 @@ def test_regions_default_to_every_enabled_region(proxy: AwsProxy) -> None:
     assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= regions
 
 
-def test_no_credentials_at_all_is_an_agent_error(aws: str, monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Any) -> None:
+def test_no_credentials_at_all_is_an_agent_error(aws: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))

@@ -17,15 +17,27 @@ def test_a_denied_region_is_a_collection_error_and_the_rest_is_complete(proxy: A
     for region in ("us-east-1", "eu-west-1"):
         seeder(aws)("ec2", region).create_security_group(GroupName="web", Description="d")
         seeder(aws)("kms", region).create_key()
-    proxy.add_fault(Fault(service="ec2", operation="DescribeSecurityGroups", region="eu-west-1",
-                          status=403, code="UnauthorizedOperation", message="not you"))
+    proxy.add_fault(
+        Fault(
+            service="ec2",
+            operation="DescribeSecurityGroups",
+            region="eu-west-1",
+            status=403,
+            code="UnauthorizedOperation",
+            message="not you",
+        )
+    )
     proxy.add_fault(Fault(service="kms", region="eu-west-1", status=400, code="AccessDeniedException"))
     (snap,) = collect(make_source(services=["ec2", "kms"]), context())
     errors = {(e.resource_type, e.region): e for e in snap.errors}
     assert set(errors) == {("aws.ec2.security_group", "eu-west-1"), ("aws.kms.key", "eu-west-1")}
     sg_error = errors[("aws.ec2.security_group", "eu-west-1")]
     assert (sg_error.service, sg_error.operation, sg_error.code, sg_error.message) == (
-        "ec2", "DescribeSecurityGroups", "UnauthorizedOperation", "not you")
+        "ec2",
+        "DescribeSecurityGroups",
+        "UnauthorizedOperation",
+        "not you",
+    )
     assert errors[("aws.kms.key", "eu-west-1")].operation == "ListKeys"
     assert snap.status == "partial"
     assert snap.of_type("aws.ec2.security_group", region="eu-west-1") == []
@@ -38,8 +50,9 @@ def test_a_denied_region_is_a_collection_error_and_the_rest_is_complete(proxy: A
 
 def test_a_failed_detail_call_is_a_resource_error(proxy: AwsProxy, aws: str) -> None:
     seeder(aws)("s3").create_bucket(Bucket="denied-encryption")
-    proxy.add_fault(Fault(service="s3", operation="GetBucketEncryption", status=403, code="AccessDenied",
-                          message="Access Denied"))
+    proxy.add_fault(
+        Fault(service="s3", operation="GetBucketEncryption", status=403, code="AccessDenied", message="Access Denied")
+    )
     (snap,) = collect(make_source(services=["s3"]), context())
     assert snap.errors == ()
     bucket = snap.get("arn:aws:s3:::denied-encryption")
@@ -51,20 +64,30 @@ def test_a_failed_detail_call_is_a_resource_error(proxy: AwsProxy, aws: str) -> 
 
 def test_denied_iam_sources_are_reported_where_they_starve(proxy: AwsProxy, aws: str) -> None:
     seeder(aws)("iam").create_user(UserName="bob")
-    proxy.add_fault(Fault(service="iam", operation="GetAccountAuthorizationDetails", status=403,
-                          code="AccessDenied", message="no"))
+    proxy.add_fault(
+        Fault(service="iam", operation="GetAccountAuthorizationDetails", status=403, code="AccessDenied", message="no")
+    )
     (snap,) = collect(make_source(services=["iam"]), context())
     bob = snap.get(f"arn:aws:iam::{ACCOUNT}:user/bob")
     assert bob is not None and bob.errors == {"AuthorizationDetails": "AccessDenied: no"}
     assert bob.attributes["Credentials"]["user"] == "bob"
     assert {(e.resource_type, e.operation) for e in snap.errors} == {
         ("aws.iam.policy", "GetAccountAuthorizationDetails"),
-        ("aws.iam.group", "GetAccountAuthorizationDetails")}
+        ("aws.iam.group", "GetAccountAuthorizationDetails"),
+    }
 
 
 def test_throttling_is_retried(proxy: AwsProxy, aws: str) -> None:
-    proxy.add_fault(Fault(service="ec2", operation="GetEbsEncryptionByDefault", region="us-east-1",
-                          status=400, code="Throttling", times=2))
+    proxy.add_fault(
+        Fault(
+            service="ec2",
+            operation="GetEbsEncryptionByDefault",
+            region="us-east-1",
+            status=400,
+            code="Throttling",
+            times=2,
+        )
+    )
     (snap,) = collect(make_source(services=["ec2"], regions=["us-east-1"]), context())
     assert snap.errors == ()
     assert snap.of_type("aws.ec2.settings")
@@ -75,8 +98,11 @@ def test_unreachable_endpoint_is_a_collection_error(proxy: AwsProxy, aws: str) -
     proxy.add_fault(Fault(service="logs", region="eu-west-1", drop=True))
     (snap,) = collect(make_source(services=["logs", "sqs"]), context())
     (error,) = snap.errors
-    assert (error.resource_type, error.region, error.operation) == ("aws.logs.log_group", "eu-west-1",
-                                                                   "DescribeLogGroups")
+    assert (error.resource_type, error.region, error.operation) == (
+        "aws.logs.log_group",
+        "eu-west-1",
+        "DescribeLogGroups",
+    )
     assert error.code in {"ConnectionClosedError", "EndpointConnectionError", "ReadTimeoutError"}
 
 
@@ -115,7 +141,9 @@ def test_unreachable_endpoint_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    with pytest.raises(AgentError, match=r"cannot identify the AWS account \(sts:GetCallerIdentity\): "
-                                         r"EndpointConnectionError"):
-        collect(AwsSource(name="dead", provider="aws", regions=["us-east-1"], endpoint_url=dead),
-                CollectContext())
+    with pytest.raises(
+        AgentError,
+        match=r"cannot identify the AWS account \(sts:GetCallerIdentity\): "
+        r"EndpointConnectionError",
+    ):
+        collect(AwsSource(name="dead", provider="aws", regions=["us-east-1"], endpoint_url=dead), CollectContext())

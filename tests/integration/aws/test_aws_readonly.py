@@ -61,16 +61,19 @@ def test_every_table_operation_is_on_the_allowlist_and_nothing_else_is() -> None
     assert needed == ALLOWED_ACTIONS
 
 
-@pytest.mark.parametrize(("service", "operation", "action"), [
-    ("s3", "ListBuckets", "s3:ListAllMyBuckets"),
-    ("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
-    ("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
-    ("s3control", "GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
-    ("s3control", "PutPublicAccessBlock", "-s3control-:PutPublicAccessBlock"),
-    ("elbv2", "DescribeListeners", "elasticloadbalancing:DescribeListeners"),
-    ("efs", "DescribeFileSystems", "elasticfilesystem:DescribeFileSystems"),
-    ("accessanalyzer", "ListAnalyzers", "access-analyzer:ListAnalyzers"),
-])
+@pytest.mark.parametrize(
+    ("service", "operation", "action"),
+    [
+        ("s3", "ListBuckets", "s3:ListAllMyBuckets"),
+        ("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+        ("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+        ("s3control", "GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
+        ("s3control", "PutPublicAccessBlock", "-s3control-:PutPublicAccessBlock"),
+        ("elbv2", "DescribeListeners", "elasticloadbalancing:DescribeListeners"),
+        ("efs", "DescribeFileSystems", "elasticfilesystem:DescribeFileSystems"),
+        ("accessanalyzer", "ListAnalyzers", "access-analyzer:ListAnalyzers"),
+    ],
+)
 def test_boto3_operations_map_to_iam_actions(service: str, operation: str, action: str) -> None:
     assert iam_action(service, operation) == action
 

@@ -20,8 +20,14 @@ from collectors.aws.table import TABLE, all_operations
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "aws-resources.md"
 ACCOUNT = "123456789012"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-    "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -52,36 +58,74 @@ def seed(moto: str) -> dict[str, Any]:
     # S3 and the account public access block
     s3 = c("s3")
     s3.create_bucket(Bucket="posture-logs")
-    s3.put_bucket_encryption(Bucket="posture-logs", ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+    s3.put_bucket_encryption(
+        Bucket="posture-logs",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
     s3.put_bucket_versioning(Bucket="posture-logs", VersioningConfiguration={"Status": "Enabled"})
-    s3.put_public_access_block(Bucket="posture-logs", PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})
-    s3.put_bucket_policy(Bucket="posture-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
-         "Resource": "arn:aws:s3:::posture-logs/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
-         "Resource": "arn:aws:s3:::posture-logs/*"}]}))
-    c("s3", "eu-west-1").create_bucket(Bucket="posture-eu", CreateBucketConfiguration={
-        "LocationConstraint": "eu-west-1"})
-    s3.put_bucket_logging(Bucket="posture-logs", BucketLoggingStatus={"LoggingEnabled": {
-        "TargetBucket": "posture-logs", "TargetPrefix": "self/"}})
-    c("s3control").put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})
+    s3.put_public_access_block(
+        Bucket="posture-logs",
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_policy(
+        Bucket="posture-logs",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": "s3:*",
+                        "Resource": "arn:aws:s3:::posture-logs/*",
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logging.s3.amazonaws.com"},
+                        "Action": "s3:PutObject",
+                        "Resource": "arn:aws:s3:::posture-logs/*",
+                    },
+                ],
+            }
+        ),
+    )
+    c("s3", "eu-west-1").create_bucket(
+        Bucket="posture-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    s3.put_bucket_logging(
+        Bucket="posture-logs",
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "posture-logs", "TargetPrefix": "self/"}},
+    )
+    c("s3control").put_public_access_block(
+        AccountId=ACCOUNT,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
     # settings
     out["detector"] = c("guardduty").create_detector(Enable=True)["DetectorId"]
-    c("config").put_configuration_recorder(ConfigurationRecorder={
-        "name": "default", "roleARN": role, "recordingGroup": {"allSupported": True}})
+    c("config").put_configuration_recorder(
+        ConfigurationRecorder={"name": "default", "roleARN": role, "recordingGroup": {"allSupported": True}}
+    )
     c("securityhub").enable_security_hub()
     c("ec2", "eu-west-1").enable_ebs_encryption_by_default()
-    out["plan"] = c("backup").create_backup_plan(BackupPlan={"BackupPlanName": "daily", "Rules": [
-        {"RuleName": "r", "TargetBackupVaultName": "Default"}]})["BackupPlanId"]
+    out["plan"] = c("backup").create_backup_plan(
+        BackupPlan={"BackupPlanName": "daily", "Rules": [{"RuleName": "r", "TargetBackupVaultName": "Default"}]}
+    )["BackupPlanId"]
     # CloudTrail
     ct = c("cloudtrail")
-    out["trail"] = ct.create_trail(Name="org-trail", S3BucketName="posture-logs",
-                                   IsMultiRegionTrail=True)["TrailARN"]
+    out["trail"] = ct.create_trail(Name="org-trail", S3BucketName="posture-logs", IsMultiRegionTrail=True)["TrailARN"]
     ct.start_logging(Name="org-trail")
     # EC2 family in us-east-1
     ec2 = c("ec2")
@@ -89,58 +133,81 @@ def seed(moto: str) -> dict[str, Any]:
     sub1 = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]
     sub2 = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone="us-east-1b")["Subnet"]
     sg = ec2.create_security_group(GroupName="ssh-open", Description="d", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    inst = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=sub1["SubnetId"],
-                             MetadataOptions={"HttpTokens": "required"})["Instances"][0]["InstanceId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=sg,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    inst = ec2.run_instances(
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=sub1["SubnetId"],
+        MetadataOptions={"HttpTokens": "required"},
+    )["Instances"][0]["InstanceId"]
     out["instance"] = inst
     vol = ec2.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=True)["VolumeId"]
     snap = ec2.create_snapshot(VolumeId=vol)["SnapshotId"]
-    ec2.modify_snapshot_attribute(SnapshotId=snap, Attribute="createVolumePermission",
-                                  OperationType="add", GroupNames=["all"])
+    ec2.modify_snapshot_attribute(
+        SnapshotId=snap, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+    )
     out.update(vpc=vpc, sg=sg, volume=vol, snapshot=snap)
     out["image"] = ec2.create_image(InstanceId=inst, Name="golden")["ImageId"]
     logs = c("logs")
     logs.create_log_group(logGroupName="flow")
     logs.put_retention_policy(logGroupName="flow", retentionInDays=365)
-    out["flow"] = ec2.create_flow_logs(ResourceIds=[vpc], ResourceType="VPC", TrafficType="ALL",
-                                       LogGroupName="flow", DeliverLogsPermissionArn=role)["FlowLogIds"][0]
+    out["flow"] = ec2.create_flow_logs(
+        ResourceIds=[vpc], ResourceType="VPC", TrafficType="ALL", LogGroupName="flow", DeliverLogsPermissionArn=role
+    )["FlowLogIds"][0]
     # RDS, KMS, ELB, Lambda, Secrets, ACM, DynamoDB, EFS, SNS, SQS, EKS, ECR
     out["db"] = c("rds").create_db_instance(
-        DBInstanceIdentifier="db1", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="u",
-        MasterUserPassword="password123", AllocatedStorage=20, StorageEncrypted=True,
+        DBInstanceIdentifier="db1",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="u",
+        MasterUserPassword="password123",
+        AllocatedStorage=20,
+        StorageEncrypted=True,
     )["DBInstance"]["DBInstanceArn"]
     kms = c("kms")
     out["key"] = kms.create_key(Description="data")["KeyMetadata"]
     kms.enable_key_rotation(KeyId=out["key"]["KeyId"])
     out["sign_key"] = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     elb = c("elbv2")
-    lb = elb.create_load_balancer(Name="web", Subnets=[sub1["SubnetId"], sub2["SubnetId"]],
-                                  Scheme="internet-facing")["LoadBalancers"][0]["LoadBalancerArn"]
+    lb = elb.create_load_balancer(Name="web", Subnets=[sub1["SubnetId"], sub2["SubnetId"]], Scheme="internet-facing")[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
     tg = elb.create_target_group(Name="tg", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
-    elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
-                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+    elb.create_listener(
+        LoadBalancerArn=lb,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+    )
     out["lb"] = lb
     out["function"] = c("lambda").create_function(
-        FunctionName="fn", Runtime="python3.12", Role=role, Handler="index.handler",
-        Code={"ZipFile": _zip()})["FunctionArn"]
+        FunctionName="fn", Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": _zip()}
+    )["FunctionArn"]
     out["secret"] = c("secretsmanager").create_secret(Name="db-password", SecretString="x")["ARN"]
     out["cert"] = c("acm").request_certificate(DomainName="example.com")["CertificateArn"]
     ddb = c("dynamodb")
     out["table"] = ddb.create_table(
-        TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
-    ddb.update_continuous_backups(TableName="orders", PointInTimeRecoverySpecification={
-        "PointInTimeRecoveryEnabled": True})
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]["TableArn"]
+    ddb.update_continuous_backups(
+        TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     out["efs"] = c("efs").create_file_system(CreationToken="t", Encrypted=True)["FileSystemArn"]
-    out["topic"] = c("sns").create_topic(Name="alerts", Attributes={"KmsMasterKeyId": "alias/aws/sns"})[
-        "TopicArn"]
+    out["topic"] = c("sns").create_topic(Name="alerts", Attributes={"KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
     c("sqs").create_queue(QueueName="jobs", Attributes={"SqsManagedSseEnabled": "true"})
-    out["cluster"] = c("eks").create_cluster(name="k8s", roleArn=role, resourcesVpcConfig={
-        "subnetIds": [sub1["SubnetId"]], "endpointPublicAccess": True})["cluster"]["arn"]
-    out["repo"] = c("ecr").create_repository(repositoryName="app", imageScanningConfiguration={
-        "scanOnPush": True})["repository"]["repositoryArn"]
+    out["cluster"] = c("eks").create_cluster(
+        name="k8s", roleArn=role, resourcesVpcConfig={"subnetIds": [sub1["SubnetId"]], "endpointPublicAccess": True}
+    )["cluster"]["arn"]
+    out["repo"] = c("ecr").create_repository(repositoryName="app", imageScanningConfiguration={"scanOnPush": True})[
+        "repository"
+    ]["repositoryArn"]
     return out
 
 
@@ -151,8 +218,7 @@ APPS = [{"Name": "CrowdStrike Falcon Sensor", "Version": "7.10", "Publisher": "C
 def world(module_aws: str) -> Iterator[tuple[Snapshot, dict[str, Any], Calls]]:
     seeded = seed(module_aws)
     calls = Calls()
-    with AwsProxy(module_aws, inventory={seeded["instance"]: APPS}) as proxy, \
-            pytest.MonkeyPatch.context() as mp:
+    with AwsProxy(module_aws, inventory={seeded["instance"]: APPS}) as proxy, pytest.MonkeyPatch.context() as mp:
         mp.setenv("AWS_ENDPOINT_URL", proxy.url)
         snapshots = collect(make_source(), context(calls))
     assert len(snapshots) == 1
@@ -180,9 +246,19 @@ def test_every_documented_type_is_in_the_table_and_collected(world: Any) -> None
 def test_observed_calls_are_the_tables(world: Any) -> None:
     _, _, calls = world
     assert calls.ops() <= all_operations()
-    assert not [k for k in calls.counts if k[2] not in (None, "NoSuchEntity",
-                "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration",
-                "NoSuchBucketPolicy", "InvalidAccessException")]
+    assert not [
+        k
+        for k in calls.counts
+        if k[2]
+        not in (
+            None,
+            "NoSuchEntity",
+            "ServerSideEncryptionConfigurationNotFoundError",
+            "NoSuchPublicAccessBlockConfiguration",
+            "NoSuchBucketPolicy",
+            "InvalidAccessException",
+        )
+    ]
 
 
 def test_iam(world: Any) -> None:
@@ -275,8 +351,9 @@ def test_ec2(world: Any) -> None:
 
 def test_ssm_inventory_through_the_proxy(world: Any) -> None:
     snap, seeded, _ = world
-    managed = one(snap, "aws.ssm.managed_instance",
-                  f"arn:aws:ssm:us-east-1:{ACCOUNT}:managed-instance/{seeded['instance']}")
+    managed = one(
+        snap, "aws.ssm.managed_instance", f"arn:aws:ssm:us-east-1:{ACCOUNT}:managed-instance/{seeded['instance']}"
+    )
     assert managed.attributes["PingStatus"] == "Online"
     assert managed.attributes["LastPingDateTime"].endswith("Z")
     assert managed.attributes["Applications"] == APPS

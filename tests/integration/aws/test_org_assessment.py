@@ -33,24 +33,29 @@ R1, R2 = "us-east-1", "eu-west-1"
 ROLE = "OrganizationAccountAccessRole"
 AV = [{"Name": "Falcon Sensor", "Version": "7.10.17706.0", "Publisher": "CrowdStrike"}]
 NO_AV = [{"Name": "nginx", "Version": "1.24.0", "Publisher": "nginx"}]
-LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-READ_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-PAB_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-           "RestrictPublicBuckets": True}
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+READ_ONLY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+)
+PAB_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 
 # Checks with no passing resource in this test, and why. Their failing sets are still exact and
 # their passing verdicts are covered by unit fixtures (tests/unit/checks/aws).
 PASS_IMPOSSIBLE_IN_MOTO: dict[str, str] = {
     "aws.iam.root_mfa_enabled": "moto's GetAccountSummary always answers AccountMFAEnabled=0 (root MFA "
-                                "cannot be enabled through the API, in moto or AWS)",
+    "cannot be enabled through the API, in moto or AWS)",
     "aws.accessanalyzer.enabled": "moto has no IAM Access Analyzer; the awsproxy answers ListAnalyzers "
-                                  "with an empty list",
+    "with an empty list",
     "aws.backup.plan_covers_region": "moto has no ListBackupSelections/ListProtectedResources; the "
-                                     "awsproxy answers them empty, so no plan ever selects a resource",
+    "awsproxy answers them empty, so no plan ever selects a resource",
 }
 
 
@@ -66,14 +71,21 @@ def _certificate(days: int) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"d{days}.example.com")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"d{days}.example.com")]), False)
-            .sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"d{days}.example.com")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
 
 
 @dataclass
@@ -116,8 +128,9 @@ def _defaults(org: Org, c: Client, account: str) -> None:
     for region in (R1, R2):
         ec2 = c("ec2", region)
         vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-        sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["default"]},
-                                                   {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"][0]
+        sg = ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": ["default"]}, {"Name": "vpc-id", "Values": [vpc]}]
+        )["SecurityGroups"][0]
         org.default_vpcs[(account, region)] = _ec2_arn(region, account, "vpc", vpc)
         org.default_sgs[(account, region)] = _ec2_arn(region, account, "security-group", sg["GroupId"])
         org.ids[f"{account}/{region}/default-vpc-id"] = vpc
@@ -131,8 +144,12 @@ def _iam(org: Org, c: Client, account: str, tag: str) -> None:
     iam.create_user(UserName=f"{tag}-alice")
     iam.create_login_profile(UserName=f"{tag}-alice", Password="Long-Passw0rd!-here")
     dev = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{tag}-alice-mfa")["VirtualMFADevice"]
-    iam.enable_mfa_device(UserName=f"{tag}-alice", SerialNumber=dev["SerialNumber"],
-                          AuthenticationCode1="123456", AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName=f"{tag}-alice",
+        SerialNumber=dev["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
     iam.create_group(GroupName=f"{tag}-readers")
     iam.put_group_policy(GroupName=f"{tag}-readers", PolicyName="read", PolicyDocument=READ_ONLY)
     iam.add_user_to_group(GroupName=f"{tag}-readers", UserName=f"{tag}-alice")
@@ -162,18 +179,43 @@ def _iam(org: Org, c: Client, account: str, tag: str) -> None:
 def _tls_policy(bucket: str) -> str:
     # Principal as {"AWS": "*"}: moto's PutBucketLogging reads every statement's Principal as a dict;
     # the second statement lets S3 server access logging write (moto checks for it).
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
-         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
-         "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                },
+            ],
+        }
+    )
 
 
 def _public_policy(bucket: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PublicRead",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+    )
 
 
 def _good_bucket(c: Client, name: str, region: str = R1) -> str:
@@ -181,12 +223,17 @@ def _good_bucket(c: Client, name: str, region: str = R1) -> str:
     kwargs = {} if region == R1 else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=name, **kwargs)
     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=PAB_ALL)
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_policy(Bucket=name, Policy=_tls_policy(name))
-    s3.put_bucket_logging(Bucket=name, BucketLoggingStatus={"LoggingEnabled": {
-        "TargetBucket": name, "TargetPrefix": "access/"}})
+    s3.put_bucket_logging(
+        Bucket=name, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": name, "TargetPrefix": "access/"}}
+    )
     return f"arn:aws:s3:::{name}"
 
 
@@ -195,8 +242,14 @@ def _mgmt(org: Org, c: Client) -> None:
     a = MGMT
     iam = c("iam")
     iam.update_account_password_policy(
-        MinimumPasswordLength=14, RequireSymbols=True, RequireNumbers=True, RequireUppercaseCharacters=True,
-        RequireLowercaseCharacters=True, PasswordReusePrevention=24, MaxPasswordAge=90)
+        MinimumPasswordLength=14,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+        PasswordReusePrevention=24,
+        MaxPasswordAge=90,
+    )
     c("s3control").put_public_access_block(AccountId=a, PublicAccessBlockConfiguration=PAB_ALL)
     org.ids["mgmt-logs"] = _good_bucket(c, f"mgmt-logs-{a}")
     org.ids["mgmt-eu"] = _good_bucket(c, f"mgmt-eu-{a}", R2)
@@ -204,8 +257,9 @@ def _mgmt(org: Org, c: Client) -> None:
     c("guardduty").create_detector(Enable=True)
     role = iam.create_role(RoleName="config", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
     cfg = c("config")
-    cfg.put_configuration_recorder(ConfigurationRecorder={
-        "name": "default", "roleARN": role, "recordingGroup": {"allSupported": True}})
+    cfg.put_configuration_recorder(
+        ConfigurationRecorder={"name": "default", "roleARN": role, "recordingGroup": {"allSupported": True}}
+    )
     cfg.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": f"mgmt-logs-{a}"})
     cfg.start_configuration_recorder(ConfigurationRecorderName="default")
     c("securityhub").enable_security_hub()
@@ -219,9 +273,13 @@ def _mgmt(org: Org, c: Client) -> None:
         ec2.revoke_security_group_egress(GroupId=sg_id, IpPermissions=sg["IpPermissionsEgress"])
     if sg["IpPermissions"]:
         ec2.revoke_security_group_ingress(GroupId=sg_id, IpPermissions=sg["IpPermissions"])
-    ec2.create_flow_logs(ResourceIds=[org.ids[f"{a}/{R1}/default-vpc-id"]], ResourceType="VPC",
-                         TrafficType="ALL", LogDestinationType="s3",
-                         LogDestination=f"arn:aws:s3:::mgmt-logs-{a}")
+    ec2.create_flow_logs(
+        ResourceIds=[org.ids[f"{a}/{R1}/default-vpc-id"]],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination=f"arn:aws:s3:::mgmt-logs-{a}",
+    )
     # a good trail: multi-region, validated, KMS, CloudWatch Logs
     key = c("kms").create_key(Description="trail")["KeyMetadata"]
     c("kms").enable_key_rotation(KeyId=key["KeyId"])
@@ -231,15 +289,21 @@ def _mgmt(org: Org, c: Client) -> None:
     org.ids["lg-trail"] = f"arn:aws:logs:{R1}:{a}:log-group:trail"
     ct = c("cloudtrail")
     org.ids["mgmt-trail"] = ct.create_trail(
-        Name="org-trail", S3BucketName=f"mgmt-logs-{a}", IsMultiRegionTrail=True,
-        EnableLogFileValidation=True, KmsKeyId=key["Arn"],
+        Name="org-trail",
+        S3BucketName=f"mgmt-logs-{a}",
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        KmsKeyId=key["Arn"],
         CloudWatchLogsLogGroupArn=f"arn:aws:logs:{R1}:{a}:log-group:trail:*",
-        CloudWatchLogsRoleArn=role)["TrailARN"]
+        CloudWatchLogsRoleArn=role,
+    )["TrailARN"]
     ct.start_logging(Name="org-trail")
     # AWS answers GetEventSelectors of a new trail with the default "All management events"
     # selector; moto answers an empty list, so the default is written explicitly.
-    ct.put_event_selectors(TrailName="org-trail", EventSelectors=[
-        {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}])
+    ct.put_event_selectors(
+        TrailName="org-trail",
+        EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}],
+    )
 
 
 def _prod(org: Org, c: Client, role: str) -> None:
@@ -259,9 +323,13 @@ def _prod(org: Org, c: Client, role: str) -> None:
     ct.start_logging(Name="local-trail")
     # AWS Config recorder that is not recording and records only some types
     cfg = c("config")
-    cfg.put_configuration_recorder(ConfigurationRecorder={
-        "name": "partial", "roleARN": role,
-        "recordingGroup": {"allSupported": False, "resourceTypes": ["AWS::S3::Bucket"]}})
+    cfg.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": "partial",
+            "roleARN": role,
+            "recordingGroup": {"allSupported": False, "resourceTypes": ["AWS::S3::Bucket"]},
+        }
+    )
     c("ec2", R2).enable_ebs_encryption_by_default()
     for region in (R1, R2):
         _prod_ec2(org, c, region)
@@ -276,9 +344,12 @@ def _prod_ec2(org: Org, c: Client, region: str) -> None:
     def sg(name: str, port: int | None) -> str:
         gid = ec2.create_security_group(GroupName=f"{r}-{name}", Description=name, VpcId=vpc)["GroupId"]
         if port is not None:
-            ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[{
-                "IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+            ec2.authorize_security_group_ingress(
+                GroupId=gid,
+                IpPermissions=[
+                    {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+                ],
+            )
         org.ids[f"{r}-sg-{name}"] = _ec2_arn(region, a, "security-group", gid)
         return gid
 
@@ -286,20 +357,37 @@ def _prod_ec2(org: Org, c: Client, region: str) -> None:
     sg("ssh", 22)
     sg("rdp", 3389)
     sg("db", 5432)
-    ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[{  # private range: fine
-        "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    ec2.authorize_security_group_ingress(
+        GroupId=web,
+        IpPermissions=[
+            {  # private range: fine
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+            }
+        ],
+    )
     ami = "ami-12c6146b" if region == R2 else "ami-1234abcd"
     subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
     # hardened: IMDSv2, no public IP, antivirus
-    good = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                             MetadataOptions={"HttpTokens": "required"}, NetworkInterfaces=[{
-                                 "DeviceIndex": 0, "SubnetId": subnet, "AssociatePublicIpAddress": False,
-                                 "Groups": [web]}])["Instances"][0]
+    good = ec2.run_instances(
+        ImageId=ami,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        MetadataOptions={"HttpTokens": "required"},
+        NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "AssociatePublicIpAddress": False, "Groups": [web]}],
+    )["Instances"][0]
     # legacy: IMDSv1, public IP, no antivirus
-    bad = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                            MetadataOptions={"HttpTokens": "optional"}, NetworkInterfaces=[{
-                                "DeviceIndex": 0, "SubnetId": subnet, "AssociatePublicIpAddress": True,
-                                "Groups": [web]}])["Instances"][0]
+    bad = ec2.run_instances(
+        ImageId=ami,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        MetadataOptions={"HttpTokens": "optional"},
+        NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "AssociatePublicIpAddress": True, "Groups": [web]}],
+    )["Instances"][0]
     org.inventory[good["InstanceId"]] = AV
     org.inventory[bad["InstanceId"]] = NO_AV
     org.ids[f"{r}-i-good"] = _ec2_arn(region, a, "instance", good["InstanceId"])
@@ -312,19 +400,20 @@ def _prod_ec2(org: Org, c: Client, region: str) -> None:
             vid = bdm["Ebs"]["VolumeId"]
             org.ids[f"{r}-root-{name}"] = _ec2_arn(region, a, "volume", vid)
             org.ids[f"{r}-root-{name}-encrypted"] = str(
-                ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]["Encrypted"])
+                ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]["Encrypted"]
+            )
     enc = ec2.create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=True)["VolumeId"]
     plain = ec2.create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=False)["VolumeId"]
     org.ids[f"{r}-vol-enc"] = _ec2_arn(region, a, "volume", enc)
     org.ids[f"{r}-vol-plain"] = _ec2_arn(region, a, "volume", plain)
-    org.ids[f"{r}-vol-plain-encrypted"] = str(
-        ec2.describe_volumes(VolumeIds=[plain])["Volumes"][0]["Encrypted"])
+    org.ids[f"{r}-vol-plain-encrypted"] = str(ec2.describe_volumes(VolumeIds=[plain])["Volumes"][0]["Encrypted"])
     if region != R1:
         return
     private = ec2.create_snapshot(VolumeId=enc)["SnapshotId"]
     public = ec2.create_snapshot(VolumeId=plain)["SnapshotId"]
-    ec2.modify_snapshot_attribute(SnapshotId=public, Attribute="createVolumePermission",
-                                  OperationType="add", GroupNames=["all"])
+    ec2.modify_snapshot_attribute(
+        SnapshotId=public, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+    )
     org.ids["snap-private"] = _ec2_arn(region, a, "snapshot", private)
     org.ids["snap-public"] = _ec2_arn(region, a, "snapshot", public)
     img_private = ec2.create_image(InstanceId=good["InstanceId"], Name="golden")["ImageId"]
@@ -338,18 +427,35 @@ def _prod_services(org: Org, c: Client, role: str) -> None:
     a = org.prod
     ec2 = c("ec2")
     vpc = org.ids[f"{a}/{R1}/default-vpc-id"]
-    subnets = [s["SubnetId"] for s in
-               ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][
+        :2
+    ]
     rds = c("rds")
     org.ids["db-good"] = rds.create_db_instance(
-        DBInstanceIdentifier="db-good", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="u",
-        MasterUserPassword="password123", AllocatedStorage=20, StorageEncrypted=True,
-        PubliclyAccessible=False, BackupRetentionPeriod=14, MultiAZ=True, DeletionProtection=True,
+        DBInstanceIdentifier="db-good",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="u",
+        MasterUserPassword="password123",
+        AllocatedStorage=20,
+        StorageEncrypted=True,
+        PubliclyAccessible=False,
+        BackupRetentionPeriod=14,
+        MultiAZ=True,
+        DeletionProtection=True,
     )["DBInstance"]["DBInstanceArn"]
     org.ids["db-bad"] = rds.create_db_instance(
-        DBInstanceIdentifier="db-bad", DBInstanceClass="db.t3.micro", Engine="mysql", MasterUsername="u",
-        MasterUserPassword="password123", AllocatedStorage=20, StorageEncrypted=False,
-        PubliclyAccessible=True, BackupRetentionPeriod=0, MultiAZ=False, DeletionProtection=False,
+        DBInstanceIdentifier="db-bad",
+        DBInstanceClass="db.t3.micro",
+        Engine="mysql",
+        MasterUsername="u",
+        MasterUserPassword="password123",
+        AllocatedStorage=20,
+        StorageEncrypted=False,
+        PubliclyAccessible=True,
+        BackupRetentionPeriod=0,
+        MultiAZ=False,
+        DeletionProtection=False,
     )["DBInstance"]["DBInstanceArn"]
     kms = c("kms")
     org.ids["key-rotating"] = kms.create_key(Description="rotating")["KeyMetadata"]["Arn"]
@@ -363,23 +469,43 @@ def _prod_services(org: Org, c: Client, role: str) -> None:
     elb = c("elbv2")
     tg = elb.create_target_group(Name="tg", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
     forward = [{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}]
-    redirect = [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443",
-                                                         "StatusCode": "HTTP_301"}}]
+    redirect = [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
     cert = [{"CertificateArn": org.ids["cert-valid"]}]
 
     def lb(name: str, listeners: list[dict[str, Any]]) -> None:
-        arn = elb.create_load_balancer(Name=name, Subnets=subnets,
-                                       Scheme="internet-facing")["LoadBalancers"][0]["LoadBalancerArn"]
+        arn = elb.create_load_balancer(Name=name, Subnets=subnets, Scheme="internet-facing")["LoadBalancers"][0][
+            "LoadBalancerArn"
+        ]
         for spec in listeners:
             elb.create_listener(LoadBalancerArn=arn, **spec)
         org.ids[name] = arn
 
     lb("lb-plain", [{"Protocol": "HTTP", "Port": 80, "DefaultActions": forward}])
-    lb("lb-modern", [{"Protocol": "HTTPS", "Port": 443, "DefaultActions": forward, "Certificates": cert,
-                      "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"},
-                     {"Protocol": "HTTP", "Port": 80, "DefaultActions": redirect}])
-    lb("lb-old-tls", [{"Protocol": "HTTPS", "Port": 443, "DefaultActions": forward, "Certificates": cert,
-                       "SslPolicy": "ELBSecurityPolicy-2016-08"}])
+    lb(
+        "lb-modern",
+        [
+            {
+                "Protocol": "HTTPS",
+                "Port": 443,
+                "DefaultActions": forward,
+                "Certificates": cert,
+                "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            },
+            {"Protocol": "HTTP", "Port": 80, "DefaultActions": redirect},
+        ],
+    )
+    lb(
+        "lb-old-tls",
+        [
+            {
+                "Protocol": "HTTPS",
+                "Port": 443,
+                "DefaultActions": forward,
+                "Certificates": cert,
+                "SslPolicy": "ELBSecurityPolicy-2016-08",
+            }
+        ],
+    )
     logs = c("logs")
     for name, days in (("app", 400), ("debug", 7)):
         logs.create_log_group(logGroupName=name)
@@ -387,28 +513,30 @@ def _prod_services(org: Org, c: Client, role: str) -> None:
         org.ids[f"lg-{name}"] = f"arn:aws:logs:{R1}:{a}:log-group:{name}"
     lam = c("lambda")
     for name, runtime, auth in (("fn-good", "python3.12", "AWS_IAM"), ("fn-bad", "python3.8", "NONE")):
-        org.ids[name] = lam.create_function(FunctionName=name, Runtime=runtime, Role=role,
-                                            Handler="index.handler", Code={"ZipFile": _zip()})["FunctionArn"]
+        org.ids[name] = lam.create_function(
+            FunctionName=name, Runtime=runtime, Role=role, Handler="index.handler", Code={"ZipFile": _zip()}
+        )["FunctionArn"]
         lam.create_function_url_config(FunctionName=name, AuthType=auth)
     sm = c("secretsmanager")
     org.ids["secret-rotated"] = sm.create_secret(Name="rotated", SecretString="x")["ARN"]
-    sm.rotate_secret(SecretId="rotated", RotationRules={"AutomaticallyAfterDays": 30},
-                     RotateImmediately=False)
+    sm.rotate_secret(SecretId="rotated", RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
     org.ids["secret-static"] = sm.create_secret(Name="static", SecretString="x")["ARN"]
     ddb = c("dynamodb")
     for name in ("orders", "scratch"):
         org.ids[f"table-{name}"] = ddb.create_table(
-            TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
-    ddb.update_continuous_backups(TableName="orders", PointInTimeRecoverySpecification={
-        "PointInTimeRecoveryEnabled": True})
+            BillingMode="PAY_PER_REQUEST",
+        )["TableDescription"]["TableArn"]
+    ddb.update_continuous_backups(
+        TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     efs = c("efs")
     org.ids["efs-enc"] = efs.create_file_system(CreationToken="enc", Encrypted=True)["FileSystemArn"]
     org.ids["efs-plain"] = efs.create_file_system(CreationToken="plain", Encrypted=False)["FileSystemArn"]
     sns = c("sns")
-    org.ids["topic-enc"] = sns.create_topic(Name="alerts", Attributes={
-        "KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
+    org.ids["topic-enc"] = sns.create_topic(Name="alerts", Attributes={"KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
     org.ids["topic-plain"] = sns.create_topic(Name="events")["TopicArn"]
     sqs = c("sqs")
     sqs.create_queue(QueueName="jobs", Attributes={"SqsManagedSseEnabled": "true"})
@@ -416,14 +544,19 @@ def _prod_services(org: Org, c: Client, role: str) -> None:
     org.ids["queue-enc"] = f"arn:aws:sqs:{R1}:{a}:jobs"
     org.ids["queue-plain"] = f"arn:aws:sqs:{R1}:{a}:plain"
     eks = c("eks")
-    org.ids["eks-private"] = eks.create_cluster(name="private", roleArn=role, resourcesVpcConfig={
-        "subnetIds": subnets, "endpointPublicAccess": False, "endpointPrivateAccess": True})["cluster"]["arn"]
-    org.ids["eks-public"] = eks.create_cluster(name="public", roleArn=role, resourcesVpcConfig={
-        "subnetIds": subnets, "endpointPublicAccess": True})["cluster"]["arn"]
+    org.ids["eks-private"] = eks.create_cluster(
+        name="private",
+        roleArn=role,
+        resourcesVpcConfig={"subnetIds": subnets, "endpointPublicAccess": False, "endpointPrivateAccess": True},
+    )["cluster"]["arn"]
+    org.ids["eks-public"] = eks.create_cluster(
+        name="public", roleArn=role, resourcesVpcConfig={"subnetIds": subnets, "endpointPublicAccess": True}
+    )["cluster"]["arn"]
     ecr = c("ecr")
     for name, scan in (("app", True), ("legacy", False)):
-        org.ids[f"repo-{name}"] = ecr.create_repository(repositoryName=name, imageScanningConfiguration={
-            "scanOnPush": scan})["repository"]["repositoryArn"]
+        org.ids[f"repo-{name}"] = ecr.create_repository(
+            repositoryName=name, imageScanningConfiguration={"scanOnPush": scan}
+        )["repository"]["repositoryArn"]
 
 
 def seed(moto: str) -> Org:
@@ -438,13 +571,13 @@ def seed(moto: str) -> Org:
         _defaults(org, clients[account], account)
         _iam(org, clients[account], account, tag)
     _mgmt(org, clients[MGMT])
-    prod_role = clients[org.prod]("iam").create_role(
-        RoleName="app", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
+    prod_role = clients[org.prod]("iam").create_role(RoleName="app", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"][
+        "Arn"
+    ]
     _prod(org, clients[org.prod], prod_role)
     # staging: nothing configured but one unencrypted bucket in eu-west-1 (defaults otherwise)
     s3 = clients[org.stage]("s3", R2)
-    s3.create_bucket(Bucket=f"stage-scratch-{org.stage}",
-                     CreateBucketConfiguration={"LocationConstraint": R2})
+    s3.create_bucket(Bucket=f"stage-scratch-{org.stage}", CreateBucketConfiguration={"LocationConstraint": R2})
     org.ids["stage-scratch"] = f"arn:aws:s3:::stage-scratch-{org.stage}"
     # moto creates the AWS managed key alias/aws/ebs (first encrypted volume of a region) with
     # KeyManager=CUSTOMER and rotation off, so to the collector it is a customer key (in AWS it
@@ -496,14 +629,12 @@ def expected_failures(o: Org) -> dict[str, set[str]]:
         "aws.s3.bucket_no_public_acl": prod_buckets_bad,
         # per-region settings: on only where seeded
         "aws.accessanalyzer.enabled": {settings("accessanalyzer", a, r) for a, r in every},
-        "aws.guardduty.enabled": {settings("guardduty", a, r) for a, r in every} - {
-            settings("guardduty", MGMT, R1)},
-        "aws.config.recorder_enabled": {settings("config", a, r) for a, r in every} - {
-            settings("config", MGMT, R1)},
-        "aws.securityhub.enabled": {settings("securityhub", a, r) for a, r in every} - {
-            settings("securityhub", MGMT, R1)},
-        "aws.ec2.ebs_default_encryption": {settings("ec2", a, r) for a, r in every} - {
-            settings("ec2", MGMT, R1), settings("ec2", MGMT, R2), settings("ec2", o.prod, R2)},
+        "aws.guardduty.enabled": {settings("guardduty", a, r) for a, r in every} - {settings("guardduty", MGMT, R1)},
+        "aws.config.recorder_enabled": {settings("config", a, r) for a, r in every} - {settings("config", MGMT, R1)},
+        "aws.securityhub.enabled": {settings("securityhub", a, r) for a, r in every}
+        - {settings("securityhub", MGMT, R1)},
+        "aws.ec2.ebs_default_encryption": {settings("ec2", a, r) for a, r in every}
+        - {settings("ec2", MGMT, R1), settings("ec2", MGMT, R2), settings("ec2", o.prod, R2)},
         # regions with volumes/databases/tables/file systems (only production's) and no plan
         "aws.backup.plan_covers_region": {settings("backup", o.prod, R1), settings("backup", o.prod, R2)},
         # CloudTrail
@@ -548,8 +679,12 @@ def expected_failures(o: Org) -> dict[str, set[str]]:
 
 # Checks whose failing state moto cannot produce (their expected failing set above is empty):
 # credentials are minutes old, and moto never reports root access keys.
-NO_FAIL_CASE = {"aws.iam.root_access_keys_absent", "aws.iam.user_unused_credentials_45d",
-                "aws.iam.user_inactive_90d", "aws.iam.access_key_rotated_90d"}
+NO_FAIL_CASE = {
+    "aws.iam.root_access_keys_absent",
+    "aws.iam.user_unused_credentials_45d",
+    "aws.iam.user_inactive_90d",
+    "aws.iam.access_key_rotated_90d",
+}
 
 
 @pytest.fixture(scope="module")
@@ -557,8 +692,9 @@ def assessed(module_aws: str) -> Iterator[tuple[Org, list[Finding]]]:
     org = seed(module_aws)
     checks = list(load_checks(["checks.aws"]).values())
     with AwsProxy(module_aws, inventory=org.inventory) as proxy:
-        source = AwsSource(name="org", provider="aws", organization=True, role_name=ROLE,
-                           regions=[R1, R2], endpoint_url=proxy.url)
+        source = AwsSource(
+            name="org", provider="aws", organization=True, role_name=ROLE, regions=[R1, R2], endpoint_url=proxy.url
+        )
         snapshots = collect(source, context())
     assert {s.account for s in snapshots} == set(org.accounts)
     for snap in snapshots:

@@ -42,7 +42,12 @@ NEGATIVE_SHAPES = [
     ("azure.keyvault.logging_enabled", "contoso-kv", Status.FAIL, ["no diagnostic setting"]),
     ("azure.network.nsg_flow_logs", "jump-nsg", Status.FAIL, ["subnet jump has no VNet flow log"]),
     ("azure.monitor.alert_network_changes", DEMO_SUBSCRIPTION, Status.FAIL, ["4 network security operation(s)"]),
-    ("azure.monitor.alert_policy_changes", DEMO_SUBSCRIPTION, Status.FAIL, ["Microsoft.Security/securitySolutions/write"]),
+    (
+        "azure.monitor.alert_policy_changes",
+        DEMO_SUBSCRIPTION,
+        Status.FAIL,
+        ["Microsoft.Security/securitySolutions/write"],
+    ),
     ("azure.monitor.alert_sql_firewall_changes", DEMO_SUBSCRIPTION, Status.FAIL, ["firewallRules/delete"]),
     ("azure.security.alert_notifications_on", DEMO_SUBSCRIPTION, Status.FAIL, ["notifications off"]),
     ("azure.security.notify_owners", DEMO_SUBSCRIPTION, Status.FAIL, ["not the Owner role"]),

@@ -30,9 +30,7 @@ class Calls:
 
 def run(fake: FakeAzure, **extra: Any) -> tuple[list[Snapshot], Calls]:
     calls = Calls()
-    snaps = collect(
-        AzureSource.model_validate(fake.source_config(**extra)), CollectContext(on_api_call=calls)
-    )
+    snaps = collect(AzureSource.model_validate(fake.source_config(**extra)), CollectContext(on_api_call=calls))
     return snaps, calls
 
 
@@ -118,11 +116,7 @@ def test_403_becomes_errors_and_error_results(fake: FakeAzure) -> None:
     snaps, _ = run(fake)
     checks = [c for c in load_checks().values() if c.id.startswith("azure.")]
     findings = [f for s in snaps for f in evaluate(s, checks)]
-    mfa = [
-        f
-        for f in findings
-        if f.check_id == "azure.entra.user_mfa_registered" and f.status != Status.NOT_APPLICABLE
-    ]
+    mfa = [f for f in findings if f.check_id == "azure.entra.user_mfa_registered" and f.status != Status.NOT_APPLICABLE]
     assert mfa and all(f.status == Status.ERROR and "Authorization_RequestDenied" in f.message for f in mfa)
     audit = [f for f in findings if f.check_id == "azure.sql.server_auditing_enabled"]
     assert len(audit) == 2 and all(f.status == Status.ERROR for f in audit)  # both SQL servers
@@ -187,12 +181,8 @@ def test_a_next_link_to_another_host_is_refused(fake: FakeAzure) -> None:
 
 def test_allowlist_is_get_only() -> None:
     assert {m for m, _, _ in ALLOWED} == {"GET"}
-    assert allowed(
-        "GET", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts"
-    )
-    assert not allowed(
-        "PUT", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts"
-    )
+    assert allowed("GET", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts")
+    assert not allowed("PUT", "arm", f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts")
     assert not allowed(
         "GET",
         "arm",
@@ -229,11 +219,7 @@ def test_intune_devices(fake: FakeAzure) -> None:
         "up_to_date": False,
         "definitions_updated": None,
     }
-    assert (
-        bob["platform"] == "windows"
-        and bob["disk_encryption"] is False
-        and bob["owner"] == "bob@contoso.example"
-    )
+    assert bob["platform"] == "windows" and bob["disk_encryption"] is False and bob["owner"] == "bob@contoso.example"
     assert len([r for r in fake.calls("graph", r"managedDevices$") if r[3] == 200]) == len(devices)  # one a page
 
 
@@ -244,9 +230,7 @@ def test_intune_protection_state_path_is_configurable_and_errors_are_kept(fake: 
         )
     fake.fail("graph", r"dev-2/windowsProtectionState", 403, times=-1)
     cfg = fake.intune_config()
-    cfg["azure"]["protection_state_path"] = (
-        "/v1.0/deviceManagement/managedDevices/{id}/windowsProtectionState"
-    )
+    cfg["azure"]["protection_state_path"] = "/v1.0/deviceManagement/managedDevices/{id}/windowsProtectionState"
     [snap] = collect_intune(EndpointSource.model_validate(cfg), CollectContext())
     devices = {r.name: r for r in snap.of_type("endpoint.device")}
     assert devices["LAPTOP-ALICE"].attributes["antivirus"][0]["enabled"] is True

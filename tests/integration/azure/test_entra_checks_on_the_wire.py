@@ -48,9 +48,18 @@ def test_the_demo_finds_every_negative_shape(fake: FakeAzure) -> None:
     assert snap.complete, snap.errors
     got = findings(snap)
     # Conditional Access gaps: excluded all-staff group, high risk only, report-only, strength OR device
-    expect(got, "tenant_mfa_enforced", "tenant", FAIL, "dave@contoso.example", "erin@contoso.example",
-           "'Require MFA for all users' excludes group 'All staff'", "applies only at sign-in risk high",
-           "'MFA pilot' is report-only", "lets compliantDevice replace MFA")
+    expect(
+        got,
+        "tenant_mfa_enforced",
+        "tenant",
+        FAIL,
+        "dave@contoso.example",
+        "erin@contoso.example",
+        "'Require MFA for all users' excludes group 'All staff'",
+        "applies only at sign-in risk high",
+        "'MFA pilot' is report-only",
+        "lets compliantDevice replace MFA",
+    )
     expect(got, "user_mfa_required", "u-erin", FAIL, "lets compliantDevice replace MFA")
     expect(got, "user_mfa_required", "u-bob", PASS, "per-user MFA is enforced")
     expect(got, "user_mfa_required", "u-carol", PASS, "'Require MFA for admins'")
@@ -73,8 +82,12 @@ def test_the_demo_finds_every_negative_shape(fake: FakeAzure) -> None:
     expect(got, "app_secret_lifetime", "app-reporting", FAIL, "730 days")
     expect(got, "app_secret_lifetime", "app-portal", PASS)
     # permissive authorization policy
-    for check in ("guest_invites_restricted", "guest_access_restricted", "user_consent_restricted",
-                  "users_cannot_register_apps"):
+    for check in (
+        "guest_invites_restricted",
+        "guest_access_restricted",
+        "user_consent_restricted",
+        "users_cannot_register_apps",
+    ):
         expect(got, check, "tenant", FAIL)
     assert all(f.status != ERROR for f in got.values()), [f.message for f in got.values() if f.status == ERROR]
 
@@ -87,22 +100,40 @@ def test_defect_roles_through_groups_pim_and_service_principals(fake: FakeAzure)
     erin = snap.get(f"entra:{DEMO_TENANT}:user:u-erin")
     assert carol is not None and erin is not None
     [ga] = carol.attributes["Roles"]
-    assert ga["name"] == "Global Administrator" and ga["group"] == {"id": "g-tenant-admins", "displayName": "Tenant Admins"}
+    assert ga["name"] == "Global Administrator" and ga["group"] == {
+        "id": "g-tenant-admins",
+        "displayName": "Tenant Admins",
+    }
     assert ga["assignment"] == "active" and ga["permanent"] is True
     [pra] = erin.attributes["EligibleRoles"]
     assert pra["name"] == "Privileged Role Administrator" and pra["permanent"] is False and pra["endDateTime"]
     [tenant] = snap.of_type("azure.entra.tenant")
     sps = [a for a in tenant.attributes["RoleAssignments"] if a["principal"]["type"] == "servicePrincipal"]
-    assert [(a["principal"]["displayName"], a["name"]) for a in sps] == [("deploy-pipeline", "Application Administrator")]
+    assert [(a["principal"]["displayName"], a["name"]) for a in sps] == [
+        ("deploy-pipeline", "Application Administrator")
+    ]
     group = next(a for a in tenant.attributes["RoleAssignments"] if a["principal"]["type"] == "group")
     assert [m["id"] for m in group["members"]] == ["u-carol"]
 
 
 def test_tenant_without_p1_falls_back_to_registered_methods(fake: FakeAzure) -> None:
-    fake.fail("graph", r"userRegistrationDetails", 403, times=-1, code=NO_P1,
-              message="Neither tenant is B2C or tenant doesn't have premium license")
-    fake.fail("graph", r"^/v1\.0/users$", 403, times=1, query="signInActivity", code=NO_P1,
-              message="Neither tenant is B2C or tenant doesn't have premium license")
+    fake.fail(
+        "graph",
+        r"userRegistrationDetails",
+        403,
+        times=-1,
+        code=NO_P1,
+        message="Neither tenant is B2C or tenant doesn't have premium license",
+    )
+    fake.fail(
+        "graph",
+        r"^/v1\.0/users$",
+        403,
+        times=1,
+        query="signInActivity",
+        code=NO_P1,
+        message="Neither tenant is B2C or tenant doesn't have premium license",
+    )
     snap = entra_snapshot(fake)
     got = findings(snap)
     # the same verdicts as the report gives, from each user's methods and the methods policy
@@ -114,7 +145,8 @@ def test_tenant_without_p1_falls_back_to_registered_methods(fake: FakeAzure) -> 
     bob = snap.get(f"entra:{DEMO_TENANT}:user:u-bob")
     assert bob is not None and "P1" in bob.errors["Registration"]
     assert {"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "phoneType": "mobile"} in bob.attributes[
-        "AuthenticationMethods"], "phone numbers stay out"
+        "AuthenticationMethods"
+    ], "phone numbers stay out"
     assert len(fake.calls("graph", r"^/v1\.0/users/[^/]+/authentication/methods$")) == 5  # one per enabled member
 
 
@@ -170,17 +202,20 @@ def test_applications_denied_is_one_scope_error(fake: FakeAzure) -> None:
     assert [f.status for f in errors] == [ERROR, ERROR] and all(f.resource_id.startswith("scope:") for f in errors)
 
 
-@pytest.mark.parametrize("path,ok", [
-    ("/v1.0/groups/g-staff/transitiveMembers", True),
-    ("/v1.0/groups/g-staff", True),
-    ("/v1.0/groups/g-staff/owners", False),
-    ("/beta/users/u-bob/authentication/requirements", True),
-    ("/beta/users/u-bob/authentication/methods", False),
-    ("/v1.0/users/u-bob/authentication/methods", True),
-    ("/v1.0/users/u-bob/authentication/methods/m-1/resetPassword", False),
-    ("/v1.0/applications", True),
-    ("/v1.0/applications/app-1/addPassword", False),
-])
+@pytest.mark.parametrize(
+    "path,ok",
+    [
+        ("/v1.0/groups/g-staff/transitiveMembers", True),
+        ("/v1.0/groups/g-staff", True),
+        ("/v1.0/groups/g-staff/owners", False),
+        ("/beta/users/u-bob/authentication/requirements", True),
+        ("/beta/users/u-bob/authentication/methods", False),
+        ("/v1.0/users/u-bob/authentication/methods", True),
+        ("/v1.0/users/u-bob/authentication/methods/m-1/resetPassword", False),
+        ("/v1.0/applications", True),
+        ("/v1.0/applications/app-1/addPassword", False),
+    ],
+)
 def test_allowlist_for_the_new_reads(path: str, ok: bool) -> None:
     assert allowed("GET", "graph", path) is ok
     assert not allowed("POST", "graph", path)

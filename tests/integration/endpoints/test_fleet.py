@@ -21,8 +21,9 @@ EXTRA = 7  # copies of the first demo host, to page through
 
 @pytest.fixture
 def fleet() -> Iterator[FakeFleet]:
-    hosts = demo_hosts() + [{**demo_hosts()[0], "id": 100 + i, "hostname": f"extra-{i}", "display_name": f"extra-{i}"}
-                            for i in range(EXTRA)]
+    hosts = demo_hosts() + [
+        {**demo_hosts()[0], "id": 100 + i, "hostname": f"extra-{i}", "display_name": f"extra-{i}"} for i in range(EXTRA)
+    ]
     server = FakeFleet(hosts, token="t0ken-fleet")
     server.start()
     os.environ["TEST_FLEET_TOKEN"] = "t0ken-fleet"
@@ -31,10 +32,21 @@ def fleet() -> Iterator[FakeFleet]:
 
 
 def source(fleet: FakeFleet, **kw: object) -> EndpointSource:
-    return EndpointSource.model_validate({
-        "name": "fleet", "provider": "endpoints", "kind": "fleet",
-        "fleet": {"url": fleet.url, "token": "env:TEST_FLEET_TOKEN", "per_page": 3, "max_retries": 2,
-                  "policies": {"antivirus": AV_POLICY, "firewall": FW_POLICY}, **kw}})
+    return EndpointSource.model_validate(
+        {
+            "name": "fleet",
+            "provider": "endpoints",
+            "kind": "fleet",
+            "fleet": {
+                "url": fleet.url,
+                "token": "env:TEST_FLEET_TOKEN",
+                "per_page": 3,
+                "max_retries": 2,
+                "policies": {"antivirus": AV_POLICY, "firewall": FW_POLICY},
+                **kw,
+            },
+        }
+    )
 
 
 def test_pages_through_every_host_and_reads_details(fleet: FakeFleet) -> None:
@@ -55,8 +67,10 @@ def test_pages_through_every_host_and_reads_details(fleet: FakeFleet) -> None:
 
 def test_demo_hosts_show_each_negative_shape(fleet: FakeFleet) -> None:
     [snap] = collect(source(fleet, policies=POLICIES), CollectContext())
-    by = {(f.resource_id.rsplit(":", 1)[-1], f.check_id.rsplit(".", 1)[-1]): f
-          for f in evaluate(snap, checks_in("checks.endpoints"))}
+    by = {
+        (f.resource_id.rsplit(":", 1)[-1], f.check_id.rsplit(".", 1)[-1]): f
+        for f in evaluate(snap, checks_in("checks.endpoints"))
+    }
     # a silent laptop fails checked_in (it used to be an error, so a lost laptop never failed)
     assert by[("4", "checked_in")].status == Status.FAIL and "more than 7 days ago" in by[("4", "checked_in")].message
     # a host that checks in while its policy results are 15 days old: its passes cannot vouch for today
@@ -72,11 +86,13 @@ def test_demo_hosts_show_each_negative_shape(fleet: FakeFleet) -> None:
 
 
 def test_one_listing_call_a_page_and_no_detail_calls_when_a_policy_answers_disk_encryption(fleet: FakeFleet) -> None:
-    [snap] = collect(source(fleet, per_page=100, policies={**POLICIES, "disk_encryption": "Disk encrypted"}),
-                     CollectContext())
+    [snap] = collect(
+        source(fleet, per_page=100, policies={**POLICIES, "disk_encryption": "Disk encrypted"}), CollectContext()
+    )
     assert snap.complete and len(snap.resources) == len(demo_hosts()) + EXTRA
     assert [p for p, _ in fleet.requests] == [
-        "/api/v1/fleet/hosts?page=0&per_page=100&order_key=id&populate_policies=true"]
+        "/api/v1/fleet/hosts?page=0&per_page=100&order_key=id&populate_policies=true"
+    ]
 
 
 def test_429_retry_after_is_honoured(fleet: FakeFleet) -> None:

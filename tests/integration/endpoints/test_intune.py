@@ -34,8 +34,9 @@ def collect(fake: FakeAzure) -> Snapshot:
 
 def verdicts(snap: Snapshot) -> dict[tuple[str, str], Finding]:
     names = {r.id: r.name for r in snap.resources}
-    return {(names[f.resource_id], f.check_id.rsplit(".", 1)[-1]): f
-            for f in evaluate(snap, checks_in("checks.endpoints"))}
+    return {
+        (names[f.resource_id], f.check_id.rsplit(".", 1)[-1]): f for f in evaluate(snap, checks_in("checks.endpoints"))
+    }
 
 
 def test_the_demo_tenant_shows_each_negative_shape(fake: FakeAzure) -> None:
@@ -50,8 +51,16 @@ def test_the_demo_tenant_shows_each_negative_shape(fake: FakeAzure) -> None:
         return text in by[(device, check)].message
 
     # healthy laptop
-    for check in ("antivirus_running", "firewall", "screen_lock", "password_required", "mdm_compliant",
-                  "os_supported", "tamper_protection", "disk_encryption"):
+    for check in (
+        "antivirus_running",
+        "firewall",
+        "screen_lock",
+        "password_required",
+        "mdm_compliant",
+        "os_supported",
+        "tamper_protection",
+        "disk_encryption",
+    ):
         assert status("LAPTOP-ALICE", check) == PASS, (check, by[("LAPTOP-ALICE", check)].message)
     # Defender off, unencrypted, firewall off per its compliance setting state, noncompliant
     assert status("LAPTOP-BOB", "antivirus_running") == FAIL
@@ -59,16 +68,18 @@ def test_the_demo_tenant_shows_each_negative_shape(fake: FakeAzure) -> None:
     assert status("LAPTOP-BOB", "disk_encryption") == FAIL
     assert status("LAPTOP-BOB", "mdm_compliant") == FAIL and says("LAPTOP-BOB", "mdm_compliant", "Firewall")
     # realTimeProtectionEnabled null: unknown, never "off"
-    assert status("LAPTOP-CAROL", "antivirus_running") == ERROR and says("LAPTOP-CAROL", "antivirus_running",
-                                                                          "unknown")
+    assert status("LAPTOP-CAROL", "antivirus_running") == ERROR and says("LAPTOP-CAROL", "antivirus_running", "unknown")
     # Defender passive behind CrowdStrike, whose state Intune cannot see: unknown, naming it
     assert status("LAPTOP-DAN", "antivirus_running") == ERROR
-    assert says("LAPTOP-DAN", "antivirus_running", "CrowdStrike Falcon") and says("LAPTOP-DAN", "antivirus_running",
-                                                                                  "passive")
+    assert says("LAPTOP-DAN", "antivirus_running", "CrowdStrike Falcon") and says(
+        "LAPTOP-DAN", "antivirus_running", "passive"
+    )
     assert status("LAPTOP-DAN", "edr_healthy") == ERROR
     # a protection report 20 days old while the laptop syncs hourly
     assert status("LAPTOP-ERIN", "checked_in") == PASS
-    assert status("LAPTOP-ERIN", "antivirus_running") == ERROR and says("LAPTOP-ERIN", "antivirus_running", "older than 7 days")
+    assert status("LAPTOP-ERIN", "antivirus_running") == ERROR and says(
+        "LAPTOP-ERIN", "antivirus_running", "older than 7 days"
+    )
     # a jailbroken phone
     assert status("IPHONE-FRANK", "not_jailbroken") == FAIL
     assert status("IPHONE-FRANK", "mdm_compliant") == FAIL

@@ -40,12 +40,18 @@ def now_iso(days: float = 0) -> str:
 
 def report(device: str = "mac-001", **kw: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "schema_version": 1, "device_id": device, "hostname": f"{device}.local", "platform": "macos",
-        "owner": "alice@example.com", "collected_at": now_iso(),
+        "schema_version": 1,
+        "device_id": device,
+        "hostname": f"{device}.local",
+        "platform": "macos",
+        "owner": "alice@example.com",
+        "collected_at": now_iso(),
         "os": {"name": "macOS", "version": "14.5", "build": "23F79", "supported": True, "last_update": now_iso(5)},
-        "antivirus": [{"product": "XProtect", "enabled": True, "up_to_date": True,
-                       "definitions_updated": now_iso(1)}],
-        "disk_encryption": True, "firewall": True, "screen_lock_seconds": 300}
+        "antivirus": [{"product": "XProtect", "enabled": True, "up_to_date": True, "definitions_updated": now_iso(1)}],
+        "disk_encryption": True,
+        "firewall": True,
+        "screen_lock_seconds": 300,
+    }
     doc.update(kw)
     return doc
 
@@ -76,36 +82,46 @@ def test_good_report_is_accepted_and_stored(agent: tuple[str, Any, Any]) -> None
     assert saved.device_id == "mac-001" and saved.body["hostname"] == "mac-001.local"
 
 
-@pytest.mark.parametrize(("mutate", "status", "reason"), [
-    ("wrong-key", 401, "signature"),
-    ("tampered-body", 401, "signature"),
-    ("missing-headers", 401, "headers"),
-    ("old-timestamp", 401, "window"),
-    ("oversized", 413, "limit"),
-    ("not-json", 400, "not valid JSON"),
-    ("bad-schema", 422, "schema"),
-    ("unknown-field", 422, "schema"),
-    ("device-mismatch", 422, "differs"),
-    ("wrong-content-type", 415, "application/json"),
-])
-def test_refused_reports_store_nothing(agent: tuple[str, Any, Any], mutate: str, status: int,
-                                      reason: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "status", "reason"),
+    [
+        ("wrong-key", 401, "signature"),
+        ("tampered-body", 401, "signature"),
+        ("missing-headers", 401, "headers"),
+        ("old-timestamp", 401, "window"),
+        ("oversized", 413, "limit"),
+        ("not-json", 400, "not valid JSON"),
+        ("bad-schema", 422, "schema"),
+        ("unknown-field", 422, "schema"),
+        ("device-mismatch", 422, "differs"),
+        ("wrong-content-type", 415, "application/json"),
+    ],
+)
+def test_refused_reports_store_nothing(agent: tuple[str, Any, Any], mutate: str, status: int, reason: str) -> None:
     url, store, _ = agent
     doc = report()
     ts = str(int(time.time()))
     nonce = "n" * 32
     body = json.dumps(doc).encode()
     key = KEY
-    headers = {"Content-Type": "application/json", "X-Posture-Device": "mac-001", "X-Posture-Timestamp": ts,
-               "X-Posture-Nonce": nonce}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Posture-Device": "mac-001",
+        "X-Posture-Timestamp": ts,
+        "X-Posture-Nonce": nonce,
+    }
     if mutate == "wrong-key":
         key = "guessed"
     elif mutate == "old-timestamp":
         ts = str(int(time.time()) - 3600)
         headers["X-Posture-Timestamp"] = ts
     elif mutate == "oversized":
-        body = json.dumps(report(owner="x" * 200, hostname="h" * 250, antivirus=[
-            {"product": "p" * 120} for _ in range(16)])).encode() + b" " * 4096
+        body = (
+            json.dumps(
+                report(owner="x" * 200, hostname="h" * 250, antivirus=[{"product": "p" * 120} for _ in range(16)])
+            ).encode()
+            + b" " * 4096
+        )
     elif mutate == "not-json":
         body = b"{not json"
     elif mutate == "bad-schema":
@@ -142,7 +158,8 @@ def test_replayed_report_is_refused(agent: tuple[str, Any, Any]) -> None:
 def test_per_device_keys(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"win-007": "key-of-win-007"}))
-    config = parse_config(f"""
+    config = parse_config(
+        f"""
 sources:
   - name: fleet-a
     provider: endpoints
@@ -152,7 +169,9 @@ sources:
     provider: endpoints
     kind: push
     push: {{shared_key: env:TEST_PUSH_KEY}}
-""", env={})
+""",
+        env={},
+    )
     os.environ["TEST_PUSH_KEY"] = KEY
     http = AgentHTTPServer("127.0.0.1", 0, CollectorRegistry(), lambda: (True, {}))
     register_push(http, config, store)
@@ -174,8 +193,10 @@ def test_push_cycle_turns_latest_reports_into_findings(agent: tuple[str, Any, An
     assert push_report(url, KEY, report("mac-001", antivirus=[])).status_code == 202
     time.sleep(1.1)  # reports must be strictly newer (whole-second timestamps)
     assert push_report(url, KEY, report("mac-001")).status_code == 202
-    assert push_report(url, KEY, report("linux-9", platform="linux", antivirus=[], disk_encryption=False)
-                       ).status_code == 202
+    assert (
+        push_report(url, KEY, report("linux-9", platform="linux", antivirus=[], disk_encryption=False)).status_code
+        == 202
+    )
     pipeline = Pipeline(config, store)
     result = pipeline.run_cycle(config.sources[0])
     assert result.ok, result.error
@@ -191,8 +212,9 @@ def test_published_schema_is_the_one_enforced() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[3]
-    assert (root / "docs" / "device-report.schema.json").read_bytes() == \
-        (root / "agent" / "device-report.schema.json").read_bytes()
+    assert (root / "docs" / "device-report.schema.json").read_bytes() == (
+        root / "agent" / "device-report.schema.json"
+    ).read_bytes()
 
 
 @pytest.mark.skipif(not all(__import__("shutil").which(t) for t in ("curl", "openssl")), reason="needs curl, openssl")
@@ -206,5 +228,6 @@ def test_the_shell_reporting_script_signs_and_is_accepted(agent: tuple[str, Any,
     out = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr + out.stdout
     assert '"accepted"' in out.stdout
-    assert [r.device_id for r in latest_reports(store, "laptops", datetime.now(UTC) - timedelta(days=1))] == \
-        ["script-host"]
+    assert [r.device_id for r in latest_reports(store, "laptops", datetime.now(UTC) - timedelta(days=1))] == [
+        "script-host"
+    ]

@@ -26,8 +26,10 @@ NGINX = [{"Name": "nginx", "Version": "1.24.0", "Publisher": "nginx"}]
 @pytest.fixture
 def servers(aws: str) -> Iterator[tuple[AwsProxy, str, str]]:
     ec2 = boto3.client("ec2", endpoint_url=aws, region_name="us-east-1")
-    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId="ami-1234abcd", MinCount=2, MaxCount=2,
-                                                        InstanceType="t3.micro")["Instances"]]
+    ids = [
+        i["InstanceId"]
+        for i in ec2.run_instances(ImageId="ami-1234abcd", MinCount=2, MaxCount=2, InstanceType="t3.micro")["Instances"]
+    ]
     with AwsProxy(aws, inventory={ids[0]: FALCON, ids[1]: NGINX}) as proxy:
         yield proxy, ids[0], ids[1]
 
@@ -36,8 +38,10 @@ def servers(aws: str) -> Iterator[tuple[AwsProxy, str, str]]:
 def demo_servers(aws: str) -> Iterator[tuple[AwsProxy, str, str]]:
     """The demo's two servers (agent/demo/seed.py seed_servers), as the demo proxy serves them."""
     ec2 = boto3.client("ec2", endpoint_url=aws, region_name="us-east-1")
-    hardened, legacy = [i["InstanceId"] for i in ec2.run_instances(
-        ImageId="ami-1234abcd", MinCount=2, MaxCount=2, InstanceType="t3.micro")["Instances"]]
+    hardened, legacy = [
+        i["InstanceId"]
+        for i in ec2.run_instances(ImageId="ami-1234abcd", MinCount=2, MaxCount=2, InstanceType="t3.micro")["Instances"]
+    ]
     org = DemoOrg(endpoint=aws)
     seed_servers(org, hardened, legacy)
     with AwsProxy(aws, **org.proxy_fixtures()) as proxy:
@@ -45,8 +49,14 @@ def demo_servers(aws: str) -> Iterator[tuple[AwsProxy, str, str]]:
 
 
 def source(proxy: AwsProxy, regions: list[str]) -> EndpointSource:
-    return EndpointSource.model_validate({"name": "servers", "provider": "endpoints", "kind": "ssm",
-                                          "ssm": {"regions": regions, "endpoint_url": proxy.url}})
+    return EndpointSource.model_validate(
+        {
+            "name": "servers",
+            "provider": "endpoints",
+            "kind": "ssm",
+            "ssm": {"regions": regions, "endpoint_url": proxy.url},
+        }
+    )
 
 
 def test_managed_instances_become_devices_and_are_checked(servers: tuple[AwsProxy, str, str]) -> None:
@@ -69,8 +79,10 @@ def test_the_demo_servers_show_service_state_and_missing_patches(demo_servers: t
     proxy, hardened, legacy = demo_servers
     [snap] = collect(source(proxy, ["us-east-1"]), CollectContext())
     assert snap.complete
-    by = {(f.resource_id.rsplit(":", 1)[-1], f.check_id.rsplit(".", 1)[-1]): f
-          for f in evaluate(snap, checks_in("checks.endpoints"))}
+    by = {
+        (f.resource_id.rsplit(":", 1)[-1], f.check_id.rsplit(".", 1)[-1]): f
+        for f in evaluate(snap, checks_in("checks.endpoints"))
+    }
     # the Windows server's AWS:Service inventory says CrowdStrike runs: protection is known
     assert by[(hardened, "antivirus_running")].status == Status.PASS
     assert by[(hardened, "edr_healthy")].status == Status.PASS
@@ -90,8 +102,11 @@ def test_a_server_never_scanned_by_patch_manager_is_an_error(demo_servers: tuple
     proxy, hardened, _ = demo_servers
     proxy.patch_states = {}
     [snap] = collect(source(proxy, ["us-east-1"]), CollectContext())
-    result = next(f for f in evaluate(snap, checks_in("checks.endpoints"))
-                  if f.check_id == "endpoint.device.patches_installed" and f.resource_id.endswith(hardened))
+    result = next(
+        f
+        for f in evaluate(snap, checks_in("checks.endpoints"))
+        if f.check_id == "endpoint.device.patches_installed" and f.resource_id.endswith(hardened)
+    )
     assert result.status == Status.ERROR and "NoPatchState" in result.message
 
 
@@ -100,19 +115,26 @@ def test_an_old_patch_scan_cannot_pass(demo_servers: tuple[AwsProxy, str, str]) 
     old = datetime.now(UTC) - timedelta(days=20)
     proxy.patch_states = {hardened: {**proxy.patch_states[hardened], "OperationEndTime": old}}
     [snap] = collect(source(proxy, ["us-east-1"]), CollectContext())
-    result = next(f for f in evaluate(snap, checks_in("checks.endpoints"))
-                  if f.check_id == "endpoint.device.patches_installed" and f.resource_id.endswith(hardened))
+    result = next(
+        f
+        for f in evaluate(snap, checks_in("checks.endpoints"))
+        if f.check_id == "endpoint.device.patches_installed" and f.resource_id.endswith(hardened)
+    )
     assert result.status == Status.ERROR and "older than 7 days" in result.message
 
 
 def test_a_denied_patch_state_call_is_an_error_on_those_servers(demo_servers: tuple[AwsProxy, str, str]) -> None:
     proxy, hardened, legacy = demo_servers
-    proxy.add_fault(Fault(service="ssm", operation="DescribeInstancePatchStates", status=400,
-                          code="AccessDeniedException"))
+    proxy.add_fault(
+        Fault(service="ssm", operation="DescribeInstancePatchStates", status=400, code="AccessDeniedException")
+    )
     [snap] = collect(source(proxy, ["us-east-1"]), CollectContext())
     assert snap.complete  # the servers are still listed and checked
-    results = {f.resource_id.rsplit(":", 1)[-1]: f for f in evaluate(snap, checks_in("checks.endpoints"))
-               if f.check_id == "endpoint.device.patches_installed"}
+    results = {
+        f.resource_id.rsplit(":", 1)[-1]: f
+        for f in evaluate(snap, checks_in("checks.endpoints"))
+        if f.check_id == "endpoint.device.patches_installed"
+    }
     assert all(r.status == Status.ERROR and "AccessDeniedException" in r.message for r in results.values())
     assert set(results) == {hardened, legacy}
 
@@ -123,7 +145,8 @@ def test_a_denied_region_is_a_collection_error(servers: tuple[AwsProxy, str, str
     snaps = collect(source(proxy, ["us-east-1", "eu-west-1"]), CollectContext())
     errors = [e for s in snaps for e in s.errors]
     assert [(e.region, e.code, e.resource_type) for e in errors] == [
-        ("eu-west-1", "AccessDeniedException", "endpoint.device")]
+        ("eu-west-1", "AccessDeniedException", "endpoint.device")
+    ]
     assert sum(len(s.resources) for s in snaps) == 2  # us-east-1 still collected
 
 

@@ -49,11 +49,15 @@ DOCUMENT = b"%PDF access policy, reviewed yearly"
 
 
 def new_signer() -> Signer:
-    return Signer(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return Signer(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
 
 
 # -- SQL by someone holding the database ---------------------------------------------------------------
+
 
 def tamper(store: Store, *statements: str | tuple[str, dict[str, Any]]) -> None:
     """Statements run with the append-only triggers out of the way: dropped on SQLite, disabled on
@@ -63,8 +67,9 @@ def tamper(store: Store, *statements: str | tuple[str, dict[str, Any]]) -> None:
             for (name,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
                 conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
         else:
-            for (table,) in conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = "
-                                                 "current_schema()")).all():
+            for (table,) in conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).all():
                 conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER USER'))
         for stmt in statements:
             sql, params = (stmt, {}) if isinstance(stmt, str) else stmt
@@ -83,21 +88,26 @@ def truncate_after(store: Store, seq: int) -> None:
     to it and their witness rows: what is left is consistent."""
     later = f"SELECT ref FROM evidence_log WHERE seq > {seq} AND kind = 'cycle'"
     witnessed = f"SELECT seq FROM evidence_checkpoints WHERE head_seq > {seq}"
-    tamper(store,
-           f"DELETE FROM finding_events WHERE snapshot_id IN (SELECT id FROM snapshots WHERE run_id IN ({later}))",
-           f"DELETE FROM snapshots WHERE run_id IN ({later})",
-           f"DELETE FROM runs WHERE id IN ({later})",
-           f"DELETE FROM evidence_log WHERE seq > {seq}",
-           f"DELETE FROM evidence_anchors WHERE {WITNESS_ROWS} AND checkpoint_seq IN ({witnessed})",
-           f"DELETE FROM evidence_checkpoints WHERE head_seq > {seq}")
+    tamper(
+        store,
+        f"DELETE FROM finding_events WHERE snapshot_id IN (SELECT id FROM snapshots WHERE run_id IN ({later}))",
+        f"DELETE FROM snapshots WHERE run_id IN ({later})",
+        f"DELETE FROM runs WHERE id IN ({later})",
+        f"DELETE FROM evidence_log WHERE seq > {seq}",
+        f"DELETE FROM evidence_anchors WHERE {WITNESS_ROWS} AND checkpoint_seq IN ({witnessed})",
+        f"DELETE FROM evidence_checkpoints WHERE head_seq > {seq}",
+    )
     store._states.clear()  # what the writer remembers of the removed cycles
 
 
 def remove_checkpoints(store: Store, where: str) -> None:
     """Checkpoints removed with their witness rows (``where`` on seq), nothing else."""
-    tamper(store, f"DELETE FROM evidence_anchors WHERE {WITNESS_ROWS} AND checkpoint_seq IN "
-                  f"(SELECT seq FROM evidence_checkpoints WHERE {where})",
-           f"DELETE FROM evidence_checkpoints WHERE {where}")
+    tamper(
+        store,
+        f"DELETE FROM evidence_anchors WHERE {WITNESS_ROWS} AND checkpoint_seq IN "
+        f"(SELECT seq FROM evidence_checkpoints WHERE {where})",
+        f"DELETE FROM evidence_checkpoints WHERE {where}",
+    )
 
 
 def resign_from(store: Store, signer: Signer, first: int) -> None:
@@ -107,15 +117,29 @@ def resign_from(store: Store, signer: Signer, first: int) -> None:
     prev, stmts = "0" * 64, []
     for c in load_store_records(store).checkpoints:
         if c["seq"] >= first:
-            c = {**c, "prev_hash": prev, "key_id": signer.fingerprint, "rotate_to": None,
-                 "announce": announce_value(signer.public) if c["seq"] == first else None}
+            c = {
+                **c,
+                "prev_hash": prev,
+                "key_id": signer.fingerprint,
+                "rotate_to": None,
+                "announce": announce_value(signer.public) if c["seq"] == first else None,
+            }
             data = body(c)
             c["checkpoint_hash"], c["signature"] = sha256_hex(data), signer.sign(data)
-            stmts.append(("UPDATE evidence_checkpoints SET prev_hash = :prev_hash, key_id = :k, announce = :a, "
-                          "rotate_to = NULL, checkpoint_hash = :checkpoint_hash, signature = :s WHERE seq = :q",
-                          {"prev_hash": c["prev_hash"], "k": c["key_id"], "a": c["announce"],
-                           "checkpoint_hash": c["checkpoint_hash"],
-                           "s": c["signature"], "q": c["seq"]}))
+            stmts.append(
+                (
+                    "UPDATE evidence_checkpoints SET prev_hash = :prev_hash, key_id = :k, announce = :a, "
+                    "rotate_to = NULL, checkpoint_hash = :checkpoint_hash, signature = :s WHERE seq = :q",
+                    {
+                        "prev_hash": c["prev_hash"],
+                        "k": c["key_id"],
+                        "a": c["announce"],
+                        "checkpoint_hash": c["checkpoint_hash"],
+                        "s": c["signature"],
+                        "q": c["seq"],
+                    },
+                )
+            )
         prev = c["checkpoint_hash"]
     tamper(store, *stmts)
 
@@ -133,6 +157,7 @@ def resource_blob(store: Store, name: str, encrypted: bool) -> str:
 
 # -- the history ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Facts:
     """What the attacks aim at, read from the history once it is written."""
@@ -143,8 +168,9 @@ class Facts:
     start: datetime
 
 
-def _checkpointer(store: Store, signer: Signer, anchorer: Anchorer | None,
-                  cadence_s: int | None = None) -> Callable[[datetime | None], None]:
+def _checkpointer(
+    store: Store, signer: Signer, anchorer: Anchorer | None, cadence_s: int | None = None
+) -> Callable[[datetime | None], None]:
     def write(at: datetime | None) -> None:
         """A checkpoint at the agent's clock ``at`` (default: the real one), anchored right away as the
         daemon does: its witnesses' times are the TSA's and the bucket's, whatever the agent's clock."""
@@ -153,6 +179,7 @@ def _checkpointer(store: Store, signer: Signer, anchorer: Anchorer | None,
         if anchorer is not None:
             res = anchorer.run(now=when)
             assert res.failed == 0 and res.anchored == 2, res
+
     return write
 
 
@@ -165,11 +192,21 @@ def write_history(store: Store, signer: Signer, anchors: AnchorsConfig) -> Facts
         checkpoint(None)  # 1: the agent starts, announcing its key
         s = [cycle(store, utcnow(), OK), cycle(store, utcnow(), B1_OPEN)]
         drift(store, utcnow(), s[1], "arn:aws:s3:::b1")
-        add_exception(store, check_id=CHECK, resource_pattern="arn:aws:s3:::legacy-*", reason="migrating",
-                      owner="alice", expires_at=utcnow() + timedelta(days=30), now=utcnow())
+        add_exception(
+            store,
+            check_id=CHECK,
+            resource_pattern="arn:aws:s3:::legacy-*",
+            reason="migrating",
+            owner="alice",
+            expires_at=utcnow() + timedelta(days=30),
+            now=utcnow(),
+        )
         checkpoint(None)  # 2
-        store_prepared(store, Prepared(control_id="POL-ACCESS", filename="access.pdf", owner="bob",
-                                       review_every_days=365, data=DOCUMENT), now=utcnow())
+        store_prepared(
+            store,
+            Prepared(control_id="POL-ACCESS", filename="access.pdf", owner="bob", review_every_days=365, data=DOCUMENT),
+            now=utcnow(),
+        )
         s.append(cycle(store, utcnow(), B1_OPEN))
         checkpoint(None)  # 3
         s += [cycle(store, utcnow(), B0_OPEN), cycle(store, utcnow(), OK)]
@@ -220,6 +257,7 @@ def backfill_month(store: Store, signer: Signer, anchors: AnchorsConfig) -> None
 
 # -- databases -----------------------------------------------------------------------------------------------
 
+
 class Databases:
     """Stores of one kind: empty ones, and copies of a closed one; all closed and dropped by close()."""
 
@@ -231,8 +269,9 @@ class Databases:
         if kind == "postgresql":
             self._admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
             with self._admin.connect() as conn:
-                allowed = conn.execute(sa.text("SELECT rolcreatedb OR rolsuper FROM pg_roles "
-                                               "WHERE rolname = current_user")).scalar()
+                allowed = conn.execute(
+                    sa.text("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+                ).scalar()
             if not allowed:
                 msg = f"the PostgreSQL user of {PG_URL} may not CREATE DATABASE: the tamper matrix copies its store"
                 if IN_CI:
@@ -286,6 +325,7 @@ class Databases:
 
 # -- the laboratory -------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Lab:
     """A pristine history (closed: attacks get copies), its bundle, and the auditor's pins."""
@@ -310,8 +350,14 @@ class Lab:
         return self.dbs.empty()[1]
 
     def witnesses(self) -> list[str]:
-        return ["--tsa-cert", str(self.tsa_pem), "--anchor-bucket", self.bucket.url,
-                "--s3-endpoint", self.bucket.endpoint]
+        return [
+            "--tsa-cert",
+            str(self.tsa_pem),
+            "--anchor-bucket",
+            self.bucket.url,
+            "--s3-endpoint",
+            self.bucket.endpoint,
+        ]
 
     def by_key(self) -> list[str]:
         """The auditor pinned the public key, and every witness."""
@@ -321,13 +367,26 @@ class Lab:
         """The auditor pinned the key's fingerprint, and every witness."""
         return ["--key-fingerprint", self.signer.fingerprint, *self.witnesses()]
 
-    def export(self, store: Store, signer: Signer | None = None, start: datetime | None = None,
-               mappings: Mappings | None = None) -> Path:
+    def export(
+        self,
+        store: Store,
+        signer: Signer | None = None,
+        start: datetime | None = None,
+        mappings: Mappings | None = None,
+    ) -> Path:
         """The operator's export of the period, signed with their current key and witnessed."""
         out = self.tmp / f"{uuid.uuid4().hex[:8]}" / "bundle.zip"
         out.parent.mkdir()
-        export_bundle(store, mappings or load_mappings(), framework="soc2", start=start or self.facts.start - timedelta(hours=1),
-                      end=utcnow() + timedelta(hours=1), out=out, signer=signer or self.signer, anchors=self.anchors)
+        export_bundle(
+            store,
+            mappings or load_mappings(),
+            framework="soc2",
+            start=start or self.facts.start - timedelta(hours=1),
+            end=utcnow() + timedelta(hours=1),
+            out=out,
+            signer=signer or self.signer,
+            anchors=self.anchors,
+        )
         return out
 
     def workdir(self) -> Path:
@@ -336,9 +395,9 @@ class Lab:
         return out
 
 
-
-def open_lab(kind: str, tmp: Path, signer: Signer, anchors: AnchorsConfig, bucket_: AnchorBucket,
-             tsa_pem: Path) -> Iterator[Lab]:
+def open_lab(
+    kind: str, tmp: Path, signer: Signer, anchors: AnchorsConfig, bucket_: AnchorBucket, tsa_pem: Path
+) -> Iterator[Lab]:
     """The pristine history written, exported (signed and witnessed), closed; its copies dropped after."""
     dbs = Databases(kind, tmp)
     try:
@@ -346,9 +405,18 @@ def open_lab(kind: str, tmp: Path, signer: Signer, anchors: AnchorsConfig, bucke
         key_pem = tmp / "signing-public.pem"
         key_pem.write_bytes(public_pem(signer.public))
         try:
-            lab = Lab(dbs=dbs, name=name, signer=signer, anchors=anchors, bucket=bucket_, tsa_pem=tsa_pem,
-                      key_pem=key_pem, facts=write_history(store, signer, anchors),
-                      bundle=tmp / "pristine" / "bundle.zip", tmp=tmp)
+            lab = Lab(
+                dbs=dbs,
+                name=name,
+                signer=signer,
+                anchors=anchors,
+                bucket=bucket_,
+                tsa_pem=tsa_pem,
+                key_pem=key_pem,
+                facts=write_history(store, signer, anchors),
+                bundle=tmp / "pristine" / "bundle.zip",
+                tmp=tmp,
+            )
             lab.bundle.parent.mkdir()
             shutil.copy(lab.export(store), lab.bundle)
         finally:

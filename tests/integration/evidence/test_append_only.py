@@ -37,10 +37,13 @@ def test_evidence_tables_refuse_changes(store: Store, sql: str) -> None:
 def test_mutable_state_stays_mutable(store: Store) -> None:
     seed(store)
     with store.engine.begin() as conn:
-        conn.execute(sa.text(  # seed() delivers no alert: one pending outbox row to update
-            "INSERT INTO alerts_outbox (dedup_key, channel, kind, payload, state, attempts, created_at, "
-            "next_attempt_at, last_error) VALUES ('k', 'slack', 'failure', '{}', 'pending', 0, :t, :t, '')"),
-            {"t": T0})
+        conn.execute(
+            sa.text(  # seed() delivers no alert: one pending outbox row to update
+                "INSERT INTO alerts_outbox (dedup_key, channel, kind, payload, state, attempts, created_at, "
+                "next_attempt_at, last_error) VALUES ('k', 'slack', 'failure', '{}', 'pending', 0, :t, :t, '')"
+            ),
+            {"t": T0},
+        )
         assert conn.execute(sa.text("UPDATE finding_current SET message = 'cache'")).rowcount > 0
         assert conn.execute(sa.text("UPDATE exceptions SET warned_at = expires_at")).rowcount > 0
         assert conn.execute(sa.text("UPDATE alerts_outbox SET attempts = attempts + 1")).rowcount == 1

@@ -62,17 +62,30 @@ class History:
     def at(self, hours: float) -> datetime:
         return self.t0 + hours * HOUR
 
-    def export(self, start: datetime, end: datetime, signer: Signer | None = None, name: str = "b.zip",
-               unsigned: bool = False) -> Path:
+    def export(
+        self, start: datetime, end: datetime, signer: Signer | None = None, name: str = "b.zip", unsigned: bool = False
+    ) -> Path:
         out = self.tmp / name
-        export_bundle(self.store, load_mappings(), framework="soc2", start=start, end=end, out=out,
-                      signer=None if unsigned else signer or self.signer)
+        export_bundle(
+            self.store,
+            load_mappings(),
+            framework="soc2",
+            start=start,
+            end=end,
+            out=out,
+            signer=None if unsigned else signer or self.signer,
+        )
         return out
 
 
-def write_history(store: Store, tmp: Path, signer: Signer | None, hours: int = 4,
-                  ago: timedelta = timedelta(minutes=30),
-                  also: Sequence[tuple[float, Callable[[datetime], object]]] = ()) -> History:
+def write_history(
+    store: Store,
+    tmp: Path,
+    signer: Signer | None,
+    hours: int = 4,
+    ago: timedelta = timedelta(minutes=30),
+    also: Sequence[tuple[float, Callable[[datetime], object]]] = (),
+) -> History:
     """What a daemon writes: a checkpoint at start and every hour after, whether or not anything
     happened, and cycles in between; it ends ``ago`` before the real now (the store's period end).
     ``also``: (hours after the start, a write given its time), made in time order among the rest."""
@@ -98,6 +111,7 @@ def write_history(store: Store, tmp: Path, signer: Signer | None, hours: int = 4
 
 
 # -- verdicts ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Verdict:
@@ -174,6 +188,7 @@ def fingerprint(h: History) -> tuple[str, str]:
 
 # -- untouched -------------------------------------------------------------------------------------------
 
+
 def test_untouched_history_verifies_with_a_pinned_key(history: History) -> None:
     h = history
     for how in (pinned(h), fingerprint(h)):
@@ -204,6 +219,7 @@ def test_without_a_pinned_key_it_says_nothing_proves_who_wrote_it(history: Histo
 
 # -- removed checkpoints -----------------------------------------------------------------------------------
 
+
 def test_last_checkpoint_removed(history: History) -> None:
     h = history
     bundle_before = h.export(h.at(1), h.at(3.5), name="before.zip")
@@ -225,8 +241,11 @@ def test_first_checkpoint_removed(history: History) -> None:
     assert named(v, "evidence_checkpoints seq 2: signed by key", "no earlier checkpoint announces"), v
     bundle = h.export(h.at(0), h.at(2.5))
     v = bundle_verdict(bundle, *pinned(h))
-    assert named(v, "chain/checkpoints.jsonl: no signed checkpoint covers",
-                 "the checkpoint at or before the period start is missing"), v
+    assert named(
+        v,
+        "chain/checkpoints.jsonl: no signed checkpoint covers",
+        "the checkpoint at or before the period start is missing",
+    ), v
     assert named(v, "no earlier checkpoint announces"), v
 
 
@@ -235,8 +254,11 @@ def test_middle_checkpoint_removed(history: History) -> None:
     delete_checkpoints(h.store, "seq = 3")
     v = store_verdict(h.store, *pinned(h))
     assert named(v, "evidence_checkpoints seq 3: missing (removed)"), v
-    assert named(v, "evidence_checkpoints seq 2..4: 2h apart, more than the signed cadence 1h plus tolerance 10m: "
-                    "no signed checkpoint covers"), v
+    assert named(
+        v,
+        "evidence_checkpoints seq 2..4: 2h apart, more than the signed cadence 1h plus tolerance 10m: "
+        "no signed checkpoint covers",
+    ), v
     v = bundle_verdict(h.export(h.at(0.5), h.at(3.5)), *pinned(h))
     assert named(v, "evidence_checkpoints seq 3: missing (removed)") and named(v, "seq 2..4: 2h apart"), v
 
@@ -334,7 +356,8 @@ def test_the_daemon_checkpoints_at_start_and_on_its_cadence_even_when_idle(store
 
     key_file = tmp_path / "signing.pem"
     signer_pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     key_file.write_bytes(signer_pem)
     cfg = EvidenceConfig.model_validate({"signing_key": f"file:{key_file}", "checkpoint_every": "2m"})
     cycle(store, utcnow() - timedelta(minutes=1), [bucket("b0")])

@@ -48,6 +48,7 @@ def test_unchanged_rescan_adds_no_bodies(store: Store) -> None:
     cycle(store, T0, estate)
     with store.engine.connect() as conn:
         import sqlalchemy as sa
+
         before = conn.execute(sa.text("SELECT COUNT(*) FROM blobs")).scalar()
     cycle(store, T0 + STEP, estate)
     with store.engine.connect() as conn:
@@ -55,6 +56,7 @@ def test_unchanged_rescan_adds_no_bodies(store: Store) -> None:
 
 
 # -- honest statuses: manual documents in force, automated parts, combinations -------------------
+
 
 def _req(cov: Any, ref: str) -> dict[str, Any]:
     return next(r for r in cov.requirements if r["requirement"] == ref)
@@ -85,7 +87,9 @@ def test_documents_in_force_over_the_period(store: Store) -> None:
     assert conduct.status == "evidenced" and [d.filename for d in conduct.documents] == ["conduct-2025.pdf"]
     # nda-v1 was replaced before the period; nda-v2 lapsed after 5 days; nda-v3 came on day 7
     assert [(d.filename, d.in_force_pct, d.lapsed_in_period) for d in nda.documents] == [
-        ("nda-v2.pdf", 50.0, True), ("nda-v3.pdf", 30.0, False)]
+        ("nda-v2.pdf", 50.0, True),
+        ("nda-v3.pdf", 30.0, False),
+    ]
     assert nda.status == "partly evidenced" and nda.evidenced_pct == 80.0
     assert nda.intervals == [(start, T0 + 5 * DAY), (T0 + 7 * DAY, end)]
     cc11 = _req(cov, "SOC2:CC1.1")
@@ -127,10 +131,13 @@ def _day(store: Store, outage: tuple[timedelta, timedelta] | None = None) -> Non
         cycle(store, at, [bucket("b0")])
 
 
-@pytest.mark.parametrize(("outage", "expected"), [
-    (None, "passing"),  # the last 15 minutes after the last cycle are within the interval, not a gap
-    ((timedelta(hours=6), timedelta(hours=9)), "partly monitored"),  # 12.5% unmonitored > 1%
-])
+@pytest.mark.parametrize(
+    ("outage", "expected"),
+    [
+        (None, "passing"),  # the last 15 minutes after the last cycle are within the interval, not a gap
+        ((timedelta(hours=6), timedelta(hours=9)), "partly monitored"),  # 12.5% unmonitored > 1%
+    ],
+)
 def test_automated_part_threshold(store: Store, outage: Any, expected: str) -> None:
     _day(store, outage)
     cov = compute_coverage(store, load_mappings(), "soc2", T0, T0 + timedelta(hours=24), intervals={"prod": STEP})
@@ -147,15 +154,39 @@ def test_requirement_share_is_the_worst_check_at_each_instant(store: Store) -> N
     for i in range(8):
         at = T0 + i * STEP
         res = bucket("b0")
-        findings = [Finding(uid=finding_uid(chk, res.id), check_id=chk, resource_id=res.id, resource_type=res.type,
-                            provider="aws", account=res.account, region=res.region,
-                            status=Status.FAIL if bad else Status.PASS, severity=Severity.HIGH, message="m",
-                            controls=(), evaluated_at=at, source="prod")
-                    for chk, bad in ((CHECK, i in (2, 3)), (other, i in (5, 6)))]
-        snap = Snapshot(source="prod", provider="aws", account=res.account, started_at=at, finished_at=at,
-                        resources=(res,), errors=())
-        store.record_cycle(RunRecord(id=uuid.uuid4().hex, source="prod", provider="aws", started_at=at,
-                                     finished_at=at, status="complete"), [(snap, findings)])
+        findings = [
+            Finding(
+                uid=finding_uid(chk, res.id),
+                check_id=chk,
+                resource_id=res.id,
+                resource_type=res.type,
+                provider="aws",
+                account=res.account,
+                region=res.region,
+                status=Status.FAIL if bad else Status.PASS,
+                severity=Severity.HIGH,
+                message="m",
+                controls=(),
+                evaluated_at=at,
+                source="prod",
+            )
+            for chk, bad in ((CHECK, i in (2, 3)), (other, i in (5, 6)))
+        ]
+        snap = Snapshot(
+            source="prod",
+            provider="aws",
+            account=res.account,
+            started_at=at,
+            finished_at=at,
+            resources=(res,),
+            errors=(),
+        )
+        store.record_cycle(
+            RunRecord(
+                id=uuid.uuid4().hex, source="prod", provider="aws", started_at=at, finished_at=at, status="complete"
+            ),
+            [(snap, findings)],
+        )
     cov = compute_coverage(store, mappings, "soc2", T0, T0 + 8 * STEP, intervals={"prod": STEP})
     auto = _req(cov, "SOC2:CC6.1")["automated"]
     assert cov.checks[CHECK].fail_pct == 25.0 and cov.checks[other].fail_pct == 25.0
@@ -164,7 +195,14 @@ def test_requirement_share_is_the_worst_check_at_each_instant(store: Store) -> N
 
 def test_numbers_for_people() -> None:
     assert [fmt_pct(x) for x in (100, 99.96, 87.5, 12.0, 0.04, 0, None)] == [
-        "100%", "99.9%", "87.5%", "12%", "<0.1%", "0%", "n/a"]
+        "100%",
+        "99.9%",
+        "87.5%",
+        "12%",
+        "<0.1%",
+        "0%",
+        "n/a",
+    ]
     assert fmt_duration(timedelta(hours=3, minutes=20)) == "3 h 20 min"
     assert fmt_duration(timedelta(days=2)) == "2 days"
     assert fmt_duration(timedelta(days=1, hours=4)) == "1 day 4 h"
@@ -174,8 +212,9 @@ def test_numbers_for_people() -> None:
 
 def test_coverage_command_reports_the_statuses(store: Store) -> None:
     document_history(store)
-    result = CliRunner().invoke(app, ["evidence", "coverage", "--from", "2026-01-01", "--to", "2026-01-10",
-                                      "--db", store.url])
+    result = CliRunner().invoke(
+        app, ["evidence", "coverage", "--from", "2026-01-01", "--to", "2026-01-10", "--db", store.url]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     by_ref = {r["requirement"]: r for r in out["requirements"]}

@@ -31,7 +31,8 @@ def _wait(cond: object, timeout: float = 20) -> bool:
 
 def test_scheduled_signed_checkpoint_and_retention(store: Store, tmp_path: Path) -> None:
     pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     key_file = tmp_path / "signing.pem"
     key_file.write_bytes(pem)
     cfg = EvidenceConfig.model_validate({"signing_key": f"file:{key_file}", "retention_days": 30})
@@ -42,12 +43,16 @@ def test_scheduled_signed_checkpoint_and_retention(store: Store, tmp_path: Path)
         cycle(store, now - timedelta(hours=1) + i * timedelta(minutes=15), [bucket("b0")])
     scheduler = BackgroundScheduler(timezone="UTC")
     assert schedule(scheduler, store, cfg, checkpoint_seconds=1, retention_seconds=2) == [
-        "evidence-checkpoint", "evidence-retention"]
+        "evidence-checkpoint",
+        "evidence-retention",
+    ]
     scheduler.start()
     try:
+
         def pruned() -> bool:
             cps = load_store_records(store).checkpoints
             return any(int(c["pruned_through"]) > 0 for c in cps)
+
         assert _wait(pruned), "no pruning checkpoint was written"
     finally:
         scheduler.shutdown(wait=True)

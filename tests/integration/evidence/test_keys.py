@@ -63,8 +63,10 @@ def rotated_history(store: Store, tmp: Path) -> Rotated:
 def test_rotation_verifies_from_the_old_key(store: Store, tmp_path: Path) -> None:
     r = rotated_history(store, tmp_path)
     h = r.h
-    kinds = [(int(c["seq"]), c["key_id"][:8], bool(c["announce"]), bool(c["rotate_to"]))
-             for c in load_store_records(store).checkpoints]
+    kinds = [
+        (int(c["seq"]), c["key_id"][:8], bool(c["announce"]), bool(c["rotate_to"]))
+        for c in load_store_records(store).checkpoints
+    ]
     assert kinds[3] == (4, r.old.fingerprint[:8], True, True) and kinds[4] == (5, r.new.fingerprint[:8], False, False)
     for how in (("--public-key", h.pem(r.old)), ("--key-fingerprint", r.old.fingerprint)):
         v = store_verdict(store, *how)
@@ -99,8 +101,12 @@ def test_retired_key_used_after_its_rotation(store: Store, tmp_path: Path) -> No
     r = rotated_history(store, tmp_path)
     checkpoint_now(store, utcnow(), r.old)  # an agent still holding the old key
     v = store_verdict(store, "--public-key", r.h.pem(r.old))
-    assert named(v, "evidence_checkpoints seq 8: signed by key", "which checkpoint seq 4 rotated to key",
-                 "a retired key used after its rotation"), v
+    assert named(
+        v,
+        "evidence_checkpoints seq 8: signed by key",
+        "which checkpoint seq 4 rotated to key",
+        "a retired key used after its rotation",
+    ), v
 
 
 def resign(store: Store, signer: Signer, first_announces: bool = True) -> None:
@@ -109,17 +115,30 @@ def resign(store: Store, signer: Signer, first_announces: bool = True) -> None:
     prev = "0" * 64
     stmts: list[str | tuple[str, dict[str, object]]] = []
     for c in load_store_records(store).checkpoints:
-        c = {**c, "prev_hash": prev, "key_id": signer.fingerprint,
-             "announce": announce_value(signer.public) if c["seq"] == 1 and first_announces else None,
-             "rotate_to": None}
+        c = {
+            **c,
+            "prev_hash": prev,
+            "key_id": signer.fingerprint,
+            "announce": announce_value(signer.public) if c["seq"] == 1 and first_announces else None,
+            "rotate_to": None,
+        }
         data = body(c)
         c["checkpoint_hash"], c["signature"] = sha256_hex(data), signer.sign(data)
         prev = c["checkpoint_hash"]
-        stmts.append(("UPDATE evidence_checkpoints SET prev_hash = :prev_hash, key_id = :k, announce = :a, "
-                      "rotate_to = NULL, checkpoint_hash = :checkpoint_hash, signature = :s WHERE seq = :q",
-                      {"prev_hash": c["prev_hash"], "k": c["key_id"], "a": c["announce"],
-                       "checkpoint_hash": c["checkpoint_hash"],
-                       "s": c["signature"], "q": c["seq"]}))
+        stmts.append(
+            (
+                "UPDATE evidence_checkpoints SET prev_hash = :prev_hash, key_id = :k, announce = :a, "
+                "rotate_to = NULL, checkpoint_hash = :checkpoint_hash, signature = :s WHERE seq = :q",
+                {
+                    "prev_hash": c["prev_hash"],
+                    "k": c["key_id"],
+                    "a": c["announce"],
+                    "checkpoint_hash": c["checkpoint_hash"],
+                    "s": c["signature"],
+                    "q": c["seq"],
+                },
+            )
+        )
     attack(store, *stmts)
 
 
@@ -184,8 +203,10 @@ def test_first_checkpoint_must_announce_its_key(store: Store, tmp_path: Path) ->
     v = store_verdict(store, "--key-fingerprint", h.signer.fingerprint)
     assert named(v, "evidence_checkpoints seq 1: signed by the trusted key", "whose public key is not known"), v
     # an announcement edited in place breaks the checkpoint's hash and signature
-    attack(store, ("UPDATE evidence_checkpoints SET announce = :a WHERE seq = 1",
-                   {"a": announce_value(new_signer().public)}))
+    attack(
+        store,
+        ("UPDATE evidence_checkpoints SET announce = :a WHERE seq = 1", {"a": announce_value(new_signer().public)}),
+    )
     v = store_verdict(store, "--public-key", h.pem())
     assert named(v, "evidence_checkpoints seq 1: checkpoint_hash does not match its content"), v
     assert named(v, "evidence_checkpoints seq 1: announces key", "(altered)"), v
@@ -193,9 +214,11 @@ def test_first_checkpoint_must_announce_its_key(store: Store, tmp_path: Path) ->
 
 # -- the command line -------------------------------------------------------------------------------------
 
+
 def _key_file(tmp: Path) -> tuple[Signer, Path]:
-    pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption())
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     signer = Signer(pem)
     path = tmp / f"{signer.key_id}.key"
     path.write_bytes(pem)
@@ -203,8 +226,10 @@ def _key_file(tmp: Path) -> tuple[Signer, Path]:
 
 
 def _config(tmp: Path, store: Store, key: Path, name: str = "agent.yaml") -> Path:
-    cfg: dict[str, object] = {"database": store.url,
-                              "evidence": {"signing_key": f"file:{key}", "checkpoint_every": "30m"}}
+    cfg: dict[str, object] = {
+        "database": store.url,
+        "evidence": {"signing_key": f"file:{key}", "checkpoint_every": "30m"},
+    }
     path = tmp / name
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -243,10 +268,12 @@ def test_both_commands_refuse_bad_trust_options_with_the_same_message(store: Sto
     (blockdir / "sitecustomize.py").write_text(BLOCKER)
     bad_pem = tmp_path / "bad.pem"
     bad_pem.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
-    for args, message in ((["--key-fingerprint", "abc"], "--key-fingerprint abc: not a key fingerprint"),
-                          (["--public-key", str(bad_pem)], f"--public-key {bad_pem}: "),
-                          (["--tolerance", "soon"], "--tolerance soon: not a duration"),
-                          (["--anchor-bucket", "bucket"], "--anchor-bucket bucket: not an S3 URL")):
+    for args, message in (
+        (["--key-fingerprint", "abc"], "--key-fingerprint abc: not a key fingerprint"),
+        (["--public-key", str(bad_pem)], f"--public-key {bad_pem}: "),
+        (["--tolerance", "soon"], "--tolerance soon: not a duration"),
+        (["--anchor-bucket", "bucket"], "--anchor-bucket bucket: not an S3 URL"),
+    ):
         alone = _standalone({"blockdir": blockdir}, bundle, *args)
         assert alone.returncode == 2 and alone.stderr.startswith(f"posture-verify: {message}"), alone.stderr
         agent = CliRunner().invoke(app, ["evidence", "verify", str(bundle), *args])
@@ -254,7 +281,7 @@ def test_both_commands_refuse_bad_trust_options_with_the_same_message(store: Sto
         assert str(agent.exception) == alone.stderr.removeprefix("posture-verify: ").strip()
     # a fingerprint with colons and capitals is the same fingerprint
     fp = h.signer.fingerprint.upper()  # type: ignore[union-attr]
-    assert bundle_verdict(bundle, "--key-fingerprint", ":".join(fp[i:i + 2] for i in range(0, 64, 2))).ok
+    assert bundle_verdict(bundle, "--key-fingerprint", ":".join(fp[i : i + 2] for i in range(0, 64, 2))).ok
 
 
 def test_version_1_checkpoints_still_verify_and_lead_into_version_2(store: Store, tmp_path: Path) -> None:
@@ -273,8 +300,15 @@ def test_version_1_checkpoints_still_verify_and_lead_into_version_2(store: Store
         with store.transaction() as conn:
             el = evidence_log
             head = conn.execute(sa.select(el.c.seq, el.c.entry_hash).order_by(el.c.seq.desc()).limit(1)).one()
-            row = {"seq": k + 1, "at": t0 + k * HOUR + timedelta(minutes=5), "head_seq": head.seq,
-                   "head_hash": head.entry_hash, "pruned_through": 0, "pruned_hash": "0" * 64, "prev_hash": prev}
+            row = {
+                "seq": k + 1,
+                "at": t0 + k * HOUR + timedelta(minutes=5),
+                "head_seq": head.seq,
+                "head_hash": head.entry_hash,
+                "pruned_through": 0,
+                "pruned_hash": "0" * 64,
+                "prev_hash": prev,
+            }
             data = body(row)
             row.update(checkpoint_hash=sha256_hex(data), key_id=signer.key_id, signature=signer.sign(data))
             conn.execute(sa.insert(evidence_checkpoints).values(**row))
@@ -294,4 +328,5 @@ def test_version_1_checkpoints_still_verify_and_lead_into_version_2(store: Store
     attack(store, "UPDATE evidence_checkpoints SET head_seq = head_seq + 1 WHERE seq = 1")
     v = store_verdict(store, "--public-key", h.pem())
     assert named(v, "evidence_checkpoints seq 1: checkpoint_hash does not match") and named(
-        v, "evidence_checkpoints seq 1: Ed25519 signature does not verify"), v
+        v, "evidence_checkpoints seq 1: Ed25519 signature does not verify"
+    ), v

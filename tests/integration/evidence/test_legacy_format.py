@@ -48,17 +48,52 @@ def downgrade(store: Store) -> None:
                     st[ev["uid"]] = (ev["status"], ev["message"])
             evaluated = [(u, s, m) for u, (s, m) in st.items() if m != STARVED_MESSAGE]
             legacy = legacy_results_hash(evaluated)
-            updates.append(("UPDATE snapshots SET results_hash = :results_hash WHERE id = :id",
-                            {"results_hash": legacy, "id": sid}))
-            entries.append((snap["finished_at"], "collection", f"snapshot:{sid}", {
-                "run": run["id"], "snapshot": sid, "source": snap["source"], "provider": snap["provider"],
-                "account": snap["account"], "started_at": snap["started_at"], "finished_at": snap["finished_at"],
-                "status": snap["status"], "errors": json.loads(snap["errors"]), "manifest_hash": snap["manifest_hash"],
-                "results_hash": legacy, "resource_count": snap["resource_count"], "finding_count": len(evaluated),
-                "event_count": len(events), "events_hash": sha256_hex(canonical_json(events))}))
-        entries.append((run["finished_at"], "run", run["id"], {
-            "run": run["id"], "source": run["source"], "provider": run["provider"], "started_at": run["started_at"],
-            "finished_at": run["finished_at"], "status": run["status"], "snapshots": sids}))
+            updates.append(
+                (
+                    "UPDATE snapshots SET results_hash = :results_hash WHERE id = :id",
+                    {"results_hash": legacy, "id": sid},
+                )
+            )
+            entries.append(
+                (
+                    snap["finished_at"],
+                    "collection",
+                    f"snapshot:{sid}",
+                    {
+                        "run": run["id"],
+                        "snapshot": sid,
+                        "source": snap["source"],
+                        "provider": snap["provider"],
+                        "account": snap["account"],
+                        "started_at": snap["started_at"],
+                        "finished_at": snap["finished_at"],
+                        "status": snap["status"],
+                        "errors": json.loads(snap["errors"]),
+                        "manifest_hash": snap["manifest_hash"],
+                        "results_hash": legacy,
+                        "resource_count": snap["resource_count"],
+                        "finding_count": len(evaluated),
+                        "event_count": len(events),
+                        "events_hash": sha256_hex(canonical_json(events)),
+                    },
+                )
+            )
+        entries.append(
+            (
+                run["finished_at"],
+                "run",
+                run["id"],
+                {
+                    "run": run["id"],
+                    "source": run["source"],
+                    "provider": run["provider"],
+                    "started_at": run["started_at"],
+                    "finished_at": run["finished_at"],
+                    "status": run["status"],
+                    "snapshots": sids,
+                },
+            )
+        )
     attack(store, *updates)
     with store.transaction() as conn:
         for at, kind, ref, content in entries:
@@ -77,8 +112,14 @@ def test_legacy_store_verifies_and_keeps_growing(store: Store, tmp_path: Path) -
     cycle(store, T0.replace(hour=6), [bucket("b0"), bucket("b1", encrypted=False)])
     assert problems(store) == []
     out = tmp_path / "legacy.zip"
-    export_bundle(store, load_mappings(), framework="soc2", start=T0.replace(hour=0, minute=30),
-                  end=datetime(2026, 12, 31, tzinfo=UTC), out=out)
+    export_bundle(
+        store,
+        load_mappings(),
+        framework="soc2",
+        start=T0.replace(hour=0, minute=30),
+        end=datetime(2026, 12, 31, tzinfo=UTC),
+        out=out,
+    )
     report = verify_bundle(out)
     assert report.ok, report.issues
 
@@ -86,8 +127,11 @@ def test_legacy_store_verifies_and_keeps_growing(store: Store, tmp_path: Path) -
 def test_legacy_store_tampering_is_named(store: Store) -> None:
     seed(store)
     downgrade(store)
-    attack(store, "UPDATE snapshots SET status = 'partial' WHERE id = 2",
-           "UPDATE finding_events SET message = 'fixed' WHERE snapshot_id = 4")
+    attack(
+        store,
+        "UPDATE snapshots SET status = 'partial' WHERE id = 2",
+        "UPDATE finding_events SET message = 'fixed' WHERE snapshot_id = 4",
+    )
     found = problems(store)
     assert any(p.startswith("snapshots id 2") and "status" in p for p in found), found
     assert any("finding_events of snapshot 4" in p for p in found), found

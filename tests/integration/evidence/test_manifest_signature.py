@@ -28,8 +28,15 @@ from tests.integration.evidence.test_checkpoints_v2 import (
 )
 
 
-def rewrite(src: Path, dst: Path, replace: dict[str, bytes] | None = None, *, drop: Iterable[str] = (),
-            manifest: bool = True, resign: Signer | None = None) -> None:
+def rewrite(
+    src: Path,
+    dst: Path,
+    replace: dict[str, bytes] | None = None,
+    *,
+    drop: Iterable[str] = (),
+    manifest: bool = True,
+    resign: Signer | None = None,
+) -> None:
     """A copy of a bundle with files replaced, added or dropped; ``manifest``: list them in manifest.json
     as its maker would (the attacker holds the exporter); ``resign``: and sign it again with that key."""
     with zipfile.ZipFile(src) as zf:
@@ -56,8 +63,17 @@ def rewrite(src: Path, dst: Path, replace: dict[str, bytes] | None = None, *, dr
 @pytest.fixture
 def signed(store: Store, tmp_path: Path) -> tuple[History, Path]:
     def attach(at: datetime) -> None:
-        store_prepared(store, Prepared(control_id="POL-ACCESS", filename="access.pdf", owner="bob",
-                                       review_every_days=365, data=b"%PDF access policy"), now=at)
+        store_prepared(
+            store,
+            Prepared(
+                control_id="POL-ACCESS",
+                filename="access.pdf",
+                owner="bob",
+                review_every_days=365,
+                data=b"%PDF access policy",
+            ),
+            now=at,
+        )
 
     h = write_history(store, tmp_path, new_signer(), also=[(1.2, attach)])
     return h, h.export(h.at(1), h.at(3.5))
@@ -75,8 +91,10 @@ def test_signed_bundle_verifies_and_rezipped_too(signed: tuple[History, Path]) -
     assert {"manifest.sig", "chain/key-checkpoints.jsonl", "chain/stubs.jsonl", "chain/vouchers.jsonl"} <= names
     assert manifest["format"] == "posture-agent-evidence-bundle/4"
     assert manifest["key"] == h.signer.fingerprint and len(manifest["store"]) == 32  # type: ignore[union-attr]
-    assert "manifest.sig" not in manifest["files"] and set(manifest["files"]) == names - {"manifest.json",
-                                                                                          "manifest.sig"}
+    assert "manifest.sig" not in manifest["files"] and set(manifest["files"]) == names - {
+        "manifest.json",
+        "manifest.sig",
+    }
     v = bundle_verdict(bundle, *key(h))
     assert v.ok and "manifest signature verified" in v.summary, v
     unpacked = h.tmp / "unpacked"
@@ -87,8 +105,17 @@ def test_signed_bundle_verifies_and_rezipped_too(signed: tuple[History, Path]) -
     assert bundle_verdict(rezipped, *key(h)).ok
 
 
-@pytest.mark.parametrize("name", ["report.html", "oscal/assessment-results.json", "summary/requirements.csv",
-                                  "logs/gaps.csv", "manual/1-access.pdf", "records/runs.jsonl"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report.html",
+        "oscal/assessment-results.json",
+        "summary/requirements.csv",
+        "logs/gaps.csv",
+        "manual/1-access.pdf",
+        "records/runs.jsonl",
+    ],
+)
 def test_an_edited_file_fails(signed: tuple[History, Path], name: str) -> None:
     h, bundle = signed
     with zipfile.ZipFile(bundle) as zf:
@@ -119,9 +146,11 @@ def test_manifest_edits_fail(signed: tuple[History, Path]) -> None:
     out = h.tmp / "no-sig.zip"
     rewrite(bundle, out, drop=["manifest.sig"], manifest=False)
     v = bundle_verdict(out, *key(h))
-    assert v.problems == ["file manifest.sig: missing: manifest.json is not signed, so nothing binds the report, the "
-                          "OSCAL file, the CSVs and the documents to the signed checkpoints (unsigned bundle, or its "
-                          "signature removed)"], v
+    assert v.problems == [
+        "file manifest.sig: missing: manifest.json is not signed, so nothing binds the report, the "
+        "OSCAL file, the CSVs and the documents to the signed checkpoints (unsigned bundle, or its "
+        "signature removed)"
+    ], v
     assert bundle_verdict(out).ok  # nothing pinned: nothing required
     # re-signed by the attacker's key: the key the manifest names is not the pinned one
     out = h.tmp / "resigned.zip"
@@ -135,15 +164,17 @@ def test_inserted_file_fails(signed: tuple[History, Path]) -> None:
     out, listed = h.tmp / "extra.zip", h.tmp / "extra-listed.zip"
     rewrite(bundle, out, {"summary/extra.csv": b"requirement,status\nCC1.1,pass\n"}, manifest=False)
     rewrite(bundle, listed, {"summary/extra.csv": b"requirement,status\nCC1.1,pass\n"})
-    assert bundle_verdict(out, *key(h)).problems == ["file summary/extra.csv: not listed in the manifest (inserted)",
-                                                     "file summary/extra.csv: is not a file the records give (summary "
-                                                     "inserted)"]
+    assert bundle_verdict(out, *key(h)).problems == [
+        "file summary/extra.csv: not listed in the manifest (inserted)",
+        "file summary/extra.csv: is not a file the records give (summary inserted)",
+    ]
     assert named(bundle_verdict(listed, *key(h)), "file manifest.sig: the Ed25519 signature")
     # listed and signed by the key holder: still not a file the records give
     resigned = h.tmp / "extra-resigned.zip"
     rewrite(bundle, resigned, {"summary/extra.csv": b"requirement,status\nCC1.1,pass\n"}, resign=h.signer)
-    assert bundle_verdict(resigned, *key(h)).problems == ["file summary/extra.csv: is not a file the records give "
-                                                          "(summary inserted)"]
+    assert bundle_verdict(resigned, *key(h)).problems == [
+        "file summary/extra.csv: is not a file the records give (summary inserted)"
+    ]
 
 
 def test_unsigned_bundle_with_a_pinned_key_fails(store: Store, tmp_path: Path) -> None:
@@ -160,7 +191,9 @@ def test_unsigned_bundle_with_a_pinned_key_fails(store: Store, tmp_path: Path) -
     edited = h.tmp / "edited.zip"
     rewrite(bundle, edited, {"report.html": b"<p>all good</p>"})
     v = bundle_verdict(edited)
-    assert v.problems == ["file report.html: differs from the same file computed from the verified records for the "
-                          "framework in framework.json (summary altered)"], v
+    assert v.problems == [
+        "file report.html: differs from the same file computed from the verified records for the "
+        "framework in framework.json (summary altered)"
+    ], v
     assert "nothing proves who wrote it" in v.summary
     assert named(bundle_verdict(edited, *key(h)), "file manifest.sig: missing")

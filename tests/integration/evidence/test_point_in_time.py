@@ -24,7 +24,8 @@ def test_state_at_names_findings_snapshot_and_chain_entry(store: Store) -> None:
     assert during["status"] == "fail"
     failing = [f for f in during["findings"] if f["status"] == "fail"]
     assert [(f["check_id"], f["resource_id"], f["since"]) for f in failing] == [
-        (CHECK, "arn:aws:s3:::b1", isoformat(T0 + STEP))]
+        (CHECK, "arn:aws:s3:::b1", isoformat(T0 + STEP))
+    ]
     [snap] = during["latest_snapshots"]
     assert snap["snapshot_id"] == ids[1]
     entries = {e["seq"]: e for e in load_store_records(store).entries}

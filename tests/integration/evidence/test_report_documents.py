@@ -21,9 +21,17 @@ PERIOD = (T0, T0 + 10 * DAY)  # the period most tests export
 
 
 def attach(store: Store, control: str, filename: str, at_days: float, review_days: int, owner: str = "dana") -> int:
-    return store_prepared(store, Prepared(control_id=control, filename=filename, owner=owner,
-                                          review_every_days=review_days, data=f"%PDF {filename}".encode()),
-                          now=T0 + at_days * DAY).id
+    return store_prepared(
+        store,
+        Prepared(
+            control_id=control,
+            filename=filename,
+            owner=owner,
+            review_every_days=review_days,
+            data=f"%PDF {filename}".encode(),
+        ),
+        now=T0 + at_days * DAY,
+    ).id
 
 
 def document_history(store: Store) -> dict[str, int]:
@@ -65,8 +73,7 @@ def test_documents_in_force_are_exported_whatever_their_attach_date(store: Store
     assert {r["filename"] for r in rows} == set(files)
     # the chain entries vouching for the documents attached before the period, for a cross-check
     # with the bundle of the period they were attached in
-    assert {v["manual_evidence_id"] for v in vouchers} == {ids["conduct-2025.pdf"], ids["roles.pdf"],
-                                                           ids["nda-v2.pdf"]}
+    assert {v["manual_evidence_id"] for v in vouchers} == {ids["conduct-2025.pdf"], ids["roles.pdf"], ids["nda-v2.pdf"]}
     for v in vouchers:
         content = json.loads(v["entry"]["content"])
         assert v["entry"]["kind"] == "manual_evidence" and content["id"] == v["manual_evidence_id"]

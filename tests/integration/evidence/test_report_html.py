@@ -41,13 +41,24 @@ def chromium() -> str:
 
 def _run_chromium(binary: str, tmp: Path, url: str, *extra: str) -> subprocess.CompletedProcess[bytes]:
     profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           *extra, url]
+    cmd = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        *extra,
+        url,
+    ]
     return subprocess.run(cmd, capture_output=True, timeout=120, check=True)
 
 
 # -- a PNG reader small enough to live here (no imaging library in the test environment) ---------
+
 
 def _png_pixels(data: bytes) -> tuple[int, int, int, list[bytes]]:
     """(width, height, bytes per pixel, unfiltered rows) of an 8-bit non-interlaced PNG."""
@@ -55,8 +66,8 @@ def _png_pixels(data: bytes) -> tuple[int, int, int, list[bytes]]:
     pos, idat, width = 8, b"", 0
     height = bpp = 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
             assert depth == 8 and interlace == 0, (depth, interlace)
@@ -67,7 +78,7 @@ def _png_pixels(data: bytes) -> tuple[int, int, int, list[bytes]]:
     raw, stride, rows = zlib.decompress(idat), width * bpp, []
     prev = bytearray(stride)
     for y in range(height):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], prev[i - bpp] if i >= bpp else 0
@@ -129,11 +140,21 @@ def _history(store: Store) -> Signer:
             continue
         if at - T0 == timedelta(hours=12):
             attach(store, "GOV-OVERSIGHT", "board-minutes.pdf", 0.5, 365, owner="grace")  # 75% of the period
-        cycle(store, at, [bucket("b0"), bucket("b1"),
-                          bucket("b2", encrypted=not (timedelta(hours=2, minutes=45) <= at - T0 < timedelta(hours=6))),
-                          bucket("b3", encrypted=at - T0 < timedelta(hours=40))])
-    return Signer(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        cycle(
+            store,
+            at,
+            [
+                bucket("b0"),
+                bucket("b1"),
+                bucket("b2", encrypted=not (timedelta(hours=2, minutes=45) <= at - T0 < timedelta(hours=6))),
+                bucket("b3", encrypted=at - T0 < timedelta(hours=40)),
+            ],
+        )
+    return Signer(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
 
 
 def _export(store: Store, tmp_path: Path, framework: str = "soc2", signer: Signer | None = None) -> Path:
@@ -156,33 +177,33 @@ def test_report_renders_for_an_auditor(store: Store, tmp_path: Path, chromium: s
     _run_chromium(chromium, tmp_path, html.as_uri(), f"--screenshot={png}", "--window-size=1280,2000")
     width, height, bpp, rows = _png_pixels(png.read_bytes())
     assert (width, height) == (1280, 2000)
-    colours = {row[i:i + 3] for row in rows[::10] for i in range(0, len(row), bpp * 10)}
+    colours = {row[i : i + 3] for row in rows[::10] for i in range(0, len(row), bpp * 10)}
     background = max(colours, key=lambda c: sum(row.count(c) for row in rows[::50]))
-    inked = sum(1 for row in rows[::10] for i in range(0, len(row), bpp * 10) if row[i:i + 3] != background)
+    inked = sum(1 for row in rows[::10] for i in range(0, len(row), bpp * 10) if row[i : i + 3] != background)
     assert len(colours) > 20 and inked > 0.05 * (height // 10) * (width // 10), (len(colours), inked)
 
     dom = _run_chromium(chromium, tmp_path, html.as_uri(), "--dump-dom").stdout.decode()
     text = _text(dom)
     # the summary comes first: period, framework, sources with their monitored share, criteria by status
-    summary = dom[dom.index("id=\"summary\""):dom.index("id=\"criteria\"")]
+    summary = dom[dom.index('id="summary"') : dom.index('id="criteria"')]
     assert "SOC 2 Trust Services Criteria" in summary and "2026-01-01 00:00 UTC to 2026-01-03 00:00 UTC" in summary
     assert "prod" in summary and re.search(r"<td class=\"num\">\d+(\.\d)?%</td>", summary), summary
     for cls in ("st-passing", "st-failing", "st-partly", "st-not-evidenced", "st-not-assessed"):
         assert f"card {cls}" in summary, cls
     # criteria of each status the data has, with the reason
     for cls in ("st-passing", "st-failing", "st-partly", "st-not-evidenced"):
-        assert f"class=\"crit {cls}\"" in dom, cls
+        assert f'class="crit {cls}"' in dom, cls
     assert "SOC2:CC1.3 Structures, reporting lines and authority set Passing" in text
     assert "SOC2:CC1.2 Independent oversight of internal control Partly" in text
     # a failure grouped under its criterion with its time to remediate, and one still open
-    cc61 = dom[dom.index("id=\"SOC2:CC6.1\""):]
-    cc61 = cc61[:cc61.index("class=\"crit ", 10)]
+    cc61 = dom[dom.index('id="SOC2:CC6.1"') :]
+    cc61 = cc61[: cc61.index('class="crit ', 10)]
     assert "arn:aws:s3:::b2" in cc61 and "3 h 15 min" in cc61
     assert "arn:aws:s3:::b3" in cc61 and "still open" in cc61
     # a gap on the timeline and in the table
-    assert "class=\"gap\"" in dom and "2026-01-01 04:00 UTC" in text and "2 h" in text
+    assert 'class="gap"' in dom and "2026-01-01 04:00 UTC" in text and "2 h" in text
     # the document table: owner, review dates, the lapsed one highlighted
-    docs = dom[dom.index("id=\"documents\""):dom.index("id=\"exceptions\"")]
+    docs = dom[dom.index('id="documents"') : dom.index('id="exceptions"')]
     assert "nda-v2.pdf" in docs and "conduct-2025.pdf" in docs and "erin" in docs
     assert "conduct-2024.pdf" not in docs and "nda-v1.pdf" not in docs  # not in force in the period
     assert re.search(r"<tr class=\"overdue\">.*?infosec-policy\.pdf.*?review overdue", docs), docs
@@ -202,6 +223,6 @@ def test_not_assessed_criteria_are_shown(store: Store, tmp_path: Path, chromium:
     seed(store)
     html = _export(store, tmp_path, framework="iso27001")
     dom = _run_chromium(chromium, tmp_path, html.as_uri(), "--dump-dom").stdout.decode()
-    assert "class=\"crit st-not-assessed\"" in dom
+    assert 'class="crit st-not-assessed"' in dom
     assert "No control of posture-agent covers this criterion" in _text(dom)
     assert "without a signing key" in _text(dom)

@@ -46,8 +46,11 @@ def test_prune_then_verify(store: Store, tmp_path: Path) -> None:
     dry = prune(store, now, 30, dry_run=True)
     assert dry.pruned_through > 0 and dry.snapshots == 6 and count(store, "snapshots") == 9
     blobs_before = count(store, "blobs")
-    signer = Signer(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    signer = Signer(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     res = prune(store, now, 30, signer=signer)
     assert (res.snapshots, res.runs, res.drift_events) == (6, 6, 1)
     assert count(store, "snapshots") == 3 and count(store, "runs") == 3
@@ -84,8 +87,15 @@ def test_prune_keeps_cycles_whole_and_everything_recent(store: Store) -> None:
     assert count(store, "evidence_log") > 0 and count(store, "snapshots") == 9
 
 
-@pytest.mark.parametrize("sql", ["DELETE FROM evidence_log WHERE seq = 1", "DELETE FROM finding_events",
-                                 "DELETE FROM snapshots WHERE id = 1", "DELETE FROM blobs"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM evidence_log WHERE seq = 1",
+        "DELETE FROM finding_events",
+        "DELETE FROM snapshots WHERE id = 1",
+        "DELETE FROM blobs",
+    ],
+)
 def test_delete_outside_the_pruning_path_is_refused(store: Store, sql: str) -> None:
     history(store)
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:

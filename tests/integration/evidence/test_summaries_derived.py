@@ -36,11 +36,24 @@ def carried(store: Store, tmp_path: Path) -> Path:
     for i in range(10):
         cycle(store, T0 + i * STEP, [bucket("b0"), bucket("b1", encrypted=not (1 <= i <= 6))])
         if i == 0:
-            add_exception(store, check_id=CHECK, resource_pattern="arn:aws:s3:::legacy-*", reason="migrating",
-                          owner="alice", expires_at=T0 + timedelta(days=30), now=T0 + timedelta(minutes=5))
+            add_exception(
+                store,
+                check_id=CHECK,
+                resource_pattern="arn:aws:s3:::legacy-*",
+                reason="migrating",
+                owner="alice",
+                expires_at=T0 + timedelta(days=30),
+                now=T0 + timedelta(minutes=5),
+            )
     out = tmp_path / "carried.zip"
-    export_bundle(store, load_mappings(), framework="soc2", start=T0 + 4 * STEP - timedelta(minutes=1),
-                  end=T0 + 10 * STEP, out=out)
+    export_bundle(
+        store,
+        load_mappings(),
+        framework="soc2",
+        start=T0 + 4 * STEP - timedelta(minutes=1),
+        end=T0 + 10 * STEP,
+        out=out,
+    )
     return out
 
 
@@ -71,8 +84,11 @@ def test_a_baseline_finding_given_another_check_is_named(carried: Path, tmp_path
     out = tmp_path / "moved.zip"
     rewrite(carried, out, {"chain/segment.json": canonical_json(segment)})
     v = bundle_verdict(out)
-    assert named(v, f"chain/segment.json baseline_findings {uid}: check 'aws.s3.some_unmapped_check' and resource "
-                    f"'{B1}' do not give this finding id (altered)"), v
+    assert named(
+        v,
+        f"chain/segment.json baseline_findings {uid}: check 'aws.s3.some_unmapped_check' and resource "
+        f"'{B1}' do not give this finding id (altered)",
+    ), v
     del segment["baseline_findings"][uid]
     rewrite(carried, out, {"chain/segment.json": canonical_json(segment)})
     assert named(bundle_verdict(out), f"chain/segment.json baseline_findings {uid}: missing"), v
@@ -88,8 +104,11 @@ def test_a_removed_baseline_is_named(carried: Path, tmp_path: Path) -> None:
     rewrite(carried, out, {"chain/segment.json": canonical_json(segment)})
     source, account = key.split("\t")
     v = bundle_verdict(out)
-    assert named(v, f"chain/segment.json baseline of {source}/{account}: missing, although the bundle does not say "
-                    "its history was pruned (baseline removed)"), v
+    assert named(
+        v,
+        f"chain/segment.json baseline of {source}/{account}: missing, although the bundle does not say "
+        "its history was pruned (baseline removed)",
+    ), v
 
 
 def test_an_exception_from_before_the_period_is_exported_with_its_voucher(carried: Path, tmp_path: Path) -> None:
@@ -101,8 +120,10 @@ def test_an_exception_from_before_the_period_is_exported_with_its_voucher(carrie
     kept = b"".join(canonical_json(v) + b"\n" for v in vouchers if v is not voucher)
     rewrite(carried, out, {"chain/vouchers.jsonl": kept})
     v = bundle_verdict(out)
-    assert v.problems == [f"exceptions id {voucher['exception_id']}: no chain entry in the bundle vouches for it (row "
-                          "inserted, or its voucher removed)"], v
+    assert v.problems == [
+        f"exceptions id {voucher['exception_id']}: no chain entry in the bundle vouches for it (row "
+        "inserted, or its voucher removed)"
+    ], v
 
 
 def test_the_cli_prints_the_framework_a_bundle_states(carried: Path) -> None:
@@ -113,18 +134,28 @@ def test_the_cli_prints_the_framework_a_bundle_states(carried: Path) -> None:
     assert json.loads(shown.stdout)["requirements"][0]["ref"].startswith("SOC2:")
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                 max_size=3), max_leaves=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
 
 
 def _framework_variants() -> st.SearchStrategy[bytes]:
-    good = {"framework": "soc2", "name": "SOC 2", "version": "2017", "categories": [],
-            "requirements": [{"ref": "SOC2:CC6.1", "title": "t", "controls": ["C"], "checks": [CHECK]}],
-            "controls": {"C": {"title": "c", "kind": "automated", "evidence": None}}}
+    good = {
+        "framework": "soc2",
+        "name": "SOC 2",
+        "version": "2017",
+        "categories": [],
+        "requirements": [{"ref": "SOC2:CC6.1", "title": "t", "controls": ["C"], "checks": [CHECK]}],
+        "controls": {"C": {"title": "c", "kind": "automated", "evidence": None}},
+    }
     mutated = st.tuples(st.sampled_from(sorted(good)), _JSON).map(lambda kv: {**good, kv[0]: kv[1]})
-    return st.one_of(st.binary(max_size=64), _JSON.map(lambda v: json.dumps(v).encode()),
-                     mutated.map(lambda v: json.dumps(v).encode()))
+    return st.one_of(
+        st.binary(max_size=64),
+        _JSON.map(lambda v: json.dumps(v).encode()),
+        mutated.map(lambda v: json.dumps(v).encode()),
+    )
 
 
 @pytest.fixture
@@ -134,8 +165,7 @@ def bundle_dir(carried: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=_framework_variants())
-def test_any_framework_json_gets_a_named_problem_never_a_traceback(bundle_dir: tuple[Path, Path],
-                                                                   data: bytes) -> None:
+def test_any_framework_json_gets_a_named_problem_never_a_traceback(bundle_dir: tuple[Path, Path], data: bytes) -> None:
     carried, tmp = bundle_dir
     out = tmp / "framework.zip"
     rewrite(carried, out, {"framework.json": data})
@@ -145,5 +175,7 @@ def test_any_framework_json_gets_a_named_problem_never_a_traceback(bundle_dir: t
         return
     assert not report.ok
     assert all("verification stopped" not in str(i) for i in report.issues), report.issues
-    assert any(str(i).startswith(("file framework.json", "file report.html", "file summary/", "file oscal/",
-                                  "file logs/")) for i in report.issues), report.issues
+    assert any(
+        str(i).startswith(("file framework.json", "file report.html", "file summary/", "file oscal/", "file logs/"))
+        for i in report.issues
+    ), report.issues

@@ -35,25 +35,36 @@ def test_untouched_store_verifies(store: Store) -> None:
     assert problems(store) == []
 
 
-@pytest.mark.parametrize(("sql", "named"), [
-    ("UPDATE runs SET status = 'failed' WHERE id = (SELECT MIN(id) FROM runs)", "runs id"),
-    ("UPDATE snapshots SET resource_count = 3 WHERE id = 2", "snapshots id 2"),
-    ("UPDATE finding_events SET status = 'pass', message = 'encrypted' WHERE snapshot_id = 2 AND status = 'fail'",
-     "finding_events of snapshot 2"),
-    ("UPDATE evidence_log SET ref = 'snapshot:9' WHERE seq = 3", "evidence_log seq 3"),
-    ("UPDATE evidence_log SET content = REPLACE(content, '\"run\":\"', '\"run\":\"0') WHERE seq = 3",
-     "evidence_log seq 3"),
-    ("UPDATE evidence_log SET content = REPLACE(content, '111122223333', '999922223333') WHERE seq = 7",
-     "evidence_log seq 7"),
-    ("UPDATE evidence_log SET content = '[1]' WHERE seq = 3", "evidence_log seq 3"),
-    ("UPDATE evidence_log SET content = '{\"run\":\"x\",\"snapshots\":[[\"a\"]]}' WHERE seq = 3",
-     "evidence_log seq 3"),
-    ("UPDATE manual_evidence SET owner = 'mallory'", "manual_evidence id 1"),
-    ("UPDATE exceptions SET expires_at = expires_at + INTERVAL '1 year'", "exceptions id 1"),
-    ("UPDATE drift_events SET resource_id = 'arn:aws:s3:::other'", "drift_events id 1"),
-    ("UPDATE blobs SET size = size + 1 WHERE kind = 'resource' AND hash = (SELECT hash FROM blobs "
-     "WHERE kind = 'resource' ORDER BY hash LIMIT 1)", "blobs "),
-])
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("UPDATE runs SET status = 'failed' WHERE id = (SELECT MIN(id) FROM runs)", "runs id"),
+        ("UPDATE snapshots SET resource_count = 3 WHERE id = 2", "snapshots id 2"),
+        (
+            "UPDATE finding_events SET status = 'pass', message = 'encrypted' WHERE snapshot_id = 2 AND status = 'fail'",
+            "finding_events of snapshot 2",
+        ),
+        ("UPDATE evidence_log SET ref = 'snapshot:9' WHERE seq = 3", "evidence_log seq 3"),
+        (
+            'UPDATE evidence_log SET content = REPLACE(content, \'"run":"\', \'"run":"0\') WHERE seq = 3',
+            "evidence_log seq 3",
+        ),
+        (
+            "UPDATE evidence_log SET content = REPLACE(content, '111122223333', '999922223333') WHERE seq = 7",
+            "evidence_log seq 7",
+        ),
+        ("UPDATE evidence_log SET content = '[1]' WHERE seq = 3", "evidence_log seq 3"),
+        ('UPDATE evidence_log SET content = \'{"run":"x","snapshots":[["a"]]}\' WHERE seq = 3', "evidence_log seq 3"),
+        ("UPDATE manual_evidence SET owner = 'mallory'", "manual_evidence id 1"),
+        ("UPDATE exceptions SET expires_at = expires_at + INTERVAL '1 year'", "exceptions id 1"),
+        ("UPDATE drift_events SET resource_id = 'arn:aws:s3:::other'", "drift_events id 1"),
+        (
+            "UPDATE blobs SET size = size + 1 WHERE kind = 'resource' AND hash = (SELECT hash FROM blobs "
+            "WHERE kind = 'resource' ORDER BY hash LIMIT 1)",
+            "blobs ",
+        ),
+    ],
+)
 def test_changed_attribute_is_named(store: Store, sql: str, named: str) -> None:
     seed(store)
     if store.dialect == "sqlite":
@@ -63,12 +74,15 @@ def test_changed_attribute_is_named(store: Store, sql: str, named: str) -> None:
     assert any(named in p for p in found), found
 
 
-@pytest.mark.parametrize(("sql", "named"), [
-    ("DELETE FROM evidence_log WHERE seq = 4", "evidence_log seq 4"),
-    ("DELETE FROM finding_events WHERE snapshot_id = 2", "finding_events"),
-    ("DELETE FROM manual_evidence", "manual_evidence row 1 is missing"),
-    ("DELETE FROM drift_events", "drift_events of snapshot 2"),
-])
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("DELETE FROM evidence_log WHERE seq = 4", "evidence_log seq 4"),
+        ("DELETE FROM finding_events WHERE snapshot_id = 2", "finding_events"),
+        ("DELETE FROM manual_evidence", "manual_evidence row 1 is missing"),
+        ("DELETE FROM drift_events", "drift_events of snapshot 2"),
+    ],
+)
 def test_deleted_row_is_named(store: Store, sql: str, named: str) -> None:
     seed(store)
     attack(store, sql)
@@ -78,8 +92,12 @@ def test_deleted_row_is_named(store: Store, sql: str, named: str) -> None:
 
 def test_swapped_rows_are_named(store: Store) -> None:
     seed(store)
-    attack(store, "UPDATE evidence_log SET seq = -1 WHERE seq = 3", "UPDATE evidence_log SET seq = 3 WHERE seq = 4",
-           "UPDATE evidence_log SET seq = 4 WHERE seq = -1")
+    attack(
+        store,
+        "UPDATE evidence_log SET seq = -1 WHERE seq = 3",
+        "UPDATE evidence_log SET seq = 3 WHERE seq = 4",
+        "UPDATE evidence_log SET seq = 4 WHERE seq = -1",
+    )
     found = problems(store)
     assert any("evidence_log seq 3" in p and "prev_hash" in p for p in found), found
 
@@ -87,10 +105,14 @@ def test_swapped_rows_are_named(store: Store) -> None:
 def test_swapped_finding_events_are_named(store: Store) -> None:
     seed(store)
     with store.engine.connect() as conn:
-        (a, ua, ra), (b, ub, rb) = conn.execute(sa.text(
-            "SELECT id, uid, resource_id FROM finding_events WHERE snapshot_id = 1 ORDER BY id")).all()
-    attack(store, f"UPDATE finding_events SET uid = '{ub}', resource_id = '{rb}' WHERE id = {a}",
-           f"UPDATE finding_events SET uid = '{ua}', resource_id = '{ra}' WHERE id = {b}")
+        (a, ua, ra), (b, ub, rb) = conn.execute(
+            sa.text("SELECT id, uid, resource_id FROM finding_events WHERE snapshot_id = 1 ORDER BY id")
+        ).all()
+    attack(
+        store,
+        f"UPDATE finding_events SET uid = '{ub}', resource_id = '{rb}' WHERE id = {a}",
+        f"UPDATE finding_events SET uid = '{ua}', resource_id = '{ra}' WHERE id = {b}",
+    )
     found = problems(store)
     assert any("finding_events of snapshot 1" in p for p in found), found
 
@@ -106,8 +128,9 @@ def test_truncated_tail_is_named(store: Store) -> None:
 
 def test_rewritten_chain_fails_signed_checkpoints(store: Store) -> None:
     """An attacker who recomputes every hash after an edit still cannot forge the signature."""
-    pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption())
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     signer = Signer(pem)
     seed(store)
     checkpoint_now(store, T0, signer)
@@ -123,10 +146,19 @@ def test_rewritten_chain_fails_signed_checkpoints(store: Store) -> None:
         e = {**e, "content": content, "content_hash": sha256_hex(content.encode()), "prev_hash": prev}
         e["entry_hash"] = entry_hash_of(e)
         prev = e["entry_hash"]
-        stmts.append(("UPDATE evidence_log SET content = :c, content_hash = :content_hash, prev_hash = :prev_hash, "
-                      "entry_hash = :entry_hash WHERE seq = :s",
-                      {"c": content, "content_hash": e["content_hash"], "prev_hash": e["prev_hash"],
-                       "entry_hash": e["entry_hash"], "s": e["seq"]}))
+        stmts.append(
+            (
+                "UPDATE evidence_log SET content = :c, content_hash = :content_hash, prev_hash = :prev_hash, "
+                "entry_hash = :entry_hash WHERE seq = :s",
+                {
+                    "c": content,
+                    "content_hash": e["content_hash"],
+                    "prev_hash": e["prev_hash"],
+                    "entry_hash": e["entry_hash"],
+                    "s": e["seq"],
+                },
+            )
+        )
     attack(store, *stmts)
     found = [str(i) for i in verify_records(load_store_records(store), public_keys=[signer.public]).issues]
     assert any("evidence_checkpoints seq 1" in p and "chain rewritten" in p for p in found), found
@@ -135,24 +167,42 @@ def test_rewritten_chain_fails_signed_checkpoints(store: Store) -> None:
 
 def test_export_verify_round_trip_and_edited_file(store: Store, tmp_path: Path) -> None:
     seed(store)
-    pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption())
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     signer = Signer(pem)
     checkpoint_now(store, T0, signer)
     out = tmp_path / "bundle.zip"
-    export_bundle(store, load_mappings(), framework="soc2", start=T0, end=datetime(2026, 12, 31, tzinfo=UTC),
-                  out=out, signer=signer)
+    export_bundle(
+        store,
+        load_mappings(),
+        framework="soc2",
+        start=T0,
+        end=datetime(2026, 12, 31, tzinfo=UTC),
+        out=out,
+        signer=signer,
+    )
     report = verify_bundle(out, public_key=signer.public)
     assert report.ok, report.issues
     assert report.entries == 9 and report.signatures_checked == 1
     with zipfile.ZipFile(out) as zf:
-        assert {"manifest.json", "report.html", "oscal/assessment-results.json", "summary/requirements.csv",
-                "summary/requirements.json", "chain/entries.jsonl", "records/snapshots.jsonl",
-                "manual/1-access.pdf", "logs/drift.csv", "logs/exceptions.csv"} <= set(zf.namelist())
+        assert {
+            "manifest.json",
+            "report.html",
+            "oscal/assessment-results.json",
+            "summary/requirements.csv",
+            "summary/requirements.json",
+            "chain/entries.jsonl",
+            "records/snapshots.jsonl",
+            "manual/1-access.pdf",
+            "logs/drift.csv",
+            "logs/exceptions.csv",
+        } <= set(zf.namelist())
         items = {n: zf.read(n) for n in zf.namelist()}
     # an auditor edits nothing; an attacker edits one finding event inside the bundle
     items["records/finding_events.jsonl"] = items["records/finding_events.jsonl"].replace(
-        b'"status":"fail"', b'"status":"pass"', 1)
+        b'"status":"fail"', b'"status":"pass"', 1
+    )
     tampered = tmp_path / "tampered.zip"
     with zipfile.ZipFile(tampered, "w") as zf:
         for n, data in items.items():

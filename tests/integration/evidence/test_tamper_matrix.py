@@ -109,16 +109,24 @@ def module_bucket(moto_server: str) -> Iterator[AnchorBucket]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def lab(request: pytest.FixtureRequest, tsa: LocalTsa, module_bucket: AnchorBucket,
-        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(
+    request: pytest.FixtureRequest, tsa: LocalTsa, module_bucket: AnchorBucket, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
     if request.param == "postgresql":
         request.getfixturevalue("pg_base")  # skips loudly (fails in CI) without PostgreSQL
     tmp = tmp_path_factory.mktemp(f"tamper-{request.param}")
-    yield from open_lab(request.param, tmp, new_signer(), module_bucket.anchors_config([tsa.url]), module_bucket,
-                        tsa.write_ca(tmp / "tsa-root.pem"))
+    yield from open_lab(
+        request.param,
+        tmp,
+        new_signer(),
+        module_bucket.anchors_config([tsa.url]),
+        module_bucket,
+        tsa.write_ca(tmp / "tsa-root.pem"),
+    )
 
 
 # -- store attacks: each leaves the attacked store in case.store ----------------------------------------------
+
 
 @dataclass
 class Case:
@@ -216,8 +224,10 @@ def snapshot_edited(c: Case) -> None:
 
 
 def finding_event_edited(c: Case) -> None:
-    c.sql(f"UPDATE finding_events SET status = 'pass', message = 'encrypted' WHERE snapshot_id = {c.names['s1']} "
-          "AND status = 'fail'")
+    c.sql(
+        f"UPDATE finding_events SET status = 'pass', message = 'encrypted' WHERE snapshot_id = {c.names['s1']} "
+        "AND status = 'fail'"
+    )
 
 
 def drift_event_edited(c: Case) -> None:
@@ -244,10 +254,17 @@ def finding_events_reordered(c: Case) -> None:
     """The two events of the first snapshot swap places (their ids), every column kept."""
     store = c.copy()
     with store.engine.connect() as conn:
-        a, b = conn.execute(sa.text(f"SELECT id FROM finding_events WHERE snapshot_id = {c.names['s0']} "
-                                    "ORDER BY id")).scalars().all()
-    tamper(store, f"UPDATE finding_events SET id = -1 WHERE id = {a}", f"UPDATE finding_events SET id = {a} "
-           f"WHERE id = {b}", f"UPDATE finding_events SET id = {b} WHERE id = -1")
+        a, b = (
+            conn.execute(sa.text(f"SELECT id FROM finding_events WHERE snapshot_id = {c.names['s0']} ORDER BY id"))
+            .scalars()
+            .all()
+        )
+    tamper(
+        store,
+        f"UPDATE finding_events SET id = -1 WHERE id = {a}",
+        f"UPDATE finding_events SET id = {a} WHERE id = {b}",
+        f"UPDATE finding_events SET id = {b} WHERE id = -1",
+    )
 
 
 def blob_swapped(c: Case) -> None:
@@ -255,8 +272,13 @@ def blob_swapped(c: Case) -> None:
     store = c.copy()
     shown, hidden = resource_blob(store, "b1", True), resource_blob(store, "b1", False)
     c.names["blob"] = hidden
-    tamper(store, ("UPDATE blobs SET body = (SELECT body FROM blobs WHERE hash = :shown_hash) WHERE hash = :hidden_hash",
-                   {"shown_hash": shown, "hidden_hash": hidden}))
+    tamper(
+        store,
+        (
+            "UPDATE blobs SET body = (SELECT body FROM blobs WHERE hash = :shown_hash) WHERE hash = :hidden_hash",
+            {"shown_hash": shown, "hidden_hash": hidden},
+        ),
+    )
 
 
 def key_swapped(c: Case) -> None:
@@ -272,6 +294,7 @@ def resigned_with_another_key(c: Case) -> None:
 
 
 # -- bundle attacks: (case, the untouched bundle, the tampered bundle to write) -------------------------------
+
 
 def _edited(src: Path, name: str, old: bytes, new: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(src) as zf:
@@ -289,8 +312,10 @@ DRIFT_LOG = ("logs/drift.csv", b"arn:aws:s3:::b1", b"arn:aws:s3:::b9")
 
 def edited(what: tuple[str, bytes, bytes], *, listed: bool) -> Callable[[Case, Path, Path], None]:
     """``what`` edited; ``listed``: and its hash in manifest.json rewritten to match (not signed again)."""
+
     def attack(c: Case, src: Path, dst: Path) -> None:
         rewrite(src, dst, _edited(src, *what), manifest=listed)
+
     return attack
 
 
@@ -299,6 +324,7 @@ def document_swapped(listed: bool) -> Callable[[Case, Path, Path], None]:
         with zipfile.ZipFile(src) as zf:
             (name,) = [n for n in zf.namelist() if n.startswith("manual/")]
         rewrite(src, dst, {name: b"%PDF a policy written after the audit began"}, manifest=listed)
+
     return attack
 
 
@@ -327,6 +353,7 @@ def resigned(*edits: tuple[str, bytes, bytes], document: bool = False) -> Callab
     """``edits`` made (``document``: and the document swapped), then what the exporter does after writing
     the files, done again by the key holder: the manifest lists the new hashes, is signed with the key,
     timestamped by the TSA and copied to the anchor bucket (the agent's own PutObject)."""
+
     def attack(c: Case, src: Path, dst: Path) -> None:
         with zipfile.ZipFile(src) as zf:
             items = {n: zf.read(n) for n in zf.namelist()}
@@ -349,6 +376,7 @@ def resigned(*edits: tuple[str, bytes, bytes], document: bool = False) -> Callab
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in items.items():
                 zf.writestr(name, data)
+
     return attack
 
 
@@ -368,8 +396,9 @@ class Attack:
     hole: str | None = None  # not caught: why (a strict xfail)
 
     def param(self) -> object:
-        return pytest.param(self, id=self.name,
-                            marks=[pytest.mark.xfail(strict=True, reason=self.hole)] if self.hole else [])
+        return pytest.param(
+            self, id=self.name, marks=[pytest.mark.xfail(strict=True, reason=self.hole)] if self.hole else []
+        )
 
 
 def in_bucket(seq: int, *more: str) -> tuple[str, ...]:
@@ -377,110 +406,233 @@ def in_bucket(seq: int, *more: str) -> tuple[str, ...]:
 
 
 def copy_differs(seq: int) -> tuple[str, ...]:
-    return (f"evidence_checkpoints seq {seq}: its copy s3://", "differs from the checkpoint (in ",
-            "rewritten after it was anchored")
+    return (
+        f"evidence_checkpoints seq {seq}: its copy s3://",
+        "differs from the checkpoint (in ",
+        "rewritten after it was anchored",
+    )
 
 
 NOT_PINNED = "neither pinned nor reached from a pinned key through a rotation"
-MANIFEST_BROKEN: Says = (("file manifest.sig: the Ed25519 signature over manifest.json does not verify",),
-                         ("file manifest.tsr: its message imprint is not the SHA-256 of the manifest",),
-                         ("file manifest.json: has no copy s3://", "/bundles/", "in the anchor bucket"))
+MANIFEST_BROKEN: Says = (
+    ("file manifest.sig: the Ed25519 signature over manifest.json does not verify",),
+    ("file manifest.tsr: its message imprint is not the SHA-256 of the manifest",),
+    ("file manifest.json: has no copy s3://", "/bundles/", "in the anchor bucket"),
+)
 
 ATTACKS = [
-    Attack("tail-truncated", tail_truncated,
-           says=(in_bucket(4, "truncated after checkpoint 3"), in_bucket(5, "truncated after checkpoint 3"))),
+    Attack(
+        "tail-truncated",
+        tail_truncated,
+        says=(in_bucket(4, "truncated after checkpoint 3"), in_bucket(5, "truncated after checkpoint 3")),
+    ),
     Attack("last-checkpoint-removed", last_checkpoint_removed, says=(in_bucket(5, "truncated after checkpoint 4"),)),
-    Attack("first-checkpoint-removed", first_checkpoint_removed,
-           store_says=(("evidence_checkpoints seq 1: missing (removed)",), in_bucket(1, "(checkpoint removed)"),
-                       ("evidence_checkpoints seq 2: signed by the trusted key", "announcing it is missing")),
-           bundle_says=(("evidence_checkpoints seq 2: signed by key", "which no earlier checkpoint announces"),
-                        ("chain/checkpoints.jsonl: no signed checkpoint covers",
-                         "the checkpoint at or before the period start is missing"))),
-    Attack("middle-checkpoint-removed", middle_checkpoint_removed,
-           says=(("evidence_checkpoints seq 3: missing (removed)",), in_bucket(3, "(checkpoint removed)"))),
-    Attack("every-checkpoint-removed", every_checkpoint_removed,
-           says=(("has no checkpoints, so nothing in it is witnessed",),
-                 ("no signed checkpoint covers", "the period has no signed checkpoint"),
-                 ("evidence_checkpoints seq 1..5: 5 in the anchor bucket (s3://", "every checkpoint removed")),
-           store_says=(("evidence_checkpoints: no signed checkpoint covers",),),
-           bundle_says=(("chain/checkpoints.jsonl: no signed checkpoint covers",),)),
-    Attack("consistent-rewrite", consistent_rewrite,
-           says=(copy_differs(4), copy_differs(5),
-                 ("evidence_checkpoints seq 4: its copy s3://", "was written again", "with other content"))),
-    Attack("fabricated-month-witnessed", fabricated_month,
-           says=(("evidence_checkpoints seq 30: RFC 3161 token of", "after its own time", "(backdated;"),
-                 ("evidence_checkpoints seq 30: its copy s3://", "after its own time", "(backdated;"),
-                 ("evidence_checkpoints seq ", "no valid witness", "is not from its time")),
-           store_says=(("evidence_checkpoints seq 1: RFC 3161 token of", "(backdated;"),)),
-    Attack("fabricated-month-unwitnessed", fabricated_month_unwitnessed,
-           says=(("carries no witnesses at all", "rest on the operator's word alone"),),
-           store_says=(("store: carries no witnesses at all", "its 31 checkpoints"),)),
-    Attack("backfilled-month-long-cadence", backfilled_month,
-           says=(("evidence_checkpoints seq 1: signs a cadence of 32d, longer than the longest accepted (1d, "
-                  "--max-cadence)",),
-                 ("evidence_log seq 1..", "before the first signed checkpoint (seq 1 at", "more than its signed "
-                  "cadence 1d"))),
-    Attack("backdated-after-checkpoint", backdated_after_checkpoint,
-           says=(("evidence_log seq ", "written after signed checkpoint seq 5 at", "dated before it",
-                  "(backdated)"),)),
+    Attack(
+        "first-checkpoint-removed",
+        first_checkpoint_removed,
+        store_says=(
+            ("evidence_checkpoints seq 1: missing (removed)",),
+            in_bucket(1, "(checkpoint removed)"),
+            ("evidence_checkpoints seq 2: signed by the trusted key", "announcing it is missing"),
+        ),
+        bundle_says=(
+            ("evidence_checkpoints seq 2: signed by key", "which no earlier checkpoint announces"),
+            (
+                "chain/checkpoints.jsonl: no signed checkpoint covers",
+                "the checkpoint at or before the period start is missing",
+            ),
+        ),
+    ),
+    Attack(
+        "middle-checkpoint-removed",
+        middle_checkpoint_removed,
+        says=(("evidence_checkpoints seq 3: missing (removed)",), in_bucket(3, "(checkpoint removed)")),
+    ),
+    Attack(
+        "every-checkpoint-removed",
+        every_checkpoint_removed,
+        says=(
+            ("has no checkpoints, so nothing in it is witnessed",),
+            ("no signed checkpoint covers", "the period has no signed checkpoint"),
+            ("evidence_checkpoints seq 1..5: 5 in the anchor bucket (s3://", "every checkpoint removed"),
+        ),
+        store_says=(("evidence_checkpoints: no signed checkpoint covers",),),
+        bundle_says=(("chain/checkpoints.jsonl: no signed checkpoint covers",),),
+    ),
+    Attack(
+        "consistent-rewrite",
+        consistent_rewrite,
+        says=(
+            copy_differs(4),
+            copy_differs(5),
+            ("evidence_checkpoints seq 4: its copy s3://", "was written again", "with other content"),
+        ),
+    ),
+    Attack(
+        "fabricated-month-witnessed",
+        fabricated_month,
+        says=(
+            ("evidence_checkpoints seq 30: RFC 3161 token of", "after its own time", "(backdated;"),
+            ("evidence_checkpoints seq 30: its copy s3://", "after its own time", "(backdated;"),
+            ("evidence_checkpoints seq ", "no valid witness", "is not from its time"),
+        ),
+        store_says=(("evidence_checkpoints seq 1: RFC 3161 token of", "(backdated;"),),
+    ),
+    Attack(
+        "fabricated-month-unwitnessed",
+        fabricated_month_unwitnessed,
+        says=(("carries no witnesses at all", "rest on the operator's word alone"),),
+        store_says=(("store: carries no witnesses at all", "its 31 checkpoints"),),
+    ),
+    Attack(
+        "backfilled-month-long-cadence",
+        backfilled_month,
+        says=(
+            (
+                "evidence_checkpoints seq 1: signs a cadence of 32d, longer than the longest accepted (1d, "
+                "--max-cadence)",
+            ),
+            ("evidence_log seq 1..", "before the first signed checkpoint (seq 1 at", "more than its signed cadence 1d"),
+        ),
+    ),
+    Attack(
+        "backdated-after-checkpoint",
+        backdated_after_checkpoint,
+        says=(("evidence_log seq ", "written after signed checkpoint seq 5 at", "dated before it", "(backdated)"),),
+    ),
     Attack("run-edited", run_edited, says=(("runs id {run1}: does not match what evidence_log seq",),)),
     Attack("snapshot-edited", snapshot_edited, says=(("snapshots id {s1}: does not match what evidence_log seq",),)),
-    Attack("finding-event-edited", finding_event_edited,
-           says=(("finding_events of snapshot {s1}: rows do not match the chain entry",),
-                 ("finding_events up to snapshot {s1}: the result set replayed", "results_hash"))),
-    Attack("drift-event-edited", drift_event_edited,
-           says=(("drift_events id 1: resource_id is 'arn:aws:s3:::other' but the chain entry says 'arn:aws:s3:::b1'",),)),
-    Attack("manual-document-edited", manual_document_edited,
-           says=(("manual_evidence id 1: review_every_days is 3650 but the chain entry says 365",),)),
-    Attack("exception-edited", exception_edited,
-           says=(("exceptions id 1: resource_pattern is 'arn:aws:s3:::*' but the chain entry says",),)),
-    Attack("finding-event-deleted", finding_event_deleted,
-           says=(("finding_events of snapshot {s1}: 0 rows but the chain entry records 1",),)),
-    Attack("drift-event-deleted", drift_event_deleted,
-           says=(("drift_events of snapshot {s1}: 0 rows but the chain entry records 1",),)),
-    Attack("finding-events-reordered", finding_events_reordered,
-           says=(("finding_events of snapshot {s0}: rows do not match the chain entry (rows altered or reordered)",),)),
+    Attack(
+        "finding-event-edited",
+        finding_event_edited,
+        says=(
+            ("finding_events of snapshot {s1}: rows do not match the chain entry",),
+            ("finding_events up to snapshot {s1}: the result set replayed", "results_hash"),
+        ),
+    ),
+    Attack(
+        "drift-event-edited",
+        drift_event_edited,
+        says=(("drift_events id 1: resource_id is 'arn:aws:s3:::other' but the chain entry says 'arn:aws:s3:::b1'",),),
+    ),
+    Attack(
+        "manual-document-edited",
+        manual_document_edited,
+        says=(("manual_evidence id 1: review_every_days is 3650 but the chain entry says 365",),),
+    ),
+    Attack(
+        "exception-edited",
+        exception_edited,
+        says=(("exceptions id 1: resource_pattern is 'arn:aws:s3:::*' but the chain entry says",),),
+    ),
+    Attack(
+        "finding-event-deleted",
+        finding_event_deleted,
+        says=(("finding_events of snapshot {s1}: 0 rows but the chain entry records 1",),),
+    ),
+    Attack(
+        "drift-event-deleted",
+        drift_event_deleted,
+        says=(("drift_events of snapshot {s1}: 0 rows but the chain entry records 1",),),
+    ),
+    Attack(
+        "finding-events-reordered",
+        finding_events_reordered,
+        says=(("finding_events of snapshot {s0}: rows do not match the chain entry (rows altered or reordered)",),),
+    ),
     Attack("blob-swapped", blob_swapped, says=(("blobs {blob}: body does not hash to its address (altered)",),)),
-    Attack("key-swapped", key_swapped,
-           says=(("evidence_checkpoints seq 4..5: signed by key", NOT_PINNED), copy_differs(4),
-                 ("evidence_checkpoints seq 4: RFC 3161 token of", "its message imprint is not the SHA-256")),
-           bundle_says=(("manifest.json: signed by key", NOT_PINNED),)),
-    Attack("resigned-with-another-key", resigned_with_another_key,
-           says=(("evidence_checkpoints seq 1..5: signed by key", NOT_PINNED), copy_differs(1),
-                 ("no signed checkpoint covers", "the period has no signed checkpoint")),
-           bundle_says=(("manifest.json: signed by key", NOT_PINNED),)),
-    Attack("report-edited", bundle=edited(REPORT, listed=False),
-           says=(("file report.html: SHA-256 differs from the manifest (altered)",),)),
+    Attack(
+        "key-swapped",
+        key_swapped,
+        says=(
+            ("evidence_checkpoints seq 4..5: signed by key", NOT_PINNED),
+            copy_differs(4),
+            ("evidence_checkpoints seq 4: RFC 3161 token of", "its message imprint is not the SHA-256"),
+        ),
+        bundle_says=(("manifest.json: signed by key", NOT_PINNED),),
+    ),
+    Attack(
+        "resigned-with-another-key",
+        resigned_with_another_key,
+        says=(
+            ("evidence_checkpoints seq 1..5: signed by key", NOT_PINNED),
+            copy_differs(1),
+            ("no signed checkpoint covers", "the period has no signed checkpoint"),
+        ),
+        bundle_says=(("manifest.json: signed by key", NOT_PINNED),),
+    ),
+    Attack(
+        "report-edited",
+        bundle=edited(REPORT, listed=False),
+        says=(("file report.html: SHA-256 differs from the manifest (altered)",),),
+    ),
     Attack("report-edited-manifest-fixed", bundle=edited(REPORT, listed=True), says=MANIFEST_BROKEN),
-    Attack("oscal-edited", bundle=edited(OSCAL, listed=False),
-           says=(("file oscal/assessment-results.json: SHA-256 differs from the manifest (altered)",),)),
+    Attack(
+        "oscal-edited",
+        bundle=edited(OSCAL, listed=False),
+        says=(("file oscal/assessment-results.json: SHA-256 differs from the manifest (altered)",),),
+    ),
     Attack("oscal-edited-manifest-fixed", bundle=edited(OSCAL, listed=True), says=MANIFEST_BROKEN),
-    Attack("csv-edited", bundle=edited(CSV, listed=False),
-           says=(("file summary/requirements.csv: SHA-256 differs from the manifest (altered)",),)),
+    Attack(
+        "csv-edited",
+        bundle=edited(CSV, listed=False),
+        says=(("file summary/requirements.csv: SHA-256 differs from the manifest (altered)",),),
+    ),
     Attack("csv-edited-manifest-fixed", bundle=edited(CSV, listed=True), says=MANIFEST_BROKEN),
-    Attack("document-swapped", bundle=document_swapped(listed=False),
-           says=(("file manual/1-access.pdf: SHA-256 differs from the manifest (altered)",),
-                 ("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",))),
-    Attack("document-swapped-manifest-fixed", bundle=document_swapped(listed=True),
-           says=(("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),
-                 *MANIFEST_BROKEN)),
-    Attack("summaries-edited-resigned-rewitnessed", bundle=resigned(REPORT, OSCAL, CSV),
-           says=(("file report.html: differs from the same file computed from the verified records",
-                  "(summary altered)"),
-                 ("file oscal/assessment-results.json: differs from the same file computed",),
-                 ("file summary/requirements.csv: differs from the same file computed",))),
-    Attack("listings-edited-resigned-rewitnessed", bundle=resigned(TIMELINE, DRIFT_LOG),
-           says=((f"file timelines/{CHECK}.csv: differs from the same listing written from the verified records",),
-                 ("file logs/drift.csv: differs from the same listing written from the verified records",))),
-    Attack("document-swapped-resigned-rewitnessed", bundle=resigned(document=True),
-           says=(("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),)),
+    Attack(
+        "document-swapped",
+        bundle=document_swapped(listed=False),
+        says=(
+            ("file manual/1-access.pdf: SHA-256 differs from the manifest (altered)",),
+            ("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),
+        ),
+    ),
+    Attack(
+        "document-swapped-manifest-fixed",
+        bundle=document_swapped(listed=True),
+        says=(
+            ("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),
+            *MANIFEST_BROKEN,
+        ),
+    ),
+    Attack(
+        "summaries-edited-resigned-rewitnessed",
+        bundle=resigned(REPORT, OSCAL, CSV),
+        says=(
+            ("file report.html: differs from the same file computed from the verified records", "(summary altered)"),
+            ("file oscal/assessment-results.json: differs from the same file computed",),
+            ("file summary/requirements.csv: differs from the same file computed",),
+        ),
+    ),
+    Attack(
+        "listings-edited-resigned-rewitnessed",
+        bundle=resigned(TIMELINE, DRIFT_LOG),
+        says=(
+            (f"file timelines/{CHECK}.csv: differs from the same listing written from the verified records",),
+            ("file logs/drift.csv: differs from the same listing written from the verified records",),
+        ),
+    ),
+    Attack(
+        "document-swapped-resigned-rewitnessed",
+        bundle=resigned(document=True),
+        says=(("manual_evidence id 1: the stored document does not match its SHA-256 (document altered)",),),
+    ),
     Attack("manifest-edited", bundle=manifest_edited, says=MANIFEST_BROKEN),
-    Attack("key-file-swapped", bundle=key_file_swapped,
-           says=(("file keys/signing-public.pem: holds key", "(key file swapped)"), *MANIFEST_BROKEN)),
-    Attack("manifest-sig-removed", bundle=manifest_sig_removed,
-           says=(("file manifest.sig: missing: manifest.json is not signed",),)),
-    Attack("manifest-tsr-altered", bundle=manifest_tsr_altered,
-           says=(("file manifest.tsr: its signature does not verify", "(token altered)"),)),
+    Attack(
+        "key-file-swapped",
+        bundle=key_file_swapped,
+        says=(("file keys/signing-public.pem: holds key", "(key file swapped)"), *MANIFEST_BROKEN),
+    ),
+    Attack(
+        "manifest-sig-removed",
+        bundle=manifest_sig_removed,
+        says=(("file manifest.sig: missing: manifest.json is not signed",),),
+    ),
+    Attack(
+        "manifest-tsr-altered",
+        bundle=manifest_tsr_altered,
+        says=(("file manifest.tsr: its signature does not verify", "(token altered)"),),
+    ),
 ]
 
 
@@ -512,8 +664,9 @@ def test_framework_edited_with_every_summary_recomputed(lab: Lab) -> None:
     mapping (--framework-sha256) tells it from the one agreed on."""
     mappings = load_mappings()
     fw = mappings.frameworks["soc2"]
-    edited_fw = replace(fw, requirements=tuple(replace(r, controls=()) if r.ref == "SOC2:CC6.1" else r
-                                               for r in fw.requirements))
+    edited_fw = replace(
+        fw, requirements=tuple(replace(r, controls=()) if r.ref == "SOC2:CC6.1" else r for r in fw.requirements)
+    )
     bundle = lab.export(lab.store(), mappings=replace(mappings, frameworks={**mappings.frameworks, "soc2": edited_fw}))
     with zipfile.ZipFile(lab.bundle) as zf:
         agreed = hashlib.sha256(zf.read("framework.json")).hexdigest()
@@ -522,12 +675,15 @@ def test_framework_edited_with_every_summary_recomputed(lab: Lab) -> None:
     assert stated != agreed
     assert bundle_verdict(bundle, *lab.by_key()).ok  # consistent: nothing inside the bundle betrays the edit
     v = bundle_verdict(bundle, *lab.by_key(), "--framework-sha256", agreed)
-    assert v.problems == [f"file framework.json: SHA-256 {stated[:16]}... is not the framework mapping you pinned "
-                          f"({agreed[:16]}...): the summaries are computed for another mapping"], v
+    assert v.problems == [
+        f"file framework.json: SHA-256 {stated[:16]}... is not the framework mapping you pinned "
+        f"({agreed[:16]}...): the summaries are computed for another mapping"
+    ], v
     assert bundle_verdict(lab.bundle, *lab.by_key(), "--framework-sha256", agreed).ok
 
 
 # -- untouched -----------------------------------------------------------------------------------------------
+
 
 def test_untouched_store_verifies(lab: Lab) -> None:
     store = lab.store()

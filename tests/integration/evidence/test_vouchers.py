@@ -48,8 +48,9 @@ def exported(store: Store, tmp_path: Path) -> tuple[dict[str, int], Path, dict[s
     return ids, out, items
 
 
-def test_vouchers_and_stubs_link_documents_to_the_segment(exported: tuple[dict[str, int], Path, dict[str, bytes]]
-                                                          ) -> None:
+def test_vouchers_and_stubs_link_documents_to_the_segment(
+    exported: tuple[dict[str, int], Path, dict[str, bytes]],
+) -> None:
     ids, out, items = exported
     vouchers = jsonl(items["chain/vouchers.jsonl"])
     stubs = jsonl(items["chain/stubs.jsonl"])
@@ -73,8 +74,9 @@ def test_document_swapped(exported: tuple[dict[str, int], Path, dict[str, bytes]
     ids, out, items = exported
     name = next(n for n in items if n.endswith("-roles.pdf"))
     v = bundle_verdict(_tampered(out, "doc", **{name: b"%PDF other roles"}))
-    assert v.problems == [f"manual_evidence id {ids['roles.pdf']}: the stored document does not match its SHA-256 "
-                          "(document altered)"], v
+    assert v.problems == [
+        f"manual_evidence id {ids['roles.pdf']}: the stored document does not match its SHA-256 (document altered)"
+    ], v
 
 
 def test_document_and_its_row_changed_together(exported: tuple[dict[str, int], Path, dict[str, bytes]]) -> None:
@@ -107,12 +109,17 @@ def test_voucher_rewritten_with_its_hashes(exported: tuple[dict[str, int], Path,
     for r in rows:
         if r["id"] == ids["roles.pdf"]:
             r["owner"] = "mallory"
-    v = bundle_verdict(_tampered(out, "voucher", **{"chain/vouchers.jsonl": lines(vouchers),
-                                                    "records/manual_evidence.jsonl": lines(rows)}))
-    assert _records_problems(v) == [f"chain/vouchers.jsonl manual_evidence id {ids['roles.pdf']}: its entry seq {seq} is not "
-                          "linked to the segment by chain/stubs.jsonl (voucher or stubs altered)",
-                          f"manual_evidence id {ids['roles.pdf']}: no chain entry in the bundle vouches for it (row "
-                          "inserted, or its voucher removed)"], v
+    v = bundle_verdict(
+        _tampered(
+            out, "voucher", **{"chain/vouchers.jsonl": lines(vouchers), "records/manual_evidence.jsonl": lines(rows)}
+        )
+    )
+    assert _records_problems(v) == [
+        f"chain/vouchers.jsonl manual_evidence id {ids['roles.pdf']}: its entry seq {seq} is not "
+        "linked to the segment by chain/stubs.jsonl (voucher or stubs altered)",
+        f"manual_evidence id {ids['roles.pdf']}: no chain entry in the bundle vouches for it (row "
+        "inserted, or its voucher removed)",
+    ], v
 
 
 def test_voucher_edited_without_its_hashes(exported: tuple[dict[str, int], Path, dict[str, bytes]]) -> None:
@@ -120,8 +127,11 @@ def test_voucher_edited_without_its_hashes(exported: tuple[dict[str, int], Path,
     vouchers = jsonl(items["chain/vouchers.jsonl"])
     vouchers[0]["entry"]["content"] = vouchers[0]["entry"]["content"].replace('"owner":"', '"owner":"x')
     v = bundle_verdict(_tampered(out, "voucher2", **{"chain/vouchers.jsonl": lines(vouchers)}))
-    assert named(v, f"chain/vouchers.jsonl manual_evidence id {vouchers[0]['manual_evidence_id']}: its entry seq",
-                 "does not match its hashes (voucher altered)"), v
+    assert named(
+        v,
+        f"chain/vouchers.jsonl manual_evidence id {vouchers[0]['manual_evidence_id']}: its entry seq",
+        "does not match its hashes (voucher altered)",
+    ), v
 
 
 def test_stubs_altered_or_removed(exported: tuple[dict[str, int], Path, dict[str, bytes]]) -> None:
@@ -146,21 +156,38 @@ def test_voucher_removed_or_row_inserted(exported: tuple[dict[str, int], Path, d
     ids, out, items = exported
     vouchers = [v for v in jsonl(items["chain/vouchers.jsonl"]) if v["manual_evidence_id"] != ids["nda-v2.pdf"]]
     v = bundle_verdict(_tampered(out, "no-voucher", **{"chain/vouchers.jsonl": lines(vouchers)}))
-    assert v.problems == [f"manual_evidence id {ids['nda-v2.pdf']}: no chain entry in the bundle vouches for it (row "
-                          "inserted, or its voucher removed)"], v
+    assert v.problems == [
+        f"manual_evidence id {ids['nda-v2.pdf']}: no chain entry in the bundle vouches for it (row "
+        "inserted, or its voucher removed)"
+    ], v
     rows = jsonl(items["records/manual_evidence.jsonl"])
     doc = b"%PDF backdated policy"
-    rows.append({**rows[0], "id": 99, "filename": "backdated.pdf", "sha256": hashlib.sha256(doc).hexdigest(),
-                 "size": len(doc), "file": "manual/99-backdated.pdf"})
-    v = bundle_verdict(_tampered(out, "inserted", **{"records/manual_evidence.jsonl": lines(rows),
-                                                     "manual/99-backdated.pdf": doc}))
-    assert _records_problems(v) == ["manual_evidence id 99: no chain entry in the bundle vouches for it (row inserted, or its "
-                          "voucher removed)"], v
+    rows.append(
+        {
+            **rows[0],
+            "id": 99,
+            "filename": "backdated.pdf",
+            "sha256": hashlib.sha256(doc).hexdigest(),
+            "size": len(doc),
+            "file": "manual/99-backdated.pdf",
+        }
+    )
+    v = bundle_verdict(
+        _tampered(out, "inserted", **{"records/manual_evidence.jsonl": lines(rows), "manual/99-backdated.pdf": doc})
+    )
+    assert _records_problems(v) == [
+        "manual_evidence id 99: no chain entry in the bundle vouches for it (row inserted, or its voucher removed)"
+    ], v
 
 
 def test_a_pruned_document_is_vouched_by_the_prune_entry(store: Store, tmp_path: Path) -> None:
-    doc = store_prepared(store, Prepared(control_id="GOV-ROLES", filename="roles.pdf", owner="erin",
-                                         review_every_days=3650, data=b"%PDF roles"), now=T0)
+    doc = store_prepared(
+        store,
+        Prepared(
+            control_id="GOV-ROLES", filename="roles.pdf", owner="erin", review_every_days=3650, data=b"%PDF roles"
+        ),
+        now=T0,
+    )
     for i in range(3):
         cycle(store, T0 + i * STEP, [bucket("b0")])
     later = T0 + timedelta(days=45)
@@ -186,8 +213,11 @@ def test_a_period_without_entries_links_vouchers_to_a_checkpoint(store: Store, t
     signer = new_signer()
     t0 = utcnow().replace(microsecond=0) - 4 * HOUR
     checkpoint_now(store, t0, signer)
-    store_prepared(store, Prepared(control_id="GOV-ROLES", filename="roles.pdf", owner="erin",
-                                   review_every_days=365, data=b"%PDF roles"), now=t0 + timedelta(minutes=5))
+    store_prepared(
+        store,
+        Prepared(control_id="GOV-ROLES", filename="roles.pdf", owner="erin", review_every_days=365, data=b"%PDF roles"),
+        now=t0 + timedelta(minutes=5),
+    )
     cycle(store, t0 + timedelta(minutes=10), [bucket("b0")])
     for k in range(1, 5):
         checkpoint_now(store, t0 + k * HOUR, signer)

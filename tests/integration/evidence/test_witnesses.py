@@ -47,9 +47,13 @@ AGENT_CLI = Path(sys.executable).parent / "posture-agent"
 
 # -- helpers ----------------------------------------------------------------------------------------------
 
+
 def trust(cert: Path | None = None, bucket: AnchorBucket | None = None) -> Trust:
-    return Trust(tsa_certs=(cert.read_bytes(),) if cert else (),
-                 anchor_bucket=bucket.url if bucket else None, s3_endpoint=bucket.endpoint if bucket else None)
+    return Trust(
+        tsa_certs=(cert.read_bytes(),) if cert else (),
+        anchor_bucket=bucket.url if bucket else None,
+        s3_endpoint=bucket.endpoint if bucket else None,
+    )
 
 
 def store_problems(store: Store, t: Trust) -> list[str]:
@@ -57,8 +61,16 @@ def store_problems(store: Store, t: Trust) -> list[str]:
 
 
 def export(store: Store, out: Path, anchors: AnchorsConfig | None = None, key: Signer | None = None) -> Path:
-    export_bundle(store, load_mappings(), framework="soc2", start=T0 - timedelta(days=400),
-                  end=utcnow() + timedelta(hours=1), out=out, signer=key, anchors=anchors)
+    export_bundle(
+        store,
+        load_mappings(),
+        framework="soc2",
+        start=T0 - timedelta(days=400),
+        end=utcnow() + timedelta(hours=1),
+        out=out,
+        signer=key,
+        anchors=anchors,
+    )
     return out
 
 
@@ -72,8 +84,13 @@ def cli_args(cert: Path | None, bucket: AnchorBucket | None) -> list[str]:
 
 
 def store_cli(store: Store, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(AGENT_CLI), "evidence", "verify", "--db", store.url, *args], capture_output=True,
-                          text=True, timeout=180, check=False)
+    return subprocess.run(
+        [str(AGENT_CLI), "evidence", "verify", "--db", store.url, *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def rewrite(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path:
@@ -88,8 +105,10 @@ def rewrite(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path:
 
 # -- a clean store and bundle -------------------------------------------------------------------------------
 
-def test_clean_store_and_bundle_verify_with_both_witnesses(store: Store, tsa: LocalTsa, tsa_cert: Path,
-                                                           anchor_bucket: AnchorBucket, tmp_path: Path) -> None:
+
+def test_clean_store_and_bundle_verify_with_both_witnesses(
+    store: Store, tsa: LocalTsa, tsa_cert: Path, anchor_bucket: AnchorBucket, tmp_path: Path
+) -> None:
     anchors = anchor_bucket.anchors_config([tsa.url])
     rows = anchored(store, anchors)
     t = trust(tsa_cert, anchor_bucket)
@@ -133,8 +152,10 @@ def test_without_pins_tokens_are_checked_and_said_unpinned(store: Store, tsa: Lo
 
 # -- the operator's attempts ---------------------------------------------------------------------------------
 
-def test_history_fabricated_afterwards_with_the_clock_set_back(store: Store, tsa: LocalTsa, tsa_cert: Path,
-                                                               anchor_bucket: AnchorBucket, tmp_path: Path) -> None:
+
+def test_history_fabricated_afterwards_with_the_clock_set_back(
+    store: Store, tsa: LocalTsa, tsa_cert: Path, anchor_bucket: AnchorBucket, tmp_path: Path
+) -> None:
     """A month of history written today with the key and the clock set back 30 days: the witnesses'
     clocks say today, and the checkpoint and both times are named."""
     anchors = anchor_bucket.anchors_config([tsa.url])
@@ -142,24 +163,34 @@ def test_history_fabricated_afterwards_with_the_clock_set_back(store: Store, tsa
     rows = anchored(store, anchors, checkpoints=1, at=past, key=signer())
     found = store_problems(store, trust(tsa_cert, anchor_bucket))
     token = [p for p in found if p.startswith("evidence_checkpoints seq 1: RFC 3161 token of ")]
-    assert token and "after its own time " + rows[0]["at"].isoformat().replace("+00:00", "Z") in token[0] \
-        and "backdated" in token[0] and ("29 days" in token[0] or "30 days" in token[0]), found
+    assert (
+        token
+        and "after its own time " + rows[0]["at"].isoformat().replace("+00:00", "Z") in token[0]
+        and "backdated" in token[0]
+        and ("29 days" in token[0] or "30 days" in token[0])
+    ), found
     copy = [p for p in found if p.startswith("evidence_checkpoints seq 1: its copy s3://") and "backdated" in p]
     assert copy, found
     assert any("has no valid witness" in p for p in found), found
     out = export(store, tmp_path / "fabricated.zip")
     code, problems, _ = both_clis(out, cli_args(tsa_cert, anchor_bucket), tmp_path)
-    assert code == 1 and any("backdated" in p and p.startswith("evidence_checkpoints seq 1: RFC 3161") for p in problems)
+    assert code == 1 and any(
+        "backdated" in p and p.startswith("evidence_checkpoints seq 1: RFC 3161") for p in problems
+    )
 
 
-def test_truncated_tail_is_named_by_the_bucket(store: Store, tsa: LocalTsa, tsa_cert: Path,
-                                               anchor_bucket: AnchorBucket, tmp_path: Path) -> None:
+def test_truncated_tail_is_named_by_the_bucket(
+    store: Store, tsa: LocalTsa, tsa_cert: Path, anchor_bucket: AnchorBucket, tmp_path: Path
+) -> None:
     anchors = anchor_bucket.anchors_config([tsa.url])
     rows = anchored(store, anchors, checkpoints=3)
     last = rows[-1]
-    attack(store, f"DELETE FROM evidence_anchors WHERE checkpoint_seq = {last['seq']}",
-           f"DELETE FROM evidence_checkpoints WHERE seq = {last['seq']}",
-           f"DELETE FROM evidence_log WHERE seq > {rows[-2]['head_seq']}")
+    attack(
+        store,
+        f"DELETE FROM evidence_anchors WHERE checkpoint_seq = {last['seq']}",
+        f"DELETE FROM evidence_checkpoints WHERE seq = {last['seq']}",
+        f"DELETE FROM evidence_log WHERE seq > {rows[-2]['head_seq']}",
+    )
     named = f"evidence_checkpoints seq {last['seq']}: is in the anchor bucket"
     found = store_problems(store, trust(tsa_cert, anchor_bucket))
     assert any(p.startswith(named) and f"truncated after checkpoint {last['seq'] - 1}" in p for p in found), found
@@ -173,30 +204,48 @@ def test_truncated_tail_is_named_by_the_bucket(store: Store, tsa: LocalTsa, tsa_
 def test_token_swapped_between_checkpoints(store: Store, tsa: LocalTsa, tsa_cert: Path) -> None:
     rows = anchored(store, AnchorsConfig.model_validate({"tsa": [{"url": tsa.url}]}), checkpoints=2)
     with store.engine.connect() as conn:
-        tokens = dict(conn.execute(sa.text("SELECT checkpoint_seq, data FROM evidence_anchors "
-                                           "WHERE kind = 'rfc3161'")).all())
+        tokens = dict(
+            conn.execute(sa.text("SELECT checkpoint_seq, data FROM evidence_anchors WHERE kind = 'rfc3161'")).all()
+        )
     one, two = (r["seq"] for r in rows)
-    attack(store, ("UPDATE evidence_anchors SET data = :d WHERE kind = 'rfc3161' AND checkpoint_seq = :s",
-                   {"d": tokens[two], "s": one}),
-           ("UPDATE evidence_anchors SET data = :d WHERE kind = 'rfc3161' AND checkpoint_seq = :s",
-            {"d": tokens[one], "s": two}))
+    attack(
+        store,
+        (
+            "UPDATE evidence_anchors SET data = :d WHERE kind = 'rfc3161' AND checkpoint_seq = :s",
+            {"d": tokens[two], "s": one},
+        ),
+        (
+            "UPDATE evidence_anchors SET data = :d WHERE kind = 'rfc3161' AND checkpoint_seq = :s",
+            {"d": tokens[one], "s": two},
+        ),
+    )
     found = store_problems(store, trust(tsa_cert))
     for seq in (one, two):
-        assert any(p.startswith(f"evidence_checkpoints seq {seq}: RFC 3161 token of {tsa.url}: its message imprint "
-                                "is not the SHA-256") and "swapped" in p for p in found), found
+        assert any(
+            p.startswith(
+                f"evidence_checkpoints seq {seq}: RFC 3161 token of {tsa.url}: its message imprint is not the SHA-256"
+            )
+            and "swapped" in p
+            for p in found
+        ), found
         assert any(p.startswith(f"evidence_checkpoints seq {seq}: has no valid witness") for p in found), found
 
 
 def test_token_from_a_tsa_the_auditor_did_not_pin(store: Store, rogue_tsa: LocalTsa, tsa_cert: Path) -> None:
     anchored(store, AnchorsConfig.model_validate({"tsa": [{"url": rogue_tsa.url}]}), checkpoints=1)
     found = store_problems(store, trust(tsa_cert))
-    assert any(p.startswith("evidence_checkpoints seq 1: has no valid witness (its RFC 3161 token of "
-                            f"{rogue_tsa.url} is from a TSA that is not pinned (CN=operator's own TSA")
-               for p in found), found
+    assert any(
+        p.startswith(
+            "evidence_checkpoints seq 1: has no valid witness (its RFC 3161 token of "
+            f"{rogue_tsa.url} is from a TSA that is not pinned (CN=operator's own TSA"
+        )
+        for p in found
+    ), found
 
 
-def test_copies_without_lock_or_with_other_content(store: Store, tsa: LocalTsa, tsa_cert: Path,
-                                                   anchor_bucket: AnchorBucket) -> None:
+def test_copies_without_lock_or_with_other_content(
+    store: Store, tsa: LocalTsa, tsa_cert: Path, anchor_bucket: AnchorBucket
+) -> None:
     """The operator writes the copies themselves: one without Object Lock, one with another head; and
     a third, anchored properly, is written again with other content."""
     rows = anchored(store, anchor_bucket.anchors_config(), checkpoints=3)
@@ -210,21 +259,39 @@ def test_copies_without_lock_or_with_other_content(store: Store, tsa: LocalTsa, 
     # a second bucket the operator filled by hand, its first versions wrong from the start
     s3.create_bucket(Bucket=anchor_bucket.bucket + "-x", ObjectLockEnabledForBucket=True)
     forged = dataclasses.replace(anchor_bucket, bucket=anchor_bucket.bucket + "-x")
-    s3.put_object(Bucket=forged.bucket, Key=checkpoint_key("posture", store_id, one),
-                  Body=checkpoint_object(body(rec[one]), rec[one]["signature"]))  # no lock
+    s3.put_object(
+        Bucket=forged.bucket,
+        Key=checkpoint_key("posture", store_id, one),
+        Body=checkpoint_object(body(rec[one]), rec[one]["signature"]),
+    )  # no lock
     other = dict(rec[two], head_seq=int(rec[two]["head_seq"]) - 1)
-    s3.put_object(Bucket=forged.bucket, Key=checkpoint_key("posture", store_id, two),
-                  Body=checkpoint_object(body(other), other["signature"]), ObjectLockMode="COMPLIANCE",
-                  ObjectLockRetainUntilDate=utcnow() + timedelta(days=30))
+    s3.put_object(
+        Bucket=forged.bucket,
+        Key=checkpoint_key("posture", store_id, two),
+        Body=checkpoint_object(body(other), other["signature"]),
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=utcnow() + timedelta(days=30),
+    )
     found = store_problems(store, trust(None, forged))
-    assert any(p.startswith(f"evidence_checkpoints seq {one}: its copy s3://{forged.bucket}/") and
-               "is not locked in compliance mode (Object Lock mode: none)" in p for p in found), found
-    assert any(p.startswith(f"evidence_checkpoints seq {two}: its copy s3://{forged.bucket}/") and
-               "differs from the checkpoint (in head_seq)" in p for p in found), found
+    assert any(
+        p.startswith(f"evidence_checkpoints seq {one}: its copy s3://{forged.bucket}/")
+        and "is not locked in compliance mode (Object Lock mode: none)" in p
+        for p in found
+    ), found
+    assert any(
+        p.startswith(f"evidence_checkpoints seq {two}: its copy s3://{forged.bucket}/")
+        and "differs from the checkpoint (in head_seq)" in p
+        for p in found
+    ), found
     assert any(p.startswith(f"evidence_checkpoints seq {three}: has no valid witness") for p in found), found
     # in the real bucket: a new version of checkpoint 3's copy (PutObject is all the writer may do)
-    s3.put_object(Bucket=anchor_bucket.bucket, Key=checkpoint_key("posture", store_id, three), Body=b"{}",
-                  ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=utcnow() + timedelta(days=30))
+    s3.put_object(
+        Bucket=anchor_bucket.bucket,
+        Key=checkpoint_key("posture", store_id, three),
+        Body=b"{}",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=utcnow() + timedelta(days=30),
+    )
     found = store_problems(store, trust(None, anchor_bucket))
     assert [p for p in found if "written again" in p and p.startswith(f"evidence_checkpoints seq {three}:")], found
 
@@ -255,15 +322,18 @@ def test_altered_or_removed_manifest_token(store: Store, tsa: LocalTsa, tsa_cert
     token = base64.b64decode(next(w["data"] for w in witnesses if w["kind"] == "rfc3161"))
     swapped = rewrite(out, tmp_path / "swapped.zip", {"manifest.tsr": token})
     found = [str(i) for i in verify_bundle(swapped, trust=trust(tsa_cert)).issues]
-    assert any(p.startswith("file manifest.tsr: its message imprint is not the SHA-256 of the manifest")
-               for p in found), found
+    assert any(
+        p.startswith("file manifest.tsr: its message imprint is not the SHA-256 of the manifest") for p in found
+    ), found
     removed = rewrite(out, tmp_path / "removed.zip", {"manifest.tsr": None})
     code, problems, _ = both_clis(removed, cli_args(tsa_cert, None), tmp_path)
-    assert code == 1 and "file manifest.tsr: missing, although the manifest says it was timestamped (removed)" \
-        in problems, problems
+    assert (
+        code == 1 and "file manifest.tsr: missing, although the manifest says it was timestamped (removed)" in problems
+    ), problems
 
 
 # -- the writer ----------------------------------------------------------------------------------------------
+
 
 def test_a_tsa_outage_is_retried_on_the_next_tick(store: Store, tsa: LocalTsa) -> None:
     seed(store)
@@ -291,18 +361,19 @@ def test_witness_rows_are_append_only(store: Store, tsa: LocalTsa) -> None:
             conn.execute(sa.text(sql))
 
 
-def test_tokens_checked_in_a_worker_process_get_the_in_process_outcomes(store: Store, tsa: LocalTsa,
-                                                                        tsa_cert: Path) -> None:
+def test_tokens_checked_in_a_worker_process_get_the_in_process_outcomes(
+    store: Store, tsa: LocalTsa, tsa_cert: Path
+) -> None:
     """A year's tokens are checked in a second process while the chain is checked: the outcomes, a
     swapped token's problem included, are the ones an in-process check gives."""
     from posture_verify.token_jobs import TokenChecks
 
     anchored(store, AnchorsConfig.model_validate({"tsa": [{"url": tsa.url}]}), checkpoints=3)
     with store.engine.connect() as conn:
-        first = conn.execute(sa.text("SELECT data FROM evidence_anchors WHERE kind = 'rfc3161' "
-                                     "ORDER BY checkpoint_seq LIMIT 1")).scalar_one()
-    attack(store, ("UPDATE evidence_anchors SET data = :d WHERE kind = 'rfc3161' AND checkpoint_seq = 2",
-                   {"d": first}))
+        first = conn.execute(
+            sa.text("SELECT data FROM evidence_anchors WHERE kind = 'rfc3161' ORDER BY checkpoint_seq LIMIT 1")
+        ).scalar_one()
+    attack(store, ("UPDATE evidence_anchors SET data = :d WHERE kind = 'rfc3161' AND checkpoint_seq = 2", {"d": first}))
     rec = load_store_records(store)
     pinned = trust(tsa_cert).tsa_certs
     here = TokenChecks(rec, pinned).results()

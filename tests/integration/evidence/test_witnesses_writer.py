@@ -32,8 +32,9 @@ POLICY = Path(__file__).resolve().parents[3] / "deploy" / "aws" / "posture-agent
 def test_the_writer_puts_only_locked_copies_under_its_prefix(anchor_bucket: AnchorBucket) -> None:
     writer = S3Writer(AnchorsConfig.model_validate({"s3": anchor_bucket.config()}).s3)
     receipt = writer.put("posture/s/checkpoints/000000000001.json", b"{}", utcnow())
-    head = anchor_bucket.s3.head_object(Bucket=anchor_bucket.bucket, Key=receipt["key"],
-                                        VersionId=receipt["version_id"])
+    head = anchor_bucket.s3.head_object(
+        Bucket=anchor_bucket.bucket, Key=receipt["key"], VersionId=receipt["version_id"]
+    )
     assert head["ObjectLockMode"] == "COMPLIANCE" and head["ETag"].strip('"') == receipt["etag"]
     client = writer.client()
     refused = [
@@ -41,8 +42,9 @@ def test_the_writer_puts_only_locked_copies_under_its_prefix(anchor_bucket: Anch
         lambda: client.get_object(Bucket=anchor_bucket.bucket, Key=receipt["key"]),
         lambda: client.put_object(Bucket=anchor_bucket.bucket, Key="elsewhere/x.json", Body=b"{}"),
         lambda: client.put_object(Bucket=anchor_bucket.bucket + "-other", Key="posture/x.json", Body=b"{}"),
-        lambda: client.put_object_retention(Bucket=anchor_bucket.bucket, Key=receipt["key"],
-                                            Retention={"Mode": "GOVERNANCE"}),
+        lambda: client.put_object_retention(
+            Bucket=anchor_bucket.bucket, Key=receipt["key"], Retention={"Mode": "GOVERNANCE"}
+        ),
         lambda: client.list_buckets(),
     ]
     for call in refused:
@@ -75,8 +77,9 @@ def test_the_anchor_config_is_validated() -> None:
 def test_the_daemon_job_anchors_new_checkpoints(store: Store, tsa: LocalTsa, anchor_bucket: AnchorBucket) -> None:
     seed(store)
     row = checkpoint_now(store, utcnow())
-    cfg = EvidenceConfig.model_validate({"anchors": {"tsa": [{"url": tsa.url}], "s3": anchor_bucket.config(),
-                                                     "every": "1s"}})
+    cfg = EvidenceConfig.model_validate(
+        {"anchors": {"tsa": [{"url": tsa.url}], "s3": anchor_bucket.config(), "every": "1s"}}
+    )
     scheduler = BackgroundScheduler(timezone="UTC")
     assert schedule(scheduler, store, cfg) == ["evidence-anchor"]
     assert schedule(BackgroundScheduler(timezone="UTC"), store, EvidenceConfig()) == []  # nothing configured

@@ -88,8 +88,15 @@ class AnchorBucket:
         return f"s3://{self.bucket}/{self.prefix}"
 
     def config(self, **extra: Any) -> dict[str, Any]:
-        return {"bucket": self.bucket, "prefix": self.prefix, "region": "us-east-1", "endpoint_url": self.endpoint,
-                "role_arn": ANCHOR_ROLE, "retain_days": 30, **extra}
+        return {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "region": "us-east-1",
+            "endpoint_url": self.endpoint,
+            "role_arn": ANCHOR_ROLE,
+            "retain_days": 30,
+            **extra,
+        }
 
     def anchors_config(self, tsa_urls: list[str] | None = None, **extra: Any) -> AnchorsConfig:
         return AnchorsConfig.model_validate({"tsa": [{"url": u} for u in tsa_urls or []], "s3": self.config(**extra)})
@@ -102,8 +109,12 @@ class AnchorBucket:
 def auditor_session(endpoint: str) -> boto3.Session:
     sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
     creds = sts.assume_role(RoleArn=ANCHOR_ROLE, RoleSessionName="auditor")["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                         aws_session_token=creds["SessionToken"], region_name="us-east-1")
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
 
 
 @pytest.fixture
@@ -126,12 +137,26 @@ def both_clis(bundle: Path, args: Sequence[str], blockdir: Path) -> tuple[int, l
     from tests.contract.test_verifier_standalone import BLOCKER
 
     (blockdir / "sitecustomize.py").write_text(BLOCKER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blockdir), str(ROOT / "deploy" / "verifier")]),
-           "PYTHONNOUSERSITE": "1"}
-    alone = subprocess.run([sys.executable, "-m", "posture_verify", str(bundle), *args], env=env, capture_output=True,
-                           text=True, timeout=180, check=False)
-    agent = subprocess.run([str(AGENT_CLI), "evidence", "verify", str(bundle), *args], capture_output=True, text=True,
-                           timeout=180, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(blockdir), str(ROOT / "deploy" / "verifier")]),
+        "PYTHONNOUSERSITE": "1",
+    }
+    alone = subprocess.run(
+        [sys.executable, "-m", "posture_verify", str(bundle), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    agent = subprocess.run(
+        [str(AGENT_CLI), "evidence", "verify", str(bundle), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert "Traceback" not in alone.stderr + agent.stderr, alone.stderr + agent.stderr
     lines = alone.stdout.splitlines()
     assert agent.returncode == alone.returncode, (agent.stdout, agent.stderr, alone.stdout, alone.stderr)
@@ -141,8 +166,9 @@ def both_clis(bundle: Path, args: Sequence[str], blockdir: Path) -> tuple[int, l
     return alone.returncode, lines[:-1], alone.stderr
 
 
-def anchored(store: Store, anchors: AnchorsConfig, checkpoints: int = 3, *, at: datetime | None = None,
-             key: Signer | None = None) -> list[dict[str, Any]]:
+def anchored(
+    store: Store, anchors: AnchorsConfig, checkpoints: int = 3, *, at: datetime | None = None, key: Signer | None = None
+) -> list[dict[str, Any]]:
     """The seeded history, then ``checkpoints`` checkpoints each anchored right away, as the daemon
     does; ``at``: the agent's clock (default: the real one)."""
     seed(store)

@@ -26,8 +26,9 @@ def fake() -> Iterator[FakeCloudAsset]:
 
 
 def source(fake: FakeCloudAsset, scope: str = ORG, **kw: object) -> GcpSource:
-    return GcpSource.model_validate({"name": "gcp", "provider": "gcp", "scope": scope, "endpoint": fake.url,
-                                     "timeout": "5s", **kw})
+    return GcpSource.model_validate(
+        {"name": "gcp", "provider": "gcp", "scope": scope, "endpoint": fake.url, "timeout": "5s", **kw}
+    )
 
 
 def _calls(fake: FakeCloudAsset, marker: str) -> list[dict[str, list[str]]]:
@@ -41,10 +42,22 @@ def test_one_snapshot_per_project_with_every_type(fake: FakeCloudAsset) -> None:
     sandbox = snaps["shop-sandbox"]
     assert sandbox.complete and sandbox.provider == "gcp"
     types = {r.type for r in sandbox.resources}
-    assert {"gcp.project", "gcp.storage.bucket", "gcp.compute.firewall", "gcp.compute.instance",
-            "gcp.compute.network", "gcp.compute.project", "gcp.sqladmin.instance",
-            "gcp.iam.service_account_key", "gcp.iam.policy", "gcp.compute.subnetwork", "gcp.logging.log_sink",
-            "gcp.logging.log_metric", "gcp.monitoring.alert_policy", "gcp.apikeys.key"} <= types
+    assert {
+        "gcp.project",
+        "gcp.storage.bucket",
+        "gcp.compute.firewall",
+        "gcp.compute.instance",
+        "gcp.compute.network",
+        "gcp.compute.project",
+        "gcp.sqladmin.instance",
+        "gcp.iam.service_account_key",
+        "gcp.iam.policy",
+        "gcp.compute.subnetwork",
+        "gcp.logging.log_sink",
+        "gcp.logging.log_metric",
+        "gcp.monitoring.alert_policy",
+        "gcp.apikeys.key",
+    } <= types
     bucket = sandbox.get("//storage.googleapis.com/projects/_/buckets/shop-sandbox-assets")
     assert bucket is not None and bucket.account == "shop-sandbox" and bucket.region == "us"
     assert bucket.attributes["iamPolicy"]["bindings"][0]["members"] == ["allUsers"]
@@ -71,10 +84,15 @@ def test_project_scope_and_checks_end_to_end(fake: FakeCloudAsset) -> None:
     assert [s.account for s in snaps] == ["shop-sandbox"]
     findings = evaluate(snaps[0], checks_in("checks.gcp"))
     failed = {f.check_id for f in findings if f.status == Status.FAIL}
-    assert {"gcp.storage.bucket_not_public", "gcp.compute.firewall_admin_ports_closed",
-            "gcp.iam.no_primitive_roles_for_users", "gcp.compute.default_network_absent",
-            "gcp.sqladmin.instance_no_public_ip", "gcp.logging.data_access_audit_logs",
-            "gcp.iam.service_account_key_rotated_90d"} <= failed
+    assert {
+        "gcp.storage.bucket_not_public",
+        "gcp.compute.firewall_admin_ports_closed",
+        "gcp.iam.no_primitive_roles_for_users",
+        "gcp.compute.default_network_absent",
+        "gcp.sqladmin.instance_no_public_ip",
+        "gcp.logging.data_access_audit_logs",
+        "gcp.iam.service_account_key_rotated_90d",
+    } <= failed
     assert not [f for f in findings if f.status == Status.ERROR]
 
 
@@ -112,5 +130,6 @@ def test_a_429_on_a_later_page_is_retried_without_losing_pages(fake: FakeCloudAs
     fake.faults.append(Fault(match="contentType=1&pageSize=500&pageToken=3", status=429, times=1))
     snaps = collect(source(fake), CollectContext())
     assert all(s.complete for s in snaps)
-    assert sum(len(s.resources) for s in snaps) == sum(len(s.resources) for s in collect(source(fake),
-                                                                                          CollectContext()))
+    assert sum(len(s.resources) for s in snaps) == sum(
+        len(s.resources) for s in collect(source(fake), CollectContext())
+    )

@@ -48,4 +48,5 @@ def missing(checks: Iterable[Check]) -> dict[str, list[str]]:
 def assert_complete(checks: Iterable[Check]) -> None:
     gaps = missing(checks)
     assert not gaps, "checks without a full case table:\n" + "\n".join(
-        f"  {cid}: lacks {', '.join(kinds)}" for cid, kinds in sorted(gaps.items()))
+        f"  {cid}: lacks {', '.join(kinds)}" for cid, kinds in sorted(gaps.items())
+    )

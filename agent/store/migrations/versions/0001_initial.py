@@ -95,8 +95,7 @@ def upgrade() -> None:
     op.create_index("ix_finding_current_check", "finding_current", ["check_id", "status"])
     op.create_table(
         "evidence_log",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("at", TS, nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("ref", sa.String(128), nullable=False),

@@ -24,8 +24,16 @@ depends_on = None
 
 TS = sa.DateTime(timezone=True)
 
-LOCKED = ("runs", "snapshots", "blobs", "finding_events", "evidence_log", "manual_evidence",
-          "drift_events", "evidence_checkpoints")
+LOCKED = (
+    "runs",
+    "snapshots",
+    "blobs",
+    "finding_events",
+    "evidence_log",
+    "manual_evidence",
+    "drift_events",
+    "evidence_checkpoints",
+)
 EXCEPTION_COLUMNS = ("id", "check_id", "resource_pattern", "reason", "owner", "created_at", "expires_at")
 
 PG_FUNCTIONS = r"""
@@ -75,28 +83,46 @@ def upgrade() -> None:
     if bind.dialect.name == "postgresql":
         op.execute(PG_FUNCTIONS)
         for table in LOCKED:
-            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                       "FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()")
-            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                       "FOR EACH STATEMENT EXECUTE FUNCTION posture_refuse_change()")
-        op.execute(f"CREATE TRIGGER exceptions_append_only BEFORE UPDATE OF {', '.join(EXCEPTION_COLUMNS)} "
-                   "OR DELETE ON exceptions FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()")
-        op.execute("CREATE TRIGGER evidence_prune_guard_locked BEFORE UPDATE OR DELETE ON "
-                   "evidence_prune_guard FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()")
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION posture_refuse_change()"
+            )
+        op.execute(
+            f"CREATE TRIGGER exceptions_append_only BEFORE UPDATE OF {', '.join(EXCEPTION_COLUMNS)} "
+            "OR DELETE ON exceptions FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()"
+        )
+        op.execute(
+            "CREATE TRIGGER evidence_prune_guard_locked BEFORE UPDATE OR DELETE ON "
+            "evidence_prune_guard FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()"
+        )
         return
     guard = "(SELECT active FROM evidence_prune_guard WHERE id = 1) = 1"
     for table in LOCKED:
-        op.execute(f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN "
-                   f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: UPDATE on {table} refused'); END")
-        op.execute(f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} WHEN NOT ({guard}) BEGIN "
-                   f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: DELETE on {table} refused'); END")
-    op.execute(f"CREATE TRIGGER exceptions_no_update BEFORE UPDATE OF {', '.join(EXCEPTION_COLUMNS)} "
-               "ON exceptions BEGIN SELECT RAISE(ABORT, "
-               "'posture-agent evidence is append-only: UPDATE on exceptions refused'); END")
-    op.execute("CREATE TRIGGER exceptions_no_delete BEFORE DELETE ON exceptions BEGIN SELECT RAISE(ABORT, "
-               "'posture-agent evidence is append-only: DELETE on exceptions refused'); END")
-    op.execute("CREATE TRIGGER evidence_prune_guard_no_delete BEFORE DELETE ON evidence_prune_guard BEGIN "
-               "SELECT RAISE(ABORT, 'the pruning guard row cannot be deleted'); END")
+        op.execute(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: UPDATE on {table} refused'); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} WHEN NOT ({guard}) BEGIN "
+            f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: DELETE on {table} refused'); END"
+        )
+    op.execute(
+        f"CREATE TRIGGER exceptions_no_update BEFORE UPDATE OF {', '.join(EXCEPTION_COLUMNS)} "
+        "ON exceptions BEGIN SELECT RAISE(ABORT, "
+        "'posture-agent evidence is append-only: UPDATE on exceptions refused'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER exceptions_no_delete BEFORE DELETE ON exceptions BEGIN SELECT RAISE(ABORT, "
+        "'posture-agent evidence is append-only: DELETE on exceptions refused'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER evidence_prune_guard_no_delete BEFORE DELETE ON evidence_prune_guard BEGIN "
+        "SELECT RAISE(ABORT, 'the pruning guard row cannot be deleted'); END"
+    )
 
 
 def downgrade() -> None:

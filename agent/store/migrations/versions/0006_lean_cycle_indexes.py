@@ -14,9 +14,11 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-DROPPED = (("ix_snapshots_finished", "snapshots", ["finished_at"]),
-           ("ix_runs_source_started", "runs", ["source", "started_at"]),
-           ("ix_evidence_log_at", "evidence_log", ["at"]))
+DROPPED = (
+    ("ix_snapshots_finished", "snapshots", ["finished_at"]),
+    ("ix_runs_source_started", "runs", ["source", "started_at"]),
+    ("ix_evidence_log_at", "evidence_log", ["at"]),
+)
 
 
 def upgrade() -> None:

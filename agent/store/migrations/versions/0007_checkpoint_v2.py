@@ -35,15 +35,21 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         # posture_refuse_change() is migration 0004's
-        op.execute("CREATE TRIGGER evidence_store_append_only BEFORE UPDATE OR DELETE ON evidence_store "
-                   "FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()")
-        op.execute("CREATE TRIGGER evidence_store_no_truncate BEFORE TRUNCATE ON evidence_store "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION posture_refuse_change()")
+        op.execute(
+            "CREATE TRIGGER evidence_store_append_only BEFORE UPDATE OR DELETE ON evidence_store "
+            "FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()"
+        )
+        op.execute(
+            "CREATE TRIGGER evidence_store_no_truncate BEFORE TRUNCATE ON evidence_store "
+            "FOR EACH STATEMENT EXECUTE FUNCTION posture_refuse_change()"
+        )
         return
     for what in ("UPDATE", "DELETE"):
-        op.execute(f"CREATE TRIGGER evidence_store_no_{what.lower()} BEFORE {what} ON evidence_store BEGIN "
-                   f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: {what} on evidence_store "
-                   "refused'); END")
+        op.execute(
+            f"CREATE TRIGGER evidence_store_no_{what.lower()} BEFORE {what} ON evidence_store BEGIN "
+            f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: {what} on evidence_store "
+            "refused'); END"
+        )
 
 
 def downgrade() -> None:

@@ -30,16 +30,24 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         # posture_refuse_change() comes from migration 0004
-        op.execute(f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-                   "FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()")
-        op.execute(f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION posture_refuse_change()")
+        op.execute(
+            f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
+            "FOR EACH ROW EXECUTE FUNCTION posture_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION posture_refuse_change()"
+        )
         return
     guard = "(SELECT active FROM evidence_prune_guard WHERE id = 1) = 1"
-    op.execute(f"CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE} BEGIN "
-               f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: UPDATE on {TABLE} refused'); END")
-    op.execute(f"CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE} WHEN NOT ({guard}) BEGIN "
-               f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: DELETE on {TABLE} refused'); END")
+    op.execute(
+        f"CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE} BEGIN "
+        f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: UPDATE on {TABLE} refused'); END"
+    )
+    op.execute(
+        f"CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE} WHEN NOT ({guard}) BEGIN "
+        f"SELECT RAISE(ABORT, 'posture-agent evidence is append-only: DELETE on {TABLE} refused'); END"
+    )
 
 
 def downgrade() -> None:

@@ -41,8 +41,9 @@ def _sqlite_rewrite(convert: Any) -> None:
     conn = op.get_bind()
     conn.execute(sa.text("PRAGMA defer_foreign_keys = ON"))
     names = ", ".join(f"'{t}'" for t in COLUMNS)
-    triggers = conn.execute(sa.text(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN "
-                                    f"({names})")).all()
+    triggers = conn.execute(
+        sa.text(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({names})")
+    ).all()
     for name, _sql in triggers:
         conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
     # rewriting a blob's hash makes SQLite look for snapshots naming it: without this index, a scan per blob

@@ -29,29 +29,52 @@ def ago(days: float) -> str:
     return (NOW - timedelta(days=days)).isoformat().replace("+00:00", "Z")
 
 
-def res(rtype: str, rid: str | None = None, *, region: str = REGION, account: str = ACCT,
-        errors: Mapping[str, str] | None = None, **attrs: Any) -> Resource:
+def res(
+    rtype: str,
+    rid: str | None = None,
+    *,
+    region: str = REGION,
+    account: str = ACCT,
+    errors: Mapping[str, str] | None = None,
+    **attrs: Any,
+) -> Resource:
     return Resource(
-        provider="aws", account=account, region=region, type=rtype,
+        provider="aws",
+        account=account,
+        region=region,
+        type=rtype,
         id=rid or f"arn:aws:{rtype.split('.')[1]}:{region}:{account}:{rtype.split('.')[-1]}/x",
-        attributes=attrs, errors=dict(errors or {}),
+        attributes=attrs,
+        errors=dict(errors or {}),
     )
 
 
-def settings(rtype: str, *, region: str = REGION, errors: Mapping[str, str] | None = None,
-             **attrs: Any) -> Resource:
+def settings(rtype: str, *, region: str = REGION, errors: Mapping[str, str] | None = None, **attrs: Any) -> Resource:
     service = rtype.split(".")[1]
     return res(rtype, f"arn:aws:{service}:{region}:{ACCT}:settings", region=region, errors=errors, **attrs)
 
 
 def listing_error(rtype: str, region: str = REGION) -> CollectionError:
-    return CollectionError(service=rtype.split(".")[1], operation="List", region=region,
-                           code="AccessDenied", message="not authorized", resource_type=rtype)
+    return CollectionError(
+        service=rtype.split(".")[1],
+        operation="List",
+        region=region,
+        code="AccessDenied",
+        message="not authorized",
+        resource_type=rtype,
+    )
 
 
 def snapshot(resources: Iterable[Resource], errors: Iterable[CollectionError] = ()) -> Snapshot:
-    return Snapshot(source="test", provider="aws", account=ACCT, started_at=NOW - timedelta(minutes=5),
-                    finished_at=NOW, resources=tuple(resources), errors=tuple(errors))
+    return Snapshot(
+        source="test",
+        provider="aws",
+        account=ACCT,
+        started_at=NOW - timedelta(minutes=5),
+        finished_at=NOW,
+        resources=tuple(resources),
+        errors=tuple(errors),
+    )
 
 
 @dataclass
@@ -65,8 +88,9 @@ class Case:
     errors: list[CollectionError] = field(default_factory=list)
 
     def run(self) -> Finding:
-        findings = evaluate(snapshot(self.resources, self.errors), [self.check],
-                            params={self.check.id: dict(self.params)})
+        findings = evaluate(
+            snapshot(self.resources, self.errors), [self.check], params={self.check.id: dict(self.params)}
+        )
         target = self.target
         if target is None:
             own = [r for r in self.resources if r.type == self.check.meta.resource_type]
@@ -97,8 +121,16 @@ def assert_covered(cases: Iterable[Any], module: ModuleType) -> None:
         assert not missing, f"{chk.id} lacks cases for {sorted(missing)}"
 
 
-def case(check: Check, resources: Resource | list[Resource], expect: Status, reason: str = "", *,
-         id: str, looks_fine: str = "", **kw: Any) -> Any:
+def case(
+    check: Check,
+    resources: Resource | list[Resource],
+    expect: Status,
+    reason: str = "",
+    *,
+    id: str,
+    looks_fine: str = "",
+    **kw: Any,
+) -> Any:
     """One row of a case table. ``looks_fine``: why a careless reading would pass this input
     (see tests/unit/checks/casekit.py); such a case never expects pass."""
     import pytest

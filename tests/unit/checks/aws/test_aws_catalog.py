@@ -24,8 +24,10 @@ ALL = checks_in("checks.aws")
 IAM_ACTION = re.compile(r"\b[a-z0-9-]+:[A-Z][A-Za-z0-9]+\b")
 # A reads line: boto3 client and API operation(s), an optional note, then the fields read:
 # "iam:GenerateCredentialReport/GetCredentialReport: mfa_active", "s3:GetPublicAccessBlock (bucket): ...".
-READS_LINE = re.compile(r"^(?P<service>[a-z0-9]+):(?P<ops>[A-Z][A-Za-z0-9]+(?:/[A-Z][A-Za-z0-9]+)*)"
-                        r"(?: \([^)]*\))?: \S")
+READS_LINE = re.compile(
+    r"^(?P<service>[a-z0-9]+):(?P<ops>[A-Z][A-Za-z0-9]+(?:/[A-Z][A-Za-z0-9]+)*)"
+    r"(?: \([^)]*\))?: \S"
+)
 
 
 def test_every_aws_check_has_a_full_case_table() -> None:

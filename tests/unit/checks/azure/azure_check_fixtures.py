@@ -64,8 +64,7 @@ def listing_error(rtype: str) -> CollectionError:
     )
 
 
-def snapshot(resources: Iterable[Resource], errors: Iterable[CollectionError] = (),
-             now: datetime = NOW) -> Snapshot:
+def snapshot(resources: Iterable[Resource], errors: Iterable[CollectionError] = (), now: datetime = NOW) -> Snapshot:
     items = tuple(resources)
     account = items[0].account if items else SUB
     return Snapshot(

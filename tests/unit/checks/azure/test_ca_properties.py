@@ -17,18 +17,26 @@ from hypothesis import strategies as st
 import checks.azure._ca as _ca
 
 GA = "62e90394-69f5-4237-9190-012177145e10"
-USER = _ca.Subject(id="u1", label="alice", groups=frozenset({"g-staff"}), active_roles=frozenset({GA}),
-                   any_roles=frozenset({GA}))
+USER = _ca.Subject(
+    id="u1", label="alice", groups=frozenset({"g-staff"}), active_roles=frozenset({GA}), any_roles=frozenset({GA})
+)
 DIRECTORY = _ca.Directory(groups={"g-staff": "All staff", "g-contractors": "Contractors"})
 CLIENT_TYPES = ["browser", "mobileAppsAndDesktopClients", "exchangeActiveSync", "other"]
 PLATFORMS = ["android", "iOS", "windows", "macOS", "linux", "windowsPhone"]
 
 
 def covering() -> dict[str, Any]:
-    return {"id": "p1", "displayName": "MFA all", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
-                           "clientAppTypes": ["all"]},
-            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+    return {
+        "id": "p1",
+        "displayName": "MFA all",
+        "state": "enabled",
+        "conditions": {
+            "users": {"includeUsers": ["All"]},
+            "applications": {"includeApplications": ["All"]},
+            "clientAppTypes": ["all"],
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+    }
 
 
 def _narrow(policy: dict[str, Any], how: tuple[str, Any]) -> None:
@@ -58,31 +66,59 @@ def _narrow(policy: dict[str, Any], how: tuple[str, Any]) -> None:
 
 _ids = st.text(alphabet="0123456789abcdef-", min_size=4, max_size=36)
 narrowings = st.one_of(
-    st.tuples(st.sampled_from(["userRiskLevels", "signInRiskLevels"]),
-              st.lists(st.sampled_from(["low", "medium", "high"]), min_size=1, max_size=3, unique=True)),
-    st.tuples(st.just("locations"), st.one_of(
-        st.builds(lambda i: {"includeLocations": i}, st.lists(_ids, min_size=1, max_size=3)),
-        st.builds(lambda e: {"includeLocations": ["All"], "excludeLocations": e}, st.lists(_ids, min_size=1, max_size=3)))),
-    st.tuples(st.just("platforms"), st.one_of(
-        st.builds(lambda i: {"includePlatforms": i}, st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=5, unique=True)),
-        st.builds(lambda e: {"includePlatforms": ["all"], "excludePlatforms": e},
-                  st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=3, unique=True)))),
-    st.tuples(st.just("clientAppTypes"),
-              st.lists(st.sampled_from(CLIENT_TYPES), min_size=1, max_size=3, unique=True)),
-    st.tuples(st.just("devices"), st.sampled_from(['device.isCompliant -eq False', 'device.trustType -eq "ServerAD"'])),
+    st.tuples(
+        st.sampled_from(["userRiskLevels", "signInRiskLevels"]),
+        st.lists(st.sampled_from(["low", "medium", "high"]), min_size=1, max_size=3, unique=True),
+    ),
+    st.tuples(
+        st.just("locations"),
+        st.one_of(
+            st.builds(lambda i: {"includeLocations": i}, st.lists(_ids, min_size=1, max_size=3)),
+            st.builds(
+                lambda e: {"includeLocations": ["All"], "excludeLocations": e}, st.lists(_ids, min_size=1, max_size=3)
+            ),
+        ),
+    ),
+    st.tuples(
+        st.just("platforms"),
+        st.one_of(
+            st.builds(
+                lambda i: {"includePlatforms": i},
+                st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=5, unique=True),
+            ),
+            st.builds(
+                lambda e: {"includePlatforms": ["all"], "excludePlatforms": e},
+                st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=3, unique=True),
+            ),
+        ),
+    ),
+    st.tuples(st.just("clientAppTypes"), st.lists(st.sampled_from(CLIENT_TYPES), min_size=1, max_size=3, unique=True)),
+    st.tuples(st.just("devices"), st.sampled_from(["device.isCompliant -eq False", 'device.trustType -eq "ServerAD"'])),
     st.tuples(st.just("excludeApplications"), st.lists(_ids, min_size=1, max_size=3)),
     st.tuples(st.just("includeApplications"), st.lists(_ids, min_size=1, max_size=3)),
-    st.tuples(st.just("exclude"), st.sampled_from([("excludeUsers", "u1"), ("excludeGroups", "g-staff"),
-                                                    ("excludeRoles", GA)])),
+    st.tuples(
+        st.just("exclude"),
+        st.sampled_from([("excludeUsers", "u1"), ("excludeGroups", "g-staff"), ("excludeRoles", GA)]),
+    ),
     st.tuples(st.just("state"), st.sampled_from(["enabledForReportingButNotEnforced", "disabled"])),
-    st.tuples(st.just("grant"), st.sampled_from([
-        {"builtInControls": ["mfa", "compliantDevice"]},
-        {"builtInControls": ["mfa", "domainJoinedDevice"]},
-        {"builtInControls": ["compliantDevice"]},
-        {"builtInControls": ["passwordChange"]},
-        {"builtInControls": ["compliantApplication"], "authenticationStrength": {
-            "id": "00000000-0000-0000-0000-000000000002", "requirementsSatisfied": "mfa"}},
-    ])),
+    st.tuples(
+        st.just("grant"),
+        st.sampled_from(
+            [
+                {"builtInControls": ["mfa", "compliantDevice"]},
+                {"builtInControls": ["mfa", "domainJoinedDevice"]},
+                {"builtInControls": ["compliantDevice"]},
+                {"builtInControls": ["passwordChange"]},
+                {
+                    "builtInControls": ["compliantApplication"],
+                    "authenticationStrength": {
+                        "id": "00000000-0000-0000-0000-000000000002",
+                        "requirementsSatisfied": "mfa",
+                    },
+                },
+            ]
+        ),
+    ),
 )
 harmless = st.one_of(
     st.tuples(st.just("exclude"), st.tuples(st.just("excludeUsers"), _ids.filter(lambda i: i != "u1"))),
@@ -108,8 +144,9 @@ def test_any_documented_narrowing_takes_the_cover_away(hows: list[tuple[str, Any
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(harmless, min_size=1, max_size=3), st.lists(narrowings, max_size=2))
-def test_changes_that_do_not_concern_the_user_keep_the_cover(hows: list[tuple[str, Any]],
-                                                              other: list[tuple[str, Any]]) -> None:
+def test_changes_that_do_not_concern_the_user_keep_the_cover(
+    hows: list[tuple[str, Any]], other: list[tuple[str, Any]]
+) -> None:
     policy = covering()
     for how in hows:
         _narrow(policy, how)
@@ -134,9 +171,13 @@ def test_a_group_whose_members_were_not_read_is_unknown_never_covered(key: str, 
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-                    max_leaves=12))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+        max_leaves=12,
+    )
+)
 def test_garbage_conditions_never_cover(conditions: Any) -> None:
     """Whatever the service sends as conditions, the answer is a cover only for the documented shape."""
     policy = covering()

@@ -28,9 +28,20 @@ def ago(days: float) -> str:
 def dev(**kw: Any) -> Resource:
     """A healthy macOS laptop reported by push; override any attribute."""
     base: dict[str, Any] = dict(
-        source_kind="push", account="realm", device_id="d1", hostname="alice-mbp", platform="macos",
-        last_seen=ago(0.5), antivirus=[DEFENDER], disk_encryption=True, firewall=True, screen_lock_seconds=300,
-        os_updated_at=ago(3), os_supported=True, os_version="14.5")
+        source_kind="push",
+        account="realm",
+        device_id="d1",
+        hostname="alice-mbp",
+        platform="macos",
+        last_seen=ago(0.5),
+        antivirus=[DEFENDER],
+        disk_encryption=True,
+        firewall=True,
+        screen_lock_seconds=300,
+        os_updated_at=ago(3),
+        os_supported=True,
+        os_version="14.5",
+    )
     return device_resource(**{**base, **kw})
 
 
@@ -43,8 +54,16 @@ class Case:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def case(check: Check, device: Resource, expect: Status, reason: str = "", *, id: str,
-         params: dict[str, Any] | None = None, looks_fine: str = "") -> Any:
+def case(
+    check: Check,
+    device: Resource,
+    expect: Status,
+    reason: str = "",
+    *,
+    id: str,
+    params: dict[str, Any] | None = None,
+    looks_fine: str = "",
+) -> Any:
     """One row of a case table. ``looks_fine``: why a careless reading would pass this input
     (tests/unit/checks/casekit.py); such a case never expects pass."""
     note(check.id, expect, looks_fine)
@@ -52,8 +71,9 @@ def case(check: Check, device: Resource, expect: Status, reason: str = "", *, id
 
 
 def run(check: Check, device: Resource, params: dict[str, Any] | None = None) -> Finding:
-    snap = Snapshot(source="t", provider="endpoints", account="realm", started_at=NOW, finished_at=NOW,
-                    resources=(device,))
+    snap = Snapshot(
+        source="t", provider="endpoints", account="realm", started_at=NOW, finished_at=NOW, resources=(device,)
+    )
     [finding] = evaluate(snap, [check], params={check.id: params or {}})
     return finding
 

@@ -26,43 +26,99 @@ TENANT = "00000000-0000-0000-0000-000000000001"
 
 def managed_device(**kw: Any) -> dict[str, Any]:
     """A managedDevice as GET /v1.0/deviceManagement/managedDevices returns it ($select'ed)."""
-    return {"id": "0f1e2d3c", "deviceName": "LAPTOP-1", "operatingSystem": "Windows", "osVersion": "10.0.22631.3880",
-            "serialNumber": "SN1", "userPrincipalName": "a@contoso.example", "lastSyncDateTime": ago(0.1),
-            "isEncrypted": True, "complianceState": "compliant", "managedDeviceOwnerType": "company",
-            "managementAgent": "mdm", "jailBroken": "Unknown", **kw}
+    return {
+        "id": "0f1e2d3c",
+        "deviceName": "LAPTOP-1",
+        "operatingSystem": "Windows",
+        "osVersion": "10.0.22631.3880",
+        "serialNumber": "SN1",
+        "userPrincipalName": "a@contoso.example",
+        "lastSyncDateTime": ago(0.1),
+        "isEncrypted": True,
+        "complianceState": "compliant",
+        "managedDeviceOwnerType": "company",
+        "managementAgent": "mdm",
+        "jailBroken": "Unknown",
+        **kw,
+    }
 
 
 def protection_state(**kw: Any) -> dict[str, Any]:
     """windowsProtectionState as Graph returns it."""
-    return {"@odata.type": "#microsoft.graph.windowsProtectionState", "id": "0f1e2d3c",
-            "malwareProtectionEnabled": True, "deviceState": "clean", "realTimeProtectionEnabled": True,
-            "networkInspectionSystemEnabled": True, "quickScanOverdue": False, "fullScanOverdue": False,
-            "signatureUpdateOverdue": False, "rebootRequired": False, "fullScanRequired": False,
-            "engineVersion": "1.1.24050.5", "signatureVersion": "1.413.120.0", "antiMalwareVersion": "4.18.24050.7",
-            "lastReportedDateTime": ago(0.1), "productStatus": "noStatus", "isVirtualMachine": False,
-            "tamperProtectionEnabled": True, **kw}
+    return {
+        "@odata.type": "#microsoft.graph.windowsProtectionState",
+        "id": "0f1e2d3c",
+        "malwareProtectionEnabled": True,
+        "deviceState": "clean",
+        "realTimeProtectionEnabled": True,
+        "networkInspectionSystemEnabled": True,
+        "quickScanOverdue": False,
+        "fullScanOverdue": False,
+        "signatureUpdateOverdue": False,
+        "rebootRequired": False,
+        "fullScanRequired": False,
+        "engineVersion": "1.1.24050.5",
+        "signatureVersion": "1.413.120.0",
+        "antiMalwareVersion": "4.18.24050.7",
+        "lastReportedDateTime": ago(0.1),
+        "productStatus": "noStatus",
+        "isVirtualMachine": False,
+        "tamperProtectionEnabled": True,
+        **kw,
+    }
 
 
 def apps(*names: str) -> list[dict[str, Any]]:
-    return [{"id": str(i), "displayName": n, "version": "7.1", "sizeInByte": 0, "deviceCount": 1} for i, n in
-            enumerate(names)]
+    return [
+        {"id": str(i), "displayName": n, "version": "7.1", "sizeInByte": 0, "deviceCount": 1}
+        for i, n in enumerate(names)
+    ]
 
 
-WINDOWS_POLICY = {"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "id": "pol-1",
-                  "displayName": "Windows baseline", "passwordRequired": True, "passwordMinimumLength": 10,
-                  "passwordMinutesOfInactivityBeforeLock": 5, "osMinimumVersion": "10.0.22000",
-                  "activeFirewallRequired": True, "storageRequireEncryption": True, "bitLockerEnabled": False}
+WINDOWS_POLICY = {
+    "@odata.type": "#microsoft.graph.windows10CompliancePolicy",
+    "id": "pol-1",
+    "displayName": "Windows baseline",
+    "passwordRequired": True,
+    "passwordMinimumLength": 10,
+    "passwordMinutesOfInactivityBeforeLock": 5,
+    "osMinimumVersion": "10.0.22000",
+    "activeFirewallRequired": True,
+    "storageRequireEncryption": True,
+    "bitLockerEnabled": False,
+}
 
 
 def policy_state(state: str, failing: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    names = ("ActiveFirewallRequired", "PasswordRequired", "PasswordMinimumLength",
-             "PasswordMinutesOfInactivityBeforeLock", "OsMinimumVersion", "StorageRequireEncryption",
-             "BitLockerEnabled")
-    return [{"id": "pol-1", "displayName": "Windows baseline", "platformType": "windows10AndLater", "state": state,
-             "settingCount": len(names), "version": 1,
-             "settingStates": [{"setting": f"Windows10CompliancePolicy.{n}", "settingName": n,
-                                "state": "nonCompliant" if n in failing else "compliant", "errorCode": 0,
-                                "currentValue": None} for n in names]}]
+    names = (
+        "ActiveFirewallRequired",
+        "PasswordRequired",
+        "PasswordMinimumLength",
+        "PasswordMinutesOfInactivityBeforeLock",
+        "OsMinimumVersion",
+        "StorageRequireEncryption",
+        "BitLockerEnabled",
+    )
+    return [
+        {
+            "id": "pol-1",
+            "displayName": "Windows baseline",
+            "platformType": "windows10AndLater",
+            "state": state,
+            "settingCount": len(names),
+            "version": 1,
+            "settingStates": [
+                {
+                    "setting": f"Windows10CompliancePolicy.{n}",
+                    "settingName": n,
+                    "state": "nonCompliant" if n in failing else "compliant",
+                    "errorCode": 0,
+                    "currentValue": None,
+                }
+                for n in names
+            ],
+        }
+    ]
 
 
 def intune(dev: dict[str, Any] | None = None, **details: Any) -> Any:
@@ -70,6 +126,7 @@ def intune(dev: dict[str, Any] | None = None, **details: Any) -> Any:
 
 
 # -- Intune: defect 1 (antivirus) ---------------------------------------------------------------------
+
 
 def test_defect_intune_null_realtime_protection_is_unknown_not_off() -> None:
     found = intune(protection=protection_state(realTimeProtectionEnabled=None), apps=apps("Microsoft Edge"))
@@ -79,8 +136,10 @@ def test_defect_intune_null_realtime_protection_is_unknown_not_off() -> None:
 
 
 def test_defect_intune_passive_defender_behind_another_product_names_it() -> None:
-    found = intune(protection=protection_state(realTimeProtectionEnabled=False),
-                   apps=apps("Microsoft Edge", "CrowdStrike Windows Sensor"))
+    found = intune(
+        protection=protection_state(realTimeProtectionEnabled=False),
+        apps=apps("Microsoft Edge", "CrowdStrike Windows Sensor"),
+    )
     av = found.attributes["antivirus"]
     assert av[0]["passive"] is True and av[1]["product"] == "CrowdStrike Falcon"
     result = run(device.antivirus_running, found)
@@ -95,15 +154,23 @@ def test_defect_intune_stale_protection_report_is_unknown() -> None:
 
 def test_intune_realtime_off_with_no_other_product_on_a_corporate_device_fails() -> None:
     found = intune(protection=protection_state(realTimeProtectionEnabled=False), apps=apps("Microsoft Edge"))
-    assert found.attributes["antivirus"][0] == {"product": "Microsoft Defender Antivirus", "enabled": False,
-                                                "up_to_date": True, "definitions_updated": None, "passive": False}
+    assert found.attributes["antivirus"][0] == {
+        "product": "Microsoft Defender Antivirus",
+        "enabled": False,
+        "up_to_date": True,
+        "definitions_updated": None,
+        "passive": False,
+    }
     assert run(device.antivirus_running, found).status == FAIL
 
 
 def test_intune_realtime_off_on_a_personal_device_is_unknown() -> None:
     # Intune lists unmanaged apps only for corporate devices: another product may be invisible.
-    found = intune(managed_device(managedDeviceOwnerType="personal"),
-                   protection=protection_state(realTimeProtectionEnabled=False), apps=[])
+    found = intune(
+        managed_device(managedDeviceOwnerType="personal"),
+        protection=protection_state(realTimeProtectionEnabled=False),
+        apps=[],
+    )
     assert run(device.antivirus_running, found).status == ERROR
     assert found.attributes["edr"] is None
 
@@ -122,10 +189,15 @@ def test_intune_protection_read_error_is_kept() -> None:
 
 # -- Intune: defect 3 (compliance mapping) -----------------------------------------------------------------
 
+
 def test_defect_intune_compliance_setting_states_answer_firewall_lock_password_os() -> None:
-    found = intune(managed_device(complianceState="noncompliant"), protection=protection_state(), apps=[],
-                   policy_states=policy_state("nonCompliant", failing=("ActiveFirewallRequired",)),
-                   policies={"pol-1": WINDOWS_POLICY})
+    found = intune(
+        managed_device(complianceState="noncompliant"),
+        protection=protection_state(),
+        apps=[],
+        policy_states=policy_state("nonCompliant", failing=("ActiveFirewallRequired",)),
+        policies={"pol-1": WINDOWS_POLICY},
+    )
     attrs = found.attributes
     assert attrs["firewall"] is False and attrs["password_required"] is True and attrs["os_supported"] is True
     assert run(device.firewall, found).status == FAIL  # the old collector left firewall unknown: error
@@ -137,8 +209,9 @@ def test_defect_intune_compliance_setting_states_answer_firewall_lock_password_o
 
 
 def test_intune_settings_a_policy_does_not_require_are_ignored() -> None:
-    found = intune(policy_states=policy_state("compliant"), policies={"pol-1": {**WINDOWS_POLICY,
-                                                                                "activeFirewallRequired": False}})
+    found = intune(
+        policy_states=policy_state("compliant"), policies={"pol-1": {**WINDOWS_POLICY, "activeFirewallRequired": False}}
+    )
     assert found.attributes["firewall"] is None  # compliant with "not required" says nothing
 
 
@@ -150,9 +223,11 @@ def test_intune_policies_that_do_not_apply_are_no_evidence() -> None:
 
 
 def test_intune_setting_states_without_the_policies_are_unknown() -> None:
-    found = intune(policy_states=policy_state("compliant"), policies=None,
-                   errors={"compliance": "deviceCompliancePolicies: Forbidden: x (needs DeviceManagementConfiguration"
-                                         ".Read.All)"})
+    found = intune(
+        policy_states=policy_state("compliant"),
+        policies=None,
+        errors={"compliance": "deviceCompliancePolicies: Forbidden: x (needs DeviceManagementConfiguration.Read.All)"},
+    )
     result = run(device.firewall, found)
     assert result.status == ERROR and "DeviceManagementConfiguration.Read.All" in result.message
 
@@ -165,8 +240,9 @@ def test_intune_os_version_is_compared_with_the_policy_minimum_without_a_setting
 
 
 def test_intune_jailbreak_eas_and_grace_period() -> None:
-    phone = intune(managed_device(operatingSystem="iOS", jailBroken="True", managementAgent="eas",
-                                  complianceState="inGracePeriod"))
+    phone = intune(
+        managed_device(operatingSystem="iOS", jailBroken="True", managementAgent="eas", complianceState="inGracePeriod")
+    )
     assert phone.attributes["jailbroken"] is True and phone.attributes["mdm_enrolled"] is False
     assert run(mdm.not_jailbroken, phone).status == FAIL
     assert run(mdm.mdm_enrolled, phone).status == FAIL
@@ -177,14 +253,26 @@ def test_intune_jailbreak_eas_and_grace_period() -> None:
 
 # -- Fleet: defect 4 ------------------------------------------------------------------------------------
 
+
 def fleet_host(**kw: Any) -> dict[str, Any]:
     """A host as GET /api/v1/fleet/hosts?populate_policies=true lists it."""
-    return {"id": 7, "hostname": "erin-mbp", "display_name": "erin-mbp", "platform": "darwin",
-            "os_version": "macOS 14.5", "seen_time": ago(0.05), "policy_updated_at": ago(15),
-            "status": "online", "issues": {"failing_policies_count": 0, "total_issues_count": 0},
-            "mdm": {"enrollment_status": "On (automatic)", "name": "Fleet", "server_url": None},
-            "policies": [{"id": 1, "name": "Antivirus running", "response": "pass"},
-                         {"id": 2, "name": "Firewall enabled", "response": "pass"}], **kw}
+    return {
+        "id": 7,
+        "hostname": "erin-mbp",
+        "display_name": "erin-mbp",
+        "platform": "darwin",
+        "os_version": "macOS 14.5",
+        "seen_time": ago(0.05),
+        "policy_updated_at": ago(15),
+        "status": "online",
+        "issues": {"failing_policies_count": 0, "total_issues_count": 0},
+        "mdm": {"enrollment_status": "On (automatic)", "name": "Fleet", "server_url": None},
+        "policies": [
+            {"id": 1, "name": "Antivirus running", "response": "pass"},
+            {"id": 2, "name": "Firewall enabled", "response": "pass"},
+        ],
+        **kw,
+    }
 
 
 POLICIES = {"antivirus": "Antivirus running", "firewall": "Firewall enabled"}
@@ -204,8 +292,9 @@ def test_defect_fleet_policy_results_are_judged_by_their_own_time() -> None:
 
 
 def test_fleet_failing_policy_stays_a_failure_when_old() -> None:
-    host = fleet_host(policies=[{"id": 2, "name": "Firewall enabled", "response": "fail"}],
-                      issues={"failing_policies_count": 1})
+    host = fleet_host(
+        policies=[{"id": 2, "name": "Firewall enabled", "response": "fail"}], issues={"failing_policies_count": 1}
+    )
     found = host_to_resource("fleet", host, None, POLICIES)
     result = run(device.firewall, found)
     assert result.status == FAIL and "as last reported on 2025-05-17" in result.message
@@ -213,8 +302,14 @@ def test_fleet_failing_policy_stays_a_failure_when_old() -> None:
 
 
 def test_fleet_mdm_enrollment_status() -> None:
-    expect = {"On (automatic)": True, "On (manual)": True, "On (personal)": True, "Pending": False, "Off": False,
-              None: None}
+    expect = {
+        "On (automatic)": True,
+        "On (manual)": True,
+        "On (personal)": True,
+        "Pending": False,
+        "Off": False,
+        None: None,
+    }
     for status, enrolled in expect.items():
         host = fleet_host(mdm={"enrollment_status": status})
         assert host_to_resource("fleet", host, None, {}).attributes["mdm_enrolled"] is enrolled, status
@@ -238,21 +333,35 @@ def test_fleet_detail_error_marks_only_disk_encryption() -> None:
 
 # -- SSM: defect 3 (antivirus state) and patch state -------------------------------------------------------
 
-INFO = {"InstanceId": "i-0abc", "PingStatus": "Online", "LastPingDateTime": NOW - timedelta(hours=1),
-        "AgentVersion": "3.3.0.0", "PlatformType": "Windows", "PlatformName": "Microsoft Windows Server 2022",
-        "PlatformVersion": "10.0.20348", "ComputerName": "web-01"}
+INFO = {
+    "InstanceId": "i-0abc",
+    "PingStatus": "Online",
+    "LastPingDateTime": NOW - timedelta(hours=1),
+    "AgentVersion": "3.3.0.0",
+    "PlatformType": "Windows",
+    "PlatformName": "Microsoft Windows Server 2022",
+    "PlatformVersion": "10.0.20348",
+    "ComputerName": "web-01",
+}
 FALCON_APP = [{"Name": "Falcon Sensor", "Version": "7.10", "Publisher": "CrowdStrike"}]
 
 
 def service(name: str, status: str) -> dict[str, str]:
     """An AWS:Service inventory entry."""
-    return {"Name": name, "DisplayName": name, "ServiceType": "OWN_PROCESS", "Status": status,
-            "StartType": "Automatic"}
+    return {"Name": name, "DisplayName": name, "ServiceType": "OWN_PROCESS", "Status": status, "StartType": "Automatic"}
 
 
 def server(*, apps: Any = FALCON_APP, services: Any = None, patch: Any = None, errors: Any = None) -> Any:
-    return server_device("111122223333", "eu-west-1", INFO, apps=apps, services=services, updates=[],
-                         patch=patch, errors=dict(errors or {}))
+    return server_device(
+        "111122223333",
+        "eu-west-1",
+        INFO,
+        apps=apps,
+        services=services,
+        updates=[],
+        patch=patch,
+        errors=dict(errors or {}),
+    )
 
 
 def test_defect_ssm_service_state_answers_antivirus() -> None:
@@ -278,9 +387,17 @@ def test_ssm_linux_inventory_says_installed_not_running() -> None:
 
 
 def test_ssm_patch_state() -> None:
-    scan = {"InstanceId": "i-0abc", "BaselineId": "pb-1", "MissingCount": 7, "FailedCount": 1,
-            "InstalledPendingRebootCount": 2, "InstalledCount": 300, "Operation": "Scan",
-            "OperationStartTime": NOW - timedelta(hours=7), "OperationEndTime": NOW - timedelta(hours=6)}
+    scan = {
+        "InstanceId": "i-0abc",
+        "BaselineId": "pb-1",
+        "MissingCount": 7,
+        "FailedCount": 1,
+        "InstalledPendingRebootCount": 2,
+        "InstalledCount": 300,
+        "Operation": "Scan",
+        "OperationStartTime": NOW - timedelta(hours=7),
+        "OperationEndTime": NOW - timedelta(hours=6),
+    }
     result = run(patching.patches_installed, server(patch=scan))
     assert result.status == FAIL and "7 missing" in result.message and "1 failed" in result.message
     clean = {**scan, "MissingCount": 0, "FailedCount": 0, "InstalledPendingRebootCount": 0, "Operation": "Install"}
@@ -295,14 +412,25 @@ def test_ssm_patch_state() -> None:
 
 # -- push ---------------------------------------------------------------------------------------------
 
+
 def report(**kw: Any) -> dict[str, Any]:
-    return {"schema_version": 1, "device_id": "win-1", "hostname": "WIN-1", "platform": "windows",
-            "collected_at": ago(0), "os": {"name": "Windows 11", "version": "10.0.22631", "pending_updates": 3},
-            "antivirus": [{"product": "Microsoft Defender", "enabled": False, "passive": True},
-                          {"product": "SentinelOne", "enabled": True}],
-            "edr": [{"product": "SentinelOne", "running": True, "last_connected": ago(0.1)}],
-            "mdm": {"enrolled": True, "provider": "Microsoft Intune"},
-            "password": {"required": True, "min_length": 12}, "tamper_protection": True, **kw}
+    return {
+        "schema_version": 1,
+        "device_id": "win-1",
+        "hostname": "WIN-1",
+        "platform": "windows",
+        "collected_at": ago(0),
+        "os": {"name": "Windows 11", "version": "10.0.22631", "pending_updates": 3},
+        "antivirus": [
+            {"product": "Microsoft Defender", "enabled": False, "passive": True},
+            {"product": "SentinelOne", "enabled": True},
+        ],
+        "edr": [{"product": "SentinelOne", "running": True, "last_connected": ago(0.1)}],
+        "mdm": {"enrolled": True, "provider": "Microsoft Intune"},
+        "password": {"required": True, "min_length": 12},
+        "tamper_protection": True,
+        **kw,
+    }
 
 
 def test_push_report_with_the_new_fields_is_valid_and_mapped() -> None:
@@ -324,6 +452,10 @@ def test_push_reports_without_the_new_fields_stay_valid() -> None:
     old["antivirus"] = [{"product": "Microsoft Defender", "enabled": True}]
     jsonschema.Draft202012Validator(report_schema()).validate(old)
     found = report_to_resource("realm", old, ago(0))
-    assert found.attributes["antivirus"][0] == {"product": "Microsoft Defender", "enabled": True,
-                                                "up_to_date": None, "definitions_updated": None}
+    assert found.attributes["antivirus"][0] == {
+        "product": "Microsoft Defender",
+        "enabled": True,
+        "up_to_date": None,
+        "definitions_updated": None,
+    }
     assert run(protection.edr_healthy, found).status == ERROR

@@ -19,40 +19,73 @@ PASS, FAIL, ERROR, NA = Status.PASS, Status.FAIL, Status.ERROR, Status.NOT_APPLI
 DEFAULT_SA = "123-compute@developer.gserviceaccount.com"
 FULL = "https://www.googleapis.com/auth/cloud-platform"
 PROJECT_POLICY = "cloudresourcemanager.googleapis.com/Project"
-AUDIT_ALL = {"auditConfigs": [{"service": "allServices", "auditLogConfigs": [
-    {"logType": "ADMIN_READ"}, {"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}]}]}
+AUDIT_ALL = {
+    "auditConfigs": [
+        {
+            "service": "allServices",
+            "auditLogConfigs": [{"logType": "ADMIN_READ"}, {"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}],
+        }
+    ]
+}
 
 
 def ago(days: float) -> str:
     return (NOW - timedelta(days=days)).isoformat().replace("+00:00", "Z")
 
 
-def res(rtype: str, name: str = "x", *, errors: dict[str, str] | None = None, account: str = PROJECT,
-        **attrs: Any) -> Resource:
-    return Resource(provider="gcp", account=account, region="global", type=rtype,
-                    id=f"//{rtype}/projects/{account}/{name}", name=name, attributes={"name": name, **attrs},
-                    errors=errors or {})
+def res(
+    rtype: str, name: str = "x", *, errors: dict[str, str] | None = None, account: str = PROJECT, **attrs: Any
+) -> Resource:
+    return Resource(
+        provider="gcp",
+        account=account,
+        region="global",
+        type=rtype,
+        id=f"//{rtype}/projects/{account}/{name}",
+        name=name,
+        attributes={"name": name, **attrs},
+        errors=errors or {},
+    )
 
 
-def policy(*bindings: tuple[str, list[str]], errors: dict[str, str] | None = None,
-           asset_type: str = PROJECT_POLICY) -> Resource:
-    attrs: dict[str, Any] = {} if errors else {
-        "bindings": [{"role": r, "members": m} for r, m in bindings], "assetType": asset_type,
-        "resource": "//cloudresourcemanager.googleapis.com/projects/1"}
-    return Resource(provider="gcp", account=PROJECT, region="global", type="gcp.iam.policy",
-                    id="//cloudresourcemanager.googleapis.com/projects/1#iamPolicy", attributes=attrs,
-                    errors=errors or {})
+def policy(
+    *bindings: tuple[str, list[str]], errors: dict[str, str] | None = None, asset_type: str = PROJECT_POLICY
+) -> Resource:
+    attrs: dict[str, Any] = (
+        {}
+        if errors
+        else {
+            "bindings": [{"role": r, "members": m} for r, m in bindings],
+            "assetType": asset_type,
+            "resource": "//cloudresourcemanager.googleapis.com/projects/1",
+        }
+    )
+    return Resource(
+        provider="gcp",
+        account=PROJECT,
+        region="global",
+        type="gcp.iam.policy",
+        id="//cloudresourcemanager.googleapis.com/projects/1#iamPolicy",
+        attributes=attrs,
+        errors=errors or {},
+    )
 
 
 def project(errors: dict[str, str] | None = None, **attrs: Any) -> Resource:
     """A gcp.project as the collector leaves it: own IAM policy plus what it inherits."""
-    base: dict[str, Any] = {"projectId": PROJECT, "projectNumber": "1", "iamPolicy": {},
-                            "ancestorAuditConfigs": [], "ancestorLogSinks": [], "ancestorEssentialContacts": [],
-                            "effectiveOrgPolicies": {
-                                "constraints/compute.requireOsLogin": {"enforced": False, "setOn": "default"},
-                                "constraints/compute.disableSerialPortAccess": {"enforced": False,
-                                                                                "setOn": "default"}},
-                            "_ancestors": ["projects/1", "folders/2", "organizations/3"]}
+    base: dict[str, Any] = {
+        "projectId": PROJECT,
+        "projectNumber": "1",
+        "iamPolicy": {},
+        "ancestorAuditConfigs": [],
+        "ancestorLogSinks": [],
+        "ancestorEssentialContacts": [],
+        "effectiveOrgPolicies": {
+            "constraints/compute.requireOsLogin": {"enforced": False, "setOn": "default"},
+            "constraints/compute.disableSerialPortAccess": {"enforced": False, "setOn": "default"},
+        },
+        "_ancestors": ["projects/1", "folders/2", "organizations/3"],
+    }
     base.update(attrs)
     for key in errors or {}:
         if not key.startswith("orgPolicy:"):
@@ -65,10 +98,20 @@ def org_policy(constraint: str, enforced: bool, set_on: str = "folders/2") -> di
 
 
 def vm(name: str = "vm", **kw: Any) -> Resource:
-    base: dict[str, Any] = {"networkInterfaces": [{"networkIP": "10.0.0.2"}], "serviceAccounts": [],
-                            "metadata": {"items": []}, "status": "RUNNING", "disks": [{"boot": True, "licenses": [
-                                "https://www.googleapis.com/compute/v1/projects/debian-cloud/global/licenses/"
-                                "debian-12-bookworm"]}]}
+    base: dict[str, Any] = {
+        "networkInterfaces": [{"networkIP": "10.0.0.2"}],
+        "serviceAccounts": [],
+        "metadata": {"items": []},
+        "status": "RUNNING",
+        "disks": [
+            {
+                "boot": True,
+                "licenses": [
+                    "https://www.googleapis.com/compute/v1/projects/debian-cloud/global/licenses/debian-12-bookworm"
+                ],
+            }
+        ],
+    }
     return res("gcp.compute.instance", name, **{**base, **kw})
 
 
@@ -81,8 +124,12 @@ def cproject(oslogin: str | None = None, **items: str) -> Resource:
     return res("gcp.compute.project", PROJECT, commonInstanceMetadata=meta(**values))
 
 
-def sqli(ip: dict[str, Any] | None = None, backup: dict[str, Any] | None = None, version: str = "POSTGRES_15",
-         flags: dict[str, str] | None = None) -> Resource:
+def sqli(
+    ip: dict[str, Any] | None = None,
+    backup: dict[str, Any] | None = None,
+    version: str = "POSTGRES_15",
+    flags: dict[str, str] | None = None,
+) -> Resource:
     settings: dict[str, Any] = {"ipConfiguration": ip or {}, "backupConfiguration": backup or {}}
     if flags is not None:
         settings["databaseFlags"] = [{"name": k, "value": v} for k, v in flags.items()]
@@ -90,10 +137,10 @@ def sqli(ip: dict[str, Any] | None = None, backup: dict[str, Any] | None = None,
 
 
 def bucket(ubla: bool = True, pap: str = "inherited", members: list[str] | None = None, **kw: Any) -> Resource:
-    attrs: dict[str, Any] = {"iamConfiguration": {"uniformBucketLevelAccess": {"enabled": ubla},
-                                                  "publicAccessPrevention": pap},
-                             "iamPolicy": {"bindings": [{"role": "roles/storage.objectViewer",
-                                                         "members": members or []}]}}
+    attrs: dict[str, Any] = {
+        "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": ubla}, "publicAccessPrevention": pap},
+        "iamPolicy": {"bindings": [{"role": "roles/storage.objectViewer", "members": members or []}]},
+    }
     attrs.update(kw)
     errors = attrs.pop("errors", None)
     for k in list(errors or {}):
@@ -111,9 +158,17 @@ class Case:
     errors: list[CollectionError] = field(default_factory=list)
 
 
-def case(chk: Check, resources: Resource | list[Resource], expect: Status, reason: str = "", *, id: str,
-         params: dict[str, Any] | None = None, errors: list[CollectionError] | None = None,
-         looks_fine: str = "") -> Any:
+def case(
+    chk: Check,
+    resources: Resource | list[Resource],
+    expect: Status,
+    reason: str = "",
+    *,
+    id: str,
+    params: dict[str, Any] | None = None,
+    errors: list[CollectionError] | None = None,
+    looks_fine: str = "",
+) -> Any:
     """One row of a case table; the first resource of the check's type is the one judged.
     ``looks_fine``: why a careless reading would pass this input (such a case never expects pass)."""
     note(chk.id, expect, looks_fine)
@@ -122,8 +177,15 @@ def case(chk: Check, resources: Resource | list[Resource], expect: Status, reaso
 
 
 def run(c: Case) -> None:
-    snap = Snapshot(source="t", provider="gcp", account=PROJECT, started_at=NOW - timedelta(minutes=1),
-                    finished_at=NOW, resources=tuple(c.resources), errors=tuple(c.errors))
+    snap = Snapshot(
+        source="t",
+        provider="gcp",
+        account=PROJECT,
+        started_at=NOW - timedelta(minutes=1),
+        finished_at=NOW,
+        resources=tuple(c.resources),
+        errors=tuple(c.errors),
+    )
     target = next(r.id for r in c.resources if r.type == c.chk.meta.resource_type)
     findings = [f for f in evaluate(snap, [c.chk], params={c.chk.id: c.params}) if f.resource_id == target]
     assert len(findings) == 1, findings
@@ -132,5 +194,13 @@ def run(c: Case) -> None:
 
 
 def listing_failed(resource_type: str) -> list[CollectionError]:
-    return [CollectionError(service="cloudasset", operation="ListAssets", region="global", code="PERMISSION_DENIED",
-                            message="denied", resource_type=resource_type)]
+    return [
+        CollectionError(
+            service="cloudasset",
+            operation="ListAssets",
+            region="global",
+            code="PERMISSION_DENIED",
+            message="denied",
+            resource_type=resource_type,
+        )
+    ]

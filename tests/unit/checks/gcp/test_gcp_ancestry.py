@@ -18,22 +18,28 @@ def hierarchy(roots: set[str] | None = None, **policies: list[dict[str, object]]
 
 
 def test_the_nearest_policy_that_sets_the_constraint_wins() -> None:
-    h = hierarchy(folders_2=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}],
-                  organizations_3=[{"constraint": OS_LOGIN, "booleanPolicy": {}}])
+    h = hierarchy(
+        folders_2=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}],
+        organizations_3=[{"constraint": OS_LOGIN, "booleanPolicy": {}}],
+    )
     assert effective_boolean(CHAIN, OS_LOGIN, h) == ({"enforced": True, "setOn": "folders/2"}, "")
 
 
 def test_restore_default_below_an_enforcing_folder_turns_it_off() -> None:
-    h = hierarchy(projects_1=[{"constraint": OS_LOGIN, "restoreDefault": {}}],
-                  folders_2=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}])
+    h = hierarchy(
+        projects_1=[{"constraint": OS_LOGIN, "restoreDefault": {}}],
+        folders_2=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}],
+    )
     value, _ = effective_boolean(CHAIN, OS_LOGIN, h)
     assert value == {"enforced": False, "setOn": "projects/1 (restoreDefault)"}
 
 
 def test_a_policy_without_a_value_inherits_and_an_empty_boolean_policy_is_false() -> None:
-    h = hierarchy(projects_1=[{"constraint": OS_LOGIN}],
-                  folders_2=[{"constraint": OS_LOGIN, "booleanPolicy": {}}],
-                  organizations_3=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}])
+    h = hierarchy(
+        projects_1=[{"constraint": OS_LOGIN}],
+        folders_2=[{"constraint": OS_LOGIN, "booleanPolicy": {}}],
+        organizations_3=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}],
+    )
     assert effective_boolean(CHAIN, OS_LOGIN, h) == ({"enforced": False, "setOn": "folders/2"}, "")
 
 
@@ -45,7 +51,9 @@ def test_an_unreadable_ancestor_leaves_the_value_unknown_unless_a_nearer_level_d
     denied = hierarchy(roots={"projects/1"})
     value, why = effective_boolean(CHAIN, OS_LOGIN, denied)
     assert value is None and "folders/2" in why and "DENIED" in why
-    decided = hierarchy(roots={"projects/1"}, projects_1=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}])
+    decided = hierarchy(
+        roots={"projects/1"}, projects_1=[{"constraint": OS_LOGIN, "booleanPolicy": {"enforced": True}}]
+    )
     assert effective_boolean(CHAIN, OS_LOGIN, decided)[0] == {"enforced": True, "setOn": "projects/1"}
 
 
@@ -58,6 +66,10 @@ def test_inherited_settings_name_where_they_come_from_and_what_could_not_be_read
     assert attrs["ancestorLogSinks"] == [{"name": "org-audit", "includeChildren": True, "_ancestor": "organizations/3"}]
     assert not errors
     attrs, errors = inherited(CHAIN, hierarchy(roots={"projects/1"}))
-    assert set(errors) >= {"ancestorAuditConfigs", "ancestorLogSinks", "ancestorEssentialContacts",
-                           f"orgPolicy:{OS_LOGIN}"}
+    assert set(errors) >= {
+        "ancestorAuditConfigs",
+        "ancestorLogSinks",
+        "ancestorEssentialContacts",
+        f"orgPolicy:{OS_LOGIN}",
+    }
     assert "folders/2, organizations/3" in errors["ancestorAuditConfigs"]
