@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test setup lint bench bench-evidence clean prometheus chromium faketime
 
-$(STAMP): pyproject.toml
+# The demo and the test fakes are a distribution of their own (deploy/demo, posture-agent-demo): the
+# agent's `demo` extra requires it, and this installs it from the repository next to the agent.
+$(STAMP): pyproject.toml deploy/demo/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,demo]"
+	$(BIN)/pip install --quiet -e ".[dev,demo]" -e ./deploy/demo
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -39,12 +41,12 @@ demo: $(STAMP)
 test: $(STAMP) prometheus chromium lint
 	$(BIN)/pytest -q
 
-LINTED := agent checks collectors tests bench deploy/verifier
+LINTED := agent checks collectors tests bench deploy/verifier deploy/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
-	$(BIN)/mypy agent checks collectors deploy/verifier/posture_verify
+	$(BIN)/mypy agent checks collectors deploy/verifier/posture_verify deploy/demo/posture_demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/daemon_cycle.py

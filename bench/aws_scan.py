@@ -480,7 +480,7 @@ def main() -> None:
         print(json.dumps(fn(args.endpoint, args.regions.split(","), args.workers)))
         return
 
-    from agent.demo.awsproxy import AwsProxy
+    from posture_demo.awsproxy import AwsProxy
 
     started = time.perf_counter()
     moto_proc, moto = start_moto()

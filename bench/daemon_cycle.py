@@ -23,8 +23,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from posture_demo.run import DemoCloud, demo_config  # noqa: E402
+
 from agent.cycle import Pipeline  # noqa: E402
-from agent.demo.run import DemoCloud, demo_config  # noqa: E402
 from agent.store import Store  # noqa: E402
 
 

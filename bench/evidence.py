@@ -15,7 +15,7 @@ store); ``--change-per-day`` of the resources change per day (spread
 over the day's cycles), a tenth of those flip their finding. Every fourth cycle (hourly) a checkpoint
 is written, signed (``--no-sign`` to leave it unsigned), and witnessed right away as the daemon does:
 
-- ``tsa``: an RFC 3161 token from OpenSSL's TSA on loopback (agent.demo.tsa.LocalTsa). Its clock is
+- ``tsa``: an RFC 3161 token from OpenSSL's TSA on loopback (posture_demo.tsa.LocalTsa). Its clock is
   set to the checkpoint's time with libfaketime (Debian's ``faketime``), because a year of history is
   written in half an hour: the tokens are OpenSSL's, in the shape the daemon stores, with a genTime
   within milliseconds of their checkpoint.
@@ -49,11 +49,11 @@ from typing import Any
 import posture_verify
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from posture_demo.tsa import _CONFIG, DEMO_POLICY, LocalTsa, make_tsa_certs
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from agent.config import AnchorsConfig
-from agent.demo.tsa import _CONFIG, DEMO_POLICY, LocalTsa, make_tsa_certs
 from agent.evidence.anchoring import Anchorer
 from agent.evidence.checkpoints import Signer, checkpoint_now, public_pem
 from agent.evidence.export import export_bundle
@@ -118,7 +118,7 @@ def default_start(cycles: int, sample: int) -> datetime:
 
 
 class BenchTsa(LocalTsa):
-    """OpenSSL's TSA (agent.demo.tsa.LocalTsa) kept in ``home`` across runs, its clock set per token:
+    """OpenSSL's TSA (posture_demo.tsa.LocalTsa) kept in ``home`` across runs, its clock set per token:
     ``clock`` (None: the real time) is the time `openssl ts -reply` sees, through libfaketime."""
 
     def __init__(self, home: Path, name: str = "posture-agent bench TSA") -> None:  # noqa: D107

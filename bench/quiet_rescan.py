@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 
 import yaml
-
-from agent.demo.run import DemoCloud, demo_config
+from posture_demo.run import DemoCloud, demo_config
 
 
 def measure(db: Path) -> tuple[int, int, int, int]:

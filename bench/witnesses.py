@@ -20,9 +20,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evidence as bench  # noqa: E402 (bench/evidence.py, beside this file)
+from posture_demo.tsa import LocalTsa  # noqa: E402
 
 from agent.config import AnchorsConfig  # noqa: E402
-from agent.demo.tsa import LocalTsa  # noqa: E402
 from agent.evidence.anchoring import Anchorer  # noqa: E402
 from agent.evidence.checkpoints import checkpoint_now  # noqa: E402
 from agent.models import Snapshot, new_run_id, utcnow  # noqa: E402

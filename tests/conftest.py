@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 PG_URL = os.environ.get("POSTURE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 if TYPE_CHECKING:
-    from agent.demo.run import DemoCloud
+    from posture_demo.run import DemoCloud
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -119,7 +119,7 @@ def store(db_url: str):  # type: ignore[no-untyped-def]
 def cloud() -> Iterator[DemoCloud]:
     """The demo cloud (every provider on loopback: moto and the wire fakes), one per test module; the
     process environment it sets (dummy AWS credentials) is restored after."""
-    from agent.demo.run import DemoCloud  # only where a module asks for it: it loads the whole daemon
+    from posture_demo.run import DemoCloud  # only where a module asks for it: it loads the whole daemon
 
     saved = dict(os.environ)
     demo = DemoCloud()

@@ -357,7 +357,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its SQLite store.")] = None,
     ) -> None:
         """Start a fake AWS organisation (moto) and run the agent against it, with drift."""
-        from agent.demo.run import run_demo
+        try:  # the demo is a distribution of its own (deploy/demo), not part of the agent's wheel
+            from posture_demo.run import run_demo
+        except ModuleNotFoundError as exc:
+            missing = "the demo is not installed" if exc.name == "posture_demo" else f"the demo needs {exc.name!r}"
+            raise UsageError(f"{missing}; install it with: pip install 'posture-agent[demo]'") from None
 
         raise typer.Exit(run_demo(interval=interval, drift_every=drift_every, listen=listen, data_dir=data_dir))
 

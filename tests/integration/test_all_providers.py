@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import yaml
+from posture_demo.run import DemoCloud, demo_config
 
-from agent.demo.run import DemoCloud, demo_config
 from agent.store import Store
 from tests.conftest import free_port
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
+from posture_demo.awsproxy import AwsProxy, Fault
 
-from agent.demo.awsproxy import AwsProxy, Fault
 from agent.evidence.chain import verify_records
 from agent.evidence.store_records import load_store_records
 from agent.store import Store

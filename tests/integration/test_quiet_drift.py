@@ -20,12 +20,12 @@ from typing import Any
 
 import boto3
 import yaml
+from posture_demo import fake_devices, fake_gcp
+from posture_demo.run import DemoCloud, demo_config
 from sqlalchemy import func, select, text
 
 from agent.config import Config
 from agent.cycle import CycleResult, Pipeline
-from agent.demo import fake_devices, fake_gcp
-from agent.demo.run import DemoCloud, demo_config
 from agent.observations import parse_path
 from agent.store import Store
 from agent.store import schema as t

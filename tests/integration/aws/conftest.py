@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from agent.demo.awsproxy import AwsProxy
+from posture_demo.awsproxy import AwsProxy
 
 
 @pytest.fixture

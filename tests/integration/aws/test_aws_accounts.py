@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from awstest_helpers import Calls, context, make_source, member_session, seeder
+from posture_demo.awsproxy import AwsProxy, Fault
 
 from agent.config import AwsAccount
-from agent.demo.awsproxy import AwsProxy, Fault
 from agent.errors import AgentError
 from collectors import CollectContext
 from collectors.aws import collect

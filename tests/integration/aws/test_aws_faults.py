@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from awstest_helpers import Calls, context, make_source, seeder
+from posture_demo.awsproxy import AwsProxy, Fault
 
-from agent.demo.awsproxy import AwsProxy, Fault
 from collectors import Cancelled, CollectContext
 from collectors.aws import collect
 from collectors.aws.table import PAGE_SIZE

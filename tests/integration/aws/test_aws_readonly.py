@@ -11,8 +11,8 @@ import boto3
 import pytest
 import yaml
 from awstest_helpers import Calls, make_source, seeder
+from posture_demo.awsproxy import AwsProxy
 
-from agent.demo.awsproxy import AwsProxy
 from collectors.aws.allowlist import ALLOWED_ACTIONS, ReadOnlyViolation, iam_action
 from collectors.aws.session import ClientFactory
 from collectors.aws.table import all_operations

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from awstest_helpers import REGIONS, Calls, context, make_source, seeder
+from posture_demo.awsproxy import AwsProxy
 
-from agent.demo.awsproxy import AwsProxy
 from agent.models import Snapshot
 from collectors.aws import collect
 from collectors.aws.table import TABLE, all_operations

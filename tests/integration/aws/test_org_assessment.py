@@ -20,9 +20,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from posture_demo.awsproxy import AwsProxy
 
 from agent.config import AwsSource
-from agent.demo.awsproxy import AwsProxy
 from agent.evaluate import evaluate
 from agent.models import Finding, Status
 from agent.registry import load_checks

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from agent.demo.fake_azure import FakeAzure, demo_tenant
+from posture_demo.fake_azure import FakeAzure, demo_tenant
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from posture_demo.fake_azure import DEMO_SUBSCRIPTION, DEMO_TENANT, FakeAzure
 
 from agent.config import AzureCredentials, AzureSource, EndpointSource
-from agent.demo.fake_azure import DEMO_SUBSCRIPTION, DEMO_TENANT, FakeAzure
 from agent.evaluate import evaluate
 from agent.models import Snapshot, Status
 from agent.registry import load_checks

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from posture_demo.fake_azure import DEMO_TENANT, FakeAzure
 
 from agent.config import AzureSource
-from agent.demo.fake_azure import DEMO_TENANT, FakeAzure
 from agent.evaluate import evaluate
 from agent.models import Finding, Snapshot, Status
 from agent.registry import checks_in

@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from posture_demo.fake_devices import AV_POLICY, FW_POLICY, POLICIES, FakeFleet, demo_hosts
 
 from agent.config import EndpointSource
-from agent.demo.fake_devices import AV_POLICY, FW_POLICY, POLICIES, FakeFleet, demo_hosts
 from agent.evaluate import evaluate
 from agent.models import Status
 from agent.registry import checks_in

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from posture_demo.fake_azure import DEMO_TENANT, FakeAzure, demo_tenant
 
 from agent.config import EndpointSource
-from agent.demo.fake_azure import DEMO_TENANT, FakeAzure, demo_tenant
 from agent.evaluate import evaluate
 from agent.models import Finding, Snapshot, Status
 from agent.registry import checks_in

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from posture_demo.fake_devices import push_report
 from prometheus_client import CollectorRegistry
 
 from agent.config import parse_config
 from agent.cycle import Pipeline
-from agent.demo.fake_devices import push_report
 from agent.http import AgentHTTPServer
 from agent.models import Status
 from agent.push import register_push, sign

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from posture_demo.awsproxy import AwsProxy, Fault
+from posture_demo.seed import DemoOrg, seed_servers
 
 from agent.config import EndpointSource
-from agent.demo.awsproxy import AwsProxy, Fault
-from agent.demo.seed import DemoOrg, seed_servers
 from agent.evaluate import evaluate
 from agent.models import Status
 from agent.registry import checks_in, load_checks
@@ -36,7 +36,7 @@ def servers(aws: str) -> Iterator[tuple[AwsProxy, str, str]]:
 
 @pytest.fixture
 def demo_servers(aws: str) -> Iterator[tuple[AwsProxy, str, str]]:
-    """The demo's two servers (agent/demo/seed.py seed_servers), as the demo proxy serves them."""
+    """The demo's two servers (deploy/demo/posture_demo/seed.py seed_servers), as the demo proxy serves them."""
     ec2 = boto3.client("ec2", endpoint_url=aws, region_name="us-east-1")
     hardened, legacy = [
         i["InstanceId"]
@@ -151,7 +151,7 @@ def test_a_denied_region_is_a_collection_error(servers: tuple[AwsProxy, str, str
 
 
 def test_the_demo_ssm_source_config_is_valid() -> None:
-    from agent.demo.fake_devices import ssm_source_config
+    from posture_demo.fake_devices import ssm_source_config
 
     src = EndpointSource.model_validate(ssm_source_config("http://127.0.0.1:4566"))
     assert src.kind == "ssm" and src.ssm is not None and src.ssm.organization

@@ -64,9 +64,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from posture_demo.tsa import LocalTsa
 from posture_verify.checkpoints import manifest_body
 
-from agent.demo.tsa import LocalTsa
 from agent.evidence.anchoring import Anchorer, witness_manifest
 from agent.evidence.checkpoints import Signer, checkpoint_now, public_pem
 from agent.mappings import load_mappings

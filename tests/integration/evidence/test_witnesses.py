@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from posture_demo.tsa import LocalTsa
 from posture_verify.bundle import verify_bundle
 from posture_verify.chain import verify_records
 from posture_verify.checkpoints import manifest_body
 from posture_verify.trust import Trust
 
 from agent.config import AnchorsConfig
-from agent.demo.tsa import LocalTsa
 from agent.evidence.anchoring import Anchorer
 from agent.evidence.checkpoints import Signer, checkpoint_now
 from agent.evidence.export import export_bundle

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import yaml
+from posture_demo.run import DemoCloud, _demo_signing_key, _write_witness_files, demo_config
 
-from agent.demo.run import DemoCloud, _demo_signing_key, _write_witness_files, demo_config
 from agent.evidence.store_records import load_store_records
 from agent.store import Store
 from tests.conftest import free_port

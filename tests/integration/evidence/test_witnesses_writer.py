@@ -22,7 +22,8 @@ from collectors.aws.allowlist import ALLOWED_ACTIONS
 from tests.integration.evidence.helpers import seed
 
 if TYPE_CHECKING:
-    from agent.demo.tsa import LocalTsa
+    from posture_demo.tsa import LocalTsa
+
     from tests.integration.evidence.tsa import AnchorBucket
 
 

@@ -2,7 +2,7 @@
 
 Import the fixtures into a test module (``from tests.integration.evidence.tsa import tsa, ...``):
 
-- ``tsa``: a running :class:`agent.demo.tsa.LocalTsa` (``openssl ts -reply`` behind http.server) for the
+- ``tsa``: a running :class:`posture_demo.tsa.LocalTsa` (``openssl ts -reply`` behind http.server) for the
   session; ``tsa.ca_pem`` is its root, ``tsa_cert`` that root as a file for ``--tsa-cert``.
 - ``rogue_tsa``: a second TSA with a root of its own, which the auditor does not pin.
 - ``anchor_bucket``: an Object Lock bucket (created with ObjectLockEnabledForBucket) in moto, in an
@@ -33,9 +33,9 @@ from typing import Any
 
 import boto3
 import pytest
+from posture_demo.tsa import LocalTsa
 
 from agent.config import AnchorsConfig
-from agent.demo.tsa import LocalTsa
 from agent.evidence.anchoring import Anchorer
 from agent.evidence.checkpoints import Signer, checkpoint_now
 from agent.models import utcnow

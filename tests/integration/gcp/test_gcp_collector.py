@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from posture_demo.fake_gcp import ORG, FakeCloudAsset, Fault, demo_org
 
 from agent.config import GcpSource
-from agent.demo.fake_gcp import ORG, FakeCloudAsset, Fault, demo_org
 from agent.evaluate import evaluate
 from agent.models import Status
 from agent.registry import checks_in

@@ -1,7 +1,7 @@
 """`posture-agent demo`: a fake AWS organisation on loopback and the real agent watching it.
 
 Its evidence is anchored as an auditor would ask (docs/evidence.md, "Anchoring"): each checkpoint is
-timestamped by a local RFC 3161 TSA (OpenSSL's, agent/demo/tsa.py, when openssl is installed) and
+timestamped by a local RFC 3161 TSA (OpenSSL's, deploy/demo/posture_demo/tsa.py, when openssl is installed) and
 copied to an S3 bucket with Object Lock in an "auditor" account of its moto."""
 
 from __future__ import annotations
@@ -60,16 +60,16 @@ class DemoCloud:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
         self._proxy: Any = None
         self._azure: Any = None
-        self.tsa: Any = None  # agent.demo.tsa.LocalTsa, None without openssl
+        self.tsa: Any = None  # posture_demo.tsa.LocalTsa, None without openssl
         self.moto_url = ""
         self.endpoint = ""
         self.org: Any = None
         self.other_sources: list[dict[str, Any]] = []  # GCP, Azure, endpoint sources as config data
 
     def start(self) -> None:
-        from agent.demo import fake_azure, fake_devices, fake_gcp
-        from agent.demo.awsproxy import AwsProxy
-        from agent.demo.seed import seed_organisation
+        from posture_demo import fake_azure, fake_devices, fake_gcp
+        from posture_demo.awsproxy import AwsProxy
+        from posture_demo.seed import seed_organisation
 
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -94,7 +94,7 @@ class DemoCloud:
         """The auditor's Object Lock bucket in moto, and a local TSA when openssl is installed."""
         import boto3
 
-        from agent.demo import tsa
+        from posture_demo import tsa
 
         sts = boto3.client("sts", region_name="us-east-1", endpoint_url=self.moto_url)
         creds = sts.assume_role(RoleArn=self.anchor_role, RoleSessionName="demo-auditor")["Credentials"]
@@ -139,7 +139,7 @@ class DemoCloud:
         }
 
     def stop(self) -> None:
-        from agent.demo import fake_devices, fake_gcp
+        from posture_demo import fake_devices, fake_gcp
 
         if self.tsa is not None:
             self.tsa.stop()
@@ -201,7 +201,7 @@ def demo_config(
 
 
 def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | None) -> int:
-    from agent.demo.seed import Drifter
+    from posture_demo.seed import Drifter
 
     configure_logging("info", "auto")
     base = data_dir or Path(os.environ.get("POSTURE_DATA_DIR") or Path.home() / ".local/share/posture-agent")

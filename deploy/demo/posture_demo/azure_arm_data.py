@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.demo.azure_ids import DEMO_SUBSCRIPTION, DEMO_TENANT
-from agent.demo.fake_azure import Countdown, Tick
+from posture_demo.azure_ids import DEMO_SUBSCRIPTION, DEMO_TENANT
+from posture_demo.fake_azure import Countdown, Tick
 
 __all__ = ["arm_paths"]
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.demo.azure_ids import GLOBAL_ADMIN, SECURITY_READER
-from agent.demo.azure_ids import iso as _iso
-from agent.demo.fake_azure import Tick
+from posture_demo.azure_ids import GLOBAL_ADMIN, SECURITY_READER
+from posture_demo.azure_ids import iso as _iso
+from posture_demo.fake_azure import Tick
 
 __all__ = ["entra_graph"]
 

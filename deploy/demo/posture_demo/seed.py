@@ -20,7 +20,7 @@ import boto3
 
 __all__ = ["DemoOrg", "Drifter", "seed_organisation", "seed_servers"]
 
-log = logging.getLogger("agent.demo")
+log = logging.getLogger("posture_demo")
 
 REGIONS = ("us-east-1", "eu-west-1")
 MEMBER_ROLE = "OrganizationAccountAccessRole"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from agent.demo.azure_ids import DEMO_CLIENT_ID, DEMO_SUBSCRIPTION, DEMO_TENANT, iso
+from posture_demo.azure_ids import DEMO_CLIENT_ID, DEMO_SUBSCRIPTION, DEMO_TENANT, iso
 
 __all__ = [
     "DEMO_CLIENT_ID",
@@ -382,9 +382,9 @@ def demo_tenant(now: datetime | None = None) -> FakeTenant:
     an unused account, public blob access, RDP open to the internet, an unprotected laptop.
     The data lives in azure_entra_data, azure_intune_data and azure_arm_data; ``now`` anchors the
     times that stay fixed (creation, an old sign-in), not the ones that tick."""
-    from agent.demo.azure_arm_data import arm_paths
-    from agent.demo.azure_entra_data import entra_graph
-    from agent.demo.azure_intune_data import intune_graph
+    from posture_demo.azure_arm_data import arm_paths
+    from posture_demo.azure_entra_data import entra_graph
+    from posture_demo.azure_intune_data import intune_graph
 
     now = now or datetime.now(UTC)
     return FakeTenant(tenant_id=DEMO_TENANT, graph={**entra_graph(now), **intune_graph(now)}, arm=arm_paths(now))

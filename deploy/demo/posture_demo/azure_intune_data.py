@@ -20,8 +20,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.demo.azure_ids import iso as _iso
-from agent.demo.fake_azure import Tick
+from posture_demo.azure_ids import iso as _iso
+from posture_demo.fake_azure import Tick
 
 __all__ = ["intune_graph"]
 
