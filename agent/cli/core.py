@@ -360,7 +360,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         try:  # the demo is a distribution of its own (deploy/demo), not part of the agent's wheel
             from posture_demo.run import run_demo
         except ModuleNotFoundError as exc:
-            missing = "the demo is not installed" if exc.name == "posture_demo" else f"the demo needs {exc.name!r}"
+            top = (exc.name or "").partition(".")[0]
+            missing = "the demo is not installed" if top == "posture_demo" else f"the demo needs {exc.name!r}"
             raise UsageError(f"{missing}; install it with: pip install 'posture-agent[demo]'") from None
 
         raise typer.Exit(run_demo(interval=interval, drift_every=drift_every, listen=listen, data_dir=data_dir))

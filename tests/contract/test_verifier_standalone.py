@@ -29,6 +29,7 @@ from agent.evidence.checkpoints import Signer, checkpoint_now
 from agent.evidence.export import export_bundle
 from agent.mappings import load_mappings
 from agent.store import Store
+from tests.contract.conftest import build_wheel
 from tests.integration.evidence.helpers import T0, seed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -428,30 +429,8 @@ def test_format1_bundle_needs_zstandard(exported: dict[str, Path]) -> None:
 # -- (c) the wheel ----------------------------------------------------------------------------------------
 
 
-def _build(project: Path, out: Path) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(out),
-            str(project),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = out.glob("*.whl")
-    return wheel
-
-
 def test_verifier_wheel_holds_posture_verify_only(tmp_path: Path) -> None:
-    wheel = _build(VERIFIER, tmp_path)
+    wheel = build_wheel(VERIFIER, tmp_path)
     assert wheel.name.startswith("posture_verify-")
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
@@ -466,9 +445,8 @@ def test_verifier_wheel_holds_posture_verify_only(tmp_path: Path) -> None:
     assert {f"posture_verify/{p.name}" for p in PACKAGE.glob("*.py")} <= set(names)
 
 
-def test_agent_wheel_ships_posture_verify_top_level(tmp_path: Path) -> None:
-    wheel = _build(ROOT, tmp_path)
-    with zipfile.ZipFile(wheel) as zf:
+def test_agent_wheel_ships_posture_verify_top_level(agent_wheel: Path) -> None:
+    with zipfile.ZipFile(agent_wheel) as zf:
         names = set(zf.namelist())
     assert "posture_verify/__init__.py" in names and "posture_verify/bundle.py" in names
     assert not any(n.startswith("deploy/") for n in names)
