@@ -1,8 +1,10 @@
 """The read-only allowlist: the only AWS operations the collector may send.
 
-``ALLOWED_ACTIONS`` is the single source of truth. It holds IAM action names, so the same set is
-the IAM policy in deploy/aws/ (a contract test keeps them equal). A botocore ``before-call`` hook
-(:func:`install_guard`) refuses any other operation before a request leaves the process.
+``ALLOWED_ACTIONS`` holds IAM action names. It is generated (collectors/aws/allowed_actions.py), like
+the IAM policy and the CloudFormation role in deploy/aws/, by ``make permissions`` from the resource
+table (collectors/aws/table.py) and the calls declared outside it (collectors/aws/permissions.py),
+mapped to IAM actions by :func:`iam_action`. A botocore ``before-call`` hook (:func:`install_guard`)
+refuses any other operation before a request leaves the process.
 """
 
 from __future__ import annotations
@@ -10,83 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from agent.errors import AgentError
+from collectors.aws.allowed_actions import ALLOWED_ACTIONS
 
 __all__ = ["ALLOWED_ACTIONS", "ReadOnlyViolation", "iam_action", "install_guard"]
-
-ALLOWED_ACTIONS: frozenset[str] = frozenset(
-    {
-        # identity, accounts, regions
-        "sts:GetCallerIdentity",
-        "sts:AssumeRole",
-        "organizations:ListAccounts",
-        "ec2:DescribeRegions",
-        # IAM (global)
-        "iam:GetAccountSummary",
-        "iam:GetAccountPasswordPolicy",
-        "iam:GenerateCredentialReport",
-        "iam:GetCredentialReport",
-        "iam:GetAccountAuthorizationDetails",
-        # S3 (IAM action names, not boto3 operation names: see _RENAMED)
-        "s3:ListAllMyBuckets",
-        "s3:GetBucketLocation",
-        "s3:GetBucketPublicAccessBlock",
-        "s3:GetEncryptionConfiguration",
-        "s3:GetBucketVersioning",
-        "s3:GetBucketPolicy",
-        "s3:GetBucketAcl",
-        "s3:GetBucketLogging",
-        "s3:GetAccountPublicAccessBlock",
-        # regional settings
-        "access-analyzer:ListAnalyzers",
-        "guardduty:ListDetectors",
-        "guardduty:GetDetector",
-        "config:DescribeConfigurationRecorders",
-        "config:DescribeConfigurationRecorderStatus",
-        "securityhub:DescribeHub",
-        "ec2:GetEbsEncryptionByDefault",
-        "backup:ListBackupPlans",
-        "backup:ListBackupSelections",
-        "backup:ListProtectedResources",
-        # regional resources
-        "cloudtrail:DescribeTrails",
-        "cloudtrail:GetTrailStatus",
-        "cloudtrail:GetEventSelectors",
-        "ec2:DescribeInstances",
-        "ec2:DescribeSecurityGroups",
-        "ec2:DescribeVolumes",
-        "ec2:DescribeSnapshots",
-        "ec2:DescribeSnapshotAttribute",
-        "ec2:DescribeImages",
-        "ec2:DescribeVpcs",
-        "ec2:DescribeFlowLogs",
-        "ssm:DescribeInstanceInformation",
-        "ssm:ListInventoryEntries",
-        "ssm:DescribeInstancePatchStates",  # collectors/endpoints/ssm.py: Patch Manager state of each server
-        "rds:DescribeDBInstances",
-        "kms:ListKeys",
-        "kms:DescribeKey",
-        "kms:GetKeyRotationStatus",
-        "elasticloadbalancing:DescribeLoadBalancers",
-        "elasticloadbalancing:DescribeListeners",
-        "logs:DescribeLogGroups",
-        "lambda:ListFunctions",
-        "lambda:ListFunctionUrlConfigs",
-        "secretsmanager:ListSecrets",
-        "acm:ListCertificates",
-        "acm:DescribeCertificate",
-        "dynamodb:ListTables",
-        "dynamodb:DescribeTable",
-        "dynamodb:DescribeContinuousBackups",
-        "elasticfilesystem:DescribeFileSystems",
-        "sns:ListTopics",
-        "sns:GetTopicAttributes",
-        "sqs:ListQueues",
-        "sqs:GetQueueAttributes",
-        "eks:ListClusters",
-        "eks:DescribeCluster",
-        "ecr:DescribeRepositories",
-    }
-)
 
 # boto3 client name -> IAM service prefix, where they differ.
 _PREFIX: dict[str, str] = {

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from collectors.aws import custom
+from collectors.aws.permissions import DISCOVERY, operations_of
 from collectors.aws.unit import Detail, ResourceType, Unit
 
 __all__ = ["PAGE_SIZE", "TABLE", "all_operations"]
@@ -530,13 +531,9 @@ del R
 
 
 def all_operations() -> set[tuple[str, str]]:
-    """Every (boto3 client, operation) the table can send, plus account and region discovery."""
-    ops = {
-        ("sts", "GetCallerIdentity"),
-        ("sts", "AssumeRole"),
-        ("organizations", "ListAccounts"),
-        ("ec2", "DescribeRegions"),
-    }
+    """Every (boto3 client, operation) the table can send, plus account and region discovery
+    (declared in collectors/aws/permissions.py)."""
+    ops = set(operations_of(DISCOVERY))
     for rt in TABLE:
         ops |= rt.operations()
     return ops

@@ -24,6 +24,7 @@ from agent.config import AwsSource, EndpointSource
 from agent.models import CollectionError, Resource, Snapshot, isoformat, utcnow
 from collectors import CollectContext
 from collectors.aws.accounts import Unreachable, base_account, reach, targets
+from collectors.aws.permissions import SSM_ENDPOINTS, operations_of
 from collectors.aws.session import AccountSession, ClientFactory
 from collectors.aws.unit import error_text
 from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, PatchState, device_resource
@@ -32,14 +33,9 @@ from collectors.endpoints.products import ANTIVIRUS, EDR, EDR_SERVICES, match
 __all__ = ["collect_ssm", "server_device"]
 
 DEFENDER = "Microsoft Defender Antivirus"
-#: Every AWS operation this collector sends (the read-only allowlist and IAM policy must grant them).
-OPERATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("ssm", "DescribeInstanceInformation"),
-        ("ssm", "ListInventoryEntries"),
-        ("ssm", "DescribeInstancePatchStates"),
-    }
-)
+#: Every AWS operation this collector sends besides account discovery, declared with the rest in
+#: collectors/aws/permissions.py (the allowlist and IAM policy are generated from there).
+OPERATIONS: frozenset[tuple[str, str]] = operations_of(SSM_ENDPOINTS)
 PATCH_BATCH = 50  # DescribeInstancePatchStates takes at most 50 instance ids
 _NO_PATCH_STATE = (
     "NoPatchState: Patch Manager has no scan or install result for this instance "
