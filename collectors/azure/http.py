@@ -1,16 +1,15 @@
 """One read-only HTTP client for Microsoft Graph and Azure Resource Manager.
 
 Tokens come from the azure-identity credential for the right scope; list calls follow
-``@odata.nextLink`` (Graph) and ``nextLink`` (ARM); 429/503 honour ``Retry-After`` (bounded). Every
-request passes a guard first: GET only, only to the configured Graph/ARM hosts, only on the paths of
-the allowlist below. Anything else raises ReadOnlyViolation before it leaves the process (the token
+``@odata.nextLink`` (Graph) and ``nextLink`` (ARM); 429 and 502-504 are retried honouring
+``Retry-After``, within bounded attempts, waits and time (collectors.http_retry). Every request
+passes a guard first: GET only, only to the configured Graph/ARM hosts, only on the paths of the
+allowlist below. Anything else raises ReadOnlyViolation before it leaves the process (the token
 POST is made by azure-identity's own pipeline to the login authority, never by this client).
 """
 
 from __future__ import annotations
 
-import email.utils
-import logging
 import re
 import ssl
 import time
@@ -24,10 +23,9 @@ from azure.core.exceptions import AzureError
 from agent.config import AzureCredentials
 from agent.errors import AgentError
 from collectors import CollectContext
+from collectors.http_retry import RetryPolicy, send
 
 __all__ = ["ALLOWED", "Api", "ApiError", "AuthError", "AzureHttp", "ReadOnlyViolation", "allowed"]
-
-log = logging.getLogger(__name__)
 
 Api = Literal["graph", "arm"]
 
@@ -92,7 +90,7 @@ _ARM: frozenset[tuple[str, str, str]] = frozenset(
 #: Every request the Azure and Intune collectors may send. Nothing else ever leaves the process.
 ALLOWED: frozenset[tuple[str, str, str]] = _GRAPH_ENTRA | _GRAPH_INTUNE | _ARM
 _COMPILED = [(m, a, re.compile(p, re.IGNORECASE)) for m, a, p in ALLOWED]
-_RETRY_STATUS = {429, 502, 503, 504}
+_RETRY_STATUS = frozenset({502, 503, 504})  # and 429
 
 
 class ReadOnlyViolation(Exception):
@@ -111,19 +109,6 @@ class ApiError(Exception):
 
 def allowed(method: str, api: str, path: str) -> bool:
     return any(m == method.upper() and a == api and p.fullmatch(path) for m, a, p in _COMPILED)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:
@@ -148,11 +133,13 @@ class AzureHttp:
         *,
         max_retries: int = 4,
         max_wait: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        deadline: float = 300.0,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.credential, self.ctx, self.tenant = credential, ctx, creds.tenant_id
         self.bases: dict[str, str] = {"graph": creds.graph_url.rstrip("/"), "arm": creds.arm_url.rstrip("/")}
-        self.max_retries, self.max_wait, self._sleep = max_retries, max_wait, sleep
+        self.retry = RetryPolicy(max_retries, max_wait, deadline, backoff=1.0, statuses=_RETRY_STATUS)
+        self._sleep = sleep or ctx.cancel.wait  # a shutdown cuts a long Retry-After short
         self._tokens: dict[str, AccessToken] = {}
         seconds = creds.timeout.total_seconds()
         self.client = httpx.Client(
@@ -196,9 +183,9 @@ class AzureHttp:
     def _scope(self, api: str) -> str:
         return self.bases[api] + "/.default"
 
-    def _token(self, api: str, *, fresh: bool = False) -> str:
+    def _token(self, api: str) -> str:
         tok = self._tokens.get(api)
-        if fresh or tok is None or tok.expires_on - 120 < time.time():
+        if tok is None or tok.expires_on - 120 < time.time():
             try:
                 tok = self.credential.get_token(self._scope(api), tenant_id=self.tenant)
             except AzureError as exc:
@@ -212,42 +199,41 @@ class AzureHttp:
 
     # -- requests ----------------------------------------------------------------------------------
 
+    def _attempt(self, api: Api, url: str, params: Mapping[str, str] | None, operation: str) -> httpx.Response:
+        """One GET with its bookkeeping: cancellation first, the API-call metric after."""
+        self.ctx.check_cancelled()
+        headers = {"Authorization": f"Bearer {self._token(api)}"}
+        try:
+            response = self.client.get(url, params=params, headers=headers)
+        except httpx.TransportError:
+            self.ctx.on_api_call(api, operation, "ConnectionError")
+            raise
+        self.ctx.on_api_call(api, operation, None if response.status_code < 400 else _error_of(response)[0])
+        return response
+
     def _send(self, api: Api, url: str, params: Mapping[str, str] | None, operation: str) -> Any:
         self._check("GET", httpx.URL(url))  # before a token is even requested
-        attempt, refreshed = 0, False
-        while True:
-            self.ctx.check_cancelled()
-            headers = {"Authorization": f"Bearer {self._token(api, fresh=refreshed and attempt == 0)}"}
+        for refreshed in (False, True):
             try:
-                response = self.client.get(url, params=params, headers=headers)
+                response = send(
+                    lambda: self._attempt(api, url, params, operation),
+                    self.retry,
+                    operation=f"{api} {operation}",
+                    sleep=self._sleep,
+                )
             except httpx.TransportError as exc:
-                self.ctx.on_api_call(api, operation, "ConnectionError")
-                if attempt >= self.max_retries:
-                    raise ApiError(0, "ConnectionError", f"{type(exc).__name__}: {exc}") from None
-                attempt += 1
-                self._sleep(min(self.max_wait, 2.0**attempt / 2))
-                continue
+                raise ApiError(0, "ConnectionError", f"{type(exc).__name__}: {exc}") from None
             status = response.status_code
-            if status < 400:
-                self.ctx.on_api_call(api, operation, None)
-                try:
-                    return response.json()
-                except ValueError:
-                    raise ApiError(status, "InvalidResponse", "the response is not JSON") from None
-            code, message = _error_of(response)
-            self.ctx.on_api_call(api, operation, code)
-            if status == 401 and not refreshed:
-                refreshed, attempt = True, 0
+            if status == 401 and not refreshed:  # a token revoked or expired early: one fresh try
                 self._tokens.pop(api, None)
                 continue
-            if status in _RETRY_STATUS and attempt < self.max_retries:
-                attempt += 1
-                wait = _retry_after(response)
-                delay = min(self.max_wait, wait if wait is not None else 2.0**attempt / 2)
-                log.info("azure %s %s: HTTP %s, retrying in %.1fs", api, operation, status, delay)
-                self._sleep(delay)
-                continue
-            raise ApiError(status, code, message)
+            if status >= 400:
+                raise ApiError(status, *_error_of(response))
+            try:
+                return response.json()
+            except ValueError:
+                raise ApiError(status, "InvalidResponse", "the response is not JSON") from None
+        raise AssertionError("unreachable: the second pass returns or raises")  # pragma: no cover
 
     def get(self, api: Api, path: str, params: Mapping[str, str] | None = None, *, operation: str) -> Any:
         """One GET of ``path`` under the API's base URL; the JSON body."""

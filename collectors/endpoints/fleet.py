@@ -14,16 +14,14 @@ Fleet policies are the organisation's own osquery checks; ``fleet.policies`` in 
 the policy that answers each device attribute (antivirus, firewall, disk_encryption, os_supported,
 os_patched, password_required, edr, tamper_protection). Policy results carry their own time
 (``policy_updated_at``): the attributes they answer are judged fresh by it, not by ``seen_time``.
-A 429 or 5xx is retried after ``Retry-After`` (or an exponential backoff), up to ``max_retries``.
+A 429, 5xx or network error is retried after ``Retry-After`` (or an exponential backoff with
+jitter), up to ``max_retries`` times and never past DEADLINE seconds a request (collectors.http_retry).
 The API token is sent only in the Authorization header and never logged.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,10 +32,9 @@ from agent.errors import AgentError
 from agent.models import CollectionError, Resource, Snapshot, utcnow
 from collectors import CollectContext
 from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, PatchState, device_resource
+from collectors.http_retry import RetryPolicy, send
 
 __all__ = ["FleetClient", "collect_fleet", "host_to_resource", "needs_detail", "platform_of"]
-
-log = logging.getLogger(__name__)
 
 _PLATFORMS = {"darwin": "macos", "windows": "windows", "ios": "ios", "ipados": "ios", "android": "android"}
 _LINUX = {
@@ -59,7 +56,8 @@ _LINUX = {
     "almalinux",
     "oracle",
 }
-MAX_WAIT = 120.0
+MAX_WAIT = 120.0  # one wait, Retry-After included
+DEADLINE = 300.0  # one request, its retries included
 
 
 def platform_of(value: str) -> str:
@@ -73,35 +71,15 @@ class FleetError(Exception):
         self.operation, self.code, self.message = operation, code, message
 
 
-def _retry_after(response: httpx.Response, attempt: int) -> float:
-    value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit():
-        return min(float(value), MAX_WAIT)
-    if value:
-        try:
-            return max(
-                0.0,
-                min(
-                    float(
-                        (
-                            parsedate_to_datetime(value) - parsedate_to_datetime(response.headers.get("Date") or value)
-                        ).total_seconds()
-                    ),
-                    MAX_WAIT,
-                ),
-            )
-        except (TypeError, ValueError):
-            pass
-    return min(0.5 * 2.0**attempt, MAX_WAIT)
-
-
 class FleetClient:
     """A thin httpx client: bearer token, retries on 429/5xx honouring Retry-After."""
 
-    def __init__(self, opts: FleetOptions, ctx: CollectContext, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, opts: FleetOptions, ctx: CollectContext, sleep: Callable[[float], object] | None = None) -> None:
         self.opts = opts
         self.ctx = ctx
-        self.sleep = sleep
+        self.sleep = sleep or ctx.cancel.wait  # a shutdown cuts a long Retry-After short
+        # every httpx error is retried, as it always was; 429 and 5xx too
+        self.retry = RetryPolicy(opts.max_retries, MAX_WAIT, DEADLINE, errors=(httpx.HTTPError,))
         verify: Any = opts.ca_bundle or True
         self.http = httpx.Client(
             base_url=opts.url.rstrip("/"),
@@ -117,37 +95,42 @@ class FleetClient:
     def close(self) -> None:
         self.http.close()
 
+    def _attempt(self, operation: str, path: str, params: dict[str, Any] | None) -> httpx.Response:
+        """One GET with its bookkeeping: cancellation first, the API-call metric after."""
+        self.ctx.check_cancelled()
+        try:
+            response = self.http.get(path, params=params)
+        except httpx.HTTPError as exc:
+            self.ctx.on_api_call("fleet", operation, type(exc).__name__)
+            raise
+        status = response.status_code
+        self.ctx.on_api_call("fleet", operation, None if status < 300 else str(status))
+        return response
+
     def get(self, operation: str, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        for attempt in range(self.opts.max_retries + 1):
-            self.ctx.check_cancelled()
-            try:
-                response = self.http.get(path, params=params)
-            except httpx.HTTPError as exc:
-                self.ctx.on_api_call("fleet", operation, type(exc).__name__)
-                if attempt == self.opts.max_retries:
-                    raise FleetError(operation, type(exc).__name__, str(exc)[:300]) from None
-                self.sleep(min(0.5 * 2**attempt, MAX_WAIT))
-                continue
-            status = response.status_code
-            self.ctx.on_api_call("fleet", operation, None if status < 300 else str(status))
-            if status == 429 or status >= 500:
-                if attempt == self.opts.max_retries:
-                    raise FleetError(operation, str(status), f"gave up after {attempt + 1} attempts")
-                wait = _retry_after(response, attempt)
-                log.info("fleet asked us to wait", extra={"operation": operation, "status": status, "seconds": wait})
-                self.sleep(wait)
-                continue
-            if status >= 400:
-                message = response.text[:300]
-                raise FleetError(operation, str(status), message)
-            try:
-                data = response.json()
-            except ValueError:
-                raise FleetError(operation, "BadResponse", "answer is not JSON") from None
-            if not isinstance(data, dict):
-                raise FleetError(operation, "BadResponse", "answer is not a JSON object")
-            return data
-        raise FleetError(operation, "Retries", "no attempts made")  # pragma: no cover
+        attempts = 0
+
+        def attempt() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt(operation, path, params)
+
+        try:
+            response = send(attempt, self.retry, operation=operation, sleep=self.sleep)
+        except httpx.HTTPError as exc:
+            raise FleetError(operation, type(exc).__name__, str(exc)[:300]) from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise FleetError(operation, str(status), f"gave up after {attempts} attempts")
+        if status >= 400:
+            raise FleetError(operation, str(status), response.text[:300])
+        try:
+            data = response.json()
+        except ValueError:
+            raise FleetError(operation, "BadResponse", "answer is not JSON") from None
+        if not isinstance(data, dict):
+            raise FleetError(operation, "BadResponse", "answer is not a JSON object")
+        return data
 
     def hosts(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
