@@ -1,4 +1,7 @@
-"""One cycle of one source: collect -> evaluate -> store -> metrics -> after-cycle hooks.
+"""One cycle of one source, stage by stage (agent/stages/):
+
+collect -> evaluate -> apply exceptions -> [one store transaction: snapshots -> drift ->
+compose alerts -> drift events and outbox rows] -> publish metrics, wake the dispatcher.
 
 The daemon, `scan` and `demo` all call Pipeline.run_cycle; nothing else runs the pipeline.
 """
@@ -6,20 +9,27 @@ The daemon, `scan` and `demo` all call Pipeline.run_cycle; nothing else runs the
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
+from agent.alerts.model import Alert
 from agent.config import AnySource, Config
-from agent.errors import AgentError
+from agent.drift import DriftEvent
 from agent.evaluate import evaluate
 from agent.mappings import Mappings, load_mappings
 from agent.metrics import AgentMetrics
 from agent.models import Finding, Snapshot, new_run_id, utcnow
+from agent.posture import evaluate_posture
 from agent.registry import load_checks, load_collectors
-from agent.store import RunRecord, SnapshotWrite, Store
-from agent.store.db import InTransaction
+from agent.stages.alerts import AlertComposer
+from agent.stages.collect import Collector, collect
+from agent.stages.drift import RequirementStates, requirement_events, resource_changes, snapshot_drift
+from agent.stages.exceptions import apply_exceptions
+from agent.stages.publish import ExceptionGauge, observe_cycle
+from agent.stages.result import CycleResult
+from agent.store import RunRecord, SnapshotWrite, Store, manual
+from agent.store.cycle_tx import CycleTransaction
 from checks.base import Check
 from collectors import Cancelled, CollectContext
 
@@ -28,25 +38,10 @@ __all__ = ["CycleResult", "Pipeline"]
 log = logging.getLogger("agent.cycle")
 
 
-@dataclass
-class CycleResult:
-    run: RunRecord
-    snapshots: list[Snapshot]
-    findings: list[Finding]
-    writes: list[SnapshotWrite] = field(default_factory=list)
-    error: str = ""
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
-
-    @property
-    def ok(self) -> bool:
-        return self.run.status != "failed"
-
-
-AfterCycle = Callable[[CycleResult], None]
-
-
 class Pipeline:
     """Everything a cycle needs, built once and shared by all sources."""
+
+    POSTURE_REFRESH_SECONDS = 300.0
 
     def __init__(
         self,
@@ -56,36 +51,32 @@ class Pipeline:
         metrics: AgentMetrics | None = None,
         checks: Mapping[str, Check] | None = None,
         mappings: Mappings | None = None,
-        collectors: Mapping[str, Callable[..., list[Snapshot]]] | None = None,
+        collectors: Mapping[str, Collector] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.metrics = metrics or AgentMetrics()
         self.checks = dict(checks) if checks is not None else load_checks()
         self.mappings = mappings or load_mappings()
-        self.collectors = dict(collectors) if collectors is not None else load_collectors()
+        found: Mapping[str, Collector] = collectors if collectors is not None else load_collectors()
+        self.collectors = dict(found)
+        self.frameworks = tuple(config.scope.frameworks)
+        self.categories = tuple(config.scope.soc2_categories)
+        self.controls = {cid: self.mappings.tags_for(cid, self.frameworks, self.categories) for cid in self.checks}
+        self.alerts = AlertComposer(config, self.checks, self.controls, self.mappings)
+        self.alerts_wake = threading.Event()  # set after each committed cycle: the dispatcher looks at once
         self._posture_at = float("-inf")
-        self.after_cycle: list[AfterCycle] = []  # after commit: notify, dispatch
-        self.in_transaction: list[InTransaction] = []  # inside the cycle's transaction: drift, outbox
-        self.finding_filters: list[Callable[[Snapshot, list[Finding]], list[Finding]]] = []  # exceptions
-        self.watch: Any = None  # agent.watch.Watch when there is a store
-        scope = config.scope
-        self._frameworks = tuple(scope.frameworks)
-        self._categories = tuple(scope.soc2_categories)
-        self.controls = {cid: self.mappings.tags_for(cid, self._frameworks, self._categories) for cid in self.checks}
+        self._requirements: RequirementStates | None = None  # as of the last committed cycle
+        self._write_lock = threading.Lock()  # requirement states follow commit order
+        self._exceptions = ExceptionGauge(self.metrics) if store is not None else None
         for src in config.sources:
             self.metrics.interval.labels(src.name).set(src.schedule.nominal_interval().total_seconds())
+        for ch in config.alerts.channels:  # present from the first scrape, at zero
+            self.metrics.alerts_sent.labels(ch.name)
         if store is not None:
             self.refresh_posture()
-            from agent.watch import attach  # drift events, exceptions, alert outbox
 
-            attach(self)
-
-    def evaluate(self, snapshot: Snapshot) -> list[Finding]:
-        findings = evaluate(snapshot, self.checks.values(), controls=self.controls, params=self.config.checks)
-        for fn in self.finding_filters:
-            findings = fn(snapshot, findings)
-        return findings
+    # -- the cycle -------------------------------------------------------------------------------
 
     def run_cycle(self, source: AnySource, ctx: CollectContext | None = None) -> CycleResult:
         """Collect, evaluate and store one source. Raises Cancelled if asked to stop mid-way
@@ -98,61 +89,127 @@ class Pipeline:
         started = utcnow()
         t0 = time.monotonic()
         log.info("collection started", extra={"source": source.name, "run": run_id})
-        collector = self.collectors.get(source.provider)
-        snapshots: list[Snapshot] = []
-        error = ""
         try:
-            if collector is None:
-                raise AgentError(f"no collector for provider {source.provider!r}")
-            snapshots = list(collector(source, ctx))
+            collected = collect(source, self.collectors.get(source.provider), ctx)
+            ctx.check_cancelled()
         except Cancelled:
             log.warning("collection cancelled", extra={"source": source.name, "run": run_id})
             raise
-        except AgentError as exc:
-            error = str(exc)
-        except Exception as exc:  # a collector bug must not kill the daemon
-            log.exception("collector crashed", extra={"source": source.name})
-            error = f"collector failed: {type(exc).__name__}: {exc}"
-        ctx.check_cancelled()
         t_collected = time.monotonic()
-        findings_by_snap = [(s, self.evaluate(s)) for s in snapshots]
+        evaluated = [(s, self.evaluate(s)) for s in collected.snapshots]
         t_evaluated = time.monotonic()
-        findings = [f for _, fs in findings_by_snap for f in fs]
-        if error:
-            status = "failed"
-        elif any(not s.complete for s in snapshots):
-            status = "partial"
-        else:
-            status = "complete"
         run = RunRecord(
             id=run_id,
             source=source.name,
             provider=source.provider,
             started_at=started,
             finished_at=utcnow(),
-            status=status,
-            detail={"error": error, "accounts": [s.account for s in snapshots]},
+            status=collected.status,
+            detail={"error": collected.error, "accounts": [s.account for s, _ in evaluated]},
         )
-        result = CycleResult(run=run, snapshots=snapshots, findings=findings, error=error)
+        findings = [f for _, fs in evaluated for f in fs]
+        result = CycleResult(run=run, snapshots=collected.snapshots, findings=findings, error=collected.error)
         if self.store is not None:
-            result.writes = self.store.record_cycle(run, findings_by_snap, within=self.in_transaction)
-            self._refresh_posture_if_needed(result)
+            result.writes, result.drift = self.record(run, evaluated)
         t_stored = time.monotonic()
         result.timings = {
             "collect": t_collected - t0,
             "evaluate": t_evaluated - t_collected,
             "store": t_stored - t_evaluated,
         }
-        self._observe(source, result, time.monotonic() - t0)
-        for hook in self.after_cycle:
-            try:
-                hook(result)
-            except Exception:
-                log.exception("after-cycle hook failed", extra={"source": source.name})
+        self.publish(result, time.monotonic() - t0)
         result.timings["total"] = time.monotonic() - t0
         return result
 
-    POSTURE_REFRESH_SECONDS = 300.0
+    def evaluate(self, snapshot: Snapshot) -> list[Finding]:
+        """The checks over one snapshot, with the risk-acceptance exceptions in force applied."""
+        findings = evaluate(snapshot, self.checks.values(), controls=self.controls, params=self.config.checks)
+        if self.store is None or self._exceptions is None:
+            return findings
+        rules = self.store.exception_rules()
+        self._exceptions.set(rules, snapshot.finished_at)
+        return apply_exceptions(findings, rules, snapshot.finished_at)
+
+    def record(
+        self, run: RunRecord, evaluated: Sequence[tuple[Snapshot, Sequence[Finding]]]
+    ) -> tuple[list[SnapshotWrite], list[DriftEvent]]:
+        """Store the cycle with its drift and its alerts, in one transaction."""
+        assert self.store is not None
+        with self._write_lock:
+            with self.store.cycle(run) as tx:
+                writes = tx.write_snapshots(evaluated)
+                requirements = self._requirement_states(tx, writes)
+                drift, alerts = self._drift_and_alerts(tx, run, writes, requirements)
+                for notice in self.alerts.exception_notices(tx.exception_rules(), run.finished_at):
+                    tx.mark_notified(notice.rule.id, notice.column)
+                    alerts.append((notice.key, notice.alert))
+                tx.enqueue(self.alerts.route(run.id, run.source, run.provider, alerts, utcnow()))
+            if requirements is not None:  # committed: the states later cycles compare with
+                self._requirements = requirements
+        return writes, drift
+
+    def _drift_and_alerts(
+        self,
+        tx: CycleTransaction,
+        run: RunRecord,
+        writes: list[SnapshotWrite],
+        requirements: RequirementStates | None,
+    ) -> tuple[list[DriftEvent], list[tuple[str, Alert]]]:
+        drift: list[DriftEvent] = []
+        alerts: list[tuple[str, Alert]] = []
+        for w in writes:
+            snap = tx.snapshot(w)
+            changed = tx.changed_resources(snap, w)
+            resources = resource_changes(changed.previous, changed.current, snap.errors) if changed else []
+            d = snapshot_drift(
+                source=snap.source,
+                provider=snap.provider,
+                account=snap.account,
+                resources=resources,
+                findings=w.changes,
+                checks=self.checks,
+            )
+            events = list(d.resources)
+            if w is writes[-1] and requirements is not None:  # chained with the run's last snapshot
+                events.extend(requirement_events(run.source, self._requirements, requirements))
+            events.extend(t.event for t in d.findings)
+            now = utcnow()
+            for t in d.findings:
+                alert = self.alerts.finding_alert(t, now)
+                if alert is not None:
+                    alerts.append((f"{run.id}:{w.snapshot_id}:{t.change.uid}:{t.event.kind}", alert))
+            tx.record_drift(snap, events)
+            drift.extend(events)
+        return drift, alerts
+
+    def _requirement_states(self, tx: CycleTransaction, writes: list[SnapshotWrite]) -> RequirementStates | None:
+        """Framework requirement states with this cycle's findings (read through its transaction);
+        None when nothing changed since the last cycle's states."""
+        if not writes or (self._requirements is not None and not any(w.changes for w in writes)):
+            return None
+        posture = evaluate_posture(
+            self.mappings,
+            tx.current_findings(),
+            tx.manual_evidence(),
+            frameworks=self.frameworks,
+            categories=self.categories,
+            now=tx.run.finished_at,
+        )
+        return {
+            rs.requirement.ref: (rs.status, fid, rs.requirement.title)
+            for fid, reqs in posture.requirements.items()
+            for rs in reqs
+        }
+
+    def publish(self, result: CycleResult, seconds: float) -> None:
+        """Metrics of the cycle (drift only when committed) and a wake-up for the dispatcher."""
+        if self.store is not None and result.writes:
+            self._refresh_posture_if_needed(result)
+        observe_cycle(self.metrics, result, seconds)
+        if result.writes:
+            self.alerts_wake.set()
+
+    # -- exported posture ------------------------------------------------------------------------
 
     def _refresh_posture_if_needed(self, result: CycleResult) -> None:
         """After a change, or every few minutes for time-driven states (evidence due for review):
@@ -165,52 +222,18 @@ class Pipeline:
         """Recompute the exported posture (check counts, requirement states) from the store."""
         if self.store is None:
             return
-        from agent.posture import evaluate_posture
-        from agent.store import manual
-
         self._posture_at = time.monotonic()
         self.metrics.set_posture(self.store.finding_counts())
         posture = evaluate_posture(
             self.mappings,
             self.store.current_findings(),
             manual.list_evidence(self.store),
-            frameworks=self._frameworks,
-            categories=self._categories,
+            frameworks=self.frameworks,
+            categories=self.categories,
             now=utcnow(),
         )
         self.metrics.set_requirements(
             (fid, rs.requirement.id, rs.status) for fid, states in posture.requirements.items() for rs in states
-        )
-
-    def _observe(self, source: AnySource, result: CycleResult, seconds: float) -> None:
-        m = self.metrics
-        run = result.run
-        m.collections.labels(source.name, run.status).inc()
-        m.collection_duration.labels(source.name).observe(seconds)
-        m.collection_errors.labels(source.name).set(sum(len(s.errors) for s in result.snapshots))
-        if result.ok:
-            m.last_success.labels(source.name).set(run.finished_at.timestamp())
-            m.resources.labels(source.name, source.provider).set(sum(len(s.resources) for s in result.snapshots))
-        m.evidence_bytes.labels(source.name).inc(sum(w.bytes_added for w in result.writes))
-        for w in result.writes:
-            for change in w.changes:
-                m.finding_changes.labels(change.check_id, change.status).inc()
-        level = logging.WARNING if run.status != "complete" else logging.INFO
-        log.log(
-            level,
-            "collection finished",
-            extra={
-                "source": source.name,
-                "run": run.id,
-                "status": run.status,
-                "seconds": round(seconds, 3),
-                "accounts": len(result.snapshots),
-                "resources": sum(len(s.resources) for s in result.snapshots),
-                "collection_errors": sum(len(s.errors) for s in result.snapshots),
-                "failing": sum(1 for f in result.findings if f.status.value == "fail"),
-                "timings": {k: round(v, 4) for k, v in result.timings.items()},
-                "error": result.error or None,
-            },
         )
 
 

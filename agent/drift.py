@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from agent.models import Resource
+from agent.models import FindingChange, Resource
 from agent.observations import strip_observations
-from agent.store.db import FindingChange
 
 __all__ = [
     "ABSENT",
     "AttributeChange",
+    "DriftEvent",
     "ResourceChange",
     "classify",
     "diff_attributes",
@@ -35,6 +35,26 @@ MAX_CHANGES_PER_RESOURCE = 200  # a rewritten policy document must not produce a
 # Finding transition kinds that alert: a new problem, or a problem that went away.
 FAILURE_KINDS = frozenset({"regressed", "new_failing"})
 RESOLUTION_KINDS = frozenset({"resolved"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftEvent:
+    """One recorded change of a cycle: a resource added, removed or modified, a finding transition
+    (regressed, resolved, ...) or a framework requirement changing state."""
+
+    kind: str
+    source: str
+    provider: str
+    account: str
+    region: str
+    resource_id: str
+    resource_type: str
+    check_id: str = ""
+    severity: str = ""
+    previous_status: str | None = None
+    status: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    uid: str = ""
 
 
 class _Absent:

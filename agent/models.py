@@ -13,7 +13,8 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
@@ -23,7 +24,10 @@ from agent.observations import strip_observations
 
 __all__ = [
     "CollectionError",
+    "ExceptionRule",
     "Finding",
+    "FindingChange",
+    "WARN_BEFORE",
     "Resource",
     "SEVERITY_RANK",
     "Severity",
@@ -304,4 +308,56 @@ class Finding:
             "evaluated_at": isoformat(self.evaluated_at),
             "source": self.source,
             **({"observed": self.observed} if self.observed else {}),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindingChange:
+    """A finding whose status differs from the last cycle's (previous_status None: first seen)."""
+
+    uid: str
+    check_id: str
+    resource_id: str
+    previous_status: str | None
+    status: str
+    finding: Finding | None  # None when the finding is gone (resource deleted) or not collected
+
+
+WARN_BEFORE = timedelta(days=7)  # an exception about to expire is announced this long before
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExceptionRule:
+    id: int
+    check_id: str
+    resource_pattern: str
+    reason: str
+    owner: str
+    created_at: datetime
+    expires_at: datetime
+    warned_at: datetime | None = None
+    expired_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+    def matches(self, finding: Finding) -> bool:
+        # case-sensitive: ARNs and bucket names are
+        return finding.check_id == self.check_id and fnmatchcase(finding.resource_id, self.resource_pattern)
+
+    def state(self, now: datetime) -> str:
+        if not self.active(now):
+            return "expired"
+        return "expiring" if self.expires_at - now <= WARN_BEFORE else "active"
+
+    def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "check_id": self.check_id,
+            "resource_pattern": self.resource_pattern,
+            "reason": self.reason,
+            "owner": self.owner,
+            "created_at": isoformat(self.created_at),
+            "expires_at": isoformat(self.expires_at),
+            "state": self.state(now or utcnow()),
         }

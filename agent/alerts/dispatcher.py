@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from prometheus_client.core import GaugeMetricFamily
 
-from agent.alerts import outbox, slack, webhook
+from agent.alerts import slack, webhook
 from agent.alerts.model import Alert
 from agent.config import AlertsConfig, Secret, SlackChannel, WebhookChannel
 from agent.metrics import AgentMetrics
 from agent.models import utcnow
-from agent.store import Store
+from agent.store import Store, outbox
 
 if TYPE_CHECKING:
     from agent.cycle import Pipeline
@@ -300,7 +300,7 @@ class Dispatcher:
     @classmethod
     def for_pipeline(cls, pipeline: Pipeline, **kw: Any) -> Dispatcher | None:
         """The dispatcher of a Pipeline that has a store and alert channels, else None."""
-        store, watch, config = pipeline.store, pipeline.watch, pipeline.config
-        if store is None or watch is None or not config.alerts.channels:
+        store, config = pipeline.store, pipeline.config
+        if store is None or not config.alerts.channels:
             return None
-        return cls(store, config.alerts, pipeline.metrics, wake=watch.wake, **kw)
+        return cls(store, config.alerts, pipeline.metrics, wake=pipeline.alerts_wake, **kw)

@@ -9,13 +9,13 @@ import httpx
 import typer
 from rich.table import Table
 
-from agent.alerts import outbox
 from agent.alerts.dispatcher import deliver
 from agent.alerts.model import Alert
 from agent.cli.common import console, open_store, resolve_config, write_output
 from agent.config import load_config
 from agent.errors import UsageError
 from agent.models import isoformat, utcnow
+from agent.store import outbox
 
 __all__ = ["register"]
 

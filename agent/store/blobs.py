@@ -13,12 +13,23 @@ uncompressed body).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import zstandard
-from posture_verify.manifests import FULL_EVERY, Manifest, resolve_manifest
+from posture_verify.manifests import FULL_EVERY, Manifest, errors_blob, resolve_manifest
 
-__all__ = ["FULL_EVERY", "Manifest", "compress", "decompress", "manifest_delta", "resolve_manifest"]
+__all__ = [
+    "ERRORS_BLOB",
+    "FULL_EVERY",
+    "Manifest",
+    "compress",
+    "decompress",
+    "manifest_delta",
+    "resolve_manifest",
+    "snapshot_errors",
+]
 
 _LEVEL = 6
 
@@ -44,3 +55,13 @@ def manifest_delta(
     if len(changed) + len(removed) > max(16, len(new) // 4):
         return Manifest(base=None, depth=0, items=dict(new))
     return Manifest(base=prev_hash, depth=prev_depth + 1, items=changed, removed=removed)
+
+
+ERRORS_BLOB = "errors"  # the blob kind holding a snapshot's collection errors
+
+
+def snapshot_errors(value: str | None, load: Callable[[str], bytes]) -> list[dict[str, Any]]:
+    """A snapshot's collection errors from its errors column (``load``: blob hash -> body)."""
+    h = errors_blob(value)
+    out = json.loads(load(h) if h is not None else (value or "[]"))
+    return out if isinstance(out, list) else []

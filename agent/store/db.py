@@ -20,7 +20,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from agent.errors import StoreError
 from agent.models import (
     CollectionError,
+    ExceptionRule,
     Finding,
+    FindingChange,
     Resource,
     Snapshot,
     Status,
@@ -28,15 +30,25 @@ from agent.models import (
     sha256_hex,
 )
 from agent.store import evidence_tables as _evidence_tables  # noqa: F401  (on the shared metadata)
+from agent.store import exception_rules
 from agent.store import schema as t
-from agent.store.blobs import Manifest, compress, decompress, manifest_delta, resolve_manifest
+from agent.store.blobs import (
+    ERRORS_BLOB,
+    Manifest,
+    compress,
+    decompress,
+    manifest_delta,
+    resolve_manifest,
+    snapshot_errors,
+)
 from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
+from agent.store.cycle_tx import CycleTransaction
+from agent.store.records import RunRecord, SnapshotWrite
 from agent.store.resultset import ResultSetHash
 
 __all__ = [
     "ERRORS_BLOB",
     "FindingChange",
-    "InTransaction",
     "RunRecord",
     "Store",
     "SnapshotWrite",
@@ -55,47 +67,11 @@ _EVENT_COLUMNS = ("snapshot_id", *_EVENT_BASE, "status", "previous_status", "mes
 _CURRENT_COLUMNS = (*_EVENT_BASE, "status", "message", "first_seen", "since")
 
 
-InTransaction = Callable[["Store", Connection, "RunRecord", "list[SnapshotWrite]"], None]
-
-
 def redact_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<invalid database URL>"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunRecord:
-    id: str
-    source: str
-    provider: str
-    started_at: datetime
-    finished_at: datetime
-    status: str
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, kw_only=True)
-class FindingChange:
-    """A finding whose state differs from the last cycle (previous_status None: first seen)."""
-
-    uid: str
-    check_id: str
-    resource_id: str
-    previous_status: str | None
-    status: str
-    finding: Finding | None  # None when the finding is gone (resource deleted)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SnapshotWrite:
-    snapshot_id: int
-    manifest_hash: str
-    results_hash: str
-    new_bodies: int
-    bytes_added: int
-    changes: tuple[FindingChange, ...]
 
 
 @dataclass
@@ -140,16 +116,6 @@ def _engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use database {redact_url(url)}: {exc}") from None
-
-
-ERRORS_BLOB = "errors"  # the blob kind holding a snapshot's collection errors
-
-
-def snapshot_errors(value: str | None, load: Callable[[str], bytes]) -> list[dict[str, Any]]:
-    """A snapshot's collection errors from its errors column (``load``: blob hash -> body)."""
-    h = errors_blob(value)
-    out = json.loads(load(h) if h is not None else (value or "[]"))
-    return out if isinstance(out, list) else []
 
 
 def reachable_blobs(conn: Connection, manifest_hashes: Iterable[str]) -> set[str]:
@@ -255,54 +221,67 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def record_cycle(
-        self,
-        run: RunRecord,
-        results: Sequence[tuple[Snapshot, Sequence[Finding]]],
-        *,
-        within: Sequence[InTransaction] = (),
-    ) -> list[SnapshotWrite]:
-        """Store one cycle of one source atomically: run, bodies, manifests, finding changes and
-        the evidence-chain entries. ``within`` callbacks write in the same transaction (drift
-        events, alert outbox rows). Nothing is written if anything fails."""
+    @contextmanager
+    def cycle(self, run: RunRecord) -> Iterator[CycleTransaction]:
+        """The one transaction of a cycle (see agent/store/cycle_tx.py). Nothing is written if
+        anything in the block fails; a database error comes out as a StoreError."""
+        tx: CycleTransaction | None = None
         committed = False
         try:
             with self.transaction() as conn:
-                run_row = {
-                    "id": run.id,
-                    "source": run.source,
-                    "provider": run.provider,
-                    "started_at": run.started_at,
-                    "finished_at": run.finished_at,
-                    "status": run.status,
-                    "resource_count": sum(len(s.resources) for s, _ in results),
-                    "error_count": sum(len(s.errors) for s, _ in results),
-                    "detail": canonical_json(run.detail).decode(),
-                }
-                conn.execute(insert(t.runs).values(**run_row))
-                committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
-                writes = [self._write_snapshot(conn, run, snap, findings, committed_rows) for snap, findings in results]
-                # one chain entry for the whole cycle: the run, its snapshots and their finding events
-                commitment = CycleCommitment(run_fields(run_row), committed_rows)
-                self.append_evidence(
-                    conn,
-                    at=run.finished_at,
-                    kind="cycle",
-                    ref=run.id,
-                    content=commitment.content(),
-                    content_hash=commitment.content_hash,
-                )
-                for fn in within:
-                    fn(self, conn, run, writes)
+                tx = CycleTransaction(self, conn, run)
+                yield tx
             committed = True
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"could not store run {run.id}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
             ) from None
         finally:
-            if not committed:  # rolled back: the in-memory state may be ahead of the database
-                for snap, _ in results:
-                    self._forget(snap.source, snap.account)
+            if not committed and tx is not None:  # rolled back: the in-memory state may be ahead
+                for source, account in tx.keys:
+                    self._forget(source, account)
+
+    def record_cycle(
+        self, run: RunRecord, results: Sequence[tuple[Snapshot, Sequence[Finding]]]
+    ) -> list[SnapshotWrite]:
+        """Store one cycle of one source atomically, without drift or alerts (the pipeline adds those
+        in the same transaction: Pipeline.record)."""
+        with self.cycle(run) as tx:
+            return tx.write_snapshots(results)
+
+    def _write_cycle(
+        self,
+        conn: Connection,
+        run: RunRecord,
+        results: Sequence[tuple[Snapshot, Sequence[Finding]]],
+        previous: dict[int, dict[str, str] | None],
+    ) -> list[SnapshotWrite]:
+        run_row = {
+            "id": run.id,
+            "source": run.source,
+            "provider": run.provider,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "status": run.status,
+            "resource_count": sum(len(s.resources) for s, _ in results),
+            "error_count": sum(len(s.errors) for s, _ in results),
+            "detail": canonical_json(run.detail).decode(),
+        }
+        conn.execute(insert(t.runs).values(**run_row))
+        committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
+        writes = [
+            self._write_snapshot(conn, run, snap, findings, committed_rows, previous) for snap, findings in results
+        ]
+        # one chain entry for the whole cycle: the run, its snapshots and their finding events
+        commitment = CycleCommitment(run_fields(run_row), committed_rows)
+        self.append_evidence(
+            conn,
+            at=run.finished_at,
+            kind="cycle",
+            ref=run.id,
+            content=commitment.content(),
+            content_hash=commitment.content_hash,
+        )
         return writes
 
     def _state(self, conn: Connection, source: str, account: str) -> _KeyState:
@@ -371,6 +350,7 @@ class Store:
         snap: Snapshot,
         findings: Sequence[Finding],
         committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+        previous: dict[int, dict[str, str] | None],
     ) -> SnapshotWrite:
         state = self._state(conn, snap.source, snap.account)
         prev = state.manifest
@@ -423,6 +403,7 @@ class Store:
         self._write_findings(conn, snapshot_id, events, upserts, gone)
         # the chain entry commits to the finding_events rows of this snapshot, in insertion order
         committed_rows.append((snapshot_id, snapshot_fields({"id": snapshot_id, **row}), events))
+        previous[snapshot_id] = prev_map if prev is not None else None  # what drift compares with
         state.snapshot_id, state.results_hash = snapshot_id, results_hash
         state.manifest = (manifest_hash, depth, mapping)
         return SnapshotWrite(
@@ -633,6 +614,10 @@ class Store:
         return seq
 
     # -- reads -------------------------------------------------------------------------------
+
+    def exception_rules(self) -> list[ExceptionRule]:
+        """Every risk-acceptance exception, oldest first."""
+        return exception_rules.list_rules(self)
 
     def current_findings(
         self,

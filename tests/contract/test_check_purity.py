@@ -108,3 +108,68 @@ def test_rule_rejects(module: str) -> None:
 )
 def test_rule_accepts(module: str) -> None:
     assert _allowed(module)
+
+
+# -- the pipeline's pure stages (agent/stages/__init__.py) ------------------------------------------
+
+AGENT_DIR = CHECKS_DIR.parent / "agent"
+PURE_STAGES = sorted(
+    [
+        AGENT_DIR / "evaluate.py",
+        AGENT_DIR / "drift.py",
+        AGENT_DIR / "observations.py",
+        AGENT_DIR / "posture.py",
+        AGENT_DIR / "stages" / "drift.py",
+        AGENT_DIR / "stages" / "exceptions.py",
+        AGENT_DIR / "stages" / "alerts.py",
+    ]
+)
+# data models and pure helpers a stage may use; nothing that reaches a database, a network or a collector
+STAGE_ALLOWED = {
+    "agent.models",
+    "agent.drift",
+    "agent.observations",
+    "agent.mappings",
+    "agent.config",
+    "agent.alerts.model",
+    "agent.alerts.routing",
+    "agent.stages.drift",
+    "checks.base",
+}
+STAGE_FORBIDDEN_STDLIB = {"socket", "subprocess", "urllib.request", "http.client", "sqlite3", "threading", "time"}
+
+
+def _stage_allowed(module: str) -> bool:
+    root = module.split(".", 1)[0]
+    if root in FORBIDDEN_ROOTS or module in STAGE_FORBIDDEN_STDLIB or root in STAGE_FORBIDDEN_STDLIB:
+        return False
+    if root == "__future__" or root in sys.stdlib_module_names:
+        return True
+    return module in STAGE_ALLOWED
+
+
+def test_the_pure_stages_exist() -> None:
+    assert all(p.is_file() for p in PURE_STAGES)
+
+
+@pytest.mark.parametrize("path", PURE_STAGES, ids=lambda p: str(p.relative_to(CHECKS_DIR.parent)))
+def test_pure_stage_imports_no_store_network_or_clock(path: Path) -> None:
+    bad = [f"line {line}: {mod}" for line, mod in _imports(path) if not _stage_allowed(mod)]
+    assert not bad, f"{path.name} is a pure stage but imports {bad}"
+
+
+@pytest.mark.parametrize("module", ["agent.store", "agent.store.db", "sqlalchemy", "httpx", "time", "collectors.aws"])
+def test_stage_rule_rejects(module: str) -> None:
+    assert not _stage_allowed(module)
+
+
+def test_no_sql_outside_the_store() -> None:
+    """The store is the only gateway to the database: SQLAlchemy is imported nowhere else."""
+    offenders = []
+    for path in sorted(AGENT_DIR.rglob("*.py")):
+        if (AGENT_DIR / "store") in path.parents:
+            continue
+        for line, mod in _imports(path):
+            if mod.split(".", 1)[0] == "sqlalchemy":
+                offenders.append(f"{path.relative_to(AGENT_DIR.parent)}:{line}")
+    assert not offenders, f"SQL outside agent/store: {offenders}"

@@ -15,13 +15,12 @@ import pytest
 from alert_sinks import Reply, SlackSink, WebhookSink
 from sqlalchemy import select
 
-from agent.alerts import outbox
 from agent.alerts.dispatcher import Dispatcher
 from agent.config import parse_config
 from agent.cycle import CycleResult, Pipeline
 from agent.exceptions import add_exception
 from agent.models import Resource, Snapshot, Status, utcnow
-from agent.store import RunRecord, Store
+from agent.store import RunRecord, Store, outbox
 from agent.store.alerting import drift_events
 from agent.store.schema import evidence_log
 from checks.base import Context, Remediation, Severity, Verdict, check
@@ -55,7 +54,7 @@ def bucket(name: str, public: bool = False, account: str = ACCOUNT) -> Resource:
 
 
 def record(pipeline: Pipeline, resources: list[Resource], source: str = "t") -> CycleResult:
-    """One cycle of plain data through the real evaluate/store/in-transaction/after-cycle path."""
+    """One cycle of plain data through the real evaluate, record (store, drift, alerts) and publish stages."""
     now = utcnow()
     by_account: dict[str, list[Resource]] = {}
     for r in resources:
@@ -75,10 +74,10 @@ def record(pipeline: Pipeline, resources: list[Resource], source: str = "t") -> 
     )
     results = [(s, pipeline.evaluate(s)) for s in snaps]
     assert pipeline.store is not None
-    writes = pipeline.store.record_cycle(run, results, within=pipeline.in_transaction)
-    res = CycleResult(run=run, snapshots=snaps, findings=[f for _, fs in results for f in fs], writes=writes)
-    for hook in pipeline.after_cycle:
-        hook(res)
+    writes, drift = pipeline.record(run, results)
+    findings = [f for _, fs in results for f in fs]
+    res = CycleResult(run=run, snapshots=snaps, findings=findings, writes=writes, drift=drift)
+    pipeline.publish(res, 0.0)
     return res
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from agent.drift import ABSENT, classify, diff_attributes, diff_manifests, diff_resources
-from agent.models import Resource
-from agent.store.db import FindingChange
+from agent.models import FindingChange, Resource
 
 
 def _bucket(name: str, **attrs: object) -> Resource:
