@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from pythonjsonlogger import json as jsonlogger
 
 __all__ = ["configure_logging"]
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        event: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "event": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
-                event[key] = value
-        if record.exc_info:
-            event["exception"] = self.formatException(record.exc_info)
-        return json.dumps(event, ensure_ascii=False, default=str)
+class JsonFormatter(jsonlogger.JsonFormatter):
+    """python-json-logger with the agent's field names: ts, level, logger, event, the extras, exception."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "message": "event", "exc_info": "exception"},
+            # str() for anything else, as before: the library's encoder would expand a dataclass
+            # field by field, while str() of a Secret is only its reference (env:NAME)
+            json_default=str,
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        log_data["ts"] = datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+        super().add_fields(log_data, record, message_dict)
+        log_data["level"] = record.levelname.lower()
 
 
 class TextFormatter(logging.Formatter):
