@@ -11,6 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.unit.checks.casekit import declared_check_ids
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -53,7 +55,7 @@ def test_findings_filters(scanned: str) -> None:
 
 def test_checks_list_and_db_upgrade(tmp_path: Path) -> None:
     checks = json.loads(cli("checks", "list", "--provider", "aws", "--format", "json").stdout)
-    assert len(checks) >= 45
+    assert {c["id"] for c in checks} == declared_check_ids("checks.aws")  # the whole AWS catalog
     assert all(c["remediation"]["console"] and c["rationale"] for c in checks)
     assert all(any(t.startswith("SOC2:") for t in c["controls"]) for c in checks)
     db = f"sqlite:///{tmp_path / 'new.db'}"

@@ -13,12 +13,14 @@ true for the wrong reason, a condition that narrows a policy). Provider case hel
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
+from pathlib import Path
 
 from agent.models import Status
 from checks.base import Check
 
-__all__ = ["LOOKS_FINE", "assert_complete", "missing", "note"]
+__all__ = ["LOOKS_FINE", "assert_complete", "declared_check_ids", "missing", "note"]
 
 LOOKS_FINE = "looks fine but is not"
 _seen: dict[str, set[str]] = {}
@@ -50,3 +52,24 @@ def assert_complete(checks: Iterable[Check]) -> None:
     assert not gaps, "checks without a full case table:\n" + "\n".join(
         f"  {cid}: lacks {', '.join(kinds)}" for cid, kinds in sorted(gaps.items())
     )
+
+
+def declared_check_ids(package: str) -> frozenset[str]:
+    """Every id a ``check(id="...")`` call declares in the source of ``package`` (every module, also the
+    ``_`` ones the registry skips), read without importing it: what the catalog must hold, so no test
+    needs a count of it. A check whose id is not a string literal cannot be read and fails here."""
+    root = Path(__file__).resolve().parents[3].joinpath(*package.split("."))
+    ids: set[str] = set()
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            if not (isinstance(node.func, ast.Name) and node.func.id == "check"):
+                continue
+            (value,) = [k.value for k in node.keywords if k.arg == "id"] or [None]
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                raise AssertionError(f"{path}:{node.lineno}: a check id that is not a string literal")
+            if value.value in ids:
+                raise AssertionError(f"{path}:{node.lineno}: check id {value.value} declared twice")
+            ids.add(value.value)
+    return frozenset(ids)
