@@ -48,6 +48,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy agent checks collectors deploy/verifier/posture_verify deploy/demo/posture_demo
 
+# The allowlists, IAM policy, CloudFormation role and permission tables generated from what the
+# collectors declare (collectors/permissions.py). Run it after adding an API call, and commit the result.
+.PHONY: permissions
+permissions: $(STAMP)
+	$(BIN)/python -m collectors.permissions --write
+
 bench: $(STAMP)
 	$(BIN)/python bench/daemon_cycle.py
 
