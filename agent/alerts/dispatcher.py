@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -27,6 +26,7 @@ from agent.alerts.model import Alert
 from agent.config import AlertsConfig, Secret, SlackChannel, WebhookChannel
 from agent.metrics import AgentMetrics
 from agent.models import utcnow
+from agent.retry_after import parse_retry_after
 from agent.store import Store, outbox
 
 if TYPE_CHECKING:
@@ -61,19 +61,6 @@ class Delivery:
         return "http_5xx" if self.status >= 500 else "http_4xx"
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:  # the HTTP-date form
-        return max(0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
 def _reveal(value: Secret | str) -> str:
     return value.reveal() if isinstance(value, Secret) else value
 
@@ -105,7 +92,9 @@ def deliver(client: httpx.Client, channel: SlackChannel | WebhookChannel, alert:
         False,
         resp.status_code,
         f"HTTP {resp.status_code}: {detail}",
-        _retry_after(resp.headers.get("Retry-After")) if resp.status_code in (429, 503) else None,
+        parse_retry_after(resp.headers.get("Retry-After"), cap=MAX_RETRY_AFTER, now=utcnow())
+        if resp.status_code in (429, 503)
+        else None,
     )
 
 
