@@ -61,6 +61,8 @@ __all__ = [
 MIGRATIONS = Path(__file__).parent / "migrations"
 GONE = "gone"
 # the message of a finding that could not be re-collected: kept as error, left out of the result set
+# the stored message of a finding that could not be re-collected (fixed by the evidence format: the
+# verifier leaves such rows out of the result set); in memory the state is the set _KeyState.not_collected
 STARVED = "not collected this cycle; see the snapshot's collection errors"
 _EVENT_BASE = ("uid", "source", "check_id", "resource_id", "resource_type", "provider", "account", "region", "severity")
 _EVENT_COLUMNS = ("snapshot_id", *_EVENT_BASE, "status", "previous_status", "message", "at")
@@ -84,7 +86,8 @@ class _KeyState:
     manifest: tuple[str, int, dict[str, str]] | None = None
     results_hash: str | None = None
     current: dict[str, dict[str, Any]] = field(default_factory=dict)
-    results: ResultSetHash = field(default_factory=ResultSetHash)  # of ``current`` minus starved rows
+    results: ResultSetHash = field(default_factory=ResultSetHash)  # of ``current`` minus not_collected
+    not_collected: set[str] = field(default_factory=set)  # uids kept as error: their resource was not collected
 
 
 def _engine(url: str) -> Engine:
@@ -310,7 +313,9 @@ class Store:
             select(*[fc[c] for c in _CURRENT_COLUMNS]).where(fc.source == source, fc.account == account)
         ):
             state.current[r.uid] = dict(r._mapping)
-            if r.message != STARVED:
+            if r.message == STARVED:  # the one place the stored form is read back
+                state.not_collected.add(r.uid)
+            else:
                 state.results.add(r.uid, r.status, r.message)
         self._states[key] = state
         return state
@@ -382,8 +387,8 @@ class Store:
             count, nbytes = count + c3, nbytes + b3
             errors_json = canonical_json({"blob": errors_hash}).decode()
         # the id is needed by the finding rows; the results hash is known only after the diff
-        changes, events, upserts, gone = self._diff_findings(state, snap, findings)
-        self._apply_findings(state, upserts, gone)
+        changes, events, upserts, gone, not_collected = self._diff_findings(state, snap, findings)
+        self._apply_findings(state, upserts, gone, not_collected)
         # no finding changed: the same result set, whose hash is known
         results_hash = state.results.hexdigest() if events or state.results_hash is None else state.results_hash
         row = {
@@ -417,9 +422,10 @@ class Store:
 
     def _diff_findings(
         self, state: _KeyState, snap: Snapshot, findings: Sequence[Finding]
-    ) -> tuple[list[FindingChange], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-        """Compare with the in-memory current state: (changes, event rows, upserts, gone uids), the
-        rows still without their snapshot id. Work beyond one dict lookup per finding is per change."""
+    ) -> tuple[list[FindingChange], list[dict[str, Any]], list[dict[str, Any]], list[str], set[str]]:
+        """Compare with the in-memory current state: (changes, event rows, upserts, gone uids, uids
+        upserted as not collected), the rows still without their snapshot id. Work beyond one dict
+        lookup per finding is per change."""
         current = state.current
         at = snap.finished_at
         events: list[dict[str, Any]] = []
@@ -465,6 +471,7 @@ class Store:
                     )
                 )
         gone: list[str] = []
+        not_collected: set[str] = set()
         if len(seen) - new_uids != len(current):  # some current finding was not seen this cycle
             starved = {(e.resource_type, e.region) for e in snap.errors}
             for uid, old in current.items():
@@ -473,10 +480,11 @@ class Store:
                 base = {c: old[c] for c in _EVENT_BASE}
                 if (old["resource_type"], old["region"]) in starved or (old["resource_type"], "") in starved:
                     # not seen because it could not be collected: unknown, never silently resolved
-                    if old["status"] != Status.ERROR.value or old["message"] != STARVED:
+                    if old["status"] != Status.ERROR.value or uid not in state.not_collected:
                         events.append(
                             {**base, "at": at, "status": "error", "previous_status": old["status"], "message": STARVED}
                         )
+                        not_collected.add(uid)
                         upserts.append(
                             {
                                 **base,
@@ -518,27 +526,33 @@ class Store:
                         finding=None,
                     )
                 )
-        return changes, events, upserts, gone
+        return changes, events, upserts, gone, not_collected
 
     @staticmethod
-    def _apply_findings(state: _KeyState, upserts: list[dict[str, Any]], gone: list[str]) -> None:
+    def _apply_findings(
+        state: _KeyState, upserts: list[dict[str, Any]], gone: list[str], not_collected: set[str]
+    ) -> None:
         """The in-memory current findings and their result-set hash after this cycle (dropped by
-        record_cycle if the transaction fails). Starved rows are kept but are not in the result set."""
-        current, results = state.current, state.results
+        record_cycle if the transaction fails). Rows not collected are kept but are not in the result set."""
+        current, results, was_missing = state.current, state.results, state.not_collected
         for uid in gone:
             old = current.pop(uid, None)
-            if old is not None and old["message"] != STARVED:
+            if old is not None and uid not in was_missing:
                 results.remove(uid, old["status"], old["message"])
+            was_missing.discard(uid)
         for u in upserts:
             uid = u["uid"]
             old = current.get(uid)
             if old is None:
                 current[uid] = {c: u[c] for c in _CURRENT_COLUMNS}
             else:
-                if old["message"] != STARVED:
+                if uid not in was_missing:
                     results.remove(uid, old["status"], old["message"])
                 old.update({c: u[c] for c in ("status", "message", "severity", "since", "region", "resource_type")})
-            if u["message"] != STARVED:
+            if uid in not_collected:
+                was_missing.add(uid)
+            else:
+                was_missing.discard(uid)
                 results.add(uid, u["status"], u["message"])
 
     def _write_findings(

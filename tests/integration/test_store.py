@@ -123,6 +123,43 @@ def test_uncollected_resources_become_error_not_resolved(store: Store) -> None:
     assert store.current_findings()[0]["status"] == "error"
 
 
+def test_not_collected_state_survives_a_restart_and_clears_when_collected_again(db_url: str) -> None:
+    """The store keeps "not collected" as state of its own (reloaded from the stored rows after a
+    restart): the row stays out of the result set until the resource is collected again, and the
+    chain verifies throughout."""
+    from posture_verify.chain import verify_records
+
+    from agent.evidence.store_records import load_store_records
+
+    err = CollectionError(
+        service="s3",
+        operation="ListBuckets",
+        region="us-east-1",
+        code="AccessDenied",
+        message="denied",
+        resource_type="aws.s3.bucket",
+    )
+    store = Store(db_url)
+    store.upgrade()
+    try:
+        cycle(store, 0, [bucket("a", public=True), bucket("b")], errors=())
+        cycle(store, 1, [], errors=(err,))
+    finally:
+        store.close()
+    store = Store(db_url)  # a restart: the in-memory state comes back from the rows
+    try:
+        again = cycle(store, 2, [], errors=(err,))
+        assert again.changes == () and {f["status"] for f in store.current_findings()} == {"error"}
+        back = cycle(store, 3, [bucket("a", public=True), bucket("b")])
+        assert sorted((c.previous_status, c.status) for c in back.changes) == [("error", "fail"), ("error", "pass")]
+        first = cycle(store, 4, [bucket("a", public=True), bucket("b")])
+        assert first.changes == () and first.results_hash == back.results_hash
+        report = verify_records(load_store_records(store))
+        assert report.ok, [str(i) for i in report.issues]
+    finally:
+        store.close()
+
+
 def test_a_failed_write_leaves_nothing_behind(store: Store) -> None:
     cycle(store, 0, [bucket("a")])
     before = store.runs()
