@@ -13,6 +13,12 @@ AWS, from the resource table (collectors/aws/table.py) and the calls declared ou
 - deploy/aws/posture-agent-role.yaml: the CloudFormation role with the same actions inline;
 - docs/aws-permissions.md: the table of actions between its ``generated`` markers.
 
+Azure, from the Graph requests declared in collectors/azure/permissions.py and the resource table
+of collectors/azure/arm.py (each ARM read needs the ``read`` action of the type it names):
+
+- collectors/azure/allowed_requests.py: ``ALLOWED_REQUESTS``, the allowlist the HTTP client enforces;
+- docs/azure-permissions.md: the Graph and ARM request tables between their markers.
+
 Whole files begin with a line saying they are generated and by which command; a generated section of
 a hand-written document begins with a marker comment that says the same.
 """
@@ -200,6 +206,66 @@ def _aws_table(uses: dict[str, dict[tuple[str, str], list[str]]]) -> str:
     return "\n".join(rows) + "\n"
 
 
+# -- Azure ----------------------------------------------------------------------------------------------
+
+
+def _python_tuple(values: Sequence[str]) -> list[str]:
+    """One element of a frozenset literal as ruff formats it: on one line when it fits."""
+    one = "        (" + ", ".join(json.dumps(v) for v in values) + "),"
+    if len(one) <= 120:
+        return [one]
+    return ["        (", *(f"            {json.dumps(v)}," for v in values), "        ),"]
+
+
+def _azure_allowlist() -> str:
+    from collectors.azure.permissions import requests
+
+    entries = sorted({("GET", r.api, r.path) for r in requests()})
+    return "\n".join(
+        [
+            f"# {NOTICE}",
+            "# from collectors/azure/permissions.py and collectors/azure/arm.py: edit those, not this file.",
+            '"""The read-only allowlist of the Azure and Intune collectors: (method, api, path template relative',
+            "to the API's base URL; ``{name}`` is one path segment, ``{v1.0|beta}`` one of the literals). The",
+            'HTTP client (collectors/azure/http.py) refuses any other request before it leaves the process."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            '__all__ = ["ALLOWED_REQUESTS"]',
+            "",
+            "ALLOWED_REQUESTS: frozenset[tuple[str, str, str]] = frozenset(",
+            "    {",
+            *(line for entry in entries for line in _python_tuple(entry)),
+            "    }",
+            ")",
+            "",
+        ]
+    )
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a ``|`` would end the cell, even inside a code span."""
+    return text.replace("|", "\\|")
+
+
+def _azure_graph_table() -> str:
+    from collectors.azure.permissions import GRAPH
+
+    rows = ["| Request (GET) | Application permission | Sent by |", "|---|---|---|"]
+    for r in GRAPH:
+        rows.append(f"| `{_cell(r.path)}` | {', '.join(f'`{p}`' for p in r.permissions)} | `{r.purpose}` |")
+    return "\n".join(rows) + "\n"
+
+
+def _azure_arm_table() -> str:
+    from collectors.azure.permissions import arm_requests
+
+    rows = ["| Request (GET) | api-version | Action | Read for |", "|---|---|---|---|"]
+    for r in arm_requests():
+        rows.append(f"| `{_cell(r.path)}` | {r.api_version} | `{r.permissions[0]}` | {r.purpose} |")
+    return "\n".join(rows) + "\n"
+
+
 # -- files and sections ---------------------------------------------------------------------------------
 
 
@@ -224,7 +290,10 @@ def _bootstrap() -> None:
     """The generator imports the collectors, and they import the allowlists it writes: when one is
     missing or unreadable (a merge conflict in it), an empty one stands in so it can be written again.
     Only here: at run time a broken allowlist fails the import, and nothing is sent."""
-    for name, attribute in (("collectors.aws.allowed_actions", "ALLOWED_ACTIONS"),):
+    for name, attribute in (
+        ("collectors.aws.allowed_actions", "ALLOWED_ACTIONS"),
+        ("collectors.azure.allowed_requests", "ALLOWED_REQUESTS"),
+    ):
         try:
             __import__(name)
         except (ImportError, SyntaxError):
@@ -251,12 +320,18 @@ def _renderers() -> dict[str, Callable[[str | None], str]]:
     def whole(text: str) -> Callable[[str | None], str]:
         return lambda _current: text
 
-    return {
+    renderers = {
         "collectors/aws/allowed_actions.py": whole(_aws_allowlist(actions)),
         "deploy/aws/posture-agent-readonly-policy.json": whole(_aws_policy(actions)),
         "deploy/aws/posture-agent-role.yaml": whole(_aws_role(actions)),
         "docs/aws-permissions.md": doc("docs/aws-permissions.md", "aws-actions", aws_sources, _aws_table(uses)),
+        "collectors/azure/allowed_requests.py": whole(_azure_allowlist()),
     }
+    azure_doc = "docs/azure-permissions.md"
+    graph = doc(azure_doc, "azure-graph", "collectors/azure/permissions.py", _azure_graph_table())
+    arm = doc(azure_doc, "azure-arm", "collectors/azure/arm.py", _azure_arm_table())
+    renderers[azure_doc] = lambda current: arm(graph(current))
+    return renderers
 
 
 def generate(root: Path = ROOT) -> dict[str, str]:

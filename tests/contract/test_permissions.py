@@ -134,3 +134,87 @@ def test_a_document_without_its_markers_is_an_error(tree: Path, capsys: pytest.C
     doc.write_text(doc.read_text().replace("<!-- end generated: aws-actions -->", ""))
     assert permissions.main(["--write", "--root", str(tree)]) == 2
     assert "aws-actions" in capsys.readouterr().err
+
+
+# -- Azure -----------------------------------------------------------------------------------------------
+
+
+def test_the_azure_allowlist_is_exactly_the_declared_requests() -> None:
+    from collectors.azure.http import ALLOWED
+    from collectors.azure.permissions import requests
+
+    assert {("GET", r.api, r.path) for r in requests()} == ALLOWED
+    assert {m for m, _, _ in ALLOWED} == {"GET"}
+
+
+@pytest.mark.parametrize(
+    ("api", "path", "ok"),
+    [
+        ("arm", "/subscriptions", True),
+        ("arm", "/subscriptions/s-1/providers/Microsoft.Storage/storageAccounts", True),
+        ("arm", "/subscriptions/s-1/providers/Microsoft.Storage/storageAccounts/a/listKeys", False),
+        ("arm", "/subscriptions/s-1/providers/MicrosoftXStorage/storageAccounts", False),  # a dot is a dot
+        ("arm", "/subscriptions/s-1/resourceGroups/rg/providers/Microsoft.Sql/servers/db1/databases", True),
+        (
+            "arm",
+            "/subscriptions/s-1/resourceGroups/rg/providers/Microsoft.Sql/servers/x/databases/d/transparentDataEncryption/current",
+            True,
+        ),
+        (
+            "arm",
+            "/subscriptions/s-1/resourceGroups/rg/providers/Microsoft.Sql/servers/x/databases/d/extra/transparentDataEncryption/current",
+            False,
+        ),
+        (
+            "arm",
+            "/subscriptions/s-1/resourceGroups/rg/providers/Microsoft.Sql/servers/x/databases/master/providers/Microsoft.Insights/diagnosticSettings",
+            True,
+        ),
+        ("graph", "/beta/deviceManagement/managedDevices/d-1/detectedApps", True),
+        ("graph", "/v1.0/deviceManagement/managedDevices/d-1/detectedApps", True),
+        ("graph", "/v2.0/deviceManagement/managedDevices/d-1/detectedApps", False),
+        ("graph", "/beta/deviceManagement/managedDevices", False),
+        ("graph", "/v1.0/users", True),
+        ("arm", "/v1.0/users", False),  # the right path on the wrong API
+    ],
+)
+def test_azure_templates_match_one_segment_per_placeholder(api: str, path: str, ok: bool) -> None:
+    from collectors.azure.http import allowed
+
+    assert allowed("GET", api, path) is ok
+
+
+@pytest.mark.parametrize(
+    ("path", "action"),
+    [
+        ("/subscriptions", "Microsoft.Resources/subscriptions/read"),
+        ("/subscriptions/{s}/providers/Microsoft.Security/pricings", "Microsoft.Security/pricings/read"),
+        (
+            "/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Storage/storageAccounts/{n}/blobServices/default",
+            "Microsoft.Storage/storageAccounts/blobServices/read",
+        ),
+        (
+            "/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Sql/servers/{n}/databases/{n}/transparentDataEncryption/current",
+            "Microsoft.Sql/servers/databases/transparentDataEncryption/read",
+        ),
+        (
+            "/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.KeyVault/vaults/{n}/providers/Microsoft.Insights/diagnosticSettings",
+            "Microsoft.Insights/diagnosticSettings/read",
+        ),
+    ],
+)
+def test_an_arm_read_needs_the_read_action_of_the_type_it_names(path: str, action: str) -> None:
+    from collectors.azure.permissions import arm_action
+
+    assert arm_action(path) == action
+
+
+def test_every_arm_action_is_a_read_and_every_graph_permission_is_explained() -> None:
+    from collectors.azure.permissions import GRAPH, arm_requests
+
+    assert all(r.permissions[0].endswith("/read") for r in arm_requests())
+    doc = (ROOT / "docs" / "azure-permissions.md").read_text(encoding="utf-8")
+    explained = set(re.findall(r"^\| `([A-Za-z.]+)` \|", doc, re.MULTILINE))
+    needed = {p for r in GRAPH for p in r.permissions}
+    assert all(p.endswith((".Read.All", ".Read.Directory")) for p in needed)
+    assert needed <= explained, f"say in docs/azure-permissions.md what {sorted(needed - explained)} are for"
