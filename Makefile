@@ -54,6 +54,11 @@ lint: $(STAMP)
 permissions: $(STAMP)
 	$(BIN)/python -m collectors.permissions --write
 
+# Every generated file a contributor commits: the check catalog and the permission files.
+.PHONY: docs
+docs: permissions
+	$(BIN)/posture-agent checks list --format markdown > docs/checks.md
+
 bench: $(STAMP)
 	$(BIN)/python bench/daemon_cycle.py
 
