@@ -1,15 +1,21 @@
 """The agent's configuration: one YAML file plus POSTURE_* environment overrides, validated by
-pydantic. Every problem is reported as one line naming the key, the line and what is wrong."""
+pydantic. Every problem is reported as one line naming the key, the line and what is wrong.
+
+The core keys live here; each provider owns the model of its ``sources:`` items, next to its
+collector (collectors/<provider>/config.py), and registers it with its collector's entry point
+(agent/registry.py). ``SourceBase`` is what every source has; ``AnySource`` is the type the rest of
+the agent takes."""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import ipaddress
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 import yaml
 from pydantic import (
@@ -17,36 +23,70 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
+    TypeAdapter,
     ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, PydanticKnownError, core_schema
 
 from agent.errors import ConfigError, Problem
 from agent.yamlpos import YamlError, load_with_lines
 
+if TYPE_CHECKING:  # the provider models that lived here, still importable from here (see __getattr__)
+    from collectors.aws.config import AwsAccount as AwsAccount
+    from collectors.aws.config import AwsSource as AwsSource
+    from collectors.azure.config import AzureCredentials as AzureCredentials
+    from collectors.azure.config import AzureSource as AzureSource
+    from collectors.endpoints.config import EndpointSource as EndpointSource
+    from collectors.endpoints.config import FleetOptions as FleetOptions
+    from collectors.endpoints.config import PushOptions as PushOptions
+    from collectors.endpoints.config import SsmOptions as SsmOptions
+    from collectors.gcp.config import GcpSource as GcpSource
+
 __all__ = [
+    "AWS_REGION",
     "AnySource",
-    "AwsAccount",
-    "AwsSource",
-    "AzureCredentials",
-    "AzureSource",
-    "EndpointSource",
-    "FleetOptions",
-    "GcpSource",
-    "PushOptions",
-    "SsmOptions",
     "Config",
+    "ConfigModel",
+    "Duration",
+    "IAM_ROLE_ARN",
     "Schedule",
     "Secret",
+    "SecretRef",
+    "SourceBase",
     "default_database_url",
     "json_schema",
     "load_config",
     "parse_config",
     "parse_duration",
 ]
+
+# The provider models moved to their collectors; these names still import from agent.config.
+_MOVED = {
+    "AwsAccount": "collectors.aws.config",
+    "AwsSource": "collectors.aws.config",
+    "GcpSource": "collectors.gcp.config",
+    "AzureCredentials": "collectors.azure.config",
+    "AzureSource": "collectors.azure.config",
+    "EndpointSource": "collectors.endpoints.config",
+    "FleetOptions": "collectors.endpoints.config",
+    "SsmOptions": "collectors.endpoints.config",
+    "PushOptions": "collectors.endpoints.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 ENV_PREFIX = "POSTURE_"
 _ENV_RESERVED = {"POSTURE_DATA_DIR", "POSTURE_CONFIG", "POSTURE_DB", "POSTURE_TEST_DATABASE_URL"}
@@ -160,11 +200,13 @@ SecretRef = Annotated[
 ]
 
 
-class _Model(BaseModel):
+class ConfigModel(BaseModel):
+    """A section of the config: unknown keys are errors, and a validated section never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
-class Schedule(_Model):
+class Schedule(ConfigModel):
     interval: Duration | None = None
     cron: str | None = Field(default=None, description="Five-field cron expression, UTC")
     jitter: Duration = Field(default=timedelta(seconds=0), description="Random delay added to each run")
@@ -214,297 +256,91 @@ class Schedule(_Model):
         return interval
 
 
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+# AWS names: the AWS provider's models check them, and so does the S3 anchor of ``evidence:``.
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
-class AwsAccount(_Model):
-    id: str | None = Field(default=None, description="12-digit account id")
-    role_arn: str | None = None
-    role_name: str | None = None
-    external_id: SecretRef | str | None = None
-    session_name: str = "posture-agent"
+class SourceBase(ConfigModel):
+    """The keys every item of ``sources:`` has, whatever its provider.
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"\d{12}", str(v)):
-            raise ValueError(f"account id must be 12 digits, got {v!r}")
-        return v
+    Each provider owns the rest: its collector package subclasses this with
+    ``provider: Literal["<name>"]`` and its own keys (e.g. collectors/aws/config.py), and its entry
+    point exposes that model (agent.registry.Provider). An item is validated into the model of the
+    provider its ``provider`` key names."""
 
-    @field_validator("role_arn")
-    @classmethod
-    def _arn(cls, v: str | None) -> str | None:
-        if v is not None and not _ROLE_ARN.match(v):
-            raise ValueError(f"not an IAM role ARN: {v!r} (arn:aws:iam::123456789012:role/NAME)")
-        return v
-
-    @model_validator(mode="after")
-    def _target(self) -> AwsAccount:
-        if (
-            self.role_arn is None
-            and (self.id is None or self.role_name is None)
-            and not (self.id is None and self.role_name is None)
-        ):
-            raise ValueError("give role_arn, or both id and role_name, or neither (the default credentials)")
-        return self
-
-
-class _SourceBase(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
     schedule: Schedule = Schedule(interval=timedelta(hours=1))
     enabled: bool = True
+    provider: str
 
 
-class AwsSource(_SourceBase):
-    provider: Literal["aws"]
-    regions: list[str] | None = Field(default=None, description="Regions to scan; default: every enabled region")
-    accounts: list[AwsAccount] = Field(default_factory=list)
-    organization: bool = Field(default=False, description="Discover every active member account")
-    role_name: str = Field(default="PostureAgentReadOnly", description="Role assumed in member accounts")
-    external_id: SecretRef | str | None = None
-    profile: str | None = None
-    endpoint_url: str | None = Field(default=None, description="Override the AWS endpoint (emulators)")
-    max_workers: int = Field(default=8, ge=1, le=64)
-    services: list[str] | None = Field(default=None, description="Limit collection to these services")
-
-    @field_validator("regions")
-    @classmethod
-    def _regions(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return v
-        bad = [r for r in v if not _REGION.match(r)]
-        if bad:
-            raise ValueError(f"not an AWS region name: {', '.join(map(repr, bad))}")
-        return v
+AnySource = SourceBase  # what the cycle, the daemon and the CLI take: a source of any provider
 
 
-class GcpSource(_SourceBase):
-    """Google Cloud through Cloud Asset Inventory (collectors/gcp)."""
+def _validate_source(value: Any) -> SourceBase:
+    """One ``sources:`` item, validated into the model of the provider it names.
 
-    provider: Literal["gcp"]
-    scope: str = Field(
-        pattern=r"^(organizations|folders|projects)/[A-Za-z0-9_.:-]+$",
-        description="organizations/ID, folders/ID or projects/ID",
-    )
-    credentials: SecretRef | None = Field(
-        default=None, description="Service-account key (file:/path); default: Application Default Credentials"
-    )
-    endpoint: str | None = Field(default=None, description="Override the Cloud Asset API endpoint (tests)")
-    asset_types: list[str] | None = Field(
-        default=None, description="Limit collection to these Cloud Asset types; default: every type checked"
-    )
-    page_size: int = Field(default=500, ge=1, le=1000, description="Items asked for per API page")
-    timeout: Duration = Field(default=timedelta(seconds=60), description="Per-request timeout")
-    cloud_identity_admin: str | None = Field(
-        default=None,
-        pattern=r"^[^@\s]+@[^@\s]+$",
-        description="Super administrator the service account impersonates (domain-wide delegation) to read "
-        "2-Step Verification enforcement from the Cloud Identity Policy API; unset: not read",
-    )
+    This is a discriminated union whose members are the registered providers: the errors are the
+    ones pydantic gives for such a union (a missing or unknown ``provider``), and an error inside
+    the item is located in the item itself, with no union tag in between."""
+    from agent import registry
 
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_TENANT = re.compile(
-    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$"
-)
-
-
-def _https_base(value: str | None, key: str) -> str | None:
-    if value is None:
-        return None
-    if not re.match(r"^https://[^/\s]+(/[^\s]*)?$", value):
-        raise ValueError(f"{key} must be an https:// URL, got {value!r}")
-    return value.rstrip("/")
+    if isinstance(value, SourceBase):
+        return value
+    if not isinstance(value, dict):
+        raise PydanticKnownError("model_attributes_type")
+    if "provider" not in value:
+        raise PydanticKnownError("union_tag_not_found", {"discriminator": "'provider'"})
+    tag = value["provider"]
+    try:
+        provider = registry.get_provider(tag) if isinstance(tag, str) else None
+    except KeyError:
+        provider = None
+    except registry.RegistryError as exc:
+        unavailable = PydanticCustomError("provider_unavailable", "{reason}", {"reason": str(exc)})
+        raise ValidationError.from_exception_data(
+            "SourceBase", [{"type": unavailable, "loc": ("provider",), "input": tag}]
+        ) from None
+    if provider is None:
+        known = ", ".join(repr(name) for name in registry.provider_names())
+        raise PydanticKnownError(
+            "union_tag_invalid", {"discriminator": "'provider'", "tag": str(tag), "expected_tags": known}
+        )
+    return provider.source_model.model_validate(value)
 
 
-class AzureCredentials(_Model):
-    """How to reach one Microsoft Entra tenant (Graph) and Azure Resource Manager, read-only."""
+def _provider_models() -> list[type[SourceBase]]:
+    """The source model of every provider known now (entry points and registered ones)."""
+    from agent import registry
 
-    tenant_id: str = Field(description="Directory (tenant) id, a GUID or a verified domain")
-    auth: Literal["client_secret", "certificate", "workload_identity", "managed_identity", "default"] = Field(
-        default="client_secret", description="How the agent gets tokens (azure-identity credential type)"
-    )
-    client_id: str | None = Field(default=None, description="Application (client) id of the agent's app")
-    client_secret: SecretRef | None = Field(default=None, description="For auth: client_secret (env:/file:)")
-    certificate_path: str | None = Field(default=None, description="For auth: certificate: PEM with key")
-    certificate_password: SecretRef | None = None
-    federated_token_file: str | None = Field(
-        default=None, description="For auth: workload_identity; default: $AZURE_FEDERATED_TOKEN_FILE"
-    )
-    authority: str | None = Field(default=None, description="Login host; default https://login.microsoftonline.com")
-    graph_url: str = Field(default="https://graph.microsoft.com", description="Microsoft Graph base URL")
-    arm_url: str = Field(default="https://management.azure.com", description="Azure Resource Manager base URL")
-    ca_bundle: str | None = Field(default=None, description="PEM CA bundle to verify TLS (private clouds, tests)")
-    protection_state_path: str = Field(
-        default="/beta/deviceManagement/managedDevices/{id}/windowsProtectionState",
-        description="Graph path of a device's Windows protection state (beta in Graph today)",
-    )
-    timeout: Duration = Field(default=timedelta(seconds=30), description="Per-request timeout")
-
-    @field_validator("tenant_id")
-    @classmethod
-    def _tenant(cls, v: str) -> str:
-        if not _TENANT.match(v):
-            raise ValueError(f"tenant_id must be a GUID or a domain such as contoso.onmicrosoft.com, got {v!r}")
-        return v
-
-    @field_validator("client_id")
-    @classmethod
-    def _client(cls, v: str | None) -> str | None:
-        if v is not None and not _GUID.match(v):
-            raise ValueError(f"client_id must be the application (client) id, a GUID, got {v!r}")
-        return v
-
-    @field_validator("authority", "graph_url", "arm_url")
-    @classmethod
-    def _urls(cls, v: str | None, info: Any) -> str | None:
-        return _https_base(v, info.field_name)
-
-    @field_validator("protection_state_path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        if not v.startswith("/") or "{id}" not in v:
-            raise ValueError("protection_state_path must start with / and contain {id}")
-        return v
-
-    @model_validator(mode="after")
-    def _auth_inputs(self) -> AzureCredentials:
-        needs: dict[str, tuple[str, ...]] = {
-            "client_secret": ("client_id", "client_secret"),
-            "certificate": ("client_id", "certificate_path"),
-            "workload_identity": ("client_id",),
-        }
-        missing = [k for k in needs.get(self.auth, ()) if getattr(self, k) is None]
-        if missing:
-            raise ValueError(f"auth: {self.auth} needs {' and '.join(missing)}")
-        if self.auth != "client_secret" and self.client_secret is not None:
-            raise ValueError(f"client_secret is only used with auth: client_secret (auth is {self.auth})")
-        return self
+    return [registry.get_provider(name).source_model for name in registry.provider_names()]
 
 
-class AzureSource(_SourceBase, AzureCredentials):
-    """Microsoft Entra ID (Graph) and Azure Resource Manager (fields owned by collectors/azure)."""
+class _ProviderSource:
+    """Marks ``sources:`` items: validated by ``_validate_source``, serialised as their own model,
+    described in the JSON Schema as the discriminated union of every provider's model."""
 
-    provider: Literal["azure"]
-    subscriptions: list[str] | None = Field(
-        default=None, description="Subscription ids or names to scan; default: every one the agent can read"
-    )
-    entra: bool = Field(default=True, description="Collect Entra ID users, roles and policies (Graph)")
-    per_user_mfa: bool = Field(
-        default=True,
-        description="Read each enabled user's per-user MFA state (Graph beta; one request per enabled user)",
-    )
-    arm: bool = Field(default=True, description="Collect Azure resources (Resource Manager)")
-    max_retries: int = Field(default=4, ge=0, le=10, description="Retries on 429/503 honouring Retry-After")
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(_validate_source)
 
-    def credentials(self) -> AzureCredentials:
-        return AzureCredentials(**{k: getattr(self, k) for k in AzureCredentials.model_fields})
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        models = _provider_models()
+        union: Any = models[0] if len(models) == 1 else Union[tuple(models)]  # noqa: UP007 (built at run time)
+        adapter: TypeAdapter[Any] = TypeAdapter(Annotated[union, Field(discriminator="provider")])
+        return handler(adapter.core_schema)
 
 
-class FleetOptions(_Model):
-    """Fleet (fleetdm.com) REST API: hosts, host details and policy results."""
-
-    url: str = Field(pattern=r"^https?://", description="Fleet server base URL, e.g. https://fleet.example.com")
-    token: SecretRef = Field(description="API-only user token (env:NAME or file:/path)")
-    ca_bundle: str | None = Field(default=None, description="PEM file to verify the server with")
-    per_page: int = Field(default=100, ge=1, le=500)
-    timeout: Duration = Field(default=timedelta(seconds=30))
-    max_retries: int = Field(default=5, ge=0, le=20, description="Retries after 429/5xx (Retry-After honoured)")
-    policies: dict[
-        Literal[
-            "antivirus",
-            "firewall",
-            "disk_encryption",
-            "os_supported",
-            "os_patched",
-            "password_required",
-            "edr",
-            "tamper_protection",
-        ],
-        str,
-    ] = Field(default_factory=dict, description="Fleet policy name whose result answers each device attribute")
+Source = Annotated[SourceBase, _ProviderSource()]
 
 
-class SsmOptions(_Model):
-    """AWS Systems Manager inventory for servers; reaches accounts like an AWS source does."""
-
-    regions: list[str] = Field(min_length=1, description="Regions whose managed instances are read")
-    accounts: list[AwsAccount] = Field(default_factory=list)
-    organization: bool = False
-    role_name: str = "PostureAgentReadOnly"
-    external_id: SecretRef | str | None = None
-    profile: str | None = None
-    endpoint_url: str | None = None
-    max_workers: int = Field(default=4, ge=1, le=32)
-
-    @field_validator("regions")
-    @classmethod
-    def _regions(cls, v: list[str]) -> list[str]:
-        bad = [r for r in v if not _REGION.match(r)]
-        if bad:
-            raise ValueError(f"not an AWS region name: {', '.join(map(repr, bad))}")
-        return v
-
-
-class PushOptions(_Model):
-    """Devices report themselves to POST /v1/devices on the agent's HTTP port (HMAC-signed)."""
-
-    realm: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
-        description="Account name the devices are filed under; default: the source name",
-    )
-    device_keys: SecretRef | None = Field(
-        default=None, description="JSON file (or variable) mapping device id -> that device's own key"
-    )
-    shared_key: SecretRef | None = Field(default=None, description="One HMAC key every device signs with")
-    max_report_bytes: int = Field(default=65536, ge=1024, le=1048576)
-    replay_window: Duration = Field(default=timedelta(minutes=5), description="Allowed clock skew")
-    forget_after: Duration = Field(
-        default=timedelta(days=90), description="Devices silent for longer drop out of the snapshot"
-    )
-
-    @model_validator(mode="after")
-    def _a_key(self) -> PushOptions:
-        if self.device_keys is None and self.shared_key is None:
-            raise ValueError("give device_keys (one key per device) or shared_key")
-        return self
-
-
-class EndpointSource(_SourceBase):
-    """Laptops and servers: Intune, Fleet, SSM inventory or the push endpoint (collectors/endpoints)."""
-
-    provider: Literal["endpoints"]
-    kind: Literal["intune", "fleet", "ssm", "push"]
-    azure: AzureCredentials | None = None
-    fleet: FleetOptions | None = None
-    ssm: SsmOptions | None = None
-    push: PushOptions | None = None
-
-    @model_validator(mode="after")
-    def _options_for_kind(self) -> EndpointSource:
-        for kind in ("fleet", "ssm", "push"):
-            given = getattr(self, kind) is not None
-            if kind == self.kind and not given:
-                raise ValueError(f"kind {kind} needs a {kind}: section")
-            if kind != self.kind and given:
-                raise ValueError(f"{kind}: options given but kind is {self.kind}")
-        return self
-
-
-AnySource = AwsSource | GcpSource | AzureSource | EndpointSource
-Source = Annotated[AnySource, Field(discriminator="provider")]
-
-
-class SlackChannel(_Model):
+class SlackChannel(ConfigModel):
     name: str
     type: Literal["slack"]
     webhook_url: SecretRef
 
 
-class WebhookChannel(_Model):
+class WebhookChannel(ConfigModel):
     name: str
     type: Literal["webhook"]
     url: SecretRef | str
@@ -517,7 +353,7 @@ Channel = Annotated[SlackChannel | WebhookChannel, Field(discriminator="type")]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
 
 
-class AlertRoute(_Model):
+class AlertRoute(ConfigModel):
     """Send matching alerts to ``channel``. Every filter given must match; a list matches any of
     its items; an empty list matches everything."""
 
@@ -528,7 +364,7 @@ class AlertRoute(_Model):
     accounts: list[str] = Field(default_factory=list)
 
 
-class AlertsConfig(_Model):
+class AlertsConfig(ConfigModel):
     channels: list[Channel] = Field(default_factory=list)
     routes: list[AlertRoute] = Field(
         default_factory=list, description="No routes: every channel gets alerts at min_severity and above"
@@ -549,12 +385,12 @@ class AlertsConfig(_Model):
         return self
 
 
-class LogConfig(_Model):
+class LogConfig(ConfigModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "text"] = "auto"
 
 
-class Scope(_Model):
+class Scope(ConfigModel):
     frameworks: list[FrameworkId] = Field(default_factory=lambda: list[FrameworkId](["soc2"]))
     soc2_categories: list[Soc2Category] = Field(default_factory=lambda: list[Soc2Category](["security"]))
 
@@ -564,7 +400,7 @@ class Scope(_Model):
         return v if "security" in v else ["security", *v]
 
 
-class TsaAnchor(_Model):
+class TsaAnchor(ConfigModel):
     """An RFC 3161 timestamping authority that witnesses every checkpoint (agent/evidence/anchoring.py)."""
 
     url: str = Field(pattern=r"^https?://\S+$", description="The TSA's URL (POST application/timestamp-query)")
@@ -574,7 +410,7 @@ class TsaAnchor(_Model):
     timeout: Duration = Field(default=timedelta(seconds=10), description="Per request")
 
 
-class S3Anchor(_Model):
+class S3Anchor(ConfigModel):
     """An S3 bucket with Object Lock in the auditor's account: each checkpoint is copied there in
     compliance mode, the agent's only write to any cloud (deploy/aws/posture-agent-anchor-policy.json)."""
 
@@ -589,25 +425,25 @@ class S3Anchor(_Model):
     @field_validator("region")
     @classmethod
     def _region(cls, v: str) -> str:
-        if not _REGION.match(v):
+        if not AWS_REGION.match(v):
             raise ValueError(f"not an AWS region name: {v!r}")
         return v
 
     @field_validator("role_arn")
     @classmethod
     def _role(cls, v: str | None) -> str | None:
-        if v is not None and not _ROLE_ARN.match(v):
+        if v is not None and not IAM_ROLE_ARN.match(v):
             raise ValueError(f"not an IAM role ARN: {v!r}")
         return v
 
 
-class AnchorsConfig(_Model):
+class AnchorsConfig(ConfigModel):
     tsa: list[TsaAnchor] = Field(default_factory=list)
     s3: S3Anchor | None = None
     every: Duration = Field(default=timedelta(seconds=30), description="How often the daemon anchors new checkpoints")
 
 
-class EvidenceConfig(_Model):
+class EvidenceConfig(ConfigModel):
     signing_key: SecretRef | None = None
     retention_days: int = Field(default=400, ge=30)
     checkpoint_every: Duration = Field(
@@ -632,7 +468,7 @@ def default_database_url() -> str:
     return f"sqlite:///{os.path.join(data_dir, 'posture.db')}"
 
 
-class Config(_Model):
+class Config(ConfigModel):
     database: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://...",
@@ -746,19 +582,32 @@ def _set_path(data: Any, path: tuple[str | int, ...], value: Any) -> bool:
     return False
 
 
+def _models_in(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """A model and every model its fields hold, however nested (lists, unions, dicts)."""
+    found: list[type[BaseModel]] = []
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp not in found:
+                found.append(tp)
+                for field in tp.model_fields.values():
+                    visit(field.annotation)
+            return
+        for arg in get_args(tp):
+            visit(arg)
+
+    visit(model)
+    return found
+
+
 def _vocabulary() -> set[str]:
+    """The keys a misspelt one is compared with: the core sections' and every provider's."""
+    from agent import registry
+
     words: set[str] = set()
-    for model in (
+    models: list[type[BaseModel]] = [
         Config,
         Schedule,
-        AwsAccount,
-        AwsSource,
-        GcpSource,
-        AzureSource,
-        EndpointSource,
-        FleetOptions,
-        SsmOptions,
-        PushOptions,
         SlackChannel,
         WebhookChannel,
         AlertsConfig,
@@ -766,7 +615,13 @@ def _vocabulary() -> set[str]:
         LogConfig,
         Scope,
         EvidenceConfig,
-    ):
+    ]
+    for name in registry.provider_names():
+        try:
+            models.extend(_models_in(registry.get_provider(name).source_model))
+        except registry.RegistryError:
+            continue  # a provider that cannot be loaded only loses its hints here
+    for model in models:
         words.update(model.model_fields)
     return words
 
@@ -784,7 +639,7 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
             isinstance(node, dict)
             and isinstance(part, str)
             and part not in node
-            and ("[" in part or part in ("aws", "gcp", "azure", "endpoints", "slack", "webhook") or "function-" in part)
+            and ("[" in part or part in ("slack", "webhook") or "function-" in part)
         ):
             continue
         else:

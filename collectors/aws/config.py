@@ -1,0 +1,77 @@
+"""The configuration of an ``aws`` source, owned by the AWS collector.
+
+``PROVIDER`` is what the ``aws`` entry point of ``posture_agent.collectors`` exposes: the config
+validates each ``sources:`` item with ``provider: aws`` into ``AwsSource``, and the collect function
+is imported only when a cycle first runs one. ``AwsAccount`` is shared with the endpoints provider's
+SSM inventory, which reaches accounts the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from agent.config import AWS_REGION, IAM_ROLE_ARN, ConfigModel, SecretRef, SourceBase
+from agent.registry import Provider
+
+__all__ = ["PROVIDER", "AwsAccount", "AwsSource"]
+
+
+class AwsAccount(ConfigModel):
+    id: str | None = Field(default=None, description="12-digit account id")
+    role_arn: str | None = None
+    role_name: str | None = None
+    external_id: SecretRef | str | None = None
+    session_name: str = "posture-agent"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d{12}", str(v)):
+            raise ValueError(f"account id must be 12 digits, got {v!r}")
+        return v
+
+    @field_validator("role_arn")
+    @classmethod
+    def _arn(cls, v: str | None) -> str | None:
+        if v is not None and not IAM_ROLE_ARN.match(v):
+            raise ValueError(f"not an IAM role ARN: {v!r} (arn:aws:iam::123456789012:role/NAME)")
+        return v
+
+    @model_validator(mode="after")
+    def _target(self) -> AwsAccount:
+        if (
+            self.role_arn is None
+            and (self.id is None or self.role_name is None)
+            and not (self.id is None and self.role_name is None)
+        ):
+            raise ValueError("give role_arn, or both id and role_name, or neither (the default credentials)")
+        return self
+
+
+class AwsSource(SourceBase):
+    provider: Literal["aws"]
+    regions: list[str] | None = Field(default=None, description="Regions to scan; default: every enabled region")
+    accounts: list[AwsAccount] = Field(default_factory=list)
+    organization: bool = Field(default=False, description="Discover every active member account")
+    role_name: str = Field(default="PostureAgentReadOnly", description="Role assumed in member accounts")
+    external_id: SecretRef | str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = Field(default=None, description="Override the AWS endpoint (emulators)")
+    max_workers: int = Field(default=8, ge=1, le=64)
+    services: list[str] | None = Field(default=None, description="Limit collection to these services")
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        bad = [r for r in v if not AWS_REGION.match(r)]
+        if bad:
+            raise ValueError(f"not an AWS region name: {', '.join(map(repr, bad))}")
+        return v
+
+
+PROVIDER = Provider(name="aws", source_model=AwsSource, collect="collectors.aws:collect")
