@@ -28,8 +28,9 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from agent.config import Config, EndpointSource
+from agent.config import Config
 from agent.errors import AgentError, ConfigError
+from collectors.endpoints.config import EndpointSource
 
 __all__ = ["PATH", "Refused", "PushReceiver", "register_push", "report_schema", "sign"]
 

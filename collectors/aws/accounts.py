@@ -8,9 +8,9 @@ import boto3
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from agent.config import AwsSource
 from agent.errors import AgentError
 from agent.models import CollectionError
+from collectors.aws.config import AwsSource
 from collectors.aws.session import AccountSession, ClientFactory, reveal, shared_loader
 from collectors.aws.unit import GLOBAL, error_text
 

@@ -9,10 +9,10 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agent.config import AwsSource
 from agent.models import CollectionError, Resource, Snapshot, utcnow
 from collectors import CollectContext
 from collectors.aws.accounts import Unreachable, base_account, reach, targets
+from collectors.aws.config import AwsSource
 from collectors.aws.session import AccountSession, ClientFactory
 from collectors.aws.table import TABLE
 from collectors.aws.unit import GLOBAL, ResourceType, Unit, error_text

@@ -13,8 +13,9 @@ import boto3
 import botocore.loaders
 from botocore.config import Config
 
-from agent.config import AwsSource, Secret
+from agent.config import Secret
 from collectors.aws.allowlist import install_guard
+from collectors.aws.config import AwsSource
 
 __all__ = ["AccountSession", "ClientFactory", "reveal", "shared_loader"]
 

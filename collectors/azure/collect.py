@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from agent.config import AzureSource
 from agent.models import CollectionError, Resource, Snapshot, utcnow
 from collectors import CollectContext
 from collectors.azure.arm import SUBSCRIPTION_TYPE, collect_subscription, list_subscriptions
+from collectors.azure.config import AzureSource
 from collectors.azure.credential import make_credential
 from collectors.azure.entra import collect_entra
 from collectors.azure.http import ApiError, AzureHttp

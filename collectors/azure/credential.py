@@ -7,8 +7,8 @@ from typing import Any
 
 from azure.core.credentials import TokenCredential
 
-from agent.config import AzureCredentials
 from agent.errors import ConfigError, Problem
+from collectors.azure.config import AzureCredentials
 
 __all__ = ["DEFAULT_AUTHORITY", "make_credential"]
 

@@ -9,10 +9,10 @@ to ``POST /v1/devices``, read from the store through ``ctx.store``).
 
 from __future__ import annotations
 
-from agent.config import EndpointSource
 from agent.errors import AgentError
 from agent.models import Snapshot
 from collectors import CollectContext
+from collectors.endpoints.config import EndpointSource
 
 __all__ = ["collect"]
 

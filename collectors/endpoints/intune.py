@@ -21,12 +21,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.config import EndpointSource
 from agent.errors import ConfigError, Problem
 from agent.models import CollectionError, Resource, Snapshot, utcnow
 from collectors import CollectContext
 from collectors.azure.credential import make_credential
 from collectors.azure.http import ApiError, AzureHttp
+from collectors.endpoints.config import EndpointSource
 from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, device_resource
 from collectors.endpoints.products import ANTIVIRUS, EDR, match
 

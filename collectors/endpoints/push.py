@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.config import EndpointSource
 from agent.errors import AgentError
 from agent.models import CollectionError, Resource, Snapshot, isoformat, utcnow
 from collectors import CollectContext
+from collectors.endpoints.config import EndpointSource
 from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, PatchState, device_resource
 
 __all__ = ["collect_push", "report_to_resource"]

@@ -20,13 +20,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agent.config import AwsSource, EndpointSource
 from agent.models import CollectionError, Resource, Snapshot, isoformat, utcnow
 from collectors import CollectContext
 from collectors.aws.accounts import Unreachable, base_account, reach, targets
+from collectors.aws.config import AwsSource
 from collectors.aws.permissions import SSM_ENDPOINTS, operations_of
 from collectors.aws.session import AccountSession, ClientFactory
 from collectors.aws.unit import error_text
+from collectors.endpoints.config import EndpointSource
 from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, PatchState, device_resource
 from collectors.endpoints.products import ANTIVIRUS, EDR, EDR_SERVICES, match
 

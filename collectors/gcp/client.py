@@ -15,12 +15,13 @@ from google.api_core.exceptions import (
     TooManyRequests,
 )
 
-from agent.config import GcpSource
 from agent.errors import AgentError
+from collectors.gcp.config import GcpSource
+from collectors.gcp.permissions import CLOUD_PLATFORM_SCOPE, ReadOnlyAssets
 
 __all__ = ["build_client", "credentials", "list_retry"]
 
-SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+SCOPES = (CLOUD_PLATFORM_SCOPE,)
 
 
 def credentials(source: GcpSource) -> Any:
@@ -50,12 +51,15 @@ def credentials(source: GcpSource) -> Any:
 
 
 def build_client(source: GcpSource, creds: Any = None) -> Any:
-    """An AssetServiceClient over REST for ``source`` (ADC, key file, or anonymous for a fake)."""
+    """An AssetServiceClient over REST for ``source`` (ADC, key file, or anonymous for a fake), limited to
+    the reads declared in collectors/gcp/permissions.py."""
     from google.cloud.asset_v1 import AssetServiceClient
 
     options = ClientOptions(api_endpoint=source.endpoint) if source.endpoint else None
-    return AssetServiceClient(
-        credentials=creds if creds is not None else credentials(source), transport="rest", client_options=options
+    return ReadOnlyAssets(
+        AssetServiceClient(
+            credentials=creds if creds is not None else credentials(source), transport="rest", client_options=options
+        )
     )
 
 

@@ -33,11 +33,11 @@ from typing import Any
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.protobuf.json_format import MessageToDict
 
-from agent.config import GcpSource
 from agent.models import CollectionError, Resource, Snapshot, utcnow
 from collectors import CollectContext
 from collectors.gcp.ancestry import IAM, ORG_POLICY, SETTINGS, Hierarchy, inherited
 from collectors.gcp.client import build_client, credentials, list_retry
+from collectors.gcp.config import GcpSource
 from collectors.gcp.identity import read_policies
 from collectors.gcp.types import (
     ANCESTOR_RESOURCE_TYPES,

@@ -14,16 +14,18 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config import GcpSource
+from collectors.gcp.config import GcpSource
+from collectors.gcp.permissions import IDENTITY_REQUESTS, POLICIES_SCOPE
 
 __all__ = ["ALLOWED", "BASE_URL", "SCOPE", "SETTING", "read_policies"]
 
 BASE_URL = "https://cloudidentity.googleapis.com"
-SCOPE = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
+SCOPE = POLICIES_SCOPE
 SETTING = "security.two_step_verification_enforcement"
 PATH = "/v1/policies"
-# The read-only allowlist of this collector's own HTTP calls: nothing else leaves the process.
-ALLOWED = frozenset({("GET", PATH)})
+# The read-only allowlist of this collector's own HTTP calls (declared in collectors/gcp/permissions.py):
+# nothing else leaves the process.
+ALLOWED = IDENTITY_REQUESTS
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _NEEDS = (
     f"a super administrator impersonated through domain-wide delegation (cloud_identity_admin) with the scope {SCOPE}"
