@@ -19,6 +19,10 @@ of collectors/azure/arm.py (each ARM read needs the ``read`` action of the type 
 - collectors/azure/allowed_requests.py: ``ALLOWED_REQUESTS``, the allowlist the HTTP client enforces;
 - docs/azure-permissions.md: the Graph and ARM request tables between their markers.
 
+GCP, from the calls declared in collectors/gcp/permissions.py (which the collector also enforces):
+
+- docs/gcp-permissions.md: the table of calls, IAM permissions and OAuth scopes between its markers.
+
 Whole files begin with a line saying they are generated and by which command; a generated section of
 a hand-written document begins with a marker comment that says the same.
 """
@@ -81,7 +85,7 @@ def _aws_allowlist(actions: Sequence[str]) -> str:
     return "\n".join(
         [
             f"# {NOTICE}",
-            "# from collectors/aws/table.py and collectors/aws/permissions.py: edit those, not this file.",
+            "# from collectors/aws/table.py and collectors/aws/permissions.py; do not edit by hand.",
             '"""The read-only allowlist: every IAM action the AWS collectors may send. The before-call guard',
             '(collectors/aws/allowlist.py) refuses any other before a request leaves the process."""',
             "",
@@ -122,7 +126,7 @@ def _aws_policy(actions: Sequence[str]) -> str:
 
 _ROLE_TEMPLATE = """\
 # {notice}
-# from collectors/aws/table.py and collectors/aws/permissions.py: edit those, not this file.
+# from collectors/aws/table.py and collectors/aws/permissions.py; do not edit by hand.
 AWSTemplateFormatVersion: "2010-09-09"
 Description: >-
   posture-agent read-only role. Deploy it in every account the agent scans (a StackSet across an
@@ -224,7 +228,7 @@ def _azure_allowlist() -> str:
     return "\n".join(
         [
             f"# {NOTICE}",
-            "# from collectors/azure/permissions.py and collectors/azure/arm.py: edit those, not this file.",
+            "# from collectors/azure/permissions.py and collectors/azure/arm.py; do not edit by hand.",
             '"""The read-only allowlist of the Azure and Intune collectors: (method, api, path template relative',
             "to the API's base URL; ``{name}`` is one path segment, ``{v1.0|beta}`` one of the literals). The",
             'HTTP client (collectors/azure/http.py) refuses any other request before it leaves the process."""',
@@ -266,12 +270,25 @@ def _azure_arm_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+# -- GCP ------------------------------------------------------------------------------------------------
+
+
+def _gcp_table() -> str:
+    from collectors.gcp.permissions import CALLS
+
+    rows = ["| API | Call | IAM permissions | OAuth scope | For |", "|---|---|---|---|---|"]
+    for c in CALLS:
+        perms = ", ".join(f"`{p}`" for p in c.permissions) or "none: a super administrator's delegation"
+        rows.append(f"| `{c.api}` | `{c.method}` | {perms} | `{c.scope}` | {c.purpose} |")
+    return "\n".join(rows) + "\n"
+
+
 # -- files and sections ---------------------------------------------------------------------------------
 
 
 def _section(path: str, text: str, name: str, source: str, body: str) -> str:
     """``text`` with the generated section ``name`` replaced by ``body``."""
-    begin = f"<!-- generated: {name}. {NOTICE} from {source}: edit those, not this section. -->\n"
+    begin = f"<!-- generated: {name}. {NOTICE} from {source}; do not edit by hand. -->\n"
     end = f"<!-- end generated: {name} -->"
     pattern = re.compile(rf"<!-- generated: {re.escape(name)}\. .*?-->\n.*?{re.escape(end)}", re.DOTALL)
     if len(pattern.findall(text)) != 1:
@@ -331,6 +348,9 @@ def _renderers() -> dict[str, Callable[[str | None], str]]:
     graph = doc(azure_doc, "azure-graph", "collectors/azure/permissions.py", _azure_graph_table())
     arm = doc(azure_doc, "azure-arm", "collectors/azure/arm.py", _azure_arm_table())
     renderers[azure_doc] = lambda current: arm(graph(current))
+    renderers["docs/gcp-permissions.md"] = doc(
+        "docs/gcp-permissions.md", "gcp-calls", "collectors/gcp/permissions.py", _gcp_table()
+    )
     return renderers
 
 

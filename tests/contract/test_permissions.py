@@ -218,3 +218,38 @@ def test_every_arm_action_is_a_read_and_every_graph_permission_is_explained() ->
     needed = {p for r in GRAPH for p in r.permissions}
     assert all(p.endswith((".Read.All", ".Read.Directory")) for p in needed)
     assert needed <= explained, f"say in docs/azure-permissions.md what {sorted(needed - explained)} are for"
+
+
+# -- GCP -------------------------------------------------------------------------------------------------
+
+
+def test_the_gcp_collector_calls_only_declared_cloud_asset_methods() -> None:
+    from google.cloud.asset_v1 import AssetServiceClient
+
+    from collectors.gcp.permissions import ASSET_METHODS, CALLS, CLOUD_ASSET
+
+    assert all(callable(getattr(AssetServiceClient, m, None)) for m in ASSET_METHODS)  # no typo in a declaration
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "collectors" / "gcp").glob("*.py")))
+    assert set(re.findall(r"\bself\.client\.(\w+)\(", source)) == ASSET_METHODS
+    # the operation names the collector reports are the declared ones
+    reported = set(re.findall(r'\b_call\(\s*"(\w+)"', source))
+    assert reported == {c.operation for c in CALLS if c.api == CLOUD_ASSET}
+
+
+def test_the_gcp_clients_refuse_what_is_not_declared() -> None:
+    from collectors.gcp import identity
+    from collectors.gcp.permissions import IDENTITY_REQUESTS, ReadOnlyAssets, ReadOnlyViolation
+
+    class Client:
+        def search_all_resources(self) -> str:
+            return "read"
+
+        def create_feed(self) -> str:  # a write the real client has
+            raise AssertionError("sent")
+
+    guarded = ReadOnlyAssets(Client())
+    assert guarded.search_all_resources() == "read"
+    for name in ("create_feed", "export_assets", "delete_feed", "transport"):
+        with pytest.raises(ReadOnlyViolation, match=name):
+            getattr(guarded, name)
+    assert ("GET", identity.PATH) in IDENTITY_REQUESTS
