@@ -6,9 +6,10 @@ Two APIs, every call a read:
 - the Cloud Identity Policy API, only with ``cloud_identity_admin`` (collectors/gcp/identity.py).
 
 ``make permissions`` (``python -m collectors.permissions --write``) writes the table of
-docs/gcp-permissions.md from ``CALLS``; a test fails while it is stale. ``ReadOnlyAssets`` limits a
-Cloud Asset client to the methods named here (``ASSET_METHODS``); ``IDENTITY_REQUESTS`` are the
-Cloud Identity requests. After adding a call, declare it here and run ``make permissions``.
+docs/gcp-permissions.md from ``CALLS``; a test fails while it is stale. The collector enforces the
+same list: its Cloud Asset client exposes only the methods named here (``ASSET_METHODS``) and the
+Cloud Identity reader sends only the requests named here (``IDENTITY_REQUESTS``). After adding a call,
+declare it here and run ``make permissions``.
 """
 
 from __future__ import annotations

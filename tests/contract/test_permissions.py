@@ -252,4 +252,4 @@ def test_the_gcp_clients_refuse_what_is_not_declared() -> None:
     for name in ("create_feed", "export_assets", "delete_feed", "transport"):
         with pytest.raises(ReadOnlyViolation, match=name):
             getattr(guarded, name)
-    assert ("GET", identity.PATH) in IDENTITY_REQUESTS
+    assert identity.ALLOWED == IDENTITY_REQUESTS and ("GET", identity.PATH) in identity.ALLOWED
