@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
 
 from agent.config import FRAMEWORKS, SOC2_CATEGORIES, default_database_url, load_config
 from agent.errors import UsageError
@@ -78,15 +77,14 @@ def resolve_scope(
 def open_store(url: str, *, create: bool = False) -> Any | None:
     """The store at ``url``; None when reading and an SQLite file does not exist yet."""
     from agent.store import Store
+    from agent.store.urls import sqlite_file
 
     try:
-        parsed = make_url(url)
-    except Exception:
+        path = sqlite_file(url)
+    except ValueError:
         raise UsageError(f"invalid database URL {url!r}") from None
-    if not create and parsed.get_backend_name() == "sqlite":
-        path = parsed.database or ""
-        if path and path != ":memory:" and not Path(path).expanduser().exists():
-            return None
+    if not create and path is not None and not path.exists():
+        return None
     return Store(url)
 
 
