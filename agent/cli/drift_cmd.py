@@ -8,13 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from agent.cli.common import console, open_store, resolve_config, write_output
 from agent.config import parse_duration
 from agent.errors import UsageError
 from agent.models import isoformat, utcnow
-from agent.store.alerting import drift_events
+from agent.store.drift_reads import recent_drift
 
 __all__ = ["register"]
 
@@ -54,14 +53,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--since: {exc}") from None
         store = open_store(db, resolve_config(config) if config else None)
         try:
-            q = select(drift_events).where(drift_events.c.at >= cutoff)
-            if source:
-                q = q.where(drift_events.c.source == source)
-            if kind:
-                q = q.where(drift_events.c.kind.in_(kind))
-            q = q.order_by(drift_events.c.id.desc()).limit(limit)
-            with store.engine.connect() as conn:
-                rows = [dict(r._mapping) for r in conn.execute(q)]
+            rows = recent_drift(store, cutoff, source=source, kinds=kind, limit=limit)
         finally:
             store.close()
         if fmt == "json":
