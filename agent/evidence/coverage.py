@@ -27,13 +27,10 @@ from posture_verify.coverage import (
     fmt_pct,
     fmt_when,
 )
-from sqlalchemy import select
 
 from agent.mappings import Mappings
 from agent.store import Store
-from agent.store import schema as t
-from agent.store.alerting import exceptions as exc_t
-from agent.store.manual import manual_evidence
+from agent.store.coverage_rows import coverage_rows
 
 __all__ = [
     "CheckCoverage",
@@ -90,36 +87,16 @@ def compute_coverage(
     """The coverage over every row of the store up to the period's end: the live view of `evidence
     coverage`. (A bundle computes it from its own records: agent/evidence/export.py.)"""
     end_eff = min(end, now) if now else end
-    with store.engine.connect() as conn:
-        runs = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(t.runs.c.source, t.runs.c.finished_at, t.runs.c.status).where(t.runs.c.finished_at <= end_eff)
-            )
-        ]
-        fe = t.finding_events.c
-        events = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(fe.uid, fe.source, fe.check_id, fe.resource_id, fe.status, fe.message, fe.at)
-                .where(fe.at <= end_eff)
-                .order_by(fe.id)
-            )
-        ]
-        excs = [
-            dict(r._mapping)
-            for r in conn.execute(select(exc_t).where(exc_t.c.created_at < end_eff, exc_t.c.expires_at > start))
-        ]
-        docs = [dict(r._mapping) for r in conn.execute(select(*(c for c in manual_evidence.c if c.name != "content")))]
+    rows = coverage_rows(store, start, end_eff)
     return compute(
         scope_of(mappings, framework, categories),
         start=start,
         end=end,
         now=now,
-        runs=runs,
-        events=events,
-        exceptions=excs,
-        documents=docs,
+        runs=rows.runs,
+        events=rows.events,
+        exceptions=rows.exceptions,
+        documents=rows.documents,
         intervals=intervals,
         unmonitored_threshold_pct=unmonitored_threshold_pct,
     )
