@@ -13,7 +13,6 @@ this module writes checkpoints.
 from __future__ import annotations
 
 import base64
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -29,14 +28,11 @@ from posture_verify.checkpoints import (
     load_public_key,
     verify_signature,
 )
-from sqlalchemy import Connection, insert, select
 
 from agent.errors import ConfigError, Problem
-from agent.store import Store
-from agent.store import schema as t
+from agent.store import Store, checkpoint_rows
 from agent.store.chain import GENESIS
-from agent.store.evidence_tables import evidence_checkpoints as cp
-from agent.store.evidence_tables import evidence_store
+from agent.store.checkpoint_rows import CheckpointRows
 
 __all__ = [
     "DEFAULT_CADENCE_S",
@@ -49,7 +45,6 @@ __all__ = [
     "load_public_key",
     "public_pem",
     "rotate_key",
-    "store_id",
     "verify_signature",
     "write_checkpoint",
 ]
@@ -89,19 +84,8 @@ class Signer:
         return cls(ref.reveal()) if ref is not None else None
 
 
-def store_id(conn: Connection, at: datetime) -> str:
-    """The store's id: random, written once with the first version-2 checkpoint, then kept."""
-    found = conn.execute(select(evidence_store.c.store_id).where(evidence_store.c.id == 1)).scalar()
-    if found is not None:
-        return str(found)
-    new = secrets.token_hex(16)
-    conn.execute(insert(evidence_store).values(id=1, store_id=new, created_at=at))
-    return new
-
-
 def write_checkpoint(
-    store: Store,
-    conn: Connection,
+    rows: CheckpointRows,
     at: datetime,
     signer: Signer | None = None,
     *,
@@ -114,13 +98,11 @@ def write_checkpoint(
     since the last checkpoint (silence is then provable). ``cadence_s``: the cadence to sign; by
     default the last checkpoint's (a prune keeps the daemon's). ``rotate_to``: the next key, named by
     this checkpoint, which ``signer`` (the current key) signs."""
-    head = conn.execute(
-        select(t.evidence_log.c.seq, t.evidence_log.c.entry_hash).order_by(t.evidence_log.c.seq.desc()).limit(1)
-    ).first()
-    last = conn.execute(select(cp).order_by(cp.c.seq.desc()).limit(1)).first()
+    head = rows.head()
+    last = rows.last()
     row: dict[str, Any] = {
         "v": 2,
-        "store": store_id(conn, at),
+        "store": rows.store_id(at),
         "seq": (last.seq + 1) if last else 1,
         "at": at,
         "head_seq": head.seq
@@ -148,7 +130,7 @@ def write_checkpoint(
     data = body(row)
     row["checkpoint_hash"] = sha256_hex(data)
     row["signature"] = signer.sign(data) if signer else None
-    conn.execute(insert(cp).values(**{k: v for k, v in row.items() if k != "store"}))
+    rows.insert(row)
     return row
 
 
@@ -156,8 +138,8 @@ def checkpoint_now(
     store: Store, at: datetime, signer: Signer | None = None, *, cadence_s: int | None = None
 ) -> dict[str, Any]:
     """A checkpoint in its own transaction, whether or not anything was appended since the last."""
-    with store.transaction() as conn:
-        return write_checkpoint(store, conn, at, signer, cadence_s=cadence_s)
+    with checkpoint_rows.transaction(store) as rows:
+        return write_checkpoint(rows, at, signer, cadence_s=cadence_s)
 
 
 class RotationError(Exception):
@@ -171,23 +153,14 @@ def rotate_key(
     the first checkpoint signed by ``new``. Returns the rows written."""
     if new.fingerprint == current.fingerprint:
         raise RotationError("the new key is the current key")
-    with store.transaction() as conn:
-        retired = conn.execute(
-            select(cp.c.seq, cp.c.rotate_to)
-            .where(cp.c.key_id == current.fingerprint, cp.c.rotate_to.isnot(None))
-            .limit(1)
-        ).first()
+    with checkpoint_rows.transaction(store) as cps:
+        retired = cps.rotation_by(current.fingerprint)
         if retired is not None:
             raise RotationError(
                 f"key {current.key_id} (evidence.signing_key) was rotated to key "
-                f"{retired.rotate_to[:16]} at checkpoint {retired.seq}"
+                f"{str(retired.rotate_to)[:16]} at checkpoint {retired.seq}"
             )
-        last_signed = conn.execute(
-            select(cp.c.seq, cp.c.key_id, cp.c.rotate_to)
-            .where(cp.c.signature.isnot(None))
-            .order_by(cp.c.seq.desc())
-            .limit(1)
-        ).first()
+        last_signed = cps.last_signed()
         if (
             last_signed is not None
             and last_signed.key_id not in (current.fingerprint, current.key_id)
@@ -200,7 +173,7 @@ def rotate_key(
         rows = []
         if last_signed is None or last_signed.key_id != current.fingerprint:
             # the current key has not signed yet (or signed only version-1 checkpoints): it says which it is first
-            rows.append(write_checkpoint(store, conn, at, current, cadence_s=cadence_s))
-        rows.append(write_checkpoint(store, conn, at, current, cadence_s=cadence_s, rotate_to=new.public))
-        rows.append(write_checkpoint(store, conn, at, new, cadence_s=cadence_s))
+            rows.append(write_checkpoint(cps, at, current, cadence_s=cadence_s))
+        rows.append(write_checkpoint(cps, at, current, cadence_s=cadence_s, rotate_to=new.public))
+        rows.append(write_checkpoint(cps, at, new, cadence_s=cadence_s))
     return rows
