@@ -5,7 +5,8 @@
   and stores the response in ``evidence_anchors``. The TSA's certificate chain is asked for once
   per TSA signing certificate (a second request with certReq true) and stored as an
   ``rfc3161-certs`` row, with that first token as the reference later ones are zstd-packed
-  against: a token costs about 190 bytes instead of 630 (readers unpack it; see ``load_witness_rows``).
+  against: a token costs about 190 bytes instead of 630 (the store packs and unpacks it:
+  agent/store/anchor_rows.py).
 - **S3 Object Lock.** With ``evidence.anchors.s3`` each checkpoint is copied to
   ``<prefix>/<store>/checkpoints/<seq>.json`` in the auditor's bucket, in COMPLIANCE mode until
   now + ``retain_days``, and the version id and ETag are recorded. This is the agent's only write to
@@ -22,11 +23,10 @@ the verifier's (posture_verify.witnesses, posture_verify.s3, docs/evidence-forma
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,15 +41,11 @@ from posture_verify.rfc3161 import SHA256_OID, parse_response
 from posture_verify.s3 import bundle_key, checkpoint_key, checkpoint_object, parse_bucket_url
 from posture_verify.witnesses import store_of
 from rfc3161_client import HashAlgorithm, PKIStatus, TimestampRequestBuilder
-from sqlalchemy import insert, select, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from agent.errors import AgentError
-from agent.evidence.records import norm
 from agent.models import utcnow
-from agent.store import Store
-from agent.store.evidence_tables import evidence_anchors as an
-from agent.store.evidence_tables import evidence_checkpoints as cp
+from agent.store import Store, anchor_rows
+from agent.store.anchor_rows import load_witness_rows
 
 __all__ = [
     "ANCHOR_ACTIONS",
@@ -276,78 +272,6 @@ def install_anchor_guard(client: Any, bucket: str, prefix: str) -> None:
     client.meta.events.register("before-parameter-build.s3", guard)
 
 
-# -- the witness rows ------------------------------------------------------------------------------------
-
-# Tokens of one TSA differ in a few fields (imprint, serial, time, nonce, digest, signature): each is
-# stored zstd-compressed against the first token of its TSA certificate, kept in that certificate's
-# rfc3161-certs row (about 190 bytes instead of 630 for OpenSSL's TSA). Readers get the DER back, so
-# the verifier and bundles never see the packing (like zstd blob bodies).
-
-
-def _zstd_dict(reference: bytes) -> Any:
-    import zstandard
-
-    return zstandard.ZstdCompressionDict(reference, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-
-
-def _pack(token: bytes, reference: bytes) -> bytes:
-    import zstandard
-
-    return zstandard.ZstdCompressor(
-        level=19, dict_data=_zstd_dict(reference), write_checksum=False, write_dict_id=False
-    ).compress(token)
-
-
-def _unpack(packed: bytes, reference: bytes) -> bytes:
-    import zstandard
-
-    try:
-        return zstandard.ZstdDecompressor(dict_data=_zstd_dict(reference)).decompress(packed, max_output_size=1 << 20)
-    except zstandard.ZstdError:
-        return packed  # altered: handed over as is, and the verifier names an unreadable token
-
-
-def _row_json(r: Any, references: dict[int, bytes]) -> dict[str, Any]:
-    out = norm({k: getattr(r, k) for k in ("checkpoint_seq", "kind", "witness", "at")})
-    try:
-        detail = json.loads(r.detail)
-    except ValueError:
-        detail = {"unreadable": r.detail}  # an altered row: the verifier names it
-    data = bytes(r.data) if r.data is not None and r.kind == "rfc3161" else None
-    if data is not None and isinstance(detail, dict) and "ref" in detail:
-        data = _unpack(data, references.get(int(detail.pop("ref") or 0), b""))
-    out["detail"] = detail
-    out["data"] = base64.b64encode(data).decode() if data is not None else None
-    return out
-
-
-def load_witness_rows(conn: Any, seqs: Iterable[int] | None = None) -> list[dict[str, Any]]:
-    """Witness rows in the verifier's JSON form (tokens as their DER): every row (``seqs`` None), or
-    those of the given checkpoints plus every TSA certificate row (a bundle needs the chains)."""
-    rows = conn.execute(select(an).order_by(an.c.id)).all()
-    references = {int(r.id): bytes(r.data) for r in rows if r.kind == "rfc3161-certs" and r.data is not None}
-    wanted = set(seqs) if seqs is not None else None
-    return [
-        _row_json(r, references)
-        for r in rows
-        if wanted is None or r.kind == "rfc3161-certs" or int(r.checkpoint_seq) in wanted
-    ]
-
-
-def _with_store(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Version-2 checkpoint rows with the store id their bodies name (kept once, in evidence_store)."""
-    if not any(r.get("v") for r in rows):
-        return rows
-    try:
-        store_id = conn.execute(text("SELECT store_id FROM evidence_store WHERE id = 1")).scalar()
-    except SQLAlchemyError:
-        store_id = None
-    for r in rows:
-        if r.get("v"):
-            r.setdefault("store", store_id)
-    return rows
-
-
 # -- the job ----------------------------------------------------------------------------------------------
 
 
@@ -383,34 +307,18 @@ class Anchorer:
         """(TSA url, signer) -> (id, reference token) of the rfc3161-certs rows recorded so far."""
         if self._refs is None:
             self._refs = {}
-            with self.store.engine.connect() as conn:
-                for r in conn.execute(
-                    select(an.c.id, an.c.witness, an.c.detail, an.c.data)
-                    .where(an.c.kind == "rfc3161-certs")
-                    .order_by(an.c.id)
-                ):
-                    for pem in json.loads(r.detail).get("certs", []):
-                        for cert in x509.load_pem_x509_certificates(pem.encode()):
-                            self._refs[(r.witness, _signer_key(cert))] = (int(r.id), bytes(r.data or b""))
+            for r in anchor_rows.certificate_rows(self.store):
+                for pem in json.loads(r.detail).get("certs", []):
+                    for cert in x509.load_pem_x509_certificates(pem.encode()):
+                        self._refs[(r.witness, _signer_key(cert))] = (r.id, r.reference)
         return self._refs
 
     def pending(self, now: datetime) -> tuple[list[dict[str, Any]], set[tuple[int, str, str]]]:
         """The checkpoints of the last day, and the witnesses they already have."""
-        with self.store.engine.connect() as conn:
-            recent = _with_store(conn, [norm(r) for r in conn.execute(select(cp).order_by(cp.c.seq.desc()).limit(200))])
-            done = {
-                (int(r.checkpoint_seq), r.kind, r.witness)
-                for r in conn.execute(
-                    select(an.c.checkpoint_seq, an.c.kind, an.c.witness).order_by(an.c.id.desc()).limit(_RECENT_ROWS)
-                )
-            }
+        recent, done = anchor_rows.recent(self.store, checkpoints=200, witnesses=_RECENT_ROWS)
         since = now - ANCHOR_WITHIN
         fresh = [c for c in recent if datetime.fromisoformat(c["at"].replace("Z", "+00:00")) >= since]
         return sorted(fresh, key=lambda c: int(c["seq"])), done
-
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(insert(an), rows)
 
     def anchor_tsa(self, tsa: TsaClient, c: dict[str, Any]) -> None:
         """A token for the checkpoint; the first from a TSA signing certificate also records that
@@ -420,31 +328,16 @@ class Anchorer:
         refs = self._references()
         ref = refs.get((tsa.url, stamp.signer))
         certs = tsa.chain(data) if ref is None else []  # asked outside the write transaction
-        with self.store.transaction() as conn:
-            if ref is None:
-                detail = {"certs": [x.public_bytes(serialization.Encoding.PEM).decode() for x in certs]}
-                row_id = conn.execute(
-                    insert(an).values(
-                        checkpoint_seq=int(c["seq"]),
-                        kind="rfc3161-certs",
-                        witness=tsa.url,
-                        at=stamp.gen_time,
-                        data=stamp.der,
-                        detail=json.dumps(detail, separators=(",", ":")),
-                    )
-                ).inserted_primary_key
-                assert row_id is not None
-                ref = (int(row_id[0]), stamp.der)
-            conn.execute(
-                insert(an).values(
-                    checkpoint_seq=int(c["seq"]),
-                    kind="rfc3161",
-                    witness=tsa.url,
-                    at=stamp.gen_time,
-                    data=_pack(stamp.der, ref[1]),
-                    detail=json.dumps({"nonce": str(stamp.nonce), "ref": ref[0]}, separators=(",", ":")),
-                )
-            )
+        ref = anchor_rows.insert_token(
+            self.store,
+            checkpoint_seq=int(c["seq"]),
+            witness=tsa.url,
+            at=stamp.gen_time,
+            der=stamp.der,
+            nonce=stamp.nonce,
+            reference=ref,
+            certs=[x.public_bytes(serialization.Encoding.PEM).decode() for x in certs],
+        )
         for cert in certs:  # committed: later tokens of this certificate are packed against this one
             refs[(tsa.url, _signer_key(cert))] = ref
 
@@ -454,17 +347,12 @@ class Anchorer:
         receipt = writer.put(key, checkpoint_object(checkpoint_body(c), c.get("signature")), now)
         # the key follows from the witness, the store and the seq; the retention is the bucket's to say
         detail = {"version_id": receipt["version_id"], "etag": receipt["etag"]}
-        self._insert(
-            [
-                {
-                    "checkpoint_seq": int(c["seq"]),
-                    "kind": "s3",
-                    "witness": writer.url,
-                    "at": receipt["at"],
-                    "data": None,
-                    "detail": json.dumps(detail, separators=(",", ":"), sort_keys=True),
-                }
-            ]
+        anchor_rows.insert_receipt(
+            self.store,
+            checkpoint_seq=int(c["seq"]),
+            witness=writer.url,
+            at=receipt["at"],
+            detail=json.dumps(detail, separators=(",", ":"), sort_keys=True),
         )
 
     def run(self, now: datetime | None = None) -> AnchorResult:
