@@ -14,6 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from agent.retry_after import parse_retry_after
 from collectors.gcp.config import GcpSource
 from collectors.gcp.permissions import IDENTITY_REQUESTS, POLICIES_SCOPE
 
@@ -57,7 +58,8 @@ def _get(session: Any, url: str, params: dict[str, str], timeout: float) -> dict
     for attempt in range(4):
         response = session.request(method, url, params=params, timeout=timeout)
         if response.status_code in _RETRY_STATUS and attempt < 3:
-            time.sleep(min(float(response.headers.get("Retry-After") or 2**attempt), 30.0))
+            asked = parse_retry_after(response.headers.get("Retry-After"), cap=30.0, now=response.headers.get("Date"))
+            time.sleep(asked if asked is not None else min(2.0**attempt, 30.0))
             continue
         if response.status_code != 200:
             try:

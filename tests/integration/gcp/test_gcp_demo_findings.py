@@ -210,6 +210,20 @@ def test_a_refused_cloud_identity_read_is_an_error_not_a_pass(fake: FakeCloudAss
     )
 
 
+def test_a_throttled_cloud_identity_read_with_a_dated_retry_after_is_retried(fake: FakeCloudAsset) -> None:
+    """Retry-After may be an HTTP date (RFC 9110); it was once read as a number and crashed the scan."""
+    dated = {"Retry-After": "Tue, 01 Dec 2026 00:00:01 GMT", "Date": "Tue, 01 Dec 2026 00:00:00 GMT"}
+    fake.faults.append(Fault(match="/v1/policies", status=429, times=1, headers=dated))
+    found = scan(fake, cloud_identity_admin="admin@example.com")
+    expect(
+        found,
+        "gcp.cloudidentity.two_step_verification_enforced",
+        "//cloudidentity.googleapis.com/customers/my_customer",
+        FAIL,
+        "orgUnits/03ph8a2z3kd9qf",
+    )
+
+
 def test_without_cloud_identity_admin_the_policy_api_is_not_called(fake: FakeCloudAsset) -> None:
     found = scan(fake)
     assert not [k for k in found if k[0] == "gcp.cloudidentity.two_step_verification_enforced"]
