@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any, Literal, get_args, get_origin
 
-from agent.config import SourceBase
+from agent.config_base import SourceBase
 from checks.base import Check
 
 __all__ = [

@@ -170,11 +170,11 @@ def seed(moto: str, scale: float, workers: int = 8) -> dict[str, int]:
 
 
 def run_agent(endpoint: str, regions: list[str], workers: int) -> dict[str, Any]:
-    from agent.config import AwsSource
     from agent.evaluate import evaluate
     from agent.registry import load_checks
     from collectors import CollectContext
     from collectors.aws import collect
+    from collectors.aws.config import AwsSource
 
     t0 = time.perf_counter()
     source = AwsSource(name="bench", provider="aws", regions=regions, endpoint_url=endpoint, max_workers=workers)

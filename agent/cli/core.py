@@ -14,12 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agent.cli.common import console, err_console, open_store, resolve_config, write_output
-from agent.config import AnySource, AwsSource, Config, json_schema, load_config, secret_problems
+from agent.config import AnySource, Config, json_schema, load_config, secret_problems
 from agent.cycle import CycleResult, Pipeline
 from agent.errors import ConfigError, UsageError
 from agent.logs import configure_logging
 from agent.models import Severity, isoformat, utcnow
 from collectors import CollectContext
+from collectors.aws.config import AwsSource
 
 __all__ = ["register", "scan_document"]
 

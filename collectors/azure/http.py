@@ -21,10 +21,10 @@ import httpx
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import AzureError
 
-from agent.config import AzureCredentials
 from agent.errors import AgentError
 from collectors import CollectContext
 from collectors.azure.allowed_requests import ALLOWED_REQUESTS
+from collectors.azure.config import AzureCredentials
 from collectors.http_retry import RetryPolicy, send
 
 __all__ = ["ALLOWED", "Api", "ApiError", "AuthError", "AzureHttp", "ReadOnlyViolation", "allowed", "path_pattern"]

@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agent.config import EndpointSource, FleetOptions
 from agent.errors import AgentError
 from agent.models import CollectionError, Resource, Snapshot, utcnow
 from collectors import CollectContext
+from collectors.endpoints.config import EndpointSource, FleetOptions
 from collectors.endpoints.device import DEVICE_TYPE, Antivirus, Edr, PatchState, device_resource
 from collectors.http_retry import RetryPolicy, send
 

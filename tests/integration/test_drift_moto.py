@@ -11,9 +11,10 @@ import pytest
 from alert_sinks import SlackSink
 
 from agent.alerts.dispatcher import Dispatcher
-from agent.config import AwsSource, parse_config
+from agent.config import parse_config
 from agent.cycle import Pipeline
 from agent.store import Store
+from collectors.aws.config import AwsSource
 
 PAB = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 

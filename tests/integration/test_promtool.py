@@ -17,10 +17,11 @@ from alert_sinks import Reply, SlackSink
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.alerts.dispatcher import Dispatcher
-from agent.config import AwsSource, parse_config
+from agent.config import parse_config
 from agent.cycle import Pipeline
 from agent.http import AgentHTTPServer
 from agent.store import Store
+from collectors.aws.config import AwsSource
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMTOOL = shutil.which("promtool")

@@ -8,9 +8,10 @@ import json
 import boto3
 import sqlalchemy as sa
 
-from agent.config import AwsSource, parse_config
+from agent.config import parse_config
 from agent.cycle import Pipeline
 from agent.store import Store
+from collectors.aws.config import AwsSource
 
 TLS_ONLY = json.dumps(
     {

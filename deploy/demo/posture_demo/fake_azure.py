@@ -236,7 +236,8 @@ class FakeAzure:
 
     def sources(self) -> tuple[Any, Any]:
         """(AzureSource, EndpointSource kind intune) for this fake tenant."""
-        from agent.config import AzureSource, EndpointSource
+        from collectors.azure.config import AzureSource
+        from collectors.endpoints.config import EndpointSource
 
         return (
             AzureSource.model_validate(self.source_config()),

@@ -9,8 +9,8 @@ from typing import Any
 
 import boto3
 
-from agent.config import AwsSource
 from collectors import CollectContext
+from collectors.aws.config import AwsSource
 
 REGIONS = ["us-east-1", "eu-west-1"]
 

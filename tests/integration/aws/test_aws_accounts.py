@@ -8,10 +8,10 @@ import pytest
 from awstest_helpers import Calls, context, make_source, member_session, seeder
 from posture_demo.awsproxy import AwsProxy, Fault
 
-from agent.config import AwsAccount
 from agent.errors import AgentError
 from collectors import CollectContext
 from collectors.aws import collect
+from collectors.aws.config import AwsAccount
 
 MGMT = "123456789012"
 

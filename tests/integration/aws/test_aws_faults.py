@@ -132,8 +132,8 @@ def test_unreachable_endpoint_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
     """No account can be identified: the run fails with a message naming the call, not a traceback."""
     import socket
 
-    from agent.config import AwsSource
     from agent.errors import AgentError
+    from collectors.aws.config import AwsSource
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from posture_demo.awsproxy import AwsProxy
 
-from agent.config import AwsSource
 from agent.evaluate import evaluate
 from agent.models import Finding, Status
 from agent.registry import load_checks
 from collectors.aws import collect
+from collectors.aws.config import AwsSource
 
 MGMT = "123456789012"
 R1, R2 = "us-east-1", "eu-west-1"

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from posture_demo.fake_azure import DEMO_SUBSCRIPTION, FakeAzure
 
-from agent.config import AzureSource
 from agent.evaluate import evaluate
 from agent.models import Finding, Snapshot, Status
 from agent.registry import load_checks
 from collectors import CollectContext
 from collectors.azure import collect
+from collectors.azure.config import AzureSource
 
 ARM_CHECKS = [c for cid, c in load_checks().items() if cid.startswith("azure.") and not cid.startswith("azure.entra")]
 

@@ -9,14 +9,15 @@ import httpx
 import pytest
 from posture_demo.fake_azure import DEMO_SUBSCRIPTION, DEMO_TENANT, FakeAzure
 
-from agent.config import AzureCredentials, AzureSource, EndpointSource
 from agent.evaluate import evaluate
 from agent.models import Snapshot, Status
 from agent.registry import load_checks
 from collectors import CollectContext
 from collectors.azure import ALLOWED, ReadOnlyViolation, collect
+from collectors.azure.config import AzureCredentials, AzureSource
 from collectors.azure.credential import make_credential
 from collectors.azure.http import AuthError, AzureHttp, allowed
+from collectors.endpoints.config import EndpointSource
 from collectors.endpoints.intune import collect_intune
 
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from posture_demo.fake_azure import DEMO_TENANT, FakeAzure
 
-from agent.config import AzureSource
 from agent.evaluate import evaluate
 from agent.models import Finding, Snapshot, Status
 from agent.registry import checks_in
 from collectors import CollectContext
 from collectors.azure import collect
+from collectors.azure.config import AzureSource
 from collectors.azure.http import allowed
 
 PASS, FAIL, ERROR, NA = Status.PASS, Status.FAIL, Status.ERROR, Status.NOT_APPLICABLE

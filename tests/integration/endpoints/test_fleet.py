@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 from posture_demo.fake_devices import AV_POLICY, FW_POLICY, POLICIES, FakeFleet, demo_hosts
 
-from agent.config import EndpointSource
 from agent.evaluate import evaluate
 from agent.models import Status
 from agent.registry import checks_in
 from collectors import CollectContext
 from collectors.endpoints import collect
+from collectors.endpoints.config import EndpointSource
 
 EXTRA = 7  # copies of the first demo host, to page through
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from posture_demo.fake_azure import DEMO_TENANT, FakeAzure, demo_tenant
 
-from agent.config import EndpointSource
 from agent.evaluate import evaluate
 from agent.models import Finding, Snapshot, Status
 from agent.registry import checks_in
 from collectors import CollectContext
+from collectors.endpoints.config import EndpointSource
 from collectors.endpoints.intune import collect_intune
 
 PASS, FAIL, ERROR, NA = Status.PASS, Status.FAIL, Status.ERROR, Status.NOT_APPLICABLE

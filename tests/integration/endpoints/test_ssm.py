@@ -12,12 +12,12 @@ import pytest
 from posture_demo.awsproxy import AwsProxy, Fault
 from posture_demo.seed import DemoOrg, seed_servers
 
-from agent.config import EndpointSource
 from agent.evaluate import evaluate
 from agent.models import Status
 from agent.registry import checks_in, load_checks
 from collectors import CollectContext
 from collectors.endpoints import collect
+from collectors.endpoints.config import EndpointSource
 
 FALCON = [{"Name": "Falcon Sensor", "Version": "7.10", "Publisher": "CrowdStrike"}]
 NGINX = [{"Name": "nginx", "Version": "1.24.0", "Publisher": "nginx"}]

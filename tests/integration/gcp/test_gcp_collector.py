@@ -8,12 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from posture_demo.fake_gcp import ORG, FakeCloudAsset, Fault, demo_org
 
-from agent.config import GcpSource
 from agent.evaluate import evaluate
 from agent.models import Status
 from agent.registry import checks_in
 from collectors import CollectContext
 from collectors.gcp import collect
+from collectors.gcp.config import GcpSource
 from collectors.gcp.types import ASSET_TYPES
 
 

@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from posture_demo.fake_gcp import ORG, FakeCloudAsset, Fault, demo_identity_policies, demo_org
 
-from agent.config import GcpSource
 from agent.evaluate import evaluate
 from agent.models import Finding, Status
 from agent.registry import checks_in
 from collectors import CollectContext
 from collectors.gcp import collect
+from collectors.gcp.config import GcpSource
 
 PASS, FAIL, ERROR, NA = Status.PASS, Status.FAIL, Status.ERROR, Status.NOT_APPLICABLE
 SANDBOX_POLICY = "//cloudresourcemanager.googleapis.com/projects/222222222222#iamPolicy"

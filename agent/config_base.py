@@ -1,0 +1,219 @@
+"""The config types every part shares: durations, secret references, the strict model base, the
+schedule and ``SourceBase``, the keys every source has. Provider models (collectors/<name>/config.py)
+build on these; agent/config.py assembles the whole file."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from agent.errors import ConfigError, Problem
+
+__all__ = [
+    "AWS_REGION",
+    "AnySource",
+    "ConfigModel",
+    "Duration",
+    "IAM_ROLE_ARN",
+    "Schedule",
+    "Secret",
+    "SecretRef",
+    "SourceBase",
+    "parse_duration",
+]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'30s', '15m', '1h', '7d', '2w' or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 1h or 7d")
+    if isinstance(value, int):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 15m, 1h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _format_duration(td: timedelta) -> str:
+    return f"{int(td.total_seconds())}s"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(_format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": ["string", "integer"],
+            "pattern": r"^\d+[smhdw]?$",
+            "description": "Duration: 30s, 15m, 1h, 7d, or seconds",
+        }
+    ),
+]
+
+
+class Secret:
+    """A reference to a secret (``env:NAME`` or ``file:/path``), resolved only when used.
+
+    It never holds the value: repr, logs and exports show the reference, never the secret."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+    def __repr__(self) -> str:
+        return f"Secret({self.ref!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.ref == self.ref
+
+    def __hash__(self) -> int:
+        return hash(self.ref)
+
+    def reveal(self) -> str:
+        kind, _, target = self.ref.partition(":")
+        if kind == "env":
+            value = os.environ.get(target)
+            if value is None:
+                raise ConfigError(
+                    [Problem(key="", message=f"secret {self.ref}: environment variable {target} is not set")]
+                )
+            return value
+        try:
+            return Path(target).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                [Problem(key="", message=f"secret {self.ref}: cannot read file: {exc.strerror}")]
+            ) from None
+
+    def problem(self) -> str | None:
+        """Why this reference cannot be resolved now, or None."""
+        kind, _, target = self.ref.partition(":")
+        if kind == "env" and target not in os.environ:
+            return f"environment variable {target} is not set"
+        if kind == "file" and not Path(target).is_file():
+            return f"file {target} does not exist"
+        return None
+
+
+def _secret(value: Any) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a secret reference: env:NAME or file:/path")
+    if re.match(r"^env:[A-Za-z_][A-Za-z0-9_]*$", value) or re.match(r"^file:/.+", value):
+        return Secret(value)
+    raise ValueError("secrets are given by reference only: use env:NAME or file:/absolute/path, never the value itself")
+
+
+SecretRef = Annotated[
+    Secret,
+    BeforeValidator(_secret),
+    PlainSerializer(lambda s: s.ref, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$",
+            "description": "Secret reference: env:NAME or file:/path",
+        }
+    ),
+]
+
+
+class ConfigModel(BaseModel):
+    """A section of the config: unknown keys are errors, and a validated section never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Schedule(ConfigModel):
+    interval: Duration | None = None
+    cron: str | None = Field(default=None, description="Five-field cron expression, UTC")
+    jitter: Duration = Field(default=timedelta(seconds=0), description="Random delay added to each run")
+    misfire_grace: Duration = timedelta(minutes=5)
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, v: timedelta | None) -> timedelta | None:
+        if v is not None and v.total_seconds() < 10:
+            raise ValueError("interval must be at least 10s")
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {v!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> Schedule:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError("give exactly one of interval or cron")
+        return self
+
+    def nominal_interval(self) -> timedelta:
+        """The expected gap between runs (for cron, the gap between its next two fire times)."""
+        if self.interval is not None:
+            return self.interval
+        from datetime import UTC, datetime
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        trig = CronTrigger.from_crontab(self.cron or "", timezone="UTC")
+        now = datetime.now(UTC)
+        first = trig.get_next_fire_time(None, now)
+        second = trig.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+        if first is None or second is None:
+            return timedelta(hours=1)
+        interval: timedelta = second - first
+        return interval
+
+
+# AWS names: the AWS provider's models check them, and so does the S3 anchor of ``evidence:``.
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+class SourceBase(ConfigModel):
+    """The keys every item of ``sources:`` has, whatever its provider.
+
+    Each provider owns the rest: its collector package subclasses this with
+    ``provider: Literal["<name>"]`` and its own keys (e.g. collectors/aws/config.py), and its entry
+    point exposes that model (agent.registry.Provider). An item is validated into the model of the
+    provider its ``provider`` key names."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    schedule: Schedule = Schedule(interval=timedelta(hours=1))
+    enabled: bool = True
+    provider: str
+
+
+AnySource = SourceBase  # what the cycle, the daemon and the CLI take: a source of any provider
