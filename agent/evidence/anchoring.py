@@ -45,7 +45,6 @@ from rfc3161_client import HashAlgorithm, PKIStatus, TimestampRequestBuilder
 from agent.errors import AgentError
 from agent.models import utcnow
 from agent.store import Store, anchor_rows
-from agent.store.anchor_rows import load_witness_rows
 
 __all__ = [
     "ANCHOR_ACTIONS",
@@ -54,7 +53,6 @@ __all__ = [
     "S3Writer",
     "TsaClient",
     "anchor_pending",
-    "load_witness_rows",
     "schedule",
     "witness_manifest",
 ]

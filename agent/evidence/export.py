@@ -20,22 +20,16 @@ from posture_verify.bundle import BUNDLE_FORMAT, MANIFEST_SIG, blob_path
 from posture_verify.checkpoints import manifest_body
 from posture_verify.summaries import SCOPE_FILE, carried_findings, derived, listings
 from posture_verify.witnesses import store_of
-from sqlalchemy import Connection, func, or_, select
 
-from agent.evidence.anchoring import declared_witnesses, load_witness_rows, witness_manifest
+from agent.evidence.anchoring import declared_witnesses, witness_manifest
 from agent.evidence.checkpoints import Signer, public_pem
 from agent.evidence.coverage import documents_in_force, scope_of
-from agent.evidence.records import cycle_snapshot_ids, norm
+from agent.evidence.records import cycle_snapshot_ids
 from agent.mappings import Mappings
 from agent.models import canonical_json, isoformat, utcnow
-from agent.store import Store
-from agent.store import schema as t
-from agent.store.alerting import alerts_outbox, drift_events, exceptions
-from agent.store.blobs import decompress
-from agent.store.db import errors_blob, reachable_blobs
-from agent.store.evidence_tables import evidence_checkpoints as cp
-from agent.store.evidence_tables import evidence_store
-from agent.store.manual import manual_evidence
+from agent.store import Store, bundle_rows
+from agent.store.bundle_rows import BundleRows
+from agent.store.db import errors_blob
 
 __all__ = ["BUNDLE_FORMAT", "export_bundle"]
 
@@ -58,19 +52,8 @@ class _Zip:
         self.zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
 
 
-def _segment(conn: Connection, start: datetime, end: datetime) -> tuple[int, int] | None:
-    row = conn.execute(
-        select(func.min(t.evidence_log.c.seq), func.max(t.evidence_log.c.seq)).where(
-            t.evidence_log.c.at >= start, t.evidence_log.c.at <= end
-        )
-    ).first()
-    if row is None or row[0] is None:
-        return None
-    return int(row[0]), int(row[1])
-
-
 def _baseline(
-    conn: Connection, keys: set[tuple[str, str]], first_sid: dict[tuple[str, str], int], pruned: bool
+    rows: BundleRows, keys: set[tuple[str, str]], first_sid: dict[tuple[str, str], int], pruned: bool
 ) -> tuple[dict[str, dict[str, list[str]]], dict[str, str], dict[str, list[str]]]:
     """Per (source, account): the finding state before the period's first snapshot, and the
     results_hash of the snapshot it must reproduce; and per finding of those states its check and
@@ -78,7 +61,6 @@ def _baseline(
     states: dict[str, dict[str, list[str]]] = {}
     hashes: dict[str, str] = {}
     findings: dict[str, list[str]] = {}
-    fe = t.finding_events.c
     if pruned:
         # after retention pruning the state before the period cannot be rebuilt from the events left:
         # no baseline, and the verifier checks the period's events against their entries only
@@ -86,23 +68,14 @@ def _baseline(
     for src, acct in sorted(keys):
         sid = first_sid[(src, acct)]
         state: dict[str, list[str]] = {}
-        for e in conn.execute(
-            select(fe.uid, fe.status, fe.message, fe.check_id, fe.resource_id)
-            .where(fe.source == src, fe.account == acct, fe.snapshot_id < sid)
-            .order_by(fe.id)
-        ):
-            if e.status == "gone":
-                state.pop(e.uid, None)
+        for e in rows.events_before(src, acct, sid):
+            if e["status"] == "gone":
+                state.pop(e["uid"], None)
             else:
-                state[e.uid] = [e.status, e.message]
-                findings[e.uid] = [e.check_id, e.resource_id]
+                state[e["uid"]] = [e["status"], e["message"]]
+                findings[e["uid"]] = [e["check_id"], e["resource_id"]]
         name = f"{src}\t{acct}"
-        prev = conn.execute(
-            select(t.snapshots.c.results_hash)
-            .where(t.snapshots.c.source == src, t.snapshots.c.account == acct, t.snapshots.c.id < sid)
-            .order_by(t.snapshots.c.id.desc())
-            .limit(1)
-        ).scalar()
+        prev = rows.results_hash_before(src, acct, sid)
         if prev is not None:
             hashes[name] = prev
         states[name] = state
@@ -131,17 +104,9 @@ def export_bundle(
     witnessed = store.has_table("evidence_anchors")  # before the connection: on SQLite a second one waits for it
     z = _Zip(out)
     try:
-        with store.engine.connect() as conn:
-            seg = _segment(conn, start, end)
-            el = t.evidence_log
-            entries = (
-                [
-                    norm(r)
-                    for r in conn.execute(select(el).where(el.c.seq >= seg[0], el.c.seq <= seg[1]).order_by(el.c.seq))
-                ]
-                if seg
-                else []
-            )
+        with bundle_rows.reading(store) as db:
+            seg = db.segment(start, end)
+            entries = db.entries(*seg) if seg else []
             progress("chain", 1, 10)
             refs: dict[str, list[str]] = {}
             for e in entries:
@@ -151,41 +116,38 @@ def export_bundle(
                 )
             run_ids = set(refs.get("run", [])) | set(refs.get("cycle", []))
             sids = sorted({int(x) for x in refs.get("collection", [])} | cycle_snapshot_ids(entries))
-            checkpoints, key_checkpoints, store_id = _checkpoints(conn, start, end)
-            runs = [norm(r) for r in conn.execute(select(t.runs).where(t.runs.c.id.in_(run_ids)))] if run_ids else []
-            snaps = _rows_in(conn, t.snapshots, t.snapshots.c.id, sids)
-            events = _rows_in(conn, t.finding_events, t.finding_events.c.snapshot_id, sids)
+            checkpoints, key_checkpoints, store_id = db.checkpoints(start, end)
+            runs = db.runs(run_ids)
+            snaps = db.snapshots(sids)
+            events = db.finding_events(sids)
             drift_sids = sorted({int(x) for x in refs.get("drift", [])})
-            drift = _rows_in(conn, drift_events, drift_events.c.snapshot_id, drift_sids)
+            drift = db.drift_events(drift_sids)
             kept = [json.loads(e["content"]).get("kept") or {} for e in entries if e["kind"] == "prune"]
             vouched = {int(x) for x in refs.get("manual_evidence", [])} | {
                 int(x) for k in kept for x in k.get("manual_evidence", {})
             }
             # and every document in force during the period, whatever its attach date
-            manual_ids = sorted(vouched | _in_force_ids(conn, start, end))
+            manual_ids = sorted(vouched | _in_force_ids(db, start, end))
             vouched_exc = {int(x) for x in refs.get("exception", [])} | {
                 int(x) for k in kept for x in k.get("exceptions", {})
             }
             # and every exception in force during the period, whatever its creation date
-            exc_ids = sorted(vouched_exc | _exceptions_in_force(conn, start, min(end, generated)))
+            exc_ids = sorted(vouched_exc | db.exceptions_in_force(start, min(end, generated)))
             out_ids = sorted({int(x) for x in refs.get("alert", [])})
-            excs = _rows_in(conn, exceptions, exceptions.c.id, exc_ids)
-            outbox = [
-                {k: v for k, v in r.items() if k != "last_error"}
-                for r in _rows_in(conn, alerts_outbox, alerts_outbox.c.id, out_ids)
-            ]
+            excs = db.exceptions(exc_ids)
+            outbox = [{k: v for k, v in r.items() if k != "last_error"} for r in db.outbox(out_ids)]
             progress("records", 3, 10)
             keys = {(s["source"], s["account"]) for s in snaps}
             first_sid: dict[tuple[str, str], int] = {}
             for s in snaps:
                 first_sid.setdefault((s["source"], s["account"]), int(s["id"]))
-            pruned = bool(conn.execute(select(func.max(cp.c.pruned_through))).scalar())
-            baseline, baseline_results, baseline_findings = _baseline(conn, keys, first_sid, pruned)
+            pruned = db.pruned()
+            baseline, baseline_results, baseline_findings = _baseline(db, keys, first_sid, pruned)
             z.add("chain/entries.jsonl", _jsonl(entries))
             z.add("chain/checkpoints.jsonl", _jsonl(checkpoints))
             z.add("chain/key-checkpoints.jsonl", _jsonl(key_checkpoints))
             if witnessed:  # the checkpoints' witnesses, and every TSA's certificates
-                z.add("chain/witnesses.jsonl", _jsonl(load_witness_rows(conn, (int(c["seq"]) for c in checkpoints))))
+                z.add("chain/witnesses.jsonl", _jsonl(db.witnesses(int(c["seq"]) for c in checkpoints)))
             z.add(
                 "chain/segment.json",
                 canonical_json(
@@ -213,31 +175,29 @@ def export_bundle(
                 z.add(f"records/{name}.jsonl", _jsonl(rows))
             manual_rows = []
             for mid in manual_ids:
-                r = conn.execute(select(manual_evidence).where(manual_evidence.c.id == mid)).first()
-                if r is None:
+                found = db.document(mid)
+                if found is None:
                     continue
-                doc = decompress(r.content)
-                row = norm({c: getattr(r, c) for c in r._mapping if c != "content"})
-                row["file"] = f"manual/{mid}-{Path(r.filename).name}"
+                row, doc = found
+                row["file"] = f"manual/{mid}-{Path(row['filename']).name}"
                 z.add(row["file"], doc)
                 manual_rows.append(row)
             z.add("records/manual_evidence.jsonl", _jsonl(manual_rows))
             vouchers = _vouchers(
-                conn, "manual_evidence", sorted(set(manual_ids) - vouched), seg[0] if seg else None
-            ) + _vouchers(conn, "exceptions", sorted(set(exc_ids) - vouched_exc), seg[0] if seg else None)
+                db, "manual_evidence", sorted(set(manual_ids) - vouched), seg[0] if seg else None
+            ) + _vouchers(db, "exceptions", sorted(set(exc_ids) - vouched_exc), seg[0] if seg else None)
             z.add("chain/vouchers.jsonl", _jsonl(vouchers))
-            z.add("chain/stubs.jsonl", _jsonl(_stubs(conn, seg, checkpoints, vouchers)))
+            z.add("chain/stubs.jsonl", _jsonl(_stubs(db, seg, checkpoints, vouchers)))
             progress("blobs", 4, 10)
             wanted = sorted(
-                reachable_blobs(conn, (s["manifest_hash"] for s in snaps))
+                db.reachable(s["manifest_hash"] for s in snaps)
                 | {h for s in snaps if (h := errors_blob(s["errors"])) is not None}
             )
             blob_index = []
-            for i in range(0, len(wanted), 500):
-                for b in conn.execute(select(t.blobs).where(t.blobs.c.hash.in_(wanted[i : i + 500]))):
-                    # uncompressed (the zip deflates it): the standalone verifier needs no zstd
-                    z.add(blob_path(b.hash), decompress(bytes(b.body)))
-                    blob_index.append({"hash": b.hash, "kind": b.kind, "size": b.size})
+            for b in db.blobs(wanted):
+                # uncompressed (the zip deflates it): the standalone verifier needs no zstd
+                z.add(blob_path(b.hash), b.body)
+                blob_index.append({"hash": b.hash, "kind": b.kind, "size": b.size})
             z.add("records/blobs.jsonl", _jsonl(sorted(blob_index, key=lambda x: x["hash"])))
             progress("coverage", 7, 10)
         # the summaries, from the records just written and with the functions the verifier runs on them
@@ -299,57 +259,16 @@ def export_bundle(
         z.zf.close()
 
 
-def _rows_in(conn: Connection, table: Any, col: Any, ids: list[Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for i in range(0, len(ids), 500):
-        out.extend(norm(r) for r in conn.execute(select(table).where(col.in_(ids[i : i + 500]))))
-    pk = "id" if "id" in table.c else None
-    return sorted(out, key=lambda r: r[pk]) if pk else out
-
-
-def _in_force_ids(conn: Connection, start: datetime, end: datetime) -> set[int]:
+def _in_force_ids(db: BundleRows, start: datetime, end: datetime) -> set[int]:
     """The manual documents in force at some time of the period (agent/evidence/coverage.py's rule)."""
-    rows = conn.execute(
-        select(*(c for c in manual_evidence.c if c.name != "content")).where(manual_evidence.c.attached_at <= end)
-    )
-    return {d.id for d in documents_in_force(rows, start, end)}
-
-
-def _checkpoints(
-    conn: Connection, start: datetime, end: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
-    """The checkpoints covering the period (the last at or before its start, every one in it, the
-    first after its end), the earlier and later ones that announce or rotate keys (a pinned key
-    reaches the period's keys through them), and the store id their bodies name."""
-    sid = conn.execute(select(evidence_store.c.store_id)).scalar()
-    lo = conn.execute(select(func.max(cp.c.seq)).where(cp.c.at <= start)).scalar()
-    hi = conn.execute(select(func.min(cp.c.seq)).where(cp.c.at > end)).scalar()
-    q = select(cp).order_by(cp.c.seq)
-    if lo is not None:
-        q = q.where(cp.c.seq >= lo)
-    if hi is not None:
-        q = q.where(cp.c.seq <= hi)
-    covering = [norm(r) for r in conn.execute(q)]
-    seqs = {c["seq"] for c in covering}
-    keyed = [
-        norm(r)
-        for r in conn.execute(
-            select(cp).where(or_(cp.c.announce.isnot(None), cp.c.rotate_to.isnot(None))).order_by(cp.c.seq)
-        )
-        if r.seq not in seqs
-    ]
-    for c in (*covering, *keyed):
-        if c.get("v") is not None:
-            c["store"] = sid
-    return covering, keyed, sid
+    return {d.id for d in documents_in_force(db.documents_until(end), start, end)}
 
 
 def _stubs(
-    conn: Connection, seg: tuple[int, int] | None, checkpoints: list[dict[str, Any]], vouchers: list[dict[str, Any]]
+    db: BundleRows, seg: tuple[int, int] | None, checkpoints: list[dict[str, Any]], vouchers: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The chain entries, without content, between the segment and what must link to it: the entries
     vouching for documents attached before the period, and the heads of the checkpoints around it."""
-    el = t.evidence_log.c
     starts = [int(v["entry"]["seq"]) for v in vouchers]
     heads = [int(c["head_seq"]) for c in checkpoints]
     ranges: list[tuple[int, int]] = []
@@ -364,53 +283,32 @@ def _stubs(
         ranges.append((min([*starts, *heads]), max([*starts, *heads])))
     out: list[dict[str, Any]] = []
     for a, b in ranges:
-        out.extend(
-            norm(r)
-            for r in conn.execute(
-                select(el.seq, el.at, el.kind, el.ref, el.content_hash, el.prev_hash, el.entry_hash)
-                .where(el.seq >= a, el.seq <= b)
-                .order_by(el.seq)
-            )
-        )
+        out.extend(db.stubs(a, b))
     return out
 
 
 _VOUCHED = {"manual_evidence": ("manual_evidence", "manual_evidence_id"), "exceptions": ("exception", "exception_id")}
 
 
-def _vouchers(conn: Connection, table: str, ids: list[int], first_seq: int | None) -> list[dict[str, Any]]:
+def _vouchers(db: BundleRows, table: str, ids: list[int], first_seq: int | None) -> list[dict[str, Any]]:
     """For rows of ``table`` (manual documents, exceptions) whose chain entry is before the segment: that
     entry (or the last prune entry that keeps the row), so an auditor can find it in the bundle of the
     period it was written in."""
-    el = t.evidence_log
     kind, key = _VOUCHED[table]
     out: dict[int, dict[str, Any]] = {}
     if ids:
-        for i in range(0, len(ids), 500):
-            for r in conn.execute(
-                select(el).where(el.c.kind == kind, el.c.ref.in_([f"{kind}:{x}" for x in ids[i : i + 500]]))
-            ):
-                out[int(r.ref.partition(":")[2])] = norm(r)
+        for r in db.entries_of(kind, [f"{kind}:{x}" for x in ids]):
+            out[int(r["ref"].partition(":")[2])] = r
         missing = set(ids) - set(out)
         if missing:  # pruned: the latest prune entry before the segment re-vouches for kept rows
-            q = select(el).where(el.c.kind == "prune").order_by(el.c.seq.desc())
-            for r in conn.execute(q if first_seq is None else q.where(el.c.seq < first_seq)):
-                kept = {int(k) for k in (json.loads(r.content).get("kept") or {}).get(table, {})}
+            for r in db.prune_entries(first_seq):
+                kept = {int(k) for k in (json.loads(r["content"]).get("kept") or {}).get(table, {})}
                 for rid in missing & kept:
-                    out[rid] = norm(r)
+                    out[rid] = dict(r)
                 missing -= kept
                 if not missing:
                     break
     return [{key: rid, "entry": e} for rid, e in sorted(out.items())]
-
-
-def _exceptions_in_force(conn: Connection, start: datetime, end: datetime) -> set[int]:
-    return {
-        int(x)
-        for x in conn.execute(
-            select(exceptions.c.id).where(exceptions.c.created_at < end, exceptions.c.expires_at > start)
-        ).scalars()
-    }
 
 
 def _readme(framework: str, start: datetime, end: datetime, signed: bool, witnesses: Any) -> bytes:
