@@ -62,8 +62,9 @@ class Pipeline:
         self.collectors = dict(found)
         self.frameworks = tuple(config.scope.frameworks)
         self.categories = tuple(config.scope.soc2_categories)
-        self.controls = {cid: self.mappings.tags_for(cid, self.frameworks, self.categories) for cid in self.checks}
-        self.alerts = AlertComposer(config, self.checks, self.controls, self.mappings)
+        # check id -> the framework requirements in scope it bears on (SOC2:CC6.1, ...)
+        self.requirements = {cid: self.mappings.tags_for(cid, self.frameworks, self.categories) for cid in self.checks}
+        self.alerts = AlertComposer(config, self.checks, self.requirements, self.mappings)
         self.alerts_wake = threading.Event()  # set after each committed cycle: the dispatcher looks at once
         self._posture_at = float("-inf")
         self._requirements: RequirementStates | None = None  # as of the last committed cycle
@@ -123,7 +124,7 @@ class Pipeline:
 
     def evaluate(self, snapshot: Snapshot) -> list[Finding]:
         """The checks over one snapshot, with the risk-acceptance exceptions in force applied."""
-        findings = evaluate(snapshot, self.checks.values(), controls=self.controls, params=self.config.checks)
+        findings = evaluate(snapshot, self.checks.values(), requirements=self.requirements, params=self.config.checks)
         if self.store is None or self._exceptions is None:
             return findings
         rules = self.store.exception_rules()

@@ -43,7 +43,7 @@ def evaluate(
     snapshot: Snapshot,
     checks: Iterable[Check],
     *,
-    controls: Mapping[str, tuple[str, ...]] | None = None,
+    requirements: Mapping[str, tuple[str, ...]] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Finding]:
     """Every check of the snapshot's provider over every resource of its type.
@@ -52,7 +52,7 @@ def evaluate(
     (account, region, type) scope; an error on a type it ``requires`` turns each affected
     resource's result into ``error``. Nothing missing is ever reported as ``pass``.
     """
-    controls = controls or {}
+    requirements = requirements or {}
     params = params or {}
     now = snapshot.finished_at
     findings: list[Finding] = []
@@ -61,7 +61,7 @@ def evaluate(
         if meta.provider != snapshot.provider:
             continue
         ctx = Context(snapshot=snapshot, params={**meta.params, **params.get(meta.id, {})}, now=now)
-        tags = controls.get(meta.id, ())
+        tags = requirements.get(meta.id, ())
 
         def emit(
             resource_id: str,
@@ -83,7 +83,7 @@ def evaluate(
                     status=verdict.status,
                     severity=meta.severity,
                     message=verdict.reason,
-                    controls=tags,
+                    requirements=tags,
                     evaluated_at=now,
                     source=snapshot.source,
                     observed=verdict.observed,

@@ -262,7 +262,7 @@ class Snapshot:
 @dataclass(frozen=True, kw_only=True)
 class Finding:
     """What a check says about one resource, with its context: which check, which resource, which
-    controls it affects."""
+    framework requirements it bears on (``SOC2:CC6.1``; our own control ids live in agent.mappings)."""
 
     uid: str
     check_id: str
@@ -274,7 +274,7 @@ class Finding:
     status: Status
     severity: Severity
     message: str
-    controls: tuple[str, ...]
+    requirements: tuple[str, ...]  # framework requirement refs, in scope (Mappings.tags_for)
     evaluated_at: datetime
     source: str = ""
     # the observation values that decided it (checks.base.Verdict.observed): stored with the message
@@ -304,7 +304,7 @@ class Finding:
             "status": self.status.value,
             "severity": self.severity.value,
             "message": self.message,
-            "controls": list(self.controls),
+            "controls": list(self.requirements),  # the key of the scan JSON contract (scan-output.schema.json)
             "evaluated_at": isoformat(self.evaluated_at),
             "source": self.source,
             **({"observed": self.observed} if self.observed else {}),

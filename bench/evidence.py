@@ -100,7 +100,7 @@ def finding(r: Resource, at: datetime) -> Finding:
         status=Status.PASS if ok else Status.FAIL,
         severity=Severity.HIGH,
         message="encrypted" if ok else "not encrypted",
-        controls=(),
+        requirements=(),
         evaluated_at=at,
         source="prod",
     )

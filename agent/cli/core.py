@@ -115,7 +115,7 @@ def scan_document(scan_id: str, started: Any, finished: Any, results: list[Cycle
                     "region": f.region,
                     "status": f.status.value,
                     "severity": f.severity.value,
-                    "controls": list(f.controls),
+                    "controls": list(f.requirements),
                     "message": f.message,
                     "uid": f.uid,
                 }

@@ -46,11 +46,15 @@ class ExceptionNotice:
 
 class AlertComposer:
     def __init__(
-        self, config: Config, checks: Mapping[str, Check], controls: Mapping[str, Sequence[str]], mappings: Mappings
+        self,
+        config: Config,
+        checks: Mapping[str, Check],
+        requirements: Mapping[str, Sequence[str]],
+        mappings: Mappings,
     ) -> None:
         self.config = config
         self.checks = checks
-        self.controls = controls
+        self.requirements = requirements  # check id -> framework requirement refs in scope
         self._prefix_to_framework = {
             str(fw.prefix): fid for fid, fw in mappings.frameworks.items() if getattr(fw, "prefix", None)
         }
@@ -69,7 +73,7 @@ class AlertComposer:
         if chk is not None:
             rem = chk.meta.remediation
             remediation = "\n".join(x for x in (rem.console, f"CLI: {rem.cli}" if rem.cli else "", rem.docs) if x)
-        controls, frameworks = self._tags(ev.check_id, ch.finding.controls if ch.finding else None)
+        controls, frameworks = self._tags(ev.check_id, ch.finding.requirements if ch.finding else None)
         return Alert(
             kind=kind,
             title=f"{_VERBS[ev.kind]}: {title_of}",
@@ -157,7 +161,7 @@ class AlertComposer:
         return f"{base.rstrip('/')}/?{urlencode(query)}" if base else ""
 
     def _tags(self, check_id: str, tags: Sequence[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        controls = tuple(tags if tags is not None else self.controls.get(check_id, ()))
+        controls = tuple(tags if tags is not None else self.requirements.get(check_id, ()))
         frameworks = sorted(
             {self._prefix_to_framework.get(c.split(":", 1)[0], c.split(":", 1)[0].lower()) for c in controls}
         )

@@ -56,7 +56,7 @@ def cycle(store: Store, i: int, resources: list[Resource], errors: tuple[Collect
             status=Status.FAIL if r.attributes["Public"] else Status.PASS,
             severity=Severity.HIGH,
             message="public" if r.attributes["Public"] else "private",
-            controls=(),
+            requirements=(),
             evaluated_at=at,
             source="prod",
         )

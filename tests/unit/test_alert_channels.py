@@ -122,7 +122,7 @@ def _finding(rid: str, status: Status) -> Finding:
         status=status,
         severity=Severity.HIGH,
         message="open",
-        controls=(),
+        requirements=(),
         evaluated_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
 

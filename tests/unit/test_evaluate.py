@@ -119,8 +119,8 @@ def test_crashing_check_is_error_not_exception() -> None:
 def test_other_providers_checks_are_skipped_and_controls_attached() -> None:
     other = Snapshot(source="g", provider="gcp", account="p", started_at=T0, finished_at=T0)
     assert evaluate(other, [encrypted]) == []
-    f = evaluate(snap(thing("a", Encryption=True)), [encrypted], controls={encrypted.id: ("SOC2:CC6.1",)})[0]
-    assert f.controls == ("SOC2:CC6.1",) and f.uid == finding_uid(encrypted.id, f.resource_id)
+    f = evaluate(snap(thing("a", Encryption=True)), [encrypted], requirements={encrypted.id: ("SOC2:CC6.1",)})[0]
+    assert f.requirements == ("SOC2:CC6.1",) and f.uid == finding_uid(encrypted.id, f.resource_id)
 
 
 def test_canonical_json_is_stable() -> None:

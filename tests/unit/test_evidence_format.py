@@ -203,7 +203,7 @@ def _write_cycle(store: Store, run_id: str, at: datetime, resources: list[Resour
             status=Status.PASS if r.attributes["Encrypted"] else Status.FAIL,
             severity=Severity.HIGH,
             message="encrypted" if r.attributes["Encrypted"] else "not encrypted",
-            controls=(),
+            requirements=(),
             evaluated_at=at,
             source="prod",
         )

@@ -174,7 +174,7 @@ def _finding(message: str, observed: str = "") -> Finding:
         status=Status.PASS,
         severity=Severity.LOW,
         message=message,
-        controls=(),
+        requirements=(),
         evaluated_at=NOW,
         observed=observed,
     )

@@ -57,7 +57,7 @@ def cycle(
             status=Status.PASS if r.attributes["Encrypted"] else Status.FAIL,
             severity=Severity.HIGH,
             message="encrypted" if r.attributes["Encrypted"] else "not encrypted",
-            controls=(),
+            requirements=(),
             evaluated_at=at,
             source=source,
         )

@@ -166,7 +166,7 @@ def test_requirement_share_is_the_worst_check_at_each_instant(store: Store) -> N
                 status=Status.FAIL if bad else Status.PASS,
                 severity=Severity.HIGH,
                 message="m",
-                controls=(),
+                requirements=(),
                 evaluated_at=at,
                 source="prod",
             )
