@@ -169,6 +169,15 @@ class Mappings:
             )
         )
 
+    def requirement(self, ref: str) -> Requirement | None:
+        """The requirement ``ref`` names (``SOC2:CC1.2``, ``ISO27001:A.5.1``; case does not matter), if any."""
+        wanted = ref.strip().upper()
+        return next((r for fw in self.frameworks.values() for r in fw.requirements if r.ref.upper() == wanted), None)
+
+    def manual_controls(self, req: Requirement) -> tuple[str, ...]:
+        """The manual controls (documents) behind ``req``, in its order."""
+        return tuple(c for c in req.controls if c in self.controls and not self.controls[c].automated)
+
     def requirements_for_control(self, control_id: str) -> list[Requirement]:
         return [r for fw in self.frameworks.values() for r in fw.requirements if control_id in r.controls]
 

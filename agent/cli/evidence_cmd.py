@@ -25,7 +25,14 @@ evidence_app = typer.Typer(name="evidence", help="Evidence: attach and list manu
 
 @evidence_app.command("attach")
 def attach(
-    control: Annotated[str, typer.Option("--control", help="Manual control id, e.g. POL-INFOSEC")],
+    control: Annotated[
+        str,
+        typer.Option(
+            "--control",
+            help="Manual control id, e.g. POL-INFOSEC, or a framework requirement covered by one manual control, "
+            "e.g. SOC2:CC1.2",
+        ),
+    ],
     file: Annotated[Path, typer.Option("--file", help="The document to attach")],
     owner: Annotated[str, typer.Option("--owner", help="Person responsible for the document")],
     review_every: Annotated[str, typer.Option("--review-every", help="Review interval: 90d, 365d")] = "365d",
@@ -40,9 +47,10 @@ def attach(
     except ValueError as exc:
         raise UsageError(f"--review-every: {exc}") from None
     mappings = load_mappings()
+    control_id = manual.resolve_control(control, mappings)
     # every check (control, file, owner, interval) before the database is touched
     prepared = manual.prepare(
-        control_id=control, path=file, owner=owner, review_every=interval, controls=mappings.controls
+        control_id=control_id, path=file, owner=owner, review_every=interval, controls=mappings.controls
     )
     scope = resolve_scope(config, db)
     store = open_store(scope.database, create=True)
@@ -52,8 +60,9 @@ def attach(
         rec = manual.store_prepared(store, prepared)
     finally:
         store.close()
+    via = f" (the manual control behind {control})" if control_id != control else ""
     typer.echo(
-        f"attached {rec.filename} to {rec.control_id}: sha256 {rec.sha256}, {rec.size} bytes, "
+        f"attached {rec.filename} to {rec.control_id}{via}: sha256 {rec.sha256}, {rec.size} bytes, "
         f"owner {rec.owner}, next review {rec.next_review.date().isoformat()}"
     )
 

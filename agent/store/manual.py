@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +32,9 @@ from agent.errors import StoreError, UsageError
 from agent.store.blobs import compress, decompress
 from agent.store.schema import UTCDateTime, metadata
 
+if TYPE_CHECKING:
+    from agent.mappings import Mappings
+
 __all__ = [
     "EvidenceRecord",
     "MAX_BYTES",
@@ -42,6 +45,7 @@ __all__ = [
     "manual_evidence",
     "prepare",
     "read_content",
+    "resolve_control",
     "store_prepared",
 ]
 
@@ -102,6 +106,29 @@ def _check_control(control_id: str, controls: Mapping[str, Any]) -> None:
         raise UsageError(
             f"control {control_id} is automated (tested by checks); evidence can be attached to manual controls only"
         )
+
+
+def resolve_control(control: str, mappings: Mappings) -> str:
+    """The manual control ``control`` names: a control id as given, or for a framework requirement ref
+    (``SOC2:CC1.2``) the one manual control that covers it. Raises UsageError, in one line, when the
+    requirement is unknown, covered by no manual control, or by several (naming them)."""
+    if control in mappings.controls or ":" not in control:
+        return control  # a control id: prepare() checks it
+    req = mappings.requirement(control)
+    if req is None:
+        raise UsageError(f"unknown control id or requirement {control!r} (e.g. POL-INFOSEC or SOC2:CC1.2)")
+    manual = mappings.manual_controls(req)
+    if len(manual) == 1:
+        return manual[0]
+    if not manual:
+        raise UsageError(
+            f"{req.ref} is covered by automated controls only ({len(req.controls)}, tested by checks): "
+            "there is no document to attach for it"
+        )
+    raise UsageError(
+        f"{req.ref} is covered by {len(manual)} manual controls: {', '.join(manual)}; "
+        "attach the document to one of them with --control"
+    )
 
 
 def _read_file(path: Path) -> bytes:

@@ -116,6 +116,21 @@ def test_attach_list_and_status(
     assert control(after["CC5.3"], "POL-INFOSEC")["status"] == "pass"
 
 
+def test_attach_to_a_requirement_covered_by_one_manual_control(
+    store: Any, db_url: str, policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mappings = load_mappings()
+    req = mappings.requirement("soc2:cc1.2")
+    assert req is not None and req.ref == "SOC2:CC1.2" and mappings.manual_controls(req) == ("GOV-OVERSIGHT",)
+    args = ["evidence", "attach", "--control", "SOC2:CC1.2", "--file", str(policy), "--owner", "Jane", "--db", db_url]
+    code, out, err = run_cli(args, monkeypatch, capsys)
+    assert code == 0, err
+    assert "attached infosec-policy.md to GOV-OVERSIGHT (the manual control behind SOC2:CC1.2): sha256" in out
+    code, out, err = run_cli(["evidence", "list", "--db", db_url, "--format", "json"], monkeypatch, capsys)
+    assert [r["control_id"] for r in json.loads(out)] == ["GOV-OVERSIGHT"]
+    assert control(soc2(db_url, monkeypatch, capsys)["CC1.2"], "GOV-OVERSIGHT")["status"] == "pass"
+
+
 def test_overdue_evidence_fails_the_control(
     store: Any, db_url: str, policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,6 +175,13 @@ def test_overdue_evidence_fails_the_control(
         (["--control", "POL-INFOSEC", "--file", "/nonexistent/policy.pdf"], "evidence file not found"),
         (["--control", "POL-NOPE"], "unknown control id 'POL-NOPE'"),
         (["--control", "IAM-USER-MFA"], "is automated"),
+        # a requirement ref: several manual controls cover it, none does, or no such requirement
+        (
+            ["--control", "SOC2:CC1.1"],
+            "SOC2:CC1.1 is covered by 2 manual controls: GOV-CODE-OF-CONDUCT, HR-AGREEMENTS;",
+        ),
+        (["--control", "SOC2:CC6.6"], "SOC2:CC6.6 is covered by automated controls only"),
+        (["--control", "SOC2:CC99.9"], "unknown control id or requirement 'SOC2:CC99.9'"),
         (["--control", "POL-INFOSEC", "--review-every", "12h"], "whole number of days"),
         (["--control", "POL-INFOSEC", "--review-every", "soon"], "--review-every"),
         (["--control", "POL-INFOSEC", "--owner", " "], "--owner"),
