@@ -275,7 +275,7 @@ def at(
 @evidence_app.command("coverage")
 def coverage(
     framework: Annotated[str, typer.Option("--framework")] = "soc2",
-    from_: Annotated[str, typer.Option("--from")] = "",
+    from_: Annotated[str, typer.Option("--from", help="Default: the first run, at most 365 days back")] = "",
     to: Annotated[str, typer.Option("--to")] = "",
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -285,12 +285,14 @@ def coverage(
     and the manual part (documents in force and for how much of the period). `statuses` counts them."""
     from agent.evidence.coverage import compute_coverage
     from agent.mappings import load_mappings
+    from agent.store.run_times import first_run_at
 
     now = datetime.now(UTC)
-    start = _when(from_) if from_ else now - timedelta(days=365)
     end = _when(to, end_of_day=True) if to else now
     store = _store(config, db)
-    try:
+    try:  # by default since the first run: the time before the agent ran is no monitoring gap
+        first, year_ago = first_run_at(store), now - timedelta(days=365)
+        start = _when(from_) if from_ else max(first, year_ago) if first else year_ago
         cov = compute_coverage(store, load_mappings(), framework, start, end, now=now)
     finally:
         store.close()
