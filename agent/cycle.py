@@ -20,7 +20,7 @@ from agent.evaluate import evaluate
 from agent.mappings import Mappings, load_mappings
 from agent.metrics import AgentMetrics
 from agent.models import Finding, Snapshot, new_run_id, utcnow
-from agent.posture import evaluate_posture
+from agent.posture import evaluate_posture, soc2_categories
 from agent.registry import load_checks, load_collectors
 from agent.stages.alerts import AlertComposer
 from agent.stages.collect import Collector, collect
@@ -61,7 +61,7 @@ class Pipeline:
         found: Mapping[str, Collector] = collectors if collectors is not None else load_collectors()
         self.collectors = dict(found)
         self.frameworks = tuple(config.scope.frameworks)
-        self.categories = tuple(config.scope.soc2_categories)
+        self.categories = soc2_categories(config.scope.soc2_categories)  # as the CLI counts them
         # check id -> the framework requirements in scope it bears on (SOC2:CC6.1, ...)
         self.requirements = {cid: self.mappings.tags_for(cid, self.frameworks, self.categories) for cid in self.checks}
         self.alerts = AlertComposer(config, self.checks, self.requirements, self.mappings)

@@ -19,12 +19,32 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent.mappings import Control, Mappings, Requirement
+from agent.mappings import ALWAYS_IN_SCOPE, Control, Mappings, Requirement
 
-__all__ = ["ControlState", "Posture", "RequirementState", "coverage", "evaluate_posture"]
+__all__ = [
+    "ControlState",
+    "Posture",
+    "RequirementState",
+    "coverage",
+    "evaluate_posture",
+    "requirements_in_scope",
+    "soc2_categories",
+]
 
 PASS, FAIL, ERROR, NO_DATA, UNSUPPORTED = "pass", "fail", "error", "no_data", "unsupported"
 AUTOMATED, MANUAL = "automated", "manual"
+
+
+def soc2_categories(*chosen: Iterable[str]) -> tuple[str, ...]:
+    """The SOC 2 categories in scope: security (always in) first, then each chosen one once, in order
+    (``chosen``: the config's scope.soc2_categories, the CLI's --category...)."""
+    return tuple(dict.fromkeys([ALWAYS_IN_SCOPE, *(c.strip().lower() for group in chosen for c in group)]))
+
+
+def requirements_in_scope(mappings: Mappings, framework: str, categories: Iterable[str]) -> tuple[Requirement, ...]:
+    """The requirements of ``framework`` in scope (SOC 2: of ``categories``, security always in): the one
+    definition behind the daemon's posture_requirement_status and the CLI's `controls` and `frameworks`."""
+    return tuple(mappings.framework(framework).in_scope(soc2_categories(categories)))
 
 
 def _get(row: Any, key: str, default: Any = None) -> Any:
@@ -251,14 +271,14 @@ def evaluate_posture(
             if fw.providers not in narrowed:
                 narrowed[fw.providers] = control_states(mappings, findings, evidence, now, fw.admits)
             own = narrowed[fw.providers]
-        reqs[fid] = tuple(_requirement_state(r, own) for r in fw.in_scope(cats))
+        reqs[fid] = tuple(_requirement_state(r, own) for r in requirements_in_scope(mappings, fid, cats))
     return Posture(at=now, controls=states, requirements=reqs)
 
 
 def coverage(mappings: Mappings, framework: str, categories: Iterable[str]) -> dict[str, int]:
     """How many in-scope requirements are automated, manual-only or unsupported."""
     out = {"requirements": 0, AUTOMATED: 0, MANUAL: 0, UNSUPPORTED: 0}
-    for r in mappings.framework(framework).in_scope(tuple(categories)):
+    for r in requirements_in_scope(mappings, framework, categories):
         ctrls = [mappings.controls[c] for c in r.controls if c in mappings.controls]
         out["requirements"] += 1
         if not ctrls:

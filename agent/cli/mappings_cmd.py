@@ -15,7 +15,7 @@ import typer
 from agent.config import FRAMEWORKS, SOC2_CATEGORIES, default_database_url, load_config
 from agent.errors import UsageError
 from agent.mappings import Mappings, load_mappings
-from agent.posture import Posture, RequirementState, coverage, evaluate_posture
+from agent.posture import Posture, RequirementState, coverage, evaluate_posture, soc2_categories
 
 __all__ = ["ConfigOpt", "DbOpt", "FormatOpt", "OutputFormat", "Scope", "open_store", "register", "resolve_scope"]
 
@@ -67,11 +67,9 @@ def resolve_scope(
         fws: tuple[str, ...] = tuple(cfg.scope.frameworks)
         if framework is not None and framework not in fws:
             raise UsageError(f"framework {framework} is not in scope in {config} (scope.frameworks: {', '.join(fws)})")
-        cats = tuple(dict.fromkeys(["security", *cfg.scope.soc2_categories, *extra]))
-        return Scope(fws, cats, db or cfg.database, True)
+        return Scope(fws, soc2_categories(cfg.scope.soc2_categories, extra), db or cfg.database, True)
     fws = (framework,) if framework else ("soc2",)
-    cats = tuple(dict.fromkeys(["security", *extra]))
-    return Scope(fws, cats, db or default_database_url(), False)
+    return Scope(fws, soc2_categories(extra), db or default_database_url(), False)
 
 
 def open_store(url: str, *, create: bool = False) -> Any | None:
