@@ -29,6 +29,7 @@ __all__ = [
     "ConfigModel",
     "Duration",
     "IAM_ROLE_ARN",
+    "MAX_DURATION",
     "Schedule",
     "Secret",
     "SecretRef",
@@ -38,20 +39,45 @@ __all__ = [
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+MAX_DURATION = timedelta(days=3650)  # ten years: longer than any interval, timeout or age the agent uses
 
 
 def parse_duration(value: Any) -> timedelta:
-    """'30s', '15m', '1h', '7d', '2w' or a number of seconds."""
+    """'30s', '15m', '1h', '7d', '2w' or a number of seconds; from 0 to 10 years (3650d)."""
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 15m, 1h or 7d")
-    if isinstance(value, int):
-        return timedelta(seconds=value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 15m, 1h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    elif isinstance(value, int):
+        seconds = value
+    elif isinstance(value, (str, float)):
+        text = str(value)
+        match = _DURATION.match(text) if len(text) <= 64 else None
+        if match is None:
+            raise ValueError(f"invalid duration {_clip(value)}: use e.g. 30s, 15m, 1h or 7d")
+        if len(match.group(1)) > 12:
+            raise ValueError(f"duration {_clip(value)} is longer than 10 years (3650d)")
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(f"expected a duration such as 30s, 15m, 1h or 7d, not {_kind(value)}")
+    if seconds < 0:
+        raise ValueError(f"duration {_clip(value)} is negative")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {_clip(value)} is longer than 10 years (3650d)")
+    return value if isinstance(value, timedelta) else timedelta(seconds=seconds)
+
+
+def _clip(value: Any, limit: int = 40) -> str:
+    """repr of a value a user gave, shortened: it goes into a one-line message."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "<a huge integer>"  # str() of an integer of more than 4300 digits raises
+    text = value if isinstance(value, str) else str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _kind(value: Any) -> str:
+    kinds = {dict: "a mapping", list: "a list", type(None): "an empty value"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
 
 
 def _format_duration(td: timedelta) -> str:
@@ -102,19 +128,26 @@ class Secret:
             return value
         try:
             return Path(target).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                [Problem(key="", message=f"secret {self.ref}: cannot read file: {exc.strerror}")]
-            ) from None
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 text
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError([Problem(key="", message=f"secret {self.ref}: cannot read file: {why}")]) from None
 
     def problem(self) -> str | None:
         """Why this reference cannot be resolved now, or None."""
         kind, _, target = self.ref.partition(":")
         if kind == "env" and target not in os.environ:
             return f"environment variable {target} is not set"
-        if kind == "file" and not Path(target).is_file():
-            return f"file {target} does not exist"
+        if kind == "file":
+            try:
+                found = Path(target).is_file()
+            except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
+                return f"the file cannot be checked: {getattr(exc, 'strerror', None) or exc}"
+            if not found:
+                return f"file {target if len(target) <= 100 else target[:100] + '...'} does not exist"
         return None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _secret(value: Any) -> Secret:
@@ -123,6 +156,8 @@ def _secret(value: Any) -> Secret:
     if not isinstance(value, str):
         raise ValueError("expected a secret reference: env:NAME or file:/path")
     if re.match(r"^env:[A-Za-z_][A-Za-z0-9_]*$", value) or re.match(r"^file:/.+", value):
+        if _CONTROL.search(value):
+            raise ValueError("a secret's file path cannot contain control characters (a NUL byte, a newline)")
         return Secret(value)
     raise ValueError("secrets are given by reference only: use env:NAME or file:/absolute/path, never the value itself")
 
@@ -169,8 +204,8 @@ class Schedule(ConfigModel):
 
         try:
             CronTrigger.from_crontab(v, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"invalid cron expression {v!r}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - whatever the parser raises, the expression is the problem
+            raise ValueError(f"invalid cron expression {_clip(v, 80)}: {exc}") from None
         return v
 
     @model_validator(mode="after")
