@@ -13,11 +13,11 @@ import importlib
 import ipaddress
 import os
 import re
-from datetime import timedelta
+import unicodedata
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     Field,
@@ -45,7 +45,7 @@ from agent.config_base import (
     parse_duration,
 )
 from agent.errors import ConfigError, Problem
-from agent.yamlpos import YamlError, load_with_lines
+from agent.yamlpos import MAX_BYTES, MAX_DEPTH, YamlError, load_with_lines
 
 if TYPE_CHECKING:  # the provider models that lived here, still importable from here (see __getattr__)
     from collectors.aws.config import AwsAccount as AwsAccount
@@ -130,7 +130,12 @@ def _validate_source(value: Any) -> SourceBase:
     if provider is None:
         known = ", ".join(repr(name) for name in registry.provider_names())
         raise PydanticKnownError(
-            "union_tag_invalid", {"discriminator": "'provider'", "tag": str(tag), "expected_tags": known}
+            "union_tag_invalid",
+            {
+                "discriminator": "'provider'",
+                "tag": tag[:80] if isinstance(tag, str) else _shown(tag),
+                "expected_tags": known,
+            },
         )
     return provider.source_model.model_validate(value)
 
@@ -311,7 +316,7 @@ class Config(ConfigModel):
     def _db(cls, v: str) -> str:
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
             raise ValueError(
-                f"unsupported database URL {_redact_url(v)!r}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+                f"unsupported database URL {_shown(_redact_url(v))}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
             )
         return v
 
@@ -319,14 +324,14 @@ class Config(ConfigModel):
     @classmethod
     def _listen(cls, v: str) -> str:
         host, sep, port = v.rpartition(":")
-        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError(f"listen must be HOST:PORT, got {v!r}")
+        if not sep or not (port.isascii() and port.isdigit()) or len(port) > 5 or not 0 <= int(port) <= 65535:
+            raise ValueError(f"listen must be HOST:PORT, got {_shown(v)}")
         host = host.strip("[]")
         if host not in ("", "localhost"):
             try:
                 ipaddress.ip_address(host)
             except ValueError:
-                raise ValueError(f"listen host must be an IP address or localhost, got {host!r}") from None
+                raise ValueError(f"listen host must be an IP address or localhost, got {_shown(host)}") from None
         return v
 
     @model_validator(mode="after")
@@ -366,43 +371,120 @@ def json_schema() -> dict[str, Any]:
 
 
 # -- loading -------------------------------------------------------------------------------------
+#
+# Nothing a user writes may end in a traceback or hang: the YAML is loaded with bounds
+# (agent/yamlpos.py: size, nesting, aliases), durations and dates are range-checked, every problem
+# is one printable line, and whatever else a validator raises is still reported as a problem.
+
+MAX_CONFIG_BYTES = MAX_BYTES
+DATE_RANGE = (date(2000, 1, 1), date(2100, 12, 31))  # the dates a config may hold (e.g. check parameters)
+_MAX_KEY_CHARS = 100
+_MAX_MESSAGE_CHARS = 400
+_MAX_HINTS = 100  # "did you mean" for this many unknown keys; more are listed without a hint
+
+EnvOverride = tuple[tuple[str | int, ...], Any, str]
 
 
-def _env_overrides(env: dict[str, str]) -> list[tuple[tuple[str | int, ...], Any, str]]:
+def _printable(text: str, limit: int = _MAX_MESSAGE_CHARS) -> str:
+    """One line of readable text: control, format and separator characters escaped; shortened."""
+    if len(text) > limit:
+        text = text[:limit] + "..."
     out = []
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _problem(file: str, key: str, message: str, line: int = 0) -> Problem:
+    return Problem(
+        file=_printable(file, 1000), line=line, key=_printable(key, _MAX_KEY_CHARS), message=_printable(message)
+    )
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value a user gave, for a message: its repr, shortened, and never failing."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "<a huge integer>"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - e.g. an integer too long to print, deep inside a list
+        text = f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _env_path(var: str) -> tuple[tuple[str | int, ...], str | None]:
+    """The config path a POSTURE_* variable names, or why it names none."""
+    parts = var[len(ENV_PREFIX) :].lower().split("__")
+    if len(parts) > MAX_DEPTH:
+        return (), f"the name nests deeper than {MAX_DEPTH} levels"
+    path: list[str | int] = []
+    for part in parts:
+        if part.isascii() and part.isdigit():
+            if len(part) > 9:
+                return (), f"list index {part if len(part) <= 20 else part[:20] + '...'} is too large"
+            path.append(int(part))
+        else:
+            path.append(part)
+    return tuple(path), None
+
+
+def _env_overrides(env: dict[str, str]) -> tuple[list[EnvOverride], list[Problem]]:
+    """The POSTURE_* variables that override config keys: (path, value, variable), and the problems of
+    those that cannot be read. A value is YAML (``30m``, ``[a, b]``, ``{level: debug}``), loaded with
+    the file's bounds; a value that is not valid YAML is taken as text."""
+    out: list[EnvOverride] = []
+    problems: list[Problem] = []
     for var, raw in sorted(env.items()):
         if not var.startswith(ENV_PREFIX) or var in _ENV_RESERVED:
             continue
-        parts = var[len(ENV_PREFIX) :].lower().split("__")
-        if parts[0] not in Config.model_fields:
+        first = var[len(ENV_PREFIX) :].lower().split("__", 1)[0]
+        if first not in Config.model_fields:
             continue  # e.g. POSTURE_FLEET_TOKEN holding a secret: only top-level keys are overrides
-        path = tuple(int(p) if p.isdigit() else p for p in parts)
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else raw
-        except yaml.YAMLError:
-            value = raw
+        path, why = _env_path(var)
+        if why is not None:
+            problems.append(_problem(f"env {var}", first, why))
+            continue
+        value: Any = raw
+        if raw.strip():
+            try:
+                value, _ = load_with_lines(raw)
+            except YamlError as exc:
+                if not exc.syntax:  # a limit, or a value YAML cannot construct (e.g. the date 2024-02-30)
+                    problems.append(_problem(f"env {var}", _dotted(path + exc.path), exc.message))
+                    continue
         out.append((path, value, var))
-    return out
+    return out, problems
 
 
-def _set_path(data: Any, path: tuple[str | int, ...], value: Any) -> bool:
+def _set_path(data: Any, path: tuple[str | int, ...], value: Any) -> str | None:
+    """Put ``value`` at ``path``, creating the mappings on the way; None, or why it cannot."""
     node = data
-    for i, key in enumerate(path[:-1]):
-        nxt = path[i + 1]
+    for i, key in enumerate(path):
+        here = _dotted(path[:i])
+        last = i == len(path) - 1
         if isinstance(node, dict):
-            node = node.setdefault(key, [] if isinstance(nxt, int) else {})
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            if isinstance(key, int):
+                return f"{here} is a mapping: name a key, not the item number {key}"
+            if last:
+                node[key] = value
+                return None
+            node = node.setdefault(key, [] if isinstance(path[i + 1], int) else {})
+        elif isinstance(node, list):
+            if not isinstance(key, int):
+                return f"{here} is a list: give an item number, not {key!r}"
+            if key >= len(node):
+                return f"{here} has {len(node)} items: there is no item {key}"
+            if last:
+                node[key] = value
+                return None
             node = node[key]
         else:
-            return False
-    last = path[-1]
-    if isinstance(node, dict):
-        node[last] = value
-        return True
-    if isinstance(node, list) and isinstance(last, int) and last < len(node):
-        node[last] = value
-        return True
-    return False
+            return f"{here} is a value, not a mapping or a list"
+    return None
 
 
 def _models_in(model: type[BaseModel]) -> list[type[BaseModel]]:
@@ -447,6 +529,24 @@ def _vocabulary() -> set[str]:
     return words
 
 
+class _Hints:
+    """'did you mean' for unknown keys: the vocabulary is built once per load, and only the first
+    few unknown keys are compared with it (a file of thousands of unknown keys stays fast)."""
+
+    def __init__(self) -> None:
+        self.words: list[str] | None = None
+        self.given = 0
+
+    def __call__(self, key: str) -> str:
+        self.given += 1
+        if self.given > _MAX_HINTS or len(key) > 64:
+            return ""
+        if self.words is None:
+            self.words = sorted(_vocabulary())
+        close = difflib.get_close_matches(key, self.words, n=1)
+        return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
     """Drop pydantic's union tags from a location by following the real data."""
     path: list[str | int] = []
@@ -483,80 +583,124 @@ def _line_for(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], in
     return 0
 
 
-def _message(err: dict[str, Any], path: tuple[str | int, ...]) -> str:
+def _message(err: dict[str, Any], path: tuple[str | int, ...], hints: _Hints) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        key = str(path[-1]) if path else ""
-        close = difflib.get_close_matches(key, sorted(_vocabulary()), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key{hint}"
+        return f"unknown key{hints(str(path[-1]) if path else '')}"
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         disc = str(ctx.get("discriminator", "kind")).strip("'")
-        return f"unknown {disc} {ctx.get('tag')!r}; expected {ctx.get('expected_tags')}"
+        return f"unknown {disc} {_shown(ctx.get('tag'))}; expected {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return f"missing {err.get('ctx', {}).get('discriminator', 'type')} key"
     if kind == "literal_error":
-        return f"invalid value {err.get('input')!r}; expected {err.get('ctx', {}).get('expected')}"
+        return f"invalid value {_shown(err.get('input'))}; expected {err.get('ctx', {}).get('expected')}"
     msg = str(err.get("msg", "invalid"))
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def _dates_out_of_range(data: Any) -> list[tuple[tuple[str | int, ...], date]]:
+    """Every date in the data (YAML reads 2025-09-01 as one) outside ``DATE_RANGE``."""
+    found: list[tuple[tuple[str | int, ...], date]] = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(reversed([(path + (k,), v) for k, v in node.items()]))
+        elif isinstance(node, list):
+            stack.extend(reversed([(path + (i,), v) for i, v in enumerate(node)]))
+        elif isinstance(node, date) and not DATE_RANGE[0].year <= node.year <= DATE_RANGE[1].year:
+            found.append((path, node))
+    return found
+
+
+class _Where:
+    """Which file line, or which POSTURE_* variable, a path of the data came from."""
+
+    def __init__(self, filename: str, lines: dict[tuple[str | int, ...], int]) -> None:
+        self.filename = filename
+        self.lines = lines
+        self.env: dict[tuple[str | int, ...], str] = {}
+
+    def problem(self, path: tuple[str | int, ...], message: str) -> Problem:
+        var = next((v for p, v in self.env.items() if path[: len(p)] == p), None)
+        if var is None and path and path not in self.lines:
+            # a key the file does not have, under which a variable set something
+            var = next((v for p, v in self.env.items() if p[: len(path)] == path), None)
+        if var is not None:
+            return _problem(f"env {var}", _dotted(path), message)
+        return _problem(self.filename, _dotted(path), message, line=_line_for(path, self.lines))
+
+
 def parse_config(text: str, *, filename: str = "<config>", env: dict[str, str] | None = None) -> Config:
-    """Validate config text; raise ConfigError listing every problem with its line."""
+    """Validate config text; raise ConfigError listing every problem with its line.
+
+    Raises nothing else, whatever the text or the variables hold."""
     try:
-        data, lines = load_with_lines(text)
+        data, lines = load_with_lines(text, max_bytes=MAX_CONFIG_BYTES)
     except YamlError as exc:
-        raise ConfigError([Problem(file=filename, line=exc.line, key="", message=exc.message)]) from None
+        key = _dotted(exc.path) if exc.path else ""
+        raise ConfigError([_problem(filename, key, exc.message, line=exc.line)]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(
-            [
-                Problem(
-                    file=filename,
-                    line=1,
-                    key="",
-                    message="the config must be a mapping of keys (database, sources, ...)",
-                )
-            ]
+            [_problem(filename, "", "the config must be a mapping of keys (database, sources, ...)", line=1)]
         )
-    env_keys: dict[tuple[str | int, ...], str] = {}
-    for path, value, var in _env_overrides(dict(os.environ) if env is None else env):
-        if _set_path(data, path, value):
-            env_keys[path] = var
+    where = _Where(filename, lines)
+    overrides, problems = _env_overrides(dict(os.environ) if env is None else env)
+    for path, value, var in overrides:
+        why = _set_path(data, path, value)
+        if why is None:
+            where.env[path] = var
+        else:
+            problems.append(_problem(f"env {var}", _dotted(path), f"cannot apply the override: {why}"))
+    for path, day in _dates_out_of_range(data):
+        low, high = DATE_RANGE
+        problems.append(where.problem(path, f"date {day.isoformat()} is out of range: use one from {low} to {high}"))
+    cfg: Config | None = None
     try:
-        return Config.model_validate(data)
+        cfg = Config.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        hints = _Hints()
         for err in exc.errors():
             path = _clean_loc(tuple(err["loc"]), data)
             if err.get("type") == "union_tag_invalid":
                 path = path + (str(err.get("ctx", {}).get("discriminator", "")).strip("'"),)
-            env_var = next((v for p, v in env_keys.items() if path[: len(p)] == p), None)
-            problems.append(
-                Problem(
-                    file=filename if env_var is None else f"env {env_var}",
-                    line=_line_for(path, lines) if env_var is None else 0,
-                    key=_dotted(path),
-                    message=_message(dict(err), path),
-                )
-            )
+            problems.append(where.problem(path, _message(dict(err), path, hints)))
+    except Exception as exc:  # noqa: BLE001 - a validator's bug must still read as one line, not a traceback
+        problems.append(_problem(filename, "", f"unexpected error while validating: {type(exc).__name__}: {exc}"))
+    if problems or cfg is None:
         problems.sort(key=lambda p: (p.file, p.line))
-        raise ConfigError(problems) from None
+        raise ConfigError(problems)
+    return cfg
 
 
 def load_config(path: str | os.PathLike[str], *, env: dict[str, str] | None = None) -> Config:
+    """Read and validate a config file (at most 1 MiB of UTF-8 YAML); raise ConfigError only."""
     p = Path(path)
+    name = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError([Problem(file=str(p), key="", message="config file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(file=str(p), key="", message=f"cannot read config file: {exc}")]) from None
-    return parse_config(text, filename=str(p), env=env)
+        raise ConfigError([_problem(name, "", "config file not found")]) from None
+    except IsADirectoryError:
+        raise ConfigError([_problem(name, "", "is a directory, not a config file")]) from None
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([_problem(name, "", f"cannot read config file: {why}")]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([_problem(name, "", f"config file is larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8"
+        raise ConfigError([_problem(name, "", message, line=line)]) from None
+    return parse_config(text, filename=name, env=env)
 
 
 def secret_problems(cfg: Config) -> list[Problem]:
@@ -567,7 +711,8 @@ def secret_problems(cfg: Config) -> list[Problem]:
         if isinstance(obj, Secret):
             why = obj.problem()
             if why:
-                found.append(Problem(key=_dotted(path), message=f"{obj.ref}: {why}"))
+                ref = obj.ref if len(obj.ref) <= 100 else obj.ref[:100] + "..."
+                found.append(_problem("", _dotted(path), f"{ref}: {why}"))
         elif isinstance(obj, BaseModel):
             for name in type(obj).model_fields:
                 walk(getattr(obj, name), path + (name,))
