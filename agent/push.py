@@ -20,16 +20,21 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
 from agent.config import Config
-from agent.errors import AgentError, ConfigError
+from agent.errors import ConfigError
+from agent.http import JSON, error_response
 from collectors.endpoints.config import EndpointSource
 
 __all__ = ["PATH", "Refused", "PushReceiver", "register_push", "report_schema", "sign"]
@@ -38,11 +43,20 @@ log = logging.getLogger("agent.push")
 
 PATH = "/v1/devices"
 SCHEMA_FILE = Path(__file__).parent / "device-report.schema.json"
-_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_DEVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+_TIMESTAMP = re.compile(r"[0-9]{1,20}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_DIGITS = re.compile(r"[0-9]{1,20}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # strings (skipped) and brackets
+MAX_JSON_DEPTH = 32
+RETRY_AFTER_SECONDS = 30
 
 
 class Refused(Exception):
+    """A report that is not stored, with the HTTP status and one-line reason the device gets."""
+
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
@@ -97,53 +111,67 @@ class PushReceiver:
             raise Refused(400, "several push sources: name one in the X-Posture-Source header")
         return next(iter(self.sources.values()))
 
-    def receive(self, headers: Mapping[str, str], read_body: Any, now: datetime | None = None) -> dict[str, Any]:
-        """Accept one report or raise Refused. ``read_body(n)`` reads n bytes of the request body."""
-        from agent.store.devices import DuplicateNonce, last_reported_at, save_report
-
-        now = now or datetime.now(UTC)
+    def check_head(self, headers: Mapping[str, str]) -> tuple[EndpointSource, int]:
+        """Step 1, before reading the body: the source, the store, the size and the type.
+        Returns the source and the body's length, or raises Refused."""
         source = self._source(headers)
         opts = source.push
         assert opts is not None
         if self.store is None:
             raise Refused(503, "the agent has no store; reports cannot be kept")
-        # 1. size, before reading anything
         length_text = headers.get("Content-Length")
-        if length_text is None or not length_text.isdigit():
+        if length_text is None or headers.get("Transfer-Encoding") is not None or not _DIGITS.fullmatch(length_text):
             raise Refused(411, "Content-Length is required")
         length = int(length_text)
         if length > opts.max_report_bytes:
             raise Refused(413, f"report is {length} bytes; the limit is {opts.max_report_bytes}")
-        if not (headers.get("Content-Type") or "").startswith("application/json"):
+        media_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
             raise Refused(415, "Content-Type must be application/json")
-        body = read_body(length) if length else b""
+        return source, length
+
+    def accept(
+        self, source: EndpointSource, headers: Mapping[str, str], body: bytes, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Steps 2 to 5 on the whole body: signature, freshness, the document, then the store.
+        The report is stored last; nothing is stored when anything before fails."""
+        from agent.store.devices import DuplicateNonce, last_reported_at, save_report
+
+        now = now or datetime.now(UTC)
+        opts = source.push
+        assert opts is not None
         # 2. authentication on the raw bytes
         device = headers.get("X-Posture-Device") or ""
         ts_text = headers.get("X-Posture-Timestamp") or ""
         nonce = headers.get("X-Posture-Nonce") or ""
         signature = (headers.get("X-Posture-Signature") or "").lower()
-        if not (_DEVICE.match(device) and ts_text.isdigit() and _NONCE.match(nonce) and signature):
+        if not (
+            _DEVICE.fullmatch(device)
+            and _TIMESTAMP.fullmatch(ts_text)
+            and _NONCE.fullmatch(nonce)
+            and _SIGNATURE.fullmatch(signature)
+        ):
             raise Refused(401, "missing or malformed X-Posture-Device/-Timestamp/-Nonce/-Signature headers")
         key = _device_key(source, device)
         if key is None or not hmac.compare_digest(sign(key, ts_text, nonce, device, body), signature):
             raise Refused(401, "signature does not verify for this device")
         # 3. freshness: clock window, then monotonic per device, then nonce (unique in the store)
-        sent = datetime.fromtimestamp(int(ts_text), UTC)
-        skew = abs((now - sent).total_seconds())
+        skew = abs(now.timestamp() - int(ts_text))  # in seconds, before any date: any number of digits is safe
         if skew > opts.replay_window.total_seconds():
             raise Refused(
                 401,
                 f"timestamp is {skew:.0f}s away from the agent's clock "
                 f"(window {opts.replay_window.total_seconds():.0f}s)",
             )
-        last = last_reported_at(self.store, source.name, device)
+        sent = datetime.fromtimestamp(int(ts_text), UTC)
+        try:
+            last = last_reported_at(self.store, source.name, device)
+        except Exception as exc:  # the store is down (its driver's error): nothing was stored
+            raise _store_unavailable(exc) from None
         if last is not None and sent <= last:
             raise Refused(409, "replayed or out-of-order report: not newer than the last one accepted")
         # 4. the document
-        try:
-            doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise Refused(400, "body is not valid JSON") from None
+        doc = parse_report(body)
         import jsonschema
 
         errors = sorted(
@@ -154,6 +182,7 @@ class PushReceiver:
             raise Refused(422, f"report does not match the schema at {where}: {errors[0].message[:200]}")
         if doc["device_id"] != device:
             raise Refused(422, "device_id in the report differs from X-Posture-Device")
+        # 5. the store, in one transaction: the answer is all that follows
         try:
             report_id = save_report(
                 self.store,
@@ -166,37 +195,112 @@ class PushReceiver:
             )
         except DuplicateNonce:
             raise Refused(409, "replayed report: this nonce was already used") from None
+        except Exception as exc:  # StoreError, or the driver's own: the transaction was rolled back
+            raise _store_unavailable(exc) from None
         log.info("device report accepted", extra={"source": source.name, "device": device})
         return {"status": "accepted", "id": report_id, "source": source.name, "device_id": device}
 
+    def receive(self, headers: Mapping[str, str], read_body: Any, now: datetime | None = None) -> dict[str, Any]:
+        """Accept one report or raise Refused. ``read_body(n)`` reads n bytes of the request body."""
+        source, length = self.check_head(headers)
+        body = read_body(length) if length else b""
+        return self.accept(source, headers, body, now)
+
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def handle(self, request: BaseHTTPRequestHandler) -> None:
-        norm = request.headers  # email.message.Message: case-insensitive .get
+    async def endpoint(self, request: Request) -> Response:
+        """``POST /v1/devices``: 202 with the stored report's id, or the refusal's status and reason."""
+        headers = request.headers  # case-insensitive
         try:
-            answer = self.receive(norm, request.rfile.read)  # type: ignore[arg-type]
-            status: int = 202
+            source, length = self.check_head(headers)
+            body = await _read_body(request, length)
+            if await request.is_disconnected():  # nobody to tell: store nothing
+                raise Refused(408, "the client went away before the report was stored")
+            answer = await run_in_threadpool(self.accept, source, headers, body)
         except Refused as exc:
             log.warning(
                 "device report refused",
                 extra={
                     "status": exc.status,
                     "reason": exc.reason,
-                    "device": str(norm.get("X-Posture-Device", ""))[:128],
+                    "device": str(headers.get("X-Posture-Device", ""))[:128],
                 },
             )
-            answer, status = {"error": exc.reason}, exc.status
-            request.close_connection = True  # the unread body (if any) must not be parsed as a request
-        except AgentError as exc:
-            answer, status = {"error": str(exc)}, 500
-        data = json.dumps(answer).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(data)))
-        if request.close_connection:
-            request.send_header("Connection", "close")
-        request.end_headers()
-        request.wfile.write(data)
+            retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else None
+            return error_response(exc.status, exc.reason, headers=retry)
+        return JSON(answer, status_code=202)
+
+
+async def _read_body(request: Request, length: int) -> bytes:
+    """The body, never more than its Content-Length (the server frames it by that length; a client
+    that sends less gets 400 or 408 from the server before this returns)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > length:
+            raise Refused(400, "body is longer than its Content-Length")
+        chunks.append(chunk)
+    if size != length:
+        raise Refused(400, "body is shorter than its Content-Length")
+    return b"".join(chunks)
+
+
+def _store_unavailable(exc: Exception) -> Refused:
+    log.error("device report not stored: the store is unavailable", extra={"error": type(exc).__name__})
+    return Refused(503, "the store is unavailable; nothing was stored, try again later")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange
+    return value
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+def parse_report(body: bytes) -> Any:
+    """The JSON document of a report: UTF-8 text, nested at most MAX_JSON_DEPTH levels, finite
+    numbers, no lone surrogates (which no UTF-8 store can keep). Raises Refused(400)."""
+    depth = 0
+    for match in _JSON_NESTING.finditer(body):
+        opening = body[match.start()]
+        if opening in b"[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise Refused(400, f"body is nested deeper than {MAX_JSON_DEPTH} levels")
+        elif opening in b"]}":
+            depth -= 1
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "body is not valid JSON: not UTF-8 text") from None
+    try:
+        doc = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except _OutOfRange:
+        raise Refused(400, "body is not valid JSON: a number is out of range") from None
+    except ValueError:
+        raise Refused(400, "body is not valid JSON") from None
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if _SURROGATE.search(k):
+                    raise Refused(400, "body is not valid JSON: a lone surrogate (\\ud800-\\udfff) in a key")
+                stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and _SURROGATE.search(node):
+            raise Refused(400, "body is not valid JSON: a lone surrogate (\\ud800-\\udfff) in a string")
+    return doc
 
 
 def register_push(http: Any, config: Config, store: Any) -> PushReceiver | None:
@@ -205,5 +309,5 @@ def register_push(http: Any, config: Config, store: Any) -> PushReceiver | None:
     if not sources:
         return None
     receiver = PushReceiver(sources, store)
-    http.add_route("POST", PATH, receiver.handle)
+    http.add_route("POST", PATH, receiver.endpoint)
     return receiver
