@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +26,7 @@ from agent.daemon import Daemon
 from agent.logs import configure_logging
 from agent.store import Store
 
-__all__ = ["DEMO_ANCHOR_ACCOUNT", "DEMO_ANCHOR_BUCKET", "DemoCloud", "run_demo"]
+__all__ = ["DEMO_ANCHOR_ACCOUNT", "DEMO_ANCHOR_BUCKET", "DemoCloud", "command", "demo_config", "run_demo"]
 
 # the auditor's account and bucket in the demo's moto: not a member of the demo organisation, so the
 # collector never sees it; the agent writes there through a role, as it would cross-account
@@ -160,9 +162,11 @@ def demo_config(
     other_sources: Sequence[dict[str, Any]] = (),
     anchors: dict[str, Any] | None = None,
     signing_key: str | None = None,
+    alert_channels: Sequence[dict[str, Any]] = (),
 ) -> Config:
     """The demo's configuration: every source collected every ``interval``; ``anchors``: its
-    evidence.anchors (DemoCloud.anchors()); ``signing_key``: a secret reference to its Ed25519 key."""
+    evidence.anchors (DemoCloud.anchors()); ``signing_key``: a secret reference to its Ed25519 key;
+    ``alert_channels``: its alerts.channels (AlertSink.channel())."""
     schedule = {"interval": interval}
     aws = {
         "name": "demo-org",
@@ -183,6 +187,8 @@ def demo_config(
                 "soc2_categories": ["security", "availability", "confidentiality"],
             },
             "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
+            # one digest per source for the first cycle's many new failures, single alerts for the drift
+            **({"alerts": {"channels": list(alert_channels), "digest_threshold": 5}} if alert_channels else {}),
             # checkpoints every 2 minutes, each anchored within seconds: a bundle exported soon after the start
             # already has witnessed checkpoints
             **(
@@ -200,7 +206,52 @@ def demo_config(
     )
 
 
+def command(name: str) -> str:
+    """How to type ``name`` (posture-agent, posture-verify) so that this installation's runs: the bare name
+    when PATH finds this one (an activated virtualenv, an installed package), else its path, relative to the
+    current directory when under it (``.venv/bin/posture-agent``). Found next to the running program
+    (sys.argv[0]) or the interpreter (sys.executable), whose directory holds a virtualenv's scripts."""
+    exe = _installed(name)
+    if exe is None:
+        return name
+    found = shutil.which(name)
+    if found is not None and os.path.samefile(found, exe):
+        return name
+    return shlex.quote(_shown(exe))
+
+
+def _installed(name: str) -> Path | None:
+    dirs = [Path(os.path.abspath(sys.executable)).parent]  # not resolved: a venv's python is a symlink
+    if sys.argv and Path(sys.argv[0]).name.startswith("posture-"):
+        dirs.insert(0, Path(os.path.abspath(sys.argv[0])).parent)
+    for d in dirs:
+        exe = d / name
+        if exe.is_file() and os.access(exe, os.X_OK):
+            return exe
+    return None
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when under it (with ./ when in it), else absolute."""
+    try:
+        rel = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    return str(rel) if len(rel.parts) > 1 else f"./{rel}"
+
+
+def _activate_hint(agent: str) -> str:
+    """A line on activating the virtualenv, when the commands are printed with their path."""
+    exe = _installed("posture-agent")
+    if exe is None or agent == "posture-agent":
+        return ""
+    activate = exe.parent / "activate"
+    how = f"; or first: source {shlex.quote(_shown(activate))}" if activate.is_file() else ""
+    return f"  (commands are printed with their path, as their directory is not on PATH{how})\n"
+
+
 def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | None) -> int:
+    from posture_demo.alert_sink import DEMO_CHANNEL, AlertSink
     from posture_demo.seed import Drifter
 
     configure_logging("info", "auto")
@@ -212,10 +263,19 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     print("posture-agent demo: starting a fake AWS organisation (moto) on loopback...", flush=True)
     cloud = DemoCloud()
     cloud.start()
+    sink = AlertSink(demo_dir / "alerts.jsonl").start()
     key_ref, fingerprint = _demo_signing_key(demo_dir)
     cfg = demo_config(
-        cloud.endpoint, db_url, listen, interval, cloud.other_sources, anchors=cloud.anchors(), signing_key=key_ref
+        cloud.endpoint,
+        db_url,
+        listen,
+        interval,
+        cloud.other_sources,
+        anchors=cloud.anchors(),
+        signing_key=key_ref,
+        alert_channels=[sink.channel(sink.write_secret(demo_dir / "webhook-secret"))],
     )
+    config_file = _write_config(cfg, demo_dir)
     witnesses = _write_witness_files(cloud, demo_dir, db_url, key_ref, fingerprint)
     store = Store(db_url)
     store.upgrade()
@@ -223,6 +283,7 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     daemon.start()
     host, port = daemon.http.address
     members = ", ".join(cloud.org.members.values())
+    agent, db, config = command("posture-agent"), shlex.quote(db_url), shlex.quote(str(config_file))
     print(
         f"""
   fake AWS endpoint : {cloud.endpoint}  (management {cloud.org.management}, members {members})
@@ -230,11 +291,17 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
   metrics           : http://{host}:{port}/metrics
   health            : http://{host}:{port}/healthz  http://{host}:{port}/readyz
   evidence store    : {demo_dir / "posture.db"}
-  try               : posture-agent findings --status fail --db {db_url}
-                      posture-agent controls --framework soc2 --db {db_url}
+  config            : {config_file}  (SOC 2 categories {", ".join(cfg.scope.soc2_categories)})
+  alerts            : a signed webhook to a receiver of the demo's, {sink.url}, which checks each
+                      signature and prints what it receives here ("alert received"), also kept in
+                      {demo_dir / "alerts.jsonl"}
+  try               : {agent} findings --status fail --db {db}
+                      {agent} controls --framework soc2 --config {config}
+                      {agent} alerts pending --db {db}
+                      {agent} alerts test {DEMO_CHANNEL} --config {config}
   collection every {interval}; a drift (bucket made public, MFA removed, then fixed) every {drift_every}.
 {witnesses}
-  Stop with Ctrl-C.
+{_activate_hint(agent)}  Stop with Ctrl-C.
 """,
         flush=True,
     )
@@ -251,9 +318,19 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
                 print(f"drift step failed: {exc}", flush=True)
     finally:
         daemon.stop()
+        sink.stop()
         cloud.stop()
         store.close()
     return 0
+
+
+def _write_config(cfg: Config, demo_dir: Path) -> Path:
+    """The demo's config as a file, for the commands that take --config (its scope, its alert channel)."""
+    import yaml
+
+    path = demo_dir / "agent.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    return path
 
 
 def _demo_signing_key(demo_dir: Path) -> tuple[str, str]:
@@ -283,17 +360,19 @@ def _write_witness_files(cloud: DemoCloud, demo_dir: Path, db_url: str, key_ref:
         yaml.safe_dump({"database": db_url, "evidence": {"anchors": cloud.anchors(), "signing_key": key_ref}})
     )
     creds = "AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo"
+    agent, verify = command("posture-agent"), command("posture-verify")
     tsa_cert = ""
     if cloud.tsa is not None:
         root = cloud.tsa.write_ca(demo_dir / "tsa-root.pem")
-        tsa_cert = f" --tsa-cert {root}"
+        tsa_cert = f" --tsa-cert {shlex.quote(str(root))}"
         tsa_line = f"RFC 3161 TSA {cloud.tsa.url} (OpenSSL's `openssl ts`; its root CA: {root})"
     else:
         tsa_line = "none: openssl is not installed (checkpoints are witnessed by the bucket only)"
     return f"""  witnesses         : timestamps: {tsa_line}
                       copies: {cloud.anchor_url} (Object Lock, compliance mode; moto account {DEMO_ANCHOR_ACCOUNT})
-  verify a bundle   : (a checkpoint every 2 minutes, each witnessed within seconds)
-                      {creds} posture-agent evidence export --config {config} -o bundle.zip
-                      {creds} posture-verify bundle.zip --key-fingerprint {fingerprint}{tsa_cert} \\
+  verify a bundle   : while the demo runs (the bucket lives in its moto); a checkpoint every 2 minutes, each
+                      witnessed within seconds
+                      {creds} {agent} evidence export --config {shlex.quote(str(config))} -o bundle.zip
+                      {creds} {verify} bundle.zip --key-fingerprint {fingerprint}{tsa_cert} \\
                           --anchor-bucket {cloud.anchor_url} \\
-                          --s3-endpoint {cloud.moto_url}   (while the demo runs: the bucket lives in its moto)"""
+                          --s3-endpoint {cloud.moto_url}"""
