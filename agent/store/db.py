@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from agent.errors import StoreError
+from agent.errors import StoreError, StoreUnusable
 from agent.models import (
     CollectionError,
     ExceptionRule,
@@ -43,6 +43,7 @@ from agent.store.blobs import (
 )
 from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
 from agent.store.cycle_tx import CycleTransaction
+from agent.store.opening import connect_args, database_error, parse_url, prepare_for_write
 from agent.store.records import RunRecord, SnapshotWrite
 from agent.store.resultset import ResultSetHash
 
@@ -91,14 +92,12 @@ class _KeyState:
 
 
 def _engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"invalid database URL {url!r}") from None
+    """An engine for a checked URL (agent/store/opening.py): every connection attempt bounded by a
+    timeout. Connects lazily: nothing is created until the first statement."""
+    parsed = parse_url(url)
+    args = connect_args(parsed)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(parsed, connect_args=args)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -116,9 +115,9 @@ def _engine(url: str) -> Engine:
 
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+        return create_engine(parsed, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=args)
     except (ArgumentError, ImportError) as exc:
-        raise StoreError(f"cannot use database {redact_url(url)}: {exc}") from None
+        raise StoreUnusable(f"cannot use database {redact_url(url)}: {exc}") from None
 
 
 def reachable_blobs(conn: Connection, manifest_hashes: Iterable[str]) -> set[str]:
@@ -172,10 +171,12 @@ class Store:
     # -- schema ------------------------------------------------------------------------------
 
     def upgrade(self) -> str:
-        """Apply every pending migration; returns the head revision."""
+        """Apply every pending migration; returns the head revision. Refuses (StoreUnusable, nothing
+        created) a database that is not empty and not a posture-agent store."""
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
+        prepare_for_write(self.url)
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
@@ -183,7 +184,11 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as exc:
-            raise StoreError(f"cannot reach database {redact_url(self.url)}: {exc.orig}") from None
+            raise StoreUnusable(database_error(exc, self.url)) from None
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not upgrade the store {redact_url(self.url)}: {getattr(exc, 'orig', exc)}"
+            ) from None
         return self.revision() or ""
 
     def revision(self) -> str | None:

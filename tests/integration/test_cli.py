@@ -63,4 +63,4 @@ def test_checks_list_and_db_upgrade(tmp_path: Path) -> None:
     assert first.returncode == 0 and "at revision" in first.stdout
     assert cli("db", "upgrade", "--db", db).stdout == first.stdout  # idempotent
     bad = cli("db", "upgrade", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/x")
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr and "cannot reach database" in bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "cannot reach database" in bad.stderr
