@@ -12,8 +12,8 @@ from rich.table import Table
 from agent.alerts.dispatcher import deliver
 from agent.alerts.model import Alert
 from agent.cli.common import console, open_store, resolve_config, write_output
-from agent.config import load_config
-from agent.errors import UsageError
+from agent.cli.core import OutputFormat
+from agent.errors import EXIT_FAILED, UsageError
 from agent.models import isoformat, utcnow
 from agent.store import outbox
 
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (YAML).")] = None,
         db: Annotated[str | None, typer.Option("--db", help="Store URL.")] = None,
         parked: Annotated[bool, typer.Option("--parked/--all", help="Only parked messages.")] = False,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+        fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")] = OutputFormat.table,
     ) -> None:
         """Messages not delivered yet (pending) or given up on (parked)."""
         store = open_store(db, resolve_config(config) if config else None)
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
                 rows = outbox.list_rows(conn, ("parked",) if parked else ("pending", "parked"))
         finally:
             store.close()
-        if fmt == "json":
+        if fmt == OutputFormat.json:
             write_output(
                 [
                     {
@@ -82,8 +82,8 @@ def register(app: typer.Typer) -> None:
         channel: Annotated[str, typer.Argument(help="Channel name from alerts.channels.")],
         config: Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="POSTURE_CONFIG")],
     ) -> None:
-        """Send a test message to one channel now (not through the outbox)."""
-        cfg = load_config(config)
+        """Send a test message to one channel now (not through the outbox); exit 3 if it is not delivered."""
+        cfg = resolve_config(config)
         chan = next((c for c in cfg.alerts.channels if c.name == channel), None)
         if chan is None:
             names = ", ".join(c.name for c in cfg.alerts.channels) or "none configured"
@@ -102,4 +102,4 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"sent a test message to {channel} (HTTP {result.status})")
             return
         typer.echo(f"error: {channel}: {result.error}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
+import threading
 import uuid
+from collections import Counter
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,16 +17,30 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.cli.common import console, err_console, open_store, resolve_config, write_output
+from agent.cli.common import (
+    check_duration,
+    check_listen,
+    check_port_free,
+    console,
+    err_console,
+    listen_error,
+    no_nul,
+    open_store,
+    output_dir,
+    output_file,
+    resolve_config,
+    store_url,
+    write_output,
+)
 from agent.config import AnySource, Config, json_schema, load_config, secret_problems
 from agent.cycle import CycleResult, Pipeline
-from agent.errors import ConfigError, UsageError
+from agent.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, ConfigError, UsageError
 from agent.logs import configure_logging
 from agent.models import Severity, isoformat, utcnow
 from collectors import CollectContext
 from collectors.aws.config import AwsSource
 
-__all__ = ["register", "scan_document"]
+__all__ = ["ScanProgress", "register", "scan_document", "scan_verdict"]
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (YAML).")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL (default: config's, else embedded SQLite).")]
@@ -48,21 +66,52 @@ class FailOn(StrEnum):
     never = "never"
 
 
-class _RichProgress:
-    """collectors.Progress over a rich progress bar."""
+class _SourceProgress:
+    """collectors.Progress of one source: its own bar, advanced by the collector (per account, region
+    and service, or per device), and the overall bar's share of it. Collectors may report from
+    several threads."""
 
-    def __init__(self, progress: Progress, label: str) -> None:
-        self._p = progress
-        self._task = progress.add_task(label, total=0)
+    def __init__(self, parent: ScanProgress, label: str) -> None:
+        self._parent = parent
+        self._label = label
+        self._task = parent.progress.add_task(f"collecting {label}", total=None)
+        self._total = 0
+        self._done = 0
 
     def add_total(self, n: int) -> None:
-        total = self._p.tasks[self._task].total or 0
-        self._p.update(self._task, total=total + n)
+        with self._parent.lock:
+            self._total += n
+            self._parent.progress.update(self._task, total=self._total)
 
     def advance(self, n: int = 1, description: str = "") -> None:
-        self._p.advance(self._task, n)
-        if description:
-            self._p.update(self._task, description=description)
+        with self._parent.lock:
+            self._done += n
+            self._parent.progress.update(
+                self._task, completed=self._done, description=f"{self._label}: {description}" if description else None
+            )
+            if self._total and self._done >= self._total:
+                self._parent.progress.update(self._task, description=f"{self._label}: evaluating and storing")
+
+    def finish(self, summary: str) -> None:
+        with self._parent.lock:
+            total = max(self._total, self._done, 1)
+            self._parent.progress.update(
+                self._task, total=total, completed=total, description=f"{self._label}: {summary}"
+            )
+            self._parent.progress.advance(self._parent.overall)
+
+
+class ScanProgress:
+    """The scan's progress on a terminal: one bar for the scan (a step per source, once it is
+    collected, evaluated and stored) and one per source, which its collector advances."""
+
+    def __init__(self, progress: Progress, n_sources: int) -> None:
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.overall = progress.add_task("scan: sources done", total=n_sources)
+
+    def source(self, label: str) -> _SourceProgress:
+        return _SourceProgress(self, label)
 
 
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -131,6 +180,58 @@ def scan_document(scan_id: str, started: Any, finished: Any, results: list[Cycle
     }
 
 
+def _error_summary(errors: list[dict[str, Any]], limit: int = 3) -> str:
+    """The most frequent collection errors: operation and code, with their counts."""
+    counts = Counter(
+        (f"{e['service']}:{e['operation']}" if e["service"] or e["operation"] else e["resource_type"] or "-", e["code"])
+        for e in errors
+    )
+    parts = [f"{op} {code} ({n})" if n > 1 else f"{op} {code}" for (op, code), n in counts.most_common(limit)]
+    more = len(counts) - limit
+    return ", ".join(parts) + (f", and {more} more kinds" if more > 0 else "")
+
+
+def scan_verdict(doc: dict[str, Any], fail_on: str, max_errors: int | None) -> tuple[int, list[str]]:
+    """The scan's exit code and what to say on stderr about it. 3: a source failed outright, or its
+    collection errors number more than ``max_errors`` (None: no limit); else 1: failing findings at or
+    above ``fail_on`` ("never": no gate), naming how many and the worst checks; else 0."""
+    lines: list[str] = []
+    sources = doc["run"]["sources"]
+    failed = [s for s in sources if s["status"] == "failed"]
+    for s in failed:
+        why = s["errors"][0]["message"] if s["errors"] else "no detail"
+        why = why.removeprefix(f"source {s['name']}: ")
+        lines.append(f"error: source {s['name']}: collection failed: {why}")
+    errors = [e for s in sources if s["status"] != "failed" for e in s["errors"]]
+    if errors:
+        partial = sorted({f"{s['name']}/{s['account'] or '-'}" for s in sources if s["status"] == "partial"})
+        lines.append(
+            f"warning: {len(errors)} collection errors (inputs missing) in {', '.join(partial)}: "
+            f"{_error_summary(errors)}"
+        )
+    too_many = max_errors is not None and len(errors) > max_errors
+    if too_many:
+        lines.append(f"error: {len(errors)} collection errors, more than --max-errors {max_errors}")
+    gated: list[dict[str, Any]] = []
+    if fail_on != "never":
+        threshold = Severity(fail_on).rank
+        gated = [f for f in doc["findings"] if f["status"] == "fail" and Severity(f["severity"]).rank >= threshold]
+    if gated:
+        by_sev = Counter(f["severity"] for f in gated)
+        sev_text = ", ".join(f"{n} {sev}" for sev, n in sorted(by_sev.items(), key=lambda kv: -Severity(kv[0]).rank))
+        per_check = Counter((f["check_id"], f["severity"]) for f in gated)
+        worst = sorted(per_check.items(), key=lambda kv: (-Severity(kv[0][1]).rank, -kv[1], kv[0][0]))[:5]
+        worst_text = ", ".join(f"{cid} ({sev}, {n})" for (cid, sev), n in worst)
+        more = len(per_check) - len(worst)
+        lines.append(
+            f"failing: {len(gated)} findings at or above --fail-on {fail_on} ({sev_text}); "
+            f"worst checks: {worst_text}" + (f" and {more} more" if more > 0 else "")
+        )
+    if failed or too_many:
+        return EXIT_FAILED, lines
+    return (EXIT_FINDINGS if gated else EXIT_OK), lines
+
+
 def _print_findings_table(doc: dict[str, Any]) -> None:
     rows = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
     rows.sort(key=lambda f: (-Severity(f["severity"]).rank, f["check_id"], f["resource_id"]))
@@ -178,18 +279,23 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         """Run the daemon: collect every source on its schedule, serve /metrics, /healthz, /readyz."""
         from agent.daemon import Daemon
 
-        cfg = load_config(config)
+        address = check_listen("--listen", listen) if listen is not None else None
+        cfg = resolve_config(config)
         problems = secret_problems(cfg)
         if problems:
             raise ConfigError(problems)
+        host, port = address or cfg.listen_host_port
+        option = "--listen" if address else f"{config}: listen"
+        check_port_free(option, host, port)
         configure_logging(cfg.log.level, cfg.log.format)
-        store = open_store(db, cfg)
+        store = open_store(db, cfg, write=True)
         pipeline = Pipeline(cfg, store)
-        address = None
-        if listen:
-            host, _, port = listen.rpartition(":")
-            address = (host or "127.0.0.1", int(port))
-        raise typer.Exit(Daemon(cfg, pipeline, listen=address).run_forever())
+        try:
+            daemon = Daemon(cfg, pipeline, listen=address)
+        except OSError as exc:  # taken between the check above and now
+            store.close()
+            raise UsageError(listen_error(option, host, port, exc)) from None
+        raise typer.Exit(daemon.run_forever())
 
     @app.command()
     def scan(
@@ -204,18 +310,36 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         fail_on: Annotated[
             FailOn, typer.Option("--fail-on", help="Exit 1 if failing findings at or above this severity exist.")
         ] = FailOn.never,
+        max_errors: Annotated[
+            int | None,
+            typer.Option(
+                "--max-errors",
+                min=0,
+                help="Exit 3 if the collection errors (inputs that could not be read) number more than this; "
+                "default: no limit. A source that fails outright always exits 3.",
+            ),
+        ] = None,
     ) -> None:
-        """Collect, evaluate and store once, then print the findings."""
+        """Collect, evaluate and store once, then print the findings. Exit 0 done, 1 failing findings at
+        or above --fail-on, 2 bad input, 3 collection failed (or more errors than --max-errors)."""
+        if output is not None:
+            output_file("--output", output)
+        if profile is not None:
+            no_nul("--profile", profile)
         cfg = resolve_config(config)
         if config is None:
             if provider != "aws":
                 raise UsageError("give a provider (`scan aws`) or --config FILE")
+            if source:
+                raise UsageError("--source picks sources of a config file: give --config FILE too")
             try:
                 src = AwsSource(name="aws", provider="aws", regions=region or None, profile=profile)
             except Exception as exc:
                 raise UsageError(f"--region: {str(exc).splitlines()[-1].strip()}") from None
             sources: list[AnySource] = [src]
         else:
+            if region or profile:
+                raise UsageError("--region and --profile apply to `scan aws`; a config's sources set their own")
             sources = [
                 s
                 for s in cfg.sources
@@ -226,24 +350,31 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 raise UsageError(f"--source: no source named {sorted(unknown)[0]!r} in {config}")
             if not sources:
                 raise UsageError(f"no sources to scan in {config}")
+        url = store_url(db, cfg if config else None)
         configure_logging("warning", "text")
-        store = open_store(db, cfg if config else None)
-        pipeline = Pipeline(cfg, store)
-        started = utcnow()
-        results: list[CycleResult] = []
-        show = sys.stderr.isatty()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=not show,
-            transient=True,
-        ) as progress:
-            for each in sources:
-                ctx = CollectContext(progress=_RichProgress(progress, f"collecting {each.name}"))
-                results.append(pipeline.run_cycle(each, ctx))
+        store = open_store(url, None, write=True)
+        try:
+            pipeline = Pipeline(cfg, store)
+            started = utcnow()
+            results: list[CycleResult] = []
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                disable=not err_console.is_terminal,
+                transient=True,
+            ) as progress:
+                scan_progress = ScanProgress(progress, len(sources))
+                for each in sources:
+                    bar = scan_progress.source(each.name)
+                    res = pipeline.run_cycle(each, CollectContext(progress=bar))
+                    results.append(res)
+                    failing = sum(f.status.value == "fail" for f in res.findings)
+                    bar.finish("failed" if res.error else f"{len(res.snapshots)} accounts, {failing} failing")
+        finally:
+            store.close()
         doc = scan_document(uuid.uuid4().hex, started, utcnow(), results)
         if fmt == OutputFormat.json or output is not None:
             write_output(doc, output)
@@ -251,10 +382,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 _print_findings_table(doc)
         else:
             _print_findings_table(doc)
-        if fail_on != FailOn.never:
-            threshold = Severity(fail_on.value).rank
-            if any(f["status"] == "fail" and Severity(f["severity"]).rank >= threshold for f in doc["findings"]):
-                raise typer.Exit(1)
+        code, lines = scan_verdict(doc, fail_on.value, max_errors)
+        for line in lines:
+            typer.echo(line, err=True)
+        if code != EXIT_OK:
+            raise typer.Exit(code)
 
     @checks_app.command("list")
     def checks_list(
@@ -265,7 +397,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     ) -> None:
         """List every check with its severity, resource type and the controls it maps to."""
         from agent.mappings import load_mappings
-        from agent.registry import load_checks
+        from agent.registry import load_checks, provider_names
+
+        if provider is not None and provider not in provider_names():
+            raise UsageError(f"--provider: unknown provider {provider!r}; choose from {', '.join(provider_names())}")
 
         checks = [c for c in load_checks().values() if provider is None or c.meta.provider == provider]
         mappings = load_mappings()
@@ -302,12 +437,33 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
     ) -> None:
         """The current state of every finding (latest evaluation per source and account)."""
+        from agent.mappings import load_mappings
+        from agent.models import Status
+        from agent.registry import load_checks
+
+        statuses = [s.value for s in Status]
+        bad = [s for s in status or () if s not in statuses]
+        if bad:
+            raise UsageError(f"--status: unknown status {bad[0]!r}; choose from {', '.join(statuses)}")
+        known = load_checks()
+        unknown = [c for c in check or () if c not in known]
+        if unknown:
+            raise UsageError(f"--check: no check {unknown[0]!r} (see `posture-agent checks list`)")
+        ref = None
+        if control is not None:
+            req = load_mappings().requirement(control)
+            if req is None:
+                raise UsageError(f"--control: unknown requirement {control!r} (e.g. SOC2:CC6.1)")
+            ref = req.ref
         cfg = resolve_config(config)
         store = open_store(db, cfg if config else None)
+        try:
+            rows = store.current_findings(status=status or (), check=check or (), account=account or ())
+        finally:
+            store.close()
         pipeline_tags = _tags(cfg)
-        rows = store.current_findings(status=status or (), check=check or (), account=account or ())
-        if control:
-            rows = [r for r in rows if control in pipeline_tags.get(r["check_id"], ())]
+        if ref:
+            rows = [r for r in rows if ref in pipeline_tags.get(r["check_id"], ())]
         for r in rows:
             r["controls"] = list(pipeline_tags.get(r["check_id"], ()))
         if fmt == OutputFormat.json:
@@ -332,6 +488,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @config_app.command("validate")
     def config_validate(path: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
         """Check a config file; print every problem as one line (exit 2 if any)."""
+        no_nul("PATH", str(path))
         cfg = load_config(path)
         problems = secret_problems(cfg)
         if problems:
@@ -347,8 +504,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     def db_upgrade(config: ConfigOpt = None, db: DbOpt = None) -> None:
         """Apply pending migrations to the store."""
         cfg = resolve_config(config)
-        store = open_store(db, cfg if config else None, upgrade=False)
-        console.print(f"{store!r}: at revision {store.upgrade()}")
+        store = open_store(db, cfg if config else None, write=True)
+        try:
+            console.print(f"{store!r}: at revision {store.revision()}")
+        finally:
+            store.close()
 
     @app.command()
     def demo(
@@ -358,6 +518,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its SQLite store.")] = None,
     ) -> None:
         """Start a fake AWS organisation (moto) and run the agent against it, with drift."""
+        check_duration("--interval", interval, minimum=timedelta(seconds=5), maximum=timedelta(days=1))
+        check_duration("--drift-every", drift_every, minimum=timedelta(seconds=5), maximum=timedelta(days=1))
+        host, port = check_listen("--listen", listen)
+        if data_dir is not None:
+            output_dir("--data-dir", data_dir)
         try:  # the demo is a distribution of its own (deploy/demo), not part of the agent's wheel
             from posture_demo.run import run_demo
         except ModuleNotFoundError as exc:
@@ -365,7 +530,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             missing = "the demo is not installed" if top == "posture_demo" else f"the demo needs {exc.name!r}"
             raise UsageError(f"{missing}; install it with: pip install 'posture-agent[demo]'") from None
 
-        raise typer.Exit(run_demo(interval=interval, drift_every=drift_every, listen=listen, data_dir=data_dir))
+        check_port_free("--listen", host, port)
+        try:
+            code = run_demo(interval=interval, drift_every=drift_every, listen=listen, data_dir=data_dir)
+        except OSError as exc:
+            # the demo's daemon could not listen (taken since the check above); the demo's own code
+            # (deploy/demo) raises it after starting its fake clouds, whose threads end with the process
+            if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+                raise UsageError(listen_error("--listen", host, port, exc)) from None
+            raise
+        raise typer.Exit(code)
 
 
 def _tags(cfg: Config) -> dict[str, tuple[str, ...]]:

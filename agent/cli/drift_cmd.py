@@ -9,13 +9,28 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agent.cli.common import console, open_store, resolve_config, write_output
-from agent.config import parse_duration
+from agent.cli.common import check_duration, console, open_store, resolve_config, write_output
+from agent.cli.core import OutputFormat
 from agent.errors import UsageError
 from agent.models import isoformat, utcnow
 from agent.store.drift_reads import recent_drift
 
-__all__ = ["register"]
+__all__ = ["KINDS", "register"]
+
+KINDS = (
+    "added",
+    "removed",
+    "modified",
+    "regressed",
+    "resolved",
+    "new_failing",
+    "error",
+    "gone",
+    "excepted",
+    "requirement_regressed",
+    "requirement_resolved",
+    "requirement_changed",
+)
 
 
 def _summary(row: dict[str, Any]) -> str:
@@ -32,31 +47,29 @@ def _summary(row: dict[str, Any]) -> str:
 def register(app: typer.Typer) -> None:
     @app.command()
     def drift(
-        since: Annotated[str, typer.Option("--since", help="How far back: 30m, 24h, 7d.")] = "24h",
+        since: Annotated[str, typer.Option("--since", help="How far back: 30m, 24h, 7d (at most 3650d).")] = "24h",
         source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
-        kind: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--kind",
-                help="added, removed, modified, regressed, resolved, new_failing, error, gone, excepted",
-            ),
-        ] = None,
+        kind: Annotated[list[str] | None, typer.Option("--kind", help=", ".join(KINDS))] = None,
         config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (YAML).")] = None,
         db: Annotated[str | None, typer.Option("--db", help="Store URL.")] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
-        limit: Annotated[int, typer.Option(help="At most this many events (newest first).")] = 500,
+        fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")] = OutputFormat.table,
+        limit: Annotated[
+            int, typer.Option(min=1, max=1_000_000, help="At most this many events (newest first).")
+        ] = 500,
     ) -> None:
         """List drift events: resources added, removed or modified, and finding transitions."""
-        try:
-            cutoff = utcnow() - parse_duration(since)
-        except ValueError as exc:
-            raise UsageError(f"--since: {exc}") from None
-        store = open_store(db, resolve_config(config) if config else None)
+        window = check_duration("--since", since)
+        bad = [k for k in kind or () if k not in KINDS]
+        if bad:
+            raise UsageError(f"--kind: unknown kind {bad[0]!r}; choose from {', '.join(KINDS)}")
+        cfg = resolve_config(config) if config else None
+        cutoff = utcnow() - window
+        store = open_store(db, cfg)
         try:
             rows = recent_drift(store, cutoff, source=source, kinds=kind, limit=limit)
         finally:
             store.close()
-        if fmt == "json":
+        if fmt == OutputFormat.json:
             write_output(
                 [
                     {

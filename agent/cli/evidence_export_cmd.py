@@ -15,8 +15,9 @@ from typing import Annotated, Any
 import typer
 from posture_verify.trust import OPTION_HELP
 
+from agent.cli.common import input_file, open_url, output_file
 from agent.cli.evidence_cmd import evidence_app
-from agent.cli.mappings_cmd import ConfigOpt, DbOpt, open_store, resolve_scope
+from agent.cli.mappings_cmd import ConfigOpt, DbOpt, resolve_scope
 from agent.errors import UsageError
 
 __all__ = ["register"]
@@ -33,9 +34,24 @@ def _when(value: str, *, end_of_day: bool = False) -> datetime:
             dt = datetime.combine(d.date(), time.max if end_of_day else time.min)
         else:
             dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"not a date or time: {value!r} (e.g. 2026-03-14 or 2026-03-14T10:00Z)") from None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a zone offset past year 1 or 9999
+        raise UsageError(f"not a date or time: {value[:60]!r} (e.g. 2026-03-14 or 2026-03-14T10:00Z)") from None
+
+
+def _period(from_: str, to: str, now: datetime) -> tuple[datetime, datetime]:
+    """--from and --to (default: the year up to now); --to must be after --from."""
+    start = _when(from_) if from_ else now - timedelta(days=365)
+    end = _when(to, end_of_day=True) if to else now
+    if end <= start:
+        raise UsageError("--to must be after --from" if from_ else "--to must be within the last year, or give --from")
+    return start, end
+
+
+def _framework(framework: str, mappings: Any) -> str:
+    if framework not in mappings.frameworks:
+        raise UsageError(f"unknown framework {framework!r}; choose from {', '.join(sorted(mappings.frameworks))}")
+    return framework
 
 
 def _signer(config: Path | None) -> Any:
@@ -69,12 +85,17 @@ def _bar(label: str) -> Iterator[Any]:
         yield lambda stage, n, total=10: p.update(task, completed=n, total=total, description=f"{label}: {stage}")
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long: input_file names the problem
+        return True
+
+
 def _store(config: Path | None, db: str | None) -> Any:
-    scope = resolve_scope(config, db)
-    store = open_store(scope.database)
-    if store is None:
-        raise UsageError(f"no store at {scope.database}; run the agent or `posture-agent scan --store` first")
-    return store
+    """The store of --db or the config: it must exist and be ours (migrated first when older). An
+    absent store, an empty file or a database that is not ours is named as such and left untouched."""
+    return open_url(resolve_scope(config, db).database, write=False)
 
 
 @evidence_app.command("export")
@@ -90,14 +111,10 @@ def export(
     from agent.evidence.export import export_bundle
     from agent.mappings import load_mappings
 
-    now = datetime.now(UTC)
-    start = _when(from_) if from_ else now - timedelta(days=365)
-    end = _when(to, end_of_day=True) if to else now
-    if end <= start:
-        raise UsageError("--to must be after --from")
+    start, end = _period(from_, to, datetime.now(UTC))
+    output_file("--out", out)
     mappings = load_mappings()
-    if framework not in mappings.frameworks:
-        raise UsageError(f"unknown framework {framework!r}; choose from {', '.join(sorted(mappings.frameworks))}")
+    _framework(framework, mappings)
     store = _store(config, db)
     try:
         with _bar("export") as progress:
@@ -135,8 +152,7 @@ def framework_mapping(
     from agent.models import canonical_json
 
     mappings = load_mappings()
-    if framework not in mappings.frameworks:
-        raise UsageError(f"unknown framework {framework!r}; choose from {', '.join(sorted(mappings.frameworks))}")
+    _framework(framework, mappings)
     scope = scope_of(mappings, framework).to_dict()
     digest = hashlib.sha256(canonical_json(scope)).hexdigest()
     if sha256:
@@ -202,8 +218,9 @@ def verify(
         if bundle is not None:
             from posture_verify.bundle import verify_bundle
 
-            if not bundle.is_file():
+            if not _exists(bundle):
                 raise UsageError(f"bundle not found: {bundle}")
+            input_file("BUNDLE", bundle)
             report = verify_bundle(bundle, trust=trust, progress=step)
             what = str(bundle)
         else:
@@ -248,9 +265,10 @@ def at(
     from agent.evidence.pointintime import state_at
     from agent.mappings import load_mappings
 
+    moment = _when(when)
     store = _store(config, db)
     try:
-        result = state_at(store, load_mappings(), _when(when), control)
+        result = state_at(store, load_mappings(), moment, control)
     finally:
         store.close()
     if as_json:
@@ -288,12 +306,16 @@ def coverage(
     from agent.store.run_times import first_run_at
 
     now = datetime.now(UTC)
-    end = _when(to, end_of_day=True) if to else now
+    given_start, end = _period(from_, to, now)  # both checked before the store is opened
+    mappings = load_mappings()
+    _framework(framework, mappings)
     store = _store(config, db)
     try:  # by default since the first run: the time before the agent ran is no monitoring gap
         first, year_ago = first_run_at(store), now - timedelta(days=365)
-        start = _when(from_) if from_ else max(first, year_ago) if first else year_ago
-        cov = compute_coverage(store, load_mappings(), framework, start, end, now=now)
+        start = given_start if from_ else max(first, year_ago) if first else year_ago
+        if end <= start:
+            raise UsageError(f"--to must be after the period's start ({start.isoformat()})")
+        cov = compute_coverage(store, mappings, framework, start, end, now=now)
     finally:
         store.close()
     typer.echo(json.dumps(cov.to_dict(), indent=2))
@@ -343,7 +365,7 @@ def rotate_key_cmd(
     """Rotate the signing key: a checkpoint signed by the current key (evidence.signing_key) names the
     new one, then the first checkpoint signed by the new key. Stop the agent first, then set
     evidence.signing_key to the new key and start it again (docs/evidence-format.md, "Keys")."""
-    from agent.config import Secret, _secret
+    from agent.config_base import Secret, _secret
     from agent.errors import ConfigError
     from agent.evidence.checkpoints import RotationError, Signer, rotate_key
 
@@ -381,7 +403,8 @@ def rotate_key_cmd(
 def prune_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted")] = False,
     retention_days: Annotated[
-        int | None, typer.Option("--retention-days", help="Override evidence.retention_days (default 400)", min=30)
+        int | None,
+        typer.Option("--retention-days", help="Override evidence.retention_days (default 400)", min=30, max=36500),
     ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from agent.cli.common import console, open_store, resolve_config, write_output
+from agent.cli.core import OutputFormat
 from agent.errors import UsageError
 from agent.exceptions import add_exception, list_exceptions
 from agent.models import isoformat, utcnow
@@ -19,6 +20,7 @@ __all__ = ["register", "parse_expiry"]
 
 def parse_expiry(value: str) -> datetime:
     """A date (valid through that day, UTC) or an ISO timestamp."""
+    bad = UsageError(f"--expires: {value[:40]!r} is not a date (YYYY-MM-DD) or ISO timestamp")
     try:
         if len(value) == 10:
             day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -26,7 +28,9 @@ def parse_expiry(value: str) -> datetime:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
     except ValueError:
-        raise UsageError(f"--expires: {value!r} is not a date (YYYY-MM-DD) or ISO timestamp") from None
+        raise bad from None
+    except OverflowError:  # the last day a date can hold
+        raise UsageError(f"--expires: {value[:40]!r} is too far in the future") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +55,12 @@ def register(app: typer.Typer) -> None:
         if check not in load_checks():
             raise UsageError(f"--check: no check {check!r} (see `posture-agent checks list`)")
         expires_at = parse_expiry(expires)
-        store = open_store(db, resolve_config(config) if config else None)
+        if expires_at <= utcnow():
+            raise UsageError(f"--expires {isoformat(expires_at)} is in the past")
+        for name, value in (("--reason", reason), ("--owner", owner), ("--resource", resource)):
+            if not value.strip():
+                raise UsageError(f"{name} must not be empty")
+        store = open_store(db, resolve_config(config) if config else None, write=True)
         try:
             new_id = add_exception(
                 store,
@@ -69,7 +78,7 @@ def register(app: typer.Typer) -> None:
     def list_(
         config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (YAML).")] = None,
         db: Annotated[str | None, typer.Option("--db", help="Store URL.")] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+        fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")] = OutputFormat.table,
     ) -> None:
         """Every exception with its state (active, expiring within a week, expired)."""
         store = open_store(db, resolve_config(config) if config else None)
@@ -78,7 +87,7 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         now = utcnow()
-        if fmt == "json":
+        if fmt == OutputFormat.json:
             write_output([r.to_dict(now) for r in rules], None)
             return
         table = Table(title="Exceptions")

@@ -73,29 +73,28 @@ def resolve_scope(
 
 
 def open_store(url: str, *, create: bool = False) -> Any | None:
-    """The store at ``url``; None when reading and an SQLite file does not exist yet."""
-    from agent.store import Store
-    from agent.store.urls import sqlite_file
+    """The store at ``url``, created or migrated when ``create``. When reading: None while nothing is
+    there yet (no SQLite file, an empty database); a database that is not a posture-agent store, or
+    one that cannot be reached, is refused as one line (exit 2) and left untouched."""
+    from agent.cli.common import open_url
 
-    try:
-        path = sqlite_file(url)
-    except ValueError:
-        raise UsageError(f"invalid database URL {url!r}") from None
-    if not create and path is not None and not path.exists():
-        return None
-    return Store(url)
+    return open_url(url, write=create, missing_ok=True)
 
 
 def read_state(url: str) -> tuple[list[dict[str, Any]], list[Any], str]:
     """(current findings, manual evidence, note) from the store; empty when it is not set up yet."""
     from agent.store import manual
+    from agent.store.opening import probe
 
-    store = open_store(url)
-    if store is None:
+    found = probe(url)
+    if found.kind == "absent":
         return [], [], "no database yet: nothing collected and no evidence attached"
+    if found.kind == "empty":
+        return [], [], "the database has no schema yet: nothing collected and no evidence attached"
+    store = open_store(url)
+    if store is None:  # emptied since the probe
+        return [], [], "the database has no schema yet: nothing collected and no evidence attached"
     try:
-        if store.revision() is None:
-            return [], [], "the database has no schema yet: nothing collected and no evidence attached"
         return store.current_findings(), manual.list_evidence(store), ""
     finally:
         store.close()
