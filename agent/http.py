@@ -19,6 +19,7 @@ large, 431 request head too large, 503 too many connections; the routes add thei
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import json
 import logging
@@ -371,14 +372,12 @@ class _Guard:
 
         try:
             await self.app(scope, receive_, send_)
-        except ClientDisconnect:
-            log.debug("http client went away", extra={"path": scope.get("path", "")[:200]})
+        except ClientDisconnect as exc:
+            if not getattr(exc, "_agent_logged", False):
+                log.debug("http client went away", extra={"path": str(scope.get("path", ""))[:200]})
         except Exception as exc:
-            log.error(
-                "http handler failed",
-                extra={"method": scope.get("method"), "path": scope.get("path", "")[:200]},
-                exc_info=exc,
-            )
+            if not getattr(exc, "_agent_logged", False):
+                _log_failure(scope, exc)
             if not started:
                 await error_response(500, "internal error; the agent's log has the details")(scope, receive, send_)
 
@@ -409,7 +408,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, headers=exc.headers)
 
 
+def _log_failure(scope: Scope, exc: Exception) -> None:
+    log.error(
+        "http handler failed",
+        extra={"method": scope.get("method"), "path": str(scope.get("path", ""))[:200]},
+        exc_info=exc,
+    )
+    with contextlib.suppress(AttributeError):
+        exc._agent_logged = True  # type: ignore[attr-defined]  # Starlette raises it again after answering
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
+    """Starlette's last resort (it raises the error again after sending this): logged before the answer."""
+    if isinstance(exc, ClientDisconnect):  # the client is gone: nobody gets this answer
+        log.debug("http client went away", extra={"path": str(request.scope.get("path", ""))[:200]})
+        with contextlib.suppress(AttributeError):
+            exc._agent_logged = True  # type: ignore[attr-defined]
+    else:
+        _log_failure(request.scope, exc)
     return error_response(500, "internal error; the agent's log has the details")
 
 

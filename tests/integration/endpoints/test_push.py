@@ -17,10 +17,12 @@ from prometheus_client import CollectorRegistry
 
 from agent.config import parse_config
 from agent.cycle import Pipeline
+from agent.errors import StoreError
 from agent.http import AgentHTTPServer
 from agent.models import Status
 from agent.push import register_push, sign
 from agent.store.devices import device_reports, latest_reports
+from tests.integration.http_wire import exchange, request_bytes
 
 KEY = "shared-secret-for-tests"
 CONFIG = """
@@ -231,3 +233,125 @@ def test_the_shell_reporting_script_signs_and_is_accepted(agent: tuple[str, Any,
     assert [r.device_id for r in latest_reports(store, "laptops", datetime.now(UTC) - timedelta(days=1))] == [
         "script-host"
     ]
+
+
+# -- input that used to get no answer (a traceback on stderr instead), and the store failing --------
+
+
+def signed_request(
+    body: bytes, *, ts: str | None = None, content_type: bytes = b"application/json", **over: bytes
+) -> bytes:
+    """A raw POST /v1/devices, signed for ``body``; ``over`` replaces header values byte for byte."""
+    ts = ts or str(int(time.time()))
+    nonce = os.urandom(16).hex()
+    headers: dict[str, bytes] = {
+        "Host": b"agent",
+        "Content-Type": content_type,
+        "Content-Length": str(len(body)).encode(),
+        "X-Posture-Device": b"mac-001",
+        "X-Posture-Timestamp": ts.encode(),
+        "X-Posture-Nonce": nonce.encode(),
+        "X-Posture-Signature": sign(KEY, ts, nonce, "mac-001", body).encode(),
+    }
+    for name, value in over.items():
+        headers[name.replace("_", "-")] = value
+    return request_bytes("POST", "/v1/devices", list(headers.items()), body)
+
+
+GOOD = json.dumps(report()).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "words"),
+    [
+        (
+            signed_request(GOOD, X_Posture_Signature="\u00e9".encode() * 32),
+            400,
+            "x-posture-signature is not printable ASCII",
+        ),
+        (signed_request(GOOD, Content_Length="\u0664\u0660".encode()), 400, "malformed"),  # Arabic-Indic digits
+        (signed_request(b"[" * 1000 + b"]" * 1000), 400, "nested deeper than 32"),
+        (signed_request(b'{"a":' * 600 + b"1" + b"}" * 600), 400, "nested deeper than 32"),
+        (signed_request(GOOD.replace(b'"alice@example.com"', b'"\\udc00"')), 400, "lone surrogate"),
+        (signed_request(GOOD.replace(b"alice", b"\xed\xa0\x80")), 400, "not UTF-8"),
+        (
+            signed_request(GOOD.replace(b'"screen_lock_seconds": 300', b'"screen_lock_seconds": 1e999')),
+            400,
+            "out of range",
+        ),
+        (
+            signed_request(GOOD.replace(b'"screen_lock_seconds": 300', b'"screen_lock_seconds": NaN')),
+            400,
+            "not valid JSON",
+        ),
+        (signed_request(GOOD, ts="9" * 19), 401, "away from the agent's clock"),
+        (signed_request(GOOD, ts="9" * 400), 401, "malformed"),
+        (signed_request(GOOD, content_type=b"application/jsonp"), 415, "application/json"),
+        (signed_request(GOOD, content_type=b"application/json-seq"), 415, "application/json"),
+        (signed_request(GOOD)[:-10], 400, "incomplete request"),  # shorter than its Content-Length
+        (signed_request(GOOD, Transfer_Encoding=b"chunked"), 411, "Content-Length"),
+    ],
+    ids=[
+        "non-ascii-signature",
+        "non-ascii-content-length",
+        "deep-array",
+        "deep-object",
+        "lone-surrogate-escape",
+        "encoded-surrogate",
+        "huge-number",
+        "nan",
+        "huge-timestamp",
+        "enormous-timestamp",
+        "jsonp",
+        "json-seq",
+        "short-body",
+        "chunked",
+    ],
+)
+def test_bad_input_is_answered_and_stores_nothing(
+    agent: tuple[str, Any, Any], capfd: pytest.CaptureFixture[str], data: bytes, status: int, words: str
+) -> None:
+    url, store, _ = agent
+    host, port = url.removeprefix("http://").split(":")
+    answer = exchange((host, int(port)), data, half_close=True)
+    assert answer.status == status, answer
+    assert words.lower() in answer.json()["error"].lower()  # type: ignore[index]
+    assert count(store) == 0
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_content_type_parameters_and_case_are_fine(agent: tuple[str, Any, Any], content_type: str) -> None:
+    url, store, _ = agent
+    host, port = url.removeprefix("http://").split(":")
+    answer = exchange((host, int(port)), signed_request(GOOD, content_type=content_type.encode()))
+    assert answer.status == 202, answer
+    assert count(store) == 1
+
+
+def test_a_failing_store_is_503_and_stores_nothing(
+    agent: tuple[str, Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, store, _ = agent
+    import agent.store.devices as devices
+
+    with store.engine.begin() as conn:  # the driver's own error, from the first read
+        conn.exec_driver_sql("ALTER TABLE device_reports RENAME TO device_reports_away")
+    try:
+        gone = push_report(url, KEY, report())
+    finally:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE device_reports_away RENAME TO device_reports")
+    assert gone.status_code == 503 and "nothing was stored" in gone.json()["error"]
+    assert gone.headers["Retry-After"].isdigit()
+
+    def fail(*args: Any, **kwargs: Any) -> int:
+        raise StoreError("could not store device report: OperationalError")
+
+    monkeypatch.setattr(devices, "save_report", fail)  # the write fails after every check passed
+    failed = push_report(url, KEY, report())
+    assert failed.status_code == 503, failed.text
+    assert count(store) == 0
+    monkeypatch.undo()
+    assert push_report(url, KEY, report()).status_code == 202  # and the next report is stored
+    assert count(store) == 1
