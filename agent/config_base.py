@@ -128,8 +128,11 @@ class Secret:
             return value
         try:
             return Path(target).read_text(encoding="utf-8").strip()
-        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 text
-            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 text, a NUL byte in the path
+            if isinstance(exc, UnicodeDecodeError):
+                why = "not UTF-8 text"
+            else:
+                why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
             raise ConfigError([Problem(key="", message=f"secret {self.ref}: cannot read file: {why}")]) from None
 
     def problem(self) -> str | None:
