@@ -26,11 +26,11 @@ def parse_expiry(value: str) -> datetime:
             day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
             return day + timedelta(days=1)
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+        return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
     except ValueError:
         raise bad from None
-    except OverflowError:  # the last day a date can hold
-        raise UsageError(f"--expires: {value[:40]!r} is too far in the future") from None
+    except OverflowError:  # past the first or the last day a date can hold, in UTC
+        raise UsageError(f"--expires: {value[:40]!r} is out of range") from None
 
 
 def register(app: typer.Typer) -> None:

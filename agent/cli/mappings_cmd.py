@@ -67,9 +67,9 @@ def resolve_scope(
         fws: tuple[str, ...] = tuple(cfg.scope.frameworks)
         if framework is not None and framework not in fws:
             raise UsageError(f"framework {framework} is not in scope in {config} (scope.frameworks: {', '.join(fws)})")
-        return Scope(fws, soc2_categories(cfg.scope.soc2_categories, extra), db or cfg.database, True)
+        return Scope(fws, soc2_categories(cfg.scope.soc2_categories, extra), cfg.database if db is None else db, True)
     fws = (framework,) if framework else ("soc2",)
-    return Scope(fws, soc2_categories(extra), db or default_database_url(), False)
+    return Scope(fws, soc2_categories(extra), default_database_url() if db is None else db, False)
 
 
 def open_store(url: str, *, create: bool = False) -> Any | None:
