@@ -18,7 +18,7 @@ from posture_verify.trust import OPTION_HELP
 from agent.cli.common import input_file, open_url, output_file
 from agent.cli.evidence_cmd import evidence_app
 from agent.cli.mappings_cmd import ConfigOpt, DbOpt, resolve_scope
-from agent.errors import UsageError
+from agent.errors import EXIT_FINDINGS, UsageError
 
 __all__ = ["register"]
 
@@ -250,7 +250,7 @@ def verify(
         for note in report.notes:
             typer.echo(f"NOTE {note}", err=True)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FINDINGS)  # records that fail verification
 
 
 @evidence_app.command("at")

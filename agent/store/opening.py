@@ -225,6 +225,9 @@ def prepare_for_write(url: str) -> Found:
     if path is not None and found.kind == "absent":
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            blocking = next((a for a in path.parents if a.exists() and not a.is_dir()), path.parent)
+            raise unusable(f"cannot create the SQLite file {path}: {blocking} is not a directory") from None
         except OSError as exc:
             raise unusable(f"cannot create the directory of {path}: {exc.strerror or exc}") from None
     return found
