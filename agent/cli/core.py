@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -257,7 +258,8 @@ def _print_findings_table(doc: dict[str, Any]) -> None:
         console.print(f"source {s['name']} account {s['account'] or '-'}: {state}")
         for e in s["errors"][:10]:
             console.print(
-                f"  [yellow]missing[/] {e['service']}:{e['operation']} {e['region']}: {e['code']}: {e['message']}"
+                "  [yellow]missing[/] "
+                + escape(f"{e['service']}:{e['operation']} {e['region']}: {e['code']}: {e['message']}")
             )
     console.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no findings")
 
@@ -493,7 +495,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         problems = secret_problems(cfg)
         if problems:
             raise ConfigError([type(p)(key=p.key, message=p.message, file=str(path)) for p in problems])
-        console.print(f"{path}: valid ({len(cfg.sources)} sources, frameworks: {', '.join(cfg.scope.frameworks)})")
+        console.print(
+            f"{path}: valid ({len(cfg.sources)} sources, frameworks: {', '.join(cfg.scope.frameworks)})", markup=False
+        )
 
     @config_app.command("schema")
     def config_schema() -> None:
@@ -506,7 +510,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         cfg = resolve_config(config)
         store = open_store(db, cfg if config else None, write=True)
         try:
-            console.print(f"{store!r}: at revision {store.revision()}")
+            console.print(f"{store!r}: at revision {store.revision()}", markup=False)
         finally:
             store.close()
 

@@ -159,6 +159,22 @@ def test_cli_validate_exit_code_and_no_traceback(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
 
 
+def test_cli_validate_prints_a_path_with_markup_as_it_is(tmp_path: Path) -> None:
+    """Rich markup in a path ([/b]) is text, not a style: it once ended in a MarkupError, exit 3."""
+    folder = tmp_path / "x[/b]"  # two folders, "x[" and "b]": the path's text holds [/b]
+    folder.mkdir(parents=True)
+    good = folder / "a[red].yaml"
+    good.write_text(GOOD)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "config", "validate", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{good}: valid")
+
+
 def test_schema_is_published() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "agent.cli.main", "config", "schema"], capture_output=True, text=True, timeout=60
