@@ -39,9 +39,11 @@ __all__ = [
     "write_output",
 ]
 
-# Piped output is read by tools and people with wide screens: don't fold ids at 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 240)
-err_console = Console(stderr=True)
+# Piped output is read by tools and people with wide screens: don't fold ids at 80 columns. What we
+# print comes from clouds, files and users, so brackets in it are text, never rich markup (a style
+# is given as a rich Text where one is wanted).
+console = Console(width=None if sys.stdout.isatty() else 240, markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
 
 MAX_DURATION = timedelta(days=3650)  # ten years, as agent.config's durations
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from agent.cli.common import (
     check_duration,
@@ -241,7 +241,7 @@ def _print_findings_table(doc: dict[str, Any]) -> None:
         table.add_column(col, overflow="fold")
     for f in rows:
         table.add_row(
-            f"[{_SEV_STYLE[f['severity']]}]{f['severity']}[/]",
+            Text(f["severity"], style=_SEV_STYLE[f["severity"]]),
             f["status"],
             f["check_id"],
             f["account"],
@@ -258,8 +258,10 @@ def _print_findings_table(doc: dict[str, Any]) -> None:
         console.print(f"source {s['name']} account {s['account'] or '-'}: {state}")
         for e in s["errors"][:10]:
             console.print(
-                "  [yellow]missing[/] "
-                + escape(f"{e['service']}:{e['operation']} {e['region']}: {e['code']}: {e['message']}")
+                Text.assemble(
+                    ("  missing", "yellow"),
+                    f" {e['service']}:{e['operation']} {e['region']}: {e['code']}: {e['message']}",
+                )
             )
     console.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no findings")
 
@@ -495,9 +497,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         problems = secret_problems(cfg)
         if problems:
             raise ConfigError([type(p)(key=p.key, message=p.message, file=str(path)) for p in problems])
-        console.print(
-            f"{path}: valid ({len(cfg.sources)} sources, frameworks: {', '.join(cfg.scope.frameworks)})", markup=False
-        )
+        console.print(f"{path}: valid ({len(cfg.sources)} sources, frameworks: {', '.join(cfg.scope.frameworks)})")
 
     @config_app.command("schema")
     def config_schema() -> None:
@@ -510,7 +510,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         cfg = resolve_config(config)
         store = open_store(db, cfg if config else None, write=True)
         try:
-            console.print(f"{store!r}: at revision {store.revision()}", markup=False)
+            console.print(f"{store!r}: at revision {store.revision()}")
         finally:
             store.close()
 
