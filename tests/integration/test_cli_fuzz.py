@@ -458,7 +458,11 @@ def _stub_endless_loops(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def run_forever(self: Daemon) -> int:  # started and stopped at once, as if signalled
         self.start()
-        return 0 if self.stop() else 1
+        self.scheduler.shutdown(wait=True)  # jobs begun at start (a checkpoint) end before the next example
+        clean = self.stop()
+        if self.pipeline.store is not None:
+            self.pipeline.store.close()
+        return 0 if clean else 1
 
     monkeypatch.setattr(Daemon, "run_forever", run_forever)
     import posture_demo.run
