@@ -13,7 +13,9 @@ must be printable ASCII, and an error in a handler becomes a JSON 500 and one st
 
 Every error answer is JSON, ``{"error": "..."}``, with its status: 400 malformed request or header,
 404 unknown path, 405 (with ``Allow``) wrong method, 408 request not received in time, 413 body too
-large, 431 request head too large, 503 too many connections; the routes add their own.
+large, 431 request head too large, 503 too many connections (over the cap, the connection that has
+waited longest for a request head is told so and closed to make room; only when every connection
+has a request in flight is the new one refused); the routes add their own.
 """
 
 from __future__ import annotations
@@ -199,6 +201,7 @@ class _Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._opened = 0.0  # loop time the connection was made, or its last answer completed
         self._phase = ""  # "head" or "body": what the deadline is waiting for
         self._lingering: _LingeringTransport | None = None
 
@@ -208,7 +211,8 @@ class _Protocol(H11Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._lingering = _LingeringTransport(transport, self.limits.linger_timeout)
         super().connection_made(self._lingering)
-        if len(self.connections) > self.limits.max_connections:
+        self._opened = self.loop.time()
+        if len(self.connections) > self.limits.max_connections and not self._evict_one():
             self._refuse(503, "too many connections; try again later")
             return
         self._arm("head")
@@ -244,6 +248,7 @@ class _Protocol(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        self._opened = self.loop.time()
         lingering = self._lingering
         if lingering is None or lingering.lingering:
             return
@@ -280,6 +285,29 @@ class _Protocol(H11Protocol):
             self.transport.close()
 
     # ours --------------------------------------------------------------------------------------
+
+    def _waiting(self) -> bool:
+        """No request in flight: still waiting for a head (or idle between requests)."""
+        return (
+            self._lingering is not None
+            and not self._lingering.lingering
+            and self.conn.their_state is h11.IDLE
+            and (self.cycle is None or self.cycle.response_complete)
+        )
+
+    def _evict_one(self) -> bool:
+        """Over the cap, the connection that has waited longest for a request head makes room (a
+        slow client holding many makes room for the next real request); False when none waits."""
+        waiting = [c for c in self.connections if isinstance(c, _Protocol) and c is not self and c._waiting()]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c._opened)
+        if oldest.cycle is not None and not oldest.conn.trailing_data[0]:
+            oldest._disarm()
+            oldest.transport.close()  # idle after an answer: closed as a keep-alive timeout closes it
+        else:
+            oldest._refuse(503, "too many connections: this one waited longest for a request")
+        return True
 
     def _arm(self, phase: str) -> None:
         self._disarm()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -170,28 +172,70 @@ def test_healthz_answers_while_300_partial_requests_are_held(capfd: pytest.Captu
         http.stop()
 
 
-def test_connections_over_the_cap_are_told_503() -> None:
+def test_over_the_cap_the_longest_waiting_connection_makes_room() -> None:
+    """8 connections at most: 8 partial requests held, a 9th connection still gets /healthz, and the
+    connection that waited longest is told 503 (JSON) and closed."""
     http = AgentHTTPServer(
         "127.0.0.1", 0, CollectorRegistry(), lambda: (True, {}), limits=HTTPLimits(max_connections=8)
     )
     http.start()
     held = [socket.create_connection(http.address, timeout=60) for _ in range(8)]
     try:
-        for sock in held:  # each one is accepted (the server answers it)
-            sock.sendall(raw("GET", "/healthz"))
-            assert read_answer(sock).status == 200
-        over = exchange(http.address, raw("GET", "/healthz"))
-        assert_json_error(over, 503, "too many connections")
+        for sock in held:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: agent\r\nX-Slow: a")
+        for _ in range(600):  # until the server has taken all 8 (hang guard only)
+            answer = exchange(http.address, raw("GET", "/healthz"))
+            assert answer.status == 200, answer
+            if any(_answered(sock) for sock in held):
+                break
+        evicted = [sock for sock in held if _answered(sock)]
+        assert evicted
+        assert_json_error(read_answer(evicted[0]), 503, "waited longest")
     finally:
         for sock in held:
             sock.close()
-    answer: Any = None
-    for _ in range(600):  # the server sees the held ones close (hang guard only)
-        answer = exchange(http.address, raw("GET", "/healthz"))
-        if answer.status == 200:
-            break
-    assert answer is not None and answer.status == 200
-    http.stop()
+        http.stop()
+
+
+def _answered(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except BlockingIOError:
+        return False
+    finally:
+        sock.setblocking(True)
+
+
+def test_over_the_cap_with_every_request_in_flight_the_new_one_is_told_503() -> None:
+    gate = threading.Event()
+    in_flight = threading.Semaphore(0)
+
+    async def slow(request: Request) -> Response:
+        in_flight.release()
+        await run_in_threadpool(gate.wait, 60)
+        return JSON({"done": True})
+
+    http = AgentHTTPServer(
+        "127.0.0.1", 0, CollectorRegistry(), lambda: (True, {}), limits=HTTPLimits(max_connections=4)
+    )
+    http.add_route("GET", "/slow", slow)
+    http.start()
+    busy = [socket.create_connection(http.address, timeout=60) for _ in range(4)]
+    try:
+        for sock in busy:
+            sock.sendall(raw("GET", "/slow"))
+        for _ in busy:  # all 4 in their handler (the timeout only guards against a hang)
+            assert in_flight.acquire(timeout=60)
+        assert_json_error(exchange(http.address, raw("GET", "/healthz")), 503, "too many connections")
+        gate.set()
+        assert [read_answer(sock).status for sock in busy] == [200] * 4
+        assert exchange(http.address, raw("GET", "/healthz")).status == 200
+    finally:
+        gate.set()
+        for sock in busy:
+            sock.close()
+        http.stop()
 
 
 def test_a_failing_handler_is_a_json_500_and_one_json_log_record(
