@@ -74,7 +74,7 @@ class HTTPLimits:
     max_connections: int = field(default_factory=_default_max_connections)
     max_head_bytes: int = 16 * 1024  # request line and headers
     max_body_bytes: int = 1024 * 1024  # any route; a route may set less (the push endpoint: max_report_bytes)
-    shutdown_timeout: int = 5  # stop(): requests in flight get this long to finish
+    shutdown_timeout: int = 3  # stop(): requests in flight get this long to finish (the daemon exits within 10 s)
 
 
 class JSON(JSONResponse):
