@@ -19,7 +19,7 @@ from agent.drift import DriftEvent
 from agent.evaluate import evaluate
 from agent.mappings import Mappings, load_mappings
 from agent.metrics import AgentMetrics
-from agent.models import Finding, Snapshot, new_run_id, utcnow
+from agent.models import ExceptionRule, Finding, Snapshot, new_run_id, utcnow
 from agent.posture import evaluate_posture, soc2_categories
 from agent.registry import load_checks, load_collectors
 from agent.stages.alerts import AlertComposer
@@ -97,7 +97,8 @@ class Pipeline:
             log.warning("collection cancelled", extra={"source": source.name, "run": run_id})
             raise
         t_collected = time.monotonic()
-        evaluated = [(s, self.evaluate(s)) for s in collected.snapshots]
+        rules = self.store.exception_rules() if self.store is not None else []  # once a cycle, not per account
+        evaluated = [(s, self.evaluate(s, rules)) for s in collected.snapshots]
         t_evaluated = time.monotonic()
         run = RunRecord(
             id=run_id,
@@ -122,12 +123,14 @@ class Pipeline:
         result.timings["total"] = time.monotonic() - t0
         return result
 
-    def evaluate(self, snapshot: Snapshot) -> list[Finding]:
-        """The checks over one snapshot, with the risk-acceptance exceptions in force applied."""
+    def evaluate(self, snapshot: Snapshot, rules: Sequence[ExceptionRule] | None = None) -> list[Finding]:
+        """The checks over one snapshot, with the risk-acceptance exceptions in force applied
+        (``rules``: the store's, read here when not given)."""
         findings = evaluate(snapshot, self.checks.values(), requirements=self.requirements, params=self.config.checks)
         if self.store is None or self._exceptions is None:
             return findings
-        rules = self.store.exception_rules()
+        if rules is None:
+            rules = self.store.exception_rules()
         self._exceptions.set(rules, snapshot.finished_at)
         return apply_exceptions(findings, rules, snapshot.finished_at)
 

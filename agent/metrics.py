@@ -129,7 +129,7 @@ class AgentMetrics:
             ["check", "status"],
             registry=r,
         )
-        # drift and alerting (agent/watch.py, agent/alerts/dispatcher.py)
+        # drift and alerting (agent/stages/drift.py, agent/stages/publish.py, agent/alerts/dispatcher.py)
         self.drift_events = Counter(
             "posture_drift_events",
             "Drift events by kind (regressed, resolved, "

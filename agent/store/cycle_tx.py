@@ -22,7 +22,7 @@ from agent.models import ExceptionRule, Finding, Resource, Snapshot
 from agent.store import exception_rules, manual, outbox
 from agent.store import schema as t
 from agent.store.alerting import drift_events
-from agent.store.blobs import resolve_manifest, snapshot_errors
+from agent.store.blobs import resolve_manifest
 from agent.store.records import RunRecord, SnapshotWrite
 
 if TYPE_CHECKING:
@@ -57,27 +57,20 @@ class CycleTransaction:
         self.conn = conn
         self.run = run
         self.keys: set[tuple[str, str]] = set()  # (source, account) written: forgotten on rollback
-        self._previous: dict[int, dict[str, str] | None] = {}  # snapshot id -> the manifest before it
+        # snapshot id -> (the snapshot as committed, the manifest it replaced)
+        self._written: dict[int, tuple[StoredSnapshot, dict[str, str] | None]] = {}
 
     def write_snapshots(self, results: Sequence[tuple[Snapshot, Sequence[Finding]]]) -> list[SnapshotWrite]:
         """The run, its snapshots, bodies, manifests and finding changes, and the cycle's chain entry."""
         self.keys.update((s.source, s.account) for s, _ in results)
-        return self.store._write_cycle(self.conn, self.run, results, self._previous)
+        return self.store._write_cycle(self.conn, self.run, results, self._written)
 
     def snapshot(self, write: SnapshotWrite) -> StoredSnapshot:
-        row = self.conn.execute(select(t.snapshots).where(t.snapshots.c.id == write.snapshot_id)).one()
-        return StoredSnapshot(
-            id=row.id,
-            source=row.source,
-            provider=row.provider,
-            account=row.account,
-            finished_at=row.finished_at,
-            errors=tuple(snapshot_errors(row.errors, self._blob)),
-        )
+        return self._written[write.snapshot_id][0]
 
     def changed_resources(self, snap: StoredSnapshot, write: SnapshotWrite) -> ChangedResources | None:
         """None for the first snapshot of its (source, account): the baseline, not drift."""
-        previous = self._previous.get(write.snapshot_id)
+        previous = self._written[write.snapshot_id][1]
         if previous is None:
             return None
         current = self.store.resolved_manifest(snap.source, snap.account, write.manifest_hash)

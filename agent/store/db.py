@@ -42,10 +42,11 @@ from agent.store.blobs import (
     snapshot_errors,
 )
 from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
-from agent.store.cycle_tx import CycleTransaction
+from agent.store.cycle_tx import CycleTransaction, StoredSnapshot
 from agent.store.opening import connect_args, database_error, parse_url, prepare_for_write
 from agent.store.records import RunRecord, SnapshotWrite
 from agent.store.resultset import ResultSetHash
+from agent.store.schema import as_stored_utc
 
 __all__ = [
     "ERRORS_BLOB",
@@ -262,7 +263,7 @@ class Store:
         conn: Connection,
         run: RunRecord,
         results: Sequence[tuple[Snapshot, Sequence[Finding]]],
-        previous: dict[int, dict[str, str] | None],
+        written: dict[int, tuple[StoredSnapshot, dict[str, str] | None]],
     ) -> list[SnapshotWrite]:
         run_row = {
             "id": run.id,
@@ -278,7 +279,7 @@ class Store:
         conn.execute(insert(t.runs).values(**run_row))
         committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
         writes = [
-            self._write_snapshot(conn, run, snap, findings, committed_rows, previous) for snap, findings in results
+            self._write_snapshot(conn, run, snap, findings, committed_rows, written) for snap, findings in results
         ]
         # one chain entry for the whole cycle: the run, its snapshots and their finding events
         commitment = CycleCommitment(run_fields(run_row), committed_rows)
@@ -360,7 +361,7 @@ class Store:
         snap: Snapshot,
         findings: Sequence[Finding],
         committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
-        previous: dict[int, dict[str, str] | None],
+        written: dict[int, tuple[StoredSnapshot, dict[str, str] | None]],
     ) -> SnapshotWrite:
         state = self._state(conn, snap.source, snap.account)
         prev = state.manifest
@@ -413,7 +414,17 @@ class Store:
         self._write_findings(conn, snapshot_id, events, upserts, gone)
         # the chain entry commits to the finding_events rows of this snapshot, in insertion order
         committed_rows.append((snapshot_id, snapshot_fields({"id": snapshot_id, **row}), events))
-        previous[snapshot_id] = prev_map if prev is not None else None  # what drift compares with
+        # what drift needs, as committed: the row's values (times as the column stores them) and the
+        # manifest this snapshot replaced, so the drift stage reads neither back
+        stored = StoredSnapshot(
+            id=snapshot_id,
+            source=snap.source,
+            provider=snap.provider,
+            account=snap.account,
+            finished_at=as_stored_utc(snap.finished_at),
+            errors=tuple(e.to_dict() for e in snap.errors),
+        )
+        written[snapshot_id] = (stored, prev_map if prev is not None else None)
         state.snapshot_id, state.results_hash = snapshot_id, results_hash
         state.manifest = (manifest_hash, depth, mapping)
         return SnapshotWrite(

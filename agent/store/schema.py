@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "as_stored_utc",
     "metadata",
     "runs",
     "snapshots",
@@ -34,6 +35,11 @@ __all__ = [
 ]
 
 
+def as_stored_utc(value: datetime) -> datetime:
+    """A time as UTCDateTime reads it back: timezone-aware UTC (a naive time is taken as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stored as UTC everywhere; always read back timezone-aware (SQLite has no time zones)."""
 
@@ -43,15 +49,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
+        value = as_stored_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_stored_utc(value)
 
 
 class Sha256Hex(TypeDecorator[str]):
