@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -18,6 +19,23 @@ if TYPE_CHECKING:
     from posture_demo.run import DemoCloud
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in-process (CliRunner) configures logging as its process would, with a handler on
+    that run's stderr, which is closed afterwards; later tests must not inherit it."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if not type(h).__module__.startswith("_pytest")]  # pytest's come and go per phase
+    level = root.level
+    levels = {name: lg.level for name, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    yield
+    pytests = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    root.handlers[:] = [*pytests, *ours]
+    root.setLevel(level)
+    for name, lg in logging.root.manager.loggerDict.items():
+        if isinstance(lg, logging.Logger) and name in levels:
+            lg.setLevel(levels[name])
 
 
 def free_port() -> int:
