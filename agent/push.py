@@ -174,9 +174,8 @@ class PushReceiver:
         doc = parse_report(body)
         import jsonschema
 
-        errors = sorted(
-            jsonschema.Draft202012Validator(report_schema()).iter_errors(doc), key=lambda e: list(e.absolute_path)
-        )
+        validator = jsonschema.Draft202012Validator(report_schema(), format_checker=_format_checker())
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
         if errors:
             where = "/".join(str(p) for p in errors[0].absolute_path) or "(document)"
             raise Refused(422, f"report does not match the schema at {where}: {errors[0].message[:200]}")
@@ -244,6 +243,27 @@ async def _read_body(request: Request, length: int) -> bytes:
     if size != length:
         raise Refused(400, "body is shorter than its Content-Length")
     return b"".join(chunks)
+
+
+def _real_time(value: object) -> bool:
+    """A timestamp the pattern admits that is also a real instant (no month 13, no 25:00)."""
+    if not isinstance(value, str):
+        return True  # null, or a type error the schema reports
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _format_checker() -> Any:
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("date-time")(_real_time)
+    return checker
+
 
 
 def _store_unavailable(exc: Exception) -> Refused:

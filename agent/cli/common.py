@@ -54,6 +54,20 @@ def no_nul(option: str, value: str) -> str:
     return value
 
 
+def known_aws_profile(option: str, name: str) -> str:
+    """A profile that the AWS config or credentials files define: a typo is a usage error, not a failed scan."""
+    import botocore.session
+
+    try:
+        known = botocore.session.Session().available_profiles
+    except Exception as exc:  # an unreadable or malformed ~/.aws/config
+        raise UsageError(f"{option}: cannot read the AWS config files: {exc}") from None
+    if name != "default" and name not in known:  # botocore takes a missing default as empty
+        listed = ", ".join(sorted(known)[:10]) or "none"
+        raise UsageError(f"{option}: no AWS profile {_shown(name)!s} in the AWS config files (defined: {listed})")
+    return name
+
+
 def _shown(value: object) -> str:
     text = str(value)
     if not text.isprintable():

@@ -25,6 +25,7 @@ from agent.cli.common import (
     console,
     err_console,
     listen_error,
+    known_aws_profile,
     no_nul,
     open_store,
     output_dir,
@@ -249,7 +250,8 @@ def _print_findings_table(doc: dict[str, Any]) -> None:
             f["resource_id"],
             f["message"],
         )
-    console.print(table)
+    if rows:
+        console.print(table)
     counts: dict[str, int] = {}
     for f in doc["findings"]:
         counts[f["status"]] = counts.get(f["status"], 0) + 1
@@ -257,11 +259,9 @@ def _print_findings_table(doc: dict[str, Any]) -> None:
         state = s["status"] if not s["errors"] else f"{s['status']} ({len(s['errors'])} inputs missing)"
         console.print(f"source {s['name']} account {s['account'] or '-'}: {state}")
         for e in s["errors"][:10]:
+            where = f"{e['service']}:{e['operation']} {e['region']}".strip(" :")
             console.print(
-                Text.assemble(
-                    ("  missing", "yellow"),
-                    f" {e['service']}:{e['operation']} {e['region']}: {e['code']}: {e['message']}",
-                )
+                Text.assemble(("  missing", "yellow"), f" {where + ': ' if where else ''}{e['code']}: {e['message']}")
             )
     console.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no findings")
 
@@ -330,6 +330,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             output_file("--output", output)
         if profile is not None:
             no_nul("--profile", profile)
+            known_aws_profile("--profile", profile)
         cfg = resolve_config(config)
         if config is None:
             if provider != "aws":

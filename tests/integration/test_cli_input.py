@@ -27,7 +27,7 @@ from rich.progress import Progress
 from agent.cli import core
 from agent.cli.core import ScanProgress, scan_verdict
 from agent.cli.main import run
-from agent.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from agent.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from agent.store.opening import CONNECT_TIMEOUT_S, connect_args, parse_url
 from tests.conftest import free_port
 
@@ -139,6 +139,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (("run", "--config", "/nonexistent.yaml", "--listen", "127.0.0.1:99999"), "--listen"),
         (("scan", "aws", "--output", "/nonexistent-dir/o.json"), "--output"),
         (("scan", "aws", "--max-errors", "-1"), "--max-errors"),
+        (("scan", "aws", "--profile", "no-such-profile-here"), "--profile: no AWS profile"),
         (("findings", "--db", "sqlite:///x\x00y.db"), "NUL byte"),
         (("config", "validate", "a\x00b"), "NUL byte"),
     ],
@@ -288,6 +289,21 @@ def test_run_and_demo_with_the_port_in_use(capsys: pytest.CaptureFixture[str], t
 
 
 # -- scan outcomes ---------------------------------------------------------------------------------
+
+
+def test_an_aws_profile_is_checked_against_the_config_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.cli.common import known_aws_profile
+
+    conf = tmp_path / "aws-config"
+    conf.write_text("[profile audit]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(conf))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    assert known_aws_profile("--profile", "audit") == "audit"
+    assert known_aws_profile("--profile", "default") == "default"  # botocore reads a missing default as empty
+    with pytest.raises(UsageError, match="defined: audit"):
+        known_aws_profile("--profile", "audti")
 
 
 def test_scan_of_an_unreachable_endpoint_exits_3(tmp_path: Path) -> None:

@@ -95,6 +95,8 @@ def test_good_report_is_accepted_and_stored(agent: tuple[str, Any, Any]) -> None
         ("not-json", 400, "not valid JSON"),
         ("bad-schema", 422, "schema"),
         ("unknown-field", 422, "schema"),
+        ("impossible-date", 422, "collected_at"),
+        ("arabic-digits", 422, "collected_at"),
         ("device-mismatch", 422, "differs"),
         ("wrong-content-type", 415, "application/json"),
     ],
@@ -128,6 +130,10 @@ def test_refused_reports_store_nothing(agent: tuple[str, Any, Any], mutate: str,
         body = b"{not json"
     elif mutate == "bad-schema":
         body = json.dumps(report(platform="amiga")).encode()
+    elif mutate == "impossible-date":  # the pattern matches; no calendar has month 13
+        body = json.dumps(report(collected_at="2026-13-45T25:61:00Z")).encode()
+    elif mutate == "arabic-digits":  # Unicode digits, which \\d in a Python pattern matches
+        body = json.dumps(report(collected_at="\u0662\u0660\u0662\u0666-01-01T00:00:00Z")).encode()
     elif mutate == "unknown-field":
         body = json.dumps(report(password="hunter2")).encode()
     elif mutate == "device-mismatch":
