@@ -265,7 +265,6 @@ def _format_checker() -> Any:
     return checker
 
 
-
 def _store_unavailable(exc: Exception) -> Refused:
     log.error("device report not stored: the store is unavailable", extra={"error": type(exc).__name__})
     return Refused(503, "the store is unavailable; nothing was stored, try again later")

@@ -291,9 +291,7 @@ def test_run_and_demo_with_the_port_in_use(capsys: pytest.CaptureFixture[str], t
 # -- scan outcomes ---------------------------------------------------------------------------------
 
 
-def test_an_aws_profile_is_checked_against_the_config_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_aws_profile_is_checked_against_the_config_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agent.cli.common import known_aws_profile
 
     conf = tmp_path / "aws-config"
