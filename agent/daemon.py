@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -40,7 +41,7 @@ class Daemon:
         self.started_at = utcnow()
         self._stop = threading.Event()
         self._cancel = threading.Event()
-        self._running: dict[str, threading.Thread] = {}
+        self._running: set[threading.Thread] = set()  # every job's thread: cycles and evidence jobs
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(config.workers)},
@@ -63,19 +64,30 @@ class Daemon:
         return CronTrigger.from_crontab(sched.cron or "", timezone="UTC", jitter=jitter)
 
     def _job(self, source: AnySource) -> None:
-        if self._stop.is_set():
-            return
-        with self._lock:
-            self._running[source.name] = threading.current_thread()
         try:
             self.pipeline.run_cycle(source, CollectContext(cancel=self._cancel))
         except Cancelled:
             pass
         except Exception:
             log.exception("cycle failed", extra={"source": source.name})
-        finally:
-            with self._lock:
-                self._running.pop(source.name, None)
+
+    def _tracked(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func`` run only before stop() and seen by it: stop() waits for every job that started,
+        the evidence jobs included, and none starts after it."""
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            me = threading.current_thread()
+            with self._lock:  # the same lock as stop()'s snapshot: a job is in it, or never runs
+                if self._stop.is_set():
+                    return None
+                self._running.add(me)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self._running.discard(me)
+
+        return run
 
     def _on_job_event(self, event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MISSED:
@@ -100,6 +112,8 @@ class Daemon:
         from agent.evidence.anchoring import schedule as schedule_anchoring
 
         schedule_anchoring(self.scheduler, self.pipeline.store, self.config.evidence)  # witnesses of new checkpoints
+        for job in self.scheduler.get_jobs():
+            job.modify(func=self._tracked(job.func))
         self.http.start()
         if self.dispatcher is not None:
             self.dispatcher.start()
@@ -146,13 +160,13 @@ class Daemon:
 
         Returns True when every running cycle ended in time. A cycle that is storing its results
         finishes its transaction; one still collecting is abandoned and stores nothing."""
-        self._stop.set()
+        with self._lock:
+            self._stop.set()
+            threads = list(self._running)
         self._cancel.set()
         with contextlib.suppress(Exception):  # already stopped
             self.scheduler.shutdown(wait=False)
         deadline = time.monotonic() + grace
-        with self._lock:
-            threads = list(self._running.values())
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
         clean = not any(t.is_alive() for t in threads)
