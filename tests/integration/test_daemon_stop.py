@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -14,6 +14,7 @@ from agent.daemon import Daemon
 from agent.models import utcnow
 from agent.store import Store
 from tests.conftest import free_port
+
 
 # at start, then hourly: the shape of the daemon's own jobs (a one-shot "date" job races APScheduler's
 # own shutdown, which the daemon never schedules)
