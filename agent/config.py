@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     GetCoreSchemaHandler,
@@ -218,6 +219,36 @@ class LogConfig(ConfigModel):
     format: Literal["auto", "json", "text"] = "auto"
 
 
+def _seconds_between(low: int, high: int) -> Any:
+    def check(v: timedelta) -> timedelta:
+        if not low <= v.total_seconds() <= high:
+            raise ValueError(f"must be between {low}s and {high}s")
+        return v
+
+    return AfterValidator(check)
+
+
+class HttpConfig(ConfigModel):
+    """What one client may cost the agent's HTTP port (/metrics, /healthz, /readyz, POST /v1/devices)."""
+
+    head_timeout: Annotated[Duration, _seconds_between(1, 600)] = Field(
+        default=timedelta(seconds=10), description="Connection opened to the whole request line and headers"
+    )
+    body_timeout: Annotated[Duration, _seconds_between(1, 3600)] = Field(
+        default=timedelta(seconds=30), description="Request headers to the whole body"
+    )
+    keep_alive: Annotated[Duration, _seconds_between(1, 600)] = Field(
+        default=timedelta(seconds=5), description="Idle time between two requests on one connection"
+    )
+    max_connections: int | None = Field(
+        default=None, ge=1, le=100_000, description="Open connections; default: half the open-file limit, at most 1000"
+    )
+    max_head_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024, description="Request line and headers")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="Any request body (push: max_report_bytes too)"
+    )
+
+
 class Scope(ConfigModel):
     frameworks: list[FrameworkId] = Field(default_factory=lambda: list[FrameworkId](["soc2"]))
     soc2_categories: list[Soc2Category] = Field(default_factory=lambda: list[Soc2Category](["security"]))
@@ -304,6 +335,7 @@ class Config(ConfigModel):
     listen: str = Field(default="127.0.0.1:9464", description="HOST:PORT for /metrics, /healthz, /readyz")
     workers: int = Field(default=2, ge=1, le=32, description="Sources collected at the same time")
     log: LogConfig = LogConfig()
+    http: HttpConfig = HttpConfig()
     scope: Scope = Scope()
     sources: list[Source] = Field(default_factory=list)
     alerts: AlertsConfig = AlertsConfig()

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from agent.alerts.dispatcher import Dispatcher
 from agent.config import AnySource, Config
 from agent.cycle import Pipeline
-from agent.http import AgentHTTPServer
+from agent.http import AgentHTTPServer, limits_from
 from agent.models import utcnow
 from agent.push import register_push
 from collectors import Cancelled, CollectContext
@@ -50,7 +50,9 @@ class Daemon:
         )
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         host, port = listen or config.listen_host_port
-        self.http = AgentHTTPServer(host, port, pipeline.metrics.registry, self.readiness)
+        self.http = AgentHTTPServer(
+            host, port, pipeline.metrics.registry, self.readiness, limits=limits_from(config.http)
+        )
         self.push = register_push(self.http, config, pipeline.store)  # POST /v1/devices if configured
         self.dispatcher = Dispatcher.for_pipeline(pipeline)  # None without a store or alert channels
 

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 import uvicorn
@@ -46,6 +46,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+if TYPE_CHECKING:
+    from agent.config import HttpConfig
 
 __all__ = ["AgentHTTPServer", "Endpoint", "HTTPLimits", "JSON", "error_response"]
 
@@ -75,6 +78,19 @@ class HTTPLimits:
     max_head_bytes: int = 16 * 1024  # request line and headers
     max_body_bytes: int = 1024 * 1024  # any route; a route may set less (the push endpoint: max_report_bytes)
     shutdown_timeout: int = 3  # stop(): requests in flight get this long to finish (the daemon exits within 10 s)
+
+
+def limits_from(config: HttpConfig) -> HTTPLimits:
+    """The limits the config's ``http:`` section sets (its defaults are HTTPLimits' own)."""
+    extra = {"max_connections": config.max_connections} if config.max_connections is not None else {}
+    return HTTPLimits(
+        head_timeout=config.head_timeout.total_seconds(),
+        body_timeout=config.body_timeout.total_seconds(),
+        keep_alive_timeout=int(config.keep_alive.total_seconds()),
+        max_head_bytes=config.max_head_bytes,
+        max_body_bytes=config.max_body_bytes,
+        **extra,
+    )
 
 
 class JSON(JSONResponse):

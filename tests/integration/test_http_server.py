@@ -324,3 +324,23 @@ def test_no_answer_is_reported_as_such() -> None:
                 read_answer(sock)
     finally:
         listener.close()
+
+
+def test_the_config_http_section_sets_the_limits() -> None:
+    from agent.config import parse_config
+    from agent.http import limits_from
+
+    cfg = parse_config("http:\n  head_timeout: 20s\n  max_head_bytes: 2048\n  max_connections: 40\n", env={})
+    limits = limits_from(cfg.http)
+    assert (limits.head_timeout, limits.max_head_bytes, limits.max_connections) == (20, 2048, 40)
+    assert limits.body_timeout == HTTPLimits().body_timeout  # what the section leaves out keeps its default
+    assert limits_from(parse_config("", env={}).http).max_connections == HTTPLimits().max_connections
+    http = AgentHTTPServer("127.0.0.1", 0, CollectorRegistry(), lambda: (True, {}), limits=limits)
+    http.start()
+    try:
+        assert_json_error(
+            exchange(http.address, raw("GET", "/healthz", ("X-Big", "b" * 3000))), 431, "larger than 2048"
+        )
+        assert exchange(http.address, raw("GET", "/healthz", ("X-Big", "b" * 1500))).status == 200
+    finally:
+        http.stop()
