@@ -169,6 +169,9 @@ class PushReceiver:
         except Exception as exc:  # the store is down (its driver's error): nothing was stored
             raise _store_unavailable(exc) from None
         if last is not None and sent <= last:
+            earlier = self._same_report(source.name, device, nonce, sent, body)
+            if earlier is not None:
+                return _accepted(earlier, source.name, device, repeat=True)
             raise Refused(409, "replayed or out-of-order report: not newer than the last one accepted")
         # 4. the document
         doc = parse_report(body)
@@ -192,12 +195,33 @@ class PushReceiver:
                 received_at=now,
                 body=doc,
             )
-        except DuplicateNonce:
+        except DuplicateNonce:  # the same request twice at once: the second gets the first one's answer
+            earlier = self._same_report(source.name, device, nonce, sent, body)
+            if earlier is not None:
+                return _accepted(earlier, source.name, device, repeat=True)
             raise Refused(409, "replayed report: this nonce was already used") from None
         except Exception as exc:  # StoreError, or the driver's own: the transaction was rolled back
             raise _store_unavailable(exc) from None
         log.info("device report accepted", extra={"source": source.name, "device": device})
-        return {"status": "accepted", "id": report_id, "source": source.name, "device_id": device}
+        return _accepted(report_id, source.name, device)
+
+    def _same_report(self, source: str, device: str, nonce: str, sent: datetime, body: bytes) -> int | None:
+        """The id under which this very request (nonce, signed time and document) was stored, if it
+        was: a device that never got its 202 (a dropped connection) sends it again and gets it now."""
+        from agent.store.devices import DuplicateNonce, report_digest, same_report_id
+
+        try:
+            digest = report_digest(parse_report(body))
+        except Refused:
+            return None
+        try:
+            return same_report_id(
+                self.store, source=source, device_id=device, nonce=nonce, reported_at=sent, sha256=digest
+            )
+        except DuplicateNonce:
+            return None
+        except Exception as exc:  # the store is down
+            raise _store_unavailable(exc) from None
 
     def receive(self, headers: Mapping[str, str], read_body: Any, now: datetime | None = None) -> dict[str, Any]:
         """Accept one report or raise Refused. ``read_body(n)`` reads n bytes of the request body."""
@@ -228,6 +252,13 @@ class PushReceiver:
             retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else None
             return error_response(exc.status, exc.reason, headers=retry)
         return JSON(answer, status_code=202)
+
+
+def _accepted(report_id: int, source: str, device: str, *, repeat: bool = False) -> dict[str, Any]:
+    answer: dict[str, Any] = {"status": "accepted", "id": report_id, "source": source, "device_id": device}
+    if repeat:
+        answer["repeat"] = True  # stored by an earlier delivery of this request; nothing new stored
+    return answer
 
 
 async def _read_body(request: Request, length: int) -> bytes:

@@ -32,7 +32,16 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from agent.errors import StoreError
 from agent.store.schema import UTCDateTime, metadata
 
-__all__ = ["DeviceReport", "DuplicateNonce", "device_reports", "last_reported_at", "latest_reports", "save_report"]
+__all__ = [
+    "DeviceReport",
+    "DuplicateNonce",
+    "device_reports",
+    "last_reported_at",
+    "latest_reports",
+    "report_digest",
+    "same_report_id",
+    "save_report",
+]
 
 device_reports = Table(
     "device_reports",
@@ -74,7 +83,7 @@ def save_report(
     body: dict[str, Any],
 ) -> int:
     """Store one accepted report and its evidence-chain entry in one transaction."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _canonical(body)
     digest = hashlib.sha256(text.encode()).hexdigest()
     row = {
         "source": source,
@@ -99,6 +108,33 @@ def save_report(
     except SQLAlchemyError as exc:
         raise StoreError(f"could not store device report: {type(exc).__name__}") from None
     return new_id
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def report_digest(body: dict[str, Any]) -> str:
+    """The SHA-256 stored (and chained) for a report's document."""
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+
+
+def same_report_id(
+    store: Any, *, source: str, device_id: str, nonce: str, reported_at: datetime, sha256: str
+) -> int | None:
+    """The id of the report already stored under this nonce when it is the very same report (same
+    signed time and document): a device retrying a request whose answer it never got. None when the
+    nonce is unused; DuplicateNonce when it was used for another report."""
+    q = select(device_reports.c.id, device_reports.c.reported_at, device_reports.c.sha256).where(
+        device_reports.c.source == source, device_reports.c.device_id == device_id, device_reports.c.nonce == nonce
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(q).first()
+    if row is None:
+        return None
+    if row.reported_at != reported_at or row.sha256 != sha256:
+        raise DuplicateNonce(f"nonce {nonce} of {device_id} was used for another report")
+    return int(row.id)
 
 
 def last_reported_at(store: Any, source: str, device_id: str) -> datetime | None:

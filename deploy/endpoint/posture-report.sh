@@ -118,8 +118,9 @@ ts=$(date +%s)
 nonce=$(openssl rand -hex 16)
 sig=$( { printf '%s\n%s\n%s\n' "$ts" "$nonce" "$device"; printf '%s' "$body"; } |
        openssl dgst -sha256 -hmac "$POSTURE_DEVICE_KEY" -r | cut -d' ' -f1)
-printf '%s' "$body" | curl --fail-with-body -sS -X POST "${POSTURE_URL%/}/v1/devices" \
+# a retry sends the very same signed request: the agent answers it with the first delivery's 202
+curl --fail-with-body -sS --retry 3 --max-time 60 -X POST "${POSTURE_URL%/}/v1/devices" \
     -H "Content-Type: application/json" -H "X-Posture-Device: $device" -H "X-Posture-Timestamp: $ts" \
     -H "X-Posture-Nonce: $nonce" -H "X-Posture-Signature: $sig" \
-    ${POSTURE_SOURCE:+-H "X-Posture-Source: $POSTURE_SOURCE"} --data-binary @-
+    ${POSTURE_SOURCE:+-H "X-Posture-Source: $POSTURE_SOURCE"} --data-binary "$body"  # a string, so a retry resends it
 echo

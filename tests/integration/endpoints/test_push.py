@@ -75,6 +75,13 @@ def count(store: Any) -> int:
         return len(list(conn.execute(device_reports.select())))
 
 
+def chain_entries(store: Any) -> int:
+    from agent.store.schema import evidence_log
+
+    with store.engine.connect() as conn:
+        return len(list(conn.execute(evidence_log.select().where(evidence_log.c.kind == "device_report"))))
+
+
 def test_good_report_is_accepted_and_stored(agent: tuple[str, Any, Any]) -> None:
     url, store, _ = agent
     r = push_report(url, KEY, report())
@@ -155,12 +162,21 @@ def test_refused_reports_store_nothing(agent: tuple[str, Any, Any], mutate: str,
 def test_replayed_report_is_refused(agent: tuple[str, Any, Any]) -> None:
     url, store, _ = agent
     ts, nonce = int(time.time()), "replayed-nonce-0123456789"
-    assert push_report(url, KEY, report(), timestamp=ts, nonce=nonce).status_code == 202
-    again = push_report(url, KEY, report(), timestamp=ts, nonce=nonce)
-    assert again.status_code == 409, again.text
-    older = push_report(url, KEY, report(), timestamp=ts - 10)
+    doc = report()
+    body = json.dumps(doc).encode()
+    first = push_report(url, KEY, doc, timestamp=ts, nonce=nonce, body=body)
+    assert first.status_code == 202 and "repeat" not in first.json()
+    # the very same request again (a device whose connection dropped before the 202): the same answer
+    again = push_report(url, KEY, doc, timestamp=ts, nonce=nonce, body=body)
+    assert again.status_code == 202, again.text
+    assert again.json() == {**first.json(), "repeat": True}
+    # the nonce with another document, or an older timestamp: refused
+    other = push_report(url, KEY, doc, timestamp=ts, nonce=nonce, body=json.dumps(report(firewall=False)).encode())
+    assert other.status_code == 409, other.text
+    older = push_report(url, KEY, doc, timestamp=ts - 10)
     assert older.status_code == 409
     assert count(store) == 1
+    assert chain_entries(store) == 1  # the repeat entered nothing in the evidence chain
 
 
 def test_per_device_keys(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
