@@ -7,12 +7,12 @@ source's ``endpoint_url``) at this proxy. It
 - answers ``AmazonSSM.DescribeInstanceInformation`` (every EC2 instance of the caller's account and
   region whose id is in the inventory fixture is a managed instance: moto's own DescribeInstances is
   asked with the caller's credentials, so accounts and regions stay apart; ``platforms`` makes one a
-  Windows server), ``AmazonSSM.ListInventoryEntries`` (``AWS:Application`` entries from
-  ``inventory``, ``AWS:Service`` from ``services``, ``AWS:WindowsUpdate`` from ``windows_updates``,
-  keyed by instance id) and ``AmazonSSM.DescribeInstancePatchStates`` (from ``patch_states``) in the
-  real AWS JSON 1.1 protocol, with MaxResults/NextToken paging. As in SSM, observation times tick
-  between requests: pings and inventory capture are "now", a recent patch scan keeps its age (an older
-  one stays fixed);
+  Windows server, ``ping_status`` gives one an agent that is not Online, e.g. ``ConnectionLost``),
+  ``AmazonSSM.ListInventoryEntries`` (``AWS:Application`` entries from ``inventory``, ``AWS:Service``
+  from ``services``, ``AWS:WindowsUpdate`` from ``windows_updates``, keyed by instance id) and
+  ``AmazonSSM.DescribeInstancePatchStates`` (from ``patch_states``) in the real AWS JSON 1.1 protocol,
+  with MaxResults/NextToken paging. As in SSM, observation times tick between requests: pings and
+  inventory capture are "now", a recent patch scan keeps its age (an older one stays fixed);
 - answers Lambda ``ListFunctionUrlConfigs`` from moto's own ``GetFunctionUrlConfig`` (asked with
   the caller's credentials), so a function URL seeded in moto is seen;
 - answers the other missing read operations (Access Analyzer ListAnalyzers, Backup
@@ -140,6 +140,7 @@ class AwsProxy:
     windows_updates: Mapping[str, list[dict[str, str]]] = field(default_factory=dict)  # AWS:WindowsUpdate
     patch_states: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # InstancePatchState per instance
     platforms: Mapping[str, str] = field(default_factory=dict)  # instance id -> "Windows" (default: Linux)
+    ping_status: Mapping[str, str] = field(default_factory=dict)  # instance id -> PingStatus (default: Online)
     faults: list[Fault] = field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 0
@@ -368,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
             out.append(
                 {
                     "InstanceId": instance_id,
-                    "PingStatus": "Online",
+                    "PingStatus": self.proxy.ping_status.get(instance_id, "Online"),
                     "LastPingDateTime": time.time(),
                     "AgentVersion": "3.3.0.0",
                     "PlatformType": "Windows" if windows else "Linux",
