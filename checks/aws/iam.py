@@ -283,11 +283,26 @@ def single_active_access_key(user: Resource, ctx: Context) -> Verdict:
 # -- policies ----------------------------------------------------------------------------------
 
 
+# What counts as full administrator privileges ("* on *"), for the user check and the policy check:
+# - an Allow statement whose Action is "*" (or "*:*"), as a string or anywhere in a list;
+# - on Resource "*" (string or in a list), or on NotResource: every action on every resource but the
+#   ones named still includes iam:*, so the holder can grant itself the rest;
+# - with or without a Condition: a condition (MFA present, a source network, a time window) says when
+#   the grant applies, not what it grants; whoever meets it can do everything;
+# - Deny statements beside it do not clear it: the grant itself is what CIS and IAM call full
+#   administrator access, and a carve-out rarely removes the IAM actions that undo it.
+# NotAction with Allow is not counted: it grants every action but the ones named, the shape of AWS's
+# PowerUserAccess, and telling how much that still grants needs a catalogue of actions we do not keep.
+_ALL_ACTIONS = {"*", "*:*"}
+
+
 def _allows_everything(document: Any) -> bool:
     for stmt in statements(document):
-        if stmt.get("Effect") != "Allow":
+        if stmt.get("Effect") != "Allow" or "NotAction" in stmt:
             continue
-        if "*" in as_list(stmt.get("Action")) and "*" in as_list(stmt.get("Resource")):
+        if not _ALL_ACTIONS & {str(a) for a in as_list(stmt.get("Action"))}:
+            continue
+        if "*" in as_list(stmt.get("Resource")) or "NotResource" in stmt:
             return True
     return False
 
@@ -297,6 +312,8 @@ def _default_document(policy: Resource) -> Any:
     versions = need(policy, "PolicyVersionList") or []
     for version in versions:
         if version.get("IsDefaultVersion") or version.get("VersionId") == default:
+            if version.get("Document") is None:  # an empty document would read as "grants nothing"
+                raise MissingInput(f"policy {policy.id}: the default version has no document")
             return version.get("Document")
     raise MissingInput(f"policy {policy.id} has no default version document")
 
@@ -386,6 +403,61 @@ def user_no_admin_policy(user: Resource, ctx: Context) -> Verdict:
     if findings:
         return failed("; ".join(findings))
     return passed(f"user {name} has no policy allowing every action on every resource")
+
+
+def _policy_name(policy: Resource) -> str:
+    # GetAccountAuthorizationDetails gives PolicyName; the ARN ends with it (after any path) otherwise
+    return str(policy.attributes.get("PolicyName") or policy.name or policy.id.rsplit("/", 1)[-1])
+
+
+@check(
+    id="aws.iam.policy_no_admin_attached",
+    title="Customer managed IAM policies granting full administrator privileges are not attached",
+    severity=Severity.HIGH,
+    resource_type="aws.iam.policy",
+    rationale=(
+        "A managed policy that allows every action on every resource makes each user, group and role it "
+        "is attached to a full administrator, and every principal attached later too. The policy is what "
+        "to fix: replace it with the permissions its holders need. An admin policy attached to nothing "
+        "grants nothing and passes (the reason says so); a policy used only as a permissions boundary "
+        "grants nothing either and is not counted as attached."
+    ),
+    remediation=Remediation(
+        console=(
+            "1. Open the IAM console, choose Policies and the policy, then Entities attached.\n"
+            "2. For each user, group and role, find the permissions it really needs and grant them with a "
+            "narrower policy.\n"
+            "3. Detach the policy from every entity, or create a new default version that names specific "
+            "actions and resources."
+        ),
+        cli=(
+            "aws iam list-entities-for-policy --policy-arn <policy-arn> && "
+            "aws iam detach-role-policy --role-name <role-name> --policy-arn <policy-arn> && "
+            "aws iam create-policy-version --policy-arn <policy-arn> --policy-document file://least-privilege.json "
+            "--set-as-default"
+        ),
+        docs=IAM_DOCS + "best-practices.html#grant-least-privilege",
+    ),
+    reads=(
+        (
+            "iam:GetAccountAuthorizationDetails (Filter LocalManagedPolicy): Policies[].Arn, AttachmentCount, "
+            "DefaultVersionId, PolicyVersionList[].IsDefaultVersion, PolicyVersionList[].Document"
+        ),
+    ),
+    needs="iam:GetAccountAuthorizationDetails",
+)
+def policy_no_admin_attached(policy: Resource, ctx: Context) -> Verdict:
+    name = _policy_name(policy)
+    admin = _allows_everything(_default_document(policy))
+    count = need(policy, "AttachmentCount")
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise MissingInput(f"policy {name} has no attachment count: {count!r}")
+    if not admin:
+        return passed(f"policy {name} does not allow every action on every resource")
+    if count > 0:
+        holders = "1 user, group or role" if count == 1 else f"{count} users, groups or roles"
+        return failed(f"policy {name} allows * on * and is attached to {holders}")
+    return passed(f"policy {name} allows * on * but is attached to no user, group or role")
 
 
 @check(

@@ -153,6 +153,17 @@ def _iam(org: Org, c: Client, account: str, tag: str) -> None:
     iam.create_group(GroupName=f"{tag}-readers")
     iam.put_group_policy(GroupName=f"{tag}-readers", PolicyName="read", PolicyDocument=READ_ONLY)
     iam.add_user_to_group(GroupName=f"{tag}-readers", UserName=f"{tag}-alice")
+    # customer managed policies that pass the policy check: a narrow one attached, an admin one attached
+    # to nothing, and one that was admin until a read-only version became its default (attached)
+    policy = f"arn:aws:iam::{account}:policy/"
+    iam.create_policy(PolicyName=f"{tag}-read", PolicyDocument=READ_ONLY)
+    iam.attach_group_policy(GroupName=f"{tag}-readers", PolicyArn=policy + f"{tag}-read")
+    iam.create_policy(PolicyName=f"{tag}-spare-admin", PolicyDocument=ADMIN)
+    iam.create_policy(PolicyName=f"{tag}-narrowed", PolicyDocument=ADMIN)
+    iam.create_policy_version(PolicyArn=policy + f"{tag}-narrowed", PolicyDocument=READ_ONLY, SetAsDefault=True)
+    iam.attach_group_policy(GroupName=f"{tag}-readers", PolicyArn=policy + f"{tag}-narrowed")
+    for name in ("read", "spare-admin", "narrowed"):
+        org.ids[f"{account}/policy-{name}"] = policy + f"{tag}-{name}"
     # console user without MFA
     iam.create_user(UserName=f"{tag}-bob")
     iam.create_login_profile(UserName=f"{tag}-bob", Password="Long-Passw0rd!-here")
@@ -174,6 +185,16 @@ def _iam(org: Org, c: Client, account: str, tag: str) -> None:
     iam.add_user_to_group(GroupName=f"{tag}-admins", UserName=f"{tag}-ops")
     org.ids[f"{account}/ci"] = arn + f"{tag}-ci"
     org.ids[f"{account}/ops"] = arn + f"{tag}-ops"
+    # customer managed * on * policies attached to a group (whose member, ops, is admin already) and to
+    # a role (no user holds it: only the policy check sees it)
+    iam.create_policy(PolicyName=f"{tag}-group-admin", PolicyDocument=ADMIN)
+    iam.attach_group_policy(GroupName=f"{tag}-admins", PolicyArn=policy + f"{tag}-group-admin")
+    iam.create_role(RoleName=f"{tag}-breakglass", AssumeRolePolicyDocument=LAMBDA_TRUST)
+    iam.create_policy(PolicyName=f"{tag}-role-admin", PolicyDocument=ADMIN)
+    iam.attach_role_policy(RoleName=f"{tag}-breakglass", PolicyArn=policy + f"{tag}-role-admin")
+    org.ids[f"{account}/policy-everything"] = pol
+    for name in ("group-admin", "role-admin"):
+        org.ids[f"{account}/policy-{name}"] = policy + f"{tag}-{name}"
 
 
 def _tls_policy(bucket: str) -> str:
@@ -618,6 +639,11 @@ def expected_failures(o: Org) -> dict[str, set[str]]:
         "aws.iam.single_active_access_key": {i[f"{a}/ci"] for a in o.members},
         "aws.iam.user_no_admin_policy": {i[f"{a}/{u}"] for a in o.members for u in ("ci", "ops")},
         "aws.iam.user_no_direct_policies": {i[f"{a}/ci"] for a in o.members},
+        # customer managed * on * policies attached to a user (ci), a group (admins) and a role (breakglass);
+        # the unattached one and the one whose default version is now read-only pass
+        "aws.iam.policy_no_admin_attached": {
+            i[f"{a}/policy-{p}"] for a in o.members for p in ("everything", "group-admin", "role-admin")
+        },
         # S3
         "aws.s3.account_public_access_block": {f"arn:aws:s3::{a}:account" for a in o.members},
         "aws.s3.bucket_public_access_block": prod_buckets_bad | {i["stage-scratch"]},

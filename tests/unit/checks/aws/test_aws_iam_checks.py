@@ -6,7 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_check_fixtures import ACCT, ERROR, FAIL, NA, PASS, Case, ago, assert_covered, case, check_case, res
+from aws_check_fixtures import (
+    ACCT,
+    ERROR,
+    FAIL,
+    NA,
+    PASS,
+    Case,
+    ago,
+    assert_covered,
+    case,
+    check_case,
+    listing_error,
+    res,
+)
 
 import checks.aws.account as account
 import checks.aws.iam as iam
@@ -47,20 +60,25 @@ def acct(errors: dict[str, str] | None = None, **attrs: Any):
     return res("aws.account", f"arn:aws:iam::{ACCT}:root", region="global", errors=errors, **attrs)
 
 
-def policy(name: str, doc: dict[str, Any]):
+def policy(name: str, doc: dict[str, Any] | None, attached: int | None = 1, first: dict[str, Any] = READ, **over: Any):
+    """A customer managed policy whose default version v2 holds ``doc`` (v1, not in effect, ``first``)."""
     arn = f"arn:aws:iam::{ACCT}:policy/{name}"
-    return res(
-        "aws.iam.policy",
-        arn,
-        region="global",
-        PolicyName=name,
-        Arn=arn,
-        DefaultVersionId="v2",
-        PolicyVersionList=[
-            {"VersionId": "v1", "IsDefaultVersion": False, "Document": READ},
+    attrs: dict[str, Any] = {
+        "PolicyName": name,
+        "Arn": arn,
+        "DefaultVersionId": "v2",
+        "PolicyVersionList": [
+            {"VersionId": "v1", "IsDefaultVersion": False, "Document": first},
             {"VersionId": "v2", "IsDefaultVersion": True, "Document": doc},
         ],
-    )
+    }
+    if attached is not None:
+        attrs["AttachmentCount"] = attached
+    return res("aws.iam.policy", arn, region="global", **(attrs | over))
+
+
+def stmt(**fields: Any) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **fields}]}
 
 
 def group(name: str, **attrs: Any):
@@ -344,6 +362,123 @@ CASES = [
         "authorization details",
         id="error",
     ),
+    case(
+        iam.user_no_admin_policy,
+        user(cred(), UserPolicyList=[{"PolicyName": "most", "PolicyDocument": stmt(Action="*:*", NotResource="x")}]),
+        FAIL,
+        "inline policy most",
+        id="not-resource",
+    ),
+    case(
+        iam.user_no_admin_policy,
+        user(cred(), UserPolicyList=[{"PolicyName": "power", "PolicyDocument": stmt(NotAction="iam:*", Resource="*")}]),
+        PASS,
+        id="not-action-power-user",
+    ),
+    # customer managed policies granting * on *
+    case(iam.policy_no_admin_attached, policy("ro", READ, attached=3), PASS, "policy ro does not allow", id="pass"),
+    case(
+        iam.policy_no_admin_attached,
+        policy("everything", STAR, attached=1),
+        FAIL,
+        "policy everything allows * on * and is attached to 1 user, group or role",
+        id="fail",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("everything", STAR, attached=4),
+        FAIL,
+        "attached to 4 users, groups or roles",
+        id="fail-many",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("spare", STAR, attached=0),
+        PASS,
+        "allows * on * but is attached to no user, group or role",
+        id="unattached",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("boundary", STAR, attached=0, PermissionsBoundaryUsageCount=5),
+        PASS,
+        "attached to no user",
+        id="boundary-only",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("lists", stmt(Action=["s3:GetObject", "*"], Resource=["arn:aws:s3:::b/*", "*"])),
+        FAIL,
+        "allows * on *",
+        id="lists",
+    ),
+    case(iam.policy_no_admin_attached, policy("colon", stmt(Action="*:*", Resource="*")), FAIL, id="star-colon-star"),
+    case(
+        iam.policy_no_admin_attached,
+        policy("most", stmt(Action="*", NotResource="arn:aws:s3:::payroll/*")),
+        FAIL,
+        "allows * on *",
+        id="not-resource",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("power", stmt(NotAction=["iam:*", "organizations:*", "account:*"], Resource="*")),
+        PASS,
+        "does not allow",
+        id="not-action-power-user",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("scoped", stmt(Action="*", Resource="arn:aws:s3:::bucket/*")),
+        PASS,
+        id="all-actions-one-resource",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("s3all", stmt(Action="s3:*", Resource="*")),
+        PASS,
+        id="one-service-everywhere",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy(
+            "denied",
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]},
+        ),
+        PASS,
+        id="deny-star",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("old-admin", READ, first=STAR),
+        PASS,
+        "does not allow",
+        id="admin-only-in-old-version",
+    ),
+    case(iam.policy_no_admin_attached, policy("nocount", STAR, attached=None), ERROR, "AttachmentCount", id="no-count"),
+    case(
+        iam.policy_no_admin_attached,
+        policy("nodoc", None),
+        ERROR,
+        "default version has no document",
+        id="no-document",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("noversions", STAR, PolicyVersionList=[]),
+        ERROR,
+        "no default version document",
+        id="no-default-version",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        [],
+        ERROR,
+        "could not list aws.iam.policy",
+        target=f"scope:aws/{ACCT}/global/aws.iam.policy",
+        errors=[listing_error("aws.iam.policy", "global")],
+        id="error",
+    ),
     # direct policies
     case(iam.user_no_direct_policies, user(cred(), GroupList=["devs"]), PASS, "no policies attached", id="pass"),
     case(
@@ -496,6 +631,45 @@ CASES = [
         id="statement-object",
         looks_fine="Statement is a single object, not a list, and the first action is s3:Get*, but the list also "
         "holds *",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy("ops-tools", STAR, first=READ, attached=1),
+        FAIL,
+        "policy ops-tools allows * on *",
+        id="default-is-not-first-version",
+        looks_fine="the first version in PolicyVersionList only reads S3, which is what a reader of the list "
+        "sees, but DefaultVersionId is v2, the version in effect, and it allows * on *",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy(
+            "mfa-admin",
+            stmt(Action="*", Resource="*", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+        ),
+        FAIL,
+        "allows * on *",
+        id="mfa-condition",
+        looks_fine="the statement only applies with MFA, which looks like a guard, but every holder who signs in "
+        "with MFA can do everything",
+    ),
+    case(
+        iam.policy_no_admin_attached,
+        policy(
+            "admin-but",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                    {"Effect": "Deny", "Action": ["s3:DeleteBucket"], "Resource": "*"},
+                ],
+            },
+        ),
+        FAIL,
+        "allows * on *",
+        id="deny-carve-out",
+        looks_fine="a Deny statement removes bucket deletion, so the policy is not literally everything, but it "
+        "still grants iam:*, with which a holder can grant itself the rest",
     ),
     case(
         iam.user_no_direct_policies,
