@@ -505,3 +505,56 @@ def instance_antivirus(instance: Resource, ctx: Context) -> Verdict:
     if hits:
         return passed(f"instance {name} runs {hits[0][0]}")
     return failed(f"instance {name} has no known antivirus/EDR among {len(names)} installed applications")
+
+
+# -- SSM management: without it an instance's antivirus and patch state cannot be known ----------
+
+
+@check(
+    id="aws.ec2.instance_ssm_managed",
+    title="Running EC2 instances are managed by Systems Manager",
+    severity=Severity.MEDIUM,
+    resource_type="aws.ec2.instance",
+    requires=("aws.ssm.managed_instance",),
+    rationale=(
+        "The antivirus and patch evidence for servers comes from the SSM Agent (inventory and Patch "
+        "Manager). An instance that is not a managed instance, or whose agent has stopped reporting, "
+        "has an unknown antivirus and patch state, and is usually one nobody administers. If the "
+        "managed instances of a region could not be listed, its instances are reported as errors, "
+        "never as passing or failing."
+    ),
+    remediation=Remediation(
+        console=(
+            "1. Attach an instance profile whose role has the AmazonSSMManagedInstanceCore policy "
+            "(or turn on Default Host Management Configuration in Systems Manager > Fleet Manager).\n"
+            "2. Make sure the SSM Agent is installed and running (it is on most AWS-provided AMIs) and the "
+            "instance can reach the SSM endpoints (internet, NAT or VPC endpoints).\n"
+            "3. Check that the instance shows as Online in Systems Manager > Fleet Manager."
+        ),
+        cli=(
+            "aws ec2 associate-iam-instance-profile --instance-id <instance-id> "
+            "--iam-instance-profile Name=<profile-with-AmazonSSMManagedInstanceCore> && "
+            "aws ssm describe-instance-information --filters Key=InstanceIds,Values=<instance-id>"
+        ),
+        docs="https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-ec2.html",
+    ),
+    reads=(
+        "ec2:DescribeInstances: InstanceId, State.Name",
+        "ssm:DescribeInstanceInformation: InstanceId, PingStatus",
+    ),
+    needs="ec2:DescribeInstances, ssm:DescribeInstanceInformation",
+)
+def instance_ssm_managed(instance: Resource, ctx: Context) -> Verdict:
+    name = _short(instance)
+    # Only running instances: a stopped one cannot report, and a pending one has not booted its agent yet.
+    if _state(instance) != "running":
+        return not_applicable(f"instance {name} is {_state(instance)}")
+    managed = _managed(instance, ctx)
+    if managed is None:
+        return failed(f"instance {name} is not managed by SSM: unknown antivirus/patch state")
+    ping = need(managed, "PingStatus")
+    if ping != "Online":
+        return failed(
+            f"instance {name} is an SSM managed instance whose agent is {ping}: unknown antivirus/patch state"
+        )
+    return passed(f"instance {name} is managed by SSM and its agent is online")

@@ -9,11 +9,13 @@ SSM inventory, which reaches accounts the same way.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from agent.config import AWS_REGION, IAM_ROLE_ARN, ConfigModel, SecretRef, SourceBase
+from agent.config_base import Duration
 from agent.registry import Provider
 
 __all__ = ["PROVIDER", "AwsAccount", "AwsSource"]
@@ -62,6 +64,18 @@ class AwsSource(SourceBase):
     endpoint_url: str | None = Field(default=None, description="Override the AWS endpoint (emulators)")
     max_workers: int = Field(default=8, ge=1, le=64)
     services: list[str] | None = Field(default=None, description="Limit collection to these services")
+    unit_timeout: Duration = Field(
+        default=timedelta(minutes=10),
+        description="Longest one (account, region, service) may take; calls past it are not made and what is "
+        "left is a collection error",
+    )
+
+    @field_validator("unit_timeout")
+    @classmethod
+    def _unit_timeout(cls, v: timedelta) -> timedelta:
+        if not 10 <= v.total_seconds() <= 6 * 3600:
+            raise ValueError("unit_timeout must be between 10s and 6h")
+        return v
 
     @field_validator("regions")
     @classmethod

@@ -16,8 +16,12 @@ from botocore.config import Config
 from agent.config import Secret
 from collectors.aws.allowlist import install_guard
 from collectors.aws.config import AwsSource
+from collectors.aws.retries import THROTTLE_ATTEMPTS, install_retries
 
 __all__ = ["AccountSession", "ClientFactory", "reveal", "shared_loader"]
+
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 30
 
 Observer = Callable[[str, str, "str | None"], None]
 
@@ -52,7 +56,9 @@ class ClientFactory:
 
     def config(self, service: str) -> Config:
         return Config(
-            retries={"mode": "adaptive", "max_attempts": 8},
+            retries={"mode": "adaptive", "max_attempts": THROTTLE_ATTEMPTS},  # the rate limiter; decisions: retries.py
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=READ_TIMEOUT_S,
             max_pool_connections=self.source.max_workers * 2,
             user_agent_extra="posture-agent",
         )
@@ -62,6 +68,7 @@ class ClientFactory:
         if self.source.endpoint_url:
             kwargs["endpoint_url"] = self.source.endpoint_url
         client = session.client(service, **kwargs)
+        install_retries(client)
         install_guard(client)
         self._observe(client)
         if service == "s3control" and self._override():

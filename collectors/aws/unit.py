@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from collectors import Cancelled, CollectContext
 from collectors.aws.normalise import normalise
 from collectors.aws.session import AccountSession
 
-__all__ = ["GLOBAL", "Detail", "ResourceType", "Unit", "error_text", "walk"]
+__all__ = ["GLOBAL", "Detail", "ResourceType", "Unit", "UnitDeadline", "error_text", "walk"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,12 @@ def error_text(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, _one_line(str(exc))
 
 
+class UnitDeadline(BotoCoreError):  # type: ignore[misc]
+    """The unit ran past ``unit_timeout``: its remaining calls are not made."""
+
+    fmt = "the {region} {service} collection ran past its {seconds:.0f}s limit (unit_timeout); calls not made"
+
+
 class Unit:
     """(account, region, service): one client per service, reused by every row of the unit."""
 
@@ -124,6 +131,8 @@ class Unit:
         self.resources: list[Resource] = []
         self.cache: dict[str, Any] = {}  # per-unit memo for rows that share a call
         self.last_operation = ""
+        self.timeout = account.factory.source.unit_timeout.total_seconds()
+        self.deadline = float("inf")  # set when the unit starts running
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         # per-item detail calls of one row run on up to this many threads (botocore clients are
@@ -141,8 +150,15 @@ class Unit:
         service = service or self.service
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = self.account.client(service, self.client_region)
+                client = self.account.client(service, self.client_region)
+                client.meta.events.register("before-call", self._before_call)
+                self._clients[service] = client
             return self._clients[service]
+
+    def _before_call(self, **_: Any) -> None:
+        """Every request of the unit's clients, pages included, is made before the deadline or not at all."""
+        if time.monotonic() > self.deadline:
+            raise UnitDeadline(region=self.region, service=self.service, seconds=self.timeout)
 
     def call(self, operation: str, service: str | None = None, **params: Any) -> dict[str, Any]:
         self.ctx.check_cancelled()
@@ -247,7 +263,16 @@ class Unit:
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> None:
-        """Collect every row; results land in ``resources`` and ``errors``."""
+        """Collect every row; results land in ``resources`` and ``errors``. The clients are let go
+        afterwards: a sweep over every region holds only the running units' clients."""
+        self.deadline = time.monotonic() + self.timeout
+        try:
+            self._run_rows()
+        finally:
+            with self._clients_lock:
+                self._clients.clear()
+
+    def _run_rows(self) -> None:
         resources = self.resources
         for rt in self.rows:
             self.ctx.check_cancelled()

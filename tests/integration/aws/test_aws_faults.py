@@ -6,6 +6,9 @@ import pytest
 from awstest_helpers import Calls, context, make_source, seeder
 from posture_demo.awsproxy import AwsProxy, Fault
 
+import checks.aws.ec2 as ec2_checks
+from agent.evaluate import evaluate
+from agent.models import Status
 from collectors import Cancelled, CollectContext
 from collectors.aws import collect
 from collectors.aws.table import PAGE_SIZE
@@ -74,6 +77,31 @@ def test_denied_iam_sources_are_reported_where_they_starve(proxy: AwsProxy, aws:
     assert {(e.resource_type, e.operation) for e in snap.errors} == {
         ("aws.iam.policy", "GetAccountAuthorizationDetails"),
         ("aws.iam.group", "GetAccountAuthorizationDetails"),
+    }
+
+
+def test_ssm_management_is_an_error_where_ssm_could_not_be_listed(proxy: AwsProxy, aws: str) -> None:
+    """aws.ec2.instance_ssm_managed over the wire: where DescribeInstanceInformation was denied the
+    instances are errors (not failures, never passes); elsewhere the unmanaged one fails."""
+    ids: dict[str, str] = {}
+    for region, names in (("us-east-1", ("managed", "unmanaged")), ("eu-west-1", ("unseen",))):
+        ec2 = seeder(aws)("ec2", region)
+        ami = "ami-12c6146b" if region == "eu-west-1" else "ami-1234abcd"
+        for name in names:
+            iid = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+            ids[name] = f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{iid}"
+    tail = lambda arn: arn.rsplit("/", 1)[-1]  # noqa: E731
+    proxy.inventory = {tail(ids["managed"]): [], tail(ids["unseen"]): []}  # both run an SSM agent
+    proxy.add_fault(
+        Fault(service="ssm", operation="DescribeInstanceInformation", region="eu-west-1", code="AccessDeniedException")
+    )
+    (snap,) = collect(make_source(services=["ec2", "ssm"]), context())
+    assert {(e.resource_type, e.region) for e in snap.errors} == {("aws.ssm.managed_instance", "eu-west-1")}
+    findings = evaluate(snap, [ec2_checks.instance_ssm_managed])
+    assert {f.resource_id: f.status for f in findings} == {
+        ids["managed"]: Status.PASS,
+        ids["unmanaged"]: Status.FAIL,
+        ids["unseen"]: Status.ERROR,
     }
 
 

@@ -40,15 +40,23 @@ def instance(
 
 
 def managed(
-    iid: str = "i-1", apps: list[str] | None = None, region: str = REGION, errors: dict[str, str] | None = None
+    iid: str = "i-1",
+    apps: list[str] | None = None,
+    region: str = REGION,
+    errors: dict[str, str] | None = None,
+    ping: str | None = "Online",
+    account: str = ACCT,
 ):
-    attrs: dict[str, Any] = {"InstanceId": iid, "PingStatus": "Online", "PlatformType": "Linux"}
+    attrs: dict[str, Any] = {"InstanceId": iid, "PlatformType": "Linux"}
+    if ping is not None:
+        attrs["PingStatus"] = ping
     if apps is not None:
         attrs["Applications"] = [{"Name": a, "Version": "1"} for a in apps]
     return res(
         "aws.ssm.managed_instance",
-        f"arn:aws:ssm:{region}:{ACCT}:managed-instance/{iid}",
+        f"arn:aws:ssm:{region}:{account}:managed-instance/{iid}",
         region=region,
+        account=account,
         errors=errors,
         **attrs,
     )
@@ -270,6 +278,49 @@ CASES = [
         errors=[listing_error("aws.ssm.managed_instance")],
         id="requires-error",
     ),
+    # SSM management
+    case(ec2.instance_ssm_managed, [instance(), managed()], PASS, "managed by SSM and its agent is online", id="pass"),
+    case(
+        ec2.instance_ssm_managed,
+        [instance(), managed(iid="i-2")],
+        FAIL,
+        "instance i-1 is not managed by SSM: unknown antivirus/patch state",
+        id="not-managed",
+    ),
+    case(
+        ec2.instance_ssm_managed,
+        [instance(), managed(region="eu-west-1")],
+        FAIL,
+        "not managed by SSM",
+        id="managed-in-other-region",
+    ),
+    case(
+        ec2.instance_ssm_managed,
+        [instance(), managed(account="210987654321")],
+        FAIL,
+        "not managed by SSM",
+        id="managed-in-other-account",
+    ),
+    case(ec2.instance_ssm_managed, [instance(state="stopped")], NA, "stopped", id="stopped"),
+    case(ec2.instance_ssm_managed, [instance(state="pending")], NA, "pending", id="pending"),
+    case(
+        ec2.instance_ssm_managed,
+        [instance()],
+        ERROR,
+        "input missing",
+        errors=[listing_error("aws.ssm.managed_instance")],
+        id="requires-error",
+    ),
+    case(
+        ec2.instance_ssm_managed,
+        [instance(), managed()],
+        ERROR,
+        "input missing",
+        errors=[listing_error("aws.ssm.managed_instance")],
+        id="requires-error-even-if-listed",
+    ),
+    case(ec2.instance_ssm_managed, [instance(), managed(ping=None)], ERROR, "PingStatus", id="no-ping-status"),
+    case(ec2.instance_ssm_managed, instance(errors={"State": "x"}), ERROR, "State", id="error"),
     # -- looks fine but is not ----------------------------------------------------------------------
     case(
         ec2.instance_imdsv2,
@@ -422,6 +473,15 @@ CASES = [
         id="security-tools-not-av",
         looks_fine="the inventory lists security tools (AIDE file integrity, an OpenSCAP scanner), but none of "
         "them is antivirus or EDR",
+    ),
+    case(
+        ec2.instance_ssm_managed,
+        [instance(), managed(ping="ConnectionLost", apps=["falcon-sensor"])],
+        FAIL,
+        "whose agent is ConnectionLost",
+        id="agent-lost",
+        looks_fine="the instance is listed by DescribeInstanceInformation and its last inventory shows an EDR, "
+        "but PingStatus is ConnectionLost: the agent stopped reporting, so that state is stale",
     ),
 ]
 
