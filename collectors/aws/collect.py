@@ -62,6 +62,9 @@ def _units(
         for (service, is_global), group in groups.items():
             for region in [GLOBAL] if is_global else regions:
                 units.append(Unit(account, service, region, ctx, group))
+    # the global units (IAM's reports, S3's per-bucket calls) are the longest: started first, they
+    # run beside the many short regional ones instead of after them
+    units.sort(key=lambda u: u.region != GLOBAL)
     return units
 
 
