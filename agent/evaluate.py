@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from agent.models import CollectionError, Finding, Resource, Snapshot, Status, finding_uid
@@ -45,12 +45,15 @@ def evaluate(
     *,
     requirements: Mapping[str, tuple[str, ...]] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
+    uncollected: Collection[str] = (),
 ) -> list[Finding]:
     """Every check of the snapshot's provider over every resource of its type.
 
     A collection error on the check's own resource type yields one ``error`` finding for that
     (account, region, type) scope; an error on a type it ``requires`` turns each affected
-    resource's result into ``error``. Nothing missing is ever reported as ``pass``.
+    resource's result into ``error``, and so does a required type in ``uncollected`` (types the
+    source leaves out, e.g. by its ``services``): an empty list there means "not looked", not "none".
+    Nothing missing is ever reported as ``pass``.
     """
     requirements = requirements or {}
     params = params or {}
@@ -104,6 +107,14 @@ def evaluate(
                 Verdict(Status.ERROR, f"could not list {meta.resource_type}: {err.summary()}"),
             )
         starving = snapshot.errors_for(meta.requires) if meta.requires else []
+        unseen = sorted(set(meta.requires) & set(uncollected))
         for resource in snapshot.of_type(meta.resource_type):
-            emit(resource.id, resource.type, resource.region, _run_one(chk, resource, ctx, starving))
+            if unseen:
+                verdict = Verdict(
+                    Status.ERROR,
+                    f"needs {', '.join(unseen)}, which this source does not collect (its services setting)",
+                )
+            else:
+                verdict = _run_one(chk, resource, ctx, starving)
+            emit(resource.id, resource.type, resource.region, verdict)
     return findings

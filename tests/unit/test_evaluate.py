@@ -128,3 +128,12 @@ def test_canonical_json_is_stable() -> None:
     b = thing("a", Tags={"a": 2, "b": 1}, Encryption=True)
     assert a.canonical() == b.canonical() and a.content_hash == b.content_hash
     assert canonical_json({"t": T0}) == b'{"t":"2026-03-01T00:00:00Z"}'
+
+
+def test_a_required_type_the_source_does_not_collect_is_an_error_not_a_verdict() -> None:
+    s = snap(thing("a", Encryption=True), thing("b", Encryption=False))
+    found = evaluate(s, [encrypted], uncollected={"aws.test.other"})
+    assert {f.status for f in found} == {Status.ERROR}
+    assert all("aws.test.other, which this source does not collect" in f.message for f in found)
+    # collected (even when empty): the check runs
+    assert {f.status for f in evaluate(s, [encrypted], uncollected={"aws.unrelated"})} == {Status.PASS, Status.FAIL}
