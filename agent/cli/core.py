@@ -51,6 +51,18 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL (default: con
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+    ocsf = "ocsf"  # the formats of agent/outputs
+    sarif = "sarif"
+    junit = "junit"
+    csv = "csv"
+
+
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format", "--output-format", "-f", help="table, json (the scan contract), ocsf, sarif, junit or csv."
+    ),
+]
 
 
 class CatalogFormat(StrEnum):
@@ -309,7 +321,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         config: ConfigOpt = None,
         source: Annotated[list[str] | None, typer.Option("--source", help="Only these config sources.")] = None,
         db: DbOpt = None,
-        fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+        fmt: FormatOpt = OutputFormat.table,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result here.")] = None,
         fail_on: Annotated[
             FailOn, typer.Option("--fail-on", help="Exit 1 if failing findings at or above this severity exist.")
@@ -381,7 +393,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         finally:
             store.close()
         doc = scan_document(uuid.uuid4().hex, started, utcnow(), results)
-        if fmt == OutputFormat.json or output is not None:
+        if fmt not in (OutputFormat.table, OutputFormat.json):
+            from agent.outputs import emit, render_scan
+
+            emit(render_scan(fmt.value, doc), output)
+        elif fmt == OutputFormat.json or output is not None:
             write_output(doc, output)
             if output is not None and fmt == OutputFormat.table:
                 _print_findings_table(doc)
@@ -439,7 +455,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         account: Annotated[list[str] | None, typer.Option("--account")] = None,
         config: ConfigOpt = None,
         db: DbOpt = None,
-        fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+        fmt: FormatOpt = OutputFormat.table,
     ) -> None:
         """The current state of every finding (latest evaluation per source and account)."""
         from agent.mappings import load_mappings
@@ -473,6 +489,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             r["controls"] = list(pipeline_tags.get(r["check_id"], ()))
         if fmt == OutputFormat.json:
             write_output(rows, None)
+            return
+        if fmt != OutputFormat.table:
+            from agent.outputs import emit, render_findings
+
+            emit(render_findings(fmt.value, rows, utcnow()), None)
             return
         table = Table(title=f"{len(rows)} findings")
         for col in ("status", "severity", "check", "account", "region", "resource", "since", "reason"):
