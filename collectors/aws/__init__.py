@@ -1,8 +1,32 @@
-"""AWS collector: read-only, table-driven, one Snapshot per account (see docs/aws-resources.md)."""
+"""AWS collector: read-only, table-driven, one Snapshot per account (see docs/aws-resources.md).
+
+``collect`` and the allowlist are imported on first use: validating an ``aws`` source
+(collectors/aws/config.py, a module of this package) must not load boto3 into a daemon that
+collects in child processes."""
 
 from __future__ import annotations
 
-from collectors.aws.allowlist import ALLOWED_ACTIONS, ReadOnlyViolation
-from collectors.aws.collect import collect
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collectors.aws.allowlist import ALLOWED_ACTIONS, ReadOnlyViolation
+    from collectors.aws.collect import collect
 
 __all__ = ["ALLOWED_ACTIONS", "ReadOnlyViolation", "collect"]
+
+_LAZY = {
+    "ALLOWED_ACTIONS": "collectors.aws.allowlist",
+    "ReadOnlyViolation": "collectors.aws.allowlist",
+    "collect": "collectors.aws.collect",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
