@@ -342,6 +342,11 @@ class Config(ConfigModel):
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-check parameters")
     evidence: EvidenceConfig = EvidenceConfig()
     external_url: str | None = Field(default=None, description="Link back to this agent in alerts")
+    isolate_collections: bool = Field(
+        default=True,
+        description="The daemon collects each source in a short-lived child process, so the cloud SDKs and "
+        "their clients never stay in its memory; false: in the daemon's own process",
+    )
 
     @field_validator("database")
     @classmethod

@@ -253,5 +253,10 @@ class SourceBase(ConfigModel):
     enabled: bool = True
     provider: str
 
+    def reads_agent_store(self) -> bool:
+        """True when the collector reads the agent's own store (``CollectContext.store``): the daemon
+        then collects it in its own process, not in a child (agent/stages/collect_child.py)."""
+        return False
+
 
 AnySource = SourceBase  # what the cycle, the daemon and the CLI take: a source of any provider

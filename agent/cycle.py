@@ -9,6 +9,7 @@ The daemon, `scan` and `demo` all call Pipeline.run_cycle; nothing else runs the
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,9 +22,9 @@ from agent.mappings import Mappings, load_mappings
 from agent.metrics import AgentMetrics
 from agent.models import ExceptionRule, Finding, Snapshot, new_run_id, utcnow
 from agent.posture import evaluate_posture, soc2_categories
-from agent.registry import load_checks, load_collectors
+from agent.registry import collector_target, importable_name, load_checks, load_collectors
 from agent.stages.alerts import AlertComposer
-from agent.stages.collect import Collector, collect
+from agent.stages.collect import Collected, Collector, collect
 from agent.stages.drift import RequirementStates, requirement_events, resource_changes, snapshot_drift
 from agent.stages.exceptions import apply_exceptions
 from agent.stages.publish import ExceptionGauge, observe_cycle
@@ -58,8 +59,9 @@ class Pipeline:
         self.metrics = metrics or AgentMetrics()
         self.checks = dict(checks) if checks is not None else load_checks()
         self.mappings = mappings or load_mappings()
-        found: Mapping[str, Collector] = collectors if collectors is not None else load_collectors()
-        self.collectors = dict(found)
+        # load_collectors() imports a provider's package when a cycle first needs it, not here: an
+        # AWS-only daemon never loads the GCP or Azure SDKs, and one collecting in child processes none
+        self.collectors: Mapping[str, Collector] = dict(collectors) if collectors is not None else load_collectors()
         self.frameworks = tuple(config.scope.frameworks)
         self.categories = soc2_categories(config.scope.soc2_categories)  # as the CLI counts them
         # check id -> the framework requirements in scope it bears on (SOC2:CC6.1, ...)
@@ -79,9 +81,10 @@ class Pipeline:
 
     # -- the cycle -------------------------------------------------------------------------------
 
-    def run_cycle(self, source: AnySource, ctx: CollectContext | None = None) -> CycleResult:
+    def run_cycle(self, source: AnySource, ctx: CollectContext | None = None, *, in_child: bool = False) -> CycleResult:
         """Collect, evaluate and store one source. Raises Cancelled if asked to stop mid-way
-        (nothing stored); any other failure is recorded as a failed run."""
+        (nothing stored); any other failure is recorded as a failed run. ``in_child``: collect in a
+        short-lived child process when the source allows it (the daemon, agent/stages/collect_child.py)."""
         ctx = ctx or CollectContext()
         ctx.on_api_call = _chain(ctx.on_api_call, self.metrics.on_api_call(source.provider))
         if ctx.store is None:
@@ -91,7 +94,7 @@ class Pipeline:
         t0 = time.monotonic()
         log.info("collection started", extra={"source": source.name, "run": run_id})
         try:
-            collected = collect(source, self.collectors.get(source.provider), ctx)
+            collected = self._collect(source, ctx, in_child)
             ctx.check_cancelled()
         except Cancelled:
             log.warning("collection cancelled", extra={"source": source.name, "run": run_id})
@@ -122,6 +125,21 @@ class Pipeline:
         self.publish(result, time.monotonic() - t0)
         result.timings["total"] = time.monotonic() - t0
         return result
+
+    def _collect(self, source: AnySource, ctx: CollectContext, in_child: bool) -> Collected:
+        """The collect stage, in a child process when asked and possible: not for a source read from
+        the agent's own store, nor a collector or source model another interpreter cannot import."""
+        target = collector_target(self.collectors, source.provider) if in_child and sys.executable else None
+        if target is not None and not source.reads_agent_store() and importable_name(type(source)) is not None:
+            from agent.stages.collect_child import collect_in_child
+
+            return collect_in_child(source, target, ctx)
+        try:
+            collector = self.collectors.get(source.provider)
+        except Exception as exc:  # a provider whose package cannot be imported: this source fails, not the cycle
+            log.exception("collector unavailable", extra={"source": source.name})
+            return Collected([], f"collector unavailable: {type(exc).__name__}: {exc}")
+        return collect(source, collector, ctx)
 
     def evaluate(self, snapshot: Snapshot, rules: Sequence[ExceptionRule] | None = None) -> list[Finding]:
         """The checks over one snapshot, with the risk-acceptance exceptions in force applied

@@ -67,7 +67,9 @@ class Daemon:
 
     def _job(self, source: AnySource) -> None:
         try:
-            self.pipeline.run_cycle(source, CollectContext(cancel=self._cancel))
+            self.pipeline.run_cycle(
+                source, CollectContext(cancel=self._cancel), in_child=self.config.isolate_collections
+            )
         except Cancelled:
             pass
         except Exception:

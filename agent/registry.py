@@ -23,9 +23,12 @@ __all__ = [
     "Provider",
     "RegistryError",
     "checks_in",
+    "collector_target",
     "get_provider",
+    "importable_name",
     "load_checks",
     "load_collectors",
+    "load_target",
     "provider_names",
     "register_provider",
     "unregister_provider",
@@ -144,7 +147,8 @@ def provider_names() -> list[str]:
     return [n for n in _BUILTIN_PROVIDERS if n in names] + sorted(names - set(_BUILTIN_PROVIDERS))
 
 
-def _load(target: str) -> Any:
+def load_target(target: str) -> Any:
+    """The object ``module:attr`` (``attr`` may be dotted) names, importing its module."""
     module, _, attr = target.partition(":")
     obj: Any = importlib.import_module(module)
     for part in attr.split(".") if attr else ():
@@ -160,10 +164,10 @@ def get_provider(name: str) -> Provider:
         return found
     target = _entry_point_targets()[name]
     try:
-        obj = _load(target)
+        obj = load_target(target)
         if not isinstance(obj, Provider) and name in _BUILTIN_PROVIDERS:
             # metadata of an install from before providers declared their config: collectors.aws:collect
-            obj = _load(_BUILTIN_PROVIDERS[name])
+            obj = load_target(_BUILTIN_PROVIDERS[name])
     except Exception as exc:  # a third party's broken package must not take the config down with a traceback
         raise RegistryError(f"provider {name!r}: cannot load {target}: {type(exc).__name__}: {exc}") from None
     if not isinstance(obj, Provider):
@@ -186,14 +190,41 @@ class _Collectors(Mapping[str, Callable[..., Any]]):
     def __getitem__(self, provider: str) -> Callable[..., Any]:
         if provider not in self._loaded:
             collect = get_provider(provider).collect
-            self._loaded[provider] = _load(collect) if isinstance(collect, str) else collect
+            self._loaded[provider] = load_target(collect) if isinstance(collect, str) else collect
         return self._loaded[provider]
+
+    def target(self, provider: str) -> str | None:
+        """``module:attr`` of the provider's collect function, without importing it."""
+        collect = get_provider(provider).collect
+        return collect if isinstance(collect, str) else importable_name(collect)
 
     def __iter__(self) -> Iterator[str]:
         return iter(provider_names())
 
     def __len__(self) -> int:
         return len(provider_names())
+
+
+def importable_name(obj: Any) -> str | None:
+    """``module:qualname`` of a function or class that a new interpreter can import, else None."""
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not module or not qualname or module == "__main__" or "<" in qualname:
+        return None
+    return f"{module}:{qualname}"
+
+
+def collector_target(collectors: Mapping[str, Callable[..., Any]], provider: str) -> str | None:
+    """Where another interpreter finds ``provider``'s collect function (``module:attr``), or None
+    when it cannot (a lambda, a function of ``__main__``, no such provider). Loading no provider
+    package when ``collectors`` came from load_collectors()."""
+    if isinstance(collectors, _Collectors):
+        try:
+            return collectors.target(provider)
+        except (KeyError, RegistryError):
+            return None
+    found = collectors.get(provider)
+    return None if found is None else importable_name(found)
 
 
 def load_collectors() -> Mapping[str, Callable[..., Any]]:

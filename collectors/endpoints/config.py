@@ -111,5 +111,8 @@ class EndpointSource(SourceBase):
                 raise ValueError(f"{kind}: options given but kind is {self.kind}")
         return self
 
+    def reads_agent_store(self) -> bool:
+        return self.kind == "push"  # the reports devices pushed to the agent
+
 
 PROVIDER = Provider(name="endpoints", source_model=EndpointSource, collect="collectors.endpoints:collect")

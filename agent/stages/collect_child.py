@@ -1,0 +1,258 @@
+"""Collect in a short-lived child process, so the daemon never holds a cloud SDK.
+
+The daemon runs each scheduled collection (agent/stages/collect.py's ``collect``) in a child
+(``python -m agent.stages.collect_child``) and gets back what it would have got in-process: the
+``Collected`` (snapshots, or why the collection failed). The boto3, Google and Azure modules, their
+service models and their clients live and die with the child; the daemon only evaluates, stores,
+drifts and alerts. ``scan`` and ``demo`` keep collecting in their own process.
+
+The parent writes one JSON line (its ``sys.path`` and log levels) and then a pickle of the
+collector's import path and the source to the child's stdin. The child answers on its stdout with
+length-prefixed pickled frames (its own prints go to stderr):
+
+- ``("log", attrs)``: a log record, emitted again by the parent's handlers (the same JSON lines, in
+  the same stream, with the child's time and level);
+- ``("call", (service, operation, error_code))``: one API call, for ``ctx.on_api_call`` (the
+  Prometheus counters), sent as it happens, so a collection that dies still counts its calls;
+- ``("result", Collected)``: the last frame.
+
+A child that exits without a result (killed, out of memory, crashed interpreter) is a failed
+collection, never a pass. When ``ctx.cancel`` is set (daemon shutdown) the child is killed and
+``Cancelled`` raised: nothing of its collection reaches the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import IO, Any
+
+from agent.config import AnySource
+from agent.stages.collect import Collected
+from collectors import Cancelled, CollectContext
+
+__all__ = ["collect_in_child"]
+
+log = logging.getLogger("agent.cycle")
+
+_HEADER = struct.Struct("!I")
+POLL_SECONDS = 0.2  # how often the waiting parent looks at ctx.cancel
+KILL_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL after this
+
+
+# -- the parent --------------------------------------------------------------------------------------
+
+
+def collect_in_child(source: AnySource, target: str, ctx: CollectContext) -> Collected:
+    """``collect(source, <target>, ctx)`` in a child process. Raises Cancelled when ``ctx.cancel``
+    is set meanwhile (the child is killed); a child that fails in any way is a failed collection."""
+    ctx.check_cancelled()
+    header = {"path": sys.path, "levels": _log_levels()}
+    request = pickle.dumps((target, source), protocol=pickle.HIGHEST_PROTOCOL)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # finds this module as we did
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.stages.collect_child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        bufsize=0,  # raw pipes: no read-ahead hiding a frame from select()
+        close_fds=True,
+        env=env,
+    )
+    log.debug("collection process started", extra={"source": source.name, "pid": proc.pid})
+    assert proc.stdin is not None and proc.stdout is not None
+    result: Collected | None = None
+    try:
+        with contextlib.suppress(BrokenPipeError):  # a child that died at once: its exit code says why
+            data = memoryview(json.dumps(header).encode() + b"\n" + request)
+            while data:
+                data = data[proc.stdin.write(data) or 0 :]
+            proc.stdin.close()
+        reader = _FrameReader(proc.stdout)
+        while True:
+            if ctx.cancel.is_set():
+                _end(proc)
+                raise Cancelled("collection cancelled")
+            ready, _, _ = select.select([proc.stdout], [], [], POLL_SECONDS)
+            if not ready:
+                continue
+            frame = reader.read()
+            if frame is None:  # end of the stream: the child exited or closed it
+                break
+            kind, value = frame
+            if kind == "log":
+                _emit(value)
+            elif kind == "call":
+                ctx.on_api_call(*value)
+            elif kind == "result" and isinstance(value, Collected):
+                result = value
+        code = _wait(proc, ctx)
+    except BaseException:
+        _end(proc)
+        raise
+    finally:
+        proc.stdout.close()
+    if result is None:
+        reason = f"killed by {_signal_name(-code)}" if code < 0 else f"exit code {code}"
+        log.error("collection process ended without a result", extra={"source": source.name, "reason": reason})
+        return Collected([], f"collection process ended without a result ({reason})")
+    return result
+
+
+class _FrameReader:
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def _exactly(self, n: int) -> bytes | None:
+        chunks = []
+        while n:
+            chunk = self._stream.read(n)
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def read(self) -> tuple[str, Any] | None:
+        head = self._exactly(_HEADER.size)
+        if head is None:
+            return None
+        body = self._exactly(_HEADER.unpack(head)[0])
+        if body is None:  # a frame cut short: the child died while writing it
+            return None
+        frame: tuple[str, Any] = pickle.loads(body)  # our own child's frames (same code, same user)
+        return frame
+
+
+def _wait(proc: subprocess.Popen[bytes], ctx: CollectContext) -> int:
+    while True:
+        try:
+            return proc.wait(timeout=POLL_SECONDS)
+        except subprocess.TimeoutExpired:
+            if ctx.cancel.is_set():
+                _end(proc)
+                raise Cancelled("collection cancelled") from None
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=KILL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+def _log_levels() -> dict[str, int]:
+    """The root logger's level and every logger's own level, for the child to filter as we do."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
+
+
+def _emit(attrs: dict[str, Any]) -> None:
+    record = logging.makeLogRecord(attrs)
+    logger = logging.getLogger(record.name)
+    if logger.isEnabledFor(record.levelno):
+        logger.handle(record)
+
+
+# -- the child ---------------------------------------------------------------------------------------
+
+
+class _Channel:
+    """Frames to the parent, from any of the collector's threads."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def send(self, kind: str, value: Any) -> None:
+        body = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            self._out.write(_HEADER.pack(len(body)) + body)
+            self._out.flush()
+
+
+class _ToParent(logging.Handler):
+    """Sends each record to the parent as plain attributes (message formatted, traceback as text)."""
+
+    def __init__(self, channel: _Channel) -> None:
+        super().__init__()
+        self._channel = channel
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            attrs = dict(vars(record))
+            attrs["msg"] = record.getMessage()
+            attrs["args"] = None
+            if record.exc_info:
+                attrs["exc_text"] = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            attrs["exc_info"] = None
+            for key, value in attrs.items():  # extras the parent cannot unpickle become their str()
+                try:
+                    pickle.dumps(value)
+                except Exception:
+                    attrs[key] = str(value)
+            self._channel.send("log", attrs)
+        except Exception:
+            self.handleError(record)
+
+
+def _child(stdin: IO[bytes], channel: _Channel) -> None:
+    header = json.loads(stdin.readline())
+    sys.path[:] = header["path"]
+    root = logging.getLogger()
+    root.handlers[:] = [_ToParent(channel)]
+    for name, level in header["levels"].items():
+        logging.getLogger(name or None).setLevel(level)
+
+    from agent.registry import load_target
+    from agent.stages.collect import collect
+
+    target, source = pickle.load(stdin)
+    collector: Callable[..., Any] = load_target(target)
+    ctx = CollectContext(on_api_call=lambda service, op, code: channel.send("call", (service, op, code)))
+    channel.send("result", collect(source, collector, ctx))
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # print() and stray writes go to stderr, never into the frames
+    channel = _Channel(out)
+    try:
+        _child(sys.stdin.buffer, channel)
+    except BaseException as exc:  # noqa: BLE001 - anything: the parent records a failed collection
+        with contextlib.suppress(Exception):
+            logging.getLogger("agent.cycle").error("collection process failed", exc_info=exc)
+            channel.send("result", Collected([], f"collection process failed: {type(exc).__name__}: {exc}"))
+        out.close()
+        os._exit(1)
+    out.close()
+    sys.stderr.flush()
+    os._exit(0)  # no interpreter teardown: the SDKs' modules and clients go with the process
+
+
+if __name__ == "__main__":
+    main()
