@@ -17,11 +17,13 @@ import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 
 from agent.errors import ConfigError, Problem
 from agent.yamlpos import YamlError, load_with_lines
@@ -59,6 +61,14 @@ def schema(name: str, directory: Path | None = None) -> dict[str, Any]:
     base = directory if directory is not None and (directory / "schema").is_dir() else mappings_dir()
     doc: dict[str, Any] = json.loads((base / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
     return doc
+
+
+@cache
+def _schema(name: str, base: Path) -> dict[str, Any]:
+    return schema(name, base)
+
+
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # -- model ---------------------------------------------------------------------------------------
@@ -263,12 +273,18 @@ def _schema_message(err: Any) -> str:
     return str(err.message)
 
 
-def _read(file: Path, problems: list[Problem]) -> tuple[Any, dict[YamlPath, int]] | None:
+def _read(file: Path, problems: list[Problem], fast: bool) -> tuple[Any, dict[YamlPath, int]] | None:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         problems.append(Problem(file=str(file), key="", message=f"cannot read: {exc.strerror or exc}"))
         return None
+    if fast:  # our own packaged files: libyaml, no line numbers (a problem reloads them with lines)
+        try:
+            return yaml.load(text, Loader=_FAST_LOADER), {}
+        except yaml.YAMLError:
+            problems.append(Problem(file=str(file), key="", message="not valid YAML"))
+            return None
     try:
         return load_with_lines(text)
     except YamlError as exc:
@@ -277,13 +293,13 @@ def _read(file: Path, problems: list[Problem]) -> tuple[Any, dict[YamlPath, int]
 
 
 def _validated(
-    file: Path, name: str, base: Path, problems: list[Problem]
+    file: Path, name: str, base: Path, problems: list[Problem], fast: bool
 ) -> tuple[dict[str, Any], dict[YamlPath, int]] | None:
-    loaded = _read(file, problems)
+    loaded = _read(file, problems, fast)
     if loaded is None:
         return None
     doc, lines = loaded
-    errors = _schema_errors(doc, schema(name, base))
+    errors = _schema_errors(doc, _schema(name, base))
     for path, message in errors:
         problems.append(Problem(file=str(file), line=_line(path, lines), key=_dotted(path), message=message))
     return None if errors else (doc, lines)
@@ -302,11 +318,20 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
     Raises ConfigError listing every problem with its file and line.
     """
     base = directory or mappings_dir()
+    if directory is None:  # the packaged set: parsed fast; lines are needed only to name a problem
+        try:
+            return _load_mappings(base, known_checks, fast=True)
+        except ConfigError:
+            pass
+    return _load_mappings(base, known_checks, fast=False)
+
+
+def _load_mappings(base: Path, known_checks: Collection[str] | None, *, fast: bool) -> Mappings:
     problems: list[Problem] = []
     m = Mappings()
 
     cfile = base / "controls.yaml"
-    loaded = _validated(cfile, "controls", base, problems) if cfile.exists() else None
+    loaded = _validated(cfile, "controls", base, problems, fast) if cfile.exists() else None
     if not cfile.exists():
         problems.append(Problem(file=str(cfile), key="", message="the control set is missing"))
     control_lines: dict[str, int] = {}
@@ -355,7 +380,7 @@ def load_mappings(directory: Path | None = None, *, known_checks: Collection[str
     if not files:
         problems.append(Problem(file=str(fdir), key="", message="no framework files (*.yaml)"))
     for f in files:
-        loaded = _validated(f, "framework", base, problems)
+        loaded = _validated(f, "framework", base, problems, fast)
         if loaded is None:
             frameworks_ok = False
             continue

@@ -19,14 +19,14 @@ still verified.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from posture_verify.canonical import GENESIS, canonical_json, isoformat, sha256_hex
+from posture_verify.canonical import GENESIS, canonical_json, sha256_hex
 from posture_verify.checkpoints import CheckpointCheck, check_heads
+from posture_verify.entries import LOCATOR, CycleCommitment, entry_hash, run_fields, snapshot_fields
 from posture_verify.lthash import ResultSetHash, legacy_results_hash
 from posture_verify.manifests import Manifest, errors_blob, resolve_manifest
 from posture_verify.records import (
@@ -55,101 +55,6 @@ __all__ = [
     "snapshot_fields",
     "verify_records",
 ]
-
-LOCATOR = 16  # hex characters of a row digest kept in the entry, to name what changed
-
-
-def entry_hash(*, seq: int, at: datetime | str, kind: str, ref: str, content_hash: str, prev_hash: str) -> str:
-    """``at``: a datetime, or already its canonical string (a normalised row, a bundle)."""
-    return sha256_hex(
-        canonical_json(
-            {
-                "seq": seq,
-                "at": isoformat(at) if isinstance(at, datetime) else at,
-                "kind": kind,
-                "ref": ref,
-                "content_hash": content_hash,
-                "prev_hash": prev_hash,
-            }
-        )
-    )
-
-
-class CycleCommitment:
-    """What a cycle entry commits to, computed the same way by the writer (Python values) and the
-    verifier (rows normalised to JSON): canonical JSON makes both byte-identical."""
-
-    def __init__(
-        self, run: dict[str, Any], snapshots: Sequence[tuple[int, dict[str, Any], Sequence[dict[str, Any]]]]
-    ) -> None:
-        self.run_digest = sha256_hex(canonical_json(run))
-        self.snapshot_digests: dict[int, tuple[str, int, str]] = {}
-        for sid, snap, events in snapshots:
-            self.snapshot_digests[sid] = (
-                sha256_hex(canonical_json(snap)),
-                len(events),
-                sha256_hex(canonical_json(list(events))),
-            )
-        self.rows_digest = sha256_hex(
-            canonical_json(
-                {
-                    "run": self.run_digest,
-                    "snapshots": [[sid, d, n, e] for sid, (d, n, e) in self.snapshot_digests.items()],
-                }
-            )
-        )
-
-    def content(self) -> dict[str, Any]:
-        # with no finding events the events locator says nothing: left empty
-        return {
-            "run": self.run_digest[:LOCATOR],
-            "snapshots": [
-                [sid, d[:LOCATOR], n, e[:LOCATOR] if n else ""] for sid, (d, n, e) in self.snapshot_digests.items()
-            ],
-        }
-
-    def content_hash(self, content: bytes) -> str:
-        return sha256_hex(content + b"\n" + self.rows_digest.encode())
-
-
-def run_fields(row: dict[str, Any]) -> dict[str, Any]:
-    """The runs row columns a cycle entry commits to."""
-    return {
-        k: row[k]
-        for k in (
-            "id",
-            "source",
-            "provider",
-            "started_at",
-            "finished_at",
-            "status",
-            "resource_count",
-            "error_count",
-            "detail",
-        )
-    }
-
-
-def snapshot_fields(row: dict[str, Any]) -> dict[str, Any]:
-    """The snapshots row columns a cycle entry commits to (every column)."""
-    return {
-        k: row[k]
-        for k in (
-            "id",
-            "run_id",
-            "source",
-            "provider",
-            "account",
-            "started_at",
-            "finished_at",
-            "status",
-            "errors",
-            "manifest_hash",
-            "results_hash",
-            "resource_count",
-        )
-    }
-
 
 # -- verification -----------------------------------------------------------------------------------
 
