@@ -79,7 +79,12 @@ def _run(units: list[Unit], ctx: CollectContext, workers: int) -> None:
         finally:
             ctx.progress.advance(1, f"{unit.account.account_id} {unit.region} {unit.service}")
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws-collect") as pool:
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws-collect") as pool,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws-detail") as details,
+    ):
+        for u in units:
+            u.detail_pool = details
         futures: list[Future[None]] = [pool.submit(one, u) for u in units]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for f in pending:  # after a Cancelled or ReadOnlyViolation: start nothing new

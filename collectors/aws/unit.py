@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +138,9 @@ class Unit:
         # per-item detail calls of one row run on up to this many threads (botocore clients are
         # thread-safe; the connection pool is sized for it)
         self.fanout = max(1, min(8, account.factory.source.max_workers))
+        # the collection's one pool for per-item calls (collect.py), shared by every unit: a few
+        # threads in all rather than a pool per row, so the GIL is not passed around dozens of them
+        self.detail_pool: Executor | None = None
 
     # -- plumbing ----------------------------------------------------------------------------
     @property
@@ -294,7 +297,9 @@ def walk(unit: Unit, rt: ResourceType) -> list[Resource]:
     items = list(unit.pages(rt.operation, rt.result, rt.params, rt.page_size)) if rt.operation else [{}]
     has_details = bool(rt.details or rt.describe or rt.region_of)
     fanout = min(unit.fanout, len(items)) if has_details else 1
-    if fanout > 1:
+    if fanout > 1 and unit.detail_pool is not None:
+        built = list(unit.detail_pool.map(lambda raw: _build(unit, rt, raw), items))
+    elif fanout > 1:
         with ThreadPoolExecutor(max_workers=fanout, thread_name_prefix="aws-detail") as pool:
             built = list(pool.map(lambda raw: _build(unit, rt, raw), items))
     else:
