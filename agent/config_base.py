@@ -253,6 +253,11 @@ class SourceBase(ConfigModel):
     enabled: bool = True
     provider: str
 
+    def collects(self, resource_type: str) -> bool:
+        """False for a type this source leaves out by its own settings (an AWS source's
+        ``services``): a check that requires it then reports error, not a verdict on nothing."""
+        return True
+
     def reads_agent_store(self) -> bool:
         """True when the collector reads the agent's own store (``CollectContext.store``): the daemon
         then collects it in its own process, not in a child (agent/stages/collect_child.py)."""

@@ -101,7 +101,7 @@ class Pipeline:
             raise
         t_collected = time.monotonic()
         rules = self.store.exception_rules() if self.store is not None else []  # once a cycle, not per account
-        evaluated = [(s, self.evaluate(s, rules)) for s in collected.snapshots]
+        evaluated = [(s, self.evaluate(s, rules, source=source)) for s in collected.snapshots]
         t_evaluated = time.monotonic()
         run = RunRecord(
             id=run_id,
@@ -141,10 +141,21 @@ class Pipeline:
             return Collected([], f"collector unavailable: {type(exc).__name__}: {exc}")
         return collect(source, collector, ctx)
 
-    def evaluate(self, snapshot: Snapshot, rules: Sequence[ExceptionRule] | None = None) -> list[Finding]:
+    def evaluate(
+        self, snapshot: Snapshot, rules: Sequence[ExceptionRule] | None = None, *, source: AnySource | None = None
+    ) -> list[Finding]:
         """The checks over one snapshot, with the risk-acceptance exceptions in force applied
-        (``rules``: the store's, read here when not given)."""
-        findings = evaluate(snapshot, self.checks.values(), requirements=self.requirements, params=self.config.checks)
+        (``rules``: the store's, read here when not given). ``source``: the types it leaves out
+        make the checks that require them report error."""
+        required = {t for c in self.checks.values() for t in c.meta.requires}
+        uncollected = {t for t in required if not source.collects(t)} if source is not None else set()
+        findings = evaluate(
+            snapshot,
+            self.checks.values(),
+            requirements=self.requirements,
+            params=self.config.checks,
+            uncollected=uncollected,
+        )
         if self.store is None or self._exceptions is None:
             return findings
         if rules is None:

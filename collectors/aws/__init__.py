@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collectors.aws.allowlist import ALLOWED_ACTIONS, ReadOnlyViolation
-    from collectors.aws.collect import collect
+    from collectors.aws.collection import collect
 
 __all__ = ["ALLOWED_ACTIONS", "ReadOnlyViolation", "collect"]
 
 _LAZY = {
     "ALLOWED_ACTIONS": "collectors.aws.allowlist",
     "ReadOnlyViolation": "collectors.aws.allowlist",
-    "collect": "collectors.aws.collect",
+    "collect": "collectors.aws.collection",
 }
 
 

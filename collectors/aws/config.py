@@ -53,6 +53,9 @@ class AwsAccount(ConfigModel):
         return self
 
 
+_CLIENT_OF = {"aws.s3.account": "s3control"}  # types whose boto3 client is not their family
+
+
 class AwsSource(SourceBase):
     provider: Literal["aws"]
     regions: list[str] | None = Field(default=None, description="Regions to scan; default: every enabled region")
@@ -69,6 +72,16 @@ class AwsSource(SourceBase):
         description="Longest one (account, region, service) may take; calls past it are not made and what is "
         "left is a collection error",
     )
+
+    def collects(self, resource_type: str) -> bool:
+        """What ``collectors.aws.collection.rows_for`` selects, without importing the table (and boto3):
+        a type is collected when its family (``aws.<family>.*``) or its boto3 client is listed.
+        tests/unit/test_aws_source_scope.py checks the two agree on every row."""
+        if not self.services or not resource_type.startswith("aws."):
+            return True
+        family = "iam" if resource_type == "aws.account" else resource_type.split(".")[1]
+        wanted = set(self.services)
+        return family in wanted or _CLIENT_OF.get(resource_type) in wanted
 
     @field_validator("unit_timeout")
     @classmethod
@@ -88,4 +101,4 @@ class AwsSource(SourceBase):
         return v
 
 
-PROVIDER = Provider(name="aws", source_model=AwsSource, collect="collectors.aws:collect")
+PROVIDER = Provider(name="aws", source_model=AwsSource, collect="collectors.aws.collection:collect")

@@ -39,7 +39,7 @@ DISCOVERY: tuple[Call, ...] = (
     Call(
         "organizations", "ListAccounts", "collectors/aws/accounts.py", "the accounts to scan, with organization: true"
     ),
-    Call("ec2", "DescribeRegions", "collectors/aws/collect.py", "the enabled regions, when regions is not set"),
+    Call("ec2", "DescribeRegions", "collectors/aws/collection.py", "the enabled regions, when regions is not set"),
 )
 
 #: Sent by the endpoint collector of kind ``ssm`` (servers managed by Systems Manager), on top of DISCOVERY.

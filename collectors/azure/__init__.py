@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collectors.azure.collect import collect
+    from collectors.azure.collection import collect
     from collectors.azure.http import ALLOWED, ReadOnlyViolation
 
 __all__ = ["ALLOWED", "ReadOnlyViolation", "collect"]
@@ -17,7 +17,7 @@ __all__ = ["ALLOWED", "ReadOnlyViolation", "collect"]
 _LAZY = {
     "ALLOWED": "collectors.azure.http",
     "ReadOnlyViolation": "collectors.azure.http",
-    "collect": "collectors.azure.collect",
+    "collect": "collectors.azure.collection",
 }
 
 

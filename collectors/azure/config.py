@@ -117,4 +117,4 @@ class AzureSource(SourceBase, AzureCredentials):
         return AzureCredentials(**{k: getattr(self, k) for k in AzureCredentials.model_fields})
 
 
-PROVIDER = Provider(name="azure", source_model=AzureSource, collect="collectors.azure:collect")
+PROVIDER = Provider(name="azure", source_model=AzureSource, collect="collectors.azure.collection:collect")

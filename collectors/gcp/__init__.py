@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collectors.gcp.collect import collect
+    from collectors.gcp.collection import collect
 
 __all__ = ["collect"]
 
@@ -17,7 +17,7 @@ __all__ = ["collect"]
 def __getattr__(name: str) -> Any:
     if name != "collect":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from collectors.gcp.collect import collect
+    from collectors.gcp.collection import collect
 
     globals()["collect"] = collect
     return collect

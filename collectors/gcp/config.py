@@ -42,4 +42,4 @@ class GcpSource(SourceBase):
     )
 
 
-PROVIDER = Provider(name="gcp", source_model=GcpSource, collect="collectors.gcp:collect")
+PROVIDER = Provider(name="gcp", source_model=GcpSource, collect="collectors.gcp.collection:collect")

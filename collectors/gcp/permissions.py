@@ -2,7 +2,7 @@
 
 Two APIs, every call a read:
 
-- Cloud Asset Inventory, always, through the AssetServiceClient (collectors/gcp/collect.py);
+- Cloud Asset Inventory, always, through the AssetServiceClient (collectors/gcp/collection.py);
 - the Cloud Identity Policy API, only with ``cloud_identity_admin`` (collectors/gcp/identity.py).
 
 ``make permissions`` (``python -m collectors.permissions --write``) writes the table of
