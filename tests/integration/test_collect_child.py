@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -25,6 +25,9 @@ from agent.store import Store
 from collectors import Cancelled, CollectContext
 from tests.integration.collect_child_providers import crash
 from tests.integration.test_daemon import Agent, assert_consistent, runs, source
+
+if TYPE_CHECKING:
+    from posture_demo.run import DemoCloud
 
 CHILD_MODULE = "agent.stages.collect_child"
 
@@ -252,3 +255,21 @@ def test_the_daemon_records_a_killed_child_as_failed_and_carries_on(proxy: AwsPr
     ended = [e for e in events if e.get("event") == "collection process ended without a result"]
     assert len(ended) == 1 and ended[0]["reason"] == "killed by SIGKILL" and ended[0]["source"] == "acct"
     assert_consistent(agent.db)
+
+
+def test_every_demo_provider_gives_the_same_findings_from_a_child(cloud: DemoCloud, tmp_path: Path) -> None:
+    from posture_demo.run import demo_config
+
+    cfg = demo_config(cloud.endpoint, f"sqlite:///{tmp_path / 'demo.db'}", "127.0.0.1:0", "1h", cloud.other_sources)
+    pipeline = Pipeline(cfg, None)
+    assert {s.provider for s in cfg.sources} == {"aws", "gcp", "azure", "endpoints"}
+    for src in cfg.sources:
+        here = pipeline.run_cycle(src)
+        child = pipeline.run_cycle(src, in_child=True)
+        assert child.ok and here.ok, (src.name, child.error, here.error)
+        assert {(f.uid, f.status, f.message) for f in child.findings} == {
+            (f.uid, f.status, f.message) for f in here.findings
+        }, src.name
+        assert {(r.type, r.id) for s in child.snapshots for r in s.resources} == {
+            (r.type, r.id) for s in here.snapshots for r in s.resources
+        }, src.name
