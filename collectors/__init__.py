@@ -47,3 +47,21 @@ class CollectContext:
     def check_cancelled(self) -> None:
         if self.cancel.is_set():
             raise Cancelled("collection cancelled")
+
+
+def lazy_attributes(package: str, where: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports ``name`` from ``where[name]`` on first use and keeps it,
+    so that importing a provider's config (to validate a source) does not import its cloud SDK."""
+
+    def __getattr__(name: str) -> Any:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+        import sys
+
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__

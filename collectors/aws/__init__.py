@@ -6,7 +6,9 @@ collects in child processes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from collectors import lazy_attributes
 
 if TYPE_CHECKING:
     from collectors.aws.allowlist import ALLOWED_ACTIONS, ReadOnlyViolation
@@ -21,12 +23,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
