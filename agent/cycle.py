@@ -66,6 +66,7 @@ class Pipeline:
         self.categories = soc2_categories(config.scope.soc2_categories)  # as the CLI counts them
         # check id -> the framework requirements in scope it bears on (SOC2:CC6.1, ...)
         self.requirements = {cid: self.mappings.tags_for(cid, self.frameworks, self.categories) for cid in self.checks}
+        self.required_types = frozenset(t for c in self.checks.values() for t in c.meta.requires)  # inputs of checks
         self.alerts = AlertComposer(config, self.checks, self.requirements, self.mappings)
         self.alerts_wake = threading.Event()  # set after each committed cycle: the dispatcher looks at once
         self._posture_at = float("-inf")
@@ -147,8 +148,7 @@ class Pipeline:
         """The checks over one snapshot, with the risk-acceptance exceptions in force applied
         (``rules``: the store's, read here when not given). ``source``: the types it leaves out
         make the checks that require them report error."""
-        required = {t for c in self.checks.values() for t in c.meta.requires}
-        uncollected = {t for t in required if not source.collects(t)} if source is not None else set()
+        uncollected = {t for t in self.required_types if not source.collects(t)} if source is not None else set()
         findings = evaluate(
             snapshot,
             self.checks.values(),

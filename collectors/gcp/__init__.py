@@ -6,7 +6,9 @@ child processes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from collectors import lazy_attributes
 
 if TYPE_CHECKING:
     from collectors.gcp.collection import collect
@@ -14,10 +16,4 @@ if TYPE_CHECKING:
 __all__ = ["collect"]
 
 
-def __getattr__(name: str) -> Any:
-    if name != "collect":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from collectors.gcp.collection import collect
-
-    globals()["collect"] = collect
-    return collect
+__getattr__ = lazy_attributes(__name__, {"collect": "collectors.gcp.collection"})
