@@ -23,6 +23,11 @@ GCP, from the calls declared in collectors/gcp/permissions.py (which the collect
 
 - docs/gcp-permissions.md: the table of calls, IAM permissions and OAuth scopes between its markers.
 
+Okta, from the requests declared in collectors/okta/permissions.py:
+
+- collectors/okta/allowed_requests.py: ``ALLOWED_REQUESTS``, the allowlist the HTTP client enforces;
+- docs/okta-permissions.md: the table of requests and OAuth scopes between its markers.
+
 Whole files begin with a line saying they are generated and by which command; a generated section of
 a hand-written document begins with a marker comment that says the same.
 """
@@ -283,6 +288,46 @@ def _gcp_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+# -- Okta -----------------------------------------------------------------------------------------------
+
+
+def _okta_allowlist() -> str:
+    from collectors.okta.permissions import REQUESTS
+
+    entries = sorted({(r.method, r.path) for r in REQUESTS})
+    return "\n".join(
+        [
+            f"# {NOTICE}",
+            "# from collectors/okta/permissions.py; do not edit by hand.",
+            '"""The read-only allowlist of the Okta collector: (method, path template relative to the org URL;',
+            "``{name}`` is one path segment). The HTTP client (collectors/okta/http.py) refuses any other request",
+            'before it leaves the process. The one POST is the OAuth token request (auth: oauth only)."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            '__all__ = ["ALLOWED_REQUESTS"]',
+            "",
+            "ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(",
+            "    {",
+            *(line for entry in entries for line in _python_tuple(entry)),
+            "    }",
+            ")",
+            "",
+        ]
+    )
+
+
+def _okta_table() -> str:
+    from collectors.okta.permissions import REQUESTS, SCOPES
+
+    rows = ["| Request | OAuth scope (auth: oauth) | Read for | Sent by |", "|---|---|---|---|"]
+    for r in REQUESTS:
+        scope = f"`{r.scope}`" if r.scope else "none (client credentials grant)"
+        rows.append(f"| `{r.method} {_cell(r.path)}` | {scope} | {_cell(r.purpose)} | `{r.by}` |")
+    rows += ["", "Scopes the agent requests with `auth: oauth`: " + ", ".join(f"`{s}`" for s in SCOPES) + "."]
+    return "\n".join(rows) + "\n"
+
+
 # -- files and sections ---------------------------------------------------------------------------------
 
 
@@ -310,6 +355,7 @@ def _bootstrap() -> None:
     for name, attribute in (
         ("collectors.aws.allowed_actions", "ALLOWED_ACTIONS"),
         ("collectors.azure.allowed_requests", "ALLOWED_REQUESTS"),
+        ("collectors.okta.allowed_requests", "ALLOWED_REQUESTS"),
     ):
         try:
             __import__(name)
@@ -350,6 +396,10 @@ def _renderers() -> dict[str, Callable[[str | None], str]]:
     renderers[azure_doc] = lambda current: arm(graph(current))
     renderers["docs/gcp-permissions.md"] = doc(
         "docs/gcp-permissions.md", "gcp-calls", "collectors/gcp/permissions.py", _gcp_table()
+    )
+    renderers["collectors/okta/allowed_requests.py"] = whole(_okta_allowlist())
+    renderers["docs/okta-permissions.md"] = doc(
+        "docs/okta-permissions.md", "okta-requests", "collectors/okta/permissions.py", _okta_table()
     )
     return renderers
 
