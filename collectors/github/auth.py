@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from agent.config import Secret
+from agent.config_base import Secret
 from collectors.github.config import GitHubSource
 from collectors.github.http import ApiError, AuthError, GitHubHttp, error_of
 from collectors.github.permissions import app_permissions

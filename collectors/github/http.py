@@ -214,7 +214,14 @@ class GitHubHttp:
     # -- requests ----------------------------------------------------------------------------------
 
     def _attempt(
-        self, method: str, url: httpx.URL, params: Mapping[str, str] | None, auth: str, body: Any, operation: str
+        self,
+        method: str,
+        url: httpx.URL,
+        params: Mapping[str, str] | None,
+        auth: str,
+        body: Any,
+        operation: str,
+        absent: str = "",
     ) -> httpx.Response:
         self.ctx.check_cancelled()
         self._await_primary()
@@ -225,7 +232,9 @@ class GitHubHttp:
             self.ctx.on_api_call("github", operation, "ConnectionError")
             raise
         self._note_limits(response)
-        self.ctx.on_api_call("github", operation, None if response.status_code < 400 else f"HTTP{response.status_code}")
+        status = response.status_code
+        normal = status < 400 or (status == 404 and bool(absent) and absent.lower() in error_of(response).lower())
+        self.ctx.on_api_call("github", operation, None if normal else f"HTTP{status}")
         return response
 
     def exchange(
@@ -237,6 +246,7 @@ class GitHubHttp:
         params: Mapping[str, str] | None = None,
         auth: str | None = None,
         body: Any = None,
+        absent: str = "",
     ) -> httpx.Response:
         """One request, retried on 5xx and transport errors and after rate limits (bounded); the final
         response, whatever its status. ``auth``: a fixed Authorization value (the App's JWT), else the
@@ -244,26 +254,40 @@ class GitHubHttp:
         self.check(method, url)  # before any credential is even made
         for fresh in (False, True):
             header = auth if auth is not None else self.authorization(fresh)
-            response = self._limited(method, url, params, header, body, operation)
+            response = self._limited(method, url, params, header, body, operation, absent)
             if response.status_code != 401 or auth is not None or fresh:
                 return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _limited(
-        self, method: str, url: httpx.URL, params: Mapping[str, str] | None, auth: str, body: Any, operation: str
+        self,
+        method: str,
+        url: httpx.URL,
+        params: Mapping[str, str] | None,
+        auth: str,
+        body: Any,
+        operation: str,
+        absent: str,
     ) -> httpx.Response:
         waits = 0
+        limited: httpx.Response | None = None  # the last rate-limit answer, named if the wait is refused
         while True:
             try:
                 response = send(
-                    lambda: self._attempt(method, url, params, auth, body, operation),
+                    lambda: self._attempt(method, url, params, auth, body, operation, absent),
                     self.retry,
                     operation=f"github {operation}",
                     sleep=self._sleep,
                 )
             except httpx.TransportError as exc:
                 raise ApiError(0, "ConnectionError", _clean(f"{type(exc).__name__}: {exc}")) from None
+            except ApiError as exc:
+                if limited is None or exc.code != "RateLimited":
+                    raise
+                status = limited.status_code
+                raise ApiError(status, exc.code, f"HTTP {status}: {error_of(limited)} ({exc.message})") from None
             wait = self._limit_wait(response)
+            limited = response if wait is not None else None
             if wait is None:
                 return response
             if wait > self.max_rate_wait or waits >= self.retry.retries:
@@ -306,7 +330,7 @@ class GitHubHttp:
         """(status, JSON body or None) of a GET whose 404 with ``absent`` in its message means "none"
         (an unprotected branch, Dependabot alerts off); any other 404 is an error, since GitHub also
         answers 404 to a token that may not see the resource."""
-        response = self.exchange("GET", self.url(path), operation=operation)
+        response = self.exchange("GET", self.url(path), operation=operation, absent=absent)
         if response.status_code == 404 and absent.lower() in error_of(response).lower():
             return 404, None
         self._raise_for(response)

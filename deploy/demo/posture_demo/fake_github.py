@@ -24,7 +24,9 @@ Used by the demo and by the integration tests. What it does as GitHub does:
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import math
 import re
 import secrets
 import shutil
@@ -144,7 +146,9 @@ class FakeGitHub:
     # -- lifecycle -------------------------------------------------------------------------------
 
     @staticmethod
+    @functools.cache
     def _app_key() -> tuple[bytes, Any]:
+        """The App's key pair, made once a process (an RSA key takes a while to generate)."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -163,7 +167,10 @@ class FakeGitHub:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}{self.prefix}"
-        threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True).start()
+        # a short poll: stop() returns at once (tests start and stop one fake each)
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -240,11 +247,18 @@ class FakeGitHub:
         with self._lock:
             self._canned.append(_Canned(re.compile(path_regex), status, body, dict(headers or {})))
 
+    def reset_faults(self) -> None:
+        """Forget every injected fault and canned body; a full budget again."""
+        with self._lock:
+            self._faults.clear()
+            self._canned.clear()
+            self.remaining = self.rate_limit
+
     def spend_budget(self, remaining: int, reset_in: float) -> None:
         """Leave ``remaining`` requests in the primary budget, reset ``reset_in`` seconds from now."""
         with self._lock:
             self.remaining = remaining
-            self.reset_at = int(self.clock() + reset_in + 0.999)
+            self.reset_at = math.ceil(self.clock() + reset_in)
 
     def calls(self, path_regex: str = "", method: str | None = None) -> list[tuple[str, str, str, int]]:
         with self._lock:
@@ -354,6 +368,10 @@ class FakeGitHub:
         why = self._verify_jwt(jwt)
         if why:
             return self._error(401, why)
+        with self._lock:
+            canned = next((c for c in self._canned if c.pattern.search(rel)), None)
+        if canned is not None:
+            return canned.status, canned.body, dict(canned.headers)
         base = f"/app/installations/{self.installation_id}"
         if method == "GET" and rel == base:
             return 200, self._json(self._installation()), {}
