@@ -46,6 +46,7 @@ __all__ = [
     "OktaHttp",
     "ReadOnlyViolation",
     "allowed",
+    "endpoint",
     "error_of",
     "next_link",
     "path_pattern",
@@ -62,7 +63,7 @@ def path_pattern(template: str) -> str:
     return "".join(re.escape(p) if i % 2 == 0 else "[^/]+" for i, p in enumerate(re.split(r"\{([^{}]*)\}", template)))
 
 
-_COMPILED = [(m, re.compile(path_pattern(t))) for m, t in ALLOWED]
+_COMPILED = [(m, t, re.compile(path_pattern(t))) for m, t in ALLOWED]
 
 
 class ReadOnlyViolation(Exception):
@@ -94,7 +95,12 @@ class _TooLong(Exception):
 
 
 def allowed(method: str, path: str) -> bool:
-    return any(m == method.upper() and p.fullmatch(path) for m, p in _COMPILED)
+    return endpoint(method, path) is not None
+
+
+def endpoint(method: str, path: str) -> str | None:
+    """The allowlist template ``path`` matches: Okta counts rate limits per endpoint."""
+    return next((t for m, t, p in _COMPILED if m == method.upper() and p.fullmatch(path)), None)
 
 
 def error_of(response: httpx.Response) -> tuple[str, str]:
@@ -152,7 +158,7 @@ class OktaHttp:
         )
         self._sleep = sleep or source_sleep(ctx)
         self._lock = threading.Lock()
-        self._resume_at = 0.0  # monotonic time before which no request is sent (a window used up)
+        self._resume_at: dict[str, float] = {}  # endpoint -> monotonic time its used-up window resets
         self._access: tuple[str, float] | None = None  # OAuth access token, monotonic expiry
         self._ssws = source.token.reveal() if source.auth == "api_token" and source.token is not None else ""
         seconds = source.timeout.total_seconds()
@@ -239,25 +245,26 @@ class OktaHttp:
 
     # -- pacing --------------------------------------------------------------------------------------
 
-    def _pace(self) -> None:
-        """Before a request: wait for a window the last responses said is used up (bounded)."""
+    def _pace(self, bucket: str) -> None:
+        """Before a request: wait for the endpoint's window the last response said is used up (bounded)."""
         with self._lock:
-            left = self._resume_at - time.monotonic()
+            left = self._resume_at.get(bucket, 0.0) - time.monotonic()
         if left > 0:
             self._sleep(min(left, self.max_wait))
 
-    def _note_limits(self, response: httpx.Response) -> None:
+    def _note_limits(self, bucket: str, response: httpx.Response) -> None:
         if response.headers.get("X-Rate-Limit-Remaining", "").strip() == "0":
             wait = reset_in(response)
             if wait:
                 with self._lock:
-                    self._resume_at = max(self._resume_at, time.monotonic() + wait)
+                    self._resume_at[bucket] = max(self._resume_at.get(bucket, 0.0), time.monotonic() + wait)
 
     # -- requests ------------------------------------------------------------------------------------
 
     def _attempt(self, url: str, params: Mapping[str, str] | None, operation: str) -> httpx.Response:
+        bucket = endpoint("GET", httpx.URL(url).path) or ""
         self.ctx.check_cancelled()
-        self._pace()
+        self._pace(bucket)
         self.ctx.check_cancelled()
         try:
             response = self.client.get(url, params=params, headers={"Authorization": self._authorization()})
@@ -265,7 +272,7 @@ class OktaHttp:
             self.ctx.on_api_call("okta", operation, "ConnectionError")
             raise
         self.ctx.on_api_call("okta", operation, None if response.status_code < 400 else error_of(response)[0])
-        self._note_limits(response)
+        self._note_limits(bucket, response)
         if response.status_code == 429:
             wait = reset_in(response)
             if wait is not None and wait > self.max_wait:

@@ -93,6 +93,7 @@ class Request:
     query: str
     status: int
     at: float  # time.time() when answered
+    reset: int | None = None  # the X-Rate-Limit-Reset it was answered with
 
 
 @dataclass
@@ -195,7 +196,8 @@ class FakeOkta:
         self._server.fake = self
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.base = f"https://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-okta", daemon=True)
+        server = self._server  # a short poll: stop() returns at once, and each test's fake with it
+        self._thread = threading.Thread(target=lambda: server.serve_forever(0.05), name="fake-okta", daemon=True)
         self._thread.start()
         return self
 
@@ -281,10 +283,10 @@ class FakeOkta:
         with self._lock:
             self._faults.clear()
 
-    def record(self, method: str, raw_path: str, status: int) -> None:
+    def record(self, method: str, raw_path: str, status: int, reset: int | None = None) -> None:
         url = urlsplit(raw_path)
         with self._lock:
-            self.requests.append(Request(method, url.path, url.query, status, time.time()))
+            self.requests.append(Request(method, url.path, url.query, status, time.time(), reset))
 
     def calls(self, path_regex: str = "", method: str = "GET") -> list[Request]:
         pat = re.compile(path_regex)
@@ -328,7 +330,8 @@ class FakeOkta:
         path = url.path
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         status, body, headers, data = self._answer(path, query, url.query, auth)
-        self.record("GET", raw, status)
+        reset = next((int(v) for k, v in headers if k == "X-Rate-Limit-Reset"), None)
+        self.record("GET", raw, status, reset)
         return status, body, headers, data
 
     def _fault(self, path: str, raw_query: str) -> _Fault | None:
@@ -357,7 +360,7 @@ class FakeOkta:
                 reset = math.ceil(time.time() + (fault.reset_in or 1.0))
                 headers = [h for h in headers if not h[0].startswith("X-Rate-Limit-R")]
                 headers += [("X-Rate-Limit-Remaining", "0"), ("X-Rate-Limit-Reset", str(reset))]
-            return fault.status, fault.body, headers + extra, fault.raw
+            return fault.status, _served(fault.body, datetime.now(UTC)), headers + extra, fault.raw
         if not within:
             return 429, okta_error(429), headers, None
         status, body, links = self._serve(kind, m, query)

@@ -44,8 +44,9 @@ def _free_port() -> int:
 class DemoCloud:
     """Every provider on loopback: moto (with a proxy for what moto lacks) and a seeded AWS
     organisation, a fake GCP organisation (Cloud Asset API), a fake Azure tenant (Entra ID login,
-    Graph and ARM over TLS) with Intune devices, a fake Fleet server with laptops, and the
-    organisation's servers through SSM (inventory and Patch Manager served by the proxy)."""
+    Graph and ARM over TLS) with Intune devices, a fake Okta org (management API over TLS), a fake
+    Fleet server with laptops, and the organisation's servers through SSM (inventory and Patch Manager
+    served by the proxy)."""
 
     def __init__(self) -> None:
         # Process-local dummy credentials: the demo must never reach a real cloud account.
@@ -62,6 +63,7 @@ class DemoCloud:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
         self._proxy: Any = None
         self._azure: Any = None
+        self._okta: Any = None
         self.tsa: Any = None  # posture_demo.tsa.LocalTsa, None without openssl
         self.moto_url = ""
         self.endpoint = ""
@@ -69,7 +71,7 @@ class DemoCloud:
         self.other_sources: list[dict[str, Any]] = []  # GCP, Azure, endpoint sources as config data
 
     def start(self) -> None:
-        from posture_demo import fake_azure, fake_devices, fake_gcp
+        from posture_demo import fake_azure, fake_devices, fake_gcp, fake_okta
         from posture_demo.awsproxy import AwsProxy
         from posture_demo.seed import seed_organisation
 
@@ -84,10 +86,12 @@ class DemoCloud:
         self._proxy.start()
         self.endpoint = self._proxy.url
         self._azure = fake_azure.FakeAzure(fake_azure.demo_tenant()).start()
+        self._okta = fake_okta.FakeOkta().start()
         self.other_sources = [
             fake_gcp.source_config(fake_gcp.start()),
             self._azure.source_config(),
             self._azure.intune_config(),
+            self._okta.source_config(),
             *fake_devices.source_configs(fake_devices.start()),
             fake_devices.ssm_source_config(self.endpoint),
         ]
@@ -149,6 +153,8 @@ class DemoCloud:
         fake_devices.stop()
         if self._azure is not None:
             self._azure.stop()
+        if self._okta is not None:
+            self._okta.stop()
         if self._proxy is not None:
             self._proxy.stop()
         self._moto.stop()
@@ -287,7 +293,7 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     print(
         f"""
   fake AWS endpoint : {cloud.endpoint}  (management {cloud.org.management}, members {members})
-  other sources     : {", ".join(s.name for s in cfg.sources[1:])}  (fake GCP, Azure/Entra ID, Intune, Fleet)
+  other sources     : {", ".join(s.name for s in cfg.sources[1:])}  (fake GCP, Azure/Entra ID, Intune, Okta, Fleet)
   metrics           : http://{host}:{port}/metrics
   health            : http://{host}:{port}/healthz  http://{host}:{port}/readyz
   evidence store    : {demo_dir / "posture.db"}
