@@ -18,7 +18,9 @@ _PROVIDERS = (
     ("gcp", "Google Cloud", "docs/gcp-permissions.md"),
     ("endpoints", "Endpoints", "docs/endpoints.md"),
     ("aws", "AWS", "docs/aws-permissions.md"),
+    ("github", "GitHub", "docs/github-permissions.md"),
 )
+_KNOWN = {p for p, _, _ in _PROVIDERS}  # a provider not listed still gets its section, titled by its name
 _FRAMEWORKS = ("soc2", "cis_aws", "cis_azure", "cis_gcp")
 
 
@@ -45,11 +47,15 @@ def catalog_markdown(checks: Iterable[Check], mappings: Mappings) -> str:
         "(without it the check reports `error`, never `pass`), and the requirements it supports.",
         "",
         f"{total} checks: "
-        + ", ".join(f"{len(by_provider.get(p, []))} {title}" for p, title, _ in _PROVIDERS if p in by_provider)
+        + ", ".join(
+            [f"{len(by_provider.get(p, []))} {title}" for p, title, _ in _PROVIDERS if p in by_provider]
+            + [f"{len(v)} {p}" for p, v in sorted(by_provider.items()) if p not in _KNOWN]
+        )
         + ".",
         "",
     ]
-    for provider, title, perms in _PROVIDERS:
+    listed = [*_PROVIDERS, *((p, p, f"docs/{p}-permissions.md") for p in sorted(by_provider) if p not in _KNOWN)]
+    for provider, title, perms in listed:
         items = sorted(by_provider.get(provider, []), key=lambda c: c.id)
         if not items:
             continue

@@ -23,10 +23,21 @@ GCP, from the calls declared in collectors/gcp/permissions.py (which the collect
 
 - docs/gcp-permissions.md: the table of calls, IAM permissions and OAuth scopes between its markers.
 
+GitHub, from the requests declared in collectors/github/permissions.py:
+
+- collectors/github/allowed_requests.py: ``ALLOWED_REQUESTS``, the allowlist the HTTP client enforces;
+- docs/github-permissions.md: the table of requests, token permissions and scopes between its markers.
+
 Okta, from the requests declared in collectors/okta/permissions.py:
 
 - collectors/okta/allowed_requests.py: ``ALLOWED_REQUESTS``, the allowlist the HTTP client enforces;
 - docs/okta-permissions.md: the table of requests and OAuth scopes between its markers.
+
+Google Workspace, from the requests declared in collectors/googleworkspace/permissions.py (which the
+client enforces as they are):
+
+- docs/googleworkspace-permissions.md: the table of requests, OAuth scopes and admin privileges between its
+  markers.
 
 Whole files begin with a line saying they are generated and by which command; a generated section of
 a hand-written document begins with a marker comment that says the same.
@@ -288,6 +299,46 @@ def _gcp_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+# -- GitHub ---------------------------------------------------------------------------------------------
+
+
+def _github_allowlist() -> str:
+    from collectors.github.permissions import REQUESTS
+
+    entries = sorted({(r.method, r.path) for r in REQUESTS})
+    return "\n".join(
+        [
+            f"# {NOTICE}",
+            "# from collectors/github/permissions.py; do not edit by hand.",
+            '"""The read-only allowlist of the GitHub collector: (method, path template relative to the source\'s',
+            "api_url; ``{name}`` is one path segment). The HTTP client (collectors/github/http.py) refuses any other",
+            'request before it leaves the process. The one POST is the GitHub App token exchange."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            '__all__ = ["ALLOWED_REQUESTS"]',
+            "",
+            "ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(",
+            "    {",
+            *(line for entry in entries for line in _python_tuple(entry)),
+            "    }",
+            ")",
+            "",
+        ]
+    )
+
+
+def _github_table() -> str:
+    from collectors.github.permissions import REQUESTS
+
+    rows = ["| Request | Fine-grained token / App permission | Classic token scope | For |", "|---|---|---|---|"]
+    for r in REQUESTS:
+        perm = f"`{r.permission}`" if r.permission else "none (the App's signed JWT)"
+        classic = _cell(r.classic) if r.classic else "n/a"
+        rows.append(f"| `{r.method} {_cell(r.path)}` | {perm} | {classic} | {_cell(r.purpose)} |")
+    return "\n".join(rows) + "\n"
+
+
 # -- Okta -----------------------------------------------------------------------------------------------
 
 
@@ -325,6 +376,22 @@ def _okta_table() -> str:
         scope = f"`{r.scope}`" if r.scope else "none (client credentials grant)"
         rows.append(f"| `{r.method} {_cell(r.path)}` | {scope} | {_cell(r.purpose)} | `{r.by}` |")
     rows += ["", "Scopes the agent requests with `auth: oauth`: " + ", ".join(f"`{s}`" for s in SCOPES) + "."]
+    return "\n".join(rows) + "\n"
+
+
+# -- Google Workspace -----------------------------------------------------------------------------------
+
+
+def _googleworkspace_table() -> str:
+    from collectors.googleworkspace.permissions import REQUESTS, SCOPES
+
+    rows = ["| Request | OAuth scope | Admin API privilege of admin_email | For |", "|---|---|---|---|"]
+    for r in REQUESTS:
+        target = f"`{r.method} {r.path}` (directory_url)" if r.path else f"`{r.method}` token_url"
+        scope = f"`{r.scope}`" if r.scope else "none: it asks for the scopes below"
+        rows.append(f"| {target} | {scope} | {r.privilege or 'none'} | {_cell(r.purpose)} |")
+    scopes = ", ".join(f"`{s}`" for s in SCOPES)
+    rows += ["", f"Scopes the token request asks for, and domain-wide delegation must allow: {scopes}."]
     return "\n".join(rows) + "\n"
 
 
@@ -397,9 +464,19 @@ def _renderers() -> dict[str, Callable[[str | None], str]]:
     renderers["docs/gcp-permissions.md"] = doc(
         "docs/gcp-permissions.md", "gcp-calls", "collectors/gcp/permissions.py", _gcp_table()
     )
+    renderers["collectors/github/allowed_requests.py"] = whole(_github_allowlist())
+    renderers["docs/github-permissions.md"] = doc(
+        "docs/github-permissions.md", "github-requests", "collectors/github/permissions.py", _github_table()
+    )
     renderers["collectors/okta/allowed_requests.py"] = whole(_okta_allowlist())
     renderers["docs/okta-permissions.md"] = doc(
         "docs/okta-permissions.md", "okta-requests", "collectors/okta/permissions.py", _okta_table()
+    )
+    renderers["docs/googleworkspace-permissions.md"] = doc(
+        "docs/googleworkspace-permissions.md",
+        "googleworkspace-requests",
+        "collectors/googleworkspace/permissions.py",
+        _googleworkspace_table(),
     )
     return renderers
 

@@ -23,7 +23,15 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'posture.db'}"
     port = free_port()
     cfg = demo_config(cloud.endpoint, db, f"127.0.0.1:{port}", "1h", cloud.other_sources)
-    assert {s.provider for s in cfg.sources} == {"aws", "gcp", "azure", "endpoints", "okta"}
+    assert {s.provider for s in cfg.sources} == {
+        "aws",
+        "gcp",
+        "azure",
+        "endpoints",
+        "okta",
+        "googleworkspace",
+        "github",
+    }
     config = tmp_path / "agent.yaml"
     config.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)))
     log = tmp_path / "agent.log"
@@ -50,15 +58,15 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
             time.sleep(1)
         assert done >= sources, (done, log.read_text()[-2000:])
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        for provider in ("aws", "gcp", "azure", "endpoints", "okta"):
+        for provider in ("aws", "gcp", "azure", "endpoints", "okta", "googleworkspace", "github"):
             assert f'provider="{provider}"' in metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
-    # identity sources (Okta) evidence access control (CC6.1), not malware protection (CC6.8)
-    for requirement, identity in (("SOC2:CC6.1", {"okta"}), ("SOC2:CC6.8", set())):
+    # identity sources (Okta, Google Workspace) evidence access control (CC6.1), not malware protection (CC6.8)
+    for requirement, identity in (("SOC2:CC6.1", {"okta", "googleworkspace", "github"}), ("SOC2:CC6.8", set())):
         out = subprocess.run(
             [
                 sys.executable,
@@ -88,3 +96,11 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
     states = {r["id"]: r for r in json.loads(controls.stdout)["requirements"]}
     assert states["CC6.1"]["kind"] == "automated" and states["CC6.1"]["status"] in ("pass", "fail")
     assert states["CC6.8"]["failing_resources"] > 0  # the laptop without antivirus, among others
+    # change management (CC8.1) has automated evidence from the GitHub organisation
+    out = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "findings", "--db", db, "--control", "SOC2:CC8.1", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert {r["provider"] for r in json.loads(out.stdout) if r["status"] == "fail"} >= {"github"}

@@ -44,7 +44,9 @@ def _free_port() -> int:
 class DemoCloud:
     """Every provider on loopback: moto (with a proxy for what moto lacks) and a seeded AWS
     organisation, a fake GCP organisation (Cloud Asset API), a fake Azure tenant (Entra ID login,
-    Graph and ARM over TLS) with Intune devices, a fake Okta org (management API over TLS), a fake
+    Graph and ARM over TLS) with Intune devices, a fake Okta org (management API over TLS), a fake Google
+    Workspace (OAuth token endpoint and Directory API over TLS, a throwaway service-account key), a fake
+    GitHub organisation (REST API v3 with its paging and rate-limit headers, read with a token), a fake
     Fleet server with laptops, and the organisation's servers through SSM (inventory and Patch Manager
     served by the proxy)."""
 
@@ -64,6 +66,8 @@ class DemoCloud:
         self._proxy: Any = None
         self._azure: Any = None
         self._okta: Any = None
+        self._workspace: Any = None
+        self._github: Any = None
         self.tsa: Any = None  # posture_demo.tsa.LocalTsa, None without openssl
         self.moto_url = ""
         self.endpoint = ""
@@ -71,7 +75,7 @@ class DemoCloud:
         self.other_sources: list[dict[str, Any]] = []  # GCP, Azure, endpoint sources as config data
 
     def start(self) -> None:
-        from posture_demo import fake_azure, fake_devices, fake_gcp, fake_okta
+        from posture_demo import fake_azure, fake_devices, fake_gcp, fake_github, fake_googleworkspace, fake_okta
         from posture_demo.awsproxy import AwsProxy
         from posture_demo.seed import seed_organisation
 
@@ -87,11 +91,15 @@ class DemoCloud:
         self.endpoint = self._proxy.url
         self._azure = fake_azure.FakeAzure(fake_azure.demo_tenant()).start()
         self._okta = fake_okta.FakeOkta().start()
+        self._workspace = fake_googleworkspace.FakeWorkspace().start()  # its key: made now, in its temp dir
+        self._github = fake_github.FakeGitHub().start()
         self.other_sources = [
             fake_gcp.source_config(fake_gcp.start()),
             self._azure.source_config(),
             self._azure.intune_config(),
             self._okta.source_config(),
+            self._workspace.source_config(),
+            self._github.source_config(),
             *fake_devices.source_configs(fake_devices.start()),
             fake_devices.ssm_source_config(self.endpoint),
         ]
@@ -155,6 +163,10 @@ class DemoCloud:
             self._azure.stop()
         if self._okta is not None:
             self._okta.stop()
+        if self._workspace is not None:
+            self._workspace.stop()
+        if self._github is not None:
+            self._github.stop()
         if self._proxy is not None:
             self._proxy.stop()
         self._moto.stop()
@@ -293,7 +305,7 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
     print(
         f"""
   fake AWS endpoint : {cloud.endpoint}  (management {cloud.org.management}, members {members})
-  other sources     : {", ".join(s.name for s in cfg.sources[1:])}  (fake GCP, Azure/Entra ID, Intune, Okta, Fleet)
+  other sources     : {", ".join(s.name for s in cfg.sources[1:])}  (fakes on loopback)
   metrics           : http://{host}:{port}/metrics
   health            : http://{host}:{port}/healthz  http://{host}:{port}/readyz
   evidence store    : {demo_dir / "posture.db"}
