@@ -262,7 +262,15 @@ def test_every_demo_provider_gives_the_same_findings_from_a_child(cloud: DemoClo
 
     cfg = demo_config(cloud.endpoint, f"sqlite:///{tmp_path / 'demo.db'}", "127.0.0.1:0", "1h", cloud.other_sources)
     pipeline = Pipeline(cfg, None)
-    assert {s.provider for s in cfg.sources} == {"aws", "gcp", "azure", "endpoints", "okta"}
+    assert {s.provider for s in cfg.sources} == {
+        "aws",
+        "gcp",
+        "azure",
+        "endpoints",
+        "okta",
+        "googleworkspace",
+        "github",
+    }
     for src in cfg.sources:
         here = pipeline.run_cycle(src)
         child = pipeline.run_cycle(src, in_child=True)

@@ -211,6 +211,7 @@ _EXPECTED = [
     ("gcp", ("versioning",)),  # absent before: the whole object is the change
     ("azure", ("properties.minimumTlsVersion",)),
     ("endpoints", ("disk_encryption",)),
+    ("googleworkspace", ("identity.mfa", "isEnrolledIn2Sv")),  # the identity record follows the flag
 ]
 
 
@@ -249,4 +250,9 @@ def _change_one_attribute_per_provider(cloud: DemoCloud) -> Callable[[], None]:
     host = next(h for h in fake_devices._demo.hosts if h["hostname"] == "alice-mbp")
     host["disk_encryption_enabled"] = False
     undo.append(lambda: host.__setitem__("disk_encryption_enabled", True))
+
+    workspace = cloud._workspace.domain
+    bob = next(u for u in workspace.users if u["primaryEmail"].startswith("bob@"))
+    bob["isEnrolledIn2Sv"] = True
+    undo.append(lambda: bob.__setitem__("isEnrolledIn2Sv", False))
     return lambda: [u() for u in reversed(undo)] and None
