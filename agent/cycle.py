@@ -9,10 +9,10 @@ The daemon, `scan` and `demo` all call Pipeline.run_cycle; nothing else runs the
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from agent.alerts.model import Alert
 from agent.config import AnySource, Config
@@ -22,9 +22,10 @@ from agent.mappings import Mappings, load_mappings
 from agent.metrics import AgentMetrics
 from agent.models import ExceptionRule, Finding, Snapshot, new_run_id, utcnow
 from agent.posture import evaluate_posture, soc2_categories
-from agent.registry import collector_target, importable_name, load_checks, load_collectors
+from agent.registry import load_checks, load_collectors
 from agent.stages.alerts import AlertComposer
 from agent.stages.collect import Collected, Collector, collect
+from agent.stages.collect_child import child_target, collect_in_child
 from agent.stages.drift import RequirementStates, requirement_events, resource_changes, snapshot_drift
 from agent.stages.exceptions import apply_exceptions
 from agent.stages.publish import ExceptionGauge, observe_cycle
@@ -33,6 +34,9 @@ from agent.store import RunRecord, SnapshotWrite, Store, manual
 from agent.store.cycle_tx import CycleTransaction
 from checks.base import Check
 from collectors import Cancelled, CollectContext
+
+if TYPE_CHECKING:
+    from agent.stages.collect_early import EarlyCollection
 
 __all__ = ["CycleResult", "Pipeline"]
 
@@ -82,12 +86,25 @@ class Pipeline:
 
     # -- the cycle -------------------------------------------------------------------------------
 
-    def run_cycle(self, source: AnySource, ctx: CollectContext | None = None, *, in_child: bool = False) -> CycleResult:
+    def run_cycle(
+        self,
+        source: AnySource,
+        ctx: CollectContext | None = None,
+        *,
+        in_child: bool = False,
+        early: EarlyCollection | None = None,
+    ) -> CycleResult:
         """Collect, evaluate and store one source. Raises Cancelled if asked to stop mid-way
         (nothing stored); any other failure is recorded as a failed run. ``in_child``: collect in a
-        short-lived child process when the source allows it (the daemon, agent/stages/collect_child.py)."""
-        ctx = ctx or CollectContext()
-        ctx.on_api_call = _chain(ctx.on_api_call, self.metrics.on_api_call(source.provider))
+        short-lived child process when the source allows it (the daemon, agent/stages/collect_child.py).
+        ``early``: the source's collection, already started before this pipeline was built (the
+        scan, agent/stages/collect_early.py); its context replaces ``ctx``."""
+        if early is not None:
+            ctx = early.ctx
+            early.calls.attach(self.metrics.on_api_call(source.provider))
+        else:
+            ctx = ctx or CollectContext()
+            ctx.on_api_call = _chain(ctx.on_api_call, self.metrics.on_api_call(source.provider))
         if ctx.store is None:
             ctx.store = self.store  # read-only use by collectors of agent-fed sources (device push)
         run_id = new_run_id()
@@ -95,7 +112,9 @@ class Pipeline:
         t0 = time.monotonic()
         log.info("collection started", extra={"source": source.name, "run": run_id})
         try:
-            collected = self._collect(source, ctx, in_child)
+            collected = early.result() if early is not None else self._collect(source, ctx, in_child)
+            if early is not None and early.started_at is not None:
+                started = min(started, early.started_at)
             ctx.check_cancelled()
         except Cancelled:
             log.warning("collection cancelled", extra={"source": source.name, "run": run_id})
@@ -130,10 +149,8 @@ class Pipeline:
     def _collect(self, source: AnySource, ctx: CollectContext, in_child: bool) -> Collected:
         """The collect stage, in a child process when asked and possible: not for a source read from
         the agent's own store, nor a collector or source model another interpreter cannot import."""
-        target = collector_target(self.collectors, source.provider) if in_child and sys.executable else None
-        if target is not None and not source.reads_agent_store() and importable_name(type(source)) is not None:
-            from agent.stages.collect_child import collect_in_child
-
+        target = child_target(self.collectors, source) if in_child else None
+        if target is not None:
             return collect_in_child(source, target, ctx)
         try:
             collector = self.collectors.get(source.provider)

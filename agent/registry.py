@@ -12,7 +12,6 @@ import pkgutil
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any, Literal, get_args, get_origin
 
@@ -77,6 +76,8 @@ def checks_in(package: str) -> list[Check]:
 def load_checks(packages: Iterable[str] | None = None) -> dict[str, Check]:
     """All checks: from entry points, falling back to the built-in packages when not installed."""
     if packages is None:
+        from importlib.metadata import entry_points
+
         names = {ep.value for ep in entry_points(group=CHECK_GROUP)} or set(_BUILTIN_CHECK_PACKAGES)
         packages = sorted(names)
     result: dict[str, Check] = {}
@@ -137,6 +138,8 @@ def unregister_provider(name: str) -> None:
 @functools.cache
 def _entry_point_targets() -> dict[str, str]:
     targets = dict(_BUILTIN_PROVIDERS)  # when the package's entry points are not installed
+    from importlib.metadata import entry_points
+
     targets.update({ep.name: ep.value for ep in entry_points(group=COLLECTOR_GROUP)})
     return targets
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 from rich.table import Table
 
-from agent.alerts.dispatcher import deliver
 from agent.alerts.model import Alert
 from agent.cli.common import console, open_store, resolve_config, write_output
 from agent.cli.core import OutputFormat
 from agent.errors import EXIT_FAILED, UsageError
 from agent.models import isoformat, utcnow
-from agent.store import outbox
 
 __all__ = ["register"]
 
@@ -32,6 +29,8 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")] = OutputFormat.table,
     ) -> None:
         """Messages not delivered yet (pending) or given up on (parked)."""
+        from agent.store import outbox
+
         store = open_store(db, resolve_config(config) if config else None)
         try:
             with store.engine.connect() as conn:
@@ -83,6 +82,10 @@ def register(app: typer.Typer) -> None:
         config: Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="POSTURE_CONFIG")],
     ) -> None:
         """Send a test message to one channel now (not through the outbox); exit 3 if it is not delivered."""
+        import httpx
+
+        from agent.alerts.dispatcher import deliver
+
         cfg = resolve_config(config)
         chan = next((c for c in cfg.alerts.channels if c.name == channel), None)
         if chan is None:

@@ -13,14 +13,16 @@ import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from agent.config import Config, default_database_url, load_config, parse_duration
 from agent.errors import StoreUnusable, UsageError
-from agent.store import Store
-from agent.store.opening import Found, probe
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) is imported by the commands that open one
+    from agent.store import Store
+    from agent.store.opening import Found
 
 __all__ = [
     "check_duration",
@@ -218,14 +220,18 @@ def _missing(found: Found) -> StoreUnusable:
 def open_url(url: str, *, write: bool, missing_ok: bool = False) -> Store | None:
     """The store at ``url``. Writing: created or migrated when it is absent, empty or ours at an older
     revision. Reading: it must be ours (migrated when older); None when it is absent or empty and
-    ``missing_ok``, else StoreUnusable. A database that is not ours is refused either way, untouched."""
+    ``missing_ok``, else StoreUnusable. A database that is not ours is refused either way, untouched.
+    A store already at the head revision is used as it is (Alembic is not even imported)."""
+    from agent.store import Store
+    from agent.store.opening import probe
+
     found = probe(url)
     if not write and found.kind != "ours":
         if missing_ok:
             return None
         raise _missing(found)
     store = Store(url)
-    if write or not found.at_head:
+    if not found.at_head:
         try:
             store.upgrade()
         except BaseException:

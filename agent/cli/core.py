@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,12 +35,14 @@ from agent.cli.common import (
     write_output,
 )
 from agent.config import AnySource, Config, json_schema, load_config, secret_problems
-from agent.cycle import CycleResult, Pipeline
 from agent.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, ConfigError, UsageError
 from agent.logs import configure_logging
 from agent.models import Severity, isoformat, utcnow
 from collectors import CollectContext
 from collectors.aws.config import AwsSource
+
+if TYPE_CHECKING:  # the pipeline (store, checks, mappings) is imported by the commands that run one
+    from agent.cycle import CycleResult
 
 __all__ = ["ScanProgress", "register", "scan_document", "scan_verdict"]
 
@@ -304,6 +306,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         option = "--listen" if address else f"{config}: listen"
         check_port_free(option, host, port)
         configure_logging(cfg.log.level, cfg.log.format)
+        from agent.cycle import Pipeline
+
         store = open_store(db, cfg, write=True)
         pipeline = Pipeline(cfg, store)
         try:
@@ -369,29 +373,38 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 raise UsageError(f"no sources to scan in {config}")
         url = store_url(db, cfg if config else None)
         configure_logging("warning", "text")
-        store = open_store(url, None, write=True)
-        try:
-            pipeline = Pipeline(cfg, store)
-            started = utcnow()
-            results: list[CycleResult] = []
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                disable=not err_console.is_terminal,
-                transient=True,
-            ) as progress:
-                scan_progress = ScanProgress(progress, len(sources))
-                for each in sources:
-                    bar = scan_progress.source(each.name)
-                    res = pipeline.run_cycle(each, CollectContext(progress=bar))
-                    results.append(res)
-                    failing = sum(f.status.value == "fail" for f in res.findings)
-                    bar.finish("failed" if res.error else f"{len(res.snapshots)} accounts, {failing} failing")
-        finally:
-            store.close()
+        started = utcnow()
+        results: list[CycleResult] = []
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not err_console.is_terminal,
+            transient=True,
+        ) as progress:
+            scan_progress = ScanProgress(progress, len(sources))
+            bars = [scan_progress.source(each.name) for each in sources]
+            contexts = [CollectContext(progress=bar) for bar in bars]
+            # the collections start now, in child processes, while this one opens the store and
+            # builds the pipeline (agent/stages/collect_early.py)
+            from agent.registry import load_collectors
+            from agent.stages.collect_early import EarlyCollections
+
+            with EarlyCollections(sources, contexts, load_collectors()) as early:
+                from agent.cycle import Pipeline
+
+                store = open_store(url, None, write=True)
+                try:
+                    pipeline = Pipeline(cfg, store)
+                    for each, ctx, bar in zip(sources, contexts, bars, strict=True):
+                        res = pipeline.run_cycle(each, ctx, early=early.get(each))
+                        results.append(res)
+                        failing = sum(f.status.value == "fail" for f in res.findings)
+                        bar.finish("failed" if res.error else f"{len(res.snapshots)} accounts, {failing} failing")
+                finally:
+                    store.close()
         doc = scan_document(uuid.uuid4().hex, started, utcnow(), results)
         if fmt not in (OutputFormat.table, OutputFormat.json):
             from agent.outputs import emit, render_scan

@@ -13,7 +13,6 @@ from agent.cli.common import check_duration, console, open_store, resolve_config
 from agent.cli.core import OutputFormat
 from agent.errors import UsageError
 from agent.models import isoformat, utcnow
-from agent.store.drift_reads import recent_drift
 
 __all__ = ["KINDS", "register"]
 
@@ -58,6 +57,8 @@ def register(app: typer.Typer) -> None:
         ] = 500,
     ) -> None:
         """List drift events: resources added, removed or modified, and finding transitions."""
+        from agent.store.drift_reads import recent_drift
+
         window = check_duration("--since", since)
         bad = [k for k in kind or () if k not in KINDS]
         if bad:

@@ -16,7 +16,6 @@ import typer
 from agent.cli.mappings_cmd import ConfigOpt, DbOpt, FormatOpt, OutputFormat, open_store, resolve_scope
 from agent.config import parse_duration
 from agent.errors import UsageError
-from agent.mappings import load_mappings
 
 __all__ = ["evidence_app", "register"]
 
@@ -40,6 +39,7 @@ def attach(
     db: DbOpt = None,
 ) -> None:
     """Store a document (SHA-256, size, name, owner, next review date and the bytes) for a manual control."""
+    from agent.mappings import load_mappings
     from agent.store import manual
 
     try:

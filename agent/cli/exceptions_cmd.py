@@ -12,7 +12,6 @@ from rich.table import Table
 from agent.cli.common import console, open_store, resolve_config, write_output
 from agent.cli.core import OutputFormat
 from agent.errors import UsageError
-from agent.exceptions import add_exception, list_exceptions
 from agent.models import isoformat, utcnow
 
 __all__ = ["register", "parse_expiry"]
@@ -50,6 +49,7 @@ def register(app: typer.Typer) -> None:
         db: Annotated[str | None, typer.Option("--db", help="Store URL.")] = None,
     ) -> None:
         """Accept the risk of CHECK failing on matching resources until a date."""
+        from agent.exceptions import add_exception
         from agent.registry import load_checks
 
         if check not in load_checks():
@@ -81,6 +81,8 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")] = OutputFormat.table,
     ) -> None:
         """Every exception with its state (active, expiring within a week, expired)."""
+        from agent.exceptions import list_exceptions
+
         store = open_store(db, resolve_config(config) if config else None)
         try:
             rules = list_exceptions(store)

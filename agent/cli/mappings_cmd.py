@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent.config import FRAMEWORKS, SOC2_CATEGORIES, default_database_url, load_config
 from agent.errors import UsageError
-from agent.mappings import Mappings, load_mappings
-from agent.posture import Posture, RequirementState, coverage, evaluate_posture, soc2_categories
+
+if TYPE_CHECKING:  # the mappings (and their schema validator) load when a command needs them
+    from agent.mappings import Mappings
+    from agent.posture import Posture, RequirementState
 
 __all__ = ["ConfigOpt", "DbOpt", "FormatOpt", "OutputFormat", "Scope", "open_store", "register", "resolve_scope"]
 
@@ -56,6 +58,8 @@ def resolve_scope(
     config: Path | None, db: str | None, categories: list[str] | None = None, framework: str | None = None
 ) -> Scope:
     """Scope and database from --config (or defaults: soc2, security), --category and --db."""
+    from agent.posture import soc2_categories
+
     extra = [c.strip().lower() for c in categories or []]
     bad = [c for c in extra if c not in SOC2_CATEGORIES]
     if bad:
@@ -101,6 +105,8 @@ def read_state(url: str) -> tuple[list[dict[str, Any]], list[Any], str]:
 
 
 def _posture(scope: Scope, mappings: Mappings) -> tuple[Posture, str]:
+    from agent.posture import evaluate_posture
+
     findings, evidence, note = read_state(scope.database)
     return evaluate_posture(
         mappings, findings, evidence, frameworks=scope.frameworks, categories=scope.categories, now=datetime.now(UTC)
@@ -137,6 +143,8 @@ def controls(
     category: CategoryOpt = None,
 ) -> None:
     """Each in-scope requirement of a framework: status, kind, supporting checks, failing resources."""
+    from agent.mappings import load_mappings
+
     scope = resolve_scope(config, db, category, framework)
     mappings = load_mappings()
     posture, note = _posture(scope, mappings)
@@ -178,6 +186,9 @@ def frameworks(
     category: CategoryOpt = None,
 ) -> None:
     """Every framework and its coverage: requirements automated, manual-only or unsupported."""
+    from agent.mappings import load_mappings
+    from agent.posture import coverage
+
     scope = resolve_scope(config, None, category)
     mappings = load_mappings()
     rows = []

@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agent.config import AnySource
 from agent.errors import AgentError
 from agent.models import Snapshot
 from collectors import Cancelled, CollectContext
+
+if TYPE_CHECKING:  # a collection child never imports the whole config model
+    from agent.config import AnySource
 
 __all__ = ["Collected", "Collector", "collect"]
 
 log = logging.getLogger("agent.cycle")
 
-Collector = Callable[[AnySource, CollectContext], list[Snapshot]]
+Collector = Callable[["AnySource", CollectContext], list[Snapshot]]
 
 
 @dataclass(frozen=True)

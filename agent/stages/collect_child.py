@@ -14,6 +14,8 @@ length-prefixed pickled frames (its own prints go to stderr):
   the same stream, with the child's time and level);
 - ``("call", (service, operation, error_code))``: one API call, for ``ctx.on_api_call`` (the
   Prometheus counters), sent as it happens, so a collection that dies still counts its calls;
+- ``("progress", ("total", n))`` and ``("progress", ("advance", n, description))``: the collector's
+  progress, for ``ctx.progress`` (the scan's bars);
 - ``("result", Collected)``: the last frame.
 
 A child that exits without a result (killed, out of memory, crashed interpreter) is a failed
@@ -34,14 +36,17 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
-from typing import IO, Any
+from collections.abc import Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any
 
-from agent.config import AnySource
+from agent.registry import collector_target, importable_name
 from agent.stages.collect import Collected
 from collectors import Cancelled, CollectContext
 
-__all__ = ["collect_in_child"]
+if TYPE_CHECKING:  # the child imports only the source's own model, through pickle
+    from agent.config import AnySource
+
+__all__ = ["child_target", "collect_in_child"]
 
 log = logging.getLogger("agent.cycle")
 
@@ -51,6 +56,15 @@ KILL_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL after this
 
 
 # -- the parent --------------------------------------------------------------------------------------
+
+
+def child_target(collectors: Mapping[str, Callable[..., Any]], source: AnySource) -> str | None:
+    """The import path of ``source``'s collector when a child process can collect it, else None: not
+    for a source read from the agent's own store, nor a collector or source model another
+    interpreter cannot import (a lambda, a class of ``__main__``)."""
+    if not sys.executable or source.reads_agent_store() or importable_name(type(source)) is None:
+        return None
+    return collector_target(collectors, source.provider)
 
 
 def collect_in_child(source: AnySource, target: str, ctx: CollectContext) -> Collected:
@@ -93,6 +107,8 @@ def collect_in_child(source: AnySource, target: str, ctx: CollectContext) -> Col
                 _emit(value)
             elif kind == "call":
                 ctx.on_api_call(*value)
+            elif kind == "progress":
+                _progress(ctx, value)
             elif kind == "result" and isinstance(value, Collected):
                 result = value
         code = _wait(proc, ctx)
@@ -131,6 +147,13 @@ class _FrameReader:
             return None
         frame: tuple[str, Any] = pickle.loads(body)  # our own child's frames (same code, same user)
         return frame
+
+
+def _progress(ctx: CollectContext, value: tuple[Any, ...]) -> None:
+    if value[0] == "total":
+        ctx.progress.add_total(value[1])
+    else:
+        ctx.progress.advance(value[1], value[2])
 
 
 def _wait(proc: subprocess.Popen[bytes], ctx: CollectContext) -> int:
@@ -194,6 +217,19 @@ class _Channel:
             self._out.flush()
 
 
+class _ProgressToParent:
+    """collectors.Progress in the child: each step goes to the parent's ``ctx.progress``."""
+
+    def __init__(self, channel: _Channel) -> None:
+        self._channel = channel
+
+    def add_total(self, n: int) -> None:
+        self._channel.send("progress", ("total", n))
+
+    def advance(self, n: int = 1, description: str = "") -> None:
+        self._channel.send("progress", ("advance", n, description))
+
+
 class _ToParent(logging.Handler):
     """Sends each record to the parent as plain attributes (message formatted, traceback as text)."""
 
@@ -232,7 +268,10 @@ def _child(stdin: IO[bytes], channel: _Channel) -> None:
 
     target, source = pickle.load(stdin)
     collector: Callable[..., Any] = load_target(target)
-    ctx = CollectContext(on_api_call=lambda service, op, code: channel.send("call", (service, op, code)))
+    ctx = CollectContext(
+        progress=_ProgressToParent(channel),
+        on_api_call=lambda service, op, code: channel.send("call", (service, op, code)),
+    )
     channel.send("result", collect(source, collector, ctx))
 
 

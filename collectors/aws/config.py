@@ -14,8 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.config import AWS_REGION, IAM_ROLE_ARN, ConfigModel, SecretRef, SourceBase
-from agent.config_base import Duration
+from agent.config_base import AWS_REGION, IAM_ROLE_ARN, ConfigModel, Duration, SecretRef, SourceBase
 from agent.registry import Provider
 
 __all__ = ["PROVIDER", "AwsAccount", "AwsSource"]

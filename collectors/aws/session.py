@@ -13,7 +13,7 @@ import boto3
 import botocore.loaders
 from botocore.config import Config
 
-from agent.config import Secret
+from agent.config_base import Secret
 from collectors.aws.allowlist import install_guard
 from collectors.aws.config import AwsSource
 from collectors.aws.retries import THROTTLE_ATTEMPTS, install_retries

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.config import ConfigModel, Duration, SecretRef, SourceBase
+from agent.config_base import ConfigModel, Duration, SecretRef, SourceBase
 from agent.registry import Provider
 
 __all__ = ["PROVIDER", "AzureCredentials", "AzureSource"]

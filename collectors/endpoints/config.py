@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.config import AWS_REGION, ConfigModel, Duration, SecretRef, SourceBase
+from agent.config_base import AWS_REGION, ConfigModel, Duration, SecretRef, SourceBase
 from agent.registry import Provider
 from collectors.aws.config import AwsAccount
 from collectors.azure.config import AzureCredentials

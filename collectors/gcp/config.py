@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from agent.config import Duration, SecretRef, SourceBase
+from agent.config_base import Duration, SecretRef, SourceBase
 from agent.registry import Provider
 
 __all__ = ["PROVIDER", "GcpSource"]

@@ -62,3 +62,24 @@ def test_sources_a_child_cannot_collect_are_collected_in_process() -> None:
     unimportable = Pipeline(cfg, None, collectors={"endpoints": lambda source, ctx: note(source, ctx)})
     unimportable.run_cycle(by_name["f"], in_child=True)  # a lambda: no other interpreter can import it
     assert seen == [("p", os.getpid()), ("f", os.getpid())]
+
+
+def test_the_cli_reaches_a_command_without_the_store_the_checks_or_an_sdk() -> None:
+    """`scan` starts its collection children before it loads the store, checks and mappings
+    (agent/stages/collect_early.py); that only pays off while the CLI itself does not load them."""
+    heavy = ("sqlalchemy", "alembic", "jsonschema", "httpx", "prometheus_client", *SDKS)
+    code = f"import sys\nimport agent.cli.main\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_collection_child_loads_neither_the_config_model_nor_the_store() -> None:
+    code = (
+        "import sys\n"
+        "import agent.stages.collect_child, agent.stages.collect, collectors.aws.config\n"
+        "print(sorted(m for m in ('agent.config', 'sqlalchemy', 'yaml', 'jsonschema') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
