@@ -101,11 +101,11 @@ def collect(source: GitHubSource, ctx: CollectContext) -> list[Snapshot]:
         errors += members.errors
         ctx.progress.advance(1, f"github {org}: organisation and members")
         try:
-            listed = list_repos(http, org)
+            listed: list[dict[str, Any]] | None = list_repos(http, org)
         except ApiError as exc:
             errors.append(org_error("ListRepositories", exc, REPO_TYPE))
-            listed = []
-        repos = _wanted(listed, source.repositories, org, errors)
+            listed = None
+        repos = _wanted(listed, source.repositories, org, errors) if listed is not None else []
         failures: dict[tuple[str, str], list[str]] = defaultdict(list)
         sample: dict[tuple[str, str], str] = {}
         ctx.progress.add_total(len(repos))
@@ -117,10 +117,9 @@ def collect(source: GitHubSource, ctx: CollectContext) -> list[Snapshot]:
                 _note(failures, sample, f, str(repo["name"]))
             ctx.progress.advance(1, f"github {org}/{repo['name']}")
         errors += _summarise(failures, sample)
-        archived = sorted(str(r["name"]) for r in listed if r.get("archived") is True)
         org_res = org_resource(org, body, org_failure, outside, outside_failure)
-        if listed or not any(e.operation == "ListRepositories" for e in errors):
-            org_res = _with(org_res, ArchivedRepositories=archived)
+        if listed is not None:  # archived repositories are left out of the checks, but named here
+            org_res = _with(org_res, ArchivedRepositories=sorted(str(r["name"]) for r in listed if r.get("archived")))
         resources.insert(0, org_res)
     return [
         Snapshot(

@@ -62,6 +62,7 @@ _RETRY_STATUS = frozenset({500, 502, 503, 504})  # and 429
 _SECONDARY_DEFAULT_WAIT = 60.0  # GitHub: without Retry-After, wait at least a minute after a secondary limit
 _RESET_MARGIN = 0.25  # the reset is a whole second; a little after it, the budget is back
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_DIGITS = re.compile(r"[0-9]{1,12}", re.ASCII)  # str.isdigit() also takes "²", which int() refuses
 
 
 class ReadOnlyViolation(Exception):
@@ -176,9 +177,9 @@ class GitHubHttp:
 
     def _note_limits(self, response: httpx.Response) -> None:
         remaining, reset = response.headers.get("X-RateLimit-Remaining"), response.headers.get("X-RateLimit-Reset")
-        if remaining is not None and remaining.strip().isdigit():
+        if remaining is not None and _DIGITS.fullmatch(remaining.strip()):
             self._remaining = int(remaining)
-            self._reset = float(reset) if reset is not None and reset.strip().isdigit() else None
+            self._reset = float(reset) if reset is not None and _DIGITS.fullmatch(reset.strip()) else None
 
     def _await_primary(self) -> None:
         """Before a request: if the last answer spent the budget, wait for its reset (bounded)."""

@@ -80,10 +80,23 @@ BODIES = st.one_of(
     st.sampled_from([b"", b"{", b"[]", b"null", b'{"message": 5}', b"\xff\xfe"]),
 )
 STATUS = st.sampled_from([200, 201, 204, 400, 403, 404, 409, 422, 500])
+_HEADER_TEXT = st.one_of(
+    st.text(max_size=30).map(lambda s: s.encode("ascii", "ignore").decode().replace("\r", "").replace("\n", "")),
+    st.sampled_from(["0", "1", "-1", "99999999999999999999", "1.5", "Wed, 21 Oct 2015 07:28:00 GMT", ""]),
+)
 LINKS = st.one_of(
     st.just({}),
-    st.text(max_size=30).map(lambda s: {"Link": s.encode("ascii", "ignore").decode()}),
+    _HEADER_TEXT.map(lambda s: {"Link": s}),
     st.just({"Link": '<http://127.0.0.1:1/orgs/x/repos?page=2>; rel="next"'}),
+    # rate-limit headers of any spelling: every wait stays within max_rate_wait (0s here)
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "X-RateLimit-Remaining": _HEADER_TEXT,
+            "X-RateLimit-Reset": _HEADER_TEXT,
+            "Retry-After": _HEADER_TEXT,
+        },
+    ),
 )
 
 
