@@ -347,6 +347,11 @@ class Config(ConfigModel):
         description="The daemon collects each source in a short-lived child process, so the cloud SDKs and "
         "their clients never stay in its memory; false: in the daemon's own process",
     )
+    collection_timeout: Annotated[Duration, _seconds_between(60, 24 * 3600)] = Field(
+        default=timedelta(hours=2),
+        description="Longest a collection in a child process may take (the daemon's, scan's): past it the child "
+        "is stopped and the run recorded as failed, never as a pass",
+    )
 
     @field_validator("database")
     @classmethod

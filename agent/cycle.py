@@ -151,7 +151,7 @@ class Pipeline:
         the agent's own store, nor a collector or source model another interpreter cannot import."""
         target = child_target(self.collectors, source) if in_child else None
         if target is not None:
-            return collect_in_child(source, target, ctx)
+            return collect_in_child(source, target, ctx, timeout=self.config.collection_timeout.total_seconds())
         try:
             collector = self.collectors.get(source.provider)
         except Exception as exc:  # a provider whose package cannot be imported: this source fails, not the cycle

@@ -35,13 +35,24 @@ __all__ = [
 
 CHECK_GROUP = "posture_agent.checks"
 COLLECTOR_GROUP = "posture_agent.collectors"
-_BUILTIN_CHECK_PACKAGES = ("checks.aws", "checks.gcp", "checks.endpoints", "checks.azure")
+_BUILTIN_CHECK_PACKAGES = (
+    "checks.aws",
+    "checks.gcp",
+    "checks.endpoints",
+    "checks.azure",
+    "checks.okta",
+    "checks.googleworkspace",
+    "checks.github",
+)
 # The built-in providers, in the order they are listed (the entry points of pyproject.toml name them too).
 _BUILTIN_PROVIDERS = {
     "aws": "collectors.aws.config:PROVIDER",
     "gcp": "collectors.gcp.config:PROVIDER",
     "azure": "collectors.azure.config:PROVIDER",
     "endpoints": "collectors.endpoints.config:PROVIDER",
+    "okta": "collectors.okta.config:PROVIDER",
+    "googleworkspace": "collectors.googleworkspace.config:PROVIDER",
+    "github": "collectors.github.config:PROVIDER",
 }
 
 

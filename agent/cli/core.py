@@ -392,7 +392,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             from agent.registry import load_collectors
             from agent.stages.collect_early import EarlyCollections
 
-            with EarlyCollections(sources, contexts, load_collectors()) as early:
+            timeout = cfg.collection_timeout.total_seconds()
+            with EarlyCollections(sources, contexts, load_collectors(), timeout=timeout) as early:
                 from agent.cycle import Pipeline
 
                 store = open_store(url, None, write=True)

@@ -36,6 +36,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -67,10 +68,12 @@ def child_target(collectors: Mapping[str, Callable[..., Any]], source: AnySource
     return collector_target(collectors, source.provider)
 
 
-def collect_in_child(source: AnySource, target: str, ctx: CollectContext) -> Collected:
+def collect_in_child(source: AnySource, target: str, ctx: CollectContext, *, timeout: float | None = None) -> Collected:
     """``collect(source, <target>, ctx)`` in a child process. Raises Cancelled when ``ctx.cancel``
-    is set meanwhile (the child is killed); a child that fails in any way is a failed collection."""
+    is set meanwhile (the child is killed); a child that fails in any way, or is still collecting
+    ``timeout`` seconds after it started (it is stopped then), is a failed collection."""
     ctx.check_cancelled()
+    deadline = None if timeout is None else time.monotonic() + timeout
     header = {"path": sys.path, "levels": _log_levels()}
     request = pickle.dumps((target, source), protocol=pickle.HIGHEST_PROTOCOL)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # finds this module as we did
@@ -96,6 +99,10 @@ def collect_in_child(source: AnySource, target: str, ctx: CollectContext) -> Col
             if ctx.cancel.is_set():
                 _end(proc)
                 raise Cancelled("collection cancelled")
+            if deadline is not None and time.monotonic() > deadline:
+                _end(proc)
+                log.error("collection process stopped: out of time", extra={"source": source.name, "seconds": timeout})
+                return Collected([], f"collection stopped after {_duration(timeout)} (collection_timeout)")
             ready, _, _ = select.select([proc.stdout], [], [], POLL_SECONDS)
             if not ready:
                 continue
@@ -147,6 +154,11 @@ class _FrameReader:
             return None
         frame: tuple[str, Any] = pickle.loads(body)  # our own child's frames (same code, same user)
         return frame
+
+
+def _duration(seconds: float | None) -> str:
+    s = int(seconds or 0)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 def _progress(ctx: CollectContext, value: tuple[Any, ...]) -> None:

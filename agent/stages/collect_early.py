@@ -68,9 +68,9 @@ class EarlyCollection:
     started_at: datetime | None = None
     future: Future[Collected] = field(init=False, repr=False)
 
-    def run(self, target: str) -> Collected:
+    def run(self, target: str, timeout: float | None) -> Collected:
         self.started_at = utcnow()
-        return collect_in_child(self.source, target, self.ctx)
+        return collect_in_child(self.source, target, self.ctx, timeout=timeout)
 
     def result(self) -> Collected:
         """The collection, once the child is done; raises Cancelled when ``ctx.cancel`` was set."""
@@ -78,7 +78,8 @@ class EarlyCollection:
 
 
 class EarlyCollections:
-    """Start every source a child can collect, at most ``parallel`` at a time, in the given order.
+    """Start every source a child can collect, at most ``parallel`` at a time, in the given order,
+    each stopped after ``timeout`` seconds (a failed collection).
     Leaving the ``with`` block cancels (kills) the children still running and waits for them, so an
     error while the scan gets ready leaves no process behind."""
 
@@ -89,6 +90,7 @@ class EarlyCollections:
         collectors: Mapping[str, Callable[..., Any]],
         *,
         parallel: int = 2,
+        timeout: float | None = None,
     ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="early-collect")
         self._started: dict[str, EarlyCollection] = {}
@@ -99,7 +101,7 @@ class EarlyCollections:
             relay = _CallRelay()
             ctx.on_api_call = relay
             early = EarlyCollection(source, ctx, relay)
-            early.future = self._pool.submit(early.run, target)
+            early.future = self._pool.submit(early.run, target, timeout)
             self._started[source.name] = early
 
     def get(self, source: AnySource) -> EarlyCollection | None:

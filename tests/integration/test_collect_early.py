@@ -104,3 +104,23 @@ def test_a_source_no_child_can_collect_is_left_to_the_pipeline(proxy: AwsProxy, 
     result = pipeline.run_cycle(src)
     assert result.ok
     store.close()
+
+
+def test_a_child_past_its_timeout_is_stopped_and_the_collection_failed(proxy: AwsProxy, tmp_path: Path) -> None:
+    from agent.registry import collector_target, load_collectors
+    from agent.stages.collect_child import collect_in_child
+
+    _, store, src = _pipeline(tmp_path, proxy.url, "slow")
+    store.close()
+    target = collector_target(load_collectors(), "aws")
+    assert target is not None
+    children: list[int] = []
+    watcher = _when_stuck_in_s3(proxy, children.extend)  # S3 answers after 20 s: the child cannot finish in 3
+    try:
+        collected = collect_in_child(src, target, CollectContext(), timeout=3.0)
+    finally:
+        proxy.clear_faults()
+    watcher.join()
+    assert collected.snapshots == [] and collected.status == "failed"
+    assert collected.error == "collection stopped after 3s (collection_timeout)"
+    assert children and all(not Path(f"/proc/{pid}").exists() for pid in children)
