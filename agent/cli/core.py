@@ -470,8 +470,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         config: ConfigOpt = None,
         db: DbOpt = None,
         fmt: FormatOpt = OutputFormat.table,
+        output: Annotated[
+            Path | None,
+            typer.Option(
+                "--output", "-o", help="Write the findings here (the table format writes JSON, as scan does)."
+            ),
+        ] = None,
     ) -> None:
         """The current state of every finding (latest evaluation per source and account)."""
+        if output is not None:
+            output_file("--output", output)
         from agent.mappings import load_mappings
         from agent.models import Status
         from agent.registry import load_checks
@@ -501,13 +509,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             rows = [r for r in rows if ref in pipeline_tags.get(r["check_id"], ())]
         for r in rows:
             r["controls"] = list(pipeline_tags.get(r["check_id"], ()))
-        if fmt == OutputFormat.json:
-            write_output(rows, None)
-            return
+        if fmt == OutputFormat.json or (output is not None and fmt == OutputFormat.table):
+            write_output(rows, output)
+            if fmt == OutputFormat.json:
+                return
         if fmt != OutputFormat.table:
             from agent.outputs import emit, render_findings
 
-            emit(render_findings(fmt.value, rows, utcnow()), None)
+            emit(render_findings(fmt.value, rows, utcnow()), output)
             return
         table = Table(title=f"{len(rows)} findings")
         for col in ("status", "severity", "check", "account", "region", "resource", "since", "reason"):

@@ -80,5 +80,13 @@ def test_scan_and_findings_in_every_output_format(seeded: str, tmp_path: Path) -
     rows = valid_csv(csv_out.stdout)
     assert rows and all(r["status"] == "fail" for r in rows)
     assert any(r["resource_id"] == PUBLIC and r["check_id"] == "aws.s3.bucket_no_public_policy" for r in rows)
-    for out in (proc, gated, ocsf, csv_out):
+    sarif_out = tmp_path / "findings.sarif"
+    to_file = cli("findings", "--db", db, "--format", "sarif", "--output", str(sarif_out), cwd=tmp_path)
+    assert to_file.returncode == 0 and to_file.stdout == "", to_file.stderr
+    assert valid_sarif(sarif_out.read_text(encoding="utf-8"))["runs"][0]["results"]
+    json_out = tmp_path / "findings.json"
+    table = cli("findings", "--db", db, "--status", "fail", "-o", str(json_out), cwd=tmp_path)
+    assert table.returncode == 0 and "aws.s3.bucket_no_public_policy" in table.stdout  # the table, and the file
+    assert {r["status"] for r in json.loads(json_out.read_text(encoding="utf-8"))} == {"fail"}
+    for out in (proc, gated, ocsf, csv_out, to_file, table):
         assert "Traceback" not in out.stderr and "testing" not in out.stdout  # no credential in any output
