@@ -20,6 +20,7 @@ from agent.drift import DriftEvent
 from agent.evaluate import evaluate
 from agent.mappings import Mappings, load_mappings
 from agent.metrics import AgentMetrics
+from agent.mfa_coverage import MfaCoverage
 from agent.models import ExceptionRule, Finding, Snapshot, new_run_id, utcnow
 from agent.posture import evaluate_posture, soc2_categories
 from agent.registry import load_checks, load_collectors
@@ -77,6 +78,7 @@ class Pipeline:
         self._requirements: RequirementStates | None = None  # as of the last committed cycle
         self._write_lock = threading.Lock()  # requirement states follow commit order
         self._exceptions = ExceptionGauge(self.metrics) if store is not None else None
+        self._mfa = MfaCoverage(self.metrics)  # posture_identities, posture_mfa_coverage_ratio
         for src in config.sources:
             self.metrics.interval.labels(src.name).set(src.schedule.nominal_interval().total_seconds())
         for ch in config.alerts.channels:  # present from the first scrape, at zero
@@ -107,6 +109,8 @@ class Pipeline:
             ctx.on_api_call = _chain(ctx.on_api_call, self.metrics.on_api_call(source.provider))
         if ctx.store is None:
             ctx.store = self.store  # read-only use by collectors of agent-fed sources (device push)
+        if not ctx.sources:
+            ctx.sources = tuple(self.config.sources)  # which sources a joining source (people) reads
         run_id = new_run_id()
         started = utcnow()
         t0 = time.monotonic()
@@ -142,7 +146,7 @@ class Pipeline:
             "evaluate": t_evaluated - t_collected,
             "store": t_stored - t_evaluated,
         }
-        self.publish(result, time.monotonic() - t0)
+        self.publish(result, time.monotonic() - t0, source)
         result.timings["total"] = time.monotonic() - t0
         return result
 
@@ -251,11 +255,14 @@ class Pipeline:
             for rs in reqs
         }
 
-    def publish(self, result: CycleResult, seconds: float) -> None:
-        """Metrics of the cycle (drift only when committed) and a wake-up for the dispatcher."""
+    def publish(self, result: CycleResult, seconds: float, source: AnySource | None = None) -> None:
+        """Metrics of the cycle (drift only when committed; MFA coverage from ``source``'s identities)
+        and a wake-up for the dispatcher."""
         if self.store is not None and result.writes:
             self._refresh_posture_if_needed(result)
         observe_cycle(self.metrics, result, seconds)
+        if source is not None:
+            self._mfa.observe(source, result.snapshots)
         if result.writes:
             self.alerts_wake.set()
 

@@ -36,6 +36,9 @@ NAME = re.compile(r"\bposture_[a-z0-9_]+")
 def scrape(aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="scrape-a")
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_user(UserName="scrape-person")  # a console user without MFA: the MFA coverage metrics
+    iam.create_login_profile(UserName="scrape-person", Password="Scrape-Person-1!")
     sink = SlackSink()
     sink.script = [Reply(500, "internal_error")]  # one failed delivery, then the rest go through
     with sink.serve() as url:
