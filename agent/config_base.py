@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -262,6 +263,11 @@ class SourceBase(ConfigModel):
         """True when the collector reads the agent's own store (``CollectContext.store``): the daemon
         then collects it in its own process, not in a child (agent/stages/collect_child.py)."""
         return False
+
+    def reads_sources(self, configured: Sequence[SourceBase]) -> list[str]:
+        """The names of the ``configured`` sources whose stored snapshots this source's collector reads
+        (the people ledger joins the identity sources): the daemon starts its first run after theirs."""
+        return []
 
 
 AnySource = SourceBase  # what the cycle, the daemon and the CLI take: a source of any provider

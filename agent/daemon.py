@@ -43,6 +43,8 @@ class Daemon:
         self._cancel = threading.Event()
         self._running: set[threading.Thread] = set()  # every job's thread: cycles and evidence jobs
         self._lock = threading.Lock()
+        self._ran: set[str] = set()  # sources whose first run has ended
+        self._waiting: dict[str, set[str]] = {}  # source -> the sources whose first runs it waits for
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(config.workers)},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -74,6 +76,20 @@ class Daemon:
             pass
         except Exception:
             log.exception("cycle failed", extra={"source": source.name})
+        finally:
+            self._first_run_done(source.name)
+
+    def _first_run_done(self, name: str) -> None:
+        """Start the first run of each source that was waiting for the first runs of the sources it
+        reads (the people ledger waits for the identity sources), once they have all ended."""
+        with self._lock:
+            self._ran.add(name)
+            ready = [s for s, deps in self._waiting.items() if deps <= self._ran]
+            for s in ready:
+                del self._waiting[s]
+        for s in ready:
+            with contextlib.suppress(Exception):  # the scheduler is shutting down: nothing to start
+                self.scheduler.modify_job(s, next_run_time=utcnow())
 
     def _tracked(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """``func`` run only before stop() and seen by it: stop() waits for every job that started,
@@ -98,16 +114,20 @@ class Daemon:
             log.warning("run missed its slot", extra={"job": event.job_id})
 
     def start(self) -> None:
-        for source in self.config.sources:
-            if not source.enabled:
-                continue
+        enabled = [s for s in self.config.sources if s.enabled]
+        names = {s.name for s in enabled}
+        for source in enabled:
+            # a source that reads others' snapshots starts once their first runs ended (then on schedule)
+            deps = set(source.reads_sources(enabled)) & names - {source.name}
+            if deps:
+                self._waiting[source.name] = deps
             self.scheduler.add_job(
                 self._job,
                 self._trigger(source),
                 args=[source],
                 id=source.name,
                 name=source.name,
-                next_run_time=utcnow(),  # collect at start, then on schedule
+                next_run_time=None if deps else utcnow(),  # collect at start (None: paused), then on schedule
                 misfire_grace_time=int(source.schedule.misfire_grace.total_seconds()),
             )
         from agent.evidence.housekeeping import schedule as schedule_evidence

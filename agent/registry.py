@@ -43,6 +43,7 @@ _BUILTIN_CHECK_PACKAGES = (
     "checks.okta",
     "checks.googleworkspace",
     "checks.github",
+    "checks.people",
 )
 # The built-in providers, in the order they are listed (the entry points of pyproject.toml name them too).
 _BUILTIN_PROVIDERS = {
@@ -53,6 +54,7 @@ _BUILTIN_PROVIDERS = {
     "okta": "collectors.okta.config:PROVIDER",
     "googleworkspace": "collectors.googleworkspace.config:PROVIDER",
     "github": "collectors.github.config:PROVIDER",
+    "people": "collectors.people.config:PROVIDER",
 }
 
 

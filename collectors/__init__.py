@@ -43,6 +43,8 @@ class CollectContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     on_api_call: Callable[[str, str, str | None], None] = _ignore_call
     store: Any = None  # the agent's Store (set by Pipeline), for sources fed by the agent itself (push)
+    # the agent's configured sources (set by Pipeline), for a source that joins what others collected (people)
+    sources: tuple[Any, ...] = ()
 
     def check_cancelled(self) -> None:
         if self.cancel.is_set():

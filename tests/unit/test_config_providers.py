@@ -25,7 +25,7 @@ from collectors.aws.config import AwsSource
 from collectors.gcp.config import GcpSource
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILTIN = ["aws", "gcp", "azure", "endpoints", "okta", "googleworkspace", "github"]
+BUILTIN = ["aws", "gcp", "azure", "endpoints", "okta", "googleworkspace", "github", "people"]
 
 
 class ExampleSource(SourceBase):
@@ -103,7 +103,7 @@ def test_mistakes_in_a_registered_providers_source_are_one_line_each(example: Pr
 def test_an_unknown_provider_is_one_line_listing_the_known_ones(example: Provider) -> None:
     assert problems("sources:\n  - name: a\n    provider: exampel\n") == [
         "agent.yaml:3: sources[0].provider: unknown provider 'exampel'; "
-        "expected 'aws', 'gcp', 'azure', 'endpoints', 'okta', 'googleworkspace', 'github', 'example'"
+        "expected 'aws', 'gcp', 'azure', 'endpoints', 'okta', 'googleworkspace', 'github', 'people', 'example'"
     ]
     assert problems("sources:\n  - name: a\n") == ["agent.yaml:2: sources[0]: missing 'provider' key"]
 
@@ -111,7 +111,7 @@ def test_an_unknown_provider_is_one_line_listing_the_known_ones(example: Provide
 def test_an_unregistered_provider_is_unknown() -> None:
     assert "example" not in provider_names()
     assert problems("sources:\n  - name: a\n    provider: example\n    url: https://x\n") == [
-        "agent.yaml:3: sources[0].provider: unknown provider 'example'; expected 'aws', 'gcp', 'azure', 'endpoints', 'okta', 'googleworkspace', 'github'"
+        "agent.yaml:3: sources[0].provider: unknown provider 'example'; expected 'aws', 'gcp', 'azure', 'endpoints', 'okta', 'googleworkspace', 'github', 'people'"
     ]
     with pytest.raises(KeyError):
         load_collectors()["example"]
@@ -274,7 +274,7 @@ def test_cli_unknown_provider_exit_2_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"error: {bad}:3: sources[0].provider: unknown provider 'oracle'; expected 'aws', 'gcp', 'azure', 'endpoints', 'okta', 'googleworkspace', 'github'"
+        f"error: {bad}:3: sources[0].provider: unknown provider 'oracle'; expected 'aws', 'gcp', 'azure', 'endpoints', 'okta', 'googleworkspace', 'github', 'people'"
     ]
 
 
