@@ -31,6 +31,7 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
         "okta",
         "googleworkspace",
         "github",
+        "people",
     }
     config = tmp_path / "agent.yaml"
     config.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)))
@@ -66,7 +67,10 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     # identity sources (Okta, Google Workspace) evidence access control (CC6.1), not malware protection (CC6.8)
-    for requirement, identity in (("SOC2:CC6.1", {"okta", "googleworkspace", "github"}), ("SOC2:CC6.8", set())):
+    for requirement, identity in (
+        ("SOC2:CC6.1", {"okta", "googleworkspace", "github", "people"}),
+        ("SOC2:CC6.8", set()),
+    ):
         out = subprocess.run(
             [
                 sys.executable,
@@ -104,3 +108,14 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
         timeout=120,
     )
     assert {r["provider"] for r in json.loads(out.stdout) if r["status"] == "fail"} >= {"github"}
+    # leavers' access (CC6.2) is evaluated from the people ledger: the demo's leavers still hold accounts
+    out = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "findings", "--db", db, "--control", "SOC2:CC6.2", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert {r["check_id"] for r in json.loads(out.stdout) if r["status"] == "fail"} >= {
+        "people.person.leaver_access_removed",
+        "people.identity.belongs_to_person",
+    }

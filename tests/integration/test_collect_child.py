@@ -270,8 +270,11 @@ def test_every_demo_provider_gives_the_same_findings_from_a_child(cloud: DemoClo
         "okta",
         "googleworkspace",
         "github",
+        "people",
     }
     for src in cfg.sources:
+        if src.reads_agent_store():
+            continue  # the people ledger reads the store: never collected in a child
         here = pipeline.run_cycle(src)
         child = pipeline.run_cycle(src, in_child=True)
         assert child.ok and here.ok, (src.name, child.error, here.error)

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,8 +48,9 @@ class DemoCloud:
     Graph and ARM over TLS) with Intune devices, a fake Okta org (management API over TLS), a fake Google
     Workspace (OAuth token endpoint and Directory API over TLS, a throwaway service-account key), a fake
     GitHub organisation (REST API v3 with its paging and rate-limit headers, read with a token), a fake
-    Fleet server with laptops, and the organisation's servers through SSM (inventory and Patch Manager
-    served by the proxy)."""
+    Fleet server with laptops, the organisation's servers through SSM (inventory and Patch Manager
+    served by the proxy), and a staff roster with its identity map for the people ledger
+    (posture_demo/people_data.py, written to a temporary directory)."""
 
     def __init__(self) -> None:
         # Process-local dummy credentials: the demo must never reach a real cloud account.
@@ -75,7 +77,15 @@ class DemoCloud:
         self.other_sources: list[dict[str, Any]] = []  # GCP, Azure, endpoint sources as config data
 
     def start(self) -> None:
-        from posture_demo import fake_azure, fake_devices, fake_gcp, fake_github, fake_googleworkspace, fake_okta
+        from posture_demo import (
+            fake_azure,
+            fake_devices,
+            fake_gcp,
+            fake_github,
+            fake_googleworkspace,
+            fake_okta,
+            people_data,
+        )
         from posture_demo.awsproxy import AwsProxy
         from posture_demo.seed import seed_organisation
 
@@ -102,6 +112,8 @@ class DemoCloud:
             self._github.source_config(),
             *fake_devices.source_configs(fake_devices.start()),
             fake_devices.ssm_source_config(self.endpoint),
+            # last: the people ledger reads what the identity sources above stored (the daemon waits for them)
+            people_data.source_config(Path(tempfile.mkdtemp(prefix="demo-people-"))),
         ]
 
     def _start_witnesses(self) -> None:
