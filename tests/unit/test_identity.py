@@ -211,7 +211,7 @@ def test_iam_credentials_not_collected() -> None:
 # -- never raises ----------------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     rtype=st.sampled_from(sorted(IDENTITY_TYPES) + ["aws.s3.bucket"]),
     attrs=st.dictionaries(_KEYS, _JSON, max_size=6),
