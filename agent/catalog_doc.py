@@ -19,6 +19,9 @@ _PROVIDERS = (
     ("endpoints", "Endpoints", "docs/endpoints.md"),
     ("aws", "AWS", "docs/aws-permissions.md"),
     ("github", "GitHub", "docs/github-permissions.md"),
+    ("okta", "Okta", "docs/okta-permissions.md"),
+    ("googleworkspace", "Google Workspace", "docs/googleworkspace-permissions.md"),
+    ("people", "People ledger", "docs/people.md"),
 )
 _KNOWN = {p for p, _, _ in _PROVIDERS}  # a provider not listed still gets its section, titled by its name
 _FRAMEWORKS = ("soc2", "cis_aws", "cis_azure", "cis_gcp")

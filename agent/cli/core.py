@@ -133,6 +133,13 @@ class ScanProgress:
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
+def after_what_they_read(sources: list[AnySource]) -> list[AnySource]:
+    """The sources in config order, except that one reading others' stored snapshots (the people
+    ledger) comes after them, so it joins what this scan collected."""
+    names = {s.name for s in sources}
+    return sorted(sources, key=lambda s: bool(set(s.reads_sources(sources)) & (names - {s.name})))
+
+
 def scan_document(scan_id: str, started: Any, finished: Any, results: list[CycleResult]) -> dict[str, Any]:
     """The stable scan JSON contract (docs/scan-output.schema.json)."""
     sources = []
@@ -371,6 +378,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 raise UsageError(f"--source: no source named {sorted(unknown)[0]!r} in {config}")
             if not sources:
                 raise UsageError(f"no sources to scan in {config}")
+        sources = after_what_they_read(sources)
         url = store_url(db, cfg if config else None)
         configure_logging("warning", "text")
         started = utcnow()

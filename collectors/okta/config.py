@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.config import Duration, SecretRef, SourceBase
+from agent.config_base import Duration, SecretRef, SourceBase
 from agent.registry import Provider
 
 __all__ = ["PROVIDER", "OktaSource"]

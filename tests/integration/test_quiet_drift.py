@@ -212,6 +212,18 @@ _EXPECTED = [
     ("azure", ("properties.minimumTlsVersion",)),
     ("endpoints", ("disk_encryption",)),
     ("googleworkspace", ("identity.mfa", "isEnrolledIn2Sv")),  # the identity record follows the flag
+    # the people ledger is derived: the person whose Workspace account gained MFA, and the ledger's
+    # record of which snapshot of each identity source it joined (the three that changed: AWS, Entra
+    # ID and Workspace; sources in config order), nothing else
+    ("people", ("identities[2].mfa",)),
+    (
+        "people",
+        (
+            "sources[0].manifests.123456789012",
+            "sources[1].manifests.5a8e7c2d-3f41-4b6a-9c0d-112233445566",
+            "sources[3].manifests.northwind.example",
+        ),
+    ),
 ]
 
 
