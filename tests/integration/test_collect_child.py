@@ -61,7 +61,11 @@ def _collect_children(pid: int | None = None) -> list[int]:
     """The collection processes (children running the child module) of ``pid``, by default ours."""
     found = []
     for task in Path(f"/proc/{pid or os.getpid()}/task").iterdir():
-        for child in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread ended meanwhile (the proxy's threads come and go)
+            continue
+        for child in children:
             try:
                 cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
             except FileNotFoundError:
