@@ -100,6 +100,12 @@ def test_every_provider_in_one_daemon(cloud: DemoCloud, tmp_path: Path) -> None:
     states = {r["id"]: r for r in json.loads(controls.stdout)["requirements"]}
     assert states["CC6.1"]["kind"] == "automated" and states["CC6.1"]["status"] in ("pass", "fail")
     assert states["CC6.8"]["failing_resources"] > 0  # the laptop without antivirus, among others
+    # `controls --framework soc2` evaluates change management (CC8.1) from GitHub and leavers' access
+    # (CC6.2) from the people ledger: both automated, failing on the demo's seeded problems
+    for requirement, prefix in (("CC8.1", "github."), ("CC6.2", "people.")):
+        state = states[requirement]
+        assert state["kind"] == "automated" and state["status"] == "fail", state
+        assert any(c.startswith(prefix) for c in state["checks"]), state["checks"]
     # change management (CC8.1) has automated evidence from the GitHub organisation
     out = subprocess.run(
         [sys.executable, "-m", "agent.cli.main", "findings", "--db", db, "--control", "SOC2:CC8.1", "--format", "json"],

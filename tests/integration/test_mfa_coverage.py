@@ -5,7 +5,6 @@ cycle that could not read the identities leaving the last complete tally in plac
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import pytest
 from posture_demo.fake_okta import FakeOkta
 from prometheus_client.parser import text_string_to_metric_families
-from test_prometheus import PROMETHEUS, _free_port
+from test_prometheus import PROMETHEUS, prometheus_scraping
 
 from agent.config import parse_config
 from agent.cycle import Pipeline
@@ -124,32 +123,11 @@ def test_mfa_coverage_per_source_and_overall_reaches_prometheus(aws: str, okta: 
         again = _samples(httpx.get(f"http://{host}:{port}/metrics").text)
         assert again == got
 
-        prom_port = _free_port()
-        cfg = tmp_path / "prometheus.yml"
-        cfg.write_text(
-            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            "scrape_configs:\n  - job_name: posture\n"
-            f"    static_configs: [{{targets: ['{host}:{port}']}}]\n"
-        )
-        assert PROMETHEUS is not None
-        proc = subprocess.Popen(
-            [
-                PROMETHEUS,
-                f"--config.file={cfg}",
-                f"--storage.tsdb.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        with prometheus_scraping(host, port, tmp_path) as prom_port:
             result = _query(prom_port, "posture_mfa_coverage_overall_ratio")
             assert result and float(result[0]["value"][1]) == pytest.approx(overall)  # type: ignore[index]
             per_source = _query(prom_port, 'sum(posture_identities{mfa="yes"}) / sum(posture_identities)')
             assert per_source and float(per_source[0]["value"][1]) == pytest.approx(overall)  # type: ignore[index]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     finally:
         server.stop()
         store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -32,6 +33,34 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def prometheus_scraping(host: str, port: int, tmp_path: Path) -> Iterator[int]:
+    """A real Prometheus scraping ``host:port`` every second; yields the port of its HTTP API."""
+    prom_port = _free_port()
+    cfg = tmp_path / "prometheus.yml"
+    cfg.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n  - job_name: posture\n"
+        f"    static_configs: [{{targets: ['{host}:{port}']}}]\n"
+    )
+    assert PROMETHEUS is not None
+    proc = subprocess.Popen(
+        [
+            PROMETHEUS,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield prom_port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 @pytest.fixture
 def agent_http(tmp_path: Path) -> Iterator[tuple[str, int]]:
     from test_alerting import _private
@@ -53,25 +82,7 @@ def agent_http(tmp_path: Path) -> Iterator[tuple[str, int]]:
 
 def test_prometheus_scrapes_agent(agent_http: tuple[str, int], tmp_path: Path) -> None:
     host, port = agent_http
-    prom_port = _free_port()
-    cfg = tmp_path / "prometheus.yml"
-    cfg.write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        "scrape_configs:\n  - job_name: posture\n"
-        f"    static_configs: [{{targets: ['{host}:{port}']}}]\n"
-    )
-    assert PROMETHEUS is not None
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={cfg}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with prometheus_scraping(host, port, tmp_path) as prom_port:
         query = 'posture_drift_events_total{kind="regressed"}'
         deadline = time.monotonic() + 60
         result: list[dict[str, object]] = []
@@ -91,6 +102,3 @@ def test_prometheus_scrapes_agent(agent_http: tuple[str, int], tmp_path: Path) -
             params={"query": 'posture_failing_resources{severity="high"}'},
         ).json()["data"]["result"]
         assert up and up[0]["value"][1] == "1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
