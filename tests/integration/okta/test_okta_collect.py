@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import okta_source, short, snapshot_of
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from posture_demo.fake_okta import FakeOkta
@@ -21,6 +20,7 @@ from collectors import CollectContext
 from collectors.okta import collect
 from collectors.okta.http import AuthError, OktaHttp, ReadOnlyViolation
 from collectors.okta.permissions import SCOPES
+from tests.integration.okta.conftest import okta_source, short, snapshot_of
 
 CHECKS = checks_in("checks.okta")
 PASS, FAIL, ERROR, NA = Status.PASS, Status.FAIL, Status.ERROR, Status.NOT_APPLICABLE

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import okta_source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from posture_demo.fake_okta import FakeOkta
@@ -17,6 +16,7 @@ from agent.evaluate import evaluate
 from agent.registry import checks_in
 from collectors import CollectContext
 from collectors.okta import collect
+from tests.integration.okta.conftest import okta_source
 
 CHECKS = checks_in("checks.okta")
 ENDPOINTS = [r"^/api/v1/users$", r"/factors$", r"/roles$", r"^/api/v1/policies$", r"/rules$"]
