@@ -125,9 +125,11 @@ def test_the_child_collects_what_the_process_itself_would(proxy: AwsProxy, tmp_p
     assert not _collect_children()  # the child is gone
 
 
-def _when_stuck_in_s3(proxy: AwsProxy, then: Callable[[list[int]], None]) -> threading.Thread:
+def _when_stuck_in_s3(
+    proxy: AwsProxy, then: Callable[[list[int]], None], also: Callable[[], bool] = lambda: True
+) -> threading.Thread:
     """Hold the next collection in S3 (a 20 s delay) and call ``then`` with its child's pid once it is
-    there: the child is certainly mid-collection, whatever the machine's speed."""
+    there (and ``also()`` holds): the child is certainly mid-collection, whatever the machine's speed."""
     proxy.seen.clear()
     proxy.add_fault(Fault(service="s3", status=None, delay=20.0))
 
@@ -135,7 +137,7 @@ def _when_stuck_in_s3(proxy: AwsProxy, then: Callable[[list[int]], None]) -> thr
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             children = _collect_children()
-            if children and _in_s3(proxy):
+            if children and _in_s3(proxy) and also():
                 then(children)
                 return
             time.sleep(0.05)
@@ -158,7 +160,9 @@ def test_a_child_killed_mid_collection_is_a_failed_collection(proxy: AwsProxy, t
             os.kill(pid, signal.SIGKILL)
         killed.extend(children)
 
-    watcher = _when_stuck_in_s3(proxy, kill)
+    # kill only once the parent has counted some of this collection's calls (other units go on while
+    # S3 is held): the kill must not take those back
+    watcher = _when_stuck_in_s3(proxy, kill, also=lambda: sum(_api_calls(pipeline).values()) > calls_before)
     try:
         result = pipeline.run_cycle(src, in_child=True)
     finally:
