@@ -327,6 +327,24 @@ def default_database_url() -> str:
     return f"sqlite:///{os.path.join(data_dir, 'posture.db')}"
 
 
+class ScaleConfig(ConfigModel):
+    """Past one machine (``run --role scheduler`` / ``worker``): the broker the scheduler publishes one
+    task per (source, account) to, and the Redis the workers share their rate limits through. Unused
+    by ``run`` (``--role all``), the embedded default."""
+
+    broker: SecretRef | None = Field(
+        default=None, description="Celery broker URL, amqp://USER:PASSWORD@HOST:5672/VHOST (a secret reference)"
+    )
+    redis: SecretRef | None = Field(
+        default=None, description="redis://HOST:6379/DB: rate limits shared by the workers (a secret reference)"
+    )
+    sweep_deadline: Annotated[Duration, _seconds_between(60, 24 * 3600)] = Field(
+        default=timedelta(minutes=50),
+        description="A sweep closes this long after it starts: an account not recorded by then is an error, "
+        "never a pass",
+    )
+
+
 class Config(ConfigModel):
     database: str = Field(
         default_factory=default_database_url,
@@ -341,6 +359,7 @@ class Config(ConfigModel):
     alerts: AlertsConfig = AlertsConfig()
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-check parameters")
     evidence: EvidenceConfig = EvidenceConfig()
+    scale: ScaleConfig = ScaleConfig()
     external_url: str | None = Field(default=None, description="Link back to this agent in alerts")
     isolate_collections: bool = Field(
         default=True,
