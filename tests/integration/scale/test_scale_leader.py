@@ -18,8 +18,6 @@ import sqlalchemy as sa
 from agent.errors import StoreUnusable
 from agent.scale.leader import SCHEDULER, Leadership, LeadershipLost, check_epoch, lock_key
 
-pytestmark = pytest.mark.postgres
-
 ROOT = Path(__file__).resolve().parents[3]
 DEADLINE_S = 90.0
 
@@ -52,18 +50,22 @@ def test_the_lock_key_is_stable_and_differs_by_name() -> None:
     assert lock_key("a") != lock_key("b") and -(2**63) <= lock_key("x" * 200) < 2**63
 
 
+@pytest.mark.postgres
 def test_one_of_two_leads_and_the_other_takes_over_on_release(candidates: Callable[[], Leadership]) -> None:
     a, b = candidates(), candidates()
-    assert a.try_acquire() and a.is_leader() and a.epoch == 1
+    assert a.try_acquire() and a.is_leader() and a.epoch == 1 and a.lease is not None
+    a_lease = a.lease
     assert not b.try_acquire() and not b.is_leader() and b.epoch is None
     assert a.try_acquire() and a.epoch == 1  # asking again while leading changes nothing
     a.release()
     assert not a.is_leader() and a.lease is None
     assert b.try_acquire() and b.is_leader()
     assert b.lease is not None and b.lease.epoch == 2 and b.lease.holder == "test-1"
+    assert b.lease.acquired_at.tzinfo is not None and b.lease.acquired_at >= a_lease.acquired_at
     assert not a.try_acquire()
 
 
+@pytest.mark.postgres
 def test_the_epoch_strictly_increases_across_takeovers(candidates: Callable[[], Leadership]) -> None:
     pool = [candidates() for _ in range(3)]
     epochs = []
@@ -87,6 +89,7 @@ time.sleep(600)
 """
 
 
+@pytest.mark.postgres
 def test_a_standby_takes_over_from_a_leader_killed_with_sigkill(
     candidates: Callable[[], Leadership], leases_url: str, lock_name: str
 ) -> None:
@@ -111,6 +114,7 @@ def test_a_standby_takes_over_from_a_leader_killed_with_sigkill(
             child.stdout.close()
 
 
+@pytest.mark.postgres
 def test_is_leader_turns_false_when_the_backend_is_terminated(
     candidates: Callable[[], Leadership], pg_base: str
 ) -> None:
@@ -128,6 +132,7 @@ def test_is_leader_turns_false_when_the_backend_is_terminated(
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_a_stale_leader_is_fenced_out_of_the_store(
     candidates: Callable[[], Leadership], leases_url: str, lock_name: str
 ) -> None:
@@ -149,6 +154,7 @@ def test_a_stale_leader_is_fenced_out_of_the_store(
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_a_takeover_waits_for_a_fenced_write_to_end(
     candidates: Callable[[], Leadership], leases_url: str, lock_name: str
 ) -> None:
@@ -186,6 +192,7 @@ def test_a_takeover_waits_for_a_fenced_write_to_end(
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_wait_until_leader_returns_when_the_leader_goes_or_stop_is_set(candidates: Callable[[], Leadership]) -> None:
     a, b, c = candidates(), candidates(), candidates()
     assert a.try_acquire()
@@ -201,6 +208,7 @@ def test_wait_until_leader_returns_when_the_leader_goes_or_stop_is_set(candidate
     assert c.wait_until_leader(stop_c) is False
 
 
+@pytest.mark.postgres
 def test_a_store_without_the_leases_table_is_named(pg_url: str, lock_name: str) -> None:
     with Leadership(pg_url, lock_name) as lead, Leadership(pg_url, lock_name) as again:
         with pytest.raises(StoreUnusable, match="no scale_leases table: run `posture-agent db upgrade`"):
