@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -28,13 +29,19 @@ def observe_cycle(metrics: AgentMetrics, result: CycleResult, seconds: float) ->
         m.last_success.labels(run.source).set(run.finished_at.timestamp())
         m.resources.labels(run.source, run.provider).set(sum(len(s.resources) for s in result.snapshots))
     m.evidence_bytes.labels(run.source).inc(sum(w.bytes_added for w in result.writes))
-    for w in result.writes:
-        for change in w.changes:
-            m.finding_changes.labels(change.check_id, change.status).inc()
-    for e in result.drift:
-        m.drift_events.labels(e.kind, e.check_id).inc()
-        if not e.check_id and e.resource_type != "requirement":
-            m.resource_changes.labels(e.provider, e.resource_type, e.kind).inc()
+    # counted first, then one inc per label set: a first scan changes thousands of findings
+    changes = Counter((c.check_id, c.status) for w in result.writes for c in w.changes)
+    for labels, n in changes.items():
+        m.finding_changes.labels(*labels).inc(n)
+    for labels, n in Counter((e.kind, e.check_id) for e in result.drift).items():
+        m.drift_events.labels(*labels).inc(n)
+    resource_changes = Counter(
+        (e.provider, e.resource_type, e.kind)
+        for e in result.drift
+        if not e.check_id and e.resource_type != "requirement"
+    )
+    for labels, n in resource_changes.items():
+        m.resource_changes.labels(*labels).inc(n)
     level = logging.WARNING if run.status != "complete" else logging.INFO
     log.log(
         level,
