@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint bench bench-evidence clean prometheus chromium faketime
+.PHONY: demo test setup lint bench bench-evidence clean prometheus chromium faketime kubectl checkov manifests
 
 # The demo and the test fakes are a distribution of their own (deploy/demo, posture-agent-demo): the
 # agent's `demo` extra requires it, and this installs it from the repository next to the agent.
@@ -29,6 +29,26 @@ chromium:
 	  { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	    echo "warning: could not install chromium (Debian package); the report tests will skip (fail when CI=true)"; }
 
+# kubectl renders the Kustomize overlays of deploy/kubernetes in tests/deploy (`kubectl kustomize`,
+# offline); installed when missing like prometheus. Without it those tests skip loudly, or fail when CI=true.
+kubectl:
+	@command -v kubectl >/dev/null || \
+	  { (apt-get update -qq && apt-get install -y -qq kubectl >/dev/null) || \
+	    echo "warning: could not install kubectl (Debian package); the deploy tests will skip (fail when CI=true)"; }
+
+# checkov scans the rendered Kubernetes manifests in tests/deploy. Its pinned dependencies clash with
+# ours (boto3, packaging), so it has a virtualenv of its own inside ours: $(CHECKOV).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := $(VENV)/checkov
+CHECKOV         := $(CHECKOV_VENV)/bin/checkov
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	@{ $(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip && \
+	   $(CHECKOV_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)" && touch $@; } || \
+	  echo "warning: could not install checkov $(CHECKOV_VERSION); the deploy tests will skip (fail when CI=true)"
+
+checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
 # libfaketime sets the local TSA's clock in bench/evidence.py (Debian package `faketime`).
 faketime:
 	@test -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 || \
@@ -38,15 +58,15 @@ faketime:
 demo: $(STAMP)
 	$(BIN)/posture-agent demo
 
-test: $(STAMP) prometheus chromium lint
+test: $(STAMP) prometheus chromium kubectl checkov lint
 	$(BIN)/pytest -q
 
-LINTED := agent checks collectors tests bench deploy/verifier deploy/demo
+LINTED := agent checks collectors tests bench deploy/verifier deploy/demo deploy/kubernetes
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
-	$(BIN)/mypy agent checks collectors deploy/verifier/posture_verify deploy/demo/posture_demo
+	$(BIN)/mypy agent checks collectors deploy/verifier/posture_verify deploy/demo/posture_demo deploy/kubernetes/prometheusrule.py
 
 # The allowlists, IAM policy, CloudFormation role and permission tables generated from what the
 # collectors declare (collectors/permissions.py). Run it after adding an API call, and commit the result.
@@ -54,9 +74,14 @@ lint: $(STAMP)
 permissions: $(STAMP)
 	$(BIN)/python -m collectors.permissions --write
 
-# Every generated file a contributor commits: the check catalog and the permission files.
+# The PrometheusRule of deploy/kubernetes, generated from deploy/prometheus/alerts.yml. Run it after
+# changing the rules, and commit the result (a test fails while the two differ).
+manifests: $(STAMP)
+	$(BIN)/python deploy/kubernetes/prometheusrule.py
+
+# Every generated file a contributor commits: the check catalog, the permission files, the manifests.
 .PHONY: docs
-docs: permissions
+docs: permissions manifests
 	$(BIN)/posture-agent checks list --format markdown > docs/checks.md
 
 bench: $(STAMP)
