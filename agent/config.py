@@ -338,6 +338,11 @@ class ScaleConfig(ConfigModel):
     redis: SecretRef | None = Field(
         default=None, description="redis://HOST:6379/DB: rate limits shared by the workers (a secret reference)"
     )
+    queue_prefix: str = Field(
+        default="posture",
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="Queues are PREFIX.PROVIDER: deployments sharing one RabbitMQ vhost use different prefixes",
+    )
     sweep_deadline: Annotated[Duration, _seconds_between(60, 24 * 3600)] = Field(
         default=timedelta(minutes=50),
         description="A sweep closes this long after it starts: an account not recorded by then is an error, "

@@ -33,6 +33,7 @@ from agent.stages.publish import ExceptionGauge, observe_cycle
 from agent.stages.result import CycleResult
 from agent.store import RunRecord, SnapshotWrite, Store, manual
 from agent.store.cycle_tx import CycleTransaction
+from agent.store.records import AlreadyRecorded, SweepSlot
 from checks.base import Check
 from collectors import Cancelled, CollectContext
 
@@ -95,12 +96,16 @@ class Pipeline:
         *,
         in_child: bool = False,
         early: EarlyCollection | None = None,
+        sweep: SweepSlot | None = None,
+        given: Collected | None = None,
     ) -> CycleResult:
         """Collect, evaluate and store one source. Raises Cancelled if asked to stop mid-way
         (nothing stored); any other failure is recorded as a failed run. ``in_child``: collect in a
         short-lived child process when the source allows it (the daemon, agent/stages/collect_child.py).
         ``early``: the source's collection, already started before this pipeline was built (the
-        scan, agent/stages/collect_early.py); its context replaces ``ctx``."""
+        scan, agent/stages/collect_early.py); its context replaces ``ctx``. ``sweep``: the (sweep,
+        account) a worker collects (agent/scale/); raises AlreadyRecorded, storing nothing, when that
+        account already has its run. ``given``: what is known instead of a collection (a sweep's gap)."""
         if early is not None:
             ctx = early.ctx
             early.calls.attach(self.metrics.on_api_call(source.provider))
@@ -116,7 +121,10 @@ class Pipeline:
         t0 = time.monotonic()
         log.info("collection started", extra={"source": source.name, "run": run_id})
         try:
-            collected = early.result() if early is not None else self._collect(source, ctx, in_child)
+            if given is not None:
+                collected = given
+            else:
+                collected = early.result() if early is not None else self._collect(source, ctx, in_child)
             if early is not None and early.started_at is not None:
                 started = min(started, early.started_at)
             ctx.check_cancelled()
@@ -139,7 +147,7 @@ class Pipeline:
         findings = [f for _, fs in evaluated for f in fs]
         result = CycleResult(run=run, snapshots=collected.snapshots, findings=findings, error=collected.error)
         if self.store is not None:
-            result.writes, result.drift = self.record(run, evaluated)
+            result.writes, result.drift = self.record(run, evaluated, sweep)
         t_stored = time.monotonic()
         result.timings = {
             "collect": t_collected - t0,
@@ -185,12 +193,18 @@ class Pipeline:
         return apply_exceptions(findings, rules, snapshot.finished_at)
 
     def record(
-        self, run: RunRecord, evaluated: Sequence[tuple[Snapshot, Sequence[Finding]]]
+        self,
+        run: RunRecord,
+        evaluated: Sequence[tuple[Snapshot, Sequence[Finding]]],
+        sweep: SweepSlot | None = None,
     ) -> tuple[list[SnapshotWrite], list[DriftEvent]]:
-        """Store the cycle with its drift and its alerts, in one transaction."""
+        """Store the cycle with its drift and its alerts, in one transaction (which first claims
+        ``sweep``'s account, or raises AlreadyRecorded)."""
         assert self.store is not None
         with self._write_lock:
             with self.store.cycle(run) as tx:
+                if sweep is not None and not tx.claim(sweep.sweep_id, sweep.account, sweep.outcome or run.status):
+                    raise AlreadyRecorded(f"sweep {sweep.sweep_id} already has the run of {sweep.account}")
                 writes = tx.write_snapshots(evaluated)
                 requirements = self._requirement_states(tx, writes)
                 drift, alerts = self._drift_and_alerts(tx, run, writes, requirements)

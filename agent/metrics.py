@@ -153,6 +153,22 @@ class AgentMetrics:
             ["channel", "reason"],
             registry=r,
         )
+        # past one machine (agent/scale/): the worker's tasks, the scheduler's sweeps
+        self.worker_tasks = Counter(
+            "posture_worker_tasks",
+            "Tasks a worker took, by outcome (recorded, failed, duplicate, malformed, unknown_source).",
+            ["outcome"],
+            registry=r,
+        )
+        self.sweep_tasks = Counter(
+            "posture_sweep_tasks", "Tasks the scheduler published, per source.", ["source"], registry=r
+        )
+        self.sweep_gaps = Counter(
+            "posture_sweep_gaps",
+            "Accounts no worker recorded by their sweep's deadline (recorded as error findings), per source.",
+            ["source"],
+            registry=r,
+        )
         r.register(_PostureCollector(self))
 
     def set_posture(self, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -34,6 +34,7 @@ from agent.cli.common import (
     store_url,
     write_output,
 )
+from agent.cli.roles import Role, check_scaled, run_scheduler, run_worker
 from agent.config import AnySource, Config, json_schema, load_config, secret_problems
 from agent.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, ConfigError, UsageError
 from agent.logs import configure_logging
@@ -300,6 +301,18 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         config: Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="POSTURE_CONFIG")],
         db: DbOpt = None,
         listen: Annotated[str | None, typer.Option(help="Override HOST:PORT of the HTTP port.")] = None,
+        role: Annotated[
+            Role,
+            typer.Option(
+                "--role",
+                help="all: everything in this process (the default); past one machine: scheduler (publishes "
+                "one task per account to scale.broker) or worker (collects them); both need PostgreSQL.",
+            ),
+        ] = Role.all,
+        queue: Annotated[
+            list[str] | None,
+            typer.Option("--queue", help="Worker: only these providers' tasks (repeatable); default: every one."),
+        ] = None,
     ) -> None:
         """Run the daemon: collect every source on its schedule, serve /metrics, /healthz, /readyz."""
         from agent.daemon import Daemon
@@ -312,11 +325,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         host, port = address or cfg.listen_host_port
         option = "--listen" if address else f"{config}: listen"
         check_port_free(option, host, port)
+        broker = check_scaled(cfg, store_url(db, cfg), role) if role is not Role.all else ""
         configure_logging(cfg.log.level, cfg.log.format)
         from agent.cycle import Pipeline
 
         store = open_store(db, cfg, write=True)
         pipeline = Pipeline(cfg, store)
+        if role is Role.scheduler:
+            raise typer.Exit(run_scheduler(cfg, pipeline, broker, address))
+        if role is Role.worker:
+            raise typer.Exit(run_worker(cfg, pipeline, broker, address, queue or []))
         try:
             daemon = Daemon(cfg, pipeline, listen=address)
         except OSError as exc:  # taken between the check above and now

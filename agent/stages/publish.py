@@ -31,17 +31,17 @@ def observe_cycle(metrics: AgentMetrics, result: CycleResult, seconds: float) ->
     m.evidence_bytes.labels(run.source).inc(sum(w.bytes_added for w in result.writes))
     # counted first, then one inc per label set: a first scan changes thousands of findings
     changes = Counter((c.check_id, c.status) for w in result.writes for c in w.changes)
-    for labels, n in changes.items():
-        m.finding_changes.labels(*labels).inc(n)
-    for labels, n in Counter((e.kind, e.check_id) for e in result.drift).items():
-        m.drift_events.labels(*labels).inc(n)
+    for (check_id, status), n in changes.items():
+        m.finding_changes.labels(check_id, status).inc(n)
+    for (kind, check_id), n in Counter((e.kind, e.check_id) for e in result.drift).items():
+        m.drift_events.labels(kind, check_id).inc(n)
     resource_changes = Counter(
         (e.provider, e.resource_type, e.kind)
         for e in result.drift
         if not e.check_id and e.resource_type != "requirement"
     )
-    for labels, n in resource_changes.items():
-        m.resource_changes.labels(*labels).inc(n)
+    for (provider, rtype, kind), n in resource_changes.items():
+        m.resource_changes.labels(provider, rtype, kind).inc(n)
     level = logging.WARNING if run.status != "complete" else logging.INFO
     log.log(
         level,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from agent.alerts.model import Alert
 from agent.drift import DriftEvent, diff_manifests
@@ -114,6 +114,18 @@ class CycleTransaction:
                 "events": rows,
             },
         )
+
+    def claim(self, sweep_id: str, account: str, outcome: str) -> bool:
+        """Record this run as (sweep, account)'s one run; False when another run (a redelivered
+        task's, or the deadline's gap) already did, or the sweep does not expect that account."""
+        from agent.store.sweep_rows import sweep_accounts as sa_
+
+        done = self.conn.execute(
+            update(sa_)
+            .where(sa_.c.sweep_id == sweep_id, sa_.c.account == account, sa_.c.run_id.is_(None))
+            .values(run_id=self.run.id, outcome=outcome, recorded_at=self.run.finished_at)
+        )
+        return done.rowcount == 1
 
     def enqueue(self, items: Sequence[tuple[str, str, Alert]]) -> None:
         """(channel, dedup key, alert) rows for the dispatcher; a key already queued is skipped."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.models import FindingChange
 
-__all__ = ["RunRecord", "SnapshotWrite"]
+__all__ = ["AlreadyRecorded", "RunRecord", "SnapshotWrite", "SweepSlot"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,3 +30,18 @@ class SnapshotWrite:
     new_bodies: int
     bytes_added: int
     changes: tuple[FindingChange, ...]
+
+
+@dataclass(frozen=True)
+class SweepSlot:
+    """The (sweep, account) a worker's run is recorded for (agent/scale/): the run claims it in its
+    own transaction, so a sweep has exactly one run per account."""
+
+    sweep_id: str
+    account: str
+    outcome: str | None = None  # recorded as the slot's outcome; None: the run's status
+
+
+class AlreadyRecorded(Exception):
+    """The (sweep, account) already has its run (a redelivered task, or the deadline's gap): the
+    transaction that found it out is rolled back and nothing of this run is stored."""
