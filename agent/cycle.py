@@ -59,8 +59,13 @@ class Pipeline:
         checks: Mapping[str, Check] | None = None,
         mappings: Mappings | None = None,
         collectors: Mapping[str, Collector] | None = None,
+        requirement_drift: bool = True,
     ) -> None:
         self.config = config
+        # framework requirements' status changes as drift events, from this process's last states: a
+        # worker of a scaled deployment (one of many, one account a run) has no such view, and
+        # evaluating every finding of the store per account would make a sweep quadratic
+        self.requirement_drift = requirement_drift
         self.store = store
         self.metrics = metrics or AgentMetrics()
         self.checks = dict(checks) if checks is not None else load_checks()
@@ -206,7 +211,7 @@ class Pipeline:
                 if sweep is not None and not tx.claim(sweep.sweep_id, sweep.account, sweep.outcome or run.status):
                     raise AlreadyRecorded(f"sweep {sweep.sweep_id} already has the run of {sweep.account}")
                 writes = tx.write_snapshots(evaluated)
-                requirements = self._requirement_states(tx, writes)
+                requirements = self._requirement_states(tx, writes) if self.requirement_drift else None
                 drift, alerts = self._drift_and_alerts(tx, run, writes, requirements)
                 for notice in self.alerts.exception_notices(tx.exception_rules(), run.finished_at):
                     tx.mark_notified(notice.rule.id, notice.column)

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -130,6 +130,8 @@ class Dispatcher:
         self._held: dict[str, datetime] = {}  # channel -> not before (after a failure)
         self._lock = threading.Lock()
         self._gauge: dict[tuple[str, str], int] = {}
+        # None: always; else drained only while it says so (the leading scheduler of a scaled deployment)
+        self.active: Callable[[], bool] | None = None
         for name in self.channels:
             metrics.alerts_sent.labels(name)
         metrics.add_family_source(self._families)
@@ -154,7 +156,8 @@ class Dispatcher:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once()
+                if self.active is None or self.active():
+                    self.run_once()
             except Exception:  # a database hiccup must not end delivery for good
                 log.exception("alert dispatch pass failed")
             self.wake.wait(self._next_wait())

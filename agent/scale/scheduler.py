@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -74,15 +75,17 @@ class SweepScheduler(Daemon):
             pipeline.store.url, holder=f"{socket.gethostname()}:{os.getpid()}", retry_every=5.0
         )
         self._lead_lock = threading.Lock()
+        if self.dispatcher is not None:  # one scheduler delivers alerts: the leader
+            self.dispatcher.active = self.leading
 
     # -- leadership ----------------------------------------------------------------------------
 
     def leading(self) -> bool:
         """Whether this process leads now (acquiring the lock if it is free)."""
         with self._lead_lock:
-            if self.leadership.is_leader():
-                return True
-            return self.leadership.try_acquire()
+            leads = self.leadership.is_leader() or self.leadership.try_acquire()
+        self.pipeline.metrics.scheduler_leader.set(1 if leads else 0)
+        return leads
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -179,6 +182,17 @@ class SweepScheduler(Daemon):
     def refresh(self) -> None:
         """The posture gauges from the store: the workers' runs change it, not this process's."""
         self.pipeline.refresh_posture()
+
+    def _tracked(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Every job runs on the leader only: the evidence jobs (checkpoints, pruning, anchoring) too."""
+        inner = super()._tracked(func)
+        if func in (self._job, self.close_overdue, self.refresh):  # these ask themselves, or are read-only
+            return inner
+
+        def leader_only(*args: Any, **kwargs: Any) -> Any:
+            return inner(*args, **kwargs) if self.leading() else None
+
+        return leader_only
 
     def start(self) -> None:
         self.scheduler.add_job(

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.postgres
 
 BROKER = os.environ.get("POSTURE_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 BIN = Path(sys.executable).parent
-MEMBERS = 12
+SMALL_ORG = 12
+LARGE_ORG = 200  # the issue's organisation size
 WAIT_S = 180.0  # generous: the machine may be busy; never a timing assertion
 
 
@@ -64,13 +65,13 @@ def prefix(broker: str) -> Iterator[str]:
                 channel = conn.channel()  # a missing queue closes the channel: open another
 
 
-def _organisation(moto: str) -> list[str]:
+def _organisation(moto: str, members: int) -> list[str]:
     creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
     org = boto3.client("organizations", endpoint_url=moto, **creds)
     org.create_organization(FeatureSet="ALL")
     sts = boto3.client("sts", endpoint_url=moto, **creds)
     ids = []
-    for n in range(MEMBERS):
+    for n in range(members):
         account = org.create_account(Email=f"m{n}@example.com", AccountName=f"member-{n}")
         account_id = account["CreateAccountStatus"]["AccountId"]
         ids.append(account_id)
@@ -87,11 +88,12 @@ def _organisation(moto: str) -> list[str]:
     return ["123456789012", *ids]
 
 
-def _config(tmp_path: Path, db: str, prefix: str) -> Path:
+def _config(tmp_path: Path, db: str, prefix: str, *, isolate: bool) -> Path:
     path = tmp_path / "agent.yaml"
     path.write_text(
         f"""
 database: "{db}"
+isolate_collections: {str(isolate).lower()}
 log: {{level: info, format: json}}
 scale:
   broker: env:POSTURE_TEST_BROKER
@@ -110,8 +112,8 @@ sources:
     return path
 
 
-class Workers:
-    """`posture-agent run --role worker` processes, as a deployment runs them."""
+class Processes:
+    """`posture-agent run --role worker|scheduler` processes, as a deployment runs them."""
 
     def __init__(self, config: Path, env: dict[str, str], logs: Path) -> None:
         self.config, self.env, self.logs = config, env, logs
@@ -119,12 +121,12 @@ class Workers:
         self.ports: list[int] = []
         self.files: list[Any] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, role: str = "worker") -> subprocess.Popen[bytes]:
         port = free_port()
-        log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
+        log = (self.logs / f"{role}-{len(self.procs)}.log").open("wb")
         self.files.append(log)
         proc = subprocess.Popen(
-            [str(BIN / "posture-agent"), "run", "--role", "worker", "--config", str(self.config)]
+            [str(BIN / "posture-agent"), "run", "--role", role, "--config", str(self.config)]
             + ["--listen", f"127.0.0.1:{port}"],
             env=self.env,
             stdout=log,
@@ -134,19 +136,25 @@ class Workers:
         self.ports.append(port)
         return proc
 
-    def metric(self, name: str, labels: str) -> float:
+    def metric(self, name: str, labels: str = "", only: subprocess.Popen[bytes] | None = None) -> float:
+        """The sum of a sample over the live processes (or ``only`` that one)."""
         total = 0.0
         for proc, port in zip(self.procs, self.ports, strict=True):
-            if proc.poll() is not None:
+            if proc.poll() is not None or (only is not None and proc is not only):
                 continue
             try:
                 text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
             except httpx.HTTPError:
                 continue
             for line in text.splitlines():
-                if line.startswith(f"{name}{{{labels}}}"):
+                if line.startswith(f"{name}{{{labels}}} " if labels else f"{name} "):
                     total += float(line.rsplit(" ", 1)[1])
         return total
+
+    def log_of(self, proc: subprocess.Popen[bytes]) -> str:
+        f = self.files[self.procs.index(proc)]
+        f.flush()
+        return Path(f.name).read_text(errors="replace")
 
     def stop(self) -> None:
         for p in self.procs:
@@ -162,10 +170,10 @@ class Workers:
             f.close()
 
     def tail(self) -> str:
-        return "\n".join(f.read_text(errors="replace")[-3000:] for f in sorted(self.logs.glob("worker-*.log")))
+        return "\n".join(f.read_text(errors="replace")[-3000:] for f in sorted(self.logs.glob("*-*.log")))
 
 
-def _until(what: str, condition: Callable[[], bool], workers: Workers | None = None) -> None:
+def _until(what: str, condition: Callable[[], bool], workers: Processes | None = None) -> None:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         if condition():
@@ -175,13 +183,17 @@ def _until(what: str, condition: Callable[[], bool], workers: Workers | None = N
 
 
 @pytest.fixture
-def setting(aws: str, pg_url: str, prefix: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def setting(
+    request: pytest.FixtureRequest, aws: str, pg_url: str, prefix: str, tmp_path: Path
+) -> Iterator[dict[str, Any]]:
+    """``request.param``: (members, isolate_collections)."""
     from agent.store import Store
 
+    members, isolate = request.param
     store = Store(pg_url)
     store.upgrade()
-    accounts = _organisation(aws)
-    config = _config(tmp_path, pg_url, prefix)
+    accounts = _organisation(aws, members)
+    config = _config(tmp_path, pg_url, prefix, isolate=isolate)
     env = {
         **os.environ,
         "POSTURE_TEST_BROKER": BROKER,
@@ -192,7 +204,7 @@ def setting(aws: str, pg_url: str, prefix: str, tmp_path: Path) -> Iterator[dict
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
-    workers = Workers(config, env, tmp_path)
+    workers = Processes(config, env, tmp_path)
     os.environ["POSTURE_TEST_BROKER"] = BROKER
     try:
         yield {"store": store, "accounts": accounts, "config": config, "workers": workers, "env": env}
@@ -258,44 +270,77 @@ def _verify(db: str, env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_a_sweep_gives_one_run_per_account_even_with_a_worker_killed(setting: dict[str, Any], pg_url: str) -> None:
-    store, accounts, workers = setting["store"], setting["accounts"], setting["workers"]
-    sched = _scheduler(setting["config"])
+@pytest.mark.parametrize("setting", [(LARGE_ORG, False)], indirect=True)
+def test_one_run_per_account_with_the_leader_and_a_worker_killed(setting: dict[str, Any], pg_url: str) -> None:
+    """200 member accounts (collected in the workers' own processes, for the suite's time); the leading
+    scheduler is SIGKILLed once it has published, a worker mid-sweep; the standby takes over."""
+    store, accounts, procs = setting["store"], setting["accounts"], setting["workers"]
+    leader = procs.start("scheduler")
+    _until(
+        "a leader publishing the sweep",
+        lambda: procs.metric("posture_sweep_tasks_total", 'source="org"') >= len(accounts),
+        procs,
+    )
+    standby = procs.start("scheduler")
+    # its own first turn has come and gone (as standby): it sweeps again only on its next turn
+    _until("the standby's first turn", lambda: "standby: not sweeping" in procs.log_of(standby), procs)
+    assert procs.metric("posture_scheduler_leader", only=standby) == 0 and _serving(procs, standby)
+    leader.send_signal(signal.SIGKILL)
+    leader.wait()
+    first = procs.start()
+    procs.start()
+    _until("a first account recorded", lambda: _sweep_recorded(store) >= 1, procs)
+    first.send_signal(signal.SIGKILL)  # mid-sweep, maybe mid-task: its task goes to the other worker
+    first.wait()
+    _until("every account recorded", lambda: _sweep_recorded(store) == len(accounts), procs)
+    sweep_id = _only_sweep(store)
+    runs = _runs_of(store, sweep_id)
+    assert sorted(runs) == sorted(accounts)
+    assert all(len(r) == 1 for r in runs.values())
+    assert _runs_total(store) == len(accounts)  # nothing recorded twice, nothing outside the sweep
+    _until("the standby leading", lambda: procs.metric("posture_scheduler_leader", only=standby) == 1, procs)
+    # a redelivered task (published again) is taken and stores nothing
+    from agent.scale.broker import TASK, make_app, queue_of
+    from agent.scale.sweeps import Task
+
+    app = make_app(BROKER, ["aws"], _prefix(setting["config"]))
+    again = Task(sweep_id, "org", "aws", accounts[1], None).to_message()
+    app.send_task(TASK, kwargs={"task": again}, queue=queue_of("aws", _prefix(setting["config"])))
+    _until("the duplicate taken", lambda: procs.metric("posture_worker_tasks_total", 'outcome="duplicate"') >= 1, procs)
+    assert _runs_total(store) == len(accounts)
+    failing = {f["account"] for f in store.current_findings() if f["status"] == "fail"}
+    assert set(accounts[1:]) <= failing  # each member's user without MFA, found by its own run
+    _verify(pg_url, setting["env"])
+
+
+def _serving(procs: Processes, proc: subprocess.Popen[bytes]) -> bool:
+    port = procs.ports[procs.procs.index(proc)]
     try:
-        source = sched.config.sources[0]
-        sweep_id = sched.sweep(source)
-        assert set(_runs_of(store, sweep_id)) == set()
-        first = workers.start()
-        workers.start()
-        _until("a first account recorded", lambda: _recorded(store, sweep_id) >= 1, workers)
-        first.send_signal(signal.SIGKILL)  # mid-sweep, maybe mid-task: its task goes to the other worker
-        first.wait()
-        _until("every account recorded", lambda: _recorded(store, sweep_id) == len(accounts), workers)
-        runs = _runs_of(store, sweep_id)
-        assert sorted(runs) == sorted(accounts)
-        assert all(len(r) == 1 for r in runs.values())
-        # every stored run of this source is one of the sweep's: nothing recorded twice
-        assert _runs_total(store) == len(accounts)
-        # a redelivered task (published again) is taken and stores nothing
-        from agent.scale.broker import TASK, queue_of
-        from agent.scale.sweeps import Task
-
-        again = Task(sweep_id, "org", "aws", accounts[1], None).to_message()
-        sched.app.send_task(TASK, kwargs={"task": again}, queue=queue_of("aws", sched.config.scale.queue_prefix))
-        _until(
-            "the duplicate taken",
-            lambda: workers.metric("posture_worker_tasks_total", 'outcome="duplicate"') >= 1,
-            workers,
-        )
-        assert _runs_total(store) == len(accounts)
-        failing = {f["account"] for f in store.current_findings() if f["status"] == "fail"}
-        assert set(accounts[1:]) <= failing  # each member's user without MFA, found by its own run
-        _verify(pg_url, setting["env"])
-    finally:
-        sched.stop(grace=1)
-        sched.pipeline.store.close()
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
+def _prefix(config: Path) -> str:
+    from agent.config import load_config
+
+    return load_config(config).scale.queue_prefix
+
+
+def _only_sweep(store: Any) -> str:
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, epoch, started_at, detail FROM sweeps")).all()
+    assert len(rows) == 1, rows
+    sweep_id = rows[0].id
+    return str(sweep_id)
+
+
+def _sweep_recorded(store: Any) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM sweep_accounts WHERE run_id IS NOT NULL")).scalar_one())
+
+
+@pytest.mark.parametrize("setting", [(SMALL_ORG, True)], indirect=True)
 def test_accounts_nobody_recorded_by_the_deadline_are_gaps_of_errors(setting: dict[str, Any], pg_url: str) -> None:
     from agent.models import utcnow
 
