@@ -163,11 +163,6 @@ class AgentMetrics:
         self.sweep_tasks = Counter(
             "posture_sweep_tasks", "Tasks the scheduler published, per source.", ["source"], registry=r
         )
-        self.scheduler_leader = Gauge(
-            "posture_scheduler_leader",
-            "1 while this scheduler leads (publishes sweeps, closes them, runs the evidence jobs), 0 on standby.",
-            registry=r,
-        )
         self.sweep_gaps = Counter(
             "posture_sweep_gaps",
             "Accounts no worker recorded by their sweep's deadline (recorded as error findings), per source.",

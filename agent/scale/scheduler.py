@@ -75,6 +75,13 @@ class SweepScheduler(Daemon):
             pipeline.store.url, holder=f"{socket.gethostname()}:{os.getpid()}", retry_every=5.0
         )
         self._lead_lock = threading.Lock()
+        from prometheus_client import Gauge
+
+        self.leader_gauge = Gauge(  # in a scheduler's registry only: `run` has no leader to report
+            "posture_scheduler_leader",
+            "1 while this scheduler leads (publishes sweeps, closes them, runs the evidence jobs), 0 on standby.",
+            registry=pipeline.metrics.registry,
+        )
         if self.dispatcher is not None:  # one scheduler delivers alerts: the leader
             self.dispatcher.active = self.leading
 
@@ -84,7 +91,7 @@ class SweepScheduler(Daemon):
         """Whether this process leads now (acquiring the lock if it is free)."""
         with self._lead_lock:
             leads = self.leadership.is_leader() or self.leadership.try_acquire()
-        self.pipeline.metrics.scheduler_leader.set(1 if leads else 0)
+        self.leader_gauge.set(1 if leads else 0)
         return leads
 
     # -- jobs ----------------------------------------------------------------------------------

@@ -352,6 +352,7 @@ def test_accounts_nobody_recorded_by_the_deadline_are_gaps_of_errors(setting: di
         assert sched.close_overdue() == 0  # not yet due
         gaps = sched.close_overdue(now=utcnow() + sched.config.scale.sweep_deadline + timedelta(seconds=1))
         assert gaps == len(accounts)
+        _scheduler_scrape_has_its_metrics(sched, len(accounts))
         runs = _runs_of(store, sweep_id)
         assert sorted(runs) == sorted(accounts) and all(len(r) == 1 for r in runs.values())
         current = store.current_findings()
@@ -370,3 +371,22 @@ def test_accounts_nobody_recorded_by_the_deadline_are_gaps_of_errors(setting: di
     finally:
         sched.stop(grace=1)
         sched.pipeline.store.close()
+
+
+def _scheduler_scrape_has_its_metrics(sched: Any, gaps: int) -> None:
+    """The scheduler-only metrics the dashboard uses (tests/integration/test_promtool.py leaves them
+    to this test), in a real scrape of the scheduler's port."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    sched.http.start()
+    try:
+        host, port = sched.http.address
+        text = httpx.get(f"http://{host}:{port}/metrics", timeout=10).text
+    finally:
+        sched.http.stop()
+    samples = {
+        (s.name, s.labels.get("source", "")): s.value for f in text_string_to_metric_families(text) for s in f.samples
+    }
+    assert samples[("posture_scheduler_leader", "")] == 1
+    assert samples[("posture_sweep_tasks_total", "org")] == gaps  # every account was published, none recorded
+    assert samples[("posture_sweep_gaps_total", "org")] == gaps
