@@ -182,6 +182,8 @@ class Store:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self.engine.begin() as conn:
+                if self.dialect == "postgresql":  # schedulers and workers starting together: one migrates
+                    conn.execute(text("SELECT pg_advisory_xact_lock(727377)"))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as exc:

@@ -7,6 +7,7 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -293,3 +294,28 @@ def test_repeated_collection_errors_are_stored_once(db_url: str, tmp_path: Path)
         assert any("collection errors" in i and "missing" in i for i in issues), issues
     finally:
         store.close()
+
+
+def _upgrade_in_child(url: str, answers: Any) -> None:
+    try:
+        Store(url).upgrade()
+        answers.put("ok")
+    except Exception as exc:  # reported to the parent, which shows it
+        answers.put(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.postgres
+def test_processes_starting_together_on_an_empty_postgresql_all_upgrade(pg_url: str) -> None:
+    """A scheduler and its workers starting at once (Kubernetes, compose) on a new database: one
+    migrates, the others wait for it and find the store at head (without the lock, three of four
+    failed on Alembic's own table)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    answers = ctx.Queue()
+    procs = [ctx.Process(target=_upgrade_in_child, args=(pg_url, answers)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert sorted(answers.get(timeout=10) for _ in procs) == ["ok"] * 4
