@@ -351,6 +351,24 @@ class ScaleConfig(ConfigModel):
 
 
 class Config(ConfigModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _scale_redis_default(cls, data: Any) -> Any:
+        """A source's ``rate_limit`` without its own ``redis`` shares ``scale.redis``."""
+        if not isinstance(data, dict):
+            return data
+        scale, sources = data.get("scale"), data.get("sources")
+        shared = scale.get("redis") if isinstance(scale, dict) else None
+        if shared is None or not isinstance(sources, list):
+            return data
+        filled = []
+        for src in sources:
+            limit = src.get("rate_limit") if isinstance(src, dict) else None
+            if isinstance(limit, dict) and "redis" not in limit:
+                src = {**src, "rate_limit": {**limit, "redis": shared}}
+            filled.append(src)
+        return {**data, "sources": filled}
+
     database: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://...",

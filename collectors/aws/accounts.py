@@ -120,6 +120,8 @@ def reach(target: Target, base: AccountSession, factory: ClientFactory) -> Accou
         return base
     operation = "AssumeRole"
     try:
+        if factory.limits is not None:  # the organisation's AssumeRole budget, shared by every worker
+            factory.limits.before_assume_role(base.account_id)
         params = {"RoleArn": target.role_arn, "RoleSessionName": target.session_name}
         if target.external_id:
             params["ExternalId"] = target.external_id

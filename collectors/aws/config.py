@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from agent.config_base import AWS_REGION, IAM_ROLE_ARN, ConfigModel, Duration, SecretRef, SourceBase
 from agent.registry import Provider
 
-__all__ = ["PROVIDER", "AwsAccount", "AwsSource"]
+__all__ = ["PROVIDER", "AwsAccount", "AwsRateLimit", "AwsSource"]
 
 
 class AwsAccount(ConfigModel):
@@ -52,6 +52,38 @@ class AwsAccount(ConfigModel):
         return self
 
 
+class AwsRateLimit(ConfigModel):
+    """Limits shared through Redis by every process collecting this source (agent/scale/ratelimit.py):
+    a token bucket per (account, region, service), and an AssumeRole budget per organisation."""
+
+    redis: SecretRef = Field(description="redis://HOST:6379/DB (a secret reference); default: scale.redis")
+    per_second: dict[str, float] = Field(
+        default_factory=lambda: {"default": 10.0},
+        description="Calls a second per (account, region, service), by service; 'default' for the others",
+    )
+    burst: int = Field(default=20, ge=1, le=10_000, description="Calls at once before the rate applies")
+    sts_per_hour: int | None = Field(
+        default=None, ge=1, le=100_000, description="AssumeRole calls per organisation in any rolling hour"
+    )
+    wait: Duration = Field(
+        default=timedelta(seconds=60),
+        description="Longest a call waits for its token; past it the call is a collection error, never skipped",
+    )
+    prefix: str = Field(
+        default="posture-agent",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="Redis key prefix: deployments sharing one Redis give different ones",
+    )
+
+    @field_validator("per_second")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, r in v.items() if not (0 < r <= 10_000) or not re.fullmatch(r"[a-z0-9-]{1,64}", k)]
+        if bad:
+            raise ValueError(f"per_second: {bad[0]!r} needs a service name and a rate above 0, at most 10000")
+        return v
+
+
 _CLIENT_OF = {"aws.s3.account": "s3control"}  # types whose boto3 client is not their family
 
 
@@ -65,6 +97,9 @@ class AwsSource(SourceBase):
     profile: str | None = None
     endpoint_url: str | None = Field(default=None, description="Override the AWS endpoint (emulators)")
     max_workers: int = Field(default=8, ge=1, le=64)
+    rate_limit: AwsRateLimit | None = Field(
+        default=None, description="Rate limits shared through Redis with every other process (workers)"
+    )
     services: list[str] | None = Field(default=None, description="Limit collection to these services")
     unit_timeout: Duration = Field(
         default=timedelta(minutes=10),

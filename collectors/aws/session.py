@@ -7,7 +7,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.loaders
@@ -17,6 +17,9 @@ from agent.config_base import Secret
 from collectors.aws.allowlist import install_guard
 from collectors.aws.config import AwsSource
 from collectors.aws.retries import THROTTLE_ATTEMPTS, install_retries
+
+if TYPE_CHECKING:
+    from collectors.aws.shared_limits import SharedLimits
 
 __all__ = ["AccountSession", "ClientFactory", "reveal", "shared_loader"]
 
@@ -53,6 +56,12 @@ class ClientFactory:
 
     source: AwsSource
     observer: Observer
+    limits: SharedLimits | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        from collectors.aws.shared_limits import SharedLimits
+
+        self.limits = SharedLimits.of(self.source)  # None without the source's rate_limit
 
     def config(self, service: str) -> Config:
         return Config(
@@ -63,13 +72,15 @@ class ClientFactory:
             user_agent_extra="posture-agent",
         )
 
-    def client(self, session: boto3.Session, service: str, region: str) -> Any:
+    def client(self, session: boto3.Session, service: str, region: str, account: str = "") -> Any:
         kwargs: dict[str, Any] = {"region_name": region, "config": self.config(service)}
         if self.source.endpoint_url:
             kwargs["endpoint_url"] = self.source.endpoint_url
         client = session.client(service, **kwargs)
         install_retries(client)
         install_guard(client)
+        if self.limits is not None:
+            self.limits.install(client, account, region)
         self._observe(client)
         if service == "s3control" and self._override():
             client.meta.events.register("before-send", _strip_account_host)
@@ -122,4 +133,4 @@ class AccountSession:
 
     def client(self, service: str, region: str) -> Any:
         with self._lock:
-            return self.factory.client(self.session, service, region)
+            return self.factory.client(self.session, service, region, self.account_id)
