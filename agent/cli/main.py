@@ -79,6 +79,7 @@ COMMAND_MODULES = (
     "agent.cli.alerts_cmd",
     "agent.cli.exceptions_cmd",
     "agent.cli.evidence_export_cmd",
+    "agent.cli.sweeps_cmd",
 )
 
 for _name in COMMAND_MODULES:

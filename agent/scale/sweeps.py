@@ -180,3 +180,64 @@ def gap_snapshot(
 def gap_findings_are_errors(findings: Sequence[Finding]) -> bool:
     """A gap's findings: none may say pass (checked before they are stored)."""
     return all(f.status.value == "error" for f in findings)
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    id: str
+    source: str
+    started_at: datetime
+    deadline: datetime
+    closed_at: datetime | None
+    expected: int
+    recorded: int
+    failed: int
+    gaps: int
+
+    @property
+    def waiting(self) -> int:
+        return self.expected - self.recorded
+
+
+def sweep_summaries(store: Store, since: datetime, source: str | None = None, limit: int = 200) -> list[SweepSummary]:
+    """The sweeps started since ``since`` (newest first), with how many accounts each expected, how
+    many were recorded, failed, or closed as gaps at the deadline."""
+    from sqlalchemy import case, func
+
+    a = sweep_accounts.c
+    query = (
+        select(
+            sweeps.c.id,
+            sweeps.c.source,
+            sweeps.c.started_at,
+            sweeps.c.deadline,
+            sweeps.c.closed_at,
+            func.count(a.account).label("expected"),
+            func.count(a.run_id).label("recorded"),
+            func.sum(case((a.outcome == "failed", 1), else_=0)).label("failed"),
+            func.sum(case((a.outcome == "gap", 1), else_=0)).label("gaps"),
+        )
+        .join(sweep_accounts, a.sweep_id == sweeps.c.id, isouter=True)
+        .where(sweeps.c.started_at >= since)
+        .group_by(sweeps.c.id)
+        .order_by(sweeps.c.started_at.desc())
+        .limit(limit)
+    )
+    if source is not None:
+        query = query.where(sweeps.c.source == source)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        SweepSummary(
+            r.id,
+            r.source,
+            r.started_at,
+            r.deadline,
+            r.closed_at,
+            int(r.expected),
+            int(r.recorded),
+            int(r.failed or 0),
+            int(r.gaps or 0),
+        )
+        for r in rows
+    ]

@@ -51,6 +51,7 @@ TOO_LONG = "n" * 300
 READS = {
     ("findings",),
     ("drift",),
+    ("sweeps",),
     ("controls",),
     ("alerts", "pending"),
     ("exceptions", "list"),

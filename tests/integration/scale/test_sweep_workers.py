@@ -6,6 +6,7 @@ chain verifies after all of it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -353,6 +354,23 @@ def test_accounts_nobody_recorded_by_the_deadline_are_gaps_of_errors(setting: di
         gaps = sched.close_overdue(now=utcnow() + sched.config.scale.sweep_deadline + timedelta(seconds=1))
         assert gaps == len(accounts)
         _scheduler_scrape_has_its_metrics(sched, len(accounts))
+        listed = subprocess.run(
+            [str(BIN / "posture-agent"), "sweeps", "--db", pg_url, "--format", "json"],
+            env=setting["env"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert listed.returncode == 0, listed.stderr
+        (row,) = json.loads(listed.stdout)
+        assert (row["id"], row["expected"], row["recorded"], row["gaps"], row["waiting"]) == (
+            sweep_id,
+            len(accounts),
+            len(accounts),
+            len(accounts),
+            0,
+        )
+        assert row["closed_at"] is not None
         runs = _runs_of(store, sweep_id)
         assert sorted(runs) == sorted(accounts) and all(len(r) == 1 for r in runs.values())
         current = store.current_findings()
