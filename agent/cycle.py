@@ -206,11 +206,12 @@ class Pipeline:
         """Store the cycle with its drift and its alerts, in one transaction (which first claims
         ``sweep``'s account, or raises AlreadyRecorded)."""
         assert self.store is not None
+        staged = self.store.stage_bodies([s for s, _ in evaluated])  # before the lock (PostgreSQL)
         with self._write_lock:
             with self.store.cycle(run) as tx:
                 if sweep is not None and not tx.claim(sweep.sweep_id, sweep.account, sweep.outcome or run.status):
                     raise AlreadyRecorded(f"sweep {sweep.sweep_id} already has the run of {sweep.account}")
-                writes = tx.write_snapshots(evaluated)
+                writes = tx.write_snapshots(evaluated, staged)
                 requirements = self._requirement_states(tx, writes) if self.requirement_drift else None
                 drift, alerts = self._drift_and_alerts(tx, run, writes, requirements)
                 for notice in self.alerts.exception_notices(tx.exception_rules(), run.finished_at):

@@ -9,7 +9,7 @@ alert can never be lost or sent for a cycle that was not stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -60,10 +60,13 @@ class CycleTransaction:
         # snapshot id -> (the snapshot as committed, the manifest it replaced)
         self._written: dict[int, tuple[StoredSnapshot, dict[str, str] | None]] = {}
 
-    def write_snapshots(self, results: Sequence[tuple[Snapshot, Sequence[Finding]]]) -> list[SnapshotWrite]:
-        """The run, its snapshots, bodies, manifests and finding changes, and the cycle's chain entry."""
+    def write_snapshots(
+        self, results: Sequence[tuple[Snapshot, Sequence[Finding]]], staged: Mapping[str, int] | None = None
+    ) -> list[SnapshotWrite]:
+        """The run, its snapshots, bodies, manifests and finding changes, and the cycle's chain entry
+        (``staged``: bodies Store.stage_bodies wrote ahead for this cycle, counted as its own)."""
         self.keys.update((s.source, s.account) for s, _ in results)
-        return self.store._write_cycle(self.conn, self.run, results, self._written)
+        return self.store._write_cycle(self.conn, self.run, results, self._written, staged)
 
     def snapshot(self, write: SnapshotWrite) -> StoredSnapshot:
         return self._written[write.snapshot_id][0]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from posture_verify.manifests import errors_blob
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text
@@ -266,6 +267,7 @@ class Store:
         run: RunRecord,
         results: Sequence[tuple[Snapshot, Sequence[Finding]]],
         written: dict[int, tuple[StoredSnapshot, dict[str, str] | None]],
+        staged: Mapping[str, int] | None = None,
     ) -> list[SnapshotWrite]:
         run_row = {
             "id": run.id,
@@ -281,7 +283,8 @@ class Store:
         conn.execute(insert(t.runs).values(**run_row))
         committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
         writes = [
-            self._write_snapshot(conn, run, snap, findings, committed_rows, written) for snap, findings in results
+            self._write_snapshot(conn, run, snap, findings, committed_rows, written, staged)
+            for snap, findings in results
         ]
         # one chain entry for the whole cycle: the run, its snapshots and their finding events
         commitment = CycleCommitment(run_fields(run_row), committed_rows)
@@ -337,24 +340,71 @@ class Store:
             raise StoreError(f"blob {hash_} is missing from the store")
         return decompress(body)
 
-    def _put_blobs(self, conn: Connection, items: Iterable[tuple[str, str, Callable[[], bytes]]]) -> tuple[int, int]:
-        """Insert (hash, kind, body producer) bodies not yet stored; returns (count, compressed bytes).
-        Bodies are serialised only when they are really new."""
+    def _put_blobs(
+        self,
+        conn: Connection,
+        items: Iterable[tuple[str, str, Callable[[], bytes]]],
+        staged: Mapping[str, int] | None = None,
+    ) -> tuple[int, int]:
+        """Insert (hash, kind, body producer) bodies not yet stored; returns (count, compressed bytes),
+        counting as new the bodies this cycle staged (``staged``: hash -> compressed bytes). Bodies are
+        serialised only when they are really new."""
         rows = {h: (kind, raw) for h, kind, raw in items}
         if not rows:
             return 0, 0
-        known: set[str] = set()
-        hashes = list(rows)
-        for i in range(0, len(hashes), 500):
-            known.update(conn.execute(select(t.blobs.c.hash).where(t.blobs.c.hash.in_(hashes[i : i + 500]))).scalars())
+        known = self._known_blobs(conn, list(rows))
         new: list[dict[str, Any]] = []
-        for h in hashes:
+        for h, (kind, raw) in rows.items():
             if h not in known:
-                raw = rows[h][1]()
-                new.append({"hash": h, "kind": rows[h][0], "size": len(raw), "body": compress(raw)})
+                body = raw()
+                new.append({"hash": h, "kind": kind, "size": len(body), "body": compress(body)})
         if new:
             conn.execute(self._insert_ignore(t.blobs), new)
-        return len(new), sum(len(r["body"]) for r in new)
+        ahead = [staged[h] for h in rows if h in known and staged and h in staged]
+        return len(new) + len(ahead), sum(len(r["body"]) for r in new) + sum(ahead)
+
+    @staticmethod
+    def _known_blobs(conn: Connection, hashes: list[str]) -> set[str]:
+        known: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            known.update(conn.execute(select(t.blobs.c.hash).where(t.blobs.c.hash.in_(hashes[i : i + 500]))).scalars())
+        return known
+
+    def stage_bodies(self, snapshots: Sequence[Snapshot]) -> dict[str, int]:
+        """PostgreSQL: write the bodies a cycle will refer to (resources new since this process's last
+        view, collection errors) in a transaction of their own, before the cycle's locked one, so the
+        serialised part of many workers' writes is their rows and chain entries only. Content-addressed
+        and inserted if absent: a body staged for a cycle that then fails is unreferenced, never wrong.
+        Returns hash -> compressed bytes of the bodies it inserted (the cycle counts them as its own)."""
+        if self.dialect != "postgresql":
+            return {}
+        items: dict[str, tuple[str, Callable[[], bytes]]] = {}
+        for snap in snapshots:
+            cached = self._states.get((snap.source, snap.account))
+            prev_map = cached.manifest[2] if cached is not None and cached.manifest is not None else {}
+            for r in snap.resources:
+                if prev_map.get(r.id) != r.content_hash:
+                    items[r.content_hash] = ("resource", r.canonical)
+            if snap.errors:
+                errors_body = canonical_json([e.to_dict() for e in snap.errors])
+                items[sha256_hex(errors_body)] = (ERRORS_BLOB, functools.partial(bytes, errors_body))
+        if not items:
+            return {}
+        with self.engine.begin() as conn:
+            known = self._known_blobs(conn, list(items))
+            new = [
+                {"hash": h, "kind": kind, "size": len(body), "body": compress(body)}
+                for h, (kind, raw) in items.items()
+                if h not in known
+                for body in (raw(),)
+            ]
+            if not new:
+                return {}
+            sizes: dict[str, int] = {str(r["hash"]): len(cast(bytes, r["body"])) for r in new}
+            inserted = conn.execute(
+                postgresql.insert(t.blobs).on_conflict_do_nothing().returning(t.blobs.c.hash), new
+            ).scalars()
+            return {h: sizes[h] for h in inserted}
 
     def _write_snapshot(
         self,
@@ -364,6 +414,7 @@ class Store:
         findings: Sequence[Finding],
         committed_rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
         written: dict[int, tuple[StoredSnapshot, dict[str, str] | None]],
+        staged: Mapping[str, int] | None = None,
     ) -> SnapshotWrite:
         state = self._state(conn, snap.source, snap.account)
         prev = state.manifest
@@ -375,7 +426,7 @@ class Store:
             mapping[r.id] = h
             if prev_map.get(r.id) != h:
                 fresh.append(r)
-        count, nbytes = self._put_blobs(conn, ((r.content_hash, "resource", r.canonical) for r in fresh))
+        count, nbytes = self._put_blobs(conn, ((r.content_hash, "resource", r.canonical) for r in fresh), staged)
         if prev is not None and not fresh and len(prev_map) == len(mapping):
             manifest_hash, depth = prev[0], prev[1]  # unchanged estate: no new manifest
         else:
@@ -391,7 +442,7 @@ class Store:
         if snap.errors:
             body = canonical_json([e.to_dict() for e in snap.errors])
             errors_hash = sha256_hex(body)
-            c3, b3 = self._put_blobs(conn, [(errors_hash, ERRORS_BLOB, lambda: body)])
+            c3, b3 = self._put_blobs(conn, [(errors_hash, ERRORS_BLOB, lambda: body)], staged)
             count, nbytes = count + c3, nbytes + b3
             errors_json = canonical_json({"blob": errors_hash}).decode()
         # the id is needed by the finding rows; the results hash is known only after the diff

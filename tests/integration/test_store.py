@@ -34,7 +34,9 @@ def bucket(name: str, public: bool = False, region: str = "us-east-1") -> Resour
     )
 
 
-def cycle(store: Store, i: int, resources: list[Resource], errors: tuple[CollectionError, ...] = ()):  # type: ignore[no-untyped-def]
+def cycle(
+    store: Store, i: int, resources: list[Resource], errors: tuple[CollectionError, ...] = (), stage: bool = False
+):  # type: ignore[no-untyped-def]
     at = T0 + timedelta(minutes=15 * i)
     snap = Snapshot(
         source="prod",
@@ -71,6 +73,10 @@ def cycle(store: Store, i: int, resources: list[Resource], errors: tuple[Collect
         finished_at=at,
         status="partial" if errors else "complete",
     )
+    if stage:  # as the pipeline does: bodies first, without the lock (PostgreSQL), then the cycle
+        staged = store.stage_bodies([snap])
+        with store.cycle(run) as tx:
+            return tx.write_snapshots([(snap, findings)], staged)[0]
     return store.record_cycle(run, [(snap, findings)])[0]
 
 
@@ -319,3 +325,29 @@ def test_processes_starting_together_on_an_empty_postgresql_all_upgrade(pg_url: 
     for p in procs:
         p.join(300)
     assert sorted(answers.get(timeout=10) for _ in procs) == ["ok"] * 4
+
+
+@pytest.mark.postgres
+def test_bodies_staged_before_the_lock_count_as_the_cycles_own(pg_url: str) -> None:
+    store = Store(pg_url)
+    store.upgrade()
+    estate = [bucket(f"b{i}") for i in range(30)]
+    err = (CollectionError(service="s3", operation="GetBucketPolicy", region="us-east-1", code="X", message="m"),)
+    plain = cycle(store, 0, estate[:10], err)
+    assert plain.new_bodies == 12  # 10 bodies, the errors blob, the manifest
+    ahead = Snapshot(
+        source="prod", provider="aws", account=ACCOUNT, started_at=T0, finished_at=T0, resources=tuple(estate)
+    )
+    pre = store.stage_bodies([ahead])  # written in a transaction of its own, no cycle yet
+    assert set(pre) == {r.content_hash for r in estate[10:]}
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.blobs)).scalar_one() == 12 + 20
+    staged = cycle(store, 1, estate, err, stage=True)  # found staged: still counted as this cycle's
+    assert staged.new_bodies == 1  # its manifest: the bodies were written (and counted) by the staging above
+    again = cycle(store, 2, [bucket("b0", public=True), *estate[1:]], err, stage=True)
+    assert again.new_bodies == 2 and again.bytes_added > 0  # the changed body (staged) and its manifest
+    unchanged = cycle(store, 3, [bucket("b0", public=True), *estate[1:]], err, stage=True)
+    assert unchanged.new_bodies == 0 and unchanged.bytes_added == 0
+    loaded = store.load_snapshot(again.snapshot_id)
+    assert len(loaded.resources) == 30 and loaded.get("arn:aws:s3:::b0").attributes == {"Public": True}
+    store.close()
