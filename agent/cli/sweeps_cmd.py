@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
             if not store.has_table("sweeps"):
                 rows = []
             else:
-                from agent.scale.sweeps import sweep_summaries
+                from agent.store.sweep_rows import sweep_summaries
 
                 rows = sweep_summaries(store, utcnow() - window, source=source)
         finally:

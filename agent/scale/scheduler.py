@@ -1,7 +1,7 @@
 """The scheduler role (``run --role scheduler``): the daemon's schedule, alerts and evidence jobs,
 but each source's turn is a sweep published to the workers instead of a collection here.
 
-Only the leader acts (agent/scale/leader.py): a standby keeps its HTTP port and its schedule, and
+Only the leader acts (agent/store/leader.py): a standby keeps its HTTP port and its schedule, and
 each job finds it is not the leader and does nothing, until the leader's lock is gone. A sweep is
 opened in the store (fenced by the leader's epoch) before any task is published, so a task lost on
 the way, or a worker that dies, ends as a gap at the deadline, never as silence.
@@ -22,10 +22,11 @@ from agent.cycle import Pipeline
 from agent.daemon import Daemon
 from agent.models import utcnow
 from agent.scale.broker import TASK, make_app, queue_of
-from agent.scale.leader import Leadership
-from agent.scale.sweeps import OpenSweep, Task, close, gap_snapshot, open_sweep, overdue_sweeps
+from agent.scale.sweeps import Task, gap_snapshot
 from agent.stages.collect import Collected
+from agent.store.leader import Leadership
 from agent.store.records import AlreadyRecorded, SweepSlot
+from agent.store.sweep_rows import OpenSweep, close, open_sweep, overdue_sweeps
 
 __all__ = ["SweepScheduler", "expand"]
 

@@ -15,8 +15,9 @@ from typing import Any
 from agent.config import AnySource, Config
 from agent.cycle import Pipeline
 from agent.scale.broker import TASK, make_app, queue_of
-from agent.scale.sweeps import Task, pending
+from agent.scale.sweeps import Task
 from agent.store.records import AlreadyRecorded, SweepSlot
+from agent.store.sweep_rows import pending
 from collectors import Cancelled, CollectContext
 
 __all__ = ["WorkerRuntime", "for_account"]

@@ -1,5 +1,5 @@
 """The table of leader leases (migration 0010), on the store's shared metadata: one row per lock
-name, its fencing epoch, who holds it and since when. agent/scale/leader.py reads and writes it."""
+name, its fencing epoch, who holds it and since when. agent/store/leader.py reads and writes it."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError
 
 from collectors.aws.config import AwsRateLimit, AwsSource
-from collectors.aws.session import reveal
 
 __all__ = ["LimitsUnavailable", "RateLimited", "SharedLimits", "StsBudgetSpent"]
 
@@ -52,7 +51,7 @@ class SharedLimits:
         from agent.scale.ratelimit import connect
 
         if self._client is None:
-            self._client = connect(reveal(self.spec.redis) or "")
+            self._client = connect(self.spec.redis.reveal())
         return self._client
 
     def _shared_limiter(self) -> Any:

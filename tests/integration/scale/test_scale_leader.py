@@ -1,4 +1,4 @@
-"""Leader election through PostgreSQL (agent/scale/leader.py) on the real server: one leader among
+"""Leader election through PostgreSQL (agent/store/leader.py) on the real server: one leader among
 candidates, a standby takes over on release, on SIGKILL of the leader's process and on termination of
 its backend; the fencing epoch strictly increases and refuses the writes of a stale leader. Nothing
 here asserts on timing: what happens asynchronously is polled up to a generous deadline."""
@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from agent.errors import StoreUnusable
-from agent.scale.leader import SCHEDULER, Leadership, LeadershipLost, check_epoch, lock_key
+from agent.store.leader import SCHEDULER, Leadership, LeadershipLost, check_epoch, lock_key
 
 ROOT = Path(__file__).resolve().parents[3]
 DEADLINE_S = 90.0
@@ -81,7 +81,7 @@ def test_the_epoch_strictly_increases_across_takeovers(candidates: Callable[[], 
 
 CHILD = """
 import sys, time
-from agent.scale.leader import Leadership
+from agent.store.leader import Leadership
 lead = Leadership(sys.argv[1], sys.argv[2], holder="child")
 assert lead.try_acquire(), lead.last_error
 print(lead.epoch, flush=True)

@@ -1,4 +1,4 @@
-"""Leases of the roles that must run once (agent/scale/leader.py): one row per lock name, whose epoch
+"""Leases of the roles that must run once (agent/store/leader.py): one row per lock name, whose epoch
 goes up by one each time a process becomes its leader. The leader's writes check it (a fencing token),
 so a leader that lost its lock without knowing yet cannot write over its successor's work. Created on
 SQLite too (the same schema everywhere), where nothing uses it.

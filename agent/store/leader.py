@@ -47,7 +47,7 @@ from agent.store.opening import connect_args, database_error, error_line, parse_
 
 __all__ = ["SCHEDULER", "Lease", "Leadership", "LeadershipLost", "check_epoch", "lock_key"]
 
-log = logging.getLogger("agent.scale.leader")
+log = logging.getLogger("agent.store.leader")
 
 SCHEDULER = "posture-agent/scheduler"
 """The leadership name of the scheduler role."""
