@@ -41,6 +41,8 @@ def expand(source: AnySource, pipeline: Pipeline) -> tuple[list[Task], dict[str,
     found. AWS: the organisation's active accounts and the listed ones, read-only; any other
     provider, or an AWS source whose accounts could not be listed: one task for the whole source."""
     whole = [Task("", source.name, source.provider, "")]
+    if source.provider == "azure":
+        return _expand_azure(source, pipeline, whole)
     if source.provider != "aws":
         return whole, {"expanded": False}
     from agent.errors import AgentError
@@ -57,6 +59,18 @@ def expand(source: AnySource, pipeline: Pipeline) -> tuple[list[Task], dict[str,
         return whole, {"expanded": False, "error": f"{type(exc).__name__}: {exc}"}
     tasks = [Task("", source.name, "aws", t.account_id, t.role_arn) for t in wanted]
     return tasks, {"expanded": True, "errors": [e.to_dict() for e in errors]}
+
+
+def _expand_azure(source: AnySource, pipeline: Pipeline, whole: list[Task]) -> tuple[list[Task], dict[str, Any]]:
+    """The tenant's directory (Entra) and each subscription: one task each."""
+    from collectors import CollectContext
+    from collectors.azure.collection import parts
+
+    try:
+        found = parts(source, CollectContext(on_api_call=pipeline.metrics.on_api_call("azure")))  # type: ignore[arg-type]
+    except Exception as exc:  # the listing failed: the whole source goes to one worker, which records why
+        return whole, {"expanded": False, "error": f"{type(exc).__name__}: {exc}"}
+    return [Task("", source.name, "azure", p) for p in found] or whole, {"expanded": True}
 
 
 class SweepScheduler(Daemon):

@@ -86,3 +86,29 @@ def collect(source: AzureSource, ctx: CollectContext) -> list[Snapshot]:
                 snapshots.append(_snapshot(source, str(sub.get("subscriptionId")), started, resources, errors))
                 ctx.progress.advance(1, f"subscription {sub.get('displayName') or sub.get('subscriptionId')}")
     return snapshots
+
+
+def parts(source: AzureSource, ctx: CollectContext) -> list[str]:
+    """What a scheduler splits this source into, one task each (agent/scale/): the tenant id for the
+    tenant's directory (Entra, whose snapshots carry that account), then each subscription to read,
+    by id (the listed ones the agent cannot see are kept by name, so their task records that they
+    are missing). Raises ApiError or AuthError when the subscriptions cannot be listed: the caller
+    then keeps the source whole."""
+    out = [source.tenant_id] if source.entra else []
+    if not source.arm:
+        return out
+    creds = source.credentials()
+    with AzureHttp(make_credential(creds), creds, ctx, max_retries=source.max_retries) as http:
+        subs = [s for s in list_subscriptions(http) if _wanted(s, source.subscriptions)]
+    seen = {str(s.get("subscriptionId", "")) for s in subs}
+    names = {str(s.get("displayName", "")).lower() for s in subs} | {i.lower() for i in seen}
+    out += sorted(seen)
+    out += [f for f in source.subscriptions or [] if f.lower() not in names]
+    return out
+
+
+def part_of(source: AzureSource, part: str) -> AzureSource:
+    """``source`` narrowed to one of its ``parts``: its directory, or one subscription."""
+    if part.lower() == source.tenant_id.lower():
+        return source.model_copy(update={"entra": True, "arm": False})
+    return source.model_copy(update={"entra": False, "arm": True, "subscriptions": [part]})
