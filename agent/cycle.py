@@ -60,12 +60,16 @@ class Pipeline:
         mappings: Mappings | None = None,
         collectors: Mapping[str, Collector] | None = None,
         requirement_drift: bool = True,
+        posture_metrics: bool = True,
     ) -> None:
         self.config = config
         # framework requirements' status changes as drift events, from this process's last states: a
         # worker of a scaled deployment (one of many, one account a run) has no such view, and
         # evaluating every finding of the store per account would make a sweep quadratic
         self.requirement_drift = requirement_drift
+        # the posture gauges read every current finding: a worker leaves them to the scheduler, which
+        # serves them from the store, instead of recomputing them after each account
+        self.posture_metrics = posture_metrics
         self.store = store
         self.metrics = metrics or AgentMetrics()
         self.checks = dict(checks) if checks is not None else load_checks()
@@ -297,7 +301,7 @@ class Pipeline:
 
     def refresh_posture(self) -> None:
         """Recompute the exported posture (check counts, requirement states) from the store."""
-        if self.store is None:
+        if self.store is None or not self.posture_metrics:
             return
         self._posture_at = time.monotonic()
         self.metrics.set_posture(self.store.finding_counts())
