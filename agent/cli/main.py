@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
+import logging
 import os
 import sys
 import traceback
@@ -171,5 +172,17 @@ def main() -> None:
     sys.exit(code)
 
 
+def entry() -> None:
+    """The ``posture-agent`` process: ``main``, then an exit that skips the interpreter's teardown.
+    Every command has closed its store and files by the time it returns; freeing each object of a
+    large scan one by one took 0.3 to 0.4 s (measured on the large benchmark account) for nothing."""
+    code = run()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed by the reader, or already
+            stream.flush()
+    logging.shutdown()  # flush every log handler (a file handler included)
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

@@ -19,7 +19,7 @@ def test_entrypoint_is_the_installed_console_script() -> None:
     text = dockerfile()
     assert 'ENTRYPOINT ["posture-agent", "run"]' in text
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["posture-agent"] == "agent.cli.main:main"
+    assert scripts["posture-agent"] == "agent.cli.main:entry"
     assert (Path(sys.executable).parent / "posture-agent").exists()
 
 
