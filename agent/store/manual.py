@@ -132,9 +132,13 @@ def resolve_control(control: str, mappings: Mappings) -> str:
 
 
 def _read_file(path: Path) -> bytes:
-    if not path.exists():
+    try:  # exists() itself raises for a name the system refuses (too long, a loop of links)
+        found, regular = path.exists(), path.is_file()
+    except OSError as exc:
+        raise UsageError(f"cannot read evidence file {_short(path)}: {exc.strerror or exc}") from None
+    if not found:
         raise UsageError(f"evidence file not found: {path}")
-    if not path.is_file():
+    if not regular:
         raise UsageError(f"evidence path is not a regular file: {path}")
     try:
         size = path.stat().st_size
@@ -146,6 +150,11 @@ def _read_file(path: Path) -> bytes:
     if not data:
         raise UsageError(f"evidence file {path} is empty")
     return data
+
+
+def _short(path: Path, limit: int = 120) -> str:
+    text = str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2 :]} ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
