@@ -81,7 +81,8 @@ def collect_in_child(source: AnySource, target: str, ctx: CollectContext, *, tim
     request = pickle.dumps((target, source), protocol=pickle.HIGHEST_PROTOCOL)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # finds this module as we did
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.stages.collect_child"],
+        # -P: not the working directory first on the path, where another checkout's agent/ would win
+        [sys.executable, "-P", "-m", "agent.stages.collect_child"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         bufsize=0,  # raw pipes: no read-ahead hiding a frame from select()
