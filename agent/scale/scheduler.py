@@ -38,11 +38,14 @@ POSTURE_EVERY_SECONDS = 60
 
 def expand(source: AnySource, pipeline: Pipeline) -> tuple[list[Task], dict[str, Any]]:
     """The accounts of one sweep of ``source`` (its tasks, without sweep id yet) and how they were
-    found. AWS: the organisation's active accounts and the listed ones, read-only; any other
-    provider, or an AWS source whose accounts could not be listed: one task for the whole source."""
+    found. AWS: the organisation's active accounts and the listed ones, read-only; Azure and GCP:
+    the collector's ``parts``; any other provider, or a source whose accounts could not be listed:
+    one task for the whole source."""
     whole = [Task("", source.name, source.provider, "")]
     if source.provider == "azure":
         return _expand_azure(source, pipeline, whole)
+    if source.provider == "gcp":
+        return _expand_gcp(source, pipeline, whole)
     if source.provider != "aws":
         return whole, {"expanded": False}
     from agent.errors import AgentError
@@ -63,14 +66,28 @@ def expand(source: AnySource, pipeline: Pipeline) -> tuple[list[Task], dict[str,
 
 def _expand_azure(source: AnySource, pipeline: Pipeline, whole: list[Task]) -> tuple[list[Task], dict[str, Any]]:
     """The tenant's directory (Entra) and each subscription: one task each."""
-    from collectors import CollectContext
     from collectors.azure.collection import parts
 
+    return _from_parts(source, pipeline, whole, parts)
+
+
+def _expand_gcp(source: AnySource, pipeline: Pipeline, whole: list[Task]) -> tuple[list[Task], dict[str, Any]]:
+    """An organization or folder scope: what is set above its projects, and each project; one task each."""
+    from collectors.gcp.collection import parts
+
+    return _from_parts(source, pipeline, whole, parts)
+
+
+def _from_parts(
+    source: AnySource, pipeline: Pipeline, whole: list[Task], parts: Callable[..., list[str]]
+) -> tuple[list[Task], dict[str, Any]]:
+    from collectors import CollectContext
+
     try:
-        found = parts(source, CollectContext(on_api_call=pipeline.metrics.on_api_call("azure")))  # type: ignore[arg-type]
+        found = parts(source, CollectContext(on_api_call=pipeline.metrics.on_api_call(source.provider)))
     except Exception as exc:  # the listing failed: the whole source goes to one worker, which records why
         return whole, {"expanded": False, "error": f"{type(exc).__name__}: {exc}"}
-    return [Task("", source.name, "azure", p) for p in found] or whole, {"expanded": True}
+    return [Task("", source.name, source.provider, p) for p in found] or whole, {"expanded": True}
 
 
 class SweepScheduler(Daemon):

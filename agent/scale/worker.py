@@ -27,14 +27,18 @@ log = logging.getLogger("agent.worker")
 
 def for_account(source: AnySource, task: Task) -> AnySource:
     """``source`` narrowed to the task's one account (AWS: that account's role, or the worker's own
-    credentials; Azure: its directory or one subscription); a whole-source task (account "") is the
-    source itself."""
-    if not task.account or source.provider not in ("aws", "azure"):
+    credentials; Azure: its directory or one subscription; GCP: what is set above the projects, or
+    one project); a whole-source task (account "") is the source itself."""
+    if not task.account or source.provider not in ("aws", "azure", "gcp"):
         return source
     if source.provider == "azure":
         from collectors.azure.collection import part_of
 
         return part_of(source, task.account)  # type: ignore[arg-type]
+    if source.provider == "gcp":
+        from collectors.gcp.collection import part_of as gcp_part_of
+
+        return gcp_part_of(source, task.account)  # type: ignore[arg-type]
     from collectors.aws.config import AwsAccount
 
     accounts = [AwsAccount(role_arn=task.role_arn)] if task.role_arn else []

@@ -26,6 +26,7 @@ CollectionError naming the resource types it starves; the run goes on.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.protobuf.json_format import MessageToDict
 
+from agent.errors import AgentError
 from agent.models import CollectionError, Resource, Snapshot, utcnow
 from collectors import CollectContext
 from collectors.gcp.ancestry import IAM, ORG_POLICY, SETTINGS, Hierarchy, inherited
@@ -40,6 +42,7 @@ from collectors.gcp.client import build_client, credentials, list_retry
 from collectors.gcp.config import GcpSource
 from collectors.gcp.identity import read_policies
 from collectors.gcp.types import (
+    ABOVE_PROJECT_TYPES,
     ANCESTOR_RESOURCE_TYPES,
     ASSET_TYPES,
     CUSTOMER_TYPE,
@@ -50,10 +53,11 @@ from collectors.gcp.types import (
     ORG_POLICY_TYPES,
     POLICY_TYPE,
     PROJECT_ASSET,
+    SINK_DESTINATION_TYPES,
     resource_type,
 )
 
-__all__ = ["collect"]
+__all__ = ["collect", "part_of", "parts"]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +125,9 @@ class _Run:
         self.retry = list_retry(source.timeout.total_seconds() * 4)
         self.timeout = source.timeout.total_seconds()
         self.asset_types = list(source.asset_types or ASSET_TYPES)
+        if source.above_projects:  # what can be set above a project, and where sinks may write
+            keep = (*ABOVE_PROJECT_TYPES, *SINK_DESTINATION_TYPES)
+            self.asset_types = [t for t in self.asset_types if t in keep or t not in ASSET_TYPES]
 
     def _call(
         self, operation: str, types: Iterable[str], fn: Callable[[], Iterable[Any]], each: Callable[[Any], None]
@@ -181,7 +188,9 @@ class _Run:
 
     # -- the calls --------------------------------------------------------------------------
 
-    def projects(self) -> None:
+    def projects(self) -> str:
+        """Which projects the scope holds; "" or the listing's error."""
+
         def each(r: Any) -> None:
             number = str(r.project or "")
             extra = dict(r.additional_attributes or {})
@@ -189,7 +198,7 @@ class _Run:
             if number:
                 self.g.projects.setdefault(number, project_id)
 
-        self._call(
+        return self._call(
             "SearchAllResources",
             ["gcp.project"],
             lambda: self.client.search_all_resources(
@@ -232,6 +241,8 @@ class _Run:
             )
             self._keep_inherited(asset, data)
 
+        if not self.asset_types:  # a part above the projects of a source that lists none of its types
+            return
         failure = self._list(
             self.source.scope, "RESOURCE", self.asset_types, each, [resource_type(t) for t in self.asset_types]
         )
@@ -448,11 +459,12 @@ def _region(asset: Any) -> str:
 
 
 def collect(source: GcpSource, ctx: CollectContext) -> list[Snapshot]:
-    """One Snapshot per project of ``source.scope`` (plus one per organisation/folder with a policy)."""
+    """One Snapshot per project of ``source.scope`` (plus one per organisation/folder with a policy);
+    for ``source.above_projects``, only the latter."""
     started = utcnow()
     creds = credentials(source)
     run = _Run(source, ctx, build_client(source, creds), creds)
-    steps = (
+    steps: tuple[Callable[[], object], ...] = (
         run.projects,
         run.resources,
         run.asset_policies,
@@ -462,6 +474,8 @@ def collect(source: GcpSource, ctx: CollectContext) -> list[Snapshot]:
         run.identity,
         run.link,
     )
+    if source.above_projects:  # nothing a project inherits: no project is collected
+        steps = (run.projects, run.resources, run.iam_policies, run.identity, run.link)
     ctx.progress.add_total(len(steps))
     for step in steps:
         step()
@@ -473,8 +487,11 @@ def _snapshots(source: GcpSource, g: _Gathered, started: Any) -> list[Snapshot]:
     finished = utcnow()
     by_account: dict[str, list[Resource]] = {}
     for key in g.projects:
-        by_account.setdefault(g.projects[key], [])
+        if not source.above_projects:
+            by_account.setdefault(g.projects[key], [])
     for r in g.resources.values():
+        if source.above_projects and r.account.startswith("projects/"):
+            continue  # read for a sink's destination or listed with the scope: the project parts' own
         account = g.projects.get(r.account, r.account.removeprefix("projects/")) if r.account else source.scope
         moved = Resource(**{**_fields(r), "account": account})
         by_account.setdefault(account, []).append(moved)
@@ -495,3 +512,35 @@ def _snapshots(source: GcpSource, g: _Gathered, started: Any) -> list[Snapshot]:
             )
         )
     return out
+
+
+def parts(source: GcpSource, ctx: CollectContext) -> list[str]:
+    """What a scheduler splits this source into, one task each (agent/scale/). An organization or
+    folder scope: the scope itself, for the snapshots of what is set above its projects (their
+    accounts are the organization or folders), then each project in it by id, found by the same
+    read-only SearchAllResources call as a collection's. A project scope is one part. Raises
+    AgentError when the projects cannot be listed: the caller then keeps the source whole."""
+    if source.scope.startswith("projects/"):
+        return [source.scope.removeprefix("projects/")]
+    creds = credentials(source)
+    run = _Run(source, ctx, build_client(source, creds), creds)
+    failure = run.projects()
+    if failure:
+        raise AgentError(f"source {source.name}: the projects of {source.scope} could not be listed: {failure}")
+    return [source.scope, *sorted(set(run.g.projects.values()))]
+
+
+def part_of(source: GcpSource, part: str) -> GcpSource:
+    """``source`` narrowed to one of its ``parts``: what is set above its projects, or one project,
+    collected as a project scope (with what it inherits, without the Cloud Identity customer, which
+    belongs to the part above the projects)."""
+    if source.scope.startswith("projects/"):
+        return source
+    if part == source.scope:
+        return source.only_above_projects()
+    if not _PROJECT_ID.fullmatch(part):
+        raise ValueError(f"{part!r} is not a project of source {source.name}")
+    return source.model_copy(update={"scope": f"projects/{part}", "cloud_identity_admin": None})
+
+
+_PROJECT_ID = re.compile(r"[A-Za-z0-9_.:-]+")  # the config's scope pattern, after "projects/"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from agent.config_base import Duration, SecretRef, SourceBase
 from agent.registry import Provider
@@ -40,6 +40,20 @@ class GcpSource(SourceBase):
         description="Super administrator the service account impersonates (domain-wide delegation) to read "
         "2-Step Verification enforcement from the Cloud Identity Policy API; unset: not read",
     )
+    # Not a config key: set only on the part of a split source (collectors/gcp/collection.py parts())
+    # that collects what is set above the scope's projects and no project.
+    _above_projects: bool = PrivateAttr(default=False)
+
+    @property
+    def above_projects(self) -> bool:
+        """Whether this collects only the organization's and folders' own snapshots, no project."""
+        return self._above_projects
+
+    def only_above_projects(self) -> GcpSource:
+        """This source narrowed to what is set above its projects (a scaled deployment's part)."""
+        part = self.model_copy()
+        part._above_projects = True
+        return part
 
 
 PROVIDER = Provider(name="gcp", source_model=GcpSource, collect="collectors.gcp.collection:collect")

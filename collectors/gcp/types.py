@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "ABOVE_PROJECT_TYPES",
     "ANCESTOR_RESOURCE_TYPES",
     "ASSET_TYPES",
     "CONTACT_ASSET",
@@ -15,12 +16,14 @@ __all__ = [
     "FOLDER_ASSET",
     "HIERARCHY_TYPES",
     "IAM_POLICY_TYPES",
+    "LOG_BUCKET_ASSET",
     "LOG_SINK_ASSET",
     "OBSERVATIONS",
     "ORGANIZATION_ASSET",
     "ORG_POLICY_TYPES",
     "PROJECT_ASSET",
     "POLICY_TYPE",
+    "SINK_DESTINATION_TYPES",
     "resource_type",
 ]
 
@@ -31,6 +34,7 @@ POLICY_TYPE = "gcp.iam.policy"
 CUSTOMER_TYPE = "gcp.cloudidentity.customer"  # from the Cloud Identity Policy API, not Cloud Asset
 LOG_SINK_ASSET = "logging.googleapis.com/LogSink"
 CONTACT_ASSET = "essentialcontacts.googleapis.com/Contact"
+LOG_BUCKET_ASSET = "logging.googleapis.com/LogBucket"
 
 # Cloud Asset type -> our resource type
 ASSET_TYPES: dict[str, str] = {
@@ -46,7 +50,7 @@ ASSET_TYPES: dict[str, str] = {
     "iam.googleapis.com/ServiceAccountKey": "gcp.iam.service_account_key",
     "cloudkms.googleapis.com/CryptoKey": "gcp.cloudkms.crypto_key",
     LOG_SINK_ASSET: "gcp.logging.log_sink",
-    "logging.googleapis.com/LogBucket": "gcp.logging.log_bucket",
+    LOG_BUCKET_ASSET: "gcp.logging.log_bucket",
     "logging.googleapis.com/LogMetric": "gcp.logging.log_metric",
     "monitoring.googleapis.com/AlertPolicy": "gcp.monitoring.alert_policy",
     "apikeys.googleapis.com/Key": "gcp.apikeys.key",
@@ -75,6 +79,12 @@ ORG_POLICY_TYPES = (ORGANIZATION_ASSET, FOLDER_ASSET, PROJECT_ASSET)
 # Types that, set on an organization or folder, apply to the projects below it (log sinks with
 # includeChildren, essential contacts): they are attached to each project as inherited settings.
 ANCESTOR_RESOURCE_TYPES = (LOG_SINK_ASSET, CONTACT_ASSET)
+
+# The listed types that can also be set on an organization or folder (not only in a project), and the
+# types a log sink's destination is looked up in: what the part of a split source above its projects
+# lists (collectors/gcp/collection.py parts()).
+ABOVE_PROJECT_TYPES = (LOG_SINK_ASSET, LOG_BUCKET_ASSET, CONTACT_ASSET)
+SINK_DESTINATION_TYPES = ("storage.googleapis.com/Bucket", LOG_BUCKET_ASSET)
 
 
 def _snake(name: str) -> str:
