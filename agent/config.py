@@ -21,11 +21,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
+    ConfigDict,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PlainSerializer,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -43,6 +47,7 @@ from agent.config_base import (
     Secret,
     SecretRef,
     SourceBase,
+    _secret,
     parse_duration,
 )
 from agent.errors import ConfigError, Problem
@@ -320,6 +325,100 @@ class EvidenceConfig(ConfigModel):
         return v
 
 
+ConsoleRole = Literal["operator", "auditor"]
+CONSOLE_USER_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"
+
+
+def _password_hash(value: Any) -> Secret | str:
+    """A password hash as `posture-agent console hash-password` prints it, or a reference to one."""
+    if isinstance(value, str) and value.startswith(("env:", "file:")):
+        return _secret(value)
+    from agent.console.passwords import hash_problem  # the format is defined once, next to the KDF
+
+    if not isinstance(value, str):
+        raise ValueError("expected a password hash (scrypt$...) from `posture-agent console hash-password`")
+    why = hash_problem(value)
+    if why:
+        raise ValueError(why)
+    return value
+
+
+PasswordHash = Annotated[
+    Secret | str,
+    BeforeValidator(_password_hash),
+    PlainSerializer(lambda v: v.ref if isinstance(v, Secret) else v, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(scrypt\$.+|env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$",
+            "description": "scrypt$... from `posture-agent console hash-password`, or a secret reference to it",
+        }
+    ),
+]
+
+
+class ConsolePeriod(ConfigModel):
+    """The audit period an auditor may see: whole days, UTC, both included."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConsolePeriod:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class ConsoleUser(ConfigModel):
+    """One person who may sign in to the web console. An auditor sees only ``period`` and ``frameworks``,
+    and every page they open is written to the evidence chain."""
+
+    name: str = Field(pattern=CONSOLE_USER_NAME, description="Login name")
+    role: ConsoleRole
+    password_hash: PasswordHash = Field(repr=False)
+    period: ConsolePeriod | None = Field(default=None, description="Auditors: {from: DATE, to: DATE}")
+    frameworks: list[FrameworkId] = Field(default_factory=list, description="Auditors: the frameworks they see")
+
+    @model_validator(mode="after")
+    def _auditor_scope(self) -> ConsoleUser:
+        if self.role == "auditor" and (self.period is None or not self.frameworks):
+            raise ValueError(f"auditor {self.name!r} needs a period ({{from, to}}) and frameworks")
+        if self.role == "operator" and (self.period is not None or self.frameworks):
+            raise ValueError(f"operator {self.name!r} sees everything: period and frameworks are for auditors")
+        return self
+
+
+class ConsoleConfig(ConfigModel):
+    """The read-only web console on the agent's port (agent/console/). Off unless enabled."""
+
+    enabled: bool = False
+    path: str = Field(default="/console", pattern=r"^/[a-z0-9-]{1,32}$", description="Where it is served")
+    users: list[ConsoleUser] = Field(default_factory=list)
+    session_secret: SecretRef | None = Field(
+        default=None, description="Signs session cookies (32+ bytes); default: random per process (restart logs out)"
+    )
+    session_max_age: Annotated[Duration, _seconds_between(60, 7 * 86400)] = Field(
+        default=timedelta(hours=8), description="A session ends this long after sign-in"
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Cookies only over HTTPS (behind a TLS proxy); false only for plain HTTP on a loopback address",
+    )
+
+    @model_validator(mode="after")
+    def _users(self) -> ConsoleConfig:
+        names = [u.name for u in self.users]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"console user {dup[0]!r} is listed twice")
+        if self.enabled and not self.users:
+            raise ValueError("console.enabled needs at least one user in console.users")
+        return self
+
+
 def default_database_url() -> str:
     data_dir = os.environ.get("POSTURE_DATA_DIR") or os.path.join(
         os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "posture-agent"
@@ -383,6 +482,7 @@ class Config(ConfigModel):
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-check parameters")
     evidence: EvidenceConfig = EvidenceConfig()
     scale: ScaleConfig = ScaleConfig()
+    console: ConsoleConfig = ConsoleConfig()  # the read-only web console (agent/console/), off by default
     external_url: str | None = Field(default=None, description="Link back to this agent in alerts")
     isolate_collections: bool = Field(
         default=True,
@@ -602,6 +702,8 @@ def _vocabulary() -> set[str]:
         LogConfig,
         Scope,
         EvidenceConfig,
+        ConsoleConfig,
+        ConsoleUser,
     ]
     for name in registry.provider_names():
         try:
