@@ -56,6 +56,11 @@ class Daemon:
             host, port, pipeline.metrics.registry, self.readiness, limits=limits_from(config.http)
         )
         self.push = register_push(self.http, config, pipeline.store)  # POST /v1/devices if configured
+        self.console = None
+        if config.console.enabled:  # the web console at console.path; its stack loads only when enabled
+            from agent.console.register import register_console
+
+            self.console = register_console(self.http, config, pipeline.store)
         self.dispatcher = Dispatcher.for_pipeline(pipeline)  # None without a store or alert channels
 
     # -- scheduling --------------------------------------------------------------------------

@@ -81,6 +81,7 @@ COMMAND_MODULES = (
     "agent.cli.exceptions_cmd",
     "agent.cli.evidence_export_cmd",
     "agent.cli.sweeps_cmd",
+    "agent.cli.console_cmd",
 )
 
 for _name in COMMAND_MODULES:
