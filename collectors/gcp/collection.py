@@ -301,26 +301,26 @@ class _Run:
 
     def above_scope(self) -> None:
         """For a folder or project scope: what the projects inherit from the organization and the
-        folders above the scope, listed on the organization (needs cloudasset.viewer there)."""
+        folders above the scope, listed on the organization (needs cloudasset.viewer there). A project
+        part of a folder's source that cannot read the organization reads that folder instead, as the
+        whole source would have."""
         roots = sorted(
             {chain[-1] for chain in self._chains() if chain[-1].startswith("organizations/")} - {self.source.scope}
         )
         settings = [t for t in ANCESTOR_RESOURCE_TYPES if t in self.asset_types]
+        fallback = self.source.split_from if self.source.split_from.startswith("folders/") else ""
+        kinds: list[tuple[str, list[str], Callable[[Any], None]]] = [
+            (IAM, list(HIERARCHY_TYPES), self._hierarchy_policy),
+            (ORG_POLICY, list(HIERARCHY_TYPES), self._org_policy),
+        ]
+        if len(settings) == len(ANCESTOR_RESOURCE_TYPES):
+            kinds.append((SETTINGS, settings, lambda a: self._keep_inherited(a, _to_dict(a._pb.resource.data))))
         for root in roots:
-            self._cover(IAM, root, self._list(root, "IAM_POLICY", list(HIERARCHY_TYPES), self._hierarchy_policy, [""]))
-            self._cover(ORG_POLICY, root, self._list(root, "ORG_POLICY", list(HIERARCHY_TYPES), self._org_policy, [""]))
-            if len(settings) == len(ANCESTOR_RESOURCE_TYPES):
-                self._cover(
-                    SETTINGS,
-                    root,
-                    self._list(
-                        root,
-                        "RESOURCE",
-                        settings,
-                        lambda a: self._keep_inherited(a, _to_dict(a._pb.resource.data)),
-                        [""],
-                    ),
-                )
+            for kind, types, each in kinds:
+                failure = self._list(root, kind, types, each, [""])
+                self._cover(kind, root, failure)
+                if failure and fallback:
+                    self._cover(kind, fallback, self._list(fallback, kind, types, each, [""]))
 
     def _chains(self) -> list[list[str]]:
         return [
@@ -540,7 +540,7 @@ def part_of(source: GcpSource, part: str) -> GcpSource:
         return source.only_above_projects()
     if not _PROJECT_ID.fullmatch(part):
         raise ValueError(f"{part!r} is not a project of source {source.name}")
-    return source.model_copy(update={"scope": f"projects/{part}", "cloud_identity_admin": None})
+    return source.project_part(part)
 
 
 _PROJECT_ID = re.compile(r"[A-Za-z0-9_.:-]+")  # the config's scope pattern, after "projects/"

@@ -40,19 +40,31 @@ class GcpSource(SourceBase):
         description="Super administrator the service account impersonates (domain-wide delegation) to read "
         "2-Step Verification enforcement from the Cloud Identity Policy API; unset: not read",
     )
-    # Not a config key: set only on the part of a split source (collectors/gcp/collection.py parts())
-    # that collects what is set above the scope's projects and no project.
+    # Not config keys: set only on the parts of a split source (collectors/gcp/collection.py parts()).
     _above_projects: bool = PrivateAttr(default=False)
+    _split_from: str = PrivateAttr(default="")
 
     @property
     def above_projects(self) -> bool:
         """Whether this collects only the organization's and folders' own snapshots, no project."""
         return self._above_projects
 
+    @property
+    def split_from(self) -> str:
+        """The scope of the source this project part was split from ("" for a configured source)."""
+        return self._split_from
+
     def only_above_projects(self) -> GcpSource:
         """This source narrowed to what is set above its projects (a scaled deployment's part)."""
         part = self.model_copy()
         part._above_projects = True
+        return part
+
+    def project_part(self, project: str) -> GcpSource:
+        """This source narrowed to one of its projects, by id: a project scope, without the Cloud
+        Identity customer (the part above the projects reads it)."""
+        part = self.model_copy(update={"scope": f"projects/{project}", "cloud_identity_admin": None})
+        part._split_from = self.scope
         return part
 
 

@@ -62,11 +62,22 @@ def _union_of_parts(source: GcpSource) -> dict[str, Snapshot]:
     )
 
 
-@pytest.mark.parametrize("scope", [ORG, FOLDER])
-@pytest.mark.parametrize("refused", ["", ":searchAllIamPolicies"], ids=["healthy", "iam-search-refused"])
+@pytest.mark.parametrize(
+    ("scope", "refused"),
+    [
+        (ORG, ""),
+        (FOLDER, ""),
+        (ORG, ":searchAllIamPolicies"),  # a call every part makes: each account carries the same error
+        (FOLDER, ":searchAllIamPolicies"),
+        # a folder's source that may not read its organization: the projects still inherit from the
+        # folder; the part above them never reads the organization, so does not carry its errors
+        (FOLDER, f"/v1/{ORG}/assets"),
+    ],
+    ids=["org", "folder", "org-iam-search-refused", "folder-iam-search-refused", "folder-org-refused"],
+)
 def test_the_parts_together_collect_what_the_whole_source_does(fake: FakeCloudAsset, scope: str, refused: str) -> None:
     source = _source(fake, scope)
-    if refused:  # a call every part makes, refused everywhere: each account carries the same error
+    if refused:
         fake.faults.append(Fault(match=refused, status=403, times=10_000, headers={}))
     whole = _by_account(collect(source, CollectContext()))
     union = _union_of_parts(source)
@@ -74,7 +85,10 @@ def test_the_parts_together_collect_what_the_whole_source_does(fake: FakeCloudAs
     for account, snap in whole.items():
         assert {r.id for r in union[account].resources} == {r.id for r in snap.resources}, account
         assert union[account].resources == snap.resources, account  # with what each project inherits
-        assert _errors(union[account]) == _errors(snap), account
+        if account in PROJECTS or ORG not in refused:
+            assert _errors(union[account]) == _errors(snap), account
+        else:
+            assert not union[account].errors and snap.errors, account
     assert bool(refused) == any(s.errors for s in whole.values())
 
 
@@ -93,6 +107,20 @@ def test_an_organization_is_the_part_above_its_projects_then_each_project(fake: 
         (snap,) = collect(part_of(source, project), CollectContext())
         assert snap.account == project and snap.complete
         assert "gcp.cloudidentity.customer" not in {r.type for r in snap.resources}
+
+
+def test_a_project_of_a_folder_reads_the_folder_only_when_the_organization_is_refused(fake: FakeCloudAsset) -> None:
+    part = part_of(_source(fake, FOLDER), "shop-prod")
+    assert (part.scope, part.split_from) == ("projects/shop-prod", FOLDER)
+    collect(part, CollectContext())
+    assert not [p for p in fake.requests if p.startswith(f"/v1/{FOLDER}")]
+    fake.faults.append(Fault(match=f"/v1/{ORG}/assets", status=403, times=10_000, headers={}))
+    fake.requests.clear()
+    (snap,) = collect(part, CollectContext())
+    assert len([p for p in fake.requests if p.startswith(f"/v1/{FOLDER}/assets")]) >= 3  # each kind, paged
+    project = next(r for r in snap.resources if r.type == "gcp.project")
+    assert [a["ancestor"] for a in project.attributes["ancestorAuditConfigs"]] == [FOLDER]
+    assert "organizations/100200300" in project.errors["ancestorAuditConfigs"]
 
 
 def test_a_project_whose_assets_fail_still_gives_its_error_snapshot(fake: FakeCloudAsset) -> None:
