@@ -408,3 +408,52 @@ def _scheduler_scrape_has_its_metrics(sched: Any, gaps: int) -> None:
     assert samples[("posture_scheduler_leader", "")] == 1
     assert samples[("posture_sweep_tasks_total", "org")] == gaps  # every account was published, none recorded
     assert samples[("posture_sweep_gaps_total", "org")] == gaps
+
+
+def test_a_gcp_organisation_is_one_run_per_part(
+    pg_url: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The organisation's part above its projects and each project: one task each, recorded once by a
+    worker collecting in its child process (the part's narrowing crosses the process boundary)."""
+    from posture_demo.fake_gcp import ORG, FakeCloudAsset, demo_identity_policies, demo_org
+
+    from agent.store import Store
+
+    fake = FakeCloudAsset(demo_org(), identity_policies=demo_identity_policies())
+    fake.start()
+    store = Store(pg_url)
+    store.upgrade()
+    config = tmp_path / "agent.yaml"
+    config.write_text(
+        f"""
+database: "{pg_url}"
+isolate_collections: true
+log: {{level: info, format: json}}
+scale: {{broker: env:POSTURE_TEST_BROKER, queue_prefix: {prefix}, sweep_deadline: 10m}}
+sources:
+  - {{name: gcp-org, provider: gcp, scope: "{ORG}", endpoint: "{fake.url}", timeout: 10s,
+      cloud_identity_admin: admin@example.com, schedule: {{interval: 1h}}}}
+"""
+    )
+    monkeypatch.setenv("POSTURE_TEST_BROKER", BROKER)
+    workers = Processes(config, {**os.environ, "POSTURE_TEST_BROKER": BROKER}, tmp_path)
+    sched = _scheduler(config)
+    parts = [ORG, "shop-prod", "shop-sandbox"]
+    try:
+        sweep_id = sched.sweep(sched.config.sources[0])
+        workers.start()
+        _until("every part recorded", lambda: _recorded(store, sweep_id) == len(parts), workers)
+        runs = _runs_of(store, sweep_id)
+        assert sorted(runs) == parts and all(len(r) == 1 for r in runs.values())
+        assert _runs_total(store) == len(parts)
+        current = store.current_findings()
+        assert {f["account"] for f in current} == set(parts)
+        customer = "//cloudidentity.googleapis.com/customers/my_customer"
+        assert {f["account"] for f in current if f["resource_id"] == customer} == {ORG}
+        assert not [f for f in current if f["status"] == "error"]
+    finally:
+        workers.stop()
+        sched.stop(grace=1)
+        sched.pipeline.store.close()
+        store.close()
+        fake.stop()
