@@ -21,6 +21,11 @@ Read-only calls, each paged to the end by the client's pager:
 What a project inherits is attached to it (collectors/gcp/ancestry.py), and each log sink gets its
 destination bucket's retention settings as ``_destination``. A failed call becomes a
 CollectionError naming the resource types it starves; the run goes on.
+
+``parts`` / ``part_of`` split an organization or folder scope for the workers of a scaled deployment
+(agent/scale/): the part above its projects (``GcpSource.above_projects``: only the snapshots whose
+account is not a project, without the IAM and organization policy listings only projects need) and
+each project, collected as a project scope. Together they give the whole scope's snapshots.
 """
 
 from __future__ import annotations
