@@ -1,0 +1,98 @@
+"""The console in a real headless browser: Debian's chromium (/usr/bin/chromium, `make chromium`)
+driven by Playwright, nothing downloaded. Each role signs in, opens every page (screenshots of each,
+in a directory printed at the end), the operator follows a failing finding to its resource and its
+drift, the auditor is refused outside the period. No JavaScript is needed: the pages have none."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.integration.console.conftest import PASSWORDS, Served
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if CHROMIUM is None:
+        msg = "chromium is not installed (Debian package `chromium`; `make chromium` installs it)"
+        if IN_CI:
+            pytest.fail(f"{msg}; CI=true requires it", pytrace=False)
+        pytest.skip(f"LOUD SKIP: {msg}")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: $POSTURE_CONSOLE_SCREENSHOTS (kept), or a pytest temporary directory."""
+    wanted = os.environ.get("POSTURE_CONSOLE_SCREENSHOTS")
+    path = Path(wanted) if wanted else tmp_path_factory.mktemp("console-screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sign_in(page: Page, console: Served, name: str) -> None:
+    page.goto(f"{console.url}/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORDS[name])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{console.url}/posture")
+
+
+def _shot(page: Page, shots: Path, name: str) -> None:
+    out = shots / f"{name}.png"
+    page.screenshot(path=str(out), full_page=True)
+    assert out.stat().st_size > 5000  # not blank
+
+
+def test_operator_browses_and_follows_a_failing_finding(browser: Browser, console: Served, shots: Path) -> None:
+    page = browser.new_page(java_script_enabled=False)  # reading works without JavaScript
+    _sign_in(page, console, "olivia")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Posture: SOC 2")
+    _shot(page, shots, "operator-posture")
+    page.get_by_role("link", name="Findings", exact=True).click()
+    page.get_by_label("Status").select_option("fail")
+    page.get_by_label("Check").select_option("aws.s3.bucket_public_access_block")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    _shot(page, shots, "operator-findings")
+    page.get_by_role("link", name="arn:aws:s3:::console-public").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Resource")
+    expect(page.locator(".timeline")).to_contain_text("PublicAccessBlock.BlockPublicAcls: true -> false")
+    _shot(page, shots, "operator-resource")
+    for name in ("Drift", "Devices"):
+        page.get_by_role("link", name=name, exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(name)
+        _shot(page, shots, f"operator-{name.lower()}")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{console.url}/login")
+    page.close()
+
+
+def test_auditor_browses_and_is_refused_outside_the_period(browser: Browser, console: Served, shots: Path) -> None:
+    page = browser.new_page(java_script_enabled=False)
+    _sign_in(page, console, "audrey")
+    expect(page.get_by_role("note")).to_contain_text("recorded in the evidence chain")
+    _shot(page, shots, "auditor-posture")
+    for name in ("Findings", "Drift", "Devices"):
+        page.get_by_role("link", name=name, exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(name)
+        _shot(page, shots, f"auditor-{name.lower()}")
+    response = page.goto(f"{console.url}/drift?from=2019-01-01&to=2019-12-31")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("outside your audit period")
+    _shot(page, shots, "auditor-refused")
+    page.close()
+    print(f"\nconsole screenshots: {shots}")
