@@ -424,7 +424,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
 
                 store = open_store(url, None, write=True)
                 try:
-                    pipeline = Pipeline(cfg, store)
+                    # a scan serves no /metrics: no posture gauges recomputed from the store after it
+                    pipeline = Pipeline(cfg, store, posture_metrics=False)
                     for each, ctx, bar in zip(sources, contexts, bars, strict=True):
                         res = pipeline.run_cycle(each, ctx, early=early.get(each))
                         results.append(res)

@@ -42,6 +42,7 @@ from agent.store.blobs import (
     resolve_manifest,
     snapshot_errors,
 )
+from agent.store.bulk import execute_many
 from agent.store.chain import GENESIS, CycleCommitment, entry_hash, run_fields, snapshot_fields
 from agent.store.cycle_tx import CycleTransaction, StoredSnapshot
 from agent.store.opening import connect_args, database_error, parse_url, prepare_for_write
@@ -68,7 +69,6 @@ GONE = "gone"
 # verifier leaves such rows out of the result set); in memory the state is the set _KeyState.not_collected
 STARVED = "not collected this cycle; see the snapshot's collection errors"
 _EVENT_BASE = ("uid", "source", "check_id", "resource_id", "resource_type", "provider", "account", "region", "severity")
-_EVENT_COLUMNS = ("snapshot_id", *_EVENT_BASE, "status", "previous_status", "message", "at")
 _CURRENT_COLUMNS = (*_EVENT_BASE, "status", "message", "first_seen", "since")
 
 
@@ -637,10 +637,10 @@ class Store:
             e["snapshot_id"] = snapshot_id
         for u in upserts:
             u["snapshot_id"] = snapshot_id
-        # events as the chain entry commits to them: the columns in a fixed insertion order
-        events[:] = [{c: e[c] for c in _EVENT_COLUMNS} for e in events]
+        # each event holds exactly the finding_events columns the chain entry commits to (all but id;
+        # canonical JSON sorts them): the rows are written and committed to as they are
         if events:
-            conn.execute(insert(t.finding_events), events)
+            execute_many(conn, insert(t.finding_events), t.finding_events, events)
         if gone:
             for i in range(0, len(gone), 500):
                 conn.execute(t.finding_current.delete().where(t.finding_current.c.uid.in_(gone[i : i + 500])))
@@ -652,7 +652,7 @@ class Store:
             )
             cols = ["status", "message", "severity", "since", "snapshot_id", "region", "resource_type"]
             stmt = stmt.on_conflict_do_update(index_elements=["uid"], set_={c: stmt.excluded[c] for c in cols})
-            conn.execute(stmt, upserts)
+            execute_many(conn, stmt, t.finding_current, upserts)
 
     def resolved_manifest(self, source: str, account: str, manifest_hash: str) -> dict[str, str] | None:
         """The full {resource id: body hash} of the manifest just written for (source, account),
