@@ -78,6 +78,11 @@ class WorkerRuntime:
         if source is None or source.provider != task.provider:
             log.error("task for a source this worker does not have", extra={"source": task.source})
             return "unknown_source"
+        try:
+            narrowed = for_account(source, task)
+        except ValueError as exc:  # a part this worker's source does not hold: configs that disagree
+            log.error("task for a part of the source this worker does not have", extra={"reason": str(exc)})
+            return "unknown_source"  # the account stays pending: a gap at the sweep's deadline
         store = self.pipeline.store
         assert store is not None
         if not pending(store, task.sweep_id, task.account):
@@ -86,7 +91,7 @@ class WorkerRuntime:
         slot = SweepSlot(task.sweep_id, task.account)
         try:
             result = self.pipeline.run_cycle(
-                for_account(source, task),
+                narrowed,
                 CollectContext(cancel=self.cancel),
                 in_child=self.config.isolate_collections,
                 sweep=slot,

@@ -32,12 +32,13 @@ task_like = st.fixed_dictionaries({}, optional={k: json_values | st.text(max_siz
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Any:
     db = f"sqlite:///{tmp_path_factory.mktemp('worker') / 'posture.db'}"
     cfg = parse_config(
-        f"database: {db}\nsources:\n  - {{name: org, provider: aws, regions: [us-east-1], schedule: {{interval: 1h}}}}\n",
+        f"database: {db}\nsources:\n  - {{name: org, provider: aws, regions: [us-east-1], schedule: {{interval: 1h}}}}\n"
+        "  - {name: gcp, provider: gcp, scope: organizations/1, schedule: {interval: 1h}}\n",
         env={},
     )
     store = Store(db)
     store.upgrade()
-    rt = WorkerRuntime(cfg, Pipeline(cfg, store), "amqp://guest:guest@127.0.0.1:1//", ["posture.aws"])
+    rt = WorkerRuntime(cfg, Pipeline(cfg, store), "amqp://guest:guest@127.0.0.1:1//", ["posture.aws", "posture.gcp"])
     yield rt
     store.close()
 
@@ -72,6 +73,16 @@ def test_a_task_survives_its_message_unchanged(
 def test_a_known_source_in_an_unknown_sweep_is_skipped_before_any_collection(runtime: Any) -> None:
     body = Task("no-such-sweep", "org", "aws", "123456789012", None).to_message()
     assert runtime.handle(body) == "duplicate"
+    assert _runs(runtime.pipeline.store) == 0
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(account=st.text(min_size=1, max_size=60).filter(lambda a: a != "organizations/1"))
+def test_a_gcp_task_for_a_part_the_source_cannot_hold_is_named_not_collected(runtime: Any, account: str) -> None:
+    """Scheduler and worker configs that disagree on a GCP scope: a part that is no project id is
+    refused with a named outcome (the account stays pending: a gap at the deadline), never a traceback."""
+    body = Task("some-sweep", "gcp", "gcp", account, None).to_message()
+    assert runtime.handle(body) in OUTCOMES
     assert _runs(runtime.pipeline.store) == 0
 
 
