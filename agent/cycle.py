@@ -63,9 +63,10 @@ class Pipeline:
         posture_metrics: bool = True,
     ) -> None:
         self.config = config
-        # framework requirements' status changes as drift events, from this process's last states: a
-        # worker of a scaled deployment (one of many, one account a run) has no such view, and
-        # evaluating every finding of the store per account would make a sweep quadratic
+        # framework requirements' status changes as drift events: in one process, against its last
+        # cycle's states; in a scaled deployment, once per sweep, by the run that ends it, against the
+        # states the last sweep to end kept in the store (evaluating every finding of the store after
+        # each account would make a sweep quadratic)
         self.requirement_drift = requirement_drift
         # the posture gauges read every current finding: a worker leaves them to the scheduler, which
         # serves them from the store, instead of recomputing them after each account
@@ -216,13 +217,20 @@ class Pipeline:
                 if sweep is not None and not tx.claim(sweep.sweep_id, sweep.account, sweep.outcome or run.status):
                     raise AlreadyRecorded(f"sweep {sweep.sweep_id} already has the run of {sweep.account}")
                 writes = tx.write_snapshots(evaluated, staged)
-                requirements = self._requirement_states(tx, writes) if self.requirement_drift else None
-                drift, alerts = self._drift_and_alerts(tx, run, writes, requirements)
+                previous = self._requirements
+                requirements = None
+                if sweep is not None:  # a worker's run: requirement drift once, when it ends the sweep
+                    if tx.complete_sweep(sweep.sweep_id) and self.requirement_drift and writes:
+                        requirements = self._evaluate_requirements(tx)
+                        previous = tx.sweep_requirement_states(sweep.sweep_id, requirements)
+                elif self.requirement_drift:
+                    requirements = self._requirement_states(tx, writes)
+                drift, alerts = self._drift_and_alerts(tx, run, writes, requirements, previous)
                 for notice in self.alerts.exception_notices(tx.exception_rules(), run.finished_at):
                     tx.mark_notified(notice.rule.id, notice.column)
                     alerts.append((notice.key, notice.alert))
                 tx.enqueue(self.alerts.route(run.id, run.source, run.provider, alerts, utcnow()))
-            if requirements is not None:  # committed: the states later cycles compare with
+            if requirements is not None and sweep is None:  # committed: the states later cycles compare with
                 self._requirements = requirements
         return writes, drift
 
@@ -232,6 +240,7 @@ class Pipeline:
         run: RunRecord,
         writes: list[SnapshotWrite],
         requirements: RequirementStates | None,
+        previous: RequirementStates | None,
     ) -> tuple[list[DriftEvent], list[tuple[str, Alert]]]:
         drift: list[DriftEvent] = []
         alerts: list[tuple[str, Alert]] = []
@@ -249,7 +258,7 @@ class Pipeline:
             )
             events = list(d.resources)
             if w is writes[-1] and requirements is not None:  # chained with the run's last snapshot
-                events.extend(requirement_events(run.source, self._requirements, requirements))
+                events.extend(requirement_events(run.source, previous, requirements))
             events.extend(t.event for t in d.findings)
             now = utcnow()
             for t in d.findings:
@@ -265,6 +274,9 @@ class Pipeline:
         None when nothing changed since the last cycle's states."""
         if not writes or (self._requirements is not None and not any(w.changes for w in writes)):
             return None
+        return self._evaluate_requirements(tx)
+
+    def _evaluate_requirements(self, tx: CycleTransaction) -> RequirementStates:
         posture = evaluate_posture(
             self.mappings,
             tx.current_findings(),

@@ -330,7 +330,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from agent.cycle import Pipeline
 
         store = open_store(db, cfg, write=True)
-        pipeline = Pipeline(cfg, store, requirement_drift=role is Role.all, posture_metrics=role is not Role.worker)
+        pipeline = Pipeline(cfg, store, posture_metrics=role is not Role.worker)
         if role is Role.scheduler:
             raise typer.Exit(run_scheduler(cfg, pipeline, broker, address))
         if role is Role.worker:

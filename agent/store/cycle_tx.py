@@ -118,6 +118,22 @@ class CycleTransaction:
             },
         )
 
+    def complete_sweep(self, sweep_id: str) -> bool:
+        """Close the sweep when this run's claim was its last account (agent/store/sweep_rows.py)."""
+        from agent.store.sweep_rows import complete
+
+        return complete(self.conn, sweep_id, self.run.finished_at)
+
+    def sweep_requirement_states(
+        self, sweep_id: str, states: dict[str, tuple[str, str, str]]
+    ) -> dict[str, tuple[str, str, str]] | None:
+        """Keep ``states`` as the ended sweep's; returns those of the sweep that ended before it."""
+        from agent.store.sweep_rows import keep_requirement_states, last_requirement_states
+
+        previous = last_requirement_states(self.conn, before=sweep_id)
+        keep_requirement_states(self.conn, sweep_id, states)
+        return previous
+
     def claim(self, sweep_id: str, account: str, outcome: str) -> bool:
         """Record this run as (sweep, account)'s one run; False when another run (a redelivered
         task's, or the deadline's gap) already did, or the sweep does not expect that account."""

@@ -9,7 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, Connection, ForeignKey, Index, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from agent.models import new_run_id, utcnow
 from agent.store.schema import UTCDateTime, metadata
@@ -21,6 +34,9 @@ __all__ = [
     "OpenSweep",
     "SweepSummary",
     "close",
+    "complete",
+    "keep_requirement_states",
+    "last_requirement_states",
     "open_sweep",
     "overdue_sweeps",
     "pending",
@@ -130,6 +146,51 @@ def overdue_sweeps(store: Store, now: datetime | None = None) -> list[OpenSweep]
 
 def close(conn: Connection, sweep_id: str, now: datetime) -> None:
     conn.execute(update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.closed_at.is_(None)).values(closed_at=now))
+
+
+def complete(conn: Connection, sweep_id: str, now: datetime) -> bool:
+    """Close the sweep once every account it expects has its run (in the transaction of the run that
+    just claimed one); True when this call closed it. Cycle transactions are serialised, so the run
+    claiming the last account sees every other claim."""
+    left = conn.execute(
+        select(func.count())
+        .select_from(sweep_accounts)
+        .where(sweep_accounts.c.sweep_id == sweep_id, sweep_accounts.c.run_id.is_(None))
+    ).scalar_one()
+    if left:
+        return False
+    done = conn.execute(
+        update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.closed_at.is_(None)).values(closed_at=now)
+    )
+    return bool(done.rowcount == 1)
+
+
+RequirementStates = dict[str, tuple[str, str, str]]  # ref -> (status, framework, title)
+_RECENT_SWEEPS = 50  # sweeps whose runs all failed keep no states: look a little further back
+
+
+def keep_requirement_states(conn: Connection, sweep_id: str, states: RequirementStates) -> None:
+    """Keep the framework requirements' states at the sweep's end in its detail: the next sweep to
+    end compares with them (requirement drift across workers)."""
+    detail = json.loads(conn.execute(select(sweeps.c.detail).where(sweeps.c.id == sweep_id)).scalar_one())
+    detail["requirements"] = {ref: list(v) for ref, v in states.items()}
+    conn.execute(update(sweeps).where(sweeps.c.id == sweep_id).values(detail=json.dumps(detail, sort_keys=True)))
+
+
+def last_requirement_states(conn: Connection, before: str) -> RequirementStates | None:
+    """The requirement states kept by the sweep that ended last, other than ``before``; None when no
+    sweep kept any (the first sweep to end is the baseline)."""
+    rows = conn.execute(
+        select(sweeps.c.detail)
+        .where(sweeps.c.closed_at.is_not(None), sweeps.c.id != before)
+        .order_by(sweeps.c.closed_at.desc(), sweeps.c.id.desc())
+        .limit(_RECENT_SWEEPS)
+    ).scalars()
+    for detail in rows:
+        kept = json.loads(detail).get("requirements")
+        if isinstance(kept, dict):
+            return {ref: (v[0], v[1], v[2]) for ref, v in kept.items()}
+    return None
 
 
 def sweep_accounts_of(store: Store, sweep_id: str) -> dict[str, tuple[str | None, str | None]]:
