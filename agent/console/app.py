@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from agent.mappings import Mappings
     from agent.store.db import Store
 
-__all__ = ["Console", "Page", "PageContext"]
+__all__ = ["Action", "Console", "Page", "PageContext"]
 
 log = logging.getLogger("agent.console")
 
@@ -61,6 +61,8 @@ class PageContext:
 
 
 Page = Callable[[PageContext], Response]
+# a POST of a form (CSRF already checked against the session): the fields, without the token
+Action = Callable[[PageContext, dict[str, str]], Response]
 
 
 def _base(request: Request) -> str:
@@ -84,6 +86,7 @@ class Console:
         store: Store,
         mappings: Mappings,
         pages: dict[str, Page],
+        actions: dict[str, Action] | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -100,6 +103,7 @@ class Console:
             Route("/static/console.css", self._css, methods=["GET"]),
         ]
         routes += [Route(path, self._page(page), methods=["GET"]) for path, page in pages.items()]
+        routes += [Route(path, self._action(act), methods=["POST"]) for path, act in (actions or {}).items()]
         inner = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
         inner.router.redirect_slashes = False
         self.app: ASGIApp = SecurityHeaders(inner, hsts=settings.secure_cookies)
@@ -223,36 +227,56 @@ class Console:
 
     def _page(self, page: Page) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
-            now = self.clock()
-            session = self._session(request, now)
-            base = _base(request)
+            session = self._session(request, self.clock())
             if session is None:
+                base = _base(request)
                 return RedirectResponse(f"{base}/login?next={quote(_target(request), safe='/')}", status_code=303)
-            viewer = Viewer.of(session.user, self.mappings, self.settings.frameworks, self.settings.categories, now)
-            ctx = PageContext(request, viewer, session, self.store, self.mappings, self.settings, base)
-            try:
-                response = page(ctx)
-            except HTTPException as exc:
-                code = exc.status_code
-                response = page_response("error.html", status=code, **ctx.common(), code=code, message=exc.detail)
-            if viewer.auditor:
-                try:
-                    log_access(
-                        self.store,
-                        at=now,
-                        user=viewer.user.name,
-                        role=viewer.user.role,
-                        method=request.method,
-                        target=_target(request),
-                        status=response.status_code,
-                    )
-                except Exception as exc:  # no record, no page: an auditor's view is always logged
-                    log.error("console access log failed", extra={"error": type(exc).__name__})
-                    why = "your access could not be recorded, so nothing is shown; try again later"
-                    return page_response("error.html", status=503, **ctx.common(), code=503, message=why)
-            return response
+            return self._serve(request, session, page, _target(request))
 
         return endpoint
+
+    def _action(self, action: Action) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            form = await self._form(request)
+            session = self._session(request, self.clock())
+            if session is None:
+                raise HTTPException(403, "your session has ended; sign in again and resubmit the form")
+            if not _same(form.pop("csrf", ""), session.csrf):
+                raise HTTPException(403, "the form did not come from this console (CSRF); load the page again")
+            shown = urlencode(sorted(form.items()))[:900]  # what was asked for, for the access log
+            target = request.url.path + ("?" + shown if shown else "")
+            return await run_in_threadpool(self._serve, request, session, lambda ctx: action(ctx, form), target)
+
+        return endpoint
+
+    def _serve(self, request: Request, session: Session, page: Page, target: str) -> Response:
+        """A page (or a form's answer) for a signed-in user; an auditor's is recorded in the chain first."""
+        now = self.clock()
+        viewer = Viewer.of(session.user, self.mappings, self.settings.frameworks, self.settings.categories, now)
+        ctx = PageContext(request, viewer, session, self.store, self.mappings, self.settings, _base(request))
+        try:
+            response = page(ctx)
+        except HTTPException as exc:
+            code = exc.status_code
+            response = page_response("error.html", status=code, **ctx.common(), code=code, message=exc.detail)
+        if viewer.auditor:
+            try:
+                log_access(
+                    self.store,
+                    at=now,
+                    user=viewer.user.name,
+                    role=viewer.user.role,
+                    method=request.method,
+                    target=target,
+                    status=response.status_code,
+                )
+            except Exception as exc:  # no record, no page: an auditor's view is always logged
+                log.error("console access log failed", extra={"error": type(exc).__name__})
+                why = "your access could not be recorded, so nothing is shown; try again later"
+                failed = page_response("error.html", status=503, **ctx.common(), code=503, message=why)
+                failed.background = response.background  # e.g. removing a bundle not sent
+                return failed
+        return response
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -1,7 +1,7 @@
-"""The console's pages: posture, findings, resource, drift, devices. Each reads the store through
-agent/store/console_reads.py (and the posture evaluation the CLI and the evidence export use),
-checks its query string first (agent/console/params.py) and what the viewer may see
-(agent/console/access.py)."""
+"""The console's pages: posture, findings, resource, drift, devices (the evidence page and its export
+form are in evidence_pages). Each reads the store through agent/store/console_reads.py (and the
+posture evaluation the CLI and the evidence export use), checks its query string first
+(agent/console/params.py) and what the viewer may see (agent/console/access.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from agent.console.app import Page, PageContext
+from agent.console.app import Action, Page, PageContext
+from agent.console.evidence_pages import evidence, export
 from agent.console.params import Params, bad
 from agent.models import Severity, Status
 from agent.posture import evaluate_posture
@@ -28,7 +29,7 @@ from agent.store.console_reads import (
     resource_drift,
 )
 
-__all__ = ["PAGES"]
+__all__ = ["ACTIONS", "PAGES"]
 
 PAGE_SIZE = 50
 DRIFT_PAGE_SIZE = 100
@@ -205,4 +206,6 @@ PAGES: dict[str, Page] = {
     "/resource": resource,
     "/drift": drift,
     "/devices": devices,
+    "/evidence": evidence,
 }
+ACTIONS: dict[str, Action] = {"/evidence/export": export}

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from agent.console.app import Console
-from agent.console.pages import PAGES
+from agent.console.pages import ACTIONS, PAGES
 from agent.console.settings import settings_from
 from agent.errors import ConfigError, Problem
 
@@ -34,7 +34,7 @@ def _loopback(host: str) -> bool:
 def build_console(config: Config, store: Store) -> Console:
     from agent.mappings import load_mappings
 
-    return Console(settings_from(config), store, load_mappings(), PAGES)
+    return Console(settings_from(config), store, load_mappings(), PAGES, ACTIONS)
 
 
 def mount_console(http: AgentHTTPServer, config: Config, store: Store) -> Console:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.config_base import Secret
 from agent.console.passwords import hash_problem
@@ -37,6 +37,9 @@ class ConsoleSettings:
     secure_cookies: bool
     frameworks: tuple[str, ...]  # in scope (the config's scope.frameworks)
     categories: tuple[str, ...]  # SOC 2 categories in scope
+    # what `evidence export --config` signs and witnesses a bundle with (evidence.signing_key, .anchors)
+    signer: Any = field(default=None, repr=False)
+    anchors: Any = field(default=None, repr=False)
 
 
 def _day_span(start: date, end: date) -> tuple[datetime, datetime]:
@@ -55,6 +58,7 @@ def _reveal(ref: Secret | str, key: str) -> str:
 
 def settings_from(config: Config) -> ConsoleSettings:
     """The console of ``config``; ConfigError when a secret cannot be read or is unusable."""
+    from agent.evidence.checkpoints import Signer
     from agent.posture import soc2_categories
 
     c = config.console
@@ -80,4 +84,6 @@ def settings_from(config: Config) -> ConsoleSettings:
         secure_cookies=c.secure_cookies,
         frameworks=tuple(config.scope.frameworks),
         categories=soc2_categories(config.scope.soc2_categories),
+        signer=Signer.from_config(config.evidence),
+        anchors=config.evidence.anchors,
     )

@@ -14,12 +14,15 @@ from pathlib import Path
 import boto3
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import CollectorRegistry
 
 from agent.config import Config, parse_config
 from agent.console.passwords import hash_password
 from agent.console.register import register_console
 from agent.cycle import Pipeline
+from agent.exceptions import add_exception
 from agent.http import AgentHTTPServer
 from agent.mappings import load_mappings
 from agent.store import Store
@@ -35,6 +38,11 @@ PASSWORDS = {
 }
 PUBLIC_BUCKET = "arn:aws:s3:::console-public"
 SESSION_SECRET = "s" * 48
+SIGNING_KEY = (
+    Ed25519PrivateKey.from_private_bytes(bytes(range(32)))  # fixed: conftest may be imported twice
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 
 
 @dataclass
@@ -51,6 +59,7 @@ def _config_text(db: str, hashes: dict[str, str], *, secure: bool) -> str:
     return f"""
 database: {db}
 scope: {{frameworks: [soc2, iso27001]}}
+evidence: {{signing_key: env:CONSOLE_TEST_SIGNING_KEY, checkpoint_every: 1d}}
 console:
   enabled: true
   secure_cookies: {str(secure).lower()}
@@ -89,6 +98,14 @@ def _fill(store: Store, moto: str, tmp: Path) -> None:
     )
     second = pipeline.run_cycle(source)
     assert second.ok, second.error
+    add_exception(
+        store,
+        check_id="aws.s3.bucket_public_access_block",
+        resource_pattern="arn:aws:s3:::console-private",
+        reason="legacy partner upload bucket, replaced in Q3",
+        owner="head-of-infra@example.com",
+        expires_at=now() + timedelta(days=60),
+    )
     doc = tmp / "infosec-policy.pdf"
     doc.write_bytes(b"%PDF-1.4 the information security policy")
     attach(
@@ -125,6 +142,8 @@ def filled(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def serve(db: str, store: Store, *, secure: bool = False) -> tuple[AgentHTTPServer, Served]:
+    os.environ["CONSOLE_TEST_SECRET"] = SESSION_SECRET
+    os.environ["CONSOLE_TEST_SIGNING_KEY"] = SIGNING_KEY  # bundles exported from the console are signed
     hashes = {name: hash_password(pw, log2_n=14) for name, pw in PASSWORDS.items()}  # the real KDF, cheaper
     cfg = parse_config(_config_text(db, hashes, secure=secure), env={})
     http = AgentHTTPServer("127.0.0.1", 0, CollectorRegistry(), lambda: (True, {}))
@@ -136,7 +155,6 @@ def serve(db: str, store: Store, *, secure: bool = False) -> tuple[AgentHTTPServ
 
 @pytest.fixture(scope="package")
 def console(filled: tuple[str, Store]) -> Iterator[Served]:
-    os.environ["CONSOLE_TEST_SECRET"] = SESSION_SECRET
     db, store = filled
     http, served = serve(db, store)
     try:
