@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.config import AnySource, Config
 from agent.cycle import Pipeline
-from agent.daemon import Daemon
+from agent.daemon import SHUTDOWN_GRACE_SECONDS, Daemon
 from agent.models import utcnow
 from agent.scale.broker import TASK, make_app, queue_of
 from agent.scale.sweeps import Task, gap_snapshot
@@ -242,7 +242,7 @@ class SweepScheduler(Daemon):
         )
         super().start()
 
-    def stop(self, grace: float = 8.0) -> bool:
+    def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> bool:
         clean = super().stop(grace)
         self.leadership.close()
         return clean

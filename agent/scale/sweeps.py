@@ -10,15 +10,15 @@ closes the sweep, recording for every account still unclaimed a gap run whose fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.models import CollectionError, Finding, Snapshot, utcnow
+from agent.models import CollectionError, Snapshot, utcnow
 from checks.base import Check
 
-__all__ = ["GAP_CODE", "Task", "gap_findings_are_errors", "gap_snapshot"]
+__all__ = ["GAP_CODE", "Task", "gap_snapshot"]
 
 GAP_CODE = "SweepDeadline"
 
@@ -82,8 +82,3 @@ def gap_snapshot(
     return Snapshot(
         source=source, provider=provider, account=account, started_at=started, finished_at=utcnow(), errors=errors
     )
-
-
-def gap_findings_are_errors(findings: Sequence[Finding]) -> bool:
-    """A gap's findings: none may say pass (checked before they are stored)."""
-    return all(f.status.value == "error" for f in findings)

@@ -41,7 +41,6 @@ __all__ = [
     "overdue_sweeps",
     "pending",
     "sweep_accounts",
-    "sweep_accounts_of",
     "sweep_summaries",
     "sweeps",
 ]
@@ -191,17 +190,6 @@ def last_requirement_states(conn: Connection, before: str) -> RequirementStates 
         if isinstance(kept, dict):
             return {ref: (v[0], v[1], v[2]) for ref, v in kept.items()}
     return None
-
-
-def sweep_accounts_of(store: Store, sweep_id: str) -> dict[str, tuple[str | None, str | None]]:
-    """account -> (run id, outcome) of one sweep: what the tests and ``sweeps`` reports read."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(sweep_accounts.c.account, sweep_accounts.c.run_id, sweep_accounts.c.outcome).where(
-                sweep_accounts.c.sweep_id == sweep_id
-            )
-        ).all()
-    return {r.account: (r.run_id, r.outcome) for r in rows}
 
 
 @dataclass(frozen=True)
