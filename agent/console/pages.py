@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from agent.console.app import Action, Page, PageContext
+from agent.console.coverage_page import coverage
 from agent.console.evidence_pages import evidence, export
 from agent.console.params import Params, bad
 from agent.models import Severity, Status
@@ -207,5 +208,6 @@ PAGES: dict[str, Page] = {
     "/drift": drift,
     "/devices": devices,
     "/evidence": evidence,
+    "/coverage": coverage,
 }
 ACTIONS: dict[str, Action] = {"/evidence/export": export}
