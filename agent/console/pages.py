@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from agent.console.app import Action, Page, PageContext
 from agent.console.coverage_page import coverage
 from agent.console.evidence_pages import evidence, export
+from agent.console.history import MAX_DAYS, history
 from agent.console.params import Params, bad
 from agent.models import Severity, Status
 from agent.posture import evaluate_posture
@@ -58,7 +59,7 @@ def home(ctx: PageContext) -> Response:
 
 
 def posture(ctx: PageContext) -> Response:
-    p = Params(ctx.request.query_params, ("framework",))
+    p = Params(ctx.request.query_params, ("framework", "from", "to"))
     if not ctx.viewer.frameworks:
         raise HTTPException(403, "no framework in scope for you")
     framework = ctx.viewer.framework(p.text("framework") or ctx.viewer.frameworks[0])
@@ -75,6 +76,7 @@ def posture(ctx: PageContext) -> Response:
         categories=ctx.settings.categories,
         now=ctx.viewer.state_time,
     )
+    start, end, days = history(ctx, p, framework)
     return ctx.render(
         "posture.html",
         active="posture",
@@ -83,6 +85,10 @@ def posture(ctx: PageContext) -> Response:
         requirements=state.requirements[framework],
         summary=state.summary(framework),
         at=ctx.viewer.state_time,
+        history=days,
+        start=start,
+        last_day=(end - timedelta(seconds=1)).date(),
+        max_days=MAX_DAYS,
     )
 
 
