@@ -7,6 +7,7 @@ copied to an S3 bucket with Object Lock in an "auditor" account of its moto."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import shlex
 import shutil
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,16 @@ from agent.daemon import Daemon
 from agent.logs import configure_logging
 from agent.store import Store
 
-__all__ = ["DEMO_ANCHOR_ACCOUNT", "DEMO_ANCHOR_BUCKET", "DemoCloud", "command", "demo_config", "run_demo"]
+__all__ = [
+    "DEMO_ANCHOR_ACCOUNT",
+    "DEMO_ANCHOR_BUCKET",
+    "DEMO_USERS",
+    "DemoCloud",
+    "command",
+    "console_users",
+    "demo_config",
+    "run_demo",
+]
 
 # the auditor's account and bucket in the demo's moto: not a member of the demo organisation, so the
 # collector never sees it; the agent writes there through a role, as it would cross-account
@@ -193,10 +204,12 @@ def demo_config(
     anchors: dict[str, Any] | None = None,
     signing_key: str | None = None,
     alert_channels: Sequence[dict[str, Any]] = (),
+    console_users: Sequence[dict[str, Any]] = (),
 ) -> Config:
     """The demo's configuration: every source collected every ``interval``; ``anchors``: its
     evidence.anchors (DemoCloud.anchors()); ``signing_key``: a secret reference to its Ed25519 key;
-    ``alert_channels``: its alerts.channels (AlertSink.channel())."""
+    ``alert_channels``: its alerts.channels (AlertSink.channel()); ``console_users``: its web console's
+    users (console_users()), the console then served next to /metrics."""
     schedule = {"interval": interval}
     aws = {
         "name": "demo-org",
@@ -217,6 +230,12 @@ def demo_config(
                 "soc2_categories": ["security", "availability", "confidentiality"],
             },
             "sources": [aws, *({**src, "schedule": schedule} for src in other_sources)],
+            # plain HTTP sessions are allowed on loopback only: elsewhere the console needs TLS in front
+            **(
+                {"console": {"enabled": True, "users": list(console_users), "secure_cookies": not _loopback(listen)}}
+                if console_users
+                else {}
+            ),
             # one digest per source for the first cycle's many new failures, single alerts for the drift
             **({"alerts": {"channels": list(alert_channels), "digest_threshold": 5}} if alert_channels else {}),
             # checkpoints every 2 minutes, each anchored within seconds: a bundle exported soon after the start
@@ -234,6 +253,37 @@ def demo_config(
             ),
         }
     )
+
+
+# Known demo passwords (printed by the demo; hashed with scrypt when it starts, never stored in clear)
+DEMO_USERS = (
+    ("demo-operator", "operator", "demo operator password"),
+    ("demo-auditor", "auditor", "demo auditor password"),
+)
+
+
+def _loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def console_users(today: date) -> list[dict[str, Any]]:
+    """The demo console's operator and auditor (SOC 2, a period around today), their passwords hashed now."""
+    from agent.console.passwords import hash_password
+
+    out: list[dict[str, Any]] = []
+    for name, role, password in DEMO_USERS:
+        user: dict[str, Any] = {"name": name, "role": role, "password_hash": hash_password(password)}
+        if role == "auditor":
+            user |= {"period": {"from": today - timedelta(days=30), "to": today + timedelta(days=60)}}
+            user |= {"frameworks": ["soc2"]}
+        out.append(user)
+    return out
 
 
 def command(name: str) -> str:
@@ -304,6 +354,7 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
         anchors=cloud.anchors(),
         signing_key=key_ref,
         alert_channels=[sink.channel(sink.write_secret(demo_dir / "webhook-secret"))],
+        console_users=console_users(datetime.now(UTC).date()),
     )
     config_file = _write_config(cfg, demo_dir)
     witnesses = _write_witness_files(cloud, demo_dir, db_url, key_ref, fingerprint)
@@ -320,6 +371,7 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
   other sources     : {", ".join(s.name for s in cfg.sources[1:])}  (fakes on loopback)
   metrics           : http://{host}:{port}/metrics
   health            : http://{host}:{port}/healthz  http://{host}:{port}/readyz
+  web console       : http://{host}:{port}/console/  (read-only; sign in as {_logins()})
   evidence store    : {demo_dir / "posture.db"}
   config            : {config_file}  (SOC 2 categories {", ".join(cfg.scope.soc2_categories)})
   alerts            : a signed webhook to a receiver of the demo's, {sink.url}, which checks each
@@ -352,6 +404,10 @@ def run_demo(*, interval: str, drift_every: str, listen: str, data_dir: Path | N
         cloud.stop()
         store.close()
     return 0
+
+
+def _logins() -> str:
+    return " or ".join(f"{name} / {password!r}" for name, _, password in DEMO_USERS)
 
 
 def _write_config(cfg: Config, demo_dir: Path) -> Path:
