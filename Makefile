@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint bench bench-evidence clean prometheus chromium faketime kubectl checkov manifests
+.PHONY: demo test setup lint bench bench-evidence clean prometheus chromium faketime kubectl checkov manifests axe-core
 
 # The demo and the test fakes are a distribution of their own (deploy/demo, posture-agent-demo): the
 # agent's `demo` extra requires it, and this installs it from the repository next to the agent.
@@ -28,6 +28,15 @@ chromium:
 	@command -v chromium >/dev/null || \
 	  { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	    echo "warning: could not install chromium (Debian package); the report tests will skip (fail when CI=true)"; }
+
+# axe-core checks the web console's pages for accessibility in its browser test (injected by Playwright);
+# from the npm registry into .axe/ (ignored by git). Without it that check skips loudly, or fails when CI=true.
+AXE_VERSION := 4.14.1
+AXE_DIR     := .axe
+axe-core:
+	@grep -qs '"version": "$(AXE_VERSION)"' $(AXE_DIR)/node_modules/axe-core/package.json || \
+	  npm install --silent --no-audit --no-fund --prefix $(AXE_DIR) axe-core@$(AXE_VERSION) >/dev/null || \
+	  echo "warning: could not install axe-core $(AXE_VERSION) (npm); the console's accessibility check will skip (fail when CI=true)"
 
 # kubectl renders the Kustomize overlays of deploy/kubernetes in tests/deploy (`kubectl kustomize`,
 # offline); installed when missing like prometheus. Without it those tests skip loudly, or fail when CI=true.
@@ -58,7 +67,7 @@ faketime:
 demo: $(STAMP)
 	$(BIN)/posture-agent demo
 
-test: $(STAMP) prometheus chromium kubectl checkov lint
+test: $(STAMP) prometheus chromium axe-core kubectl checkov lint
 	$(BIN)/pytest -q
 
 LINTED := agent checks collectors tests bench deploy/verifier deploy/demo deploy/kubernetes

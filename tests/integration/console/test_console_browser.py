@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.integration.console.conftest import PASSWORDS, Served
+from tests.integration.console.conftest import PASSWORDS, PUBLIC_BUCKET, Served, now
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -96,3 +98,63 @@ def test_auditor_browses_and_is_refused_outside_the_period(browser: Browser, con
     _shot(page, shots, "auditor-refused")
     page.close()
     print(f"\nconsole screenshots: {shots}")
+
+
+# -- accessibility: axe-core (`make axe-core`, npm) injected into every page ---------------------------
+
+AXE = Path(os.environ.get("POSTURE_AXE_JS") or Path(__file__).parents[3] / ".axe/node_modules/axe-core/axe.min.js")
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="module")
+def axe() -> Path:
+    if not AXE.is_file():
+        msg = f"axe-core is not installed ({AXE}; `make axe-core` installs it from npm)"
+        if IN_CI:
+            pytest.fail(f"{msg}; CI=true requires it", pytrace=False)
+        pytest.skip(f"LOUD SKIP: {msg}")
+    return AXE
+
+
+def _violations(page: Page, axe: Path) -> list[str]:
+    """axe-core's serious and critical violations of the page, one line each."""
+    page.add_script_tag(path=str(axe))
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    lines = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in found]
+    for line, v in zip(lines, found, strict=True):
+        if v["impact"] not in SERIOUS:
+            print(f"axe, {page.url}: {line}")  # minor and moderate ones: shown, not failed
+    return [line for line, v in zip(lines, found, strict=True) if v["impact"] in SERIOUS]
+
+
+def _pages(console: Served) -> list[str]:
+    day = now().date()
+    return [
+        "posture",
+        f"posture?from={day - timedelta(days=30)}&to={day}",
+        "findings",
+        "findings?status=fail",
+        f"resource?id={quote(PUBLIC_BUCKET, safe='')}",
+        "drift",
+        "devices",
+        "evidence",
+        "coverage",
+        "findings?page=0",  # an error page
+    ]
+
+
+@pytest.mark.parametrize("name", ["olivia", "audrey"])
+def test_every_page_has_no_serious_accessibility_violation(
+    browser: Browser, console: Served, axe: Path, name: str
+) -> None:
+    # JavaScript on and the CSP bypassed for axe only: the pages themselves have no script
+    context = browser.new_context(java_script_enabled=True, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{console.url}/login")
+    problems = {"login": _violations(page, axe)}
+    _sign_in(page, console, name)
+    for path in _pages(console):
+        page.goto(f"{console.url}/{path}")
+        problems[path] = _violations(page, axe)
+    context.close()
+    assert not {k: v for k, v in problems.items() if v}, problems
