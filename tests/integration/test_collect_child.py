@@ -292,3 +292,19 @@ def test_every_demo_provider_gives_the_same_findings_from_a_child(cloud: DemoClo
         assert {(r.type, r.id) for s in child.snapshots for r in s.resources} == {
             (r.type, r.id) for s in here.snapshots for r in s.resources
         }, src.name
+
+
+def test_another_agent_package_in_the_working_directory_is_not_the_childs(
+    proxy: AwsProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process started where another checkout lies (its own agent/ package): the child imports ours,
+    as the parent did, not the one in the working directory (python -P)."""
+    other = tmp_path / "other-checkout"
+    (other / "agent").mkdir(parents=True)
+    (other / "agent" / "__init__.py").write_text('raise ImportError("another checkout\'s agent package")\n')
+    pipeline, store, src = _pipeline(tmp_path, proxy.url, "elsewhere")
+    monkeypatch.chdir(other)
+    result = pipeline.run_cycle(src, in_child=True)
+    store.close()
+    assert result.run.status == "complete" and result.error == "", result.error
+    assert any(f.status == "fail" for f in result.findings)
