@@ -31,6 +31,7 @@ drift_events = Table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_drift_events_at", "at"),
     Index("ix_drift_events_source_at", "source", "at"),
+    Index("ix_drift_events_resource", "resource_id", "at"),  # the console's resource page (migration 0012)
 )
 
 # Transactional outbox: written in the cycle's transaction, delivered by the dispatcher thread.

@@ -151,6 +151,7 @@ finding_events = Table(
     Index("ix_finding_events_uid", "uid", "id"),
     Index("ix_finding_events_check", "check_id", "at"),
     Index("ix_finding_events_at", "at"),
+    Index("ix_finding_events_resource", "resource_id", "at"),  # the console's resource page (migration 0012)
 )
 
 # Derived cache of the latest state of every finding (rebuildable from finding_events).
@@ -173,6 +174,7 @@ finding_current = Table(
     Column("snapshot_id", Integer, nullable=False),
     Index("ix_finding_current_source_account", "source", "account"),
     Index("ix_finding_current_check", "check_id", "status"),
+    Index("ix_finding_current_resource", "resource_id"),  # the console's resource page (migration 0012)
 )
 
 # Hash chain over every evidence entry (collections now; evaluations, drift, alerts later).
