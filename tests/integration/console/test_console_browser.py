@@ -15,7 +15,9 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.integration.console.conftest import PASSWORDS, PUBLIC_BUCKET, Served, now
+from agent.evidence.checkpoints import Signer, checkpoint_now
+from tests.integration.console.conftest import PASSWORDS, PUBLIC_BUCKET, SIGNING_KEY, Served, now
+from tests.integration.console.test_console_evidence import verify_as_the_readme_says
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -59,7 +61,36 @@ def _shot(page: Page, shots: Path, name: str) -> None:
     assert out.stat().st_size > 5000  # not blank
 
 
-def test_operator_browses_and_follows_a_failing_finding(browser: Browser, console: Served, shots: Path) -> None:
+def _evidence_and_coverage(page: Page, console: Served, shots: Path, tmp: Path, role: str) -> None:
+    """The evidence page, today's bundle downloaded through its button and verified as an auditor would,
+    the coverage page and the posture history."""
+    signer = Signer(SIGNING_KEY)
+    checkpoint_now(console.store, now(), signer, cadence_s=86400)  # the daemon's hourly checkpoint
+    page.get_by_role("link", name="Evidence", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Evidence")
+    expect(page.get_by_role("table").filter(has_text="infosec-policy.pdf")).to_contain_text("In force")
+    page.get_by_label("From", exact=True).fill(str(now().date()))
+    page.get_by_label("To", exact=True).fill(str(now().date()))
+    page.get_by_role("button", name="Show").click()
+    _shot(page, shots, f"{role}-evidence")
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download evidence bundle").click()
+    bundle = tmp / f"{role}-bundle.zip"
+    got.value.save_as(bundle)
+    result = verify_as_the_readme_says(bundle, "soc2", signer)
+    assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr
+    page.get_by_role("link", name="Coverage", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Coverage and gaps")
+    expect(page.get_by_role("table").first).to_contain_text("aws-test")
+    _shot(page, shots, f"{role}-coverage")
+    page.get_by_role("link", name="Posture", exact=True).click()
+    expect(page.locator(".strip").first.locator("li").last).to_contain_text(str(now().date()))
+    _shot(page, shots, f"{role}-posture-history")
+
+
+def test_operator_browses_and_follows_a_failing_finding(
+    browser: Browser, console: Served, shots: Path, tmp_path: Path
+) -> None:
     page = browser.new_page(java_script_enabled=False)  # reading works without JavaScript
     _sign_in(page, console, "olivia")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Posture: SOC 2")
@@ -78,12 +109,15 @@ def test_operator_browses_and_follows_a_failing_finding(browser: Browser, consol
         page.get_by_role("link", name=name, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(name)
         _shot(page, shots, f"operator-{name.lower()}")
+    _evidence_and_coverage(page, console, shots, tmp_path, "operator")
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{console.url}/login")
     page.close()
 
 
-def test_auditor_browses_and_is_refused_outside_the_period(browser: Browser, console: Served, shots: Path) -> None:
+def test_auditor_browses_and_is_refused_outside_the_period(
+    browser: Browser, console: Served, shots: Path, tmp_path: Path
+) -> None:
     page = browser.new_page(java_script_enabled=False)
     _sign_in(page, console, "audrey")
     expect(page.get_by_role("note")).to_contain_text("recorded in the evidence chain")
@@ -92,6 +126,7 @@ def test_auditor_browses_and_is_refused_outside_the_period(browser: Browser, con
         page.get_by_role("link", name=name, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(name)
         _shot(page, shots, f"auditor-{name.lower()}")
+    _evidence_and_coverage(page, console, shots, tmp_path, "auditor")
     response = page.goto(f"{console.url}/drift?from=2019-01-01&to=2019-12-31")
     assert response is not None and response.status == 403
     expect(page.get_by_role("alert")).to_contain_text("outside your audit period")

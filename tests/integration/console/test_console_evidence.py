@@ -41,6 +41,12 @@ def _export(c: httpx.Client, **fields: str) -> httpx.Response:
 def _verify(bundle: bytes, tmp: Path, framework: str, signer: Signer) -> subprocess.CompletedProcess[str]:
     path = tmp / "bundle.zip"
     path.write_bytes(bundle)
+    return verify_as_the_readme_says(path, framework, signer)
+
+
+def verify_as_the_readme_says(path: Path, framework: str, signer: Signer) -> subprocess.CompletedProcess[str]:
+    """`posture-verify bundle.zip --key-fingerprint FP --framework-sha256 SHA`, the mapping's SHA-256 from
+    `posture-agent evidence framework --sha256` (README, "Verify it (the auditor)")."""
     sha = subprocess.run(
         [str(AGENT), "evidence", "framework", "--framework", framework, "--sha256"],
         check=True,

@@ -21,6 +21,8 @@ PATHS = (
     "/console/resource",
     "/console/drift",
     "/console/devices",
+    "/console/evidence",
+    "/console/coverage",
 )
 KEYS = (
     "status",
@@ -150,3 +152,21 @@ def test_a_form_too_large_is_413(console: Served) -> None:
     with client(console) as c:
         r = c.post("/console/login", data={"username": "x" * 10_000})
         assert r.status_code == 413 and "larger than" in r.text
+
+
+EXPORT_FIELD = st.one_of(st.sampled_from(["framework", "from", "to", "csrf"]), st.text(max_size=10))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(EXPORT_FIELD, VALUES, max_size=4), real_csrf=st.booleans())
+def test_export_form_never_fails(signed_in: httpx.Client, fields: dict[str, str], real_csrf: bool) -> None:
+    """The export form with any fields: a bundle, or a 400/403 with a message; never a 500."""
+    data = dict(fields)
+    if real_csrf:
+        data["csrf"] = csrf_of(signed_in.get("/console/evidence").text)
+    r = signed_in.post("/console/evidence/export", data=data)
+    assert r.status_code in (200, 400, 403, 413), (data, r.status_code, r.text[:300])
+    if r.status_code == 200:
+        assert real_csrf and r.headers["content-type"] == "application/zip" and r.content[:2] == b"PK"
+    else:
+        assert 'class="error"' in r.text and "internal error" not in r.text
