@@ -175,6 +175,7 @@ finding_current = Table(
     Index("ix_finding_current_source_account", "source", "account"),
     Index("ix_finding_current_check", "check_id", "status"),
     Index("ix_finding_current_resource", "resource_id"),  # the console's resource page (migration 0012)
+    Index("ix_finding_current_order", "check_id", "resource_id", "uid"),  # the console's findings order (0012)
 )
 
 # Hash chain over every evidence entry (collections now; evaluations, drift, alerts later).

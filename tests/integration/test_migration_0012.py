@@ -1,6 +1,6 @@
 """Migration 0012 (the console's indexes, #20): after every migration the indexes of each table are
 the ones the code's metadata (agent/store/schema.py, agent/store/alerting.py ...) declares, on SQLite
-and PostgreSQL; the downgrade to 0011 drops the three again and the upgrade brings them back."""
+and PostgreSQL; the downgrade to 0011 drops the four again and the upgrade brings them back."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from agent.store.schema import metadata
 CONSOLE = {
     ("drift_events", "ix_drift_events_resource", ("resource_id", "at")),
     ("finding_current", "ix_finding_current_resource", ("resource_id",)),
+    ("finding_current", "ix_finding_current_order", ("check_id", "resource_id", "uid")),
     ("finding_events", "ix_finding_events_resource", ("resource_id", "at")),
 }
 
