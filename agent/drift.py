@@ -18,6 +18,7 @@ from agent.models import FindingChange, Resource
 from agent.observations import strip_observations
 
 __all__ = [
+    "DRIFT_KINDS",
     "ABSENT",
     "AttributeChange",
     "DriftEvent",
@@ -29,6 +30,22 @@ __all__ = [
     "FAILURE_KINDS",
     "RESOLUTION_KINDS",
 ]
+
+# every kind of drift event, in the order `drift --kind` and the console list them
+DRIFT_KINDS = (
+    "added",
+    "removed",
+    "modified",
+    "regressed",
+    "resolved",
+    "new_failing",
+    "error",
+    "gone",
+    "excepted",
+    "requirement_regressed",
+    "requirement_resolved",
+    "requirement_changed",
+)
 
 MAX_CHANGES_PER_RESOURCE = 200  # a rewritten policy document must not produce a megabyte event
 

@@ -11,25 +11,13 @@ from rich.table import Table
 
 from agent.cli.common import check_duration, console, open_store, resolve_config, write_output
 from agent.cli.core import OutputFormat
+from agent.drift import DRIFT_KINDS
 from agent.errors import UsageError
 from agent.models import isoformat, utcnow
 
 __all__ = ["KINDS", "register"]
 
-KINDS = (
-    "added",
-    "removed",
-    "modified",
-    "regressed",
-    "resolved",
-    "new_failing",
-    "error",
-    "gone",
-    "excepted",
-    "requirement_regressed",
-    "requirement_resolved",
-    "requirement_changed",
-)
+KINDS = DRIFT_KINDS
 
 
 def _summary(row: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from agent.console.coverage_page import coverage
 from agent.console.evidence_pages import evidence, export
 from agent.console.history import MAX_DAYS, history
 from agent.console.params import Params, bad
+from agent.drift import DRIFT_KINDS
 from agent.models import Severity, Status
 from agent.posture import evaluate_posture
 from agent.store import manual
@@ -37,20 +38,6 @@ PAGE_SIZE = 50
 DRIFT_PAGE_SIZE = 100
 STATUSES = tuple(s.value for s in Status)
 SEVERITIES = tuple(s.value for s in Severity)
-DRIFT_KINDS = (
-    "added",
-    "removed",
-    "modified",
-    "regressed",
-    "resolved",
-    "new_failing",
-    "error",
-    "gone",
-    "excepted",
-    "requirement_regressed",
-    "requirement_resolved",
-    "requirement_changed",
-)
 
 
 def home(ctx: PageContext) -> Response:

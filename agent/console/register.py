@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     from agent.http import AgentHTTPServer
     from agent.store.db import Store
 
-__all__ = ["build_console", "mount_console", "register_console"]
+__all__ = ["build_console", "is_loopback", "mount_console", "register_console"]
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 without brackets) is this machine's loopback."""
     if host == "localhost":
         return True
     try:
@@ -40,7 +41,7 @@ def build_console(config: Config, store: Store) -> Console:
 def mount_console(http: AgentHTTPServer, config: Config, store: Store) -> Console:
     """Serve the console of ``config`` at ``console.path`` on ``http``."""
     host = http.address[0]
-    if not config.console.secure_cookies and not _loopback(host):
+    if not config.console.secure_cookies and not is_loopback(host):
         why = f"false serves sessions over plain HTTP: allowed on a loopback address only, not {host}"
         raise ConfigError([Problem(key="console.secure_cookies", message=why)])
     console = build_console(config, store)

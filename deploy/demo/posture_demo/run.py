@@ -7,7 +7,6 @@ copied to an S3 bucket with Object Lock in an "auditor" account of its moto."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import shlex
 import shutil
@@ -263,13 +262,9 @@ DEMO_USERS = (
 
 
 def _loopback(listen: str) -> bool:
-    host = listen.rpartition(":")[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from agent.console.register import is_loopback
+
+    return is_loopback(listen.rpartition(":")[0].strip("[]"))
 
 
 def console_users(today: date) -> list[dict[str, Any]]:
