@@ -355,11 +355,21 @@ def pages_for(role: str, first: datetime, last: datetime, total: int) -> list[tu
         ("drift year kind=regressed", "/drift?" + urlencode({"from": year[0], "to": year[1], "kind": "regressed"})),
         ("devices", "/devices"),
     ]
-    if "/evidence" in console_routes():
+    routes = console_routes()
+    if "/evidence" in routes:
         out += [
             ("evidence (default period)", "/evidence"),
             ("evidence year", "/evidence?" + urlencode({"framework": "soc2", "from": year[0], "to": year[1]})),
         ]
+    if "/coverage" in routes:
+        out += [
+            ("coverage (default period)", "/coverage"),
+            ("coverage year", "/coverage?" + urlencode({"framework": "soc2", "from": year[0], "to": year[1]})),
+        ]
+    # the posture page's history strip: 14 days by default, at most 92
+    quarter = (max(first.date(), end_day - timedelta(days=91)), end_day)
+    history = urlencode({"framework": "soc2", "from": quarter[0], "to": quarter[1]})
+    out.insert(2, ("posture soc2, 92-day history", "/posture?" + history))
     return out
 
 

@@ -114,9 +114,14 @@ def _dicts(conn: Connection, src: Any, query: Select[Any]) -> list[dict[str, Any
     result = conn.execute(query.with_only_columns(*cols, maintain_column_froms=True))
     keys = list(result.keys())
     rows = [dict(zip(keys, r, strict=True)) for r in result]
+    seen: dict[Any, datetime] = {}  # most findings share their times (first seen in the same cycle)
     for row in rows:
         for name in times:
-            row[name] = _utc(row[name])
+            value = row[name]
+            at = seen.get(value)
+            if at is None:
+                at = seen[value] = _utc(value)
+            row[name] = at
     return rows
 
 
