@@ -57,15 +57,24 @@ def history(ctx: PageContext, p: Params, framework: str) -> tuple[datetime, date
     states = finding_states_at(ctx.store, checks, moments)
     evidence = [e for e in manual.list_evidence(ctx.store) if e.attached_at <= at]
     out: dict[str, list[Day]] = {r.ref: [] for r in reqs}
+    last: tuple[object, tuple[tuple[int, bool], ...]] | None = None
+    statuses: list[tuple[str, str]] = []
     for d, moment, findings in zip(days, moments, states, strict=True):
-        posture = evaluate_posture(
-            ctx.mappings,
-            findings,
-            [e for e in evidence if e.attached_at <= moment],
-            frameworks=(framework,),
-            categories=ctx.settings.categories,
-            now=moment,
-        )
-        for rs in posture.requirements[framework]:
-            out.setdefault(rs.requirement.ref, []).append(Day(d, rs.status))
+        attached = [e for e in evidence if e.attached_at <= moment]
+        # the same findings (a day without events shares its list) and documents in the same review
+        # state: the same statuses as the day before, without evaluating again
+        key = (findings, tuple((e.id, moment > e.next_review) for e in attached))
+        if last is None or key[0] is not last[0] or key[1] != last[1]:
+            posture = evaluate_posture(
+                ctx.mappings,
+                findings,
+                attached,
+                frameworks=(framework,),
+                categories=ctx.settings.categories,
+                now=moment,
+            )
+            statuses = [(rs.requirement.ref, rs.status) for rs in posture.requirements[framework]]
+            last = key
+        for ref, status in statuses:
+            out.setdefault(ref, []).append(Day(d, status))
     return start, end, out

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, func, select, type_coerce
 
 from agent.models import ExceptionRule
 from agent.store import schema as t
@@ -102,34 +102,56 @@ def exceptions_in(
 
 
 def finding_states_at(store: Store, checks: Collection[str], moments: Sequence[datetime]) -> list[list[dict[str, Any]]]:
-    """For each of ``moments`` (ascending), the findings of ``checks`` as they stood then (check_id,
-    resource_id, status, message): one ordered read of their events up to the last moment."""
+    """For each of ``moments`` (ascending), one row per (check, status) that some finding of ``checks``
+    had then (check_id, status; resource_id and message empty): what a requirement's status depends on
+    (agent/posture.py), a few hundred rows a day instead of every finding. One ordered read of their
+    events up to the last moment; a day with the same (check, status) pairs as the day before shares
+    its list, so a caller can tell it is unchanged by identity."""
     if not moments or not checks:
         return [[] for _ in moments]
     fe = t.finding_events.c
     q = (
-        select(fe.uid, fe.check_id, fe.resource_id, fe.status, fe.message, fe.at)
+        # the stored time without UTCDateTime's per-row conversion: naive UTC on SQLite, aware on PostgreSQL
+        select(fe.uid, fe.check_id, fe.status, type_coerce(fe.at, DateTime(timezone=True)))
         .where(fe.check_id.in_(sorted(checks)), fe.at <= moments[-1])
         .order_by(fe.at, fe.id)
     )
+    naive = [m.astimezone(UTC).replace(tzinfo=None) for m in moments]
     out: list[list[dict[str, Any]]] = []
-    state: dict[str, dict[str, Any]] = {}
+    of_uid: dict[str, tuple[str, str]] = {}  # uid -> (check, status) now
+    counts: dict[tuple[str, str], int] = {}
+    rows: list[dict[str, Any]] | None = None  # the rows of ``counts``, until a pair appears or goes
+
+    def day() -> list[dict[str, Any]]:
+        nonlocal rows
+        if rows is None:
+            rows = [{"check_id": c, "status": st, "resource_id": "", "message": ""} for c, st in counts]
+        return rows
+
     i = 0
     with store.engine.connect() as conn:
-        for e in conn.execute(q):
-            while i < len(moments) and e.at > moments[i]:
-                out.append(list(state.values()))
+        for uid, check, status, at in conn.execute(q):
+            limits = naive if at.tzinfo is None else moments
+            while i < len(moments) and at > limits[i]:
+                out.append(day())
                 i += 1
-            if e.status == "gone":
-                state.pop(e.uid, None)
-            else:
-                state[e.uid] = {
-                    "check_id": e.check_id,
-                    "resource_id": e.resource_id,
-                    "status": e.status,
-                    "message": e.message,
-                }
+            old = of_uid.pop(uid, None)
+            if old == (check, status):  # a new message, the same status
+                of_uid[uid] = old
+                continue
+            if old is not None:
+                counts[old] -= 1
+                if not counts[old]:
+                    del counts[old]
+                    rows = None
+            if status != "gone":
+                now = (check, status)
+                of_uid[uid] = now
+                if now not in counts:
+                    counts[now] = 0
+                    rows = None
+                counts[now] += 1
     while i < len(moments):
-        out.append(list(state.values()))
+        out.append(day())
         i += 1
     return out
