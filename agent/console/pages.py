@@ -183,12 +183,21 @@ def drift(ctx: PageContext) -> Response:
     )
 
 
+CHECKED_IN = "endpoint.device.checked_in"
+MAX_DEVICES = 100_000
+
+
 def devices(ctx: PageContext) -> Response:
+    """A check-in time is an observation, not kept in the stored body (docs/evidence.md): the last
+    check-in shown is what the check-in check recorded when its finding last changed."""
     Params(ctx.request.query_params, ())
+    flt = FindingFilter(check=(CHECKED_IN,), checks_in=ctx.viewer.checks)
+    checkins, _ = findings_page(ctx.store, flt, as_of=ctx.viewer.as_of, offset=0, limit=MAX_DEVICES)
     return ctx.render(
         "devices.html",
         active="devices",
         devices=endpoint_devices(ctx.store, ctx.viewer.as_of),
+        checkins={(r["source"], r["resource_id"]): r for r in checkins},
         at=ctx.viewer.state_time,
     )
 
